@@ -1,0 +1,477 @@
+//! The syntax tree, and its `Display` back to InfluxQL text that parses to the same tree.
+
+use std::fmt;
+
+/// One InfluxQL statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    /// `SELECT …`
+    Select(SelectStatement),
+    /// `CREATE DATABASE name [WITH …]`
+    CreateDatabase {
+        /// Database name.
+        name: String,
+        /// The retention policy given with `WITH`, if any.
+        policy: Option<RetentionPolicyOptions>,
+    },
+    /// `DROP DATABASE name`
+    DropDatabase {
+        /// Database name.
+        name: String,
+    },
+    /// `SHOW DATABASES`
+    ShowDatabases,
+    /// `CREATE RETENTION POLICY name ON db …`
+    CreateRetentionPolicy {
+        /// Policy name.
+        name: String,
+        /// Database it belongs to.
+        database: String,
+        /// Its options; duration and replication are always set here.
+        options: RetentionPolicyOptions,
+    },
+    /// `ALTER RETENTION POLICY name ON db …`
+    AlterRetentionPolicy {
+        /// Policy name.
+        name: String,
+        /// Database it belongs to.
+        database: String,
+        /// What changes.
+        options: RetentionPolicyOptions,
+    },
+    /// `DROP RETENTION POLICY name ON db`
+    DropRetentionPolicy {
+        /// Policy name.
+        name: String,
+        /// Database it belongs to.
+        database: String,
+    },
+    /// `SHOW RETENTION POLICIES [ON db]`
+    ShowRetentionPolicies {
+        /// `ON db`, when given.
+        database: Option<String>,
+    },
+    /// `SHOW MEASUREMENTS [ON db]`
+    ShowMeasurements {
+        /// `ON db`, when given.
+        database: Option<String>,
+    },
+}
+
+/// Options of `CREATE DATABASE … WITH`, `CREATE/ALTER RETENTION POLICY`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RetentionPolicyOptions {
+    /// `DURATION d` in ns; `Some(0)` is `INF`.
+    pub duration: Option<i64>,
+    /// `REPLICATION n`.
+    pub replication: Option<u32>,
+    /// `SHARD DURATION d` in ns.
+    pub shard_duration: Option<i64>,
+    /// `NAME rp` (only in `CREATE DATABASE … WITH`).
+    pub name: Option<String>,
+    /// `DEFAULT`.
+    pub default: bool,
+}
+
+/// `SELECT fields FROM sources [WHERE cond] [ORDER BY time DESC] [LIMIT n] [OFFSET n]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectStatement {
+    /// The select list.
+    pub fields: Vec<Field>,
+    /// `FROM` sources.
+    pub sources: Vec<Measurement>,
+    /// `WHERE` condition.
+    pub condition: Option<Expr>,
+    /// `ORDER BY time DESC`.
+    pub descending: bool,
+    /// `LIMIT n` (points per series).
+    pub limit: Option<u64>,
+    /// `OFFSET n`.
+    pub offset: Option<u64>,
+}
+
+/// One item of the select list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The expression.
+    pub expr: Expr,
+    /// `AS alias`.
+    pub alias: Option<String>,
+}
+
+/// A `FROM` source, optionally qualified by database and retention policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// `"db".` prefix.
+    pub database: Option<String>,
+    /// `"rp".` prefix.
+    pub retention_policy: Option<String>,
+    /// The measurement name or regex.
+    pub name: MeasurementName,
+}
+
+/// A measurement given by name or by regex.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeasurementName {
+    /// `cpu`
+    Name(String),
+    /// `/^cpu/`
+    Regex(String),
+}
+
+/// Binary operators, by increasing precedence group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `OR`
+    Or,
+    /// `AND`
+    And,
+    /// `=`
+    Eq,
+    /// `!=`
+    Neq,
+    /// `<`
+    Lt,
+    /// `<=`
+    Lte,
+    /// `>`
+    Gt,
+    /// `>=`
+    Gte,
+    /// `=~`
+    EqRegex,
+    /// `!~`
+    NeqRegex,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+}
+
+impl BinaryOp {
+    /// Binding strength: higher binds tighter.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinaryOp::Or => 1,
+            BinaryOp::And => 2,
+            BinaryOp::Eq
+            | BinaryOp::Neq
+            | BinaryOp::Lt
+            | BinaryOp::Lte
+            | BinaryOp::Gt
+            | BinaryOp::Gte
+            | BinaryOp::EqRegex
+            | BinaryOp::NeqRegex => 4,
+            BinaryOp::Add | BinaryOp::Sub => 5,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => 6,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "OR",
+            BinaryOp::And => "AND",
+            BinaryOp::Eq => "=",
+            BinaryOp::Neq => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Lte => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Gte => ">=",
+            BinaryOp::EqRegex => "=~",
+            BinaryOp::NeqRegex => "!~",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Mod => "%",
+        }
+    }
+}
+
+/// Expressions of the select list and the `WHERE` clause.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// `*`
+    Wildcard,
+    /// A field or tag name (`time` included).
+    VarRef(String),
+    /// `'text'`
+    Str(String),
+    /// `42`
+    Integer(i64),
+    /// `4.2`
+    Float(f64),
+    /// `TRUE` / `FALSE`
+    Bool(bool),
+    /// `10m`, in ns.
+    Duration(i64),
+    /// `/re/`
+    Regex(String),
+    /// `now()` and other function calls.
+    Call {
+        /// Lower-case function name.
+        name: String,
+        /// Arguments.
+        args: Vec<Expr>,
+    },
+    /// `lhs op rhs`
+    Binary {
+        /// The operator.
+        op: BinaryOp,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+    },
+    /// `( expr )`
+    Paren(Box<Expr>),
+}
+
+/// Writes `name` as an identifier, quoting it when it is not a plain word or is a keyword.
+pub fn write_ident(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !crate::parser::is_keyword(name);
+    if plain {
+        return f.write_str(name);
+    }
+    f.write_str("\"")?;
+    for c in name.chars() {
+        match c {
+            '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
+            '\n' => f.write_str("\\n")?,
+            c => write!(f, "{c}")?,
+        }
+    }
+    f.write_str("\"")
+}
+
+fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    f.write_str("'")?;
+    for c in s.chars() {
+        match c {
+            '\'' => f.write_str("\\'")?,
+            '\\' => f.write_str("\\\\")?,
+            '\n' => f.write_str("\\n")?,
+            c => write!(f, "{c}")?,
+        }
+    }
+    f.write_str("'")
+}
+
+/// Writes a duration in the largest units that divide it exactly (`90m` → `90m`, `0` → `0s`).
+pub fn write_duration(f: &mut fmt::Formatter<'_>, ns: i64) -> fmt::Result {
+    const UNITS: [(i64, &str); 7] = [
+        (604_800_000_000_000, "w"),
+        (86_400_000_000_000, "d"),
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1_000, "u"),
+    ];
+    if ns == 0 {
+        return f.write_str("0s");
+    }
+    for (unit, suffix) in UNITS {
+        if ns % unit == 0 {
+            return write!(f, "{}{suffix}", ns / unit);
+        }
+    }
+    write!(f, "{ns}ns")
+}
+
+fn write_regex(f: &mut fmt::Formatter<'_>, re: &str) -> fmt::Result {
+    write!(f, "/{}/", re.replace('/', "\\/"))
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Wildcard => f.write_str("*"),
+            Expr::VarRef(name) => write_ident(f, name),
+            Expr::Str(s) => write_string(f, s),
+            Expr::Integer(i) => write!(f, "{i}"),
+            Expr::Float(v) => {
+                if v.fract() == 0.0 && v.is_finite() && v.abs() < 1e15 {
+                    write!(f, "{v:.1}")
+                } else {
+                    write!(f, "{v}")
+                }
+            }
+            Expr::Bool(b) => f.write_str(if *b { "true" } else { "false" }),
+            Expr::Duration(ns) => write_duration(f, *ns),
+            Expr::Regex(re) => write_regex(f, re),
+            Expr::Call { name, args } => {
+                write!(f, "{name}(")?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                f.write_str(")")
+            }
+            Expr::Binary { op, lhs, rhs } => write!(f, "{lhs} {} {rhs}", op.as_str()),
+            Expr::Paren(e) => write!(f, "({e})"),
+        }
+    }
+}
+
+impl fmt::Display for Measurement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(db) = &self.database {
+            write_ident(f, db)?;
+            f.write_str(".")?;
+            if self.retention_policy.is_none() {
+                f.write_str(".")?;
+            }
+        }
+        if let Some(rp) = &self.retention_policy {
+            write_ident(f, rp)?;
+            f.write_str(".")?;
+        }
+        match &self.name {
+            MeasurementName::Name(n) => write_ident(f, n),
+            MeasurementName::Regex(re) => write_regex(f, re),
+        }
+    }
+}
+
+impl fmt::Display for RetentionPolicyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(d) = self.duration {
+            f.write_str(" DURATION ")?;
+            if d == 0 {
+                f.write_str("INF")?;
+            } else {
+                write_duration(f, d)?;
+            }
+        }
+        if let Some(r) = self.replication {
+            write!(f, " REPLICATION {r}")?;
+        }
+        if let Some(d) = self.shard_duration {
+            f.write_str(" SHARD DURATION ")?;
+            write_duration(f, d)?;
+        }
+        if let Some(n) = &self.name {
+            f.write_str(" NAME ")?;
+            write_ident(f, n)?;
+        }
+        if self.default {
+            f.write_str(" DEFAULT")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for SelectStatement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SELECT ")?;
+        for (i, field) in self.fields.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", field.expr)?;
+            if let Some(alias) = &field.alias {
+                f.write_str(" AS ")?;
+                write_ident(f, alias)?;
+            }
+        }
+        f.write_str(" FROM ")?;
+        for (i, m) in self.sources.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{m}")?;
+        }
+        if let Some(c) = &self.condition {
+            write!(f, " WHERE {c}")?;
+        }
+        if self.descending {
+            f.write_str(" ORDER BY time DESC")?;
+        }
+        if let Some(l) = self.limit {
+            write!(f, " LIMIT {l}")?;
+        }
+        if let Some(o) = self.offset {
+            write!(f, " OFFSET {o}")?;
+        }
+        Ok(())
+    }
+}
+
+fn write_on(f: &mut fmt::Formatter<'_>, database: &Option<String>) -> fmt::Result {
+    if let Some(db) = database {
+        f.write_str(" ON ")?;
+        write_ident(f, db)?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Statement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Statement::Select(s) => write!(f, "{s}"),
+            Statement::CreateDatabase { name, policy } => {
+                f.write_str("CREATE DATABASE ")?;
+                write_ident(f, name)?;
+                if let Some(p) = policy {
+                    write!(f, " WITH{p}")?;
+                }
+                Ok(())
+            }
+            Statement::DropDatabase { name } => {
+                f.write_str("DROP DATABASE ")?;
+                write_ident(f, name)
+            }
+            Statement::ShowDatabases => f.write_str("SHOW DATABASES"),
+            Statement::CreateRetentionPolicy {
+                name,
+                database,
+                options,
+            }
+            | Statement::AlterRetentionPolicy {
+                name,
+                database,
+                options,
+            } => {
+                let verb = if matches!(self, Statement::CreateRetentionPolicy { .. }) {
+                    "CREATE"
+                } else {
+                    "ALTER"
+                };
+                write!(f, "{verb} RETENTION POLICY ")?;
+                write_ident(f, name)?;
+                f.write_str(" ON ")?;
+                write_ident(f, database)?;
+                write!(f, "{options}")
+            }
+            Statement::DropRetentionPolicy { name, database } => {
+                f.write_str("DROP RETENTION POLICY ")?;
+                write_ident(f, name)?;
+                f.write_str(" ON ")?;
+                write_ident(f, database)
+            }
+            Statement::ShowRetentionPolicies { database } => {
+                f.write_str("SHOW RETENTION POLICIES")?;
+                write_on(f, database)
+            }
+            Statement::ShowMeasurements { database } => {
+                f.write_str("SHOW MEASUREMENTS")?;
+                write_on(f, database)
+            }
+        }
+    }
+}
