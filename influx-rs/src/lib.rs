@@ -1,1 +1,20 @@
-//! placeholder
+//! influx-rs: the tick-rs time-series store, speaking InfluxDB 1.x's HTTP API.
+//!
+//! # Layout
+//! - [`config`]: typed configuration (defaults → file → env → flags).
+//! - [`meta`]: the catalog of databases, retention policies and shard groups.
+//! - [`storage`]: the engine — WAL, cache, column files, series index, compaction, retention.
+//! - [`write`]: request body → points (line protocol, precision, validation) → engine.
+//! - [`query`]: InfluxQL statements executed against the engine, in InfluxDB's JSON shape.
+//! - [`http`]: the axum routes (`/ping`, `/health`, `/write`, `/api/v2/write`, `/query`, `/metrics`).
+//!
+//! A write flows `http` → `write` (parse, split per point) → `storage::Engine::write` →
+//! shards (WAL + group commit + cache) → 204. Background threads snapshot caches into column
+//! files and compact them; a tokio task drops expired shard groups.
+
+pub mod config;
+pub mod http;
+pub mod meta;
+pub mod query;
+pub mod storage;
+pub mod write;

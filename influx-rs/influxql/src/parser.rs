@@ -180,10 +180,8 @@ impl<'a> Parser<'a> {
     }
 
     fn peek(&mut self) -> &Token {
-        if self.peeked.is_none() {
-            self.peeked = Some(self.lexer.next_token());
-        }
-        self.peeked.get_or_insert_with(|| unreachable_token())
+        let lexer = &mut self.lexer;
+        self.peeked.get_or_insert_with(|| lexer.next_token())
     }
 
     fn advance(&mut self) -> Token {
@@ -743,15 +741,6 @@ fn qualified(mut parts: Vec<Option<String>>, name: MeasurementName) -> Measureme
         database,
         retention_policy,
         name,
-    }
-}
-
-/// Placeholder used only to satisfy `get_or_insert_with`; `peek` always fills the slot first.
-fn unreachable_token() -> Token {
-    Token {
-        kind: TokenKind::Eof,
-        line: 0,
-        column: 0,
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`escape`]: the escaping rules per element (measurement, tag key/value, field key, string
 //!   value) and the borrowed [`EscapedStr`] that unescapes lazily.
 //! - [`write`]: [`LineWriter`] appends correctly escaped lines to a buffer.
+//! - [`series_key`]: the canonical `measurement,k=v` key of a series, built and split.
 //! - [`precision`]: timestamp units of the `precision` request parameter and scaling to ns.
 //!
 //! Data flows body → [`parse_lines`] → [`Line`] (borrowed) → the caller, which turns values into
@@ -26,6 +27,7 @@
 pub mod escape;
 pub mod parse;
 pub mod precision;
+pub mod series_key;
 pub mod write;
 
 pub use escape::EscapedStr;

@@ -56,6 +56,8 @@ pub enum ParseErrorKind {
     MissingTagKey,
     /// A tag without `=value` or with an empty value.
     MissingTagValue,
+    /// A tag value with an unescaped `=`.
+    InvalidTagFormat,
     /// A tag key that appears twice.
     DuplicateTags,
     /// A field with an empty key.
@@ -66,6 +68,8 @@ pub enum ParseErrorKind {
     InvalidFieldFormat,
     /// A numeric value that is not a number (or NaN/Inf, or `u` where not allowed).
     InvalidNumber,
+    /// A float that does not parse (bad exponent) or is not finite.
+    InvalidFloat,
     /// An integer that does not fit 64 bits.
     IntegerOutOfRange(String),
     /// An unsigned integer that does not fit 64 bits.
@@ -74,8 +78,12 @@ pub enum ParseErrorKind {
     InvalidBoolean,
     /// A string value without its closing quote.
     UnbalancedQuotes,
-    /// A timestamp that is not an integer, or text after it.
+    /// A timestamp that is not an integer.
     BadTimestamp,
+    /// A timestamp that does not fit 64 bits.
+    TimestampOutOfRange(String),
+    /// Text after the timestamp.
+    PointIsInvalid,
     /// Names or strings that are not UTF-8.
     InvalidUtf8,
 }
@@ -87,11 +95,13 @@ impl fmt::Display for ParseErrorKind {
             ParseErrorKind::MissingFields => f.write_str("missing fields"),
             ParseErrorKind::MissingTagKey => f.write_str("missing tag key"),
             ParseErrorKind::MissingTagValue => f.write_str("missing tag value"),
+            ParseErrorKind::InvalidTagFormat => f.write_str("invalid tag format"),
             ParseErrorKind::DuplicateTags => f.write_str("duplicate tags"),
             ParseErrorKind::MissingFieldKey => f.write_str("missing field key"),
             ParseErrorKind::MissingFieldValue => f.write_str("missing field value"),
             ParseErrorKind::InvalidFieldFormat => f.write_str("invalid field format"),
             ParseErrorKind::InvalidNumber => f.write_str("invalid number"),
+            ParseErrorKind::InvalidFloat => f.write_str("invalid float"),
             ParseErrorKind::IntegerOutOfRange(v) => write!(
                 f,
                 "unable to parse integer {v}: strconv.ParseInt: parsing {v:?}: value out of range"
@@ -103,6 +113,10 @@ impl fmt::Display for ParseErrorKind {
             ParseErrorKind::InvalidBoolean => f.write_str("invalid boolean"),
             ParseErrorKind::UnbalancedQuotes => f.write_str("unbalanced quotes"),
             ParseErrorKind::BadTimestamp => f.write_str("bad timestamp"),
+            ParseErrorKind::TimestampOutOfRange(v) => {
+                write!(f, "strconv.ParseInt: parsing {v:?}: value out of range")
+            }
+            ParseErrorKind::PointIsInvalid => f.write_str("point is invalid"),
             ParseErrorKind::InvalidUtf8 => f.write_str("invalid UTF-8"),
         }
     }
@@ -258,7 +272,7 @@ fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
             return Err((ParseErrorKind::MissingTagValue, value_start));
         }
         if value_end < l.len() && l[value_end] == b'=' {
-            return Err((ParseErrorKind::MissingTagValue, value_end));
+            return Err((ParseErrorKind::InvalidTagFormat, value_end));
         }
         tags.push((
             name(l, key_start, key_end, Element::Key, key_esc)?,
@@ -271,19 +285,16 @@ fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
     }
 
     // Fields.
-    i = skip_spaces(l, i);
     if i >= l.len() {
         return Err((ParseErrorKind::MissingFields, i));
     }
+    i = skip_spaces(l, i);
     let mut fields = Fields::new();
     loop {
         let key_start = i;
         let (key_end, key_esc) = scan_name(l, i, b",= ");
         if key_end >= l.len() || l[key_end] != b'=' {
-            if key_end == key_start {
-                return Err((ParseErrorKind::MissingFieldKey, key_start));
-            }
-            return Err((ParseErrorKind::MissingFieldValue, key_end));
+            return Err((ParseErrorKind::InvalidFieldFormat, key_end));
         }
         if key_end == key_start {
             return Err((ParseErrorKind::MissingFieldKey, key_start));
@@ -306,10 +317,19 @@ fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
         while end < l.len() && l[end] != b' ' {
             end += 1;
         }
+        let text = &l[i..end];
+        let ts = match parse_i64(text) {
+            Some(ts) => ts,
+            None if is_integer_text(text) => {
+                let v = String::from_utf8_lossy(text).into_owned();
+                return Err((ParseErrorKind::TimestampOutOfRange(v), i));
+            }
+            None => return Err((ParseErrorKind::BadTimestamp, i)),
+        };
         if skip_spaces(l, end) != l.len() {
-            return Err((ParseErrorKind::BadTimestamp, end));
+            return Err((ParseErrorKind::PointIsInvalid, end));
         }
-        Some(parse_i64(&l[i..end]).ok_or((ParseErrorKind::BadTimestamp, i))?)
+        Some(ts)
     } else {
         None
     };
@@ -351,15 +371,14 @@ fn parse_field_value(l: &[u8], i: usize) -> LineResult<(FieldValue<'_>, usize)> 
                         j += 2;
                     }
                     b'"' => {
-                        let raw = &l[start..j];
+                        // InfluxDB 1.x reads on to the next separator and drops the first and
+                        // last byte of the token, so `"a"x` is the string `a"`.
+                        let next = token_end(l, j + 1);
+                        let raw = &l[start..next - 1];
                         if std::str::from_utf8(raw).is_err() {
                             return Err((ParseErrorKind::InvalidUtf8, start));
                         }
                         let value = EscapedStr::new(raw, Element::StringValue, has_escape);
-                        let next = j + 1;
-                        if next < l.len() && l[next] != b',' && l[next] != b' ' {
-                            return Err((ParseErrorKind::InvalidFieldFormat, next));
-                        }
                         return Ok((FieldValue::String(value), next));
                     }
                     _ => j += 1,
@@ -367,7 +386,11 @@ fn parse_field_value(l: &[u8], i: usize) -> LineResult<(FieldValue<'_>, usize)> 
             }
             Err((ParseErrorKind::UnbalancedQuotes, i))
         }
-        b't' | b'T' | b'f' | b'F' => {
+        b'0'..=b'9' | b'-' | b'.' => {
+            let end = token_end(l, i);
+            Ok((parse_number(&l[i..end]).map_err(|k| (k, i))?, end))
+        }
+        _ => {
             let end = token_end(l, i);
             let value = match &l[i..end] {
                 b"t" | b"T" | b"true" | b"True" | b"TRUE" => true,
@@ -375,10 +398,6 @@ fn parse_field_value(l: &[u8], i: usize) -> LineResult<(FieldValue<'_>, usize)> 
                 _ => return Err((ParseErrorKind::InvalidBoolean, i)),
             };
             Ok((FieldValue::Boolean(value), end))
-        }
-        _ => {
-            let end = token_end(l, i);
-            Ok((parse_number(&l[i..end]).map_err(|k| (k, i))?, end))
         }
     }
 }
@@ -413,9 +432,7 @@ fn parse_number(tok: &[u8]) -> Result<FieldValue<'static>, ParseErrorKind> {
                 ParseErrorKind::UnsignedOutOfRange(String::from_utf8_lossy(body).into_owned())
             })
         }
-        _ => parse_float(tok)
-            .map(FieldValue::Float)
-            .ok_or(ParseErrorKind::InvalidNumber),
+        _ => parse_float(tok).map(FieldValue::Float),
     }
 }
 
@@ -425,45 +442,31 @@ fn is_integer_text(b: &[u8]) -> bool {
     !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
 }
 
-/// Float syntax InfluxDB accepts: `-?digits[.digits][(e|E)[+-]digits]`, also `.5` and `5.`.
-fn parse_float(tok: &[u8]) -> Option<f64> {
+/// Floats as InfluxDB 1.x reads them: a number scan that allows digits, one `.` and an
+/// exponent (else `invalid number`), then a float parse that must give a finite value (else
+/// `invalid float`).
+fn parse_float(tok: &[u8]) -> Result<f64, ParseErrorKind> {
     let body = tok.strip_prefix(b"-").unwrap_or(tok);
-    let mut i = 0;
-    let mut digits = 0;
-    while i < body.len() && body[i].is_ascii_digit() {
-        i += 1;
-        digits += 1;
+    let valid_chars = body
+        .iter()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+    let starts_well = body
+        .first()
+        .is_some_and(|b| b.is_ascii_digit() || *b == b'.');
+    let dots = body.iter().filter(|&&b| b == b'.').count();
+    let has_digit = body.iter().any(u8::is_ascii_digit);
+    let has_exponent = body.iter().any(|&b| b == b'e' || b == b'E');
+    if !valid_chars || !starts_well || dots > 1 || !has_digit {
+        return Err(ParseErrorKind::InvalidNumber);
     }
-    if i < body.len() && body[i] == b'.' {
-        i += 1;
-        while i < body.len() && body[i].is_ascii_digit() {
-            i += 1;
-            digits += 1;
-        }
+    if !has_exponent && body.iter().any(|&b| b == b'+' || b == b'-') {
+        return Err(ParseErrorKind::InvalidNumber);
     }
-    if digits == 0 {
-        return None;
+    let text = std::str::from_utf8(tok).map_err(|_| ParseErrorKind::InvalidNumber)?;
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(ParseErrorKind::InvalidFloat),
     }
-    if i < body.len() && (body[i] == b'e' || body[i] == b'E') {
-        i += 1;
-        if i < body.len() && (body[i] == b'+' || body[i] == b'-') {
-            i += 1;
-        }
-        let exp_start = i;
-        while i < body.len() && body[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == exp_start {
-            return None;
-        }
-    }
-    if i != body.len() {
-        return None;
-    }
-    // The text is ASCII by construction.
-    let text = std::str::from_utf8(tok).ok()?;
-    let v: f64 = text.parse().ok()?;
-    v.is_finite().then_some(v)
 }
 
 /// Parses `-?[0-9]+` into an i64 without overflow; `None` on any other text.
@@ -566,8 +569,22 @@ mod tests {
         assert_eq!(err("m v=1x"), ParseErrorKind::InvalidNumber);
         assert_eq!(err("m v=\"abc"), ParseErrorKind::UnbalancedQuotes);
         assert_eq!(err("m v=1 12a"), ParseErrorKind::BadTimestamp);
+        assert_eq!(err("m v=1 1 2"), ParseErrorKind::PointIsInvalid);
+        assert_eq!(err("m v"), ParseErrorKind::InvalidFieldFormat);
+        assert_eq!(err("m v=1,"), ParseErrorKind::InvalidFieldFormat);
+        assert_eq!(err("m "), ParseErrorKind::InvalidFieldFormat);
+        assert_eq!(err("m,a=b=c v=1"), ParseErrorKind::InvalidTagFormat);
+        assert_eq!(err("m v=1e400"), ParseErrorKind::InvalidFloat);
+        assert_eq!(err("m v=1ee5"), ParseErrorKind::InvalidFloat);
+        assert_eq!(err("m v=+1"), ParseErrorKind::InvalidBoolean);
+        assert_eq!(err("m v=abc"), ParseErrorKind::InvalidBoolean);
+        assert_eq!(
+            err("m v=1 9999999999999999999"),
+            ParseErrorKind::TimestampOutOfRange("9999999999999999999".into())
+        );
         assert_eq!(err("m v=1 1\r"), ParseErrorKind::BadTimestamp);
         assert_eq!(err("m v="), ParseErrorKind::MissingFieldValue);
+        assert_eq!(err("m v= 1"), ParseErrorKind::MissingFieldValue);
         assert_eq!(err("m =1"), ParseErrorKind::MissingFieldKey);
         assert_eq!(
             err("m v=99999999999999999999i"),
@@ -588,17 +605,31 @@ mod tests {
 
     #[test]
     fn floats() {
-        for (t, v) in [
+        let ok = [
             ("1", 1.0),
             ("-1.5", -1.5),
             ("1e+78", 1e78),
             ("1.E+78", 1e78),
             (".5", 0.5),
-        ] {
-            assert_eq!(parse_float(t.as_bytes()), Some(v), "{t}");
+            ("01", 1.0),
+            ("1.", 1.0),
+        ];
+        for (t, v) in ok {
+            assert_eq!(parse_float(t.as_bytes()), Ok(v), "{t}");
         }
-        for t in ["NaN", "inf", "1e", "+1", "1.2.3", "-", "."] {
-            assert_eq!(parse_float(t.as_bytes()), None, "{t}");
+        for t in ["NaN", "inf", "+1", "1.2.3", "-", ".", "--1", "1-", "0x10"] {
+            assert_eq!(
+                parse_float(t.as_bytes()),
+                Err(ParseErrorKind::InvalidNumber),
+                "{t}"
+            );
+        }
+        for t in ["1e", "1e400", "1ee5"] {
+            assert_eq!(
+                parse_float(t.as_bytes()),
+                Err(ParseErrorKind::InvalidFloat),
+                "{t}"
+            );
         }
     }
 

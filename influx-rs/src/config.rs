@@ -1,0 +1,197 @@
+//! The daemon's configuration: defaults → `influx-rs.toml` → `INFLUX_RS_*` env → flags.
+//!
+//! Every key is documented here; unknown keys in the file are an error naming the key.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Errors while assembling the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown/mistyped keys.
+    #[error("in {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The TOML error, with line and key.
+        message: String,
+    },
+    /// An environment override could not be read.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Top-level configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// HTTP listener.
+    pub http: HttpConfig,
+    /// Storage engine.
+    pub data: DataConfig,
+    /// Retention enforcement.
+    pub retention: RetentionConfig,
+    /// Log output.
+    pub logging: LoggingConfig,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct HttpConfig {
+    /// Address to listen on (`--bind`, `INFLUX_RS_BIND`).
+    pub bind_address: SocketAddr,
+    /// Largest accepted request body in bytes, after gunzip; 0 = unlimited.
+    pub max_body_size: usize,
+}
+
+/// `[data]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct DataConfig {
+    /// Where meta data, WAL, column files and indexes live (`--data-dir`, `INFLUX_RS_DATA_DIR`).
+    pub dir: PathBuf,
+    /// A shard's cache is written to a column file once it holds this many bytes.
+    pub cache_snapshot_memory_size: usize,
+    /// Writes are refused (500) while the caches of all shards together exceed this.
+    pub cache_max_memory_size: usize,
+    /// A shard that received no writes for this long is snapshotted and fully compacted.
+    #[serde(with = "humantime_serde")]
+    pub compact_full_write_cold_duration: Duration,
+    /// How many compactions (and snapshots) may run at once.
+    pub max_concurrent_compactions: usize,
+    /// Distinct series allowed per database; 0 = unlimited.
+    pub max_series_per_database: usize,
+    /// Distinct values allowed per tag key per shard; 0 = unlimited.
+    pub max_values_per_tag: usize,
+}
+
+/// `[retention]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct RetentionConfig {
+    /// Whether expired shard groups are dropped.
+    pub enabled: bool,
+    /// How often to look for expired shard groups.
+    #[serde(with = "humantime_serde")]
+    pub check_interval: Duration,
+}
+
+/// `[logging]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct LoggingConfig {
+    /// `info`, `debug`, … or a full `tracing` filter.
+    pub level: String,
+    /// `human` or `json`.
+    pub format: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            bind_address: SocketAddr::from(([127, 0, 0, 1], 8086)),
+            max_body_size: 25_000_000,
+        }
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            dir: PathBuf::from("data/influx-rs"),
+            cache_snapshot_memory_size: 25 * 1024 * 1024,
+            cache_max_memory_size: 512 * 1024 * 1024,
+            compact_full_write_cold_duration: Duration::from_secs(4 * 3600),
+            max_concurrent_compactions: 1,
+            max_series_per_database: 1_000_000,
+            max_values_per_tag: 100_000,
+        }
+    }
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            enabled: true,
+            check_interval: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig {
+            level: "info".into(),
+            format: "human".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` over the defaults.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Applies `INFLUX_RS_BIND` and `INFLUX_RS_DATA_DIR` from `env`.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(bind) = env("INFLUX_RS_BIND") {
+            self.http.bind_address = bind.parse().map_err(|e| ConfigError::Env {
+                name: "INFLUX_RS_BIND".into(),
+                message: format!("{bind:?}: {e}"),
+            })?;
+        }
+        if let Some(dir) = env("INFLUX_RS_DATA_DIR") {
+            self.data.dir = PathBuf::from(dir);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let err = toml::from_str::<Config>("[http]\nbind-adress = \"1.2.3.4:1\"\n").unwrap_err();
+        assert!(err.to_string().contains("bind-adress"), "{err}");
+    }
+
+    #[test]
+    fn file_values_and_env_override() {
+        let mut c: Config =
+            toml::from_str("[data]\ndir = \"/x\"\ncompact-full-write-cold-duration = \"10m\"\n")
+                .unwrap();
+        assert_eq!(
+            c.data.compact_full_write_cold_duration,
+            Duration::from_secs(600)
+        );
+        c.apply_env(|k| (k == "INFLUX_RS_DATA_DIR").then(|| "/y".to_string()))
+            .unwrap();
+        assert_eq!(c.data.dir, PathBuf::from("/y"));
+    }
+}

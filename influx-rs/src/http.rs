@@ -1,0 +1,442 @@
+//! The HTTP API on port 8086, in InfluxDB 1.x's shapes: `/ping`, `/health`, `/write`,
+//! `/api/v2/write`, `/query`, `/metrics`.
+
+use crate::query::{self, Epoch, QueryContext};
+use crate::storage::{Engine, EngineError};
+use crate::write::{self, WriteResponse};
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+use lineproto::Precision;
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The InfluxDB version this API is compatible with, announced to clients.
+pub const COMPAT_VERSION: &str = "1.8.10";
+
+/// Request counters exposed on `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    write_requests: AtomicU64,
+    query_requests: AtomicU64,
+    points_written: AtomicU64,
+    points_dropped: AtomicU64,
+    client_errors: AtomicU64,
+    server_errors: AtomicU64,
+}
+
+/// Shared state of the handlers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The storage engine.
+    pub engine: Arc<Engine>,
+    /// Largest body accepted (after gunzip); 0 = unlimited.
+    pub max_body_size: usize,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Builds the router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ping", get(ping).head(ping))
+        .route("/health", get(health))
+        .route("/write", any(write_v1))
+        .route("/api/v2/write", any(write_v2))
+        .route("/query", any(query))
+        .route("/metrics", get(metrics))
+        .layer(axum::middleware::map_response(version_headers))
+        .with_state(state)
+}
+
+async fn version_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        "X-Influxdb-Version",
+        HeaderValue::from_static(COMPAT_VERSION),
+    );
+    h.insert("X-Influxdb-Build", HeaderValue::from_static("OSS"));
+    h.insert(
+        "X-Influx-Rs-Version",
+        HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+    );
+    res
+}
+
+/// `{"error":"…"}` with the status, as InfluxDB answers failures.
+fn error(status: StatusCode, message: &str) -> Response {
+    let body = format!("{}\n", serde_json::json!({ "error": message }));
+    let mut res = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    let short: String = message.chars().take(1024).collect();
+    if let Ok(v) = HeaderValue::from_str(&short.replace(['\n', '\r'], " ")) {
+        res.headers_mut().insert("X-Influxdb-Error", v);
+    }
+    res
+}
+
+async fn ping(Query(params): Query<HashMap<String, String>>) -> Response {
+    match params.get("verbose").map(String::as_str) {
+        Some(v) if !v.is_empty() && v != "0" && v != "false" => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            format!("{}\n", serde_json::json!({ "version": COMPAT_VERSION })),
+        )
+            .into_response(),
+        _ => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+async fn health() -> Response {
+    let body = serde_json::json!({
+        "name": "influxdb",
+        "message": "ready for queries and writes",
+        "status": "pass",
+        "checks": [],
+        "version": COMPAT_VERSION,
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{body}\n"),
+    )
+        .into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let m = &state.metrics;
+    let e = &state.engine;
+    let body = format!(
+        "# HELP influxrs_write_requests_total Write requests received.\n\
+         # TYPE influxrs_write_requests_total counter\n\
+         influxrs_write_requests_total {}\n\
+         # HELP influxrs_query_requests_total Query requests received.\n\
+         # TYPE influxrs_query_requests_total counter\n\
+         influxrs_query_requests_total {}\n\
+         # HELP influxrs_points_written_total Points stored.\n\
+         # TYPE influxrs_points_written_total counter\n\
+         influxrs_points_written_total {}\n\
+         # HELP influxrs_points_dropped_total Points rejected.\n\
+         # TYPE influxrs_points_dropped_total counter\n\
+         influxrs_points_dropped_total {}\n\
+         # HELP influxrs_http_client_errors_total Requests answered 4xx.\n\
+         # TYPE influxrs_http_client_errors_total counter\n\
+         influxrs_http_client_errors_total {}\n\
+         # HELP influxrs_http_server_errors_total Requests answered 5xx.\n\
+         # TYPE influxrs_http_server_errors_total counter\n\
+         influxrs_http_server_errors_total {}\n\
+         # HELP influxrs_cache_bytes Bytes held in shard caches.\n\
+         # TYPE influxrs_cache_bytes gauge\n\
+         influxrs_cache_bytes {}\n\
+         # HELP influxrs_disk_bytes Bytes of shard files on disk.\n\
+         # TYPE influxrs_disk_bytes gauge\n\
+         influxrs_disk_bytes {}\n\
+         # HELP influxrs_shards Open shards.\n\
+         # TYPE influxrs_shards gauge\n\
+         influxrs_shards {}\n",
+        m.write_requests.load(Ordering::Relaxed),
+        m.query_requests.load(Ordering::Relaxed),
+        m.points_written.load(Ordering::Relaxed),
+        m.points_dropped.load(Ordering::Relaxed),
+        m.client_errors.load(Ordering::Relaxed),
+        m.server_errors.load(Ordering::Relaxed),
+        e.cache_bytes(),
+        e.disk_bytes(),
+        e.shard_count(),
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        body,
+    )
+        .into_response()
+}
+
+/// Reads the body, gunzipping it when asked, within `limit` bytes (0 = unlimited).
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, Response> {
+    let too_large = || error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    let cap = if limit == 0 { usize::MAX } else { limit };
+    let raw: Bytes = axum::body::to_bytes(body, cap)
+        .await
+        .map_err(|_| too_large())?;
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    if !gzip {
+        return Ok(raw.to_vec());
+    }
+    let mut out = Vec::with_capacity(raw.len() * 4);
+    let read = flate2::read::GzDecoder::new(&raw[..])
+        .take(cap as u64 + 1)
+        .read_to_end(&mut out);
+    match read {
+        Err(e) => Err(error(StatusCode::BAD_REQUEST, &e.to_string())),
+        Ok(_) if limit > 0 && out.len() > limit => Err(too_large()),
+        Ok(_) => Ok(out),
+    }
+}
+
+fn engine_error(e: &EngineError) -> Response {
+    use crate::meta::MetaError;
+    match e {
+        EngineError::Meta(MetaError::DatabaseNotFound(db)) => error(
+            StatusCode::NOT_FOUND,
+            &format!("database not found: \"{db}\""),
+        ),
+        other => error(StatusCode::INTERNAL_SERVER_ERROR, &other.to_string()),
+    }
+}
+
+async fn do_write(
+    state: AppState,
+    db: String,
+    rp: String,
+    precision: Precision,
+    body: Vec<u8>,
+) -> Response {
+    let engine = Arc::clone(&state.engine);
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    let result = tokio::task::spawn_blocking(move || {
+        let parsed = write::parse_body(&body, precision, now);
+        let points = parsed.points.len();
+        write::store(&engine, &db, &rp, parsed).map(|r| (r, points))
+    })
+    .await;
+    let m = &state.metrics;
+    let res = match result {
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Ok(Err(e)) => engine_error(&e),
+        Ok(Ok((WriteResponse::NoContent, points))) => {
+            m.points_written.fetch_add(points as u64, Ordering::Relaxed);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(Ok((WriteResponse::BadRequest(msg), _))) => {
+            m.points_dropped.fetch_add(1, Ordering::Relaxed);
+            error(StatusCode::BAD_REQUEST, &msg)
+        }
+    };
+    count_status(m, res.status());
+    res
+}
+
+fn count_status(m: &Metrics, status: StatusCode) {
+    if status.is_client_error() {
+        m.client_errors.fetch_add(1, Ordering::Relaxed);
+    } else if status.is_server_error() {
+        m.server_errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+async fn write_v1(
+    State(state): State<AppState>,
+    method: Method,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if method == Method::OPTIONS {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if method != Method::POST {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    }
+    state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
+    let db = params.get("db").cloned().unwrap_or_default();
+    if db.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "database is required");
+    }
+    let precision = match params.get("precision").map(String::as_str) {
+        None | Some("") | Some("n") | Some("ns") => Precision::Nanoseconds,
+        Some("u") => Precision::Microseconds,
+        Some("ms") => Precision::Milliseconds,
+        Some("s") => Precision::Seconds,
+        Some("m") => Precision::Minutes,
+        Some("h") => Precision::Hours,
+        Some(p) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid precision {p:?} (use n, u, ms, s, m or h)"),
+            )
+        }
+    };
+    if let Some(c) = params.get("consistency") {
+        if !matches!(c.as_str(), "" | "any" | "one" | "quorum" | "all") {
+            return error(StatusCode::BAD_REQUEST, "invalid consistency level");
+        }
+    }
+    let body = match read_body(body, &headers, state.max_body_size).await {
+        Ok(b) => b,
+        Err(res) => return res,
+    };
+    let rp = params.get("rp").cloned().unwrap_or_default();
+    do_write(state, db, rp, precision, body).await
+}
+
+async fn write_v2(
+    State(state): State<AppState>,
+    method: Method,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if method == Method::OPTIONS {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if method != Method::POST {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    }
+    state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
+    let bucket = params.get("bucket").cloned().unwrap_or_default();
+    let (db, rp) = match bucket.split_once('/') {
+        Some((db, rp)) => (db.to_string(), rp.to_string()),
+        None => (bucket.clone(), String::new()),
+    };
+    if db.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("bucket {bucket:?} not found: a bucket is db or db/rp"),
+        );
+    }
+    let precision = match params.get("precision").map(String::as_str) {
+        None | Some("") | Some("ns") => Precision::Nanoseconds,
+        Some("us") => Precision::Microseconds,
+        Some("ms") => Precision::Milliseconds,
+        Some("s") => Precision::Seconds,
+        Some(p) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid precision {p:?} (use ns, us, ms or s)"),
+            )
+        }
+    };
+    let body = match read_body(body, &headers, state.max_body_size).await {
+        Ok(b) => b,
+        Err(res) => return res,
+    };
+    do_write(state, db, rp, precision, body).await
+}
+
+async fn query(
+    State(state): State<AppState>,
+    method: Method,
+    Query(mut params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if method == Method::OPTIONS {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    state.metrics.query_requests.fetch_add(1, Ordering::Relaxed);
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if method == Method::POST && form {
+        let raw = match read_body(body, &headers, state.max_body_size).await {
+            Ok(b) => b,
+            Err(res) => return res,
+        };
+        for (k, v) in form_urlencoded(&raw) {
+            params.entry(k).or_insert(v);
+        }
+    }
+    let Some(q) = params.get("q").filter(|q| !q.trim().is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "missing required parameter \"q\"");
+    };
+    let statements = match influxql::parse_statements(q) {
+        Ok(s) => s,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("error parsing query: {e}"),
+            )
+        }
+    };
+    let Some(epoch) = Epoch::from_param(params.get("epoch").map(String::as_str)) else {
+        return error(StatusCode::BAD_REQUEST, "invalid epoch");
+    };
+    let ctx = QueryContext {
+        database: params.get("db").cloned(),
+        retention_policy: params.get("rp").cloned().filter(|r| !r.is_empty()),
+        epoch: Some(epoch),
+        now: chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0),
+    };
+    let pretty = params.get("pretty").is_some_and(|p| p == "true");
+    let engine = Arc::clone(&state.engine);
+    let result =
+        tokio::task::spawn_blocking(move || query::execute(&engine, &statements, &ctx)).await;
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let body = if pretty {
+        serde_json::to_string_pretty(&response)
+    } else {
+        serde_json::to_string(&response)
+    };
+    match body {
+        Ok(b) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            format!("{b}\n"),
+        )
+            .into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body.
+fn form_urlencoded(raw: &[u8]) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len()
+                    && s.is_char_boundary(i + 1)
+                    && s.is_char_boundary(i + 3) =>
+                {
+                    match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                        Ok(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    String::from_utf8_lossy(raw)
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(pair), String::new()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_decode() {
+        let v = form_urlencoded(b"q=SHOW+DATABASES%3B&db=a%20b&x");
+        assert_eq!(v[0], ("q".into(), "SHOW DATABASES;".into()));
+        assert_eq!(v[1], ("db".into(), "a b".into()));
+        assert_eq!(v[2], ("x".into(), String::new()));
+        assert_eq!(form_urlencoded(b"q=%4")[0].1, "%4");
+    }
+}

@@ -1,0 +1,135 @@
+//! The `influx-rs` daemon: loads the configuration, opens the engine, serves HTTP, runs
+//! background maintenance and retention, and shuts down cleanly on SIGTERM/SIGINT.
+
+use anyhow::Context;
+use clap::Parser;
+use influx_rs::config::Config;
+use influx_rs::http::{router, AppState, Metrics};
+use influx_rs::storage::Engine;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Command line; flags override the file and the environment.
+#[derive(Debug, Parser)]
+#[command(
+    name = "influx-rs",
+    version,
+    about = "The tick-rs time-series store (InfluxDB 1.x API)"
+)]
+struct Args {
+    /// Configuration file (TOML).
+    #[arg(long, env = "INFLUX_RS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Listen address, e.g. 127.0.0.1:8086.
+    #[arg(long)]
+    bind: Option<std::net::SocketAddr>,
+    /// Data directory.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Print the effective configuration and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+fn load_config(args: &Args) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    config.apply_env(|k| std::env::var(k).ok())?;
+    if let Some(bind) = args.bind {
+        config.http.bind_address = bind;
+    }
+    if let Some(dir) = &args.data_dir {
+        config.data.dir = dir.clone();
+    }
+    Ok(config)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.logging.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.logging.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let config = load_config(&args)?;
+    if args.print_config {
+        print!("{}", toml::to_string_pretty(&config)?);
+        return Ok(());
+    }
+    init_logging(&config);
+    let data = config.data.clone();
+    let engine = Arc::new(
+        tokio::task::spawn_blocking(move || Engine::open(data))
+            .await?
+            .context("opening the data directory")?,
+    );
+    let maintenance = engine.start_maintenance();
+    if config.retention.enabled {
+        let engine = Arc::clone(&engine);
+        let every = config.retention.check_interval;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let e = Arc::clone(&engine);
+                match tokio::task::spawn_blocking(move || e.enforce_retention()).await {
+                    Ok(Err(err)) => tracing::error!(error = %err, "retention check failed"),
+                    Err(err) => tracing::error!(error = %err, "retention task panicked"),
+                    Ok(Ok(_)) => {}
+                }
+            }
+        });
+    }
+    let state = AppState {
+        engine: Arc::clone(&engine),
+        max_body_size: config.http.max_body_size,
+        metrics: Arc::new(Metrics::default()),
+    };
+    let listener = tokio::net::TcpListener::bind(config.http.bind_address)
+        .await
+        .with_context(|| format!("binding {}", config.http.bind_address))?;
+    tracing::info!(bind = %config.http.bind_address, data_dir = %config.data.dir.display(), "influx-rs listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shutting down: snapshotting caches");
+    let e = Arc::clone(&engine);
+    tokio::task::spawn_blocking(move || e.stop()).await?;
+    for handle in maintenance {
+        let _ = handle.join();
+    }
+    tracing::info!("stopped");
+    Ok(())
+}

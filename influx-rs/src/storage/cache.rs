@@ -1,0 +1,114 @@
+//! The in-memory cache of a shard: recent points by series and field, until a snapshot
+//! writes them to a column file.
+
+use super::column::Column;
+use super::value::Point;
+use std::collections::HashMap;
+
+/// Series key → fields → column, with a running byte count for the memory limits.
+#[derive(Debug, Default)]
+pub struct Cache {
+    series: HashMap<Vec<u8>, Vec<(String, Column)>>,
+    bytes: usize,
+}
+
+/// One series of [`Cache::sorted`]: its key and its (field, column) pairs by field name.
+pub type SortedSeries<'a> = (&'a [u8], Vec<(&'a str, Column)>);
+
+/// Overhead counted per new column (vector headers, name, map slot).
+const COLUMN_OVERHEAD: usize = 96;
+
+impl Cache {
+    /// Adds a point whose field types were already checked against the shard's schema.
+    pub fn insert(&mut self, p: &Point) {
+        let fields = match self.series.get_mut(p.series_key.as_slice()) {
+            Some(f) => f,
+            None => {
+                self.bytes += p.series_key.len() + COLUMN_OVERHEAD;
+                self.series.entry(p.series_key.clone()).or_default()
+            }
+        };
+        for (name, value) in &p.fields {
+            let column = match fields.iter_mut().position(|(n, _)| n == name) {
+                Some(i) => &mut fields[i].1,
+                None => {
+                    self.bytes += name.len() + COLUMN_OVERHEAD;
+                    fields.push((name.clone(), Column::new(value.field_type())));
+                    let last = fields.len() - 1;
+                    &mut fields[last].1
+                }
+            };
+            if column.push(p.time, value) {
+                self.bytes += value.cache_size();
+            }
+        }
+    }
+
+    /// Approximate bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// The cached points of one field of one series in `[min, max]`, deduplicated.
+    pub fn read(&self, key: &[u8], field: &str, min: i64, max: i64) -> Option<Column> {
+        let (_, column) = self.series.get(key)?.iter().find(|(n, _)| n == field)?;
+        let mut c = column.clone();
+        c.dedup();
+        Some(c.range(min, max))
+    }
+
+    /// Sorted, deduplicated copies of everything, by series key then field name (for writing
+    /// a frozen, shared cache to a column file).
+    pub fn sorted(&self) -> Vec<SortedSeries<'_>> {
+        let mut all: Vec<SortedSeries<'_>> = self
+            .series
+            .iter()
+            .map(|(k, fields)| {
+                let mut fs: Vec<(&str, Column)> = fields
+                    .iter()
+                    .map(|(n, c)| {
+                        let mut c = c.clone();
+                        c.dedup();
+                        (n.as_str(), c)
+                    })
+                    .collect();
+                fs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                (k.as_slice(), fs)
+            })
+            .collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::value::Value;
+
+    #[test]
+    fn later_writes_win_and_bytes_grow() {
+        let mut c = Cache::default();
+        let p = |t, v| Point {
+            measurement: "m".into(),
+            series_key: b"m".to_vec(),
+            time: t,
+            fields: vec![("v".into(), Value::Integer(v))],
+        };
+        c.insert(&p(2, 1));
+        let before = c.bytes();
+        c.insert(&p(1, 2));
+        c.insert(&p(2, 3));
+        assert!(c.bytes() > before);
+        let col = c.read(b"m", "v", i64::MIN, i64::MAX).unwrap();
+        assert_eq!(col.times, vec![1, 2]);
+        assert_eq!(col.values.get(1), Some(Value::Integer(3)));
+        let sorted = c.sorted();
+        assert_eq!(sorted.len(), 1);
+    }
+}

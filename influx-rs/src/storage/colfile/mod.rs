@@ -1,0 +1,433 @@
+//! Immutable column files (`*.tcf`): blocks of compressed columns, then an index of
+//! (series key, field) → blocks with their time ranges, then a fixed footer. See `FORMAT.md`.
+//!
+//! Files are written to a `.tmp` name, fsynced and renamed, so a file with the final name is
+//! always complete. A block that fails its CRC is reported with the file and series and
+//! skipped; the rest of the file is still served.
+
+pub mod encode;
+
+use crate::storage::column::Column;
+use crate::storage::value::FieldType;
+use crate::storage::varint::{get_bytes, get_uvarint, put_uvarint, unzigzag, zigzag};
+use encode::{decode_block, encode_block, BlockError, MAX_BLOCK_POINTS};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 4] = b"TKCF";
+const VERSION: u8 = 1;
+const FOOTER_LEN: usize = 8 + 4 + 4 + 4;
+
+/// Column file errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ColFileError {
+    /// File I/O failed.
+    #[error("column file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Header, footer or index are damaged: the whole file is unusable.
+    #[error("column file {path}: corrupt {what}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Which part.
+        what: &'static str,
+    },
+    /// One block is damaged; the rest of the file is fine.
+    #[error("column file {path}: series {series:?} field {field:?}: {source}")]
+    CorruptBlock {
+        /// The file.
+        path: PathBuf,
+        /// The series key.
+        series: String,
+        /// The field.
+        field: String,
+        /// What is wrong with the block.
+        source: BlockError,
+    },
+}
+
+/// Where one block sits and what it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockMeta {
+    /// Smallest time in the block.
+    pub min_time: i64,
+    /// Largest time in the block.
+    pub max_time: i64,
+    /// Byte offset in the file.
+    pub offset: u64,
+    /// Byte length.
+    pub size: u32,
+}
+
+/// The blocks of one field of one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldBlocks {
+    /// Field name.
+    pub field: String,
+    /// Its type.
+    pub field_type: FieldType,
+    /// Blocks in time order.
+    pub blocks: Vec<BlockMeta>,
+}
+
+/// Writes a column file; entries must come in (series key, field) order.
+pub struct ColFileWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: BufWriter<File>,
+    offset: u64,
+    index: Vec<(Vec<u8>, FieldBlocks)>,
+}
+
+impl ColFileWriter {
+    /// Starts writing what will become `path`.
+    pub fn create(path: &Path) -> Result<ColFileWriter, ColFileError> {
+        let tmp = path.with_extension("tcf.tmp");
+        let file = File::create(&tmp).map_err(|source| ColFileError::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+        let mut w = ColFileWriter {
+            path: path.to_path_buf(),
+            tmp,
+            out: BufWriter::with_capacity(1 << 20, file),
+            offset: 0,
+            index: Vec::new(),
+        };
+        w.write_raw(&[MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION])?;
+        Ok(w)
+    }
+
+    fn io(&self) -> impl FnOnce(std::io::Error) -> ColFileError + '_ {
+        move |source| ColFileError::Io {
+            path: self.tmp.clone(),
+            source,
+        }
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> Result<(), ColFileError> {
+        let r = self.out.write_all(bytes);
+        r.map_err(self.io())?;
+        self.offset += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Writes a deduplicated, time-sorted column of `series`/`field` as blocks.
+    pub fn write_column(
+        &mut self,
+        series: &[u8],
+        field: &str,
+        column: &Column,
+    ) -> Result<(), ColFileError> {
+        if column.is_empty() {
+            return Ok(());
+        }
+        let mut blocks = Vec::new();
+        let mut start = 0;
+        while start < column.len() {
+            let end = (start + MAX_BLOCK_POINTS).min(column.len());
+            let block = encode_block(column, start, end).map_err(self.io())?;
+            blocks.push(BlockMeta {
+                min_time: column.times[start],
+                max_time: column.times[end - 1],
+                offset: self.offset,
+                size: block.len() as u32,
+            });
+            self.write_raw(&block)?;
+            start = end;
+        }
+        self.index.push((
+            series.to_vec(),
+            FieldBlocks {
+                field: field.to_string(),
+                field_type: column.values.field_type(),
+                blocks,
+            },
+        ));
+        Ok(())
+    }
+
+    /// Writes index and footer, fsyncs and renames into place.
+    pub fn finish(mut self) -> Result<PathBuf, ColFileError> {
+        let mut index = Vec::new();
+        put_uvarint(&mut index, self.index.len() as u64);
+        for (series, fb) in &self.index {
+            put_uvarint(&mut index, series.len() as u64);
+            index.extend_from_slice(series);
+            put_uvarint(&mut index, fb.field.len() as u64);
+            index.extend_from_slice(fb.field.as_bytes());
+            index.push(fb.field_type as u8);
+            put_uvarint(&mut index, fb.blocks.len() as u64);
+            for b in &fb.blocks {
+                put_uvarint(&mut index, zigzag(b.min_time));
+                put_uvarint(&mut index, zigzag(b.max_time));
+                put_uvarint(&mut index, b.offset);
+                put_uvarint(&mut index, u64::from(b.size));
+            }
+        }
+        let index_offset = self.offset;
+        let crc = crc32fast::hash(&index);
+        self.write_raw(&index)?;
+        let mut footer = Vec::with_capacity(FOOTER_LEN);
+        footer.extend_from_slice(&index_offset.to_le_bytes());
+        footer.extend_from_slice(&(index.len() as u32).to_le_bytes());
+        footer.extend_from_slice(&crc.to_le_bytes());
+        footer.extend_from_slice(MAGIC);
+        self.write_raw(&footer)?;
+        let flushed = self.out.flush();
+        flushed.map_err(self.io())?;
+        let synced = self.out.get_ref().sync_all();
+        synced.map_err(self.io())?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|source| ColFileError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(self.path)
+    }
+}
+
+/// An open column file with its index in memory.
+#[derive(Debug)]
+pub struct ColFile {
+    path: PathBuf,
+    file: File,
+    size: u64,
+    index: BTreeMap<Vec<u8>, Vec<FieldBlocks>>,
+}
+
+impl ColFile {
+    /// Opens `path` and loads its index.
+    pub fn open(path: &Path) -> Result<ColFile, ColFileError> {
+        let io = |source| ColFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let corrupt = |what| ColFileError::Corrupt {
+            path: path.to_path_buf(),
+            what,
+        };
+        let file = File::open(path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        if size < (5 + FOOTER_LEN) as u64 {
+            return Err(corrupt("footer"));
+        }
+        let mut head = [0u8; 5];
+        file.read_exact_at(&mut head, 0).map_err(io)?;
+        if &head[..4] != MAGIC || head[4] != VERSION {
+            return Err(corrupt("header"));
+        }
+        let mut footer = [0u8; FOOTER_LEN];
+        file.read_exact_at(&mut footer, size - FOOTER_LEN as u64)
+            .map_err(io)?;
+        if &footer[16..20] != MAGIC {
+            return Err(corrupt("footer"));
+        }
+        let index_offset =
+            u64::from_le_bytes(footer[..8].try_into().map_err(|_| corrupt("footer"))?);
+        let index_len =
+            u32::from_le_bytes(footer[8..12].try_into().map_err(|_| corrupt("footer"))?);
+        let crc = u32::from_le_bytes(footer[12..16].try_into().map_err(|_| corrupt("footer"))?);
+        if index_offset + u64::from(index_len) + FOOTER_LEN as u64 != size {
+            return Err(corrupt("footer"));
+        }
+        let mut index = vec![0u8; index_len as usize];
+        file.read_exact_at(&mut index, index_offset).map_err(io)?;
+        if crc32fast::hash(&index) != crc {
+            return Err(corrupt("index"));
+        }
+        let index = parse_index(&index, index_offset).ok_or_else(|| corrupt("index"))?;
+        Ok(ColFile {
+            path: path.to_path_buf(),
+            file,
+            size,
+            index,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Every series key with its fields.
+    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &[FieldBlocks])> {
+        self.index.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))
+    }
+
+    /// The fields stored for `series`.
+    pub fn fields(&self, series: &[u8]) -> &[FieldBlocks] {
+        self.index.get(series).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Points of `series`/`field` in `[min, max]`; damaged blocks come back as errors after
+    /// the points of the good ones.
+    pub fn read(
+        &self,
+        series: &[u8],
+        field: &str,
+        min: i64,
+        max: i64,
+    ) -> (Option<Column>, Vec<ColFileError>) {
+        let Some(fb) = self.fields(series).iter().find(|f| f.field == field) else {
+            return (None, Vec::new());
+        };
+        let mut out: Option<Column> = None;
+        let mut errors = Vec::new();
+        for b in fb
+            .blocks
+            .iter()
+            .filter(|b| b.max_time >= min && b.min_time <= max)
+        {
+            match self.read_block(b) {
+                Ok(c) => {
+                    let c = if b.min_time >= min && b.max_time <= max {
+                        c
+                    } else {
+                        c.range(min, max)
+                    };
+                    match &mut out {
+                        Some(acc) => acc.merge(&c),
+                        None => out = Some(c),
+                    }
+                }
+                Err(source) => errors.push(ColFileError::CorruptBlock {
+                    path: self.path.clone(),
+                    series: String::from_utf8_lossy(series).into_owned(),
+                    field: field.to_string(),
+                    source,
+                }),
+            }
+        }
+        (out, errors)
+    }
+
+    fn read_block(&self, b: &BlockMeta) -> Result<Column, BlockError> {
+        let mut buf = vec![0u8; b.size as usize];
+        self.file
+            .read_exact_at(&mut buf, b.offset)
+            .map_err(|_| BlockError::Malformed("unreadable"))?;
+        decode_block(&buf)
+    }
+}
+
+fn parse_index(buf: &[u8], index_offset: u64) -> Option<BTreeMap<Vec<u8>, Vec<FieldBlocks>>> {
+    let mut pos = 0;
+    let n = get_uvarint(buf, &mut pos)?;
+    let mut index: BTreeMap<Vec<u8>, Vec<FieldBlocks>> = BTreeMap::new();
+    for _ in 0..n {
+        let klen = usize::try_from(get_uvarint(buf, &mut pos)?).ok()?;
+        let series = get_bytes(buf, &mut pos, klen)?.to_vec();
+        let flen = usize::try_from(get_uvarint(buf, &mut pos)?).ok()?;
+        let field = String::from_utf8(get_bytes(buf, &mut pos, flen)?.to_vec()).ok()?;
+        let field_type = FieldType::from_tag(*get_bytes(buf, &mut pos, 1)?.first()?)?;
+        let nb = usize::try_from(get_uvarint(buf, &mut pos)?).ok()?;
+        let mut blocks = Vec::with_capacity(nb.min(buf.len()));
+        for _ in 0..nb {
+            let b = BlockMeta {
+                min_time: unzigzag(get_uvarint(buf, &mut pos)?),
+                max_time: unzigzag(get_uvarint(buf, &mut pos)?),
+                offset: get_uvarint(buf, &mut pos)?,
+                size: u32::try_from(get_uvarint(buf, &mut pos)?).ok()?,
+            };
+            if b.offset.checked_add(u64::from(b.size))? > index_offset {
+                return None;
+            }
+            blocks.push(b);
+        }
+        index.entry(series).or_default().push(FieldBlocks {
+            field,
+            field_type,
+            blocks,
+        });
+    }
+    (pos == buf.len()).then_some(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::value::Value;
+
+    fn column(n: i64, ty_float: bool) -> Column {
+        let mut c = Column::new(if ty_float {
+            FieldType::Float
+        } else {
+            FieldType::Integer
+        });
+        for t in 0..n {
+            let v = if ty_float {
+                Value::Float(t as f64 / 3.0)
+            } else {
+                Value::Integer(t * 2)
+            };
+            c.push(t * 10, &v);
+        }
+        c
+    }
+
+    #[test]
+    fn write_then_read_ranges() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.tcf");
+        let mut w = ColFileWriter::create(&path).unwrap();
+        w.write_column(b"a", "f", &column(2500, true)).unwrap();
+        w.write_column(b"a", "i", &column(10, false)).unwrap();
+        w.write_column(b"b", "f", &column(5, true)).unwrap();
+        w.finish().unwrap();
+        let f = ColFile::open(&path).unwrap();
+        assert_eq!(f.fields(b"a").len(), 2);
+        assert_eq!(f.fields(b"a")[0].blocks.len(), 3);
+        let (c, errs) = f.read(b"a", "f", 9990, 10_010);
+        assert!(errs.is_empty());
+        assert_eq!(c.unwrap().times, vec![9990, 10_000, 10_010]);
+        assert!(f.read(b"zz", "f", 0, 10).0.is_none());
+    }
+
+    #[test]
+    fn a_corrupt_block_is_reported_and_others_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.tcf");
+        let mut w = ColFileWriter::create(&path).unwrap();
+        w.write_column(b"a", "f", &column(10, true)).unwrap();
+        w.write_column(b"b", "f", &column(10, true)).unwrap();
+        w.finish().unwrap();
+        let first = ColFile::open(&path).unwrap().fields(b"a")[0].blocks[0];
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[first.offset as usize + 10] ^= 0x55;
+        std::fs::write(&path, &bytes).unwrap();
+        let f = ColFile::open(&path).unwrap();
+        let (c, errs) = f.read(b"a", "f", 0, 1000);
+        assert!(c.is_none());
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].to_string().contains("series \"a\""), "{}", errs[0]);
+        assert_eq!(f.read(b"b", "f", 0, 1000).0.unwrap().len(), 10);
+    }
+
+    #[test]
+    fn truncated_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.tcf");
+        let mut w = ColFileWriter::create(&path).unwrap();
+        w.write_column(b"a", "f", &column(10, true)).unwrap();
+        w.finish().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 7]).unwrap();
+        assert!(matches!(
+            ColFile::open(&path),
+            Err(ColFileError::Corrupt { .. })
+        ));
+    }
+}

@@ -1,0 +1,517 @@
+//! The storage engine: catalog + shards, the write path across shards, background snapshot,
+//! compaction and retention, and the reads the query layer needs.
+//!
+//! # Layout
+//! - [`value`]: field types, values, the [`Point`] the engine stores.
+//! - [`column`]: one field of one series as parallel time/value vectors; the dedup rule.
+//! - [`wal`]: per-shard write-ahead log with group commit and torn-tail recovery.
+//! - [`cache`]: per-shard in-memory points until a snapshot.
+//! - [`colfile`]: immutable compressed column files (`FORMAT.md` beside it).
+//! - [`index`]: per-shard persisted series index with tag bitmaps.
+//! - [`shard`]: ties the above together for one shard group.
+//!
+//! On disk: `<data>/meta.json` and `<data>/<db>/<rp>/<shard id>/{wal/, *.tcf, series.log}`.
+
+pub mod cache;
+pub mod colfile;
+pub mod column;
+pub mod index;
+pub mod shard;
+pub mod value;
+pub mod varint;
+pub mod wal;
+
+use crate::config::DataConfig;
+use crate::meta::{Catalog, MetaError, PolicySpec, ShardLocation};
+use column::Column;
+use parking_lot::{Condvar, Mutex, RwLock};
+use shard::{Shard, ShardError};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::BuildHasher;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+pub use value::{FieldType, Point, Value};
+
+/// Engine errors; the HTTP layer maps them to status codes.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Catalog errors (`database not found`, …).
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    /// Shard storage failures.
+    #[error(transparent)]
+    Shard(#[from] ShardError),
+    /// The caches hold more than `cache-max-memory-size`.
+    #[error("engine: cache-max-memory-size exceeded: ({used}/{limit})")]
+    CacheFull {
+        /// Bytes held.
+        used: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Directory I/O.
+    #[error("{path}: {source}")]
+    Io {
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The outcome of a write that reached the engine.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Points stored.
+    pub written: usize,
+    /// Points rejected (type conflicts, retention, limits).
+    pub dropped: usize,
+    /// The first rejection reason, in InfluxDB's words.
+    pub first_error: Option<String>,
+}
+
+/// Fsyncs a directory so renames and new files in it are durable.
+pub fn fsync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// One series' points of a measurement, field by field.
+#[derive(Debug)]
+pub struct SeriesData {
+    /// The series key.
+    pub key: Arc<[u8]>,
+    /// Field name → column, for the fields the series has in range.
+    pub fields: Vec<(String, Column)>,
+}
+
+/// The storage engine of the daemon.
+#[derive(Debug)]
+pub struct Engine {
+    dir: PathBuf,
+    config: DataConfig,
+    catalog: Mutex<Catalog>,
+    shards: RwLock<HashMap<u64, Arc<Shard>>>,
+    db_series: Mutex<HashMap<String, HashSet<u64>>>,
+    hasher: std::collections::hash_map::RandomState,
+    wake: (Mutex<bool>, Condvar),
+    stopping: AtomicBool,
+}
+
+impl Engine {
+    /// Opens the data directory: catalog, then every shard (replaying WALs).
+    pub fn open(config: DataConfig) -> Result<Engine, EngineError> {
+        let dir = config.dir.clone();
+        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let catalog = Catalog::load(&dir)?;
+        let engine = Engine {
+            dir,
+            config,
+            catalog: Mutex::new(catalog.clone()),
+            shards: RwLock::new(HashMap::new()),
+            db_series: Mutex::new(HashMap::new()),
+            hasher: std::collections::hash_map::RandomState::new(),
+            wake: (Mutex::new(false), Condvar::new()),
+            stopping: AtomicBool::new(false),
+        };
+        for loc in catalog.shards() {
+            let shard = engine.open_shard(&loc)?;
+            let mut series = engine.db_series.lock();
+            let set = series.entry(loc.database.clone()).or_default();
+            for m in shard.measurements() {
+                for key in shard.series_of(&m) {
+                    set.insert(engine.hasher.hash_one(&*key));
+                }
+            }
+        }
+        Ok(engine)
+    }
+
+    fn shard_dir(&self, loc: &ShardLocation) -> PathBuf {
+        self.dir
+            .join(&loc.database)
+            .join(&loc.policy)
+            .join(loc.group.id.to_string())
+    }
+
+    fn open_shard(&self, loc: &ShardLocation) -> Result<Arc<Shard>, EngineError> {
+        if let Some(s) = self.shards.read().get(&loc.group.id) {
+            return Ok(Arc::clone(s));
+        }
+        let shard = Arc::new(Shard::open(
+            &self.shard_dir(loc),
+            loc.group.id,
+            self.config.max_values_per_tag,
+        )?);
+        tracing::info!(shard_id = loc.group.id, db = %loc.database, rp = %loc.policy, "opened shard");
+        self.shards
+            .write()
+            .entry(loc.group.id)
+            .or_insert_with(|| Arc::clone(&shard));
+        Ok(shard)
+    }
+
+    /// A copy of the catalog for read-only statements.
+    pub fn catalog(&self) -> Catalog {
+        self.catalog.lock().clone()
+    }
+
+    /// Applies a catalog change and persists it; returns what `f` returned.
+    pub fn update_catalog<T>(
+        &self,
+        f: impl FnOnce(&mut Catalog) -> Result<T, MetaError>,
+    ) -> Result<T, EngineError> {
+        let mut catalog = self.catalog.lock();
+        let mut next = catalog.clone();
+        let out = f(&mut next)?;
+        next.save(&self.dir)?;
+        *catalog = next;
+        Ok(out)
+    }
+
+    /// `CREATE DATABASE`.
+    pub fn create_database(
+        &self,
+        name: &str,
+        rp: Option<&str>,
+        spec: PolicySpec,
+    ) -> Result<(), EngineError> {
+        self.update_catalog(|c| c.create_database(name, rp, spec))
+    }
+
+    /// `DROP DATABASE`: removes it from the catalog, then its files.
+    pub fn drop_database(&self, name: &str) -> Result<(), EngineError> {
+        let ids = self.update_catalog(|c| Ok(c.drop_database(name)))?;
+        self.close_shards(&ids);
+        self.db_series.lock().remove(name);
+        remove_dir(&self.dir.join(name))
+    }
+
+    /// `DROP RETENTION POLICY`: removes it and its files.
+    pub fn drop_policy(&self, db: &str, rp: &str) -> Result<(), EngineError> {
+        let ids = self.update_catalog(|c| c.drop_policy(db, rp))?;
+        self.close_shards(&ids);
+        remove_dir(&self.dir.join(db).join(rp))
+    }
+
+    fn close_shards(&self, ids: &[u64]) {
+        let mut shards = self.shards.write();
+        for id in ids {
+            shards.remove(id);
+        }
+    }
+
+    /// Writes points to `db`.`rp` (empty = default policy), splitting them by shard group.
+    pub fn write(&self, db: &str, rp: &str, points: &[Point]) -> Result<WriteSummary, EngineError> {
+        let used: usize = self.shards.read().values().map(|s| s.cache_bytes()).sum();
+        if self.config.cache_max_memory_size > 0 && used > self.config.cache_max_memory_size {
+            self.wake_maintenance();
+            return Err(EngineError::CacheFull {
+                used,
+                limit: self.config.cache_max_memory_size,
+            });
+        }
+        let (rp, duration) = {
+            let catalog = self.catalog.lock();
+            let rp = catalog.resolve_policy(db, rp)?.to_string();
+            let duration = catalog.database(db)?.policies[&rp].duration;
+            (rp, duration)
+        };
+        let mut summary = WriteSummary::default();
+        let reject = |summary: &mut WriteSummary, reason: String| {
+            summary.dropped += 1;
+            summary.first_error.get_or_insert(reason);
+        };
+        let cutoff = if duration > 0 {
+            now_nanos() - duration
+        } else {
+            i64::MIN
+        };
+
+        // Split by shard group, remembering the last group to avoid a catalog lookup per point.
+        let mut by_shard: Vec<(Arc<Shard>, Vec<&Point>)> = Vec::new();
+        let mut current: Option<(i64, i64, usize)> = None;
+        for p in points {
+            if p.time < cutoff {
+                reject(&mut summary, "points beyond retention policy".to_string());
+                continue;
+            }
+            let slot = match current {
+                Some((start, end, slot)) if start <= p.time && p.time < end => slot,
+                _ => {
+                    let (group, created) = {
+                        let mut catalog = self.catalog.lock();
+                        let mut next = catalog.clone();
+                        let (group, created) = next.shard_group_for(db, &rp, p.time)?;
+                        if created {
+                            next.save(&self.dir)?;
+                            *catalog = next;
+                        }
+                        (group, created)
+                    };
+                    let loc = ShardLocation {
+                        database: db.to_string(),
+                        policy: rp.clone(),
+                        group,
+                    };
+                    if created {
+                        tracing::info!(shard_id = group.id, db, rp = %rp, "created shard group");
+                    }
+                    let shard = self.open_shard(&loc)?;
+                    let slot = match by_shard.iter().position(|(s, _)| s.id == shard.id) {
+                        Some(i) => i,
+                        None => {
+                            by_shard.push((shard, Vec::new()));
+                            by_shard.len() - 1
+                        }
+                    };
+                    current = Some((group.start, group.end, slot));
+                    slot
+                }
+            };
+            by_shard[slot].1.push(p);
+        }
+
+        for (shard, mut pts) in by_shard {
+            if self.config.max_series_per_database > 0 {
+                pts = self.enforce_series_limit(db, pts, &mut summary);
+            }
+            let r = shard.write(&pts)?;
+            summary.written += r.written;
+            summary.dropped += r.dropped;
+            if let Some(e) = r.first_error {
+                summary.first_error.get_or_insert(e);
+            }
+            if shard.cache_bytes() > self.config.cache_snapshot_memory_size {
+                self.wake_maintenance();
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Drops points that would create series past `max-series-per-database`.
+    fn enforce_series_limit<'p>(
+        &self,
+        db: &str,
+        points: Vec<&'p Point>,
+        summary: &mut WriteSummary,
+    ) -> Vec<&'p Point> {
+        let limit = self.config.max_series_per_database;
+        let mut series = self.db_series.lock();
+        let set = series.entry(db.to_string()).or_default();
+        let mut kept = Vec::with_capacity(points.len());
+        for p in points {
+            let h = self.hasher.hash_one(p.series_key.as_slice());
+            if set.contains(&h) {
+                kept.push(p);
+            } else if set.len() < limit {
+                set.insert(h);
+                kept.push(p);
+            } else {
+                summary.dropped += 1;
+                summary
+                    .first_error
+                    .get_or_insert(format!("max-series-per-database limit exceeded: ({limit})"));
+            }
+        }
+        kept
+    }
+
+    fn wake_maintenance(&self) {
+        let (lock, cv) = &self.wake;
+        *lock.lock() = true;
+        cv.notify_all();
+    }
+
+    /// Shards of `db` (and `rp`, when given) overlapping `[min, max]`, oldest first.
+    pub fn shards_for(&self, db: &str, rp: Option<&str>, min: i64, max: i64) -> Vec<Arc<Shard>> {
+        let catalog = self.catalog.lock();
+        let shards = self.shards.read();
+        let mut locs: Vec<ShardLocation> = catalog
+            .shards()
+            .into_iter()
+            .filter(|l| l.database == db && rp.is_none_or(|rp| l.policy == rp))
+            .filter(|l| l.group.end > min && l.group.start <= max)
+            .collect();
+        locs.sort_by_key(|l| l.group.start);
+        locs.iter()
+            .filter_map(|l| shards.get(&l.group.id).cloned())
+            .collect()
+    }
+
+    /// Measurement names of a database, sorted.
+    pub fn measurements(&self, db: &str) -> Vec<String> {
+        let names: BTreeSet<String> = self
+            .shards_for(db, None, i64::MIN, i64::MAX)
+            .iter()
+            .flat_map(|s| s.measurements())
+            .collect();
+        names.into_iter().collect()
+    }
+
+    /// Field names and types of a measurement across the shards in range.
+    pub fn fields(
+        &self,
+        db: &str,
+        rp: &str,
+        measurement: &str,
+        min: i64,
+        max: i64,
+    ) -> Vec<(String, FieldType)> {
+        let mut out: Vec<(String, FieldType)> = Vec::new();
+        for s in self.shards_for(db, Some(rp), min, max) {
+            for (name, ty) in s.fields_of(measurement) {
+                if !out.iter().any(|(n, _)| *n == name) {
+                    out.push((name, ty));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Every series of a measurement with the listed fields' points in `[min, max]`.
+    pub fn read_measurement(
+        &self,
+        db: &str,
+        rp: &str,
+        measurement: &str,
+        fields: &[String],
+        min: i64,
+        max: i64,
+    ) -> Vec<SeriesData> {
+        let shards = self.shards_for(db, Some(rp), min, max);
+        let keys: BTreeSet<Arc<[u8]>> = shards
+            .iter()
+            .flat_map(|s| s.series_of(measurement))
+            .collect();
+        let mut out = Vec::new();
+        for key in keys {
+            let mut cols = Vec::new();
+            for field in fields {
+                let mut acc: Option<Column> = None;
+                for s in &shards {
+                    if let Some(c) = s.read(&key, field, min, max) {
+                        match &mut acc {
+                            Some(a) => a.merge(&c),
+                            None => acc = Some(c),
+                        }
+                    }
+                }
+                if let Some(c) = acc {
+                    cols.push((field.clone(), c));
+                }
+            }
+            if !cols.is_empty() {
+                out.push(SeriesData { key, fields: cols });
+            }
+        }
+        out
+    }
+
+    /// One round of background work on the shards with `id % workers == worker`: snapshot
+    /// full caches, compact, fully compact cold shards.
+    pub fn maintain(&self, worker: usize, workers: usize) {
+        let shards: Vec<Arc<Shard>> = self
+            .shards
+            .read()
+            .values()
+            .filter(|s| s.id as usize % workers == worker)
+            .cloned()
+            .collect();
+        let cold = i64::try_from(self.config.compact_full_write_cold_duration.as_secs())
+            .unwrap_or(i64::MAX);
+        for s in shards {
+            let result = (|| -> Result<(), ShardError> {
+                if s.cache_bytes() > self.config.cache_snapshot_memory_size {
+                    s.snapshot()?;
+                }
+                while s.compact(false)? {}
+                s.compact_if_cold(cold)?;
+                Ok(())
+            })();
+            if let Err(e) = result {
+                tracing::error!(shard_id = s.id, error = %e, "background snapshot/compaction failed");
+            }
+        }
+    }
+
+    /// Runs [`Engine::maintain`] on `max-concurrent-compactions` threads until [`Engine::stop`].
+    pub fn start_maintenance(self: &Arc<Self>) -> Vec<std::thread::JoinHandle<()>> {
+        let workers = self.config.max_concurrent_compactions.max(1);
+        (0..workers)
+            .map(|worker| {
+                let engine = Arc::clone(self);
+                std::thread::spawn(move || {
+                    while !engine.stopping.load(Ordering::Relaxed) {
+                        engine.maintain(worker, workers);
+                        let (lock, cv) = &engine.wake;
+                        let mut woken = lock.lock();
+                        if !*woken {
+                            cv.wait_for(&mut woken, Duration::from_millis(500));
+                        }
+                        *woken = false;
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Drops shard groups past their retention; returns how many went.
+    pub fn enforce_retention(&self) -> Result<usize, EngineError> {
+        let removed = self.update_catalog(|c| Ok(c.remove_expired(now_nanos())))?;
+        for loc in &removed {
+            self.close_shards(&[loc.group.id]);
+            remove_dir(&self.shard_dir(loc))?;
+            tracing::info!(shard_id = loc.group.id, db = %loc.database, rp = %loc.policy, "retention dropped shard group");
+        }
+        Ok(removed.len())
+    }
+
+    /// Stops background work and snapshots every cache (clean shutdown).
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        self.wake_maintenance();
+        for s in self.shards.read().values() {
+            if let Err(e) = s.snapshot() {
+                tracing::error!(shard_id = s.id, error = %e, "snapshot at shutdown failed; the wal keeps the data");
+            }
+        }
+    }
+
+    /// Bytes on disk under the data directory.
+    pub fn disk_bytes(&self) -> u64 {
+        self.shards.read().values().map(|s| s.disk_bytes()).sum()
+    }
+
+    /// Bytes in all caches.
+    pub fn cache_bytes(&self) -> usize {
+        self.shards.read().values().map(|s| s.cache_bytes()).sum()
+    }
+
+    /// Number of open shards.
+    pub fn shard_count(&self) -> usize {
+        self.shards.read().len()
+    }
+}
+
+fn remove_dir(path: &Path) -> Result<(), EngineError> {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(EngineError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}

@@ -1,0 +1,555 @@
+//! A shard: the data of one shard group — WAL, cache, column files, series index and the field
+//! schema — in one directory.
+//!
+//! Write: check types → index new series → WAL append → cache → group-commit fsync.
+//! Snapshot: rotate the WAL, freeze the cache, write it as a column file, drop old segments.
+//! Compaction: merge a run of adjacent files into one; later files win on equal timestamps.
+
+use super::cache::Cache;
+use super::colfile::{ColFile, ColFileError, ColFileWriter};
+use super::column::Column;
+use super::index::{IndexError, SeriesIndex};
+use super::value::{FieldType, Point};
+use super::wal::{self, GroupCommit, WalError, WalWriter};
+use parking_lot::Mutex;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+
+/// Files merged by one level compaction.
+const FILES_PER_COMPACTION: usize = 4;
+
+/// Shard errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ShardError {
+    /// WAL failure.
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    /// Column file failure.
+    #[error(transparent)]
+    ColFile(#[from] ColFileError),
+    /// Index failure.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// Other I/O.
+    #[error("shard {path}: {source}")]
+    Io {
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ShardError + '_ {
+    move |source| ShardError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Default)]
+pub struct ShardWrite {
+    /// Points stored.
+    pub written: usize,
+    /// Points rejected.
+    pub dropped: usize,
+    /// The first rejection reason, in InfluxDB's words.
+    pub first_error: Option<String>,
+    /// Series created by this write.
+    pub new_series: usize,
+}
+
+/// A column file in the shard's ordered list.
+#[derive(Debug, Clone)]
+struct FileEntry {
+    generation: u64,
+    level: u32,
+    file: Arc<ColFile>,
+}
+
+/// A frozen cache being written to a column file.
+#[derive(Debug)]
+struct Snapshot {
+    cache: Arc<Cache>,
+    /// WAL segments with ids below this are covered by the snapshot.
+    wal_id: u64,
+}
+
+#[derive(Debug)]
+struct ShardState {
+    wal: WalWriter,
+    cache: Cache,
+    snapshot: Option<Snapshot>,
+    files: Vec<FileEntry>,
+    index: SeriesIndex,
+    schema: HashMap<String, HashMap<String, FieldType>>,
+    next_generation: u64,
+}
+
+/// One shard; shared by writers, readers and background tasks.
+#[derive(Debug)]
+pub struct Shard {
+    /// Shard id (as in the catalog).
+    pub id: u64,
+    dir: PathBuf,
+    state: Mutex<ShardState>,
+    commit: GroupCommit,
+    snapshot_lock: Mutex<()>,
+    compaction_lock: Mutex<()>,
+    last_write: AtomicI64,
+    cold_compacted: AtomicBool,
+}
+
+fn parse_file_name(name: &str) -> Option<(u64, u32)> {
+    let stem = name.strip_suffix(".tcf")?;
+    let (g, l) = stem.split_once('-')?;
+    Some((g.parse().ok()?, l.parse().ok()?))
+}
+
+fn file_path(dir: &Path, generation: u64, level: u32) -> PathBuf {
+    dir.join(format!("{generation:08}-{level:02}.tcf"))
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Shard {
+    /// Opens the shard in `dir`, replaying its WAL.
+    pub fn open(dir: &Path, id: u64, max_values_per_tag: usize) -> Result<Shard, ShardError> {
+        let wal_dir = dir.join("wal");
+        std::fs::create_dir_all(&wal_dir).map_err(io(&wal_dir))?;
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let entry = entry.map_err(io(dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
+            let Some((generation, level)) = parse_file_name(&name) else {
+                continue;
+            };
+            match ColFile::open(&entry.path()) {
+                Ok(f) => files.push(FileEntry {
+                    generation,
+                    level,
+                    file: Arc::new(f),
+                }),
+                Err(e) => {
+                    tracing::error!(shard_id = id, error = %e, "column file unusable; serving the shard without it")
+                }
+            }
+        }
+        files.sort_by_key(|f| (f.generation, f.level));
+        let next_generation = files.last().map_or(1, |f| f.generation + 1);
+
+        let mut index = SeriesIndex::open(dir, max_values_per_tag)?;
+        let mut schema: HashMap<String, HashMap<String, FieldType>> = HashMap::new();
+        for f in &files {
+            for (key, fields) in f.file.entries() {
+                let Some(m) = lineproto::series_key::measurement(key) else {
+                    continue;
+                };
+                let types = schema.entry(m).or_default();
+                for fb in fields {
+                    types.entry(fb.field.clone()).or_insert(fb.field_type);
+                }
+            }
+        }
+
+        let mut cache = Cache::default();
+        let segments = wal::list_segments(&wal_dir)?;
+        for &seg in &segments {
+            let path = wal::segment_path(&wal_dir, seg);
+            let replay = wal::replay_segment(&path)?;
+            if replay.truncated_bytes > 0 {
+                tracing::warn!(shard_id = id, segment = %path.display(), cut = replay.truncated_bytes, "wal segment had a torn or corrupt tail; cut it off");
+            }
+            for points in replay.entries {
+                for p in &points {
+                    index.insert(&p.series_key)?;
+                    let types = schema.entry(p.measurement.clone()).or_default();
+                    for (name, v) in &p.fields {
+                        types.entry(name.clone()).or_insert(v.field_type());
+                    }
+                    cache.insert(p);
+                }
+            }
+        }
+        let wal = WalWriter::open(&wal_dir, segments.last().copied().unwrap_or(1))?;
+        let commit = GroupCommit::new(wal.file());
+        Ok(Shard {
+            id,
+            dir: dir.to_path_buf(),
+            state: Mutex::new(ShardState {
+                wal,
+                cache,
+                snapshot: None,
+                files,
+                index,
+                schema,
+                next_generation,
+            }),
+            commit,
+            snapshot_lock: Mutex::new(()),
+            compaction_lock: Mutex::new(()),
+            last_write: AtomicI64::new(now_secs()),
+            cold_compacted: AtomicBool::new(false),
+        })
+    }
+
+    /// The shard's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the shard knows `key` already.
+    pub fn has_series(&self, key: &[u8]) -> bool {
+        self.state.lock().index.contains(key)
+    }
+
+    /// Writes points; rejected ones (type conflicts, tag limits) are counted, not fatal.
+    pub fn write(&self, points: &[&Point]) -> Result<ShardWrite, ShardError> {
+        let mut result = ShardWrite::default();
+        let seq = {
+            let mut guard = self.state.lock();
+            let st = &mut *guard;
+            let mut accepted: Vec<&Point> = Vec::with_capacity(points.len());
+            for &p in points {
+                if let Err(reason) = check_types(&st.schema, p) {
+                    result.dropped += 1;
+                    result.first_error.get_or_insert(reason);
+                    continue;
+                }
+                if let Err(e) = st.index.check_limits(&p.series_key) {
+                    result.dropped += 1;
+                    result.first_error.get_or_insert(e.to_string());
+                    continue;
+                }
+                let types = match st.schema.get_mut(&p.measurement) {
+                    Some(t) => t,
+                    None => st.schema.entry(p.measurement.clone()).or_default(),
+                };
+                for (name, v) in &p.fields {
+                    if !types.contains_key(name) {
+                        types.insert(name.clone(), v.field_type());
+                    }
+                }
+                if !st.index.contains(&p.series_key) {
+                    st.index.insert(&p.series_key)?;
+                    result.new_series += 1;
+                }
+                accepted.push(p);
+            }
+            if accepted.is_empty() {
+                return Ok(result);
+            }
+            st.wal.append(&accepted)?;
+            let seq = self.commit.appended();
+            for p in &accepted {
+                st.cache.insert(p);
+            }
+            result.written = accepted.len();
+            seq
+        };
+        self.commit.sync(seq).map_err(io(&self.dir.join("wal")))?;
+        self.last_write.store(now_secs(), Ordering::Relaxed);
+        self.cold_compacted.store(false, Ordering::Relaxed);
+        Ok(result)
+    }
+
+    /// Bytes in the live cache.
+    pub fn cache_bytes(&self) -> usize {
+        self.state.lock().cache.bytes()
+    }
+
+    /// Seconds since the last write.
+    pub fn idle_secs(&self) -> i64 {
+        now_secs() - self.last_write.load(Ordering::Relaxed)
+    }
+
+    /// Writes the cache to a new column file and drops the WAL segments it covers.
+    pub fn snapshot(&self) -> Result<(), ShardError> {
+        let _one_at_a_time = self.snapshot_lock.lock();
+        let (cache, wal_id, generation) = {
+            let mut st = self.state.lock();
+            if st.snapshot.is_none() {
+                if st.cache.is_empty() {
+                    return Ok(());
+                }
+                // Series of the snapshot must be durable in the index before the WAL goes.
+                st.index.sync()?;
+                let new_id = st.wal.id() + 1;
+                let new_wal = WalWriter::open(&self.dir.join("wal"), new_id)?;
+                self.commit
+                    .rotate(new_wal.file())
+                    .map_err(io(&self.dir.join("wal")))?;
+                st.wal = new_wal;
+                let cache = Arc::new(std::mem::take(&mut st.cache));
+                st.snapshot = Some(Snapshot {
+                    cache,
+                    wal_id: new_id,
+                });
+            }
+            let generation = st.next_generation;
+            st.next_generation += 1;
+            let snap = st
+                .snapshot
+                .as_ref()
+                .map(|s| (Arc::clone(&s.cache), s.wal_id));
+            let Some((cache, wal_id)) = snap else {
+                return Ok(());
+            };
+            (cache, wal_id, generation)
+        };
+
+        let path = file_path(&self.dir, generation, 1);
+        let mut w = ColFileWriter::create(&path)?;
+        for (key, fields) in cache.sorted() {
+            for (field, column) in fields {
+                w.write_column(key, field, &column)?;
+            }
+        }
+        let path = w.finish()?;
+        super::fsync_dir(&self.dir).map_err(io(&self.dir))?;
+        let file = Arc::new(ColFile::open(&path)?);
+        {
+            let mut st = self.state.lock();
+            st.files.push(FileEntry {
+                generation,
+                level: 1,
+                file,
+            });
+            st.files.sort_by_key(|f| (f.generation, f.level));
+            st.snapshot = None;
+        }
+        let wal_dir = self.dir.join("wal");
+        for seg in wal::list_segments(&wal_dir)?
+            .into_iter()
+            .filter(|&s| s < wal_id)
+        {
+            let p = wal::segment_path(&wal_dir, seg);
+            std::fs::remove_file(&p).map_err(io(&p))?;
+        }
+        tracing::debug!(shard_id = self.id, generation, "cache snapshot written");
+        Ok(())
+    }
+
+    /// Merges files: with `full` all of them, else the oldest run of
+    /// [`FILES_PER_COMPACTION`] adjacent files of one level. Returns whether it merged.
+    pub fn compact(&self, full: bool) -> Result<bool, ShardError> {
+        let _one_at_a_time = self.compaction_lock.lock();
+        let inputs: Vec<FileEntry> = {
+            let st = self.state.lock();
+            if full {
+                if st.files.len() < 2 {
+                    return Ok(false);
+                }
+                st.files.clone()
+            } else {
+                match st
+                    .files
+                    .windows(FILES_PER_COMPACTION)
+                    .find(|w| w.iter().all(|f| f.level == w[0].level))
+                {
+                    Some(w) => w.to_vec(),
+                    None => return Ok(false),
+                }
+            }
+        };
+        let generation = inputs.last().map_or(0, |f| f.generation);
+        let level = inputs.iter().map(|f| f.level).max().unwrap_or(1) + 1;
+        let path = file_path(&self.dir, generation, level);
+        let mut w = ColFileWriter::create(&path)?;
+        let keys: BTreeSet<&[u8]> = inputs
+            .iter()
+            .flat_map(|f| f.file.entries().map(|(k, _)| k))
+            .collect();
+        for key in keys {
+            let fields: BTreeSet<&str> = inputs
+                .iter()
+                .flat_map(|f| f.file.fields(key).iter().map(|fb| fb.field.as_str()))
+                .collect();
+            for field in fields {
+                let mut acc: Option<Column> = None;
+                for input in &inputs {
+                    let (col, errors) = input.file.read(key, field, i64::MIN, i64::MAX);
+                    for e in errors {
+                        tracing::error!(shard_id = self.id, error = %e, "corrupt block left out of compaction");
+                    }
+                    if let Some(c) = col {
+                        match &mut acc {
+                            Some(a) => a.merge(&c),
+                            None => acc = Some(c),
+                        }
+                    }
+                }
+                if let Some(c) = acc {
+                    w.write_column(key, field, &c)?;
+                }
+            }
+        }
+        let path = w.finish()?;
+        super::fsync_dir(&self.dir).map_err(io(&self.dir))?;
+        let file = Arc::new(ColFile::open(&path)?);
+        {
+            let mut st = self.state.lock();
+            let first = st
+                .files
+                .iter()
+                .position(|f| Arc::ptr_eq(&f.file, &inputs[0].file))
+                .unwrap_or(0);
+            st.files
+                .retain(|f| !inputs.iter().any(|i| Arc::ptr_eq(&i.file, &f.file)));
+            let at = first.min(st.files.len());
+            st.files.insert(
+                at,
+                FileEntry {
+                    generation,
+                    level,
+                    file,
+                },
+            );
+        }
+        for input in &inputs {
+            let p = input.file.path();
+            if p != path {
+                std::fs::remove_file(p).map_err(io(p))?;
+            }
+        }
+        tracing::debug!(
+            shard_id = self.id,
+            files = inputs.len(),
+            generation,
+            level,
+            "compacted"
+        );
+        Ok(true)
+    }
+
+    /// Snapshots and fully compacts a shard that has been idle for `cold_secs`, once.
+    pub fn compact_if_cold(&self, cold_secs: i64) -> Result<bool, ShardError> {
+        if self.idle_secs() < cold_secs || self.cold_compacted.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        self.snapshot()?;
+        let merged = self.compact(true)?;
+        self.cold_compacted.store(true, Ordering::Relaxed);
+        Ok(merged)
+    }
+
+    /// Measurement names in this shard.
+    pub fn measurements(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .index
+            .measurement_names()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Series keys of a measurement, sorted.
+    pub fn series_of(&self, measurement: &str) -> Vec<Arc<[u8]>> {
+        self.state.lock().index.series_of(measurement)
+    }
+
+    /// Field names and types of a measurement.
+    pub fn fields_of(&self, measurement: &str) -> Vec<(String, FieldType)> {
+        self.state
+            .lock()
+            .schema
+            .get(measurement)
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Points of one field of one series in `[min, max]`: files, then snapshot, then cache,
+    /// later sources winning on equal times. Corrupt blocks are logged and skipped.
+    pub fn read(&self, key: &[u8], field: &str, min: i64, max: i64) -> Option<Column> {
+        let (files, snapshot, cached) = {
+            let st = self.state.lock();
+            (
+                st.files
+                    .iter()
+                    .map(|f| Arc::clone(&f.file))
+                    .collect::<Vec<_>>(),
+                st.snapshot.as_ref().map(|s| Arc::clone(&s.cache)),
+                st.cache.read(key, field, min, max),
+            )
+        };
+        let mut acc: Option<Column> = None;
+        let mut add = |c: Column| match &mut acc {
+            Some(a) => a.merge(&c),
+            None => acc = Some(c),
+        };
+        for f in files {
+            let (col, errors) = f.read(key, field, min, max);
+            for e in errors {
+                tracing::error!(shard_id = self.id, error = %e, "corrupt block skipped");
+            }
+            if let Some(c) = col {
+                add(c);
+            }
+        }
+        if let Some(c) = snapshot.and_then(|s| s.read(key, field, min, max)) {
+            add(c);
+        }
+        if let Some(c) = cached {
+            add(c);
+        }
+        acc.filter(|c| !c.is_empty())
+    }
+
+    /// Bytes of column files, WAL and index on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        dir_size(&self.dir)
+    }
+
+    /// Number of column files.
+    pub fn file_count(&self) -> usize {
+        self.state.lock().files.len()
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// InfluxDB's field type conflict check.
+fn check_types(
+    schema: &HashMap<String, HashMap<String, FieldType>>,
+    p: &Point,
+) -> Result<(), String> {
+    let Some(types) = schema.get(&p.measurement) else {
+        return Ok(());
+    };
+    for (name, v) in &p.fields {
+        if let Some(&existing) = types.get(name) {
+            if existing != v.field_type() {
+                return Err(format!(
+                    "field type conflict: input field \"{name}\" on measurement \"{}\" is type {}, already exists as type {}",
+                    p.measurement,
+                    v.field_type().name(),
+                    existing.name()
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! The write pipeline between HTTP and the engine: body → points → engine → InfluxDB's answer.
+
+use crate::storage::{Engine, EngineError, Point, Value};
+use lineproto::{parse_lines, FieldValue, Precision};
+
+/// Longest series key InfluxDB accepts.
+const MAX_KEY_LEN: usize = 65535;
+
+/// A body split into storable points and rejected lines.
+#[derive(Debug, Default)]
+pub struct ParsedBody {
+    /// Points to store.
+    pub points: Vec<Point>,
+    /// `unable to parse '…': …` messages, one per bad line.
+    pub parse_errors: Vec<String>,
+    /// Points dropped before storage (reserved names), with the first reason.
+    pub dropped: usize,
+    /// Why the first dropped point was dropped.
+    pub first_drop: Option<String>,
+}
+
+/// Parses a body in `precision`; lines without a timestamp get `now` truncated to it.
+pub fn parse_body(body: &[u8], precision: Precision, now: i64) -> ParsedBody {
+    let mut out = ParsedBody::default();
+    let default_time = precision.truncate(now);
+    for line in parse_lines(body) {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(line = e.line_number(), column = e.column(), error = %e, "rejected line");
+                out.parse_errors.push(e.to_string());
+                continue;
+            }
+        };
+        let raw = String::from_utf8_lossy(line.raw);
+        let time = match line.timestamp {
+            None => default_time,
+            Some(ts) => match precision.to_nanos(ts) {
+                Some(ns) => ns,
+                None => {
+                    out.parse_errors.push(format!(
+                        "unable to parse '{raw}': time outside range {} - {}",
+                        lineproto::MIN_NANOS,
+                        lineproto::MAX_NANOS
+                    ));
+                    continue;
+                }
+            },
+        };
+        let measurement = line.measurement.as_str().into_owned();
+        let tags: Vec<_> = line
+            .tags
+            .iter()
+            .map(|(k, v)| (k.unescaped(), v.unescaped()))
+            .collect();
+        if tags.iter().any(|(k, _)| &**k == b"time") {
+            drop_point(
+                &mut out,
+                format!("invalid tag key: input tag \"time\" on measurement \"{measurement}\" is invalid"),
+            );
+            continue;
+        }
+        let mut fields = Vec::with_capacity(line.fields.len());
+        for (k, v) in &line.fields {
+            let name = k.as_str();
+            if name == "time" {
+                continue;
+            }
+            let value = match *v {
+                FieldValue::Float(f) => Value::Float(f),
+                FieldValue::Integer(i) => Value::Integer(i),
+                FieldValue::UInteger(u) => Value::Unsigned(u),
+                FieldValue::Boolean(b) => Value::Boolean(b),
+                FieldValue::String(s) => Value::String(s.as_str().into_owned()),
+            };
+            fields.push((name.into_owned(), value));
+        }
+        if fields.is_empty() {
+            drop_point(
+                &mut out,
+                format!("invalid field name: input field \"time\" on measurement \"{measurement}\" is invalid"),
+            );
+            continue;
+        }
+        let series_key = lineproto::series_key::build(
+            line.measurement.unescaped().as_ref(),
+            tags.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+        );
+        if series_key.len() > MAX_KEY_LEN {
+            out.parse_errors.push(format!(
+                "unable to parse '{raw}': max key length exceeded: {} > {MAX_KEY_LEN}",
+                series_key.len()
+            ));
+            continue;
+        }
+        out.points.push(Point {
+            measurement,
+            series_key,
+            time,
+            fields,
+        });
+    }
+    out
+}
+
+fn drop_point(out: &mut ParsedBody, reason: String) {
+    out.dropped += 1;
+    out.first_drop.get_or_insert(reason);
+}
+
+/// What to answer a write request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteResponse {
+    /// 204.
+    NoContent,
+    /// 400 with this error message.
+    BadRequest(String),
+}
+
+/// Stores a parsed body and words the answer as InfluxDB does: storage rejections take
+/// precedence as `partial write: <reason> dropped=N`; otherwise parse errors are reported,
+/// as `partial write: … dropped=0` when other lines were written.
+pub fn store(
+    engine: &Engine,
+    db: &str,
+    rp: &str,
+    body: ParsedBody,
+) -> Result<WriteResponse, EngineError> {
+    let summary = if body.points.is_empty() {
+        if body.parse_errors.is_empty() && body.dropped == 0 {
+            // An empty body still has to name an existing database and policy.
+            engine.catalog().resolve_policy(db, rp)?;
+        }
+        Default::default()
+    } else {
+        engine.write(db, rp, &body.points)?
+    };
+    let dropped = summary.dropped + body.dropped;
+    if dropped > 0 {
+        let reason = body.first_drop.or(summary.first_error).unwrap_or_default();
+        return Ok(WriteResponse::BadRequest(format!(
+            "partial write: {reason} dropped={dropped}"
+        )));
+    }
+    if !body.parse_errors.is_empty() {
+        let errors = body.parse_errors.join("\n");
+        return Ok(WriteResponse::BadRequest(if summary.written == 0 {
+            errors
+        } else {
+            format!("partial write: {errors} dropped=0")
+        }));
+    }
+    Ok(WriteResponse::NoContent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_time_names() {
+        let b = parse_body(
+            b"m,time=1 v=1\nm time=1\nm time=1,v=2 5",
+            Precision::Nanoseconds,
+            0,
+        );
+        assert_eq!(b.dropped, 2);
+        assert_eq!(b.points.len(), 1);
+        assert_eq!(b.points[0].fields.len(), 1);
+        assert!(b.first_drop.unwrap().starts_with("invalid tag key"));
+    }
+
+    #[test]
+    fn precision_and_default_time() {
+        let b = parse_body(b"m v=1 2\nm v=1", Precision::Seconds, 3_500_000_000);
+        assert_eq!(b.points[0].time, 2_000_000_000);
+        assert_eq!(b.points[1].time, 3_000_000_000);
+        let b = parse_body(b"m v=1 99999999999", Precision::Hours, 0);
+        assert_eq!(
+            b.parse_errors,
+            vec!["unable to parse 'm v=1 99999999999': time outside range -9223372036854775806 - 9223372036854775806"]
+        );
+    }
+
+    #[test]
+    fn series_keys_are_canonical() {
+        let b = parse_body(b"m,b=2,a=1 v=1 1", Precision::Nanoseconds, 0);
+        assert_eq!(b.points[0].series_key, b"m,a=1,b=2");
+    }
+}
