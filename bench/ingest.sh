@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Side-by-side ingest benchmark: the TSBS-style cpu-only dataset of ../shared/bench loaded into
+# InfluxDB 1.6.7 (Debian package `influxdb`) and into influx-rs with the same loader, in one run.
+# Prints values/s, peak RSS (VmHWM) and bytes on disk per value once settled, and the ratios.
+#
+# Usage: bench/ingest.sh [--hosts 100] [--hours 24]      (run by hand; needs influxd installed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=${SHARED:-../shared/bench}
+HOSTS=100; HOURS=24
+while [ $# -gt 0 ]; do case "$1" in --hosts) HOSTS=$2; shift 2;; --hours) HOURS=$2; shift 2;; *) echo "unknown $1"; exit 2;; esac; done
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+cargo build --release -q -p influx-rs
+data="$work/cpu.lp"
+python3 "$SHARED/gen_cpu.py" --hosts "$HOSTS" --hours "$HOURS" "$data"
+lines=$(wc -l < "$data")
+values=$((lines * 10))
+
+wait_ping() { for _ in $(seq 1 300); do curl -sf -o /dev/null "http://127.0.0.1:$1/ping" && return 0; sleep 0.1; done; echo "no ping on $1"; exit 1; }
+peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+alloc_bytes() { du -s --block-size=1 "$1" | cut -f1; }
+
+# --- InfluxDB 1.6.7 -------------------------------------------------------------------------
+ref_port=28086
+sed "s#@DIR@#$work/ref#g; s#127.0.0.1:8086#127.0.0.1:$ref_port#; s#127.0.0.1:8088#127.0.0.1:28088#" \
+  "$SHARED/influxdb-reference.conf" > "$work/influxd.conf"
+influxd -config "$work/influxd.conf" > "$work/influxd.log" 2>&1 & ref=$!; pids+=("$ref")
+wait_ping $ref_port
+curl -s -XPOST "http://127.0.0.1:$ref_port/query" --data-urlencode 'q=CREATE DATABASE bench' > /dev/null
+ref_json=$(python3 "$SHARED/ingest.py" --json "http://127.0.0.1:$ref_port/write?db=bench&precision=ns" "$data" | tail -1)
+ref_rss=$(peak_rss_kib $ref)
+kill $ref; wait $ref 2>/dev/null || true
+# Settle: restart with short cold durations so the WAL becomes TSM files and compacts.
+INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION=5s INFLUXDB_DATA_COMPACT_FULL_WRITE_COLD_DURATION=15s \
+  influxd -config "$work/influxd.conf" > "$work/influxd2.log" 2>&1 & ref=$!; pids+=("$ref")
+wait_ping $ref_port; sleep 45
+ref_tsm=$(find "$work/ref/data" -name '*.tsm' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+ref_all=$(alloc_bytes "$work/ref")
+kill $ref; wait $ref 2>/dev/null || true
+
+# --- influx-rs ------------------------------------------------------------------------------
+rs_port=28087
+./target/release/influx-rs --bind 127.0.0.1:$rs_port --data-dir "$work/rs" > "$work/rs.log" 2>&1 & rs=$!; pids+=("$rs")
+wait_ping $rs_port
+curl -s -XPOST "http://127.0.0.1:$rs_port/query" --data-urlencode 'q=CREATE DATABASE bench' > /dev/null
+rs_json=$(python3 "$SHARED/ingest.py" --json "http://127.0.0.1:$rs_port/write?db=bench&precision=ns" "$data" | tail -1)
+rs_rss=$(peak_rss_kib $rs)
+kill $rs; wait $rs 2>/dev/null || true     # SIGTERM: clean stop snapshots the caches
+cat > "$work/rs.toml" <<TOML
+[data]
+compact-full-write-cold-duration = "5s"
+TOML
+./target/release/influx-rs --config "$work/rs.toml" --bind 127.0.0.1:$rs_port --data-dir "$work/rs" > "$work/rs2.log" 2>&1 & rs=$!; pids+=("$rs")
+wait_ping $rs_port; sleep 15
+rs_count=$(curl -s -G "http://127.0.0.1:$rs_port/query?db=bench" --data-urlencode 'q=SELECT usage_user FROM cpu' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["results"][0]["series"][0]["values"]))')
+rs_all=$(alloc_bytes "$work/rs")
+kill $rs; wait $rs 2>/dev/null || true
+
+python3 - "$ref_json" "$rs_json" "$ref_rss" "$rs_rss" "$ref_tsm" "$ref_all" "$rs_all" "$values" "$lines" "$rs_count" <<'PY'
+import json, sys
+ref, rs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+ref_rss, rs_rss, ref_tsm, ref_all, rs_all, values, lines, rs_count = map(int, sys.argv[3:])
+print(f"dataset: {lines} lines, {values} values; influx-rs read back {rs_count} rows of usage_user")
+print(f"{'':28}{'InfluxDB 1.6.7':>18}{'influx-rs':>14}{'ratio':>8}")
+rv, sv = ref["values_per_s"], rs["values_per_s"]
+print(f"{'ingest values/s':28}{rv:>18,.0f}{sv:>14,.0f}{sv/rv:>7.2f}x")
+print(f"{'peak RSS MiB':28}{ref_rss/1024:>18.0f}{rs_rss/1024:>14.0f}{rs_rss/ref_rss:>7.2f}x")
+print(f"{'bytes/value (TSM | all)':28}{ref_tsm/values:>9.2f} | {ref_all/values:<6.2f}{rs_all/values:>14.2f}{(rs_all/values)/(ref_tsm/values):>7.2f}x")
+print("raw loader output:", json.dumps(ref), json.dumps(rs))
+PY
