@@ -66,6 +66,8 @@ import json, sys
 ref, rs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 ref_rss, rs_rss, ref_tsm, ref_all, rs_all, values, lines, rs_count = map(int, sys.argv[3:])
 print(f"dataset: {lines} lines, {values} values; influx-rs read back {rs_count} rows of usage_user")
+if rs_count != lines:
+    sys.exit(f"DATA LOSS: influx-rs served {rs_count} of {lines} rows")
 print(f"{'':28}{'InfluxDB 1.6.7':>18}{'influx-rs':>14}{'ratio':>8}")
 rv, sv = ref["values_per_s"], rs["values_per_s"]
 print(f"{'ingest values/s':28}{rv:>18,.0f}{sv:>14,.0f}{sv/rv:>7.2f}x")
