@@ -157,7 +157,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// Reads the body, gunzipping it when asked, within `limit` bytes (0 = unlimited).
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, Response> {
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, Response> {
     let too_large = || error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     let cap = if limit == 0 { usize::MAX } else { limit };
     let raw: Bytes = axum::body::to_bytes(body, cap)
@@ -168,7 +168,7 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     if !gzip {
-        return Ok(raw.to_vec());
+        return Ok(raw);
     }
     let mut out = Vec::with_capacity(raw.len() * 4);
     let read = flate2::read::GzDecoder::new(&raw[..])
@@ -177,7 +177,7 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<
     match read {
         Err(e) => Err(error(StatusCode::BAD_REQUEST, &e.to_string())),
         Ok(_) if limit > 0 && out.len() > limit => Err(too_large()),
-        Ok(_) => Ok(out),
+        Ok(_) => Ok(Bytes::from(out)),
     }
 }
 
@@ -197,7 +197,7 @@ async fn do_write(
     db: String,
     rp: String,
     precision: Precision,
-    body: Vec<u8>,
+    body: Bytes,
 ) -> Response {
     let engine = Arc::clone(&state.engine);
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);

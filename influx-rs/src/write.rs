@@ -1,6 +1,7 @@
 //! The write pipeline between HTTP and the engine: body → points → engine → InfluxDB's answer.
 
 use crate::storage::{Engine, EngineError, Point, Value};
+use compact_str::CompactString;
 use lineproto::{parse_lines, FieldValue, Precision};
 
 /// Longest series key InfluxDB accepts.
@@ -32,14 +33,14 @@ pub fn parse_body(body: &[u8], precision: Precision, now: i64) -> ParsedBody {
                 continue;
             }
         };
-        let raw = String::from_utf8_lossy(line.raw);
         let time = match line.timestamp {
             None => default_time,
             Some(ts) => match precision.to_nanos(ts) {
                 Some(ns) => ns,
                 None => {
                     out.parse_errors.push(format!(
-                        "unable to parse '{raw}': time outside range {} - {}",
+                        "unable to parse '{}': time outside range {} - {}",
+                        String::from_utf8_lossy(line.raw),
                         lineproto::MIN_NANOS,
                         lineproto::MAX_NANOS
                     ));
@@ -47,13 +48,8 @@ pub fn parse_body(body: &[u8], precision: Precision, now: i64) -> ParsedBody {
                 }
             },
         };
-        let measurement = line.measurement.as_str().into_owned();
-        let tags: Vec<_> = line
-            .tags
-            .iter()
-            .map(|(k, v)| (k.unescaped(), v.unescaped()))
-            .collect();
-        if tags.iter().any(|(k, _)| &**k == b"time") {
+        let measurement = CompactString::from(line.measurement.as_str());
+        if line.tags.iter().any(|(k, _)| *k == "time") {
             drop_point(
                 &mut out,
                 format!("invalid tag key: input tag \"time\" on measurement \"{measurement}\" is invalid"),
@@ -73,7 +69,7 @@ pub fn parse_body(body: &[u8], precision: Precision, now: i64) -> ParsedBody {
                 FieldValue::Boolean(b) => Value::Boolean(b),
                 FieldValue::String(s) => Value::String(s.as_str().into_owned()),
             };
-            fields.push((name.into_owned(), value));
+            fields.push((CompactString::from(name), value));
         }
         if fields.is_empty() {
             drop_point(
@@ -82,13 +78,11 @@ pub fn parse_body(body: &[u8], precision: Precision, now: i64) -> ParsedBody {
             );
             continue;
         }
-        let series_key = lineproto::series_key::build(
-            line.measurement.unescaped().as_ref(),
-            tags.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
-        );
+        let series_key = lineproto::series_key::of_line(&line);
         if series_key.len() > MAX_KEY_LEN {
             out.parse_errors.push(format!(
-                "unable to parse '{raw}': max key length exceeded: {} > {MAX_KEY_LEN}",
+                "unable to parse '{}': max key length exceeded: {} > {MAX_KEY_LEN}",
+                String::from_utf8_lossy(line.raw),
                 series_key.len()
             ));
             continue;

@@ -54,6 +54,11 @@ impl<'a> EscapedStr<'a> {
         }
     }
 
+    /// Whether the input had a backslash in this element (then [`EscapedStr::unescaped`] copies).
+    pub fn has_escape(&self) -> bool {
+        self.has_escape
+    }
+
     /// The bytes exactly as written in the input.
     pub fn raw(&self) -> &'a [u8] {
         self.raw
@@ -88,7 +93,10 @@ impl<'a> EscapedStr<'a> {
     /// The unescaped text. The parser validated UTF-8, so this never fails for parsed input.
     pub fn as_str(&self) -> Cow<'a, str> {
         match self.unescaped() {
-            Cow::Borrowed(b) => String::from_utf8_lossy(b),
+            Cow::Borrowed(b) => match std::str::from_utf8(b) {
+                Ok(s) => Cow::Borrowed(s),
+                Err(_) => String::from_utf8_lossy(b),
+            },
             Cow::Owned(v) => Cow::Owned(
                 String::from_utf8(v)
                     .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
@@ -99,6 +107,9 @@ impl<'a> EscapedStr<'a> {
 
 impl PartialEq for EscapedStr<'_> {
     fn eq(&self, other: &Self) -> bool {
+        if !self.has_escape && !other.has_escape {
+            return self.raw == other.raw;
+        }
         self.unescaped() == other.unescaped()
     }
 }

@@ -37,6 +37,8 @@ pub struct Line<'a> {
     pub tags: Tags<'a>,
     /// Field pairs in input order; at least one.
     pub fields: Fields<'a>,
+    /// Measurement and tags exactly as written (the text before the field section).
+    pub key: &'a [u8],
     /// The timestamp in the request's precision, when the line has one.
     pub timestamp: Option<i64>,
     /// 1-based number of the line in the body.
@@ -288,6 +290,7 @@ fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
     if i >= l.len() {
         return Err((ParseErrorKind::MissingFields, i));
     }
+    let key = &l[..i];
     i = skip_spaces(l, i);
     let mut fields = Fields::new();
     loop {
@@ -338,16 +341,32 @@ fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
         measurement,
         tags,
         fields,
+        key,
         timestamp,
         line_number,
         raw: l,
     })
 }
 
+/// Rejects a tag key given twice. Keys are first compared by a cheap fingerprint (length and
+/// end bytes of the raw text); only keys that may be equal are compared in full.
 fn check_duplicate_tags(tags: &Tags<'_>) -> LineResult<()> {
-    for (n, (key, _)) in tags.iter().enumerate().skip(1) {
-        if tags[..n].iter().any(|(k, _)| k == key) {
-            return Err((ParseErrorKind::DuplicateTags, 0));
+    let fingerprint = |k: &EscapedStr<'_>| {
+        let raw = k.raw();
+        (
+            raw.len(),
+            raw.first().copied(),
+            raw.last().copied(),
+            k.has_escape(),
+        )
+    };
+    let prints: SmallVec<[_; 16]> = tags.iter().map(|(k, _)| fingerprint(k)).collect();
+    for n in 1..tags.len() {
+        for m in 0..n {
+            let may_match = prints[n] == prints[m] || prints[n].3 || prints[m].3;
+            if may_match && tags[n].0 == tags[m].0 {
+                return Err((ParseErrorKind::DuplicateTags, 0));
+            }
         }
     }
     Ok(())

@@ -21,6 +21,43 @@ pub fn build<'a>(
     key
 }
 
+/// The key of a parsed line. Without escapes the written bytes are already canonical: the key
+/// is the text as written when the tags come sorted, else the raw pieces in tag order; only
+/// lines with escapes are unescaped and escaped again.
+pub fn of_line(line: &crate::Line<'_>) -> Vec<u8> {
+    let plain = !line.measurement.has_escape()
+        && line
+            .tags
+            .iter()
+            .all(|(k, v)| !k.has_escape() && !v.has_escape());
+    if plain {
+        if line.tags.windows(2).all(|w| w[0].0.raw() < w[1].0.raw()) {
+            return line.key.to_vec();
+        }
+        let mut tags: smallvec::SmallVec<[(&[u8], &[u8]); 16]> =
+            line.tags.iter().map(|(k, v)| (k.raw(), v.raw())).collect();
+        tags.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut key = Vec::with_capacity(line.key.len());
+        key.extend_from_slice(line.measurement.raw());
+        for (k, v) in tags {
+            key.push(b',');
+            key.extend_from_slice(k);
+            key.push(b'=');
+            key.extend_from_slice(v);
+        }
+        return key;
+    }
+    build(
+        &line.measurement.unescaped(),
+        line.tags
+            .iter()
+            .map(|(k, v)| (k.unescaped(), v.unescaped()))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref())),
+    )
+}
+
 /// A series key read back: measurement and tags, unescaped, in key order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeriesKey {
@@ -88,6 +125,29 @@ fn unescape(raw: &[u8], element: Element) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_keys_match_built_keys() {
+        for text in [
+            "m,a=1,b=2 v=1",
+            "m,b=2,a=1 v=1",
+            r"m\ x,a=\,1 v=1",
+            "m v=1",
+            "m=x,a=1 v=1",
+        ] {
+            let line = crate::parse_lines(text.as_bytes()).next().unwrap().unwrap();
+            let tags: Vec<_> = line
+                .tags
+                .iter()
+                .map(|(k, v)| (k.unescaped(), v.unescaped()))
+                .collect();
+            let built = build(
+                &line.measurement.unescaped(),
+                tags.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+            );
+            assert_eq!(of_line(&line), built, "{text}");
+        }
+    }
 
     #[test]
     fn builds_sorted_escaped_keys_and_splits_them() {

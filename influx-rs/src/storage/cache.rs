@@ -3,17 +3,17 @@
 
 use super::column::Column;
 use super::value::Point;
-use std::collections::HashMap;
+use ahash::AHashMap;
 
 /// Series key → fields → column, with a running byte count for the memory limits.
 #[derive(Debug, Default)]
 pub struct Cache {
-    series: HashMap<Vec<u8>, Vec<(String, Column)>>,
+    series: AHashMap<Vec<u8>, Vec<(String, Column)>>,
     bytes: usize,
 }
 
 /// One series of [`Cache::sorted`]: its key and its (field, column) pairs by field name.
-pub type SortedSeries<'a> = (&'a [u8], Vec<(&'a str, Column)>);
+pub type SortedSeries<'a> = (&'a [u8], Vec<(&'a str, &'a Column)>);
 
 /// Overhead counted per new column (vector headers, name, map slot).
 const COLUMN_OVERHEAD: usize = 96;
@@ -28,12 +28,17 @@ impl Cache {
                 self.series.entry(p.series_key.clone()).or_default()
             }
         };
-        for (name, value) in &p.fields {
-            let column = match fields.iter_mut().position(|(n, _)| n == name) {
+        for (i, (name, value)) in p.fields.iter().enumerate() {
+            // Points of a series usually list their fields in the same order: try that slot.
+            let slot = match fields.get(i) {
+                Some((n, _)) if n == name => Some(i),
+                _ => fields.iter().position(|(n, _)| n == name),
+            };
+            let column = match slot {
                 Some(i) => &mut fields[i].1,
                 None => {
                     self.bytes += name.len() + COLUMN_OVERHEAD;
-                    fields.push((name.clone(), Column::new(value.field_type())));
+                    fields.push((name.to_string(), Column::new(value.field_type())));
                     let last = fields.len() - 1;
                     &mut fields[last].1
                 }
@@ -57,26 +62,18 @@ impl Cache {
     /// The cached points of one field of one series in `[min, max]`, deduplicated.
     pub fn read(&self, key: &[u8], field: &str, min: i64, max: i64) -> Option<Column> {
         let (_, column) = self.series.get(key)?.iter().find(|(n, _)| n == field)?;
-        let mut c = column.clone();
-        c.dedup();
-        Some(c.range(min, max))
+        Some(column.deduped().range(min, max))
     }
 
-    /// Sorted, deduplicated copies of everything, by series key then field name (for writing
-    /// a frozen, shared cache to a column file).
+    /// Everything by series key then field name, for writing a frozen, shared cache to a
+    /// column file (columns are not copied: call [`Column::deduped`] on each).
     pub fn sorted(&self) -> Vec<SortedSeries<'_>> {
         let mut all: Vec<SortedSeries<'_>> = self
             .series
             .iter()
             .map(|(k, fields)| {
-                let mut fs: Vec<(&str, Column)> = fields
-                    .iter()
-                    .map(|(n, c)| {
-                        let mut c = c.clone();
-                        c.dedup();
-                        (n.as_str(), c)
-                    })
-                    .collect();
+                let mut fs: Vec<(&str, &Column)> =
+                    fields.iter().map(|(n, c)| (n.as_str(), c)).collect();
                 fs.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 (k.as_slice(), fs)
             })

@@ -162,9 +162,24 @@ impl Column {
         }
     }
 
+    /// Whether times strictly increase (sorted, no duplicates).
+    fn is_deduped(&self) -> bool {
+        self.times.windows(2).all(|w| w[0] < w[1])
+    }
+
+    /// The column sorted and deduplicated, borrowed when it already is (the usual case).
+    pub fn deduped(&self) -> std::borrow::Cow<'_, Column> {
+        if self.is_deduped() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut c = self.clone();
+        c.dedup();
+        std::borrow::Cow::Owned(c)
+    }
+
     /// Sorts by time; of points with equal time the one appended last is kept.
     pub fn dedup(&mut self) {
-        if self.times.windows(2).all(|w| w[0] < w[1]) {
+        if self.is_deduped() {
             return;
         }
         let mut idx: Vec<usize> = (0..self.times.len()).collect();

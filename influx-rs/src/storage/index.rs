@@ -5,8 +5,9 @@
 //! torn tail is cut off (the WAL re-adds those series on replay). The log is fsynced before a
 //! snapshot lets WAL segments go, so a series in a column file is always in the log.
 
+use ahash::AHashMap;
 use roaring::RoaringBitmap;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -56,7 +57,7 @@ pub struct MeasurementIndex {
 pub struct SeriesIndex {
     path: PathBuf,
     log: File,
-    ids: HashMap<Arc<[u8]>, u32>,
+    ids: AHashMap<Arc<[u8]>, u32>,
     keys: Vec<Arc<[u8]>>,
     measurements: BTreeMap<String, MeasurementIndex>,
     max_values_per_tag: usize,
@@ -115,7 +116,7 @@ impl SeriesIndex {
         let mut index = SeriesIndex {
             path: path.clone(),
             log,
-            ids: HashMap::new(),
+            ids: AHashMap::new(),
             keys: Vec::new(),
             measurements: BTreeMap::new(),
             max_values_per_tag: 0,

@@ -23,11 +23,11 @@ pub mod wal;
 
 use crate::config::DataConfig;
 use crate::meta::{Catalog, MetaError, PolicySpec, ShardLocation};
+use ahash::AHashSet;
 use column::Column;
 use parking_lot::{Condvar, Mutex, RwLock};
 use shard::{Shard, ShardError};
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::hash::BuildHasher;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -99,8 +99,8 @@ pub struct Engine {
     config: DataConfig,
     catalog: Mutex<Catalog>,
     shards: RwLock<HashMap<u64, Arc<Shard>>>,
-    db_series: Mutex<HashMap<String, HashSet<u64>>>,
-    hasher: std::collections::hash_map::RandomState,
+    db_series: Mutex<HashMap<String, AHashSet<u64>>>,
+    hasher: ahash::RandomState,
     wake: (Mutex<bool>, Condvar),
     stopping: AtomicBool,
 }
@@ -120,19 +120,23 @@ impl Engine {
             catalog: Mutex::new(catalog.clone()),
             shards: RwLock::new(HashMap::new()),
             db_series: Mutex::new(HashMap::new()),
-            hasher: std::collections::hash_map::RandomState::new(),
+            hasher: ahash::RandomState::new(),
             wake: (Mutex::new(false), Condvar::new()),
             stopping: AtomicBool::new(false),
         };
         for loc in catalog.shards() {
             let shard = engine.open_shard(&loc)?;
+            let hashes: Vec<u64> = shard
+                .measurements()
+                .iter()
+                .flat_map(|m| shard.series_of(m))
+                .map(|key| engine.hasher.hash_one(&*key))
+                .collect();
             let mut series = engine.db_series.lock();
-            let set = series.entry(loc.database.clone()).or_default();
-            for m in shard.measurements() {
-                for key in shard.series_of(&m) {
-                    set.insert(engine.hasher.hash_one(&*key));
-                }
-            }
+            series
+                .entry(loc.database.clone())
+                .or_default()
+                .extend(hashes);
         }
         Ok(engine)
     }
@@ -285,11 +289,8 @@ impl Engine {
             by_shard[slot].1.push(p);
         }
 
-        for (shard, mut pts) in by_shard {
-            if self.config.max_series_per_database > 0 {
-                pts = self.enforce_series_limit(db, pts, &mut summary);
-            }
-            let r = shard.write(&pts)?;
+        for (shard, pts) in by_shard {
+            let r = shard.write(&pts, &mut |key| self.admit_series(db, key))?;
             summary.written += r.written;
             summary.dropped += r.dropped;
             if let Some(e) = r.first_error {
@@ -302,32 +303,18 @@ impl Engine {
         Ok(summary)
     }
 
-    /// Drops points that would create series past `max-series-per-database`.
-    fn enforce_series_limit<'p>(
-        &self,
-        db: &str,
-        points: Vec<&'p Point>,
-        summary: &mut WriteSummary,
-    ) -> Vec<&'p Point> {
+    /// Counts a series new to a shard against `max-series-per-database`.
+    fn admit_series(&self, db: &str, key: &[u8]) -> Result<(), String> {
         let limit = self.config.max_series_per_database;
+        let h = self.hasher.hash_one(key);
         let mut series = self.db_series.lock();
         let set = series.entry(db.to_string()).or_default();
-        let mut kept = Vec::with_capacity(points.len());
-        for p in points {
-            let h = self.hasher.hash_one(p.series_key.as_slice());
-            if set.contains(&h) {
-                kept.push(p);
-            } else if set.len() < limit {
-                set.insert(h);
-                kept.push(p);
-            } else {
-                summary.dropped += 1;
-                summary
-                    .first_error
-                    .get_or_insert(format!("max-series-per-database limit exceeded: ({limit})"));
-            }
+        if limit == 0 || set.contains(&h) || set.len() < limit {
+            set.insert(h);
+            Ok(())
+        } else {
+            Err(format!("max-series-per-database limit exceeded: ({limit})"))
         }
-        kept
     }
 
     fn wake_maintenance(&self) {

@@ -6,13 +6,15 @@
 //! Compaction: merge a run of adjacent files into one; later files win on equal timestamps.
 
 use super::cache::Cache;
+use super::colfile::encode::{COMPACTION_LEVEL, SNAPSHOT_LEVEL};
 use super::colfile::{ColFile, ColFileError, ColFileWriter};
 use super::column::Column;
 use super::index::{IndexError, SeriesIndex};
 use super::value::{FieldType, Point};
 use super::wal::{self, GroupCommit, WalError, WalWriter};
+use ahash::AHashMap;
 use parking_lot::Mutex;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -85,7 +87,7 @@ struct ShardState {
     snapshot: Option<Snapshot>,
     files: Vec<FileEntry>,
     index: SeriesIndex,
-    schema: HashMap<String, HashMap<String, FieldType>>,
+    schema: AHashMap<String, AHashMap<String, FieldType>>,
     next_generation: u64,
 }
 
@@ -150,7 +152,7 @@ impl Shard {
         let next_generation = files.last().map_or(1, |f| f.generation + 1);
 
         let mut index = SeriesIndex::open(dir, max_values_per_tag)?;
-        let mut schema: HashMap<String, HashMap<String, FieldType>> = HashMap::new();
+        let mut schema: AHashMap<String, AHashMap<String, FieldType>> = AHashMap::new();
         for f in &files {
             for (key, fields) in f.file.entries() {
                 let Some(m) = lineproto::series_key::measurement(key) else {
@@ -174,9 +176,9 @@ impl Shard {
             for points in replay.entries {
                 for p in &points {
                     index.insert(&p.series_key)?;
-                    let types = schema.entry(p.measurement.clone()).or_default();
+                    let types = schema.entry(p.measurement.to_string()).or_default();
                     for (name, v) in &p.fields {
-                        types.entry(name.clone()).or_insert(v.field_type());
+                        types.entry(name.to_string()).or_insert(v.field_type());
                     }
                     cache.insert(p);
                 }
@@ -214,38 +216,48 @@ impl Shard {
         self.state.lock().index.contains(key)
     }
 
-    /// Writes points; rejected ones (type conflicts, tag limits) are counted, not fatal.
-    pub fn write(&self, points: &[&Point]) -> Result<ShardWrite, ShardError> {
+    /// Writes points; rejected ones (type conflicts, tag limits, series refused by
+    /// `admit_series`, which is asked about series new to this shard only) are counted, not
+    /// fatal.
+    pub fn write(
+        &self,
+        points: &[&Point],
+        admit_series: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<ShardWrite, ShardError> {
         let mut result = ShardWrite::default();
         let seq = {
             let mut guard = self.state.lock();
             let st = &mut *guard;
             let mut accepted: Vec<&Point> = Vec::with_capacity(points.len());
             for &p in points {
-                if let Err(reason) = check_types(&st.schema, p) {
-                    result.dropped += 1;
-                    result.first_error.get_or_insert(reason);
-                    continue;
-                }
-                if let Err(e) = st.index.check_limits(&p.series_key) {
-                    result.dropped += 1;
-                    result.first_error.get_or_insert(e.to_string());
-                    continue;
-                }
-                let types = match st.schema.get_mut(&p.measurement) {
-                    Some(t) => t,
-                    None => st.schema.entry(p.measurement.clone()).or_default(),
-                };
-                for (name, v) in &p.fields {
-                    if !types.contains_key(name) {
-                        types.insert(name.clone(), v.field_type());
+                let checked = check_types(&st.schema, p).and_then(|new_fields| {
+                    if !st.index.contains(&p.series_key) {
+                        st.index
+                            .check_limits(&p.series_key)
+                            .map_err(|e| e.to_string())?;
+                        admit_series(&p.series_key)?;
+                        st.index.insert(&p.series_key).map_err(|e| e.to_string())?;
+                        result.new_series += 1;
+                    }
+                    Ok(new_fields)
+                });
+                match checked {
+                    Err(reason) => {
+                        result.dropped += 1;
+                        result.first_error.get_or_insert(reason);
+                    }
+                    Ok(new_fields) => {
+                        if new_fields {
+                            let types = st.schema.entry(p.measurement.to_string()).or_default();
+                            for (name, v) in &p.fields {
+                                types
+                                    .entry(name.to_string())
+                                    .or_insert_with(|| v.field_type());
+                            }
+                        }
+                        accepted.push(p);
                     }
                 }
-                if !st.index.contains(&p.series_key) {
-                    st.index.insert(&p.series_key)?;
-                    result.new_series += 1;
-                }
-                accepted.push(p);
             }
             if accepted.is_empty() {
                 return Ok(result);
@@ -310,10 +322,10 @@ impl Shard {
         };
 
         let path = file_path(&self.dir, generation, 1);
-        let mut w = ColFileWriter::create(&path)?;
+        let mut w = ColFileWriter::create(&path, SNAPSHOT_LEVEL)?;
         for (key, fields) in cache.sorted() {
             for (field, column) in fields {
-                w.write_column(key, field, &column)?;
+                w.write_column(key, field, &column.deduped())?;
             }
         }
         let path = w.finish()?;
@@ -366,7 +378,7 @@ impl Shard {
         let generation = inputs.last().map_or(0, |f| f.generation);
         let level = inputs.iter().map(|f| f.level).max().unwrap_or(1) + 1;
         let path = file_path(&self.dir, generation, level);
-        let mut w = ColFileWriter::create(&path)?;
+        let mut w = ColFileWriter::create(&path, COMPACTION_LEVEL)?;
         let keys: BTreeSet<&[u8]> = inputs
             .iter()
             .flat_map(|f| f.file.entries().map(|(k, _)| k))
@@ -531,17 +543,19 @@ fn dir_size(dir: &Path) -> u64 {
         .sum()
 }
 
-/// InfluxDB's field type conflict check.
+/// InfluxDB's field type conflict check; `Ok(true)` when the point brings fields (or a
+/// measurement) the schema does not have yet.
 fn check_types(
-    schema: &HashMap<String, HashMap<String, FieldType>>,
+    schema: &AHashMap<String, AHashMap<String, FieldType>>,
     p: &Point,
-) -> Result<(), String> {
-    let Some(types) = schema.get(&p.measurement) else {
-        return Ok(());
+) -> Result<bool, String> {
+    let Some(types) = schema.get(p.measurement.as_str()) else {
+        return Ok(true);
     };
+    let mut new_fields = false;
     for (name, v) in &p.fields {
-        if let Some(&existing) = types.get(name) {
-            if existing != v.field_type() {
+        match types.get(name.as_str()) {
+            Some(&existing) if existing != v.field_type() => {
                 return Err(format!(
                     "field type conflict: input field \"{name}\" on measurement \"{}\" is type {}, already exists as type {}",
                     p.measurement,
@@ -549,7 +563,9 @@ fn check_types(
                     existing.name()
                 ));
             }
+            Some(_) => {}
+            None => new_fields = true,
         }
     }
-    Ok(())
+    Ok(new_fields)
 }

@@ -1,5 +1,7 @@
 //! Field values and types as the store keeps them.
 
+use compact_str::CompactString;
+
 /// The five field types of InfluxDB; the discriminant is the on-disk tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
@@ -96,11 +98,11 @@ impl Value {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
     /// The measurement name (unescaped).
-    pub measurement: String,
+    pub measurement: CompactString,
     /// `measurement,k=v,…` with sorted, escaped tags (see `lineproto::series_key`).
     pub series_key: Vec<u8>,
     /// Nanoseconds since the epoch.
     pub time: i64,
-    /// Field name → value.
-    pub fields: Vec<(String, Value)>,
+    /// Field name → value. Names are short: kept inline, not on the heap.
+    pub fields: Vec<(CompactString, Value)>,
 }

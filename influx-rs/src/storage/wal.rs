@@ -69,9 +69,9 @@ pub fn encode_points(points: &[&Point], out: &mut Vec<u8>) {
     }
 }
 
-fn get_string(buf: &[u8], pos: &mut usize) -> Option<String> {
+fn get_str<'a>(buf: &'a [u8], pos: &mut usize) -> Option<&'a str> {
     let n = usize::try_from(get_uvarint(buf, pos)?).ok()?;
-    String::from_utf8(get_bytes(buf, pos, n)?.to_vec()).ok()
+    std::str::from_utf8(get_bytes(buf, pos, n)?).ok()
 }
 
 /// Decodes an entry payload; `None` if it is malformed.
@@ -82,12 +82,12 @@ pub fn decode_points(buf: &[u8]) -> Option<Vec<Point>> {
     for _ in 0..n {
         let klen = usize::try_from(get_uvarint(buf, &mut pos)?).ok()?;
         let series_key = get_bytes(buf, &mut pos, klen)?.to_vec();
-        let measurement = get_string(buf, &mut pos)?;
+        let measurement = get_str(buf, &mut pos)?.into();
         let time = unzigzag(get_uvarint(buf, &mut pos)?);
         let nf = usize::try_from(get_uvarint(buf, &mut pos)?).ok()?;
         let mut fields = Vec::with_capacity(nf.min(buf.len()));
         for _ in 0..nf {
-            let name = get_string(buf, &mut pos)?;
+            let name = get_str(buf, &mut pos)?.into();
             let tag = *get_bytes(buf, &mut pos, 1)?.first()?;
             let value = match tag {
                 1 => Value::Float(f64::from_le_bytes(
@@ -95,7 +95,7 @@ pub fn decode_points(buf: &[u8]) -> Option<Vec<Point>> {
                 )),
                 2 => Value::Integer(unzigzag(get_uvarint(buf, &mut pos)?)),
                 3 => Value::Unsigned(get_uvarint(buf, &mut pos)?),
-                4 => Value::String(get_string(buf, &mut pos)?),
+                4 => Value::String(get_str(buf, &mut pos)?.to_string()),
                 5 => Value::Boolean(*get_bytes(buf, &mut pos, 1)?.first()? != 0),
                 _ => return None,
             };
@@ -314,10 +314,10 @@ mod tests {
 
     fn point(key: &str, time: i64, fields: Vec<(String, Value)>) -> Point {
         Point {
-            measurement: key.split(',').next().unwrap_or_default().to_string(),
+            measurement: key.split(',').next().unwrap_or_default().into(),
             series_key: key.as_bytes().to_vec(),
             time,
-            fields,
+            fields: fields.into_iter().map(|(k, v)| (k.into(), v)).collect(),
         }
     }
 

@@ -1,16 +1,30 @@
 //! Block codec: one block holds up to [`MAX_BLOCK_POINTS`] points of one column.
 //!
-//! Times are delta-of-delta, integers delta, both zig-zag varints; floats are XOR'ed with their
-//! predecessor; booleans are bit-packed; strings are length-prefixed. The encoded times and
-//! values then go through zstd together, and the block carries a CRC-32 of its bytes.
+//! Times: a regular series (one step) is stored as first time + step; anything else as
+//! delta-of-delta zig-zag varints. Integers and unsigned integers: zig-zag deltas, packed as
+//! nibbles when nearly all are small (a random walk costs ~4 bits before zstd) and as varints
+//! otherwise. Floats are XOR'ed with their predecessor; booleans bit-packed; strings
+//! length-prefixed. Times and values then go through zstd together, and the block carries a
+//! CRC-32 of its bytes.
 
 use crate::storage::column::{Column, Values};
 use crate::storage::value::FieldType;
 use crate::storage::varint::{get_bytes, get_uvarint, put_uvarint, unzigzag, zigzag};
 
-/// Points per block; large enough for good compression, small enough for cheap range reads.
-pub const MAX_BLOCK_POINTS: usize = 1000;
-const ZSTD_LEVEL: i32 = 3;
+/// Points per block: large enough for zstd to find the entropy, small enough for range reads.
+pub const MAX_BLOCK_POINTS: usize = 4096;
+
+/// zstd level of cache snapshots (on the ingest path: fast).
+pub const SNAPSHOT_LEVEL: i32 = 1;
+/// zstd level of compactions (in the background: smaller).
+pub const COMPACTION_LEVEL: i32 = 3;
+
+const TIMES_DOD: u8 = 0;
+const TIMES_REGULAR: u8 = 1;
+const INTS_VARINT: u8 = 0;
+const INTS_NIBBLE: u8 = 1;
+/// A nibble that announces a full 64-bit value in the next 16 nibbles.
+const NIBBLE_ESCAPE: u64 = 15;
 
 /// Why a block could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +38,17 @@ pub enum BlockError {
 }
 
 fn encode_times(times: &[i64], out: &mut Vec<u8>) {
+    let step = match times {
+        [a, b, ..] => b.wrapping_sub(*a),
+        _ => 0,
+    };
+    if times.len() > 2 && times.windows(2).all(|w| w[1].wrapping_sub(w[0]) == step) {
+        out.push(TIMES_REGULAR);
+        put_uvarint(out, zigzag(times[0]));
+        put_uvarint(out, zigzag(step));
+        return;
+    }
+    out.push(TIMES_DOD);
     let mut prev = 0i64;
     let mut prev_delta = 0i64;
     for (i, &t) in times.iter().enumerate() {
@@ -39,50 +64,136 @@ fn encode_times(times: &[i64], out: &mut Vec<u8>) {
 }
 
 fn decode_times(buf: &[u8], n: usize) -> Option<Vec<i64>> {
-    let mut pos = 0;
+    let mut pos = 1;
     let mut out = Vec::with_capacity(n);
-    let mut prev = 0i64;
-    let mut delta = 0i64;
-    for i in 0..n {
-        let v = unzigzag(get_uvarint(buf, &mut pos)?);
-        let t = if i == 0 {
-            v
-        } else {
-            delta = delta.wrapping_add(v);
-            prev.wrapping_add(delta)
-        };
-        out.push(t);
-        prev = t;
+    match *buf.first()? {
+        TIMES_REGULAR => {
+            let first = unzigzag(get_uvarint(buf, &mut pos)?);
+            let step = unzigzag(get_uvarint(buf, &mut pos)?);
+            let mut t = first;
+            for _ in 0..n {
+                out.push(t);
+                t = t.wrapping_add(step);
+            }
+        }
+        TIMES_DOD => {
+            let mut prev = 0i64;
+            let mut delta = 0i64;
+            for i in 0..n {
+                let v = unzigzag(get_uvarint(buf, &mut pos)?);
+                let t = if i == 0 {
+                    v
+                } else {
+                    delta = delta.wrapping_add(v);
+                    prev.wrapping_add(delta)
+                };
+                out.push(t);
+                prev = t;
+            }
+        }
+        _ => return None,
     }
     (pos == buf.len()).then_some(out)
 }
 
-fn encode_values(values: &Values, out: &mut Vec<u8>) {
+/// Zig-zag deltas of a sequence of 64-bit words (signed or unsigned, wrapping).
+fn zigzag_deltas(words: impl Iterator<Item = u64>) -> Vec<u64> {
+    let mut prev = 0u64;
+    words
+        .map(|w| {
+            let d = zigzag(w.wrapping_sub(prev) as i64);
+            prev = w;
+            d
+        })
+        .collect()
+}
+
+fn encode_deltas(deltas: &[u64], out: &mut Vec<u8>) {
+    let small = deltas.iter().filter(|&&d| d < NIBBLE_ESCAPE).count();
+    // An escaped value costs 17 nibbles: nibbles win while escapes stay rare.
+    if small * 10 >= deltas.len() * 9 {
+        out.push(INTS_NIBBLE);
+        let mut nibbles = Vec::with_capacity(deltas.len() + 1);
+        for &d in deltas {
+            if d < NIBBLE_ESCAPE {
+                nibbles.push(d as u8);
+            } else {
+                nibbles.push(NIBBLE_ESCAPE as u8);
+                nibbles.extend((0..16).map(|i| ((d >> (4 * i)) & 0xf) as u8));
+            }
+        }
+        for pair in nibbles.chunks(2) {
+            out.push(pair[0] | pair.get(1).map_or(0, |n| n << 4));
+        }
+    } else {
+        out.push(INTS_VARINT);
+        for &d in deltas {
+            put_uvarint(out, d);
+        }
+    }
+}
+
+fn decode_deltas(buf: &[u8], n: usize) -> Option<Vec<u64>> {
+    let mut out = Vec::with_capacity(n);
+    match *buf.first()? {
+        INTS_NIBBLE => {
+            let body = &buf[1..];
+            let nibble = |i: usize| {
+                body.get(i / 2)
+                    .map(|b| u64::from((b >> (4 * (i % 2))) & 0xf))
+            };
+            let mut i = 0;
+            while out.len() < n {
+                let v = nibble(i)?;
+                i += 1;
+                if v == NIBBLE_ESCAPE {
+                    let mut d = 0u64;
+                    for k in 0..16 {
+                        d |= nibble(i)? << (4 * k);
+                        i += 1;
+                    }
+                    out.push(d);
+                } else {
+                    out.push(v);
+                }
+            }
+            (i.div_ceil(2) == body.len()).then_some(out)
+        }
+        INTS_VARINT => {
+            let mut pos = 1;
+            for _ in 0..n {
+                out.push(get_uvarint(buf, &mut pos)?);
+            }
+            (pos == buf.len()).then_some(out)
+        }
+        _ => None,
+    }
+}
+
+fn undelta(deltas: Vec<u64>) -> impl Iterator<Item = u64> {
+    let mut prev = 0u64;
+    deltas.into_iter().map(move |d| {
+        prev = prev.wrapping_add(unzigzag(d) as u64);
+        prev
+    })
+}
+
+fn encode_values(values: &Values, start: usize, end: usize, out: &mut Vec<u8>) {
     match values {
         Values::Float(v) => {
             let mut prev = 0u64;
-            for f in v {
+            for f in &v[start..end] {
                 let bits = f.to_bits();
                 out.extend_from_slice(&(bits ^ prev).to_be_bytes());
                 prev = bits;
             }
         }
         Values::Integer(v) => {
-            let mut prev = 0i64;
-            for &x in v {
-                put_uvarint(out, zigzag(x.wrapping_sub(prev)));
-                prev = x;
-            }
+            encode_deltas(&zigzag_deltas(v[start..end].iter().map(|&x| x as u64)), out)
         }
-        Values::Unsigned(v) => {
-            let mut prev = 0u64;
-            for &x in v {
-                put_uvarint(out, zigzag(x.wrapping_sub(prev) as i64));
-                prev = x;
-            }
-        }
+        Values::Unsigned(v) => encode_deltas(&zigzag_deltas(v[start..end].iter().copied()), out),
         Values::Boolean(v) => {
-            for chunk in v.chunks(8) {
+            for chunk in v[start..end].chunks(8) {
                 let mut byte = 0u8;
                 for (i, &b) in chunk.iter().enumerate() {
                     byte |= u8::from(b) << i;
@@ -91,7 +202,7 @@ fn encode_values(values: &Values, out: &mut Vec<u8>) {
             }
         }
         Values::String(v) => {
-            for s in v {
+            for s in &v[start..end] {
                 put_uvarint(out, s.len() as u64);
                 out.extend_from_slice(s.as_bytes());
             }
@@ -113,22 +224,12 @@ fn decode_values(ty: FieldType, buf: &[u8], n: usize) -> Option<Values> {
             Values::Float(v)
         }
         FieldType::Integer => {
-            let mut prev = 0i64;
-            let mut v = Vec::with_capacity(n);
-            for _ in 0..n {
-                prev = prev.wrapping_add(unzigzag(get_uvarint(buf, &mut pos)?));
-                v.push(prev);
-            }
-            Values::Integer(v)
+            return Some(Values::Integer(
+                undelta(decode_deltas(buf, n)?).map(|w| w as i64).collect(),
+            ))
         }
         FieldType::Unsigned => {
-            let mut prev = 0u64;
-            let mut v = Vec::with_capacity(n);
-            for _ in 0..n {
-                prev = prev.wrapping_add(unzigzag(get_uvarint(buf, &mut pos)?) as u64);
-                v.push(prev);
-            }
-            Values::Unsigned(v)
+            return Some(Values::Unsigned(undelta(decode_deltas(buf, n)?).collect()))
         }
         FieldType::Boolean => {
             let bytes = get_bytes(buf, &mut pos, n.div_ceil(8))?;
@@ -146,28 +247,50 @@ fn decode_values(ty: FieldType, buf: &[u8], n: usize) -> Option<Values> {
     (pos == buf.len()).then_some(values)
 }
 
-/// Encodes `column[range]` as one block (CRC included).
-pub fn encode_block(column: &Column, start: usize, end: usize) -> std::io::Result<Vec<u8>> {
-    let part = column.range_by_index(start, end);
-    let mut raw = Vec::with_capacity((end - start) * 4);
-    let mut times = Vec::with_capacity((end - start) * 2);
-    encode_times(&part.times, &mut times);
-    put_uvarint(&mut raw, times.len() as u64);
-    raw.extend_from_slice(&times);
-    encode_values(&part.values, &mut raw);
-    let compressed = zstd::bulk::compress(&raw, ZSTD_LEVEL)?;
-    let mut block = Vec::with_capacity(compressed.len() + 16);
-    block.extend_from_slice(&[0; 4]);
-    block.push(part.values.field_type() as u8);
-    put_uvarint(&mut block, part.len() as u64);
-    put_uvarint(&mut block, raw.len() as u64);
-    block.extend_from_slice(&compressed);
-    let crc = crc32fast::hash(&block[4..]);
-    block[..4].copy_from_slice(&crc.to_le_bytes());
-    Ok(block)
+/// Encodes blocks, reusing one zstd context and scratch buffers for a whole file.
+pub struct BlockEncoder {
+    compressor: zstd::bulk::Compressor<'static>,
+    raw: Vec<u8>,
+    times: Vec<u8>,
 }
 
-/// Decodes a block written by [`encode_block`].
+impl BlockEncoder {
+    /// An encoder compressing at zstd `level`.
+    pub fn new(level: i32) -> std::io::Result<BlockEncoder> {
+        Ok(BlockEncoder {
+            compressor: zstd::bulk::Compressor::new(level)?,
+            raw: Vec::new(),
+            times: Vec::new(),
+        })
+    }
+
+    /// Encodes points `start..end` of `column` as one block (CRC included).
+    pub fn encode(
+        &mut self,
+        column: &Column,
+        start: usize,
+        end: usize,
+    ) -> std::io::Result<Vec<u8>> {
+        self.times.clear();
+        encode_times(&column.times[start..end], &mut self.times);
+        self.raw.clear();
+        put_uvarint(&mut self.raw, self.times.len() as u64);
+        self.raw.extend_from_slice(&self.times);
+        encode_values(&column.values, start, end, &mut self.raw);
+        let compressed = self.compressor.compress(&self.raw)?;
+        let mut block = Vec::with_capacity(compressed.len() + 16);
+        block.extend_from_slice(&[0; 4]);
+        block.push(column.values.field_type() as u8);
+        put_uvarint(&mut block, (end - start) as u64);
+        put_uvarint(&mut block, self.raw.len() as u64);
+        block.extend_from_slice(&compressed);
+        let crc = crc32fast::hash(&block[4..]);
+        block[..4].copy_from_slice(&crc.to_le_bytes());
+        Ok(block)
+    }
+}
+
+/// Decodes a block written by [`BlockEncoder::encode`].
 pub fn decode_block(block: &[u8]) -> Result<Column, BlockError> {
     let body = block.get(4..).ok_or(BlockError::Malformed("short block"))?;
     let crc = u32::from_le_bytes([block[0], block[1], block[2], block[3]]);
@@ -197,23 +320,6 @@ pub fn decode_block(block: &[u8]) -> Result<Column, BlockError> {
     let times = decode_times(tbytes, n).ok_or(BlockError::Malformed("times"))?;
     let values = decode_values(ty, &raw[rpos..], n).ok_or(BlockError::Malformed("values"))?;
     Ok(Column { times, values })
-}
-
-impl Column {
-    /// Points `start..end` by position.
-    fn range_by_index(&self, start: usize, end: usize) -> Column {
-        let values = match &self.values {
-            Values::Float(v) => Values::Float(v[start..end].to_vec()),
-            Values::Integer(v) => Values::Integer(v[start..end].to_vec()),
-            Values::Unsigned(v) => Values::Unsigned(v[start..end].to_vec()),
-            Values::String(v) => Values::String(v[start..end].to_vec()),
-            Values::Boolean(v) => Values::Boolean(v[start..end].to_vec()),
-        };
-        Column {
-            times: self.times[start..end].to_vec(),
-            values,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -252,7 +358,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
         fn blocks_round_trip(c in column()) {
-            let block = encode_block(&c, 0, c.len()).unwrap();
+            let block = BlockEncoder::new(COMPACTION_LEVEL).unwrap().encode(&c, 0, c.len()).unwrap();
             let back = decode_block(&block).unwrap();
             prop_assert_eq!(back.times, c.times);
             // Compare floats bitwise (NaN).
@@ -268,11 +374,37 @@ mod tests {
 
         #[test]
         fn damaged_blocks_are_errors_not_panics(c in column(), at in any::<usize>(), bit in 0u8..8) {
-            let mut block = encode_block(&c, 0, c.len()).unwrap();
+            let mut block = BlockEncoder::new(COMPACTION_LEVEL).unwrap().encode(&c, 0, c.len()).unwrap();
             let i = at % block.len();
             block[i] ^= 1 << bit;
             prop_assert!(decode_block(&block).is_err());
             let _ = decode_block(&block[..i]);
+        }
+    }
+
+    /// Random walks (nibble mode), large deltas (varint mode), regular and jittered times.
+    #[test]
+    fn integer_modes_and_time_modes_round_trip() {
+        let mut enc = BlockEncoder::new(SNAPSHOT_LEVEL).unwrap();
+        let walk: Vec<i64> = (0..4000).map(|i| 50 + (i * 7919 % 5) - 2).collect();
+        let jumps: Vec<i64> = (0..4000)
+            .map(|i| i * 1_000_003 - (i % 3) * (i64::MAX / 4))
+            .collect();
+        let jittered: Vec<i64> = (0..4000)
+            .map(|i| i * 10_000_000_000 + (i * 7919 % 1000) * 1_000_000)
+            .collect();
+        for values in [walk, jumps] {
+            for times in [
+                (0..4000).map(|i| i * 10).collect::<Vec<_>>(),
+                jittered.clone(),
+            ] {
+                let c = Column {
+                    times,
+                    values: Values::Integer(values.clone()),
+                };
+                let block = enc.encode(&c, 0, c.len()).unwrap();
+                assert_eq!(decode_block(&block).unwrap(), c);
+            }
         }
     }
 
@@ -283,7 +415,10 @@ mod tests {
             .collect();
         let values = Values::Integer((0..1000).map(|i| 50 + (i % 7) - 3).collect());
         let c = Column { times, values };
-        let block = encode_block(&c, 0, c.len()).unwrap();
-        assert!(block.len() < 1000, "{} bytes for 1000 points", block.len());
+        let block = BlockEncoder::new(COMPACTION_LEVEL)
+            .unwrap()
+            .encode(&c, 0, c.len())
+            .unwrap();
+        assert!(block.len() < 500, "{} bytes for 1000 points", block.len());
     }
 }

@@ -10,7 +10,7 @@ pub mod encode;
 use crate::storage::column::Column;
 use crate::storage::value::FieldType;
 use crate::storage::varint::{get_bytes, get_uvarint, put_uvarint, unzigzag, zigzag};
-use encode::{decode_block, encode_block, BlockError, MAX_BLOCK_POINTS};
+use encode::{decode_block, BlockEncoder, BlockError, MAX_BLOCK_POINTS};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -80,6 +80,7 @@ pub struct FieldBlocks {
 
 /// Writes a column file; entries must come in (series key, field) order.
 pub struct ColFileWriter {
+    encoder: BlockEncoder,
     path: PathBuf,
     tmp: PathBuf,
     out: BufWriter<File>,
@@ -88,14 +89,17 @@ pub struct ColFileWriter {
 }
 
 impl ColFileWriter {
-    /// Starts writing what will become `path`.
-    pub fn create(path: &Path) -> Result<ColFileWriter, ColFileError> {
+    /// Starts writing what will become `path`, compressing at zstd `level`.
+    pub fn create(path: &Path, level: i32) -> Result<ColFileWriter, ColFileError> {
         let tmp = path.with_extension("tcf.tmp");
-        let file = File::create(&tmp).map_err(|source| ColFileError::Io {
+        let io = |source| ColFileError::Io {
             path: tmp.clone(),
             source,
-        })?;
+        };
+        let file = File::create(&tmp).map_err(io)?;
+        let encoder = BlockEncoder::new(level).map_err(io)?;
         let mut w = ColFileWriter {
+            encoder,
             path: path.to_path_buf(),
             tmp,
             out: BufWriter::with_capacity(1 << 20, file),
@@ -134,7 +138,8 @@ impl ColFileWriter {
         let mut start = 0;
         while start < column.len() {
             let end = (start + MAX_BLOCK_POINTS).min(column.len());
-            let block = encode_block(column, start, end).map_err(self.io())?;
+            let encoded = self.encoder.encode(column, start, end);
+            let block = encoded.map_err(self.io())?;
             blocks.push(BlockMeta {
                 min_time: column.times[start],
                 max_time: column.times[end - 1],
@@ -382,14 +387,14 @@ mod tests {
     fn write_then_read_ranges() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("1.tcf");
-        let mut w = ColFileWriter::create(&path).unwrap();
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
         w.write_column(b"a", "f", &column(2500, true)).unwrap();
         w.write_column(b"a", "i", &column(10, false)).unwrap();
         w.write_column(b"b", "f", &column(5, true)).unwrap();
         w.finish().unwrap();
         let f = ColFile::open(&path).unwrap();
         assert_eq!(f.fields(b"a").len(), 2);
-        assert_eq!(f.fields(b"a")[0].blocks.len(), 3);
+        assert_eq!(f.fields(b"a")[0].blocks.len(), 1);
         let (c, errs) = f.read(b"a", "f", 9990, 10_010);
         assert!(errs.is_empty());
         assert_eq!(c.unwrap().times, vec![9990, 10_000, 10_010]);
@@ -400,7 +405,7 @@ mod tests {
     fn a_corrupt_block_is_reported_and_others_still_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("1.tcf");
-        let mut w = ColFileWriter::create(&path).unwrap();
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
         w.write_column(b"a", "f", &column(10, true)).unwrap();
         w.write_column(b"b", "f", &column(10, true)).unwrap();
         w.finish().unwrap();
@@ -420,7 +425,7 @@ mod tests {
     fn truncated_files_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("1.tcf");
-        let mut w = ColFileWriter::create(&path).unwrap();
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
         w.write_column(b"a", "f", &column(10, true)).unwrap();
         w.finish().unwrap();
         let bytes = std::fs::read(&path).unwrap();
