@@ -3,12 +3,16 @@
 # InfluxDB 1.6.7 (Debian package `influxdb`) and into influx-rs with the same loader, in one run.
 # Prints values/s, peak RSS (VmHWM) and bytes on disk per value once settled, and the ratios.
 #
-# Usage: bench/ingest.sh [--hosts 100] [--hours 24]      (run by hand; needs influxd installed)
+# Usage: bench/ingest.sh [--hosts 100] [--hours 24] [--dataset cpu|float|irregular]
+#   (run by hand on an otherwise idle machine; needs influxd installed). `float` and `irregular`
+#   are bench/variants.py transforms of the same dataset: float fields, jittered timestamps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared/bench}
-HOSTS=100; HOURS=24
-while [ $# -gt 0 ]; do case "$1" in --hosts) HOSTS=$2; shift 2;; --hours) HOURS=$2; shift 2;; *) echo "unknown $1"; exit 2;; esac; done
+HOSTS=100; HOURS=24; DATASET=cpu
+while [ $# -gt 0 ]; do case "$1" in
+  --hosts) HOSTS=$2; shift 2;; --hours) HOURS=$2; shift 2;; --dataset) DATASET=$2; shift 2;;
+  *) echo "unknown $1"; exit 2;; esac; done
 
 work=$(mktemp -d)
 pids=()
@@ -18,6 +22,11 @@ trap cleanup EXIT
 cargo build --release -q -p influx-rs
 data="$work/cpu.lp"
 python3 "$SHARED/gen_cpu.py" --hosts "$HOSTS" --hours "$HOURS" "$data"
+if [ "$DATASET" != cpu ]; then
+  python3 bench/variants.py "$DATASET" "$data" "$data.$DATASET"
+  mv "$data.$DATASET" "$data"
+fi
+echo "dataset: $DATASET"
 lines=$(wc -l < "$data")
 values=$((lines * 10))
 

@@ -192,13 +192,8 @@ fn engine_error(e: &EngineError) -> Response {
     }
 }
 
-async fn do_write(
-    state: AppState,
-    db: String,
-    rp: String,
-    precision: Precision,
-    body: Bytes,
-) -> Response {
+async fn do_write(state: AppState, target: WriteTarget, body: Bytes) -> Response {
+    let WriteTarget { db, rp, precision } = target;
     let engine = Arc::clone(&state.engine);
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
     let result = tokio::task::spawn_blocking(move || {
@@ -232,23 +227,18 @@ fn count_status(m: &Metrics, status: StatusCode) {
     }
 }
 
-async fn write_v1(
-    State(state): State<AppState>,
-    method: Method,
-    Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    if method == Method::OPTIONS {
-        return StatusCode::NO_CONTENT.into_response();
-    }
-    if method != Method::POST {
-        return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-    }
-    state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
+/// Where a write goes and how to read its timestamps.
+struct WriteTarget {
+    db: String,
+    rp: String,
+    precision: Precision,
+}
+
+/// `/write`: `db`, `rp`, `precision` (n, u, ms, s, m, h), `consistency`.
+fn v1_target(params: &HashMap<String, String>) -> Result<WriteTarget, Response> {
     let db = params.get("db").cloned().unwrap_or_default();
     if db.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "database is required");
+        return Err(error(StatusCode::BAD_REQUEST, "database is required"));
     }
     let precision = match params.get("precision").map(String::as_str) {
         None | Some("") | Some("n") | Some("ns") => Precision::Nanoseconds,
@@ -258,23 +248,57 @@ async fn write_v1(
         Some("m") => Precision::Minutes,
         Some("h") => Precision::Hours,
         Some(p) => {
-            return error(
+            return Err(error(
                 StatusCode::BAD_REQUEST,
                 &format!("invalid precision {p:?} (use n, u, ms, s, m or h)"),
-            )
+            ))
         }
     };
     if let Some(c) = params.get("consistency") {
         if !matches!(c.as_str(), "" | "any" | "one" | "quorum" | "all") {
-            return error(StatusCode::BAD_REQUEST, "invalid consistency level");
+            return Err(error(StatusCode::BAD_REQUEST, "invalid consistency level"));
         }
     }
-    let body = match read_body(body, &headers, state.max_body_size).await {
-        Ok(b) => b,
-        Err(res) => return res,
-    };
     let rp = params.get("rp").cloned().unwrap_or_default();
-    do_write(state, db, rp, precision, body).await
+    Ok(WriteTarget { db, rp, precision })
+}
+
+/// `/api/v2/write`: `bucket` = `db` or `db/rp`, `precision` (ns, us, ms, s); `org` is ignored.
+fn v2_target(params: &HashMap<String, String>) -> Result<WriteTarget, Response> {
+    let bucket = params.get("bucket").cloned().unwrap_or_default();
+    let (db, rp) = match bucket.split_once('/') {
+        Some((db, rp)) => (db.to_string(), rp.to_string()),
+        None => (bucket.clone(), String::new()),
+    };
+    if db.is_empty() {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            &format!("bucket {bucket:?} not found: a bucket is db or db/rp"),
+        ));
+    }
+    let precision = match params.get("precision").map(String::as_str) {
+        None | Some("") | Some("ns") => Precision::Nanoseconds,
+        Some("us") => Precision::Microseconds,
+        Some("ms") => Precision::Milliseconds,
+        Some("s") => Precision::Seconds,
+        Some(p) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid precision {p:?} (use ns, us, ms or s)"),
+            ))
+        }
+    };
+    Ok(WriteTarget { db, rp, precision })
+}
+
+async fn write_v1(
+    State(state): State<AppState>,
+    method: Method,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    write(state, method, headers, body, v1_target(&params)).await
 }
 
 async fn write_v2(
@@ -284,6 +308,17 @@ async fn write_v2(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    write(state, method, headers, body, v2_target(&params)).await
+}
+
+/// The part both write endpoints share: method, body, then the engine.
+async fn write(
+    state: AppState,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+    target: Result<WriteTarget, Response>,
+) -> Response {
     if method == Method::OPTIONS {
         return StatusCode::NO_CONTENT.into_response();
     }
@@ -291,34 +326,15 @@ async fn write_v2(
         return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
     }
     state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
-    let bucket = params.get("bucket").cloned().unwrap_or_default();
-    let (db, rp) = match bucket.split_once('/') {
-        Some((db, rp)) => (db.to_string(), rp.to_string()),
-        None => (bucket.clone(), String::new()),
-    };
-    if db.is_empty() {
-        return error(
-            StatusCode::NOT_FOUND,
-            &format!("bucket {bucket:?} not found: a bucket is db or db/rp"),
-        );
-    }
-    let precision = match params.get("precision").map(String::as_str) {
-        None | Some("") | Some("ns") => Precision::Nanoseconds,
-        Some("us") => Precision::Microseconds,
-        Some("ms") => Precision::Milliseconds,
-        Some("s") => Precision::Seconds,
-        Some(p) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid precision {p:?} (use ns, us, ms or s)"),
-            )
-        }
+    let target = match target {
+        Ok(t) => t,
+        Err(res) => return res,
     };
     let body = match read_body(body, &headers, state.max_body_size).await {
         Ok(b) => b,
         Err(res) => return res,
     };
-    do_write(state, db, rp, precision, body).await
+    do_write(state, target, body).await
 }
 
 async fn query(

@@ -104,7 +104,11 @@ async fn main() -> anyhow::Result<()> {
             loop {
                 tick.tick().await;
                 let e = Arc::clone(&engine);
-                match tokio::task::spawn_blocking(move || e.enforce_retention()).await {
+                match tokio::task::spawn_blocking(move || {
+                    e.enforce_retention(chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0))
+                })
+                .await
+                {
                     Ok(Err(err)) => tracing::error!(error = %err, "retention check failed"),
                     Err(err) => tracing::error!(error = %err, "retention task panicked"),
                     Ok(Ok(_)) => {}

@@ -2,7 +2,7 @@
 //! writes them to a column file.
 
 use super::column::Column;
-use super::value::Point;
+use super::value::{Point, Value};
 use ahash::AHashMap;
 
 /// Series key → fields → column, with a running byte count for the memory limits.
@@ -43,8 +43,13 @@ impl Cache {
                     &mut fields[last].1
                 }
             };
+            // Charge what the vectors reserve, not what they hold: growth doubles them.
+            let before = column.reserved_bytes();
             if column.push(p.time, value) {
-                self.bytes += value.cache_size();
+                self.bytes += column.reserved_bytes() - before;
+                if let Value::String(s) = value {
+                    self.bytes += s.len();
+                }
             }
         }
     }
@@ -101,8 +106,12 @@ mod tests {
         let before = c.bytes();
         c.insert(&p(1, 2));
         c.insert(&p(2, 3));
+        // Bytes follow the vectors' reservations: a few more points make them grow.
+        for t in 10..20 {
+            c.insert(&p(t, 0));
+        }
         assert!(c.bytes() > before);
-        let col = c.read(b"m", "v", i64::MIN, i64::MAX).unwrap();
+        let col = c.read(b"m", "v", i64::MIN, 2).unwrap();
         assert_eq!(col.times, vec![1, 2]);
         assert_eq!(col.values.get(1), Some(Value::Integer(3)));
         let sorted = c.sorted();

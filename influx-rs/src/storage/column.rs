@@ -162,6 +162,18 @@ impl Column {
         }
     }
 
+    /// Bytes the column's vectors have reserved (string contents not included).
+    pub fn reserved_bytes(&self) -> usize {
+        let per_value = match &self.values {
+            Values::Float(v) => v.capacity() * 8,
+            Values::Integer(v) => v.capacity() * 8,
+            Values::Unsigned(v) => v.capacity() * 8,
+            Values::String(v) => v.capacity() * std::mem::size_of::<String>(),
+            Values::Boolean(v) => v.capacity(),
+        };
+        self.times.capacity() * 8 + per_value
+    }
+
     /// Whether times strictly increase (sorted, no duplicates).
     fn is_deduped(&self) -> bool {
         self.times.windows(2).all(|w| w[0] < w[1])

@@ -457,9 +457,10 @@ impl Engine {
             .collect()
     }
 
-    /// Drops shard groups past their retention; returns how many went.
-    pub fn enforce_retention(&self) -> Result<usize, EngineError> {
-        let removed = self.update_catalog(|c| Ok(c.remove_expired(now_nanos())))?;
+    /// Drops shard groups whose whole range is past their retention at `now` (ns); returns
+    /// how many went.
+    pub fn enforce_retention(&self, now: i64) -> Result<usize, EngineError> {
+        let removed = self.update_catalog(|c| Ok(c.remove_expired(now)))?;
         for loc in &removed {
             self.close_shards(&[loc.group.id]);
             remove_dir(&self.shard_dir(loc))?;
@@ -535,6 +536,38 @@ mod tests {
             .iter()
             .map(|s| s.fields[0].1.len())
             .sum()
+    }
+
+    #[test]
+    fn retention_drops_expired_shard_groups_and_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(config(dir.path())).unwrap();
+        let spec = PolicySpec {
+            duration: Some(crate::meta::HOUR),
+            ..PolicySpec::default()
+        };
+        engine.create_database("d", Some("short"), spec).unwrap();
+        let mut points = batch(0, 1);
+        points[0].time = now_nanos() - 10 * 60 * 1_000_000_000;
+        assert_eq!(engine.write("d", "", &points).unwrap().written, 1);
+        let shard_dirs = || {
+            std::fs::read_dir(dir.path().join("d").join("short"))
+                .unwrap()
+                .count()
+        };
+        assert_eq!(shard_dirs(), 1);
+        assert_eq!(engine.enforce_retention(now_nanos()).unwrap(), 0);
+        assert_eq!(
+            engine
+                .enforce_retention(now_nanos() + 3 * crate::meta::HOUR)
+                .unwrap(),
+            1
+        );
+        assert_eq!(shard_dirs(), 0);
+        assert_eq!(engine.shard_count(), 0);
+        assert!(engine.catalog().database("d").unwrap().policies["short"]
+            .shard_groups
+            .is_empty());
     }
 
     /// Regression: concurrent first writes to a new shard group once opened the shard twice,

@@ -569,3 +569,108 @@ fn check_types(
     }
     Ok(new_fields)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::value::Value;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// What can happen to a shard.
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// A write of (series, time, [(field, value)]).
+        Write(Vec<(u8, i64, Vec<(u8, i64)>)>),
+        Snapshot,
+        Compact(bool),
+        Reopen,
+    }
+
+    const FIELDS: [&str; 3] = ["a", "b", "c"];
+
+    fn op() -> impl Strategy<Value = Op> {
+        let point = (
+            0u8..4,
+            0i64..40,
+            proptest::collection::vec((0u8..3, any::<i64>()), 1..3),
+        );
+        prop_oneof![
+            6 => proptest::collection::vec(point, 1..20).prop_map(Op::Write),
+            2 => Just(Op::Snapshot),
+            1 => any::<bool>().prop_map(Op::Compact),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    fn key(series: u8) -> Vec<u8> {
+        format!("m,host=h{series}").into_bytes()
+    }
+
+    /// Everything the shard returns, in the model's shape.
+    fn contents(shard: &Shard) -> BTreeMap<(Vec<u8>, &'static str, i64), i64> {
+        let mut out = BTreeMap::new();
+        for series in 0..4u8 {
+            for field in FIELDS {
+                if let Some(c) = shard.read(&key(series), field, i64::MIN, i64::MAX) {
+                    for (i, &t) in c.times.iter().enumerate() {
+                        if let Some(Value::Integer(v)) = c.values.get(i) {
+                            out.insert((key(series), field, t), v);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Model: a map (series, field, time) → the last value written. Whatever the order of
+        /// writes, snapshots, compactions and restarts, the shard reads back the model.
+        #[test]
+        fn shard_matches_last_write_wins_model(ops in proptest::collection::vec(op(), 1..30)) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut shard = Shard::open(dir.path(), 1, 0).unwrap();
+            let mut model = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Write(raw) => {
+                        let points: Vec<Point> = raw
+                            .iter()
+                            .map(|(s, t, fields)| Point {
+                                measurement: "m".into(),
+                                series_key: key(*s),
+                                time: *t,
+                                fields: fields
+                                    .iter()
+                                    .map(|(f, v)| (FIELDS[*f as usize].into(), Value::Integer(*v)))
+                                    .collect(),
+                            })
+                            .collect();
+                        for p in &points {
+                            for (f, v) in &p.fields {
+                                let Value::Integer(v) = v else { unreachable!() };
+                                let field = FIELDS.iter().find(|n| **n == f.as_str()).unwrap();
+                                model.insert((p.series_key.clone(), *field, p.time), *v);
+                            }
+                        }
+                        let refs: Vec<&Point> = points.iter().collect();
+                        let r = shard.write(&refs, &mut |_| Ok(())).unwrap();
+                        prop_assert_eq!(r.dropped, 0);
+                    }
+                    Op::Snapshot => shard.snapshot().unwrap(),
+                    Op::Compact(full) => {
+                        shard.compact(full).unwrap();
+                    }
+                    Op::Reopen => {
+                        drop(shard);
+                        shard = Shard::open(dir.path(), 1, 0).unwrap();
+                    }
+                }
+                prop_assert_eq!(&contents(&shard), &model);
+            }
+        }
+    }
+}

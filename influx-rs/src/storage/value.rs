@@ -70,14 +70,6 @@ impl Value {
         }
     }
 
-    /// Bytes this value costs in a cache column (for memory accounting).
-    pub fn cache_size(&self) -> usize {
-        match self {
-            Value::String(s) => 8 + 24 + s.len(),
-            _ => 16,
-        }
-    }
-
     /// The value as JSON, as InfluxDB renders it in query results.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
