@@ -227,6 +227,9 @@ fn count_status(m: &Metrics, status: StatusCode) {
     }
 }
 
+/// A request refused before it reaches the engine: status and message.
+type Rejection = (StatusCode, String);
+
 /// Where a write goes and how to read its timestamps.
 struct WriteTarget {
     db: String,
@@ -235,10 +238,10 @@ struct WriteTarget {
 }
 
 /// `/write`: `db`, `rp`, `precision` (n, u, ms, s, m, h), `consistency`.
-fn v1_target(params: &HashMap<String, String>) -> Result<WriteTarget, Response> {
+fn v1_target(params: &HashMap<String, String>) -> Result<WriteTarget, Rejection> {
     let db = params.get("db").cloned().unwrap_or_default();
     if db.is_empty() {
-        return Err(error(StatusCode::BAD_REQUEST, "database is required"));
+        return Err((StatusCode::BAD_REQUEST, "database is required".to_string()));
     }
     let precision = match params.get("precision").map(String::as_str) {
         None | Some("") | Some("n") | Some("ns") => Precision::Nanoseconds,
@@ -248,15 +251,18 @@ fn v1_target(params: &HashMap<String, String>) -> Result<WriteTarget, Response> 
         Some("m") => Precision::Minutes,
         Some("h") => Precision::Hours,
         Some(p) => {
-            return Err(error(
+            return Err((
                 StatusCode::BAD_REQUEST,
-                &format!("invalid precision {p:?} (use n, u, ms, s, m or h)"),
+                format!("invalid precision {p:?} (use n, u, ms, s, m or h)"),
             ))
         }
     };
     if let Some(c) = params.get("consistency") {
         if !matches!(c.as_str(), "" | "any" | "one" | "quorum" | "all") {
-            return Err(error(StatusCode::BAD_REQUEST, "invalid consistency level"));
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "invalid consistency level".to_string(),
+            ));
         }
     }
     let rp = params.get("rp").cloned().unwrap_or_default();
@@ -264,16 +270,16 @@ fn v1_target(params: &HashMap<String, String>) -> Result<WriteTarget, Response> 
 }
 
 /// `/api/v2/write`: `bucket` = `db` or `db/rp`, `precision` (ns, us, ms, s); `org` is ignored.
-fn v2_target(params: &HashMap<String, String>) -> Result<WriteTarget, Response> {
+fn v2_target(params: &HashMap<String, String>) -> Result<WriteTarget, Rejection> {
     let bucket = params.get("bucket").cloned().unwrap_or_default();
     let (db, rp) = match bucket.split_once('/') {
         Some((db, rp)) => (db.to_string(), rp.to_string()),
         None => (bucket.clone(), String::new()),
     };
     if db.is_empty() {
-        return Err(error(
+        return Err((
             StatusCode::NOT_FOUND,
-            &format!("bucket {bucket:?} not found: a bucket is db or db/rp"),
+            format!("bucket {bucket:?} not found: a bucket is db or db/rp"),
         ));
     }
     let precision = match params.get("precision").map(String::as_str) {
@@ -282,9 +288,9 @@ fn v2_target(params: &HashMap<String, String>) -> Result<WriteTarget, Response> 
         Some("ms") => Precision::Milliseconds,
         Some("s") => Precision::Seconds,
         Some(p) => {
-            return Err(error(
+            return Err((
                 StatusCode::BAD_REQUEST,
-                &format!("invalid precision {p:?} (use ns, us, ms or s)"),
+                format!("invalid precision {p:?} (use ns, us, ms or s)"),
             ))
         }
     };
@@ -317,7 +323,7 @@ async fn write(
     method: Method,
     headers: HeaderMap,
     body: Body,
-    target: Result<WriteTarget, Response>,
+    target: Result<WriteTarget, Rejection>,
 ) -> Response {
     if method == Method::OPTIONS {
         return StatusCode::NO_CONTENT.into_response();
@@ -328,7 +334,7 @@ async fn write(
     state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
     let target = match target {
         Ok(t) => t,
-        Err(res) => return res,
+        Err((status, message)) => return error(status, &message),
     };
     let body = match read_body(body, &headers, state.max_body_size).await {
         Ok(b) => b,

@@ -577,11 +577,14 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
+    /// A generated point: series number, time, (field number, value) pairs.
+    type RawPoint = (u8, i64, Vec<(u8, i64)>);
+
     /// What can happen to a shard.
     #[derive(Debug, Clone)]
     enum Op {
-        /// A write of (series, time, [(field, value)]).
-        Write(Vec<(u8, i64, Vec<(u8, i64)>)>),
+        /// A write of some points.
+        Write(Vec<RawPoint>),
         Snapshot,
         Compact(bool),
         Reopen,
