@@ -21,6 +21,7 @@ pub const COMPACTION_LEVEL: i32 = 3;
 
 const TIMES_DOD: u8 = 0;
 const TIMES_REGULAR: u8 = 1;
+const TIMES_DOD_SCALED: u8 = 2;
 const INTS_VARINT: u8 = 0;
 const INTS_NIBBLE: u8 = 1;
 /// A nibble that announces a full 64-bit value in the next 16 nibbles.
@@ -37,6 +38,24 @@ pub enum BlockError {
     Malformed(&'static str),
 }
 
+/// The largest `k ≤ 18` such that every delta is a multiple of `10^k` (times in ms or s stored
+/// in ns have many trailing zeros; dividing them out shrinks the varints).
+fn decimal_scale(times: &[i64]) -> u32 {
+    let mut k = 0;
+    while k < 18 {
+        let unit = 10i64.pow(k + 1);
+        if times
+            .windows(2)
+            .all(|w| w[1].wrapping_sub(w[0]) % unit == 0)
+        {
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    k
+}
+
 fn encode_times(times: &[i64], out: &mut Vec<u8>) {
     let step = match times {
         [a, b, ..] => b.wrapping_sub(*a),
@@ -48,14 +67,21 @@ fn encode_times(times: &[i64], out: &mut Vec<u8>) {
         put_uvarint(out, zigzag(step));
         return;
     }
-    out.push(TIMES_DOD);
+    let scale = decimal_scale(times);
+    if scale > 0 {
+        out.push(TIMES_DOD_SCALED);
+        out.push(scale as u8);
+    } else {
+        out.push(TIMES_DOD);
+    }
+    let unit = 10i64.pow(scale);
     let mut prev = 0i64;
     let mut prev_delta = 0i64;
     for (i, &t) in times.iter().enumerate() {
         if i == 0 {
             put_uvarint(out, zigzag(t));
         } else {
-            let delta = t.wrapping_sub(prev);
+            let delta = t.wrapping_sub(prev) / unit;
             put_uvarint(out, zigzag(delta.wrapping_sub(prev_delta)));
             prev_delta = delta;
         }
@@ -66,7 +92,8 @@ fn encode_times(times: &[i64], out: &mut Vec<u8>) {
 fn decode_times(buf: &[u8], n: usize) -> Option<Vec<i64>> {
     let mut pos = 1;
     let mut out = Vec::with_capacity(n);
-    match *buf.first()? {
+    let mode = *buf.first()?;
+    match mode {
         TIMES_REGULAR => {
             let first = unzigzag(get_uvarint(buf, &mut pos)?);
             let step = unzigzag(get_uvarint(buf, &mut pos)?);
@@ -76,7 +103,13 @@ fn decode_times(buf: &[u8], n: usize) -> Option<Vec<i64>> {
                 t = t.wrapping_add(step);
             }
         }
-        TIMES_DOD => {
+        TIMES_DOD | TIMES_DOD_SCALED => {
+            let unit = if mode == TIMES_DOD_SCALED {
+                let scale = u32::from(*get_bytes(buf, &mut pos, 1)?.first()?);
+                10i64.checked_pow(scale).filter(|_| scale <= 18)?
+            } else {
+                1
+            };
             let mut prev = 0i64;
             let mut delta = 0i64;
             for i in 0..n {
@@ -85,7 +118,7 @@ fn decode_times(buf: &[u8], n: usize) -> Option<Vec<i64>> {
                     v
                 } else {
                     delta = delta.wrapping_add(v);
-                    prev.wrapping_add(delta)
+                    prev.wrapping_add(delta.wrapping_mul(unit))
                 };
                 out.push(t);
                 prev = t;
@@ -393,10 +426,12 @@ mod tests {
         let jittered: Vec<i64> = (0..4000)
             .map(|i| i * 10_000_000_000 + (i * 7919 % 1000) * 1_000_000)
             .collect();
+        let jittered_ns: Vec<i64> = jittered.iter().map(|t| t + t % 7).collect();
         for values in [walk, jumps] {
             for times in [
                 (0..4000).map(|i| i * 10).collect::<Vec<_>>(),
                 jittered.clone(),
+                jittered_ns.clone(),
             ] {
                 let c = Column {
                     times,
