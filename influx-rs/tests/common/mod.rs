@@ -28,7 +28,22 @@ impl TestServer {
         Self::start_on(data_dir, free_port())
     }
 
+    /// Starts a server with `config` (TOML) as its configuration file.
+    pub fn start_with_config(data_dir: &Path, config: &str) -> TestServer {
+        let path = data_dir.with_extension("toml");
+        std::fs::write(&path, config).expect("config file");
+        Self::spawn(
+            data_dir,
+            free_port(),
+            &["--config".as_ref(), path.as_os_str()],
+        )
+    }
+
     pub fn start_on(data_dir: &Path, port: u16) -> TestServer {
+        Self::spawn(data_dir, port, &[])
+    }
+
+    fn spawn(data_dir: &Path, port: u16, extra: &[&std::ffi::OsStr]) -> TestServer {
         let log = data_dir.with_extension(format!("{port}.log"));
         let log_file = std::fs::OpenOptions::new()
             .create(true)
@@ -40,6 +55,7 @@ impl TestServer {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(data_dir)
+            .args(extra)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log_file)
@@ -85,7 +101,7 @@ impl TestServer {
         }
     }
 
-    /// SIGTERM and wait for a clean exit (at most 20 s).
+    /// SIGTERM and wait for a clean exit (at most 20 s); panics unless it exits with 0.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             // SAFETY: kill(2) on the PID of our own child.
@@ -94,7 +110,12 @@ impl TestServer {
             }
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.try_wait() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    assert!(
+                        status.success(),
+                        "influx-rs exited with {status}: {}",
+                        self.log()
+                    );
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(20));
