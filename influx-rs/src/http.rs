@@ -50,11 +50,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/write", any(write_v2))
         .route("/query", any(query))
         .route("/metrics", get(metrics))
-        .layer(axum::middleware::map_response(version_headers))
+        .layer(axum::middleware::from_fn(common_headers))
         .with_state(state)
 }
 
-async fn version_headers(mut res: Response) -> Response {
+/// Headers InfluxDB puts on every response: version, build, and the request id (the client's
+/// `X-Request-Id`/`Request-Id`, else a new time-based UUID).
+async fn common_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let request_id = ["X-Request-Id", "Request-Id"]
+        .iter()
+        .find_map(|h| req.headers().get(*h).cloned())
+        .unwrap_or_else(|| {
+            let id = uuid::Uuid::now_v1(node_id()).to_string();
+            HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static(""))
+        });
+    let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
         "X-Influxdb-Version",
@@ -65,7 +75,18 @@ async fn version_headers(mut res: Response) -> Response {
         "X-Influx-Rs-Version",
         HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
     );
+    h.insert("Request-Id", request_id.clone());
+    h.insert("X-Request-Id", request_id);
     res
+}
+
+/// A random node id for this process's v1 UUIDs.
+fn node_id() -> &'static [u8; 6] {
+    static NODE: std::sync::OnceLock<[u8; 6]> = std::sync::OnceLock::new();
+    NODE.get_or_init(|| {
+        let b = uuid::Uuid::new_v4().into_bytes();
+        [b[0] | 1, b[1], b[2], b[3], b[4], b[5]]
+    })
 }
 
 /// `{"error":"…"}` with the status, as InfluxDB answers failures.

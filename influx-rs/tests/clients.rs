@@ -56,7 +56,10 @@ fn influx_cli_executes_imports_and_reads() {
         ],
     );
     assert!(ok, "{out}");
-    assert!(out.contains("Processed 3 inserts") && out.contains("Failed 0 inserts"), "{out}");
+    assert!(
+        out.contains("Processed 3 inserts") && out.contains("Failed 0 inserts"),
+        "{out}"
+    );
     let (ok, out) = influx_cli(
         s.port,
         &[

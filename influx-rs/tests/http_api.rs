@@ -25,6 +25,15 @@ fn ping_health_options_and_version_headers() {
     assert_eq!(r.status().as_u16(), 204);
     assert_eq!(r.headers()["X-Influxdb-Version"], "1.8.10");
     assert_eq!(r.headers()["X-Influxdb-Build"], "OSS");
+    let id = r.headers()["X-Request-Id"].to_str().unwrap().to_string();
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(r.headers()["Request-Id"].to_str().unwrap(), id);
+    let r = client()
+        .get(s.url("/ping"))
+        .header("Request-Id", "mine")
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["X-Request-Id"], "mine");
     let r = client().get(s.url("/ping?verbose=true")).send().unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.text().unwrap(), "{\"version\":\"1.8.10\"}\n");

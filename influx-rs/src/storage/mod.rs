@@ -296,7 +296,7 @@ impl Engine {
             if let Some(e) = r.first_error {
                 summary.first_error.get_or_insert(e);
             }
-            if shard.cache_bytes() > self.config.cache_snapshot_memory_size {
+            if shard.cache_bytes() > self.snapshot_threshold() {
                 self.wake_maintenance();
             }
         }
@@ -314,6 +314,15 @@ impl Engine {
             Ok(())
         } else {
             Err(format!("max-series-per-database limit exceeded: ({limit})"))
+        }
+    }
+
+    /// Cache bytes at which a shard is snapshotted: the configured size, but never so close to
+    /// `cache-max-memory-size` that writes would be refused before a snapshot starts.
+    fn snapshot_threshold(&self) -> usize {
+        match self.config.cache_max_memory_size {
+            0 => self.config.cache_snapshot_memory_size,
+            max => self.config.cache_snapshot_memory_size.min(max / 2),
         }
     }
 
@@ -423,7 +432,7 @@ impl Engine {
             .unwrap_or(i64::MAX);
         for s in shards {
             let result = (|| -> Result<(), ShardError> {
-                if s.cache_bytes() > self.config.cache_snapshot_memory_size {
+                if s.cache_bytes() > self.snapshot_threshold() {
                     s.snapshot()?;
                 }
                 while s.compact(false)? {}
@@ -536,6 +545,34 @@ mod tests {
             .iter()
             .map(|s| s.fields[0].1.len())
             .sum()
+    }
+
+    /// Past `cache-max-memory-size` writes get InfluxDB's 500 error; a snapshot frees the cache
+    /// and writes are taken again, even when the limit is below the snapshot size.
+    #[test]
+    fn full_caches_refuse_writes_until_snapshotted() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(DataConfig {
+            cache_max_memory_size: 16 * 1024,
+            ..config(dir.path())
+        })
+        .unwrap();
+        engine
+            .create_database("d", None, PolicySpec::default())
+            .unwrap();
+        assert_eq!(
+            engine.write("d", "", &batch(0, 1000)).unwrap().written,
+            1000
+        );
+        let err = engine.write("d", "", &batch(1, 10)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("engine: cache-max-memory-size exceeded: ("),
+            "{err}"
+        );
+        engine.maintain(0, 1);
+        assert_eq!(engine.write("d", "", &batch(1, 10)).unwrap().written, 10);
+        assert_eq!(count(&engine), 1010);
     }
 
     #[test]
