@@ -16,7 +16,7 @@ use ahash::AHashMap;
 use parking_lot::Mutex;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Files merged by one level compaction.
@@ -103,6 +103,8 @@ pub struct Shard {
     compaction_lock: Mutex<()>,
     last_write: AtomicI64,
     cold_compacted: AtomicBool,
+    /// The live cache's size, mirrored for lock-free reads by the write path.
+    cache_bytes: AtomicUsize,
 }
 
 fn parse_file_name(name: &str) -> Option<(u64, u32)> {
@@ -186,6 +188,7 @@ impl Shard {
         }
         let wal = WalWriter::open(&wal_dir, segments.last().copied().unwrap_or(1))?;
         let commit = GroupCommit::new(wal.file());
+        let cached_bytes = cache.bytes();
         Ok(Shard {
             id,
             dir: dir.to_path_buf(),
@@ -202,6 +205,7 @@ impl Shard {
             snapshot_lock: Mutex::new(()),
             compaction_lock: Mutex::new(()),
             last_write: AtomicI64::new(now_secs()),
+            cache_bytes: AtomicUsize::new(cached_bytes),
             cold_compacted: AtomicBool::new(false),
         })
     }
@@ -267,6 +271,7 @@ impl Shard {
             for p in &accepted {
                 st.cache.insert(p);
             }
+            self.cache_bytes.store(st.cache.bytes(), Ordering::Relaxed);
             result.written = accepted.len();
             seq
         };
@@ -276,9 +281,9 @@ impl Shard {
         Ok(result)
     }
 
-    /// Bytes in the live cache.
+    /// Bytes in the live cache (read without taking the shard's lock).
     pub fn cache_bytes(&self) -> usize {
-        self.state.lock().cache.bytes()
+        self.cache_bytes.load(Ordering::Relaxed)
     }
 
     /// Seconds since the last write.
@@ -304,6 +309,7 @@ impl Shard {
                     .map_err(io(&self.dir.join("wal")))?;
                 st.wal = new_wal;
                 let cache = Arc::new(std::mem::take(&mut st.cache));
+                self.cache_bytes.store(0, Ordering::Relaxed);
                 st.snapshot = Some(Snapshot {
                     cache,
                     wal_id: new_id,
