@@ -175,6 +175,16 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// The documented example file states exactly the defaults.
+    #[test]
+    fn example_file_is_valid_and_states_the_defaults() {
+        let example: Config = toml::from_str(include_str!("../../deploy/influx-rs.toml")).unwrap();
+        assert_eq!(
+            toml::to_string(&example).unwrap(),
+            toml::to_string(&Config::default()).unwrap()
+        );
+    }
+
     #[test]
     fn unknown_keys_are_errors_naming_the_key() {
         let err = toml::from_str::<Config>("[http]\nbind-adress = \"1.2.3.4:1\"\n").unwrap_err();

@@ -4,7 +4,7 @@
 //! - [`config`]: typed configuration (defaults → file → env → flags).
 //! - [`meta`]: the catalog of databases, retention policies and shard groups.
 //! - [`storage`]: the engine — WAL, cache, column files, series index, compaction, retention.
-//! - [`write`]: request body → points (line protocol, precision, validation) → engine.
+//! - [`write`](mod@write): request body → points (line protocol, precision, validation) → engine.
 //! - [`query`]: InfluxQL statements executed against the engine, in InfluxDB's JSON shape.
 //! - [`http`]: the axum routes (`/ping`, `/health`, `/write`, `/api/v2/write`, `/query`, `/metrics`).
 //!

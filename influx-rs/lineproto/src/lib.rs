@@ -6,7 +6,7 @@
 //!   the input. Errors carry the line number, the column and InfluxDB's own wording.
 //! - [`escape`]: the escaping rules per element (measurement, tag key/value, field key, string
 //!   value) and the borrowed [`EscapedStr`] that unescapes lazily.
-//! - [`write`]: [`LineWriter`] appends correctly escaped lines to a buffer.
+//! - [`write`](mod@write): [`LineWriter`] appends correctly escaped lines to a buffer.
 //! - [`series_key`]: the canonical `measurement,k=v` key of a series, built and split.
 //! - [`precision`]: timestamp units of the `precision` request parameter and scaling to ns.
 //!

@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //! - [`value`]: field types, values, the [`Point`] the engine stores.
-//! - [`column`]: one field of one series as parallel time/value vectors; the dedup rule.
+//! - [`column`](mod@column): one field of one series as parallel time/value vectors; the dedup rule.
 //! - [`wal`]: per-shard write-ahead log with group commit and torn-tail recovery.
 //! - [`cache`]: per-shard in-memory points until a snapshot.
 //! - [`colfile`]: immutable compressed column files (`FORMAT.md` beside it).

@@ -360,7 +360,7 @@ impl Shard {
     }
 
     /// Merges files: with `full` all of them, else the oldest run of
-    /// [`FILES_PER_COMPACTION`] adjacent files of one level. Returns whether it merged.
+    /// `FILES_PER_COMPACTION` (4) adjacent files of one level. Returns whether it merged.
     pub fn compact(&self, full: bool) -> Result<bool, ShardError> {
         let _one_at_a_time = self.compaction_lock.lock();
         let inputs: Vec<FileEntry> = {
