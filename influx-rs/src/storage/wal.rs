@@ -204,6 +204,8 @@ pub struct WalWriter {
     dir: PathBuf,
     id: u64,
     file: Arc<File>,
+    /// Length of the segment up to the end of the last whole entry.
+    len: u64,
     entry: Vec<u8>,
 }
 
@@ -216,15 +218,18 @@ impl WalWriter {
             .append(true)
             .open(&path)
             .map_err(io(&path))?;
-        if file.metadata().map_err(io(&path))?.len() == 0 {
+        let mut len = file.metadata().map_err(io(&path))?.len();
+        if len == 0 {
             file.write_all(&header()).map_err(io(&path))?;
             file.sync_all().map_err(io(&path))?;
             super::fsync_dir(dir).map_err(io(dir))?;
+            len = HEADER_LEN as u64;
         }
         Ok(WalWriter {
             dir: dir.to_path_buf(),
             id,
             file: Arc::new(file),
+            len,
             entry: Vec::new(),
         })
     }
@@ -245,8 +250,23 @@ impl WalWriter {
         payload[..4].copy_from_slice(&len.to_le_bytes());
         payload[4..8].copy_from_slice(&crc.to_le_bytes());
         let result = (&*self.file).write_all(&payload);
+        let written = payload.len() as u64;
         self.entry = payload;
-        result.map_err(io(&segment_path(&self.dir, self.id)))
+        let path = segment_path(&self.dir, self.id);
+        match result {
+            Ok(()) => {
+                self.len += written;
+                Ok(())
+            }
+            Err(e) => {
+                // A partial entry (disk full, …) would make replay stop there and drop every
+                // later, acknowledged entry: cut the segment back to its last whole entry.
+                if let Err(cut) = self.file.set_len(self.len) {
+                    tracing::error!(segment = %path.display(), error = %cut, "could not cut a partial wal entry");
+                }
+                Err(io(&path)(e))
+            }
+        }
     }
 
     /// A handle for fsync without holding the write lock.
