@@ -56,6 +56,29 @@ pub enum Statement {
         /// `ON db`, when given.
         database: Option<String>,
     },
+    /// `SHOW TAG KEYS [ON db] [FROM …] [WHERE …] [LIMIT n] [OFFSET n]`
+    ShowTagKeys(ShowStatement),
+    /// `SHOW TAG VALUES [ON db] [FROM …] WITH KEY … [WHERE …] [LIMIT n] [OFFSET n]`
+    ShowTagValues(ShowStatement, TagKeyFilter),
+    /// `SHOW FIELD KEYS [ON db] [FROM …]`
+    ShowFieldKeys(ShowStatement),
+    /// `SHOW SERIES [ON db] [FROM …] [WHERE …] [LIMIT n] [OFFSET n]`
+    ShowSeries(ShowStatement),
+}
+
+/// The common parts of the schema `SHOW` statements.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShowStatement {
+    /// `ON db`.
+    pub database: Option<String>,
+    /// `FROM` sources.
+    pub sources: Vec<Measurement>,
+    /// `WHERE` condition.
+    pub condition: Option<Expr>,
+    /// `LIMIT n`.
+    pub limit: Option<u64>,
+    /// `OFFSET n`.
+    pub offset: Option<u64>,
 }
 
 /// Options of `CREATE DATABASE … WITH`, `CREATE/ALTER RETENTION POLICY`.
@@ -82,12 +105,72 @@ pub struct SelectStatement {
     pub sources: Vec<Measurement>,
     /// `WHERE` condition.
     pub condition: Option<Expr>,
+    /// `GROUP BY` dimensions.
+    pub dimensions: Vec<Dimension>,
+    /// `fill(…)`.
+    pub fill: Option<Fill>,
     /// `ORDER BY time DESC`.
     pub descending: bool,
     /// `LIMIT n` (points per series).
     pub limit: Option<u64>,
     /// `OFFSET n`.
     pub offset: Option<u64>,
+    /// `SLIMIT n` (series).
+    pub slimit: Option<u64>,
+    /// `SOFFSET n`.
+    pub soffset: Option<u64>,
+    /// `tz('…')`.
+    pub timezone: Option<String>,
+}
+
+/// One `GROUP BY` item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dimension {
+    /// `time(interval[, offset])`, in ns.
+    Time {
+        /// Bucket width.
+        interval: i64,
+        /// Shift of the bucket boundaries.
+        offset: i64,
+    },
+    /// A tag key.
+    Tag(String),
+    /// `*`: every tag.
+    Wildcard,
+    /// `/re/`: tags whose key matches.
+    Regex(String),
+}
+
+/// `fill(…)`: what empty `GROUP BY time` buckets hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fill {
+    /// `fill(null)` (the default).
+    Null,
+    /// `fill(none)`: empty buckets are left out.
+    None,
+    /// `fill(previous)`.
+    Previous,
+    /// `fill(linear)`.
+    Linear,
+    /// `fill(42)`.
+    Integer(i64),
+    /// `fill(4.2)`.
+    Float(f64),
+}
+
+/// How `SHOW TAG VALUES` picks its keys.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TagKeyFilter {
+    /// `WITH KEY = "k"`
+    Eq(String),
+    /// `WITH KEY != "k"`
+    Neq(String),
+    /// `WITH KEY IN ("a", "b")`
+    In(Vec<String>),
+    /// `WITH KEY =~ /re/`
+    Regex(String),
+    /// `WITH KEY !~ /re/`
+    NotRegex(String),
 }
 
 /// One item of the select list.
@@ -399,8 +482,83 @@ impl fmt::Display for SelectStatement {
         if let Some(c) = &self.condition {
             write!(f, " WHERE {c}")?;
         }
+        if !self.dimensions.is_empty() {
+            f.write_str(" GROUP BY ")?;
+            for (i, d) in self.dimensions.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{d}")?;
+            }
+        }
+        if let Some(fill) = &self.fill {
+            write!(f, " {fill}")?;
+        }
         if self.descending {
             f.write_str(" ORDER BY time DESC")?;
+        }
+        if let Some(l) = self.limit {
+            write!(f, " LIMIT {l}")?;
+        }
+        if let Some(o) = self.offset {
+            write!(f, " OFFSET {o}")?;
+        }
+        if let Some(l) = self.slimit {
+            write!(f, " SLIMIT {l}")?;
+        }
+        if let Some(o) = self.soffset {
+            write!(f, " SOFFSET {o}")?;
+        }
+        if let Some(tz) = &self.timezone {
+            f.write_str(" tz(")?;
+            write_string(f, tz)?;
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dimension::Time { interval, offset } => {
+                f.write_str("time(")?;
+                write_duration(f, *interval)?;
+                if *offset != 0 {
+                    f.write_str(", ")?;
+                    write_duration(f, *offset)?;
+                }
+                f.write_str(")")
+            }
+            Dimension::Tag(t) => write_ident(f, t),
+            Dimension::Wildcard => f.write_str("*"),
+            Dimension::Regex(re) => write_regex(f, re),
+        }
+    }
+}
+
+impl fmt::Display for Fill {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fill::Null => f.write_str("fill(null)"),
+            Fill::None => f.write_str("fill(none)"),
+            Fill::Previous => f.write_str("fill(previous)"),
+            Fill::Linear => f.write_str("fill(linear)"),
+            Fill::Integer(i) => write!(f, "fill({i})"),
+            Fill::Float(v) => write!(f, "fill({})", Expr::Float(*v)),
+        }
+    }
+}
+
+impl fmt::Display for ShowStatement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_on(f, &self.database)?;
+        for (i, m) in self.sources.iter().enumerate() {
+            f.write_str(if i == 0 { " FROM " } else { ", " })?;
+            write!(f, "{m}")?;
+        }
+        if let Some(c) = &self.condition {
+            write!(f, " WHERE {c}")?;
         }
         if let Some(l) = self.limit {
             write!(f, " LIMIT {l}")?;
@@ -471,6 +629,52 @@ impl fmt::Display for Statement {
             Statement::ShowMeasurements { database } => {
                 f.write_str("SHOW MEASUREMENTS")?;
                 write_on(f, database)
+            }
+            Statement::ShowTagKeys(s) => write!(f, "SHOW TAG KEYS{s}"),
+            Statement::ShowFieldKeys(s) => write!(f, "SHOW FIELD KEYS{s}"),
+            Statement::ShowSeries(s) => write!(f, "SHOW SERIES{s}"),
+            Statement::ShowTagValues(s, key) => {
+                f.write_str("SHOW TAG VALUES")?;
+                write_on(f, &s.database)?;
+                for (i, m) in s.sources.iter().enumerate() {
+                    f.write_str(if i == 0 { " FROM " } else { ", " })?;
+                    write!(f, "{m}")?;
+                }
+                f.write_str(" WITH KEY ")?;
+                match key {
+                    TagKeyFilter::Eq(k) => {
+                        f.write_str("= ")?;
+                        write_ident(f, k)?;
+                    }
+                    TagKeyFilter::Neq(k) => {
+                        f.write_str("!= ")?;
+                        write_ident(f, k)?;
+                    }
+                    TagKeyFilter::In(keys) => {
+                        f.write_str("IN (")?;
+                        for (i, k) in keys.iter().enumerate() {
+                            if i > 0 {
+                                f.write_str(", ")?;
+                            }
+                            write_ident(f, k)?;
+                        }
+                        f.write_str(")")?;
+                    }
+                    TagKeyFilter::Regex(re) => {
+                        f.write_str("=~ ")?;
+                        write_regex(f, re)?;
+                    }
+                    TagKeyFilter::NotRegex(re) => {
+                        f.write_str("!~ ")?;
+                        write_regex(f, re)?;
+                    }
+                }
+                let rest = ShowStatement {
+                    database: None,
+                    sources: Vec::new(),
+                    ..s.clone()
+                };
+                write!(f, "{rest}")
             }
         }
     }

@@ -18,7 +18,7 @@ pub mod lexer;
 pub mod parser;
 
 pub use ast::{
-    BinaryOp, Expr, Field, Measurement, MeasurementName, RetentionPolicyOptions, SelectStatement,
-    Statement,
+    BinaryOp, Dimension, Expr, Field, Fill, Measurement, MeasurementName, RetentionPolicyOptions,
+    SelectStatement, ShowStatement, Statement, TagKeyFilter,
 };
 pub use parser::{parse_statement, parse_statements, ParseError};

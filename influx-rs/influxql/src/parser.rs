@@ -320,6 +320,22 @@ impl<'a> Parser<'a> {
                 database: self.on_database()?,
             });
         }
+        if self.eat_keyword("TAG") {
+            if self.eat_keyword("KEYS") {
+                return Ok(Statement::ShowTagKeys(self.show_statement(false)?.0));
+            }
+            self.expect_keyword("VALUES")?;
+            let (stmt, key) = self.show_statement(true)?;
+            let key = key.ok_or_else(|| self.unexpected(&["WITH"]))?;
+            return Ok(Statement::ShowTagValues(stmt, key));
+        }
+        if self.eat_keyword("FIELD") {
+            self.expect_keyword("KEYS")?;
+            return Ok(Statement::ShowFieldKeys(self.show_statement(false)?.0));
+        }
+        if self.eat_keyword("SERIES") {
+            return Ok(Statement::ShowSeries(self.show_statement(false)?.0));
+        }
         Err(self.unexpected(&[
             "CONTINUOUS",
             "DATABASES",
@@ -475,11 +491,19 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        let condition = if self.eat_keyword("WHERE") {
-            Some(self.expr(0)?)
-        } else {
-            None
-        };
+        let condition = self.where_clause()?;
+        let mut dimensions = Vec::new();
+        if self.eat_keyword("GROUP") {
+            self.expect_keyword("BY")?;
+            loop {
+                dimensions.push(self.dimension()?);
+                if self.peek().kind != TokenKind::Comma {
+                    break;
+                }
+                self.advance();
+            }
+        }
+        let fill = self.fill()?;
         let mut descending = false;
         if self.eat_keyword("ORDER") {
             self.expect_keyword("BY")?;
@@ -493,13 +517,19 @@ impl<'a> Parser<'a> {
                 self.eat_keyword("ASC");
             }
         }
-        let limit = if self.eat_keyword("LIMIT") {
-            Some(self.unsigned()?)
-        } else {
-            None
-        };
-        let offset = if self.eat_keyword("OFFSET") {
-            Some(self.unsigned()?)
+        let limit = self.optional_unsigned("LIMIT")?;
+        let offset = self.optional_unsigned("OFFSET")?;
+        let slimit = self.optional_unsigned("SLIMIT")?;
+        let soffset = self.optional_unsigned("SOFFSET")?;
+        let timezone = if self.at_ident("tz") {
+            self.advance();
+            self.expect(TokenKind::LParen, "(")?;
+            let TokenKind::Str(tz) = self.peek().kind.clone() else {
+                return Err(self.unexpected(&["string"]));
+            };
+            self.advance();
+            self.expect(TokenKind::RParen, ")")?;
+            Some(tz)
         } else {
             None
         };
@@ -507,10 +537,175 @@ impl<'a> Parser<'a> {
             fields,
             sources,
             condition,
+            dimensions,
+            fill,
             descending,
             limit,
             offset,
+            slimit,
+            soffset,
+            timezone,
         })
+    }
+
+    /// Whether the next token is the unquoted word `word` (any case), keyword or not.
+    fn at_ident(&mut self, word: &str) -> bool {
+        matches!(&self.peek().kind, TokenKind::Ident(s) if s.eq_ignore_ascii_case(word))
+    }
+
+    fn where_clause(&mut self) -> Result<Option<Expr>> {
+        if self.eat_keyword("WHERE") {
+            Ok(Some(self.expr(0)?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn optional_unsigned(&mut self, keyword: &str) -> Result<Option<u64>> {
+        if self.eat_keyword(keyword) {
+            Ok(Some(self.unsigned()?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// A signed duration (`-5m` is allowed for time offsets).
+    fn signed_duration(&mut self) -> Result<i64> {
+        if self.peek().kind == TokenKind::Minus {
+            self.advance();
+            return Ok(-self.duration()?);
+        }
+        self.duration()
+    }
+
+    fn dimension(&mut self) -> Result<Dimension> {
+        match self.peek().kind.clone() {
+            TokenKind::Star => {
+                self.advance();
+                Ok(Dimension::Wildcard)
+            }
+            TokenKind::Slash => {
+                self.advance();
+                Ok(Dimension::Regex(self.regex_body()?))
+            }
+            TokenKind::Ident(w) if w.eq_ignore_ascii_case("time") => {
+                self.advance();
+                if self.peek().kind != TokenKind::LParen {
+                    return Ok(Dimension::Tag(w));
+                }
+                self.advance();
+                let interval = self.duration()?;
+                let offset = if self.peek().kind == TokenKind::Comma {
+                    self.advance();
+                    self.signed_duration()?
+                } else {
+                    0
+                };
+                self.expect(TokenKind::RParen, ")")?;
+                Ok(Dimension::Time { interval, offset })
+            }
+            _ => Ok(Dimension::Tag(self.ident()?)),
+        }
+    }
+
+    fn fill(&mut self) -> Result<Option<Fill>> {
+        if !self.at_ident("fill") {
+            return Ok(None);
+        }
+        self.advance();
+        self.expect(TokenKind::LParen, "(")?;
+        let fill = match self.peek().kind.clone() {
+            TokenKind::Ident(w) if w.eq_ignore_ascii_case("null") => Fill::Null,
+            TokenKind::Ident(w) if w.eq_ignore_ascii_case("none") => Fill::None,
+            TokenKind::Ident(w) if w.eq_ignore_ascii_case("previous") => Fill::Previous,
+            TokenKind::Ident(w) if w.eq_ignore_ascii_case("linear") => Fill::Linear,
+            TokenKind::Integer(i) => Fill::Integer(i),
+            TokenKind::Float(v) => Fill::Float(v),
+            TokenKind::Minus => {
+                self.advance();
+                match self.peek().kind {
+                    TokenKind::Integer(i) => Fill::Integer(-i),
+                    TokenKind::Float(v) => Fill::Float(-v),
+                    _ => return Err(self.unexpected(&["number"])),
+                }
+            }
+            _ => return Err(self.unexpected(&["null", "none", "previous", "linear", "number"])),
+        };
+        self.advance();
+        self.expect(TokenKind::RParen, ")")?;
+        Ok(Some(fill))
+    }
+
+    /// `[ON db] [FROM sources] [WITH KEY …] [WHERE …] [LIMIT n] [OFFSET n]` of schema SHOWs.
+    fn show_statement(&mut self, with_key: bool) -> Result<(ShowStatement, Option<TagKeyFilter>)> {
+        let database = self.on_database()?;
+        let mut sources = Vec::new();
+        if self.eat_keyword("FROM") {
+            loop {
+                sources.push(self.measurement()?);
+                if self.peek().kind != TokenKind::Comma {
+                    break;
+                }
+                self.advance();
+            }
+        }
+        let key = if with_key {
+            self.expect_keyword("WITH")?;
+            self.expect_keyword("KEY")?;
+            Some(self.tag_key_filter()?)
+        } else {
+            None
+        };
+        let condition = self.where_clause()?;
+        let limit = self.optional_unsigned("LIMIT")?;
+        let offset = self.optional_unsigned("OFFSET")?;
+        Ok((
+            ShowStatement {
+                database,
+                sources,
+                condition,
+                limit,
+                offset,
+            },
+            key,
+        ))
+    }
+
+    fn tag_key_filter(&mut self) -> Result<TagKeyFilter> {
+        let op = self.peek().kind.clone();
+        match op {
+            TokenKind::Eq | TokenKind::Neq => {
+                self.advance();
+                let key = self.ident_or_keyword_time()?;
+                Ok(if op == TokenKind::Eq {
+                    TagKeyFilter::Eq(key)
+                } else {
+                    TagKeyFilter::Neq(key)
+                })
+            }
+            TokenKind::EqRegex | TokenKind::NeqRegex => {
+                self.advance();
+                self.expect(TokenKind::Slash, "regex")?;
+                let re = self.regex_body()?;
+                Ok(if op == TokenKind::EqRegex {
+                    TagKeyFilter::Regex(re)
+                } else {
+                    TagKeyFilter::NotRegex(re)
+                })
+            }
+            TokenKind::Ident(w) if w.eq_ignore_ascii_case("IN") => {
+                self.advance();
+                self.expect(TokenKind::LParen, "(")?;
+                let mut keys = vec![self.ident_or_keyword_time()?];
+                while self.peek().kind == TokenKind::Comma {
+                    self.advance();
+                    keys.push(self.ident_or_keyword_time()?);
+                }
+                self.expect(TokenKind::RParen, ")")?;
+                Ok(TagKeyFilter::In(keys))
+            }
+            _ => Err(self.unexpected(&["=", "!=", "=~", "!~", "IN"])),
+        }
     }
 
     fn ident_or_keyword_time(&mut self) -> Result<String> {
@@ -780,6 +975,15 @@ mod tests {
         round_trip("SELECT * FROM \"db\".\"rp\".cpu WHERE time > now() - 1h AND host = 'a'");
         round_trip("SELECT usage AS u, x FROM db..cpu WHERE time >= '2020-01-01T00:00:00Z' ORDER BY time DESC LIMIT 3 OFFSET 1");
         round_trip("SELECT * FROM /^cp/ WHERE host =~ /a\\/b/");
+        round_trip("SELECT mean(v), max(v) AS m FROM cpu WHERE time > now() - 1h GROUP BY time(10m, -1m), host, * fill(linear) LIMIT 3 SLIMIT 2 SOFFSET 1 tz('Europe/Paris')");
+        round_trip("SELECT count(v) FROM cpu GROUP BY /^h/ fill(-1.5)");
+        round_trip("SHOW TAG KEYS ON db FROM cpu WHERE host = 'a' LIMIT 2");
+        round_trip(
+            "SHOW TAG VALUES FROM cpu, mem WITH KEY IN (host, \"region\") WHERE time > now() - 10m",
+        );
+        round_trip("SHOW TAG VALUES WITH KEY =~ /^h/");
+        round_trip("SHOW FIELD KEYS FROM cpu");
+        round_trip("SHOW SERIES FROM /^cpu$|^mem$/ WHERE TIME > now() - 10m");
         let s = parse_statement("SELECT * FROM m WHERE a = 1 OR b = 2 AND c = 3").unwrap();
         let Statement::Select(sel) = s else { panic!() };
         let Some(Expr::Binary { op, .. }) = sel.condition else {

@@ -358,6 +358,29 @@ impl Engine {
         names.into_iter().collect()
     }
 
+    /// Series keys of a measurement in the shards overlapping `[min, max]`, sorted.
+    pub fn series_keys(
+        &self,
+        db: &str,
+        measurement: &str,
+        min: i64,
+        max: i64,
+    ) -> BTreeSet<Arc<[u8]>> {
+        self.shards_for(db, None, min, max)
+            .iter()
+            .flat_map(|s| s.series_of(measurement))
+            .collect()
+    }
+
+    /// Tag keys of a measurement in the shards overlapping `[min, max]`, sorted.
+    pub fn tag_keys(&self, db: &str, measurement: &str, min: i64, max: i64) -> BTreeSet<String> {
+        self.series_keys(db, measurement, min, max)
+            .iter()
+            .filter_map(|k| lineproto::series_key::split(k))
+            .flat_map(|k| k.tags.into_iter().map(|(k, _)| k))
+            .collect()
+    }
+
     /// Field names and types of a measurement across the shards in range.
     pub fn fields(
         &self,

@@ -1,0 +1,197 @@
+//! `WHERE` clauses: the time range they imply, and the row filter for everything else.
+
+use super::QueryError;
+use crate::storage::Value;
+use influxql::{BinaryOp, Expr};
+use std::collections::BTreeMap;
+
+/// Evaluates a time expression (`now()`, `now() - 1h`, RFC3339 strings, integers, durations).
+fn time_value(e: &Expr, now: i64) -> Result<i64, QueryError> {
+    match e {
+        Expr::Call { name, args } if name == "now" && args.is_empty() => Ok(now),
+        Expr::Integer(i) => Ok(*i),
+        Expr::Duration(d) => Ok(*d),
+        Expr::Float(f) => Ok(*f as i64),
+        Expr::Str(s) => parse_time_string(s).ok_or_else(|| {
+            QueryError::Invalid(
+                "invalid operation: time and *influxql.StringLiteral are not compatible"
+                    .to_string(),
+            )
+        }),
+        Expr::Paren(inner) => time_value(inner, now),
+        Expr::Binary { op, lhs, rhs } => {
+            let l = time_value(lhs, now)?;
+            let r = time_value(rhs, now)?;
+            match op {
+                BinaryOp::Add => Ok(l.saturating_add(r)),
+                BinaryOp::Sub => Ok(l.saturating_sub(r)),
+                BinaryOp::Mul => Ok(l.saturating_mul(r)),
+                BinaryOp::Div if r != 0 => Ok(l / r),
+                _ => Err(QueryError::Invalid(format!("invalid time expression: {e}"))),
+            }
+        }
+        _ => Err(QueryError::Invalid(format!("invalid time expression: {e}"))),
+    }
+}
+
+/// RFC3339 and the RFC3339-like forms InfluxQL accepts (`2015-08-18 00:00:00`, `2015-08-18`).
+pub(super) fn parse_time_string(s: &str) -> Option<i64> {
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
+        return dt.timestamp_nanos_opt();
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
+            return dt.and_utc().timestamp_nanos_opt();
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|dt| dt.and_utc().timestamp_nanos_opt())
+}
+
+fn is_time(e: &Expr) -> bool {
+    matches!(e, Expr::VarRef(n) if n.eq_ignore_ascii_case("time"))
+}
+
+/// The `[min, max]` time range implied by the condition's top-level `AND`ed time comparisons.
+pub(super) fn time_range(cond: &Expr, now: i64) -> Result<(i64, i64), QueryError> {
+    let mut range = (i64::MIN, i64::MAX);
+    narrow(cond, now, &mut range)?;
+    Ok(range)
+}
+
+fn narrow(e: &Expr, now: i64, range: &mut (i64, i64)) -> Result<(), QueryError> {
+    match e {
+        Expr::Paren(inner) => narrow(inner, now, range),
+        Expr::Binary {
+            op: BinaryOp::And,
+            lhs,
+            rhs,
+        } => {
+            narrow(lhs, now, range)?;
+            narrow(rhs, now, range)
+        }
+        Expr::Binary { op, lhs, rhs } if is_time(lhs) || is_time(rhs) => {
+            let (value, op) = if is_time(lhs) {
+                (time_value(rhs, now)?, *op)
+            } else {
+                (time_value(lhs, now)?, flip(*op))
+            };
+            match op {
+                BinaryOp::Gt => range.0 = range.0.max(value.saturating_add(1)),
+                BinaryOp::Gte => range.0 = range.0.max(value),
+                BinaryOp::Lt => range.1 = range.1.min(value.saturating_sub(1)),
+                BinaryOp::Lte => range.1 = range.1.min(value),
+                BinaryOp::Eq => {
+                    range.0 = range.0.max(value);
+                    range.1 = range.1.min(value);
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn flip(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::Gte => BinaryOp::Lte,
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::Lte => BinaryOp::Gte,
+        other => other,
+    }
+}
+
+/// A value during condition evaluation.
+#[derive(Debug, Clone, PartialEq)]
+enum Operand {
+    Num(f64),
+    Str(String),
+    Bool(bool),
+    Missing,
+}
+
+/// Field values of the row being filtered, by name.
+pub(super) type FieldLookup<'a> = &'a dyn Fn(&str) -> Option<Value>;
+
+fn operand(e: &Expr, tags: &BTreeMap<String, String>, values: FieldLookup<'_>) -> Operand {
+    match e {
+        Expr::VarRef(n) => match values(n.as_str()).as_ref() {
+            Some(Value::Float(f)) => Operand::Num(*f),
+            Some(Value::Integer(i)) => Operand::Num(*i as f64),
+            Some(Value::Unsigned(u)) => Operand::Num(*u as f64),
+            Some(Value::String(s)) => Operand::Str(s.clone()),
+            Some(Value::Boolean(b)) => Operand::Bool(*b),
+            None => tags
+                .get(n)
+                .map_or(Operand::Str(String::new()), |v| Operand::Str(v.clone())),
+        },
+        Expr::Str(s) => Operand::Str(s.clone()),
+        Expr::Integer(i) => Operand::Num(*i as f64),
+        Expr::Float(f) => Operand::Num(*f),
+        Expr::Bool(b) => Operand::Bool(*b),
+        Expr::Paren(inner) => operand(inner, tags, values),
+        _ => Operand::Missing,
+    }
+}
+
+/// Row filter: time comparisons were applied as a range; the rest is evaluated here.
+pub(super) fn eval_condition(
+    e: &Expr,
+    tags: &BTreeMap<String, String>,
+    values: FieldLookup<'_>,
+) -> bool {
+    match e {
+        Expr::Paren(inner) => eval_condition(inner, tags, values),
+        Expr::Binary {
+            op: BinaryOp::And,
+            lhs,
+            rhs,
+        } => eval_condition(lhs, tags, values) && eval_condition(rhs, tags, values),
+        Expr::Binary {
+            op: BinaryOp::Or,
+            lhs,
+            rhs,
+        } => eval_condition(lhs, tags, values) || eval_condition(rhs, tags, values),
+        Expr::Binary { lhs, rhs, .. } if is_time(lhs) || is_time(rhs) => true,
+        Expr::Binary { op, lhs, rhs } => {
+            if let (BinaryOp::EqRegex | BinaryOp::NeqRegex, Expr::Regex(re)) = (op, &**rhs) {
+                let Operand::Str(s) = operand(lhs, tags, values) else {
+                    return false;
+                };
+                let matched = regex::Regex::new(re)
+                    .map(|r| r.is_match(&s))
+                    .unwrap_or(false);
+                return matched == (*op == BinaryOp::EqRegex);
+            }
+            let (l, r) = (operand(lhs, tags, values), operand(rhs, tags, values));
+            match (l, r) {
+                (Operand::Num(a), Operand::Num(b)) => compare(*op, a.partial_cmp(&b)),
+                (Operand::Str(a), Operand::Str(b)) => compare(*op, Some(a.cmp(&b))),
+                (Operand::Bool(a), Operand::Bool(b)) => compare(*op, Some(a.cmp(&b))),
+                _ => false,
+            }
+        }
+        Expr::Bool(b) => *b,
+        _ => false,
+    }
+}
+
+fn compare(op: BinaryOp, ord: Option<std::cmp::Ordering>) -> bool {
+    use std::cmp::Ordering::*;
+    let Some(ord) = ord else {
+        return false;
+    };
+    match op {
+        BinaryOp::Eq => ord == Equal,
+        BinaryOp::Neq => ord != Equal,
+        BinaryOp::Lt => ord == Less,
+        BinaryOp::Lte => ord != Greater,
+        BinaryOp::Gt => ord == Greater,
+        BinaryOp::Gte => ord != Less,
+        _ => false,
+    }
+}

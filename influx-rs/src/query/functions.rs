@@ -1,0 +1,296 @@
+//! Aggregate and selector functions over the points of one bucket, with InfluxDB's result
+//! types and tie rules.
+
+use super::QueryError;
+use crate::storage::Value;
+use influxql::Expr;
+
+/// A function of the select list, applied to one field.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Function {
+    Count,
+    Sum,
+    Mean,
+    Median,
+    Mode,
+    Spread,
+    Stddev,
+    Min,
+    Max,
+    First,
+    Last,
+    Percentile(f64),
+}
+
+impl Function {
+    /// Reads `name(field[, arg])`; returns the function and its field.
+    pub(super) fn parse(name: &str, args: &[Expr]) -> Result<(Function, String), QueryError> {
+        let field = match args.first() {
+            Some(Expr::VarRef(f)) => f.clone(),
+            _ => {
+                return Err(QueryError::Invalid(format!(
+                    "expected field argument in {name}()"
+                )))
+            }
+        };
+        let arity = |n: usize| {
+            if args.len() == n {
+                Ok(())
+            } else {
+                Err(QueryError::Invalid(format!(
+                    "invalid number of arguments for {name}, expected {n}, got {}",
+                    args.len()
+                )))
+            }
+        };
+        let f = match name {
+            "count" => Function::Count,
+            "sum" => Function::Sum,
+            "mean" => Function::Mean,
+            "median" => Function::Median,
+            "mode" => Function::Mode,
+            "spread" => Function::Spread,
+            "stddev" => Function::Stddev,
+            "min" => Function::Min,
+            "max" => Function::Max,
+            "first" => Function::First,
+            "last" => Function::Last,
+            "percentile" => {
+                arity(2)?;
+                let n = match args[1] {
+                    Expr::Integer(i) => i as f64,
+                    Expr::Float(f) => f,
+                    _ => {
+                        return Err(QueryError::Invalid(
+                            "expected float argument in percentile()".into(),
+                        ))
+                    }
+                };
+                return Ok((Function::Percentile(n), field));
+            }
+            other => return Err(QueryError::Invalid(format!("undefined function {other}()"))),
+        };
+        arity(1)?;
+        Ok((f, field))
+    }
+
+    /// Selectors return one of their input points, with its time.
+    pub(super) fn is_selector(&self) -> bool {
+        matches!(
+            self,
+            Function::Min
+                | Function::Max
+                | Function::First
+                | Function::Last
+                | Function::Percentile(_)
+        )
+    }
+
+    /// The function over `points` (time-ordered): the value, and for selectors the time of the
+    /// selected point. `None` when there is nothing to report.
+    pub(super) fn apply(&self, points: &[(i64, Value)]) -> Option<(i64, Value)> {
+        let first = points.first()?;
+        let numbers = || points.iter().filter_map(|(_, v)| as_f64(v));
+        match self {
+            Function::Count => Some((first.0, Value::Integer(points.len() as i64))),
+            Function::Sum => match &first.1 {
+                Value::Integer(_) => Some((
+                    first.0,
+                    Value::Integer(
+                        points
+                            .iter()
+                            .map(|(_, v)| as_i64(v))
+                            .fold(0i64, i64::wrapping_add),
+                    ),
+                )),
+                _ => Some((first.0, Value::Float(numbers().sum()))),
+            },
+            Function::Mean => {
+                let n = points.len() as f64;
+                numeric(first).then(|| (first.0, Value::Float(numbers().sum::<f64>() / n)))
+            }
+            Function::Median => {
+                let mut v: Vec<f64> = numbers().collect();
+                if v.is_empty() {
+                    return None;
+                }
+                v.sort_by(f64::total_cmp);
+                let mid = v.len() / 2;
+                let m = if v.len().is_multiple_of(2) {
+                    (v[mid - 1] + v[mid]) / 2.0
+                } else {
+                    v[mid]
+                };
+                Some((first.0, Value::Float(m)))
+            }
+            Function::Stddev => {
+                let v: Vec<f64> = numbers().collect();
+                if v.len() < 2 {
+                    return (!v.is_empty()).then_some((first.0, Value::Float(0.0)));
+                }
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
+                Some((first.0, Value::Float(var.sqrt())))
+            }
+            Function::Spread => {
+                let (min, max) = min_max(points)?;
+                Some((first.0, difference(&max.1, &min.1)))
+            }
+            Function::Min => min_max(points).map(|(min, _)| min.clone()),
+            Function::Max => min_max(points).map(|(_, max)| max.clone()),
+            // Of points at the same time, InfluxDB keeps the larger value.
+            Function::First => points
+                .iter()
+                .take_while(|(t, _)| *t == first.0)
+                .max_by(|a, b| compare(&a.1, &b.1))
+                .cloned(),
+            Function::Last => {
+                let last_time = points.last()?.0;
+                points
+                    .iter()
+                    .rev()
+                    .take_while(|(t, _)| *t == last_time)
+                    .max_by(|a, b| compare(&a.1, &b.1))
+                    .cloned()
+            }
+            Function::Mode => {
+                let mut sorted: Vec<&Value> = points.iter().map(|(_, v)| v).collect();
+                sorted.sort_by(|a, b| compare(a, b));
+                let mut best: Option<(&Value, usize)> = None;
+                let mut i = 0;
+                while i < sorted.len() {
+                    let run = sorted[i..]
+                        .iter()
+                        .take_while(|v| compare(v, sorted[i]).is_eq())
+                        .count();
+                    if best.is_none_or(|(_, n)| run > n) {
+                        best = Some((sorted[i], run));
+                    }
+                    i += run;
+                }
+                best.map(|(v, _)| (first.0, v.clone()))
+            }
+            Function::Percentile(p) => {
+                let mut sorted: Vec<&(i64, Value)> = points.iter().collect();
+                sorted.sort_by(|a, b| compare(&a.1, &b.1));
+                let i = (sorted.len() as f64 * p / 100.0 + 0.5).floor() as i64 - 1;
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| sorted.get(i))
+                    .map(|p| (*p).clone())
+            }
+        }
+    }
+}
+
+fn numeric(p: &(i64, Value)) -> bool {
+    as_f64(&p.1).is_some()
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(f) => Some(*f),
+        Value::Integer(i) => Some(*i as f64),
+        Value::Unsigned(u) => Some(*u as f64),
+        _ => None,
+    }
+}
+
+fn as_i64(v: &Value) -> i64 {
+    match v {
+        Value::Integer(i) => *i,
+        _ => 0,
+    }
+}
+
+fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Integer(x), Value::Integer(y)) => x.cmp(y),
+        (Value::Unsigned(x), Value::Unsigned(y)) => x.cmp(y),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Boolean(x), Value::Boolean(y)) => x.cmp(y),
+        _ => as_f64(a)
+            .unwrap_or(f64::NAN)
+            .total_cmp(&as_f64(b).unwrap_or(f64::NAN)),
+    }
+}
+
+/// A point of a bucket: time and value.
+type Point = (i64, Value);
+
+/// The earliest minimum and the earliest maximum (ties go to the earlier point, as InfluxDB).
+fn min_max(points: &[Point]) -> Option<(&Point, &Point)> {
+    if !numeric(points.first()?) {
+        return None;
+    }
+    let mut min = &points[0];
+    let mut max = &points[0];
+    for p in &points[1..] {
+        if compare(&p.1, &min.1).is_lt() {
+            min = p;
+        }
+        if compare(&p.1, &max.1).is_gt() {
+            max = p;
+        }
+    }
+    Some((min, max))
+}
+
+fn difference(max: &Value, min: &Value) -> Value {
+    match (max, min) {
+        (Value::Integer(a), Value::Integer(b)) => Value::Integer(a.wrapping_sub(*b)),
+        (Value::Unsigned(a), Value::Unsigned(b)) => Value::Unsigned(a.wrapping_sub(*b)),
+        _ => Value::Float(as_f64(max).unwrap_or(0.0) - as_f64(min).unwrap_or(0.0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints(v: &[i64]) -> Vec<(i64, Value)> {
+        v.iter()
+            .enumerate()
+            .map(|(i, x)| (i as i64, Value::Integer(*x)))
+            .collect()
+    }
+
+    #[test]
+    fn results_follow_influxdb() {
+        let p = ints(&[1, 3, 5, 7]);
+        assert_eq!(Function::Count.apply(&p), Some((0, Value::Integer(4))));
+        assert_eq!(Function::Sum.apply(&p), Some((0, Value::Integer(16))));
+        assert_eq!(Function::Mean.apply(&p), Some((0, Value::Float(4.0))));
+        assert_eq!(Function::Median.apply(&p), Some((0, Value::Float(4.0))));
+        assert_eq!(Function::Spread.apply(&p), Some((0, Value::Integer(6))));
+        assert_eq!(Function::Max.apply(&p), Some((3, Value::Integer(7))));
+        assert_eq!(
+            Function::Min.apply(&ints(&[2, 1, 1])),
+            Some((1, Value::Integer(1)))
+        );
+        assert_eq!(
+            Function::Mode.apply(&ints(&[3, 1, 3, 1])),
+            Some((0, Value::Integer(1)))
+        );
+        assert_eq!(
+            Function::Percentile(50.0).apply(&ints(&[5, 7])),
+            Some((0, Value::Integer(5)))
+        );
+        let s = Function::Stddev.apply(&p).map(|(_, v)| v);
+        assert_eq!(s, Some(Value::Float(2.581988897471611)));
+        assert_eq!(Function::Count.apply(&[]), None);
+        let same_time = [
+            (5, Value::Float(1.0)),
+            (5, Value::Float(3.0)),
+            (6, Value::Float(2.0)),
+        ];
+        assert_eq!(
+            Function::First.apply(&same_time),
+            Some((5, Value::Float(3.0)))
+        );
+        assert_eq!(
+            Function::Last.apply(&same_time),
+            Some((6, Value::Float(2.0)))
+        );
+    }
+}

@@ -1,0 +1,317 @@
+//! InfluxQL execution, answered in InfluxDB's JSON shape.
+//!
+//! - this module: the response types, statement dispatch, management statements;
+//! - `condition`: time ranges and row filters of `WHERE` clauses;
+//! - `select`: raw and aggregate `SELECT`s; `functions`: the aggregate and selector
+//!   functions; `show`: the schema `SHOW` statements.
+
+mod condition;
+mod functions;
+mod select;
+mod show;
+
+use crate::meta::{go_duration, MetaError, PolicySpec};
+use crate::storage::{Engine, EngineError};
+use influxql::Statement;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The body of a `/query` answer.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct QueryResponse {
+    /// One result per statement.
+    pub results: Vec<StatementResult>,
+}
+
+/// The result of one statement.
+#[derive(Debug, Serialize, PartialEq, Default)]
+pub struct StatementResult {
+    /// 0-based position of the statement.
+    pub statement_id: usize,
+    /// Result series; omitted when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<Series>,
+    /// The statement's error; omitted when it succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One series of a result.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Series {
+    /// Series name; omitted for statements whose results have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Group-by tags; omitted when there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows; omitted when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<Vec<serde_json::Value>>,
+}
+
+/// Why a statement failed; `Display` is the text InfluxDB puts in `error`.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// Catalog and storage errors.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A statement needs a database and none was given.
+    #[error("database name required")]
+    DatabaseRequired,
+    /// Anything the statement itself gets wrong.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<MetaError> for QueryError {
+    fn from(e: MetaError) -> Self {
+        QueryError::Engine(EngineError::Meta(e))
+    }
+}
+
+/// How times are rendered: RFC3339 strings or integers in a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Epoch {
+    /// `2015-08-18T00:00:00.5Z`
+    Rfc3339,
+    /// Integer timestamps in this many ns per unit.
+    Unit(i64),
+}
+
+impl Epoch {
+    /// Reads the `epoch` parameter; `None` for an unknown unit.
+    pub fn from_param(p: Option<&str>) -> Option<Epoch> {
+        Some(match p {
+            None | Some("") => Epoch::Rfc3339,
+            Some("n" | "ns") => Epoch::Unit(1),
+            Some("u" | "µ" | "us") => Epoch::Unit(1_000),
+            Some("ms") => Epoch::Unit(1_000_000),
+            Some("s") => Epoch::Unit(1_000_000_000),
+            Some("m") => Epoch::Unit(60_000_000_000),
+            Some("h") => Epoch::Unit(3_600_000_000_000),
+            Some(_) => return None,
+        })
+    }
+
+    pub(super) fn render(self, ns: i64) -> serde_json::Value {
+        match self {
+            Epoch::Rfc3339 => rfc3339(ns).into(),
+            Epoch::Unit(u) => (ns / u).into(),
+        }
+    }
+}
+
+/// RFC3339 in UTC with trailing zeros of the fraction trimmed, as Go's `RFC3339Nano`.
+pub fn rfc3339(ns: i64) -> String {
+    let dt = chrono::DateTime::from_timestamp_nanos(ns);
+    let base = dt.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let frac = ns.rem_euclid(1_000_000_000);
+    if frac == 0 {
+        format!("{base}Z")
+    } else {
+        let digits = format!("{frac:09}");
+        format!("{base}.{}Z", digits.trim_end_matches('0'))
+    }
+}
+
+/// Defaults a request brings to its statements.
+#[derive(Debug, Clone, Default)]
+pub struct QueryContext {
+    /// `db` parameter.
+    pub database: Option<String>,
+    /// `rp` parameter.
+    pub retention_policy: Option<String>,
+    /// `epoch` parameter.
+    pub epoch: Option<Epoch>,
+    /// Evaluation time of `now()`, ns.
+    pub now: i64,
+}
+
+/// Runs statements in order; after a failure the rest answer `not executed`, as InfluxDB.
+pub fn execute(engine: &Engine, statements: &[Statement], ctx: &QueryContext) -> QueryResponse {
+    let mut results = Vec::with_capacity(statements.len());
+    let mut failed = false;
+    for (id, stmt) in statements.iter().enumerate() {
+        let mut result = StatementResult {
+            statement_id: id,
+            ..Default::default()
+        };
+        if failed {
+            result.error = Some("not executed".into());
+        } else {
+            match execute_one(engine, stmt, ctx) {
+                Ok(series) => result.series = series,
+                Err(e) => {
+                    result.error = Some(e.to_string());
+                    failed = true;
+                }
+            }
+        }
+        results.push(result);
+    }
+    QueryResponse { results }
+}
+
+pub(super) fn database<'a>(
+    on: &'a Option<String>,
+    ctx: &'a QueryContext,
+) -> Result<&'a str, QueryError> {
+    on.as_deref()
+        .or(ctx.database.as_deref())
+        .filter(|d| !d.is_empty())
+        .ok_or(QueryError::DatabaseRequired)
+}
+
+fn policy_spec(o: &influxql::RetentionPolicyOptions) -> PolicySpec {
+    PolicySpec {
+        duration: o.duration,
+        replication: o.replication,
+        shard_group_duration: o.shard_duration,
+        default: o.default,
+    }
+}
+
+fn execute_one(
+    engine: &Engine,
+    stmt: &Statement,
+    ctx: &QueryContext,
+) -> Result<Vec<Series>, QueryError> {
+    match stmt {
+        Statement::ShowDatabases => {
+            let catalog = engine.catalog();
+            Ok(vec![Series {
+                name: Some("databases".into()),
+                tags: None,
+                columns: vec!["name".into()],
+                values: catalog
+                    .databases
+                    .keys()
+                    .map(|n| vec![n.clone().into()])
+                    .collect(),
+            }])
+        }
+        Statement::CreateDatabase { name, policy } => {
+            let spec = policy.as_ref().map(policy_spec).unwrap_or_default();
+            let rp = policy.as_ref().and_then(|p| p.name.as_deref());
+            engine.create_database(name, rp, spec)?;
+            Ok(Vec::new())
+        }
+        Statement::DropDatabase { name } => {
+            engine.drop_database(name)?;
+            Ok(Vec::new())
+        }
+        Statement::CreateRetentionPolicy {
+            name,
+            database,
+            options,
+        } => {
+            engine.update_catalog(|c| c.create_policy(database, name, policy_spec(options)))?;
+            Ok(Vec::new())
+        }
+        Statement::AlterRetentionPolicy {
+            name,
+            database,
+            options,
+        } => {
+            engine.update_catalog(|c| c.alter_policy(database, name, policy_spec(options)))?;
+            Ok(Vec::new())
+        }
+        Statement::DropRetentionPolicy { name, database } => {
+            engine.drop_policy(database, name)?;
+            Ok(Vec::new())
+        }
+        Statement::ShowRetentionPolicies { database: on } => {
+            let db = database(on, ctx)?;
+            let catalog = engine.catalog();
+            let info = catalog.database(db)?;
+            let values = info
+                .policies
+                .iter()
+                .map(|(name, p)| {
+                    vec![
+                        name.clone().into(),
+                        go_duration(p.duration).into(),
+                        go_duration(p.shard_group_duration).into(),
+                        p.replication.into(),
+                        (info.default_policy == *name).into(),
+                    ]
+                })
+                .collect();
+            Ok(vec![Series {
+                name: None,
+                tags: None,
+                columns: [
+                    "name",
+                    "duration",
+                    "shardGroupDuration",
+                    "replicaN",
+                    "default",
+                ]
+                .map(String::from)
+                .to_vec(),
+                values,
+            }])
+        }
+        Statement::ShowMeasurements { database: on } => {
+            let db = database(on, ctx)?;
+            engine.catalog().database(db)?;
+            let names = engine.measurements(db);
+            if names.is_empty() {
+                return Ok(Vec::new());
+            }
+            Ok(vec![Series {
+                name: Some("measurements".into()),
+                tags: None,
+                columns: vec!["name".into()],
+                values: names.into_iter().map(|n| vec![n.into()]).collect(),
+            }])
+        }
+        Statement::Select(s) => select::select(engine, s, ctx),
+        Statement::ShowTagKeys(s) => show::tag_keys(engine, s, ctx),
+        Statement::ShowTagValues(s, key) => show::tag_values(engine, s, key, ctx),
+        Statement::ShowFieldKeys(s) => show::field_keys(engine, s, ctx),
+        Statement::ShowSeries(s) => show::series(engine, s, ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::condition::{parse_time_string, time_range};
+    use super::*;
+
+    #[test]
+    fn rfc3339_trims_fractions() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_439_856_000_500_000_000), "2015-08-18T00:00:00.5Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn time_ranges_from_conditions() {
+        let s = influxql::parse_statement(
+            "SELECT * FROM m WHERE time >= '2015-08-18T00:00:00Z' AND time < now() - 1h AND host = 'a'",
+        )
+        .unwrap();
+        let Statement::Select(sel) = s else { panic!() };
+        let (min, max) =
+            time_range(sel.condition.as_ref().unwrap(), 10 * 3_600_000_000_000).unwrap();
+        assert_eq!(min, 1_439_856_000_000_000_000);
+        assert_eq!(max, 9 * 3_600_000_000_000 - 1);
+    }
+
+    #[test]
+    fn rfc3339_like_strings() {
+        assert_eq!(
+            parse_time_string("2015-08-18"),
+            Some(1_439_856_000_000_000_000)
+        );
+        assert_eq!(
+            parse_time_string("2015-08-18 00:00:00"),
+            Some(1_439_856_000_000_000_000)
+        );
+        assert_eq!(parse_time_string("nope"), None);
+    }
+}

@@ -1,0 +1,555 @@
+//! `SELECT`: raw points, and aggregates grouped by time buckets and tags, with `fill()`.
+
+use super::condition::{eval_condition, time_range};
+use super::functions::Function;
+use super::{Epoch, QueryContext, QueryError, Series};
+use crate::storage::{Engine, Value};
+use influxql::{Dimension, Expr, Fill, MeasurementName, SelectStatement};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One point-in-time of one series: its time and the values of the fields read.
+struct Row {
+    time: i64,
+    values: Vec<Option<Value>>,
+}
+
+/// A series' tags and its rows that passed the `WHERE` clause.
+struct SeriesRows {
+    tags: BTreeMap<String, String>,
+    rows: Vec<Row>,
+}
+
+/// Runs a `SELECT` over each of its sources.
+pub(super) fn select(
+    engine: &Engine,
+    sel: &SelectStatement,
+    ctx: &QueryContext,
+) -> Result<Vec<Series>, QueryError> {
+    let calls = sel
+        .fields
+        .iter()
+        .filter(|f| matches!(f.expr, Expr::Call { .. }))
+        .count();
+    if calls > 0 && calls < sel.fields.len() {
+        return Err(QueryError::Invalid(
+            "mixing aggregate and non-aggregate queries is not supported".into(),
+        ));
+    }
+    for f in &sel.fields {
+        if !matches!(f.expr, Expr::Wildcard | Expr::VarRef(_) | Expr::Call { .. }) {
+            return Err(QueryError::Invalid(format!(
+                "unsupported expression in this version of influx-rs: {}",
+                f.expr
+            )));
+        }
+    }
+    let (min, max) = match &sel.condition {
+        Some(c) => time_range(c, ctx.now)?,
+        None => (i64::MIN, i64::MAX),
+    };
+    let epoch = ctx.epoch.unwrap_or(Epoch::Rfc3339);
+    let mut out = Vec::new();
+    for source in &sel.sources {
+        let db = source
+            .database
+            .as_deref()
+            .or(ctx.database.as_deref())
+            .filter(|d| !d.is_empty())
+            .ok_or(QueryError::DatabaseRequired)?;
+        let catalog = engine.catalog();
+        let rp_param = source
+            .retention_policy
+            .as_deref()
+            .or(ctx.retention_policy.as_deref())
+            .unwrap_or("");
+        let rp = catalog.resolve_policy(db, rp_param)?.to_string();
+        let measurements: Vec<String> = match &source.name {
+            MeasurementName::Name(n) => vec![n.clone()],
+            MeasurementName::Regex(re) => {
+                let re = regex::Regex::new(re).map_err(|e| QueryError::Invalid(e.to_string()))?;
+                engine
+                    .measurements(db)
+                    .into_iter()
+                    .filter(|m| re.is_match(m))
+                    .collect()
+            }
+        };
+        for m in measurements {
+            let scope = Scope {
+                engine,
+                db,
+                rp: &rp,
+                measurement: &m,
+                min,
+                max,
+                epoch,
+            };
+            if calls > 0 {
+                out.extend(aggregate(&scope, sel, ctx.now)?);
+            } else if let Some(s) = raw(&scope, sel)? {
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What one measurement of one source is read with.
+struct Scope<'a> {
+    engine: &'a Engine,
+    db: &'a str,
+    rp: &'a str,
+    measurement: &'a str,
+    min: i64,
+    max: i64,
+    epoch: Epoch,
+}
+
+impl Scope<'_> {
+    /// Every series with rows for `fields` in range that pass the condition (which may use
+    /// further fields: they are read too, at the end of each row).
+    fn rows(&self, fields: &[String], condition: Option<&Expr>) -> Vec<SeriesRows> {
+        let mut wanted: Vec<String> = fields.to_vec();
+        let known: BTreeSet<String> = self
+            .engine
+            .fields(self.db, self.rp, self.measurement, self.min, self.max)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        if let Some(c) = condition {
+            for name in var_refs(c) {
+                if known.contains(&name) && !wanted.contains(&name) {
+                    wanted.push(name);
+                }
+            }
+        }
+        let data = self.engine.read_measurement(
+            self.db,
+            self.rp,
+            self.measurement,
+            &wanted,
+            self.min,
+            self.max,
+        );
+        let mut out = Vec::with_capacity(data.len());
+        for s in data {
+            let tags: BTreeMap<String, String> = lineproto::series_key::split(&s.key)
+                .map(|k| k.tags.into_iter().collect())
+                .unwrap_or_default();
+            let columns: Vec<Option<&crate::storage::column::Column>> = wanted
+                .iter()
+                .map(|f| s.fields.iter().find(|(n, _)| n == f).map(|(_, c)| c))
+                .collect();
+            let times: BTreeSet<i64> = columns
+                .iter()
+                .flatten()
+                .flat_map(|c| c.times.iter().copied())
+                .collect();
+            let mut cursors = vec![0usize; columns.len()];
+            let mut rows = Vec::new();
+            for t in times {
+                let values: Vec<Option<Value>> = columns
+                    .iter()
+                    .zip(cursors.iter_mut())
+                    .map(|(c, cur)| {
+                        let c = (*c)?;
+                        if c.times.get(*cur) == Some(&t) {
+                            *cur += 1;
+                            c.values.get(*cur - 1)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                if let Some(cond) = condition {
+                    let lookup = |name: &str| {
+                        wanted
+                            .iter()
+                            .position(|w| w == name)
+                            .and_then(|i| values[i].clone())
+                    };
+                    if !eval_condition(cond, &tags, &lookup) {
+                        continue;
+                    }
+                }
+                rows.push(Row { time: t, values });
+            }
+            if !rows.is_empty() {
+                out.push(SeriesRows { tags, rows });
+            }
+        }
+        out
+    }
+}
+
+fn var_refs(e: &Expr) -> Vec<String> {
+    match e {
+        Expr::VarRef(n) => vec![n.clone()],
+        Expr::Binary { lhs, rhs, .. } => {
+            let mut v = var_refs(lhs);
+            v.extend(var_refs(rhs));
+            v
+        }
+        Expr::Paren(inner) => var_refs(inner),
+        Expr::Call { args, .. } => args.iter().flat_map(var_refs).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// What a raw select-list item refers to.
+enum Column {
+    Field(usize),
+    Tag(String),
+}
+
+/// Raw `SELECT` of fields and tags: one series per measurement, rows merged by time.
+fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Option<Series>, QueryError> {
+    let all_fields: Vec<String> = scope
+        .engine
+        .fields(scope.db, scope.rp, scope.measurement, scope.min, scope.max)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    if all_fields.is_empty() {
+        return Ok(None);
+    }
+    let tag_keys: BTreeSet<String> =
+        scope
+            .engine
+            .tag_keys(scope.db, scope.measurement, scope.min, scope.max);
+    let mut read: Vec<String> = Vec::new();
+    let field_index = |name: &str, read: &mut Vec<String>| match read.iter().position(|r| r == name)
+    {
+        Some(i) => i,
+        None => {
+            read.push(name.to_string());
+            read.len() - 1
+        }
+    };
+    let mut columns: Vec<(String, Column)> = Vec::new();
+    for f in &sel.fields {
+        match &f.expr {
+            Expr::Wildcard => {
+                let mut names: Vec<(String, bool)> = all_fields
+                    .iter()
+                    .map(|n| (n.clone(), true))
+                    .chain(tag_keys.iter().map(|t| (t.clone(), false)))
+                    .collect();
+                names.sort();
+                for (name, is_field) in names {
+                    let column = if is_field {
+                        Column::Field(field_index(&name, &mut read))
+                    } else {
+                        Column::Tag(name.clone())
+                    };
+                    columns.push((name, column));
+                }
+            }
+            Expr::VarRef(name) if name != "time" => {
+                let label = f.alias.clone().unwrap_or_else(|| name.clone());
+                let column = if tag_keys.contains(name) && !all_fields.contains(name) {
+                    Column::Tag(name.clone())
+                } else {
+                    Column::Field(field_index(name, &mut read))
+                };
+                columns.push((label, column));
+            }
+            _ => {}
+        }
+    }
+    if !columns.iter().any(|(_, c)| matches!(c, Column::Field(_))) {
+        return Ok(None);
+    }
+    let mut rows: Vec<(i64, Vec<serde_json::Value>)> = Vec::new();
+    for s in scope.rows(&read, sel.condition.as_ref()) {
+        for row in s.rows {
+            if !row.values[..read.len()].iter().any(Option::is_some) {
+                continue;
+            }
+            let cells = std::iter::once(scope.epoch.render(row.time))
+                .chain(columns.iter().map(|(_, c)| {
+                    match c {
+                        Column::Field(i) => row.values[*i]
+                            .as_ref()
+                            .map_or(serde_json::Value::Null, Value::to_json),
+                        Column::Tag(k) => s
+                            .tags
+                            .get(k)
+                            .map_or(serde_json::Value::Null, |v| v.clone().into()),
+                    }
+                }))
+                .collect();
+            rows.push((row.time, cells));
+        }
+    }
+    rows.sort_by_key(|(t, _)| *t);
+    if sel.descending {
+        rows.reverse();
+    }
+    let values = limit(rows.into_iter().map(|(_, r)| r), sel);
+    if values.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Series {
+        name: Some(scope.measurement.to_string()),
+        tags: None,
+        columns: std::iter::once("time".to_string())
+            .chain(columns.into_iter().map(|(n, _)| n))
+            .collect(),
+        values,
+    }))
+}
+
+fn limit<T>(rows: impl Iterator<Item = T>, sel: &SelectStatement) -> Vec<T> {
+    let offset = usize::try_from(sel.offset.unwrap_or(0)).unwrap_or(usize::MAX);
+    let limit = sel
+        .limit
+        .filter(|&l| l > 0)
+        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    rows.skip(offset).take(limit).collect()
+}
+
+/// Column names as InfluxDB gives them: alias or function name, repeats suffixed `_1`, `_2`.
+fn column_names(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        let mut candidate = name.clone();
+        let mut n = 0;
+        while out.contains(&candidate) {
+            n += 1;
+            candidate = format!("{name}_{n}");
+        }
+        out.push(candidate);
+    }
+    out
+}
+
+/// Aggregate `SELECT`: series per tag group, rows per time bucket.
+fn aggregate(
+    scope: &Scope<'_>,
+    sel: &SelectStatement,
+    now: i64,
+) -> Result<Vec<Series>, QueryError> {
+    let mut calls: Vec<(Function, usize)> = Vec::new();
+    let mut read: Vec<String> = Vec::new();
+    for f in &sel.fields {
+        if let Expr::Call { name, args } = &f.expr {
+            let (function, field) = Function::parse(name, args)?;
+            let index = match read.iter().position(|r| *r == field) {
+                Some(i) => i,
+                None => {
+                    read.push(field);
+                    read.len() - 1
+                }
+            };
+            calls.push((function, index));
+        }
+    }
+    let names = column_names(sel.fields.iter().map(|f| match (&f.alias, &f.expr) {
+        (Some(a), _) => a.clone(),
+        (None, Expr::Call { name, .. }) => name.clone(),
+        (None, e) => e.to_string(),
+    }));
+    let mut interval = None;
+    let mut group_tags: Vec<String> = Vec::new();
+    let all_tags = scope
+        .engine
+        .tag_keys(scope.db, scope.measurement, scope.min, scope.max);
+    for d in &sel.dimensions {
+        match d {
+            Dimension::Time {
+                interval: i,
+                offset,
+            } => interval = Some((*i, *offset)),
+            Dimension::Tag(t) => group_tags.push(t.clone()),
+            Dimension::Wildcard => group_tags.extend(all_tags.iter().cloned()),
+            Dimension::Regex(re) => {
+                let re = regex::Regex::new(re).map_err(|e| QueryError::Invalid(e.to_string()))?;
+                group_tags.extend(all_tags.iter().filter(|t| re.is_match(t)).cloned());
+            }
+        }
+    }
+    group_tags.sort();
+    group_tags.dedup();
+
+    // Group the rows' points by tag values, per call.
+    let mut groups: BTreeMap<Vec<String>, Vec<Vec<(i64, Value)>>> = BTreeMap::new();
+    for s in scope.rows(&read, sel.condition.as_ref()) {
+        let key: Vec<String> = group_tags
+            .iter()
+            .map(|t| s.tags.get(t).cloned().unwrap_or_default())
+            .collect();
+        let points = groups
+            .entry(key)
+            .or_insert_with(|| vec![Vec::new(); read.len()]);
+        for row in s.rows {
+            for (i, v) in row.values.into_iter().enumerate().take(read.len()) {
+                if let Some(v) = v {
+                    points[i].push((row.time, v));
+                }
+            }
+        }
+    }
+    let first_time = groups
+        .values()
+        .flat_map(|fields| fields.iter().flat_map(|p| p.first().map(|(t, _)| *t)))
+        .min();
+    let Some(first_time) = first_time else {
+        return Ok(Vec::new());
+    };
+    let single_selector = calls.len() == 1 && calls[0].0.is_selector() && interval.is_none();
+    let fill = sel.fill.clone().unwrap_or(Fill::Null);
+
+    let mut out = Vec::new();
+    for (key, mut fields) in groups {
+        for points in &mut fields {
+            points.sort_by_key(|(t, _)| *t);
+        }
+        let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
+        match interval {
+            None => {
+                let mut time = if scope.min == i64::MIN { 0 } else { scope.min };
+                let mut cells = Vec::with_capacity(calls.len());
+                for (function, field) in &calls {
+                    match function.apply(&fields[*field]) {
+                        Some((t, v)) => {
+                            if single_selector {
+                                time = t;
+                            }
+                            cells.push(v.to_json());
+                        }
+                        None => cells.push(serde_json::Value::Null),
+                    }
+                }
+                if cells.iter().any(|c| !c.is_null()) {
+                    rows.push(
+                        std::iter::once(scope.epoch.render(time))
+                            .chain(cells)
+                            .collect(),
+                    );
+                }
+            }
+            Some((width, offset)) => {
+                let bucket = |t: i64| (t - offset).div_euclid(width) * width + offset;
+                let start = bucket(if scope.min == i64::MIN {
+                    first_time
+                } else {
+                    scope.min
+                });
+                let end = if scope.max == i64::MAX {
+                    now
+                } else {
+                    scope.max
+                };
+                let mut columns: Vec<Vec<Option<serde_json::Value>>> = Vec::new();
+                let buckets: Vec<i64> = (0..)
+                    .map(|n: i64| start + n * width)
+                    .take_while(|b| *b <= end)
+                    .take(1_000_000)
+                    .collect();
+                for (function, field) in &calls {
+                    let points = &fields[*field];
+                    let mut cursor = 0;
+                    let mut column = Vec::with_capacity(buckets.len());
+                    for &b in &buckets {
+                        let from = cursor + points[cursor..].partition_point(|(t, _)| *t < b);
+                        let to = from + points[from..].partition_point(|(t, _)| *t < b + width);
+                        cursor = to;
+                        let value = function.apply(&points[from..to]).map(|(_, v)| v);
+                        column.push(match value {
+                            Some(v) => Some(v.to_json()),
+                            None if *function == Function::Count && fill == Fill::Null => {
+                                Some(0.into())
+                            }
+                            None => None,
+                        });
+                    }
+                    columns.push(column);
+                }
+                fill_columns(&mut columns, &fill);
+                for (n, &b) in buckets.iter().enumerate() {
+                    let cells: Vec<Option<serde_json::Value>> =
+                        columns.iter().map(|c| c[n].clone()).collect();
+                    if fill == Fill::None && cells.iter().all(Option::is_none) {
+                        continue;
+                    }
+                    rows.push(
+                        std::iter::once(scope.epoch.render(b))
+                            .chain(
+                                cells
+                                    .into_iter()
+                                    .map(|c| c.unwrap_or(serde_json::Value::Null)),
+                            )
+                            .collect(),
+                    );
+                }
+            }
+        }
+        if sel.descending {
+            rows.reverse();
+        }
+        let values = limit(rows.into_iter(), sel);
+        if values.is_empty() {
+            continue;
+        }
+        let tags = (!sel
+            .dimensions
+            .iter()
+            .all(|d| matches!(d, Dimension::Time { .. })))
+        .then(|| group_tags.iter().cloned().zip(key).collect());
+        out.push(Series {
+            name: Some(scope.measurement.to_string()),
+            tags,
+            columns: std::iter::once("time".to_string())
+                .chain(names.iter().cloned())
+                .collect(),
+            values,
+        });
+    }
+    let soffset = usize::try_from(sel.soffset.unwrap_or(0)).unwrap_or(usize::MAX);
+    let slimit = sel
+        .slimit
+        .filter(|&l| l > 0)
+        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    Ok(out.into_iter().skip(soffset).take(slimit).collect())
+}
+
+/// Applies `fill(previous|linear|<number>)` to empty buckets (null and none need nothing here).
+fn fill_columns(columns: &mut [Vec<Option<serde_json::Value>>], fill: &Fill) {
+    for column in columns.iter_mut() {
+        match fill {
+            Fill::Null | Fill::None => {}
+            Fill::Integer(i) => column
+                .iter_mut()
+                .filter(|c| c.is_none())
+                .for_each(|c| *c = Some((*i).into())),
+            Fill::Float(f) => column
+                .iter_mut()
+                .filter(|c| c.is_none())
+                .for_each(|c| *c = Value::Float(*f).to_json().into()),
+            Fill::Previous => {
+                let mut last = None;
+                for c in column.iter_mut() {
+                    match c {
+                        Some(v) => last = Some(v.clone()),
+                        None => *c = last.clone(),
+                    }
+                }
+            }
+            Fill::Linear => {
+                let known: Vec<(usize, f64)> = column
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| c.as_ref().and_then(|v| v.as_f64()).map(|v| (i, v)))
+                    .collect();
+                for pair in known.windows(2) {
+                    let ((i0, v0), (i1, v1)) = (pair[0], pair[1]);
+                    for (i, cell) in column.iter_mut().enumerate().take(i1).skip(i0 + 1) {
+                        let v = v0 + (v1 - v0) * (i - i0) as f64 / (i1 - i0) as f64;
+                        *cell = Value::Float(v).to_json().into();
+                    }
+                }
+            }
+        }
+    }
+}
