@@ -3,15 +3,19 @@
 # InfluxDB 1.6.7 (Debian package `influxdb`) and into influx-rs with the same loader, in one run.
 # Prints values/s, peak RSS (VmHWM) and bytes on disk per value once settled, and the ratios.
 #
-# Usage: bench/ingest.sh [--hosts 100] [--hours 24] [--dataset cpu|float|irregular]
+# With --queries (cpu dataset), the shared query set (../shared/bench/queries.txt) is also timed
+# on both settled servers with bench/query_bench.py, and the results compared.
+#
+# Usage: bench/ingest.sh [--hosts 100] [--hours 24] [--dataset cpu|float|irregular] [--queries]
 #   (run by hand on an otherwise idle machine; needs influxd installed). `float` and `irregular`
 #   are bench/variants.py transforms of the same dataset: float fields, jittered timestamps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared/bench}
-HOSTS=100; HOURS=24; DATASET=cpu
+HOSTS=100; HOURS=24; DATASET=cpu; QUERIES=no
 while [ $# -gt 0 ]; do case "$1" in
   --hosts) HOSTS=$2; shift 2;; --hours) HOURS=$2; shift 2;; --dataset) DATASET=$2; shift 2;;
+  --queries) QUERIES=yes; shift;;
   *) echo "unknown $1"; exit 2;; esac; done
 
 work=$(mktemp -d)
@@ -48,6 +52,9 @@ kill $ref; wait $ref 2>/dev/null || true
 INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION=5s INFLUXDB_DATA_COMPACT_FULL_WRITE_COLD_DURATION=15s \
   influxd -config "$work/influxd.conf" > "$work/influxd2.log" 2>&1 & ref=$!; pids+=("$ref")
 wait_ping $ref_port; sleep 45
+if [ "$QUERIES" = yes ]; then
+  python3 bench/query_bench.py run "http://127.0.0.1:$ref_port" "$SHARED/queries.txt" "$work/ref-queries.json"
+fi
 ref_tsm=$(find "$work/ref/data" -name '*.tsm' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 ref_all=$(alloc_bytes "$work/ref")
 kill $ref; wait $ref 2>/dev/null || true
@@ -66,6 +73,9 @@ compact-full-write-cold-duration = "5s"
 TOML
 ./target/release/influx-rs --config "$work/rs.toml" --bind 127.0.0.1:$rs_port --data-dir "$work/rs" > "$work/rs2.log" 2>&1 & rs=$!; pids+=("$rs")
 wait_ping $rs_port; sleep 15
+if [ "$QUERIES" = yes ]; then
+  python3 bench/query_bench.py run "http://127.0.0.1:$rs_port" "$SHARED/queries.txt" "$work/rs-queries.json"
+fi
 rs_count=$(curl -s -G "http://127.0.0.1:$rs_port/query?db=bench" --data-urlencode 'q=SELECT usage_user FROM cpu' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["results"][0]["series"][0]["values"]))')
 rs_all=$(alloc_bytes "$work/rs")
 kill $rs; wait $rs 2>/dev/null || true
@@ -84,3 +94,8 @@ print(f"{'peak RSS MiB':28}{ref_rss/1024:>18.0f}{rs_rss/1024:>14.0f}{rs_rss/ref_
 print(f"{'bytes/value (TSM | all)':28}{ref_tsm/values:>9.2f} | {ref_all/values:<6.2f}{rs_all/values:>14.2f}{(rs_all/values)/(ref_tsm/values):>7.2f}x")
 print("raw loader output:", json.dumps(ref), json.dumps(rs))
 PY
+
+if [ "$QUERIES" = yes ]; then
+  echo
+  python3 bench/query_bench.py compare "$work/ref-queries.json" "$work/rs-queries.json" || { echo "RESULTS DIFFER"; exit 1; }
+fi

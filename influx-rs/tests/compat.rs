@@ -351,6 +351,9 @@ const QUERIES: &[&str] = &[
     "SELECT first(usage) FROM cpu",
     "SELECT last(usage) FROM cpu GROUP BY host",
     "SELECT max(usage), min(usage) FROM cpu",
+    "SELECT last(*) FROM cpu GROUP BY host",
+    "SELECT count(*) FROM cpu",
+    "SELECT max(*) FROM mem WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(10m)",
     "SELECT mean(usage), mean(usage) FROM cpu",
     "SELECT mean(usage) AS avg, max(usage) AS top FROM cpu GROUP BY region",
     // mode() over a field with a unique mode: 1.6.7 breaks ties by the order of an unstable sort.

@@ -195,3 +195,50 @@ fn compare(op: BinaryOp, ord: Option<std::cmp::Ordering>) -> bool {
         _ => false,
     }
 }
+
+/// Whether `e` refers to tags only (no fields, no time), so it can be decided per series.
+fn tags_only(e: &Expr, tag_keys: &std::collections::BTreeSet<String>) -> bool {
+    match e {
+        Expr::VarRef(n) => tag_keys.contains(n),
+        Expr::Str(_) | Expr::Regex(_) | Expr::Integer(_) | Expr::Float(_) | Expr::Bool(_) => true,
+        Expr::Paren(inner) => tags_only(inner, tag_keys),
+        Expr::Binary { lhs, rhs, .. } => {
+            (matches!(**lhs, Expr::VarRef(_)) || matches!(**rhs, Expr::VarRef(_)) || is_logical(e))
+                && tags_only(lhs, tag_keys)
+                && tags_only(rhs, tag_keys)
+        }
+        _ => false,
+    }
+}
+
+fn is_logical(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Binary {
+            op: BinaryOp::And | BinaryOp::Or,
+            ..
+        }
+    )
+}
+
+/// The conjuncts of the top-level `AND`s of `e` that mention tags only: a series whose tags
+/// fail one of them has no row that passes `e`.
+pub(super) fn series_filters<'e>(
+    e: &'e Expr,
+    tag_keys: &std::collections::BTreeSet<String>,
+) -> Vec<&'e Expr> {
+    match e {
+        Expr::Paren(inner) => series_filters(inner, tag_keys),
+        Expr::Binary {
+            op: BinaryOp::And,
+            lhs,
+            rhs,
+        } => {
+            let mut v = series_filters(lhs, tag_keys);
+            v.extend(series_filters(rhs, tag_keys));
+            v
+        }
+        other if tags_only(other, tag_keys) => vec![other],
+        _ => Vec::new(),
+    }
+}

@@ -23,10 +23,11 @@ pub(super) enum Function {
 }
 
 impl Function {
-    /// Reads `name(field[, arg])`; returns the function and its field.
+    /// Reads `name(field[, arg])`; returns the function and its field (`*` for every field).
     pub(super) fn parse(name: &str, args: &[Expr]) -> Result<(Function, String), QueryError> {
         let field = match args.first() {
             Some(Expr::VarRef(f)) => f.clone(),
+            Some(Expr::Wildcard) => "*".to_string(),
             _ => {
                 return Err(QueryError::Invalid(format!(
                     "expected field argument in {name}()"

@@ -1,6 +1,6 @@
 //! `SELECT`: raw points, and aggregates grouped by time buckets and tags, with `fill()`.
 
-use super::condition::{eval_condition, time_range};
+use super::condition::{eval_condition, series_filters, time_range};
 use super::functions::Function;
 use super::{Epoch, QueryContext, QueryError, Series};
 use crate::storage::{Engine, Value};
@@ -123,13 +123,28 @@ impl Scope<'_> {
                 }
             }
         }
+        // Conditions on tags alone decide whole series before any data is read.
+        let tag_keys = self
+            .engine
+            .tag_keys(self.db, self.measurement, self.min, self.max);
+        let filters = condition
+            .map(|c| series_filters(c, &tag_keys))
+            .unwrap_or_default();
+        let no_fields = |_: &str| None;
+        let keep = |key: &[u8]| {
+            filters.is_empty()
+                || lineproto::series_key::split(key).is_some_and(|k| {
+                    let tags: BTreeMap<String, String> = k.tags.into_iter().collect();
+                    filters.iter().all(|f| eval_condition(f, &tags, &no_fields))
+                })
+        };
         let data = self.engine.read_measurement(
             self.db,
             self.rp,
             self.measurement,
             &wanted,
-            self.min,
-            self.max,
+            (self.min, self.max),
+            &keep,
         );
         let mut out = Vec::with_capacity(data.len());
         for s in data {
@@ -331,10 +346,30 @@ fn aggregate(
     now: i64,
 ) -> Result<Vec<Series>, QueryError> {
     let mut calls: Vec<(Function, usize)> = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
     let mut read: Vec<String> = Vec::new();
+    let all_fields: Vec<String> = scope
+        .engine
+        .fields(scope.db, scope.rp, scope.measurement, scope.min, scope.max)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     for f in &sel.fields {
-        if let Expr::Call { name, args } = &f.expr {
-            let (function, field) = Function::parse(name, args)?;
+        let Expr::Call { name, args } = &f.expr else {
+            continue;
+        };
+        let (function, field) = Function::parse(name, args)?;
+        let label = f.alias.clone().unwrap_or_else(|| name.clone());
+        // `f(*)` is `f` of every field, in columns named `f_<field>`.
+        let targets: Vec<(String, String)> = if field == "*" {
+            all_fields
+                .iter()
+                .map(|n| (n.clone(), format!("{label}_{n}")))
+                .collect()
+        } else {
+            vec![(field, label)]
+        };
+        for (field, label) in targets {
             let index = match read.iter().position(|r| *r == field) {
                 Some(i) => i,
                 None => {
@@ -342,14 +377,11 @@ fn aggregate(
                     read.len() - 1
                 }
             };
-            calls.push((function, index));
+            calls.push((function.clone(), index));
+            labels.push(label);
         }
     }
-    let names = column_names(sel.fields.iter().map(|f| match (&f.alias, &f.expr) {
-        (Some(a), _) => a.clone(),
-        (None, Expr::Call { name, .. }) => name.clone(),
-        (None, e) => e.to_string(),
-    }));
+    let names = column_names(labels.into_iter());
     let mut interval = None;
     let mut group_tags: Vec<String> = Vec::new();
     let all_tags = scope

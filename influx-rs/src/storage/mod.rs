@@ -402,20 +402,22 @@ impl Engine {
         out
     }
 
-    /// Every series of a measurement with the listed fields' points in `[min, max]`.
+    /// The listed fields' points in `[min, max]` of the series of a measurement that `keep`
+    /// accepts (given each series key), skipping series with no points.
     pub fn read_measurement(
         &self,
         db: &str,
         rp: &str,
         measurement: &str,
         fields: &[String],
-        min: i64,
-        max: i64,
+        (min, max): (i64, i64),
+        keep: &dyn Fn(&[u8]) -> bool,
     ) -> Vec<SeriesData> {
         let shards = self.shards_for(db, Some(rp), min, max);
         let keys: BTreeSet<Arc<[u8]>> = shards
             .iter()
             .flat_map(|s| s.series_of(measurement))
+            .filter(|k| keep(k))
             .collect();
         let mut out = Vec::new();
         for key in keys {
@@ -564,7 +566,14 @@ mod tests {
 
     fn count(engine: &Engine) -> usize {
         engine
-            .read_measurement("d", "autogen", "m", &["v".to_string()], i64::MIN, i64::MAX)
+            .read_measurement(
+                "d",
+                "autogen",
+                "m",
+                &["v".to_string()],
+                (i64::MIN, i64::MAX),
+                &|_| true,
+            )
             .iter()
             .map(|s| s.fields[0].1.len())
             .sum()
