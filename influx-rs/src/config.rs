@@ -73,7 +73,7 @@ pub struct DataConfig {
     /// A shard that received no writes for this long is snapshotted and fully compacted.
     #[serde(with = "humantime_serde")]
     pub compact_full_write_cold_duration: Duration,
-    /// How many compactions (and snapshots) may run at once.
+    /// How many compactions may run at once (snapshots have a thread of their own).
     pub max_concurrent_compactions: usize,
     /// Distinct series allowed per database; 0 = unlimited.
     pub max_series_per_database: usize,

@@ -101,7 +101,8 @@ pub struct Engine {
     shards: RwLock<HashMap<u64, Arc<Shard>>>,
     db_series: Mutex<HashMap<String, AHashSet<u64>>>,
     hasher: ahash::RandomState,
-    wake: (Mutex<bool>, Condvar),
+    /// Wake-ups of the background threads: a counter, so no waiter misses one.
+    wake: (Mutex<u64>, Condvar),
     stopping: AtomicBool,
 }
 
@@ -121,7 +122,7 @@ impl Engine {
             shards: RwLock::new(HashMap::new()),
             db_series: Mutex::new(HashMap::new()),
             hasher: ahash::RandomState::new(),
-            wake: (Mutex::new(false), Condvar::new()),
+            wake: (Mutex::new(0), Condvar::new()),
             stopping: AtomicBool::new(false),
         };
         for loc in catalog.shards() {
@@ -328,7 +329,7 @@ impl Engine {
 
     fn wake_maintenance(&self) {
         let (lock, cv) = &self.wake;
-        *lock.lock() = true;
+        *lock.lock() += 1;
         cv.notify_all();
     }
 
@@ -443,9 +444,21 @@ impl Engine {
         out
     }
 
-    /// One round of background work on the shards with `id % workers == worker`: snapshot
-    /// full caches, compact, fully compact cold shards.
-    pub fn maintain(&self, worker: usize, workers: usize) {
+    /// Writes every cache past the snapshot threshold to a column file.
+    pub fn snapshot_full_caches(&self) {
+        let shards: Vec<Arc<Shard>> = self.shards.read().values().cloned().collect();
+        for s in shards {
+            if s.cache_bytes() > self.snapshot_threshold() {
+                if let Err(e) = s.snapshot() {
+                    tracing::error!(shard_id = s.id, error = %e, "snapshot failed; the wal keeps the data");
+                }
+            }
+        }
+    }
+
+    /// One round of compaction on the shards with `id % workers == worker`: level
+    /// compactions, then a full compaction of shards gone cold.
+    pub fn compact_shards(&self, worker: usize, workers: usize) {
         let shards: Vec<Arc<Shard>> = self
             .shards
             .read()
@@ -457,38 +470,51 @@ impl Engine {
             .unwrap_or(i64::MAX);
         for s in shards {
             let result = (|| -> Result<(), ShardError> {
-                if s.cache_bytes() > self.snapshot_threshold() {
-                    s.snapshot()?;
-                }
                 while s.compact(false)? {}
                 s.compact_if_cold(cold)?;
                 Ok(())
             })();
             if let Err(e) = result {
-                tracing::error!(shard_id = s.id, error = %e, "background snapshot/compaction failed");
+                tracing::error!(shard_id = s.id, error = %e, "compaction failed");
             }
         }
     }
 
-    /// Runs [`Engine::maintain`] on `max-concurrent-compactions` threads until [`Engine::stop`].
+    /// Waits until [`Engine::wake_maintenance`] is called after `seen` or `timeout` passes;
+    /// returns the wake-up count to wait past next time.
+    fn wait_for_wake(&self, seen: u64, timeout: Duration) -> u64 {
+        let (lock, cv) = &self.wake;
+        let mut count = lock.lock();
+        if *count == seen {
+            cv.wait_for(&mut count, timeout);
+        }
+        *count
+    }
+
+    /// Starts the background threads, which run until [`Engine::stop`]: one that snapshots
+    /// full caches (woken by writers, so a cache never waits behind a compaction), and
+    /// `max-concurrent-compactions` that compact.
     pub fn start_maintenance(self: &Arc<Self>) -> Vec<std::thread::JoinHandle<()>> {
+        let engine = Arc::clone(self);
+        let mut threads = vec![std::thread::spawn(move || {
+            let mut seen = 0;
+            while !engine.stopping.load(Ordering::Relaxed) {
+                engine.snapshot_full_caches();
+                seen = engine.wait_for_wake(seen, Duration::from_millis(200));
+            }
+        })];
         let workers = self.config.max_concurrent_compactions.max(1);
-        (0..workers)
-            .map(|worker| {
-                let engine = Arc::clone(self);
-                std::thread::spawn(move || {
-                    while !engine.stopping.load(Ordering::Relaxed) {
-                        engine.maintain(worker, workers);
-                        let (lock, cv) = &engine.wake;
-                        let mut woken = lock.lock();
-                        if !*woken {
-                            cv.wait_for(&mut woken, Duration::from_millis(500));
-                        }
-                        *woken = false;
-                    }
-                })
-            })
-            .collect()
+        for worker in 0..workers {
+            let engine = Arc::clone(self);
+            threads.push(std::thread::spawn(move || {
+                let mut seen = 0;
+                while !engine.stopping.load(Ordering::Relaxed) {
+                    engine.compact_shards(worker, workers);
+                    seen = engine.wait_for_wake(seen, Duration::from_secs(1));
+                }
+            }));
+        }
+        threads
     }
 
     /// Drops shard groups whose whole range is past their retention at `now` (ns); returns
@@ -602,7 +628,7 @@ mod tests {
                 .starts_with("engine: cache-max-memory-size exceeded: ("),
             "{err}"
         );
-        engine.maintain(0, 1);
+        engine.snapshot_full_caches();
         assert_eq!(engine.write("d", "", &batch(1, 10)).unwrap().written, 10);
         assert_eq!(count(&engine), 1010);
     }
