@@ -106,16 +106,20 @@ struct Scope<'a> {
 }
 
 impl Scope<'_> {
+    /// Field names of the measurement in range, sorted.
+    fn field_names(&self) -> Vec<String> {
+        self.engine
+            .fields(self.db, self.rp, self.measurement, self.min, self.max)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect()
+    }
+
     /// Every series with rows for `fields` in range that pass the condition (which may use
     /// further fields: they are read too, at the end of each row).
     fn rows(&self, fields: &[String], condition: Option<&Expr>) -> Vec<SeriesRows> {
         let mut wanted: Vec<String> = fields.to_vec();
-        let known: BTreeSet<String> = self
-            .engine
-            .fields(self.db, self.rp, self.measurement, self.min, self.max)
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let known: BTreeSet<String> = self.field_names().into_iter().collect();
         if let Some(c) = condition {
             for name in var_refs(c) {
                 if known.contains(&name) && !wanted.contains(&name) {
@@ -211,6 +215,17 @@ fn var_refs(e: &Expr) -> Vec<String> {
     }
 }
 
+/// Position of field `name` in the list of fields to read, added at the end when new.
+fn index_of(read: &mut Vec<String>, name: &str) -> usize {
+    match read.iter().position(|r| r == name) {
+        Some(i) => i,
+        None => {
+            read.push(name.to_string());
+            read.len() - 1
+        }
+    }
+}
+
 /// What a raw select-list item refers to.
 enum Column {
     Field(usize),
@@ -219,12 +234,7 @@ enum Column {
 
 /// Raw `SELECT` of fields and tags: one series per measurement, rows merged by time.
 fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Option<Series>, QueryError> {
-    let all_fields: Vec<String> = scope
-        .engine
-        .fields(scope.db, scope.rp, scope.measurement, scope.min, scope.max)
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let all_fields = scope.field_names();
     if all_fields.is_empty() {
         return Ok(None);
     }
@@ -233,14 +243,6 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Option<Series>, Query
             .engine
             .tag_keys(scope.db, scope.measurement, scope.min, scope.max);
     let mut read: Vec<String> = Vec::new();
-    let field_index = |name: &str, read: &mut Vec<String>| match read.iter().position(|r| r == name)
-    {
-        Some(i) => i,
-        None => {
-            read.push(name.to_string());
-            read.len() - 1
-        }
-    };
     let mut columns: Vec<(String, Column)> = Vec::new();
     for f in &sel.fields {
         match &f.expr {
@@ -253,7 +255,7 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Option<Series>, Query
                 names.sort();
                 for (name, is_field) in names {
                     let column = if is_field {
-                        Column::Field(field_index(&name, &mut read))
+                        Column::Field(index_of(&mut read, &name))
                     } else {
                         Column::Tag(name.clone())
                     };
@@ -265,7 +267,7 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Option<Series>, Query
                 let column = if tag_keys.contains(name) && !all_fields.contains(name) {
                     Column::Tag(name.clone())
                 } else {
-                    Column::Field(field_index(name, &mut read))
+                    Column::Field(index_of(&mut read, name))
                 };
                 columns.push((label, column));
             }
@@ -348,12 +350,7 @@ fn aggregate(
     let mut calls: Vec<(Function, usize)> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
     let mut read: Vec<String> = Vec::new();
-    let all_fields: Vec<String> = scope
-        .engine
-        .fields(scope.db, scope.rp, scope.measurement, scope.min, scope.max)
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let all_fields = scope.field_names();
     for f in &sel.fields {
         let Expr::Call { name, args } = &f.expr else {
             continue;
@@ -370,14 +367,7 @@ fn aggregate(
             vec![(field, label)]
         };
         for (field, label) in targets {
-            let index = match read.iter().position(|r| *r == field) {
-                Some(i) => i,
-                None => {
-                    read.push(field);
-                    read.len() - 1
-                }
-            };
-            calls.push((function.clone(), index));
+            calls.push((function.clone(), index_of(&mut read, &field)));
             labels.push(label);
         }
     }

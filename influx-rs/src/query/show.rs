@@ -6,6 +6,17 @@ use crate::storage::Engine;
 use influxql::{MeasurementName, ShowStatement, TagKeyFilter};
 use std::collections::BTreeMap;
 
+/// The statement's database (`ON db` or the request's `db`), which must exist.
+fn existing_database<'a>(
+    engine: &Engine,
+    s: &'a ShowStatement,
+    ctx: &'a QueryContext,
+) -> Result<&'a str, QueryError> {
+    let db = database(&s.database, ctx)?;
+    engine.catalog().database(db)?;
+    Ok(db)
+}
+
 /// The measurements a `SHOW … FROM` names (all when there is no `FROM`), sorted.
 fn measurements(engine: &Engine, db: &str, s: &ShowStatement) -> Result<Vec<String>, QueryError> {
     let all = engine.measurements(db);
@@ -84,8 +95,7 @@ pub(super) fn tag_keys(
     s: &ShowStatement,
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
-    let db = database(&s.database, ctx)?;
-    engine.catalog().database(db)?;
+    let db = existing_database(engine, s, ctx)?;
     let mut out = Vec::new();
     for m in measurements(engine, db, s)? {
         let mut keys: Vec<String> = series_tags(engine, db, &m, s, ctx)?
@@ -115,8 +125,7 @@ pub(super) fn tag_values(
     filter: &TagKeyFilter,
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
-    let db = database(&s.database, ctx)?;
-    engine.catalog().database(db)?;
+    let db = existing_database(engine, s, ctx)?;
     let matcher: Box<dyn Fn(&str) -> bool> = match filter {
         TagKeyFilter::Eq(k) => {
             let k = k.clone();
@@ -203,8 +212,7 @@ pub(super) fn series(
     s: &ShowStatement,
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
-    let db = database(&s.database, ctx)?;
-    engine.catalog().database(db)?;
+    let db = existing_database(engine, s, ctx)?;
     let mut keys = Vec::new();
     for m in measurements(engine, db, s)? {
         keys.extend(
