@@ -409,6 +409,22 @@ async fn query(
         epoch: Some(epoch),
         now: chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0),
     };
+    // CSV when asked for; its times are integers (ns unless `epoch` says otherwise).
+    let csv_type = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|accept| {
+            ["application/csv", "text/csv"]
+                .into_iter()
+                .find(|t| accept.contains(t))
+        });
+    let ctx = QueryContext {
+        epoch: match (csv_type, ctx.epoch) {
+            (Some(_), Some(Epoch::Rfc3339)) => Some(Epoch::Unit(1)),
+            (_, epoch) => epoch,
+        },
+        ..ctx
+    };
     let pretty = params.get("pretty").is_some_and(|p| p == "true");
     let engine = Arc::clone(&state.engine);
     let result =
@@ -417,6 +433,14 @@ async fn query(
         Ok(r) => r,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
+    if let Some(content_type) = csv_type {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, content_type)],
+            query::csv::to_csv(&response),
+        )
+            .into_response();
+    }
     let body = if pretty {
         serde_json::to_string_pretty(&response)
     } else {

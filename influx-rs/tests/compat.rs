@@ -447,6 +447,48 @@ fn queries_match_influxdb_1_6_7() {
     );
 }
 
+/// `Accept: application/csv` gives 1.6.7's CSV (successful statements; 1.6.7 drops errors
+/// from CSV output where later versions print them, which influx-rs follows).
+#[test]
+fn csv_output_matches_influxdb_1_6_7() {
+    let Some(reference) = reference_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ours = TestServer::start(&dir.path().join("data"));
+    let ports = [reference.port, ours.port];
+    for port in ports {
+        post(port, "/query", &[("q", "CREATE DATABASE q")], "");
+        assert_eq!(
+            post(port, "/write", &[("db", "q")], &query_dataset()).status,
+            204
+        );
+    }
+    let csv = |port: u16, q: &str, epoch: Option<&str>| {
+        let mut params = vec![("db", "q"), ("q", q)];
+        if let Some(e) = epoch {
+            params.push(("epoch", e));
+        }
+        reqwest::blocking::Client::new()
+            .get(format!("http://127.0.0.1:{port}/query"))
+            .query(&params)
+            .header("Accept", "application/csv")
+            .send()
+            .and_then(|r| r.text())
+            .expect("csv query")
+    };
+    for q in [
+        "SELECT * FROM mem WHERE time < '2020-01-01T00:03:00Z'",
+        "SELECT last(usage), first(ok) FROM cpu GROUP BY host, region",
+        "SELECT max(usage) FROM cpu WHERE host = 'a'; SHOW DATABASES; SHOW TAG KEYS",
+        "SELECT mean(count) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(10m)",
+    ] {
+        for epoch in [None, Some("ms")] {
+            assert_eq!(csv(ports[0], q, epoch), csv(ports[1], q, epoch), "{q} (epoch {epoch:?})");
+        }
+    }
+}
+
 /// JSON equality, except that floats may differ in their last digits: 1.6.7 adds per-series
 /// partial sums in its merge order, influx-rs adds points in time order, and float addition is
 /// not associative (e.g. 4465.5 vs 4465.500000000001). Everything else must be identical.

@@ -3,9 +3,10 @@
 //! - this module: the response types, statement dispatch, management statements;
 //! - `condition`: time ranges and row filters of `WHERE` clauses;
 //! - `select`: raw and aggregate `SELECT`s; `functions`: the aggregate and selector
-//!   functions; `show`: the schema `SHOW` statements.
+//!   functions; `show`: the schema `SHOW` statements; [`csv`]: results as CSV.
 
 mod condition;
+pub mod csv;
 mod functions;
 mod select;
 mod show;
