@@ -380,6 +380,17 @@ const QUERIES: &[&str] = &[
     "SELECT used FROM mem WHERE free > 45 LIMIT 3",
     "SELECT mean(usage) FROM cpu WHERE host = 'zzz'",
     "SELECT nothere FROM cpu",
+    // Transformations: raw per series (1.6.7 merges series with an undefined tie order when
+    // not grouped, so these name one host or group by host), and over aggregates.
+    "SELECT derivative(usage) FROM cpu WHERE host = 'a' AND time < '2020-01-01T00:02:00Z'",
+    "SELECT derivative(usage, 1m), difference(count) FROM cpu WHERE host = 'b' AND time < '2020-01-01T00:02:00Z'",
+    "SELECT non_negative_derivative(usage) FROM cpu WHERE time < '2020-01-01T00:03:00Z' GROUP BY host",
+    "SELECT non_negative_difference(count) FROM cpu WHERE time < '2020-01-01T00:03:00Z' GROUP BY host",
+    "SELECT non_negative_derivative(max(usage), 1s) FROM cpu WHERE time >= '2020-01-01T00:05:00Z' AND time < '2020-01-01T00:15:00Z' GROUP BY time(1m), host",
+    "SELECT derivative(mean(usage)) FROM cpu WHERE host = 'b' AND time >= '2020-01-01T00:07:00Z' AND time < '2020-01-01T00:18:00Z' GROUP BY time(1m)",
+    "SELECT difference(mean(count)) FROM cpu WHERE host = 'b' AND time >= '2020-01-01T00:08:00Z' AND time < '2020-01-01T00:18:00Z' GROUP BY time(1m) fill(0)",
+    "SELECT difference(sum(count)), sum(count) FROM cpu WHERE time >= '2020-01-01T00:01:00Z' AND time < '2020-01-01T00:06:00Z' GROUP BY time(1m)",
+    "SELECT derivative(usage), usage FROM cpu",
     "SHOW MEASUREMENTS",
     "SHOW TAG KEYS",
     "SHOW TAG KEYS FROM cpu",

@@ -184,6 +184,96 @@ impl Function {
     }
 }
 
+/// `derivative`, `non_negative_derivative`, `difference`, `non_negative_difference`: functions
+/// of consecutive points (raw, or the buckets of an inner aggregate).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Transform {
+    /// Change per `unit` of time (ns; `None` = 1 s raw, the `GROUP BY` interval aggregated).
+    Derivative {
+        unit: Option<i64>,
+        non_negative: bool,
+    },
+    /// Change from the previous point.
+    Difference { non_negative: bool },
+}
+
+impl Transform {
+    /// Reads `name(inner[, unit])` when `name` is a transformation; returns it and `inner`.
+    pub(super) fn parse<'e>(
+        name: &str,
+        args: &'e [Expr],
+    ) -> Result<Option<(Transform, &'e Expr)>, QueryError> {
+        let non_negative = name.starts_with("non_negative_");
+        let transform = match name.trim_start_matches("non_negative_") {
+            "derivative" => {
+                let unit = match args.get(1) {
+                    None => None,
+                    Some(Expr::Duration(d)) if *d > 0 => Some(*d),
+                    Some(other) => {
+                        return Err(QueryError::Invalid(format!(
+                            "second argument to {name} must be a duration, got {other}"
+                        )))
+                    }
+                };
+                Transform::Derivative { unit, non_negative }
+            }
+            "difference" if args.len() == 1 => Transform::Difference { non_negative },
+            "difference" => {
+                return Err(QueryError::Invalid(format!(
+                    "invalid number of arguments for {name}, expected 1, got {}",
+                    args.len()
+                )))
+            }
+            _ => return Ok(None),
+        };
+        match args.first() {
+            Some(inner @ (Expr::VarRef(_) | Expr::Call { .. })) if args.len() <= 2 => {
+                Ok(Some((transform, inner)))
+            }
+            _ => Err(QueryError::Invalid(format!(
+                "expected field or aggregate argument in {name}()"
+            ))),
+        }
+    }
+
+    /// The transformation of time-ordered `points`; a point at the same time as the one before
+    /// it is skipped, as InfluxDB does.
+    pub(super) fn apply(&self, points: &[(i64, Value)], default_unit: i64) -> Vec<(i64, Value)> {
+        let mut out = Vec::new();
+        let mut prev: Option<&(i64, Value)> = None;
+        for p in points {
+            let Some(q) = prev else {
+                prev = Some(p);
+                continue;
+            };
+            if p.0 == q.0 {
+                continue;
+            }
+            let value = match *self {
+                Transform::Derivative { unit, non_negative } => {
+                    let (Some(a), Some(b)) = (as_f64(&p.1), as_f64(&q.1)) else {
+                        prev = Some(p);
+                        continue;
+                    };
+                    let per = (p.0 - q.0) as f64 / unit.unwrap_or(default_unit) as f64;
+                    let d = (a - b) / per;
+                    (!non_negative || d >= 0.0).then_some(Value::Float(d))
+                }
+                Transform::Difference { non_negative } => {
+                    let d = difference(&p.1, &q.1);
+                    let negative = as_f64(&d).is_some_and(|x| x < 0.0);
+                    (!non_negative || !negative).then_some(d)
+                }
+            };
+            if let Some(v) = value {
+                out.push((p.0, v));
+            }
+            prev = Some(p);
+        }
+        out
+    }
+}
+
 fn numeric(p: &(i64, Value)) -> bool {
     as_f64(&p.1).is_some()
 }
@@ -280,6 +370,25 @@ mod tests {
         let s = Function::Stddev.apply(&p).map(|(_, v)| v);
         assert_eq!(s, Some(Value::Float(2.581988897471611)));
         assert_eq!(Function::Count.apply(&[]), None);
+        let series = [
+            (0, Value::Integer(10)),
+            (0, Value::Integer(99)),
+            (60, Value::Integer(13)),
+            (120, Value::Integer(12)),
+        ];
+        let derivative = Transform::Derivative {
+            unit: Some(60),
+            non_negative: false,
+        };
+        assert_eq!(
+            derivative.apply(&series, 1),
+            vec![(60, Value::Float(3.0)), (120, Value::Float(-1.0))]
+        );
+        let non_negative = Transform::Difference { non_negative: true };
+        assert_eq!(
+            non_negative.apply(&series, 1),
+            vec![(60, Value::Integer(3))]
+        );
         let same_time = [
             (5, Value::Float(1.0)),
             (5, Value::Float(3.0)),

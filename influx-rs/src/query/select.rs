@@ -1,7 +1,7 @@
 //! `SELECT`: raw points, and aggregates grouped by time buckets and tags, with `fill()`.
 
 use super::condition::{eval_condition, series_filters, time_range};
-use super::functions::Function;
+use super::functions::{Function, Transform};
 use super::{Epoch, QueryContext, QueryError, Series};
 use crate::storage::{Engine, Value};
 use influxql::{Dimension, Expr, Fill, MeasurementName, SelectStatement};
@@ -95,6 +95,7 @@ pub(super) fn select(
 }
 
 /// What one measurement of one source is read with.
+#[derive(Clone, Copy)]
 struct Scope<'a> {
     engine: &'a Engine,
     db: &'a str,
@@ -347,7 +348,7 @@ fn aggregate(
     sel: &SelectStatement,
     now: i64,
 ) -> Result<Vec<Series>, QueryError> {
-    let mut calls: Vec<(Function, usize)> = Vec::new();
+    let mut calls: Vec<Call> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
     let mut read: Vec<String> = Vec::new();
     let all_fields = scope.field_names();
@@ -355,7 +356,22 @@ fn aggregate(
         let Expr::Call { name, args } = &f.expr else {
             continue;
         };
-        let (function, field) = Function::parse(name, args)?;
+        let (transform, inner) = match Transform::parse(name, args)? {
+            Some((t, inner)) => (Some(t), inner),
+            None => (None, &f.expr),
+        };
+        let (function, field) = match inner {
+            Expr::Call { name, args } => {
+                let (function, field) = Function::parse(name, args)?;
+                (Some(function), field)
+            }
+            Expr::VarRef(v) => (None, v.clone()),
+            other => {
+                return Err(QueryError::Invalid(format!(
+                    "unsupported call argument {other}"
+                )))
+            }
+        };
         let label = f.alias.clone().unwrap_or_else(|| name.clone());
         // `f(*)` is `f` of every field, in columns named `f_<field>`.
         let targets: Vec<(String, String)> = if field == "*" {
@@ -367,7 +383,11 @@ fn aggregate(
             vec![(field, label)]
         };
         for (field, label) in targets {
-            calls.push((function.clone(), index_of(&mut read, &field)));
+            calls.push(Call {
+                function: function.clone(),
+                field: index_of(&mut read, &field),
+                transform,
+            });
             labels.push(label);
         }
     }
@@ -393,6 +413,22 @@ fn aggregate(
     }
     group_tags.sort();
     group_tags.dedup();
+    let transforms = calls.iter().any(|c| c.transform.is_some());
+    let raw_calls = calls.iter().filter(|c| c.function.is_none()).count();
+    if raw_calls > 0 && (raw_calls < calls.len() || interval.is_some()) {
+        return Err(QueryError::Invalid(match interval {
+            Some(_) => "aggregate function required inside the call to derivative".into(),
+            None => "mixing aggregate and non-aggregate queries is not supported".into(),
+        }));
+    }
+    // A transformation of buckets needs the bucket before the first one too.
+    let scope = &match interval {
+        Some((width, _)) if transforms && scope.min != i64::MIN => Scope {
+            min: scope.min.saturating_sub(width),
+            ..*scope
+        },
+        _ => *scope,
+    };
 
     // Group the rows' points by tag values, per call.
     let mut groups: BTreeMap<Vec<String>, Vec<Vec<(i64, Value)>>> = BTreeMap::new();
@@ -419,7 +455,13 @@ fn aggregate(
     let Some(first_time) = first_time else {
         return Ok(Vec::new());
     };
-    let single_selector = calls.len() == 1 && calls[0].0.is_selector() && interval.is_none();
+    let single_selector = calls.len() == 1
+        && calls[0].transform.is_none()
+        && calls[0]
+            .function
+            .as_ref()
+            .is_some_and(Function::is_selector)
+        && interval.is_none();
     let fill = sel.fill.clone().unwrap_or(Fill::Null);
 
     let mut out = Vec::new();
@@ -429,11 +471,34 @@ fn aggregate(
         }
         let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
         match interval {
+            None if raw_calls > 0 => {
+                // Transformations of raw points: a row per time any of them has a value.
+                let mut by_time: BTreeMap<i64, Vec<serde_json::Value>> = BTreeMap::new();
+                for (i, call) in calls.iter().enumerate() {
+                    let Some(transform) = call.transform else {
+                        continue;
+                    };
+                    for (t, v) in transform.apply(&fields[call.field], 1_000_000_000) {
+                        by_time
+                            .entry(t)
+                            .or_insert_with(|| vec![serde_json::Value::Null; calls.len()])[i] =
+                            v.to_json();
+                    }
+                }
+                rows.extend(by_time.into_iter().map(|(t, cells)| {
+                    std::iter::once(scope.epoch.render(t))
+                        .chain(cells)
+                        .collect()
+                }));
+            }
             None => {
                 let mut time = if scope.min == i64::MIN { 0 } else { scope.min };
                 let mut cells = Vec::with_capacity(calls.len());
-                for (function, field) in &calls {
-                    match function.apply(&fields[*field]) {
+                for call in &calls {
+                    let Some(function) = &call.function else {
+                        continue;
+                    };
+                    match function.apply(&fields[call.field]) {
                         Some((t, v)) => {
                             if single_selector {
                                 time = t;
@@ -458,6 +523,11 @@ fn aggregate(
                 } else {
                     scope.min
                 });
+                let start_shown = if transforms && scope.min != i64::MIN {
+                    start + width
+                } else {
+                    start
+                };
                 let end = if scope.max == i64::MAX {
                     now
                 } else {
@@ -469,8 +539,11 @@ fn aggregate(
                     .take_while(|b| *b <= end)
                     .take(1_000_000)
                     .collect();
-                for (function, field) in &calls {
-                    let points = &fields[*field];
+                for call in &calls {
+                    let Some(function) = &call.function else {
+                        continue;
+                    };
+                    let points = &fields[call.field];
                     let mut cursor = 0;
                     let mut column = Vec::with_capacity(buckets.len());
                     for &b in &buckets {
@@ -480,7 +553,10 @@ fn aggregate(
                         let value = function.apply(&points[from..to]).map(|(_, v)| v);
                         column.push(match value {
                             Some(v) => Some(v.to_json()),
-                            None if *function == Function::Count && fill == Fill::Null => {
+                            None if *function == Function::Count
+                                && fill == Fill::Null
+                                && call.transform.is_none() =>
+                            {
                                 Some(0.into())
                             }
                             None => None,
@@ -489,10 +565,17 @@ fn aggregate(
                     columns.push(column);
                 }
                 fill_columns(&mut columns, &fill);
-                for (n, &b) in buckets.iter().enumerate() {
+                for (call, column) in calls.iter().zip(columns.iter_mut()) {
+                    if let Some(transform) = call.transform {
+                        *column = transform_buckets(transform, &buckets, column, width);
+                    }
+                }
+                // The bucket read only to transform the first one is not shown.
+                let first_shown = buckets.partition_point(|&b| transforms && b < start_shown);
+                for (n, &b) in buckets.iter().enumerate().skip(first_shown) {
                     let cells: Vec<Option<serde_json::Value>> =
                         columns.iter().map(|c| c[n].clone()).collect();
-                    if fill == Fill::None && cells.iter().all(Option::is_none) {
+                    if (fill == Fill::None || transforms) && cells.iter().all(Option::is_none) {
                         continue;
                     }
                     rows.push(
@@ -534,6 +617,43 @@ fn aggregate(
         .filter(|&l| l > 0)
         .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
     Ok(out.into_iter().skip(soffset).take(slimit).collect())
+}
+
+/// One function of the select list: an aggregate over a field, possibly transformed, or a
+/// transformation of the raw field (`function` is `None`).
+struct Call {
+    function: Option<Function>,
+    field: usize,
+    transform: Option<Transform>,
+}
+
+/// A transformation of a column of bucket values (nulls skipped); results land in the bucket
+/// of the point they were computed at. The default unit is the bucket width.
+fn transform_buckets(
+    transform: Transform,
+    buckets: &[i64],
+    column: &[Option<serde_json::Value>],
+    width: i64,
+) -> Vec<Option<serde_json::Value>> {
+    let points: Vec<(i64, Value)> = buckets
+        .iter()
+        .zip(column)
+        .filter_map(|(&b, cell)| {
+            let v = cell.as_ref()?;
+            let value = match v.as_i64() {
+                Some(i) if !v.is_f64() => Value::Integer(i),
+                _ => Value::Float(v.as_f64()?),
+            };
+            Some((b, value))
+        })
+        .collect();
+    let mut out = vec![None; buckets.len()];
+    for (t, v) in transform.apply(&points, width) {
+        if let Ok(i) = buckets.binary_search(&t) {
+            out[i] = Some(v.to_json());
+        }
+    }
+    out
 }
 
 /// Applies `fill(previous|linear|<number>)` to empty buckets (null and none need nothing here).
