@@ -1,2 +1,201 @@
-//! Cross-daemon tests for tick-rs (spawned binaries, compose, browser). The daemons other than
-//! influx-rs do not exist yet; influx-rs's own process-level tests live in `influx-rs/tests/`.
+//! Cross-daemon tests for tick-rs: helpers that start the real binaries of the workspace on
+//! loopback ports with their own data directories (killed by PID when dropped), and the tests
+//! in `tests/` that run them together.
+//!
+//! The binaries are those of the same build profile as the test (`target/debug/…`);
+//! `scripts/test` builds them before running the tests.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+/// Path of a workspace binary built in the same profile as the running test.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    // target/<profile>/deps/<test>-<hash> → target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or_else(|| Path::new("."));
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace binaries first (`cargo build --workspace --bins`; scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// A spawned daemon whose stderr goes to a log file; killed (by PID) on drop.
+pub struct Daemon {
+    child: Option<Child>,
+    name: String,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts binary `name` with `args`, extra environment `env`, logging to `log`.
+    pub fn spawn(name: &str, args: &[&str], env: &[(&str, &str)], log: &Path) -> Daemon {
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap_or_else(|e| panic!("log file {}: {e}", log.display()));
+        let mut cmd = Command::new(binary(name));
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        Daemon {
+            child: Some(child),
+            name: name.to_string(),
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// The PID while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no flush, no cleanup.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGHUP`) without waiting.
+    pub fn signal(&self, signal: i32) {
+        if let Some(c) = &self.child {
+            // SAFETY: kill(2) on the PID of our own, not yet reaped, child.
+            unsafe {
+                libc::kill(c.id() as i32, signal);
+            }
+        }
+    }
+
+    /// SIGTERM and wait (at most 20 s) for exit status 0; panics otherwise, showing the log.
+    pub fn stop(&mut self) {
+        self.signal(libc::SIGTERM);
+        if let Some(mut c) = self.child.take() {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = c.try_wait() {
+                    assert!(
+                        status.success(),
+                        "{} exited with {status}:\n{}",
+                        self.name,
+                        self.log()
+                    );
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+            panic!("{} did not stop on SIGTERM:\n{}", self.name, self.log());
+        }
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// An influx-rs on a loopback port.
+pub struct Store {
+    /// The process.
+    pub daemon: Daemon,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Store {
+    /// Starts influx-rs on `port` with `data_dir` and waits (at most 20 s) for `/ping`.
+    pub fn start(data_dir: &Path, port: u16) -> Store {
+        let bind = format!("127.0.0.1:{port}");
+        let log = data_dir.with_extension("log");
+        let daemon = Daemon::spawn(
+            "influx-rs",
+            &["--bind", &bind, "--data-dir", &data_dir.to_string_lossy()],
+            &[("RUST_LOG", "info")],
+            &log,
+        );
+        let store = Store { daemon, port };
+        let ready = wait_until(Duration::from_secs(20), || {
+            reqwest::blocking::get(store.url("/ping")).is_ok_and(|r| r.status().as_u16() == 204)
+        });
+        assert!(
+            ready,
+            "influx-rs did not become ready:\n{}",
+            store.daemon.log()
+        );
+        store
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Runs `q` on `db` with nanosecond epochs; the JSON answer.
+    pub fn query(&self, db: &str, q: &str) -> serde_json::Value {
+        reqwest::blocking::Client::new()
+            .post(self.url("/query"))
+            .query(&[("db", db), ("q", q), ("epoch", "ns")])
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("query {q:?}: {e}"))
+    }
+}
+
+/// Rows of the first series of the first statement of a query answer.
+pub fn rows(v: &serde_json::Value) -> Vec<Vec<serde_json::Value>> {
+    v["results"][0]["series"][0]["values"]
+        .as_array()
+        .map(|rows| rows.iter().filter_map(|r| r.as_array().cloned()).collect())
+        .unwrap_or_default()
+}
+
+/// Polls `check` every 100 ms until it holds or `limit` passes; whether it held.
+pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Agent footprint: telegraf-rs (release build) with Telegraf's default inputs (cpu, disk,
+# diskio, kernel, mem, processes, swap, system) plus net, at interval 1s, writing to a real
+# influx-rs on loopback, for DURATION seconds. Prints peak RSS (VmHWM), CPU seconds per gather
+# cycle and the metrics written, against the targets (≤ 15 MB, ≤ 5 ms per cycle). Telegraf itself
+# is not packaged for Debian 12 and cannot be fetched here, so its figure (about 84 MB with the
+# default 10,000-metric buffer, as reported) is quoted, not measured.
+#
+# Usage: bench/agent.sh [DURATION_SECONDS]   (default 60; run on an otherwise idle machine)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-60}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+cargo build --release -q -p influx-rs -p telegraf-rs
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+./target/release/influx-rs --bind "127.0.0.1:$port" --data-dir "$work/store" 2>"$work/store.log" &
+pids+=($!)
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/ping" && break; sleep 0.1; done
+
+cat > "$work/telegraf.conf" <<CONF
+[agent]
+  interval = "1s"
+  flush_interval = "1s"
+[[outputs.influxdb]]
+  urls = ["http://127.0.0.1:$port"]
+[[inputs.cpu]]
+[[inputs.disk]]
+  ignore_fs = ["tmpfs", "devtmpfs", "devfs", "iso9660", "overlay", "aufs", "squashfs"]
+[[inputs.diskio]]
+[[inputs.kernel]]
+[[inputs.mem]]
+[[inputs.processes]]
+[[inputs.swap]]
+[[inputs.system]]
+[[inputs.net]]
+CONF
+./target/release/telegraf-rs --config "$work/telegraf.conf" --data-dir "$work/agent" 2>"$work/agent.log" &
+agent=$!
+pids+=($agent)
+sleep "$DURATION"
+
+ticks=$(getconf CLK_TCK)
+read -r utime stime < <(awk '{print $14, $15}' "/proc/$agent/stat")
+hwm_kib=$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")
+kill -TERM "$agent"; wait "$agent" || true
+count() { curl -sf "http://127.0.0.1:$port/query" --data-urlencode "db=telegraf" --data-urlencode "q=$1" | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["results"][0]["series"][0]["values"][0][1])'; }
+cycles=$(count "SELECT count(uptime) FROM system")
+points=$(python3 - "$port" <<'PY'
+import json, sys, urllib.parse, urllib.request
+port = sys.argv[1]
+def q(s):
+    url = f"http://127.0.0.1:{port}/query?" + urllib.parse.urlencode({"db": "telegraf", "q": s})
+    return json.load(urllib.request.urlopen(url))
+total = 0
+for m in ["cpu", "disk", "diskio", "kernel", "mem", "processes", "swap", "system", "net"]:
+    keys = [r[0] for r in q(f"SHOW FIELD KEYS FROM {m}")["results"][0]["series"][0]["values"]]
+    r = q(f"SELECT count({keys[0]}) FROM {m} GROUP BY *")["results"][0].get("series", [])
+    total += sum(s["values"][0][1] for s in r)
+print(total)
+PY
+)
+python3 - "$hwm_kib" "$utime" "$stime" "$ticks" "$cycles" "$points" "$DURATION" <<'PY'
+import sys
+hwm, ut, st, ticks, cycles, points, duration = map(float, sys.argv[1:])
+cpu_s = (ut + st) / ticks
+print(f"duration            {duration:.0f} s at interval 1s")
+print(f"gather cycles       {cycles:.0f} (metrics stored: {points:.0f})")
+print(f"peak RSS (VmHWM)    {hwm/1024:.1f} MiB   target <= 15 MB; Telegraf reported ~84 MB -> {84/(hwm*1024/1e6):.1f}x smaller")
+print(f"CPU per cycle       {1000*cpu_s/max(cycles,1):.2f} ms (user+sys {cpu_s:.2f} s)   target <= 5 ms")
+PY

@@ -1,0 +1,249 @@
+//! The running agent: one task per input gathering on its schedule, one router thread putting
+//! metrics into every output's disk buffer, one writer task per output draining its buffer.
+//!
+//! ```text
+//! input tasks ──(metrics)──▶ router thread ──append+fsync──▶ buffer per output ──▶ writer task per output
+//! ```
+//! Shutdown stops the inputs, lets the router drain, then gives each writer a last flush; what
+//! it cannot write stays buffered on disk for the next start.
+
+mod input;
+mod output;
+
+pub use input::{now_nanos, RunningInput};
+pub use output::{backoff, FlushResult, OutputIntake, OutputWriter};
+
+use crate::config::Config;
+use crate::inputs::{BuildContext, HostPaths};
+use crate::metric::Metric;
+use crate::stats::Stats;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+/// The agent could not be built from a configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.join("\n"))]
+pub struct AgentError(pub Vec<String>);
+
+/// Where the agent keeps state and reads the host.
+#[derive(Debug, Clone)]
+pub struct AgentOptions {
+    /// The `--data-dir`: buffers go to `<data-dir>/buffers` unless `[agent] buffer_directory`.
+    pub data_dir: PathBuf,
+    /// Where `/proc`, `/sys`, … are.
+    pub host: HostPaths,
+}
+
+/// A built agent, ready to run.
+pub struct Agent {
+    inputs: Vec<RunningInput>,
+    intakes: Vec<OutputIntake>,
+    writers: Vec<OutputWriter>,
+}
+
+/// The OS host name (what `[agent] hostname = ""` means).
+pub fn os_hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into our buffer.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+impl Agent {
+    /// Builds every input (and, unless `inputs_only`, every output with its buffer); every
+    /// failure is reported, not only the first.
+    pub fn build(
+        config: &Config,
+        opts: &AgentOptions,
+        stats: &Arc<Stats>,
+        inputs_only: bool,
+    ) -> Result<Agent, AgentError> {
+        let ctx = BuildContext {
+            host: opts.host.clone(),
+            stats: stats.clone(),
+        };
+        let mut global_tags = config.global_tags.clone();
+        if !config.agent.omit_hostname {
+            let host = match config.agent.hostname.as_str() {
+                "" => os_hostname(),
+                h => h.to_string(),
+            };
+            global_tags.entry("host".into()).or_insert(host);
+        }
+        let mut errors = Vec::new();
+        let mut inputs = Vec::new();
+        for i in &config.inputs {
+            match RunningInput::new(i, &config.agent, &global_tags, &ctx) {
+                Ok(r) => inputs.push(r),
+                Err(e) => errors.push(e),
+            }
+        }
+        let buffers: PathBuf = match config.agent.buffer_directory.as_str() {
+            "" => buffers_dir(&opts.data_dir),
+            dir => PathBuf::from(dir),
+        };
+        let (mut intakes, mut writers) = (Vec::new(), Vec::new());
+        if !inputs_only {
+            for o in &config.outputs {
+                match output::build(o, &config.agent, &buffers, stats) {
+                    Ok((intake, writer)) => {
+                        intakes.push(intake);
+                        writers.push(writer);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        match errors.is_empty() {
+            true => Ok(Agent {
+                inputs,
+                intakes,
+                writers,
+            }),
+            false => Err(AgentError(errors)),
+        }
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let (tx, rx) = mpsc::channel::<Vec<Metric>>(256);
+        let router = spawn_router(self.intakes, rx);
+        let (stop_writers, writers_stopped) = watch::channel(false);
+        let writer_tasks: Vec<_> = self
+            .writers
+            .into_iter()
+            .map(|w| tokio::spawn(w.run(writers_stopped.clone())))
+            .collect();
+        let input_tasks: Vec<_> = self
+            .inputs
+            .into_iter()
+            .map(|input| tokio::spawn(run_input(input, tx.clone(), shutdown.clone())))
+            .collect();
+        drop(tx);
+        until_stopped(&mut shutdown).await;
+        for t in input_tasks {
+            let _ = t.await;
+        }
+        let _ = router.await;
+        let _ = stop_writers.send(true);
+        for t in writer_tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Gathers once (twice for `cpu`, whose percentages need two samples) and returns the
+    /// metrics, for `--test` and `--once`.
+    pub async fn gather_once(&mut self) -> Vec<Metric> {
+        let mut primed = false;
+        for input in self.inputs.iter_mut().filter(|i| i.plugin() == "cpu") {
+            input.prime().await;
+            primed = true;
+        }
+        if primed {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        let mut all = Vec::new();
+        for input in &mut self.inputs {
+            all.extend(input.gather().await);
+        }
+        all
+    }
+
+    /// `--once`: gathers once, buffers, and flushes every output; the errors of outputs that
+    /// could not write (their metrics stay buffered).
+    pub async fn once(mut self) -> Vec<String> {
+        let metrics = self.gather_once().await;
+        let intakes = std::mem::take(&mut self.intakes);
+        let routed = tokio::task::spawn_blocking(move || {
+            for intake in &intakes {
+                intake.accept(&metrics);
+            }
+        })
+        .await;
+        let mut errors = Vec::new();
+        if let Err(e) = routed {
+            errors.push(e.to_string());
+        }
+        for writer in &mut self.writers {
+            if let FlushResult::Failed(e) = writer.flush().await {
+                errors.push(e);
+            }
+        }
+        errors
+    }
+}
+
+async fn run_input(
+    mut input: RunningInput,
+    tx: mpsc::Sender<Vec<Metric>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (raw_tx, mut raw_rx) = mpsc::channel::<Vec<Metric>>(64);
+    if let Some(service) = input.serve(raw_tx) {
+        let serving = tokio::spawn(service);
+        loop {
+            tokio::select! {
+                batch = raw_rx.recv() => match batch {
+                    Some(batch) => {
+                        let metrics = input.finish_all(batch);
+                        if !metrics.is_empty() && tx.send(metrics).await.is_err() {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+                _ = until_stopped(&mut shutdown) => break,
+            }
+        }
+        serving.abort();
+        return;
+    }
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(input.until_next()) => {}
+            _ = until_stopped(&mut shutdown) => return,
+        }
+        let metrics = input.gather().await;
+        if !metrics.is_empty() && tx.send(metrics).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Resolves once `shutdown` holds true (or its sender is gone).
+async fn until_stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await.map(drop);
+}
+
+fn spawn_router(
+    intakes: Vec<OutputIntake>,
+    mut rx: mpsc::Receiver<Vec<Metric>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::task::spawn_blocking(move || {
+        while let Some(metrics) = rx.blocking_recv() {
+            for intake in &intakes {
+                intake.accept(&metrics);
+            }
+        }
+    })
+}
+
+/// The `--test` form of a metric: `> ` then the line with fields sorted by key.
+pub fn test_line(m: &Metric) -> String {
+    let mut sorted = m.clone();
+    sorted.fields.sort_by(|a, b| a.0.cmp(&b.0));
+    match sorted.to_line(false) {
+        Ok(line) => format!("> {}", String::from_utf8_lossy(&line)),
+        Err(e) => format!("> {} (not writable: {e})\n", m.name),
+    }
+}
+
+/// Where output buffers live under `data_dir` when `[agent] buffer_directory` is empty.
+pub fn buffers_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("buffers")
+}

@@ -1,0 +1,160 @@
+//! The buffer against a model (a queue with a limit), plus crash damage.
+
+use super::*;
+use proptest::prelude::*;
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Append(Vec<u16>),
+    Peek(usize),
+    AckOldestPeek,
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => proptest::collection::vec(any::<u16>(), 1..12).prop_map(Op::Append),
+        2 => (1usize..10).prop_map(Op::Peek),
+        2 => Just(Op::AckOldestPeek),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+fn line(seq: u64, v: u16) -> Vec<u8> {
+    format!("m,s={seq} v={v}i {seq}\n").into_bytes()
+}
+
+fn open(dir: &Path, limit: usize) -> DiskBuffer {
+    DiskBuffer::open(dir, limit)
+        .unwrap()
+        .0
+        .with_segment_bytes(200)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn behaves_like_a_bounded_queue(limit in 1usize..30, ops in proptest::collection::vec(op(), 1..40)) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut buffer = open(dir.path(), limit);
+        let mut model: VecDeque<(u64, Vec<u8>)> = VecDeque::new();
+        let mut seq = 0u64;
+        // Batches read but not yet acknowledged, with the last sequence number each covers.
+        let mut pending: VecDeque<(Batch, Option<u64>)> = VecDeque::new();
+        for op in ops {
+            match op {
+                Op::Append(values) => {
+                    let lines: Vec<Vec<u8>> = values.iter().map(|v| { seq += 1; line(seq, *v) }).collect();
+                    let first = seq + 1 - lines.len() as u64;
+                    let dropped = buffer.append(&lines).unwrap();
+                    for (i, l) in lines.into_iter().enumerate() {
+                        model.push_back((first + i as u64, l));
+                    }
+                    let mut expect_dropped = 0;
+                    while model.len() > limit {
+                        model.pop_front();
+                        expect_dropped += 1;
+                    }
+                    prop_assert_eq!(dropped, expect_dropped);
+                }
+                Op::Peek(max) => {
+                    let batch = buffer.peek(max).unwrap();
+                    let expected: Vec<u8> = model.iter().take(max).flat_map(|(_, l)| l.clone()).collect();
+                    prop_assert_eq!(&batch.body, &expected);
+                    prop_assert_eq!(batch.count, model.len().min(max));
+                    let last = model.iter().take(max).next_back().map(|(s, _)| *s);
+                    pending.push_back((batch, last));
+                }
+                Op::AckOldestPeek => {
+                    if let Some((batch, last)) = pending.pop_front() {
+                        buffer.ack(&batch).unwrap();
+                        if let Some(last) = last {
+                            model.retain(|(s, _)| *s > last);
+                        }
+                    }
+                }
+                Op::Reopen => {
+                    drop(buffer);
+                    buffer = open(dir.path(), limit);
+                    pending.clear();
+                }
+            }
+            prop_assert_eq!(buffer.len(), model.len());
+        }
+        let all = buffer.peek(usize::MAX).unwrap();
+        let expected: Vec<u8> = model.iter().flat_map(|(_, l)| l.clone()).collect();
+        prop_assert_eq!(all.body, expected);
+    }
+}
+
+#[test]
+fn a_torn_tail_is_cut_and_appends_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut buffer = open(dir.path(), 100);
+    buffer.append(&[line(1, 1), line(2, 2)]).unwrap();
+    drop(buffer);
+    let seg = segment_path(dir.path(), 1);
+    let mut f = OpenOptions::new().append(true).open(&seg).unwrap();
+    f.write_all(&[40, 0, 0, 0, 1, 2, 3, 4, b'x']).unwrap();
+    drop(f);
+    let (mut buffer, recovery) = DiskBuffer::open(dir.path(), 100).unwrap();
+    assert_eq!(
+        recovery,
+        Recovery {
+            waiting: 2,
+            discarded_bytes: 9
+        }
+    );
+    buffer.append(&[line(3, 3)]).unwrap();
+    let batch = buffer.peek(10).unwrap();
+    assert_eq!(batch.count, 3);
+    assert!(batch.body.ends_with(&line(3, 3)));
+}
+
+#[test]
+fn a_damaged_record_in_an_old_segment_skips_the_rest_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut buffer = open(dir.path(), 1000);
+    for i in 0..20 {
+        buffer.append(&[line(i, 0)]).unwrap();
+    }
+    drop(buffer);
+    let seg = segment_path(dir.path(), 1);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0xff;
+    std::fs::write(&seg, bytes).unwrap();
+    let (mut buffer, recovery) = DiskBuffer::open(dir.path(), 1000).unwrap();
+    assert!(recovery.discarded_bytes > 0);
+    let all = buffer.peek(1000).unwrap();
+    assert_eq!(all.count, recovery.waiting);
+    assert!(all.body.ends_with(&line(19, 0)));
+}
+
+#[test]
+fn acknowledged_segments_are_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut buffer = open(dir.path(), 1000);
+    for i in 0..30 {
+        buffer.append(&[line(i, 0)]).unwrap();
+    }
+    let segments = |d: &Path| {
+        std::fs::read_dir(d)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "seg")
+            })
+            .count()
+    };
+    assert!(segments(dir.path()) > 3);
+    let batch = buffer.peek(1000).unwrap();
+    buffer.ack(&batch).unwrap();
+    assert!(segments(dir.path()) <= 1);
+    assert!(buffer.is_empty());
+}

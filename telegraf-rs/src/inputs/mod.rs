@@ -1,0 +1,312 @@
+//! Input plugins: one file each, behind the [`Input`] trait, registered in [`InputSettings`].
+//!
+//! An input appends metrics to an [`Accumulator`] stamped with the gather time; the agent then
+//! applies renames, tags and filters. System inputs read `/proc` and `/sys` through
+//! [`HostPaths`] so that a container can report its host (`HOST_PROC`, `HOST_SYS`, …) and tests
+//! can point them at fixture trees.
+
+use crate::config::{parse_options, take_keys, ConfigError, Place};
+use crate::metric::Metric;
+use crate::stats::Stats;
+use serde::Serialize;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub mod cpu;
+pub mod disk;
+pub mod diskio;
+pub mod exec;
+pub mod http;
+pub mod internal;
+pub mod kernel;
+pub mod mem;
+pub mod net;
+pub mod parsers;
+pub mod processes;
+pub mod prometheus;
+pub mod prometheus_text;
+pub mod socket_listener;
+pub mod swap;
+pub mod system;
+
+/// Why a gather failed (metrics added before the failure are kept).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// A file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file or program output is not in the expected form.
+    #[error("parsing {what}: {message}")]
+    Parse {
+        /// The file or command.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A command failed or timed out.
+    #[error("command {command:?}: {message}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// What happened.
+        message: String,
+    },
+    /// Settings that cannot work (found when the input is built).
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// Where the host's `/proc`, `/sys`, `/etc`, `/var` and mounts are seen from here.
+#[derive(Debug, Clone)]
+pub struct HostPaths {
+    /// `HOST_PROC`, default `/proc`.
+    pub proc: PathBuf,
+    /// `HOST_SYS`, default `/sys`.
+    pub sys: PathBuf,
+    /// `HOST_VAR`, default `/var`.
+    pub var: PathBuf,
+    /// `HOST_MOUNT_PREFIX`, default empty.
+    pub mount_prefix: String,
+    /// Whether `HOST_PROC` was set (some per-namespace checks are then skipped, as Telegraf does).
+    pub proc_overridden: bool,
+}
+
+impl HostPaths {
+    /// Paths from the `HOST_*` variables answered by `lookup`.
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str, default: &str| {
+            PathBuf::from(lookup(name).unwrap_or_else(|| default.to_string()))
+        };
+        HostPaths {
+            proc: get("HOST_PROC", "/proc"),
+            sys: get("HOST_SYS", "/sys"),
+            var: get("HOST_VAR", "/var"),
+            mount_prefix: lookup("HOST_MOUNT_PREFIX").unwrap_or_default(),
+            proc_overridden: lookup("HOST_PROC").is_some(),
+        }
+    }
+
+    /// Paths under one root, as fixture trees for tests lay them out (`root/proc`, `root/sys`).
+    pub fn under(root: &Path) -> Self {
+        HostPaths {
+            proc: root.join("proc"),
+            sys: root.join("sys"),
+            var: root.join("var"),
+            mount_prefix: String::new(),
+            proc_overridden: true,
+        }
+    }
+
+    /// Reads a file below `HOST_PROC`.
+    pub fn read_proc(&self, rel: &str) -> Result<String, InputError> {
+        read(&self.proc.join(rel))
+    }
+}
+
+/// Reads a whole text file, naming it on failure.
+pub fn read(path: &Path) -> Result<String, InputError> {
+    std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Compiles `patterns` (of option `option`) into one glob set; `None` when there are none.
+pub fn glob_set(option: &str, patterns: &[String]) -> Result<Option<globset::GlobSet>, InputError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = globset::GlobSetBuilder::new();
+    for p in patterns {
+        builder.add(
+            globset::Glob::new(p).map_err(|e| InputError::Settings(format!("{option}: {e}")))?,
+        );
+    }
+    builder
+        .build()
+        .map(Some)
+        .map_err(|e| InputError::Settings(format!("{option}: {e}")))
+}
+
+/// The bearer token given inline, else read from `file`; `None` when neither is set.
+pub fn bearer_token(inline: &str, file: &str) -> Result<Option<String>, InputError> {
+    Ok(match (inline, file) {
+        (t, _) if !t.is_empty() => Some(t.to_string()),
+        (_, f) if !f.is_empty() => Some(read(Path::new(f))?.trim().to_string()),
+        _ => None,
+    })
+}
+
+/// What inputs are built with.
+#[derive(Debug, Clone)]
+pub struct BuildContext {
+    /// Where the host's files are.
+    pub host: HostPaths,
+    /// The agent's counters (for `internal`).
+    pub stats: Arc<Stats>,
+}
+
+/// Collects the metrics of one gather.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    /// The gather's timestamp (ns), already rounded to the input's precision.
+    pub time: i64,
+    /// Metrics added so far.
+    pub metrics: Vec<Metric>,
+}
+
+impl Accumulator {
+    /// An empty accumulator for a gather at `time`.
+    pub fn new(time: i64) -> Self {
+        Accumulator {
+            time,
+            metrics: Vec::new(),
+        }
+    }
+
+    /// A new metric named `name` at the gather time.
+    pub fn metric(&self, name: &str) -> Metric {
+        Metric::new(name, self.time)
+    }
+
+    /// Adds a metric unless it has no fields.
+    pub fn push(&mut self, m: Metric) {
+        if !m.fields.is_empty() {
+            self.metrics.push(m);
+        }
+    }
+}
+
+/// The future a gather returns.
+pub type GatherFuture<'a> = Pin<Box<dyn Future<Output = Result<(), InputError>> + Send + 'a>>;
+
+/// The future a service input runs until it is dropped.
+pub type ServiceFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A plugin that produces metrics when asked, every interval, or (a service input such as a
+/// listener) as they arrive.
+pub trait Input: Send {
+    /// Gathers once into `acc`.
+    fn gather<'a>(&'a mut self, acc: &'a mut Accumulator) -> GatherFuture<'a>;
+
+    /// For service inputs: the future that serves, sending what arrives to `sink`. `None` (the
+    /// default) for inputs that only gather.
+    fn serve(&mut self, sink: tokio::sync::mpsc::Sender<Vec<Metric>>) -> Option<ServiceFuture> {
+        let _ = sink;
+        None
+    }
+}
+
+/// An input whose gather only reads local files (quick, so it runs inline).
+pub trait SyncInput: Send {
+    /// Gathers once into `acc`.
+    fn gather_now(&mut self, acc: &mut Accumulator) -> Result<(), InputError>;
+}
+
+impl<T: SyncInput> Input for T {
+    fn gather<'a>(&'a mut self, acc: &'a mut Accumulator) -> GatherFuture<'a> {
+        let result = self.gather_now(acc);
+        Box::pin(std::future::ready(result))
+    }
+}
+
+macro_rules! registry {
+    ($($variant:ident => $name:literal, $module:ident :: $config:ident;)*) => {
+        /// The settings of one input instance, per plugin.
+        #[derive(Debug, Clone, Serialize)]
+        #[serde(untagged)]
+        pub enum InputSettings {
+            $(
+                #[doc = concat!("`[[inputs.", $name, "]]`")]
+                $variant($module::$config),
+            )*
+        }
+
+        impl InputSettings {
+            fn parse_own(
+                name: &str,
+                table: toml::Table,
+                place: &Place,
+                warnings: &mut Vec<String>,
+            ) -> Result<Option<Self>, ConfigError> {
+                Ok(Some(match name {
+                    $($name => Self::$variant(parse_options(table, place, warnings)?),)*
+                    _ => return Ok(None),
+                }))
+            }
+
+            /// Builds the running input.
+            pub fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Input>, InputError> {
+                match self {
+                    $(Self::$variant(c) => $module::build(c, ctx),)*
+                }
+            }
+        }
+
+        /// Names of the inputs telegraf-rs implements.
+        pub const IMPLEMENTED: &[&str] = &[$($name),*];
+    };
+}
+
+impl InputSettings {
+    /// Reads the plugin's own options; `None` when telegraf-rs has no such plugin. The parser
+    /// options (`data_format`, …) of the plugins that parse are read apart and attached.
+    pub fn parse(
+        name: &str,
+        mut table: toml::Table,
+        place: &Place,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let parser: parsers::ParserConfig = match PARSING_INPUTS.contains(&name) {
+            true => parse_options(take_keys(&mut table, parsers::PARSER_KEYS), place, warnings)?,
+            false => parsers::ParserConfig::default(),
+        };
+        let mut settings = Self::parse_own(name, table, place, warnings)?;
+        match &mut settings {
+            Some(InputSettings::Exec(c)) => c.parser = parser,
+            Some(InputSettings::Http(c)) => c.parser = parser,
+            Some(InputSettings::SocketListener(c)) => c.parser = parser,
+            _ => {}
+        }
+        Ok(settings)
+    }
+}
+
+/// Inputs that take `data_format` and the parser options.
+const PARSING_INPUTS: &[&str] = &["exec", "http", "socket_listener"];
+
+registry! {
+    Cpu => "cpu", cpu::CpuConfig;
+    Mem => "mem", mem::MemConfig;
+    Swap => "swap", swap::SwapConfig;
+    Disk => "disk", disk::DiskConfig;
+    DiskIo => "diskio", diskio::DiskIoConfig;
+    Net => "net", net::NetConfig;
+    System => "system", system::SystemConfig;
+    Processes => "processes", processes::ProcessesConfig;
+    Kernel => "kernel", kernel::KernelConfig;
+    Internal => "internal", internal::InternalConfig;
+    Exec => "exec", exec::ExecConfig;
+    Http => "http", http::HttpConfig;
+    Prometheus => "prometheus", prometheus::PrometheusConfig;
+    SocketListener => "socket_listener", socket_listener::SocketListenerConfig;
+}
+
+/// Splits `Key:   123 kB` lines (`/proc/meminfo`, `/proc/vmstat` style) into name and number.
+pub fn key_numbers(text: &str) -> impl Iterator<Item = (&str, u64)> {
+    text.lines().filter_map(|line| {
+        let (key, rest) = line.split_once(|c: char| c == ':' || c.is_whitespace())?;
+        let number = rest.split_whitespace().next()?.parse().ok()?;
+        Some((key.trim(), number))
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testing;

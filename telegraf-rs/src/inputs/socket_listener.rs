@@ -1,0 +1,359 @@
+//! `inputs.socket_listener`: a service input receiving line protocol (or JSON) over TCP, UDP or
+//! a Unix socket. Lines of a stream are split on `\n`; a bad line is logged and skipped, the
+//! others are kept. Timestamps come from the data, or the arrival time.
+
+use super::parsers::{Parser, ParserConfig};
+use super::{Accumulator, BuildContext, GatherFuture, Input, InputError, ServiceFuture};
+use crate::agent::now_nanos;
+use crate::config::GoDuration;
+use crate::metric::Metric;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::{mpsc, Semaphore};
+
+/// Options of `[[inputs.socket_listener]]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SocketListenerConfig {
+    /// `tcp://:8094`, `udp://127.0.0.1:8094`, `tcp4://`, `udp6://`, `unix:///path`.
+    pub service_address: String,
+    /// Most open stream connections (0: no limit).
+    pub max_connections: usize,
+    /// Close a stream connection idle this long (0: never).
+    pub read_timeout: GoDuration,
+    /// The parser options (read apart from the rest of the table).
+    #[serde(skip_deserializing, flatten)]
+    pub parser: ParserConfig,
+}
+
+enum Socket {
+    Tcp(std::net::TcpListener),
+    Udp(std::net::UdpSocket),
+    Unix(std::os::unix::net::UnixListener),
+}
+
+/// Builds the input and binds its socket now, so a busy port fails the start.
+pub fn build(
+    config: &SocketListenerConfig,
+    _: &BuildContext,
+) -> Result<Box<dyn Input>, InputError> {
+    let parser = Parser::new(&config.parser, "influx").map_err(InputError::Settings)?;
+    let settings = |m: String| {
+        InputError::Settings(format!("service_address {:?}: {m}", config.service_address))
+    };
+    let (scheme, rest) = config
+        .service_address
+        .split_once("://")
+        .ok_or_else(|| settings("expected scheme://address".into()))?;
+    let host_port = |rest: &str| {
+        if rest.starts_with(':') {
+            format!("0.0.0.0{rest}")
+        } else {
+            rest.to_string()
+        }
+    };
+    let socket = match scheme {
+        "tcp" | "tcp4" | "tcp6" => {
+            let l = std::net::TcpListener::bind(host_port(rest))
+                .map_err(|e| settings(e.to_string()))?;
+            l.set_nonblocking(true)
+                .map_err(|e| settings(e.to_string()))?;
+            Socket::Tcp(l)
+        }
+        "udp" | "udp4" | "udp6" => {
+            let s =
+                std::net::UdpSocket::bind(host_port(rest)).map_err(|e| settings(e.to_string()))?;
+            s.set_nonblocking(true)
+                .map_err(|e| settings(e.to_string()))?;
+            Socket::Udp(s)
+        }
+        "unix" => {
+            let _ = std::fs::remove_file(rest);
+            let l = std::os::unix::net::UnixListener::bind(rest)
+                .map_err(|e| settings(e.to_string()))?;
+            l.set_nonblocking(true)
+                .map_err(|e| settings(e.to_string()))?;
+            Socket::Unix(l)
+        }
+        other => {
+            return Err(settings(format!(
+                "scheme {other:?} is not implemented by telegraf-rs"
+            )))
+        }
+    };
+    Ok(Box::new(SocketListener {
+        config: config.clone(),
+        parser: Arc::new(parser),
+        socket: Some(socket),
+    }))
+}
+
+struct SocketListener {
+    config: SocketListenerConfig,
+    parser: Arc<Parser>,
+    socket: Option<Socket>,
+}
+
+impl Input for SocketListener {
+    fn gather<'a>(&'a mut self, _: &'a mut Accumulator) -> GatherFuture<'a> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn serve(&mut self, sink: mpsc::Sender<Vec<Metric>>) -> Option<ServiceFuture> {
+        let socket = self.socket.take()?;
+        let parser = self.parser.clone();
+        let config = self.config.clone();
+        Some(Box::pin(async move {
+            if let Err(e) = serve_socket(socket, &config, parser, sink).await {
+                tracing::error!(address = %config.service_address, "socket_listener: {e}");
+            }
+        }))
+    }
+}
+
+async fn serve_socket(
+    socket: Socket,
+    config: &SocketListenerConfig,
+    parser: Arc<Parser>,
+    sink: mpsc::Sender<Vec<Metric>>,
+) -> std::io::Result<()> {
+    match socket {
+        Socket::Tcp(l) => {
+            let listener = tokio::net::TcpListener::from_std(l)?;
+            accept_loop(
+                || async { listener.accept().await.map(|(s, _)| s) },
+                config,
+                parser,
+                sink,
+            )
+            .await;
+        }
+        Socket::Unix(l) => {
+            let listener = tokio::net::UnixListener::from_std(l)?;
+            accept_loop(
+                || async { listener.accept().await.map(|(s, _)| s) },
+                config,
+                parser,
+                sink,
+            )
+            .await;
+        }
+        Socket::Udp(s) => datagrams(tokio::net::UdpSocket::from_std(s)?, parser, sink).await,
+    }
+    Ok(())
+}
+
+async fn accept_loop<S, F, Fut>(
+    accept: F,
+    config: &SocketListenerConfig,
+    parser: Arc<Parser>,
+    sink: mpsc::Sender<Vec<Metric>>,
+) where
+    S: AsyncRead + Unpin + Send + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<S>>,
+{
+    let limit = Arc::new(Semaphore::new(match config.max_connections {
+        0 => Semaphore::MAX_PERMITS,
+        n => n,
+    }));
+    loop {
+        let stream = match accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("socket_listener: accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            tracing::warn!("socket_listener: too many connections; one refused");
+            continue;
+        };
+        let (parser, sink, timeout) = (parser.clone(), sink.clone(), config.read_timeout.0);
+        tokio::spawn(async move {
+            stream_lines(stream, &parser, &sink, timeout).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Most lines parsed into one batch for the agent.
+const BATCH_LINES: usize = 1000;
+
+async fn stream_lines<S: AsyncRead + Unpin>(
+    stream: S,
+    parser: &Parser,
+    sink: &mpsc::Sender<Vec<Metric>>,
+    timeout: std::time::Duration,
+) {
+    let mut reader = BufReader::with_capacity(64 * 1024, stream);
+    let mut line = Vec::new();
+    let mut batch = Vec::new();
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line);
+        let n = if timeout.is_zero() {
+            read.await
+        } else {
+            match tokio::time::timeout(timeout, read).await {
+                Ok(r) => r,
+                Err(_) => Ok(0),
+            }
+        };
+        let n = match n {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!("socket_listener: read: {e}");
+                0
+            }
+        };
+        if n > 0 {
+            parse_into(parser, &line, &mut batch);
+        }
+        let idle = reader.buffer().is_empty();
+        if !batch.is_empty()
+            && (n == 0 || idle || batch.len() >= BATCH_LINES)
+            && sink.send(std::mem::take(&mut batch)).await.is_err()
+        {
+            return;
+        }
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+fn parse_into(parser: &Parser, data: &[u8], out: &mut Vec<Metric>) {
+    match parser.parse(data, "socket_listener", now_nanos()) {
+        Ok(metrics) => out.extend(metrics),
+        Err(e) => tracing::warn!(
+            "socket_listener: unable to parse {:?}: {e}",
+            String::from_utf8_lossy(data).trim_end()
+        ),
+    }
+}
+
+async fn datagrams(
+    socket: tokio::net::UdpSocket,
+    parser: Arc<Parser>,
+    sink: mpsc::Sender<Vec<Metric>>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match socket.recv_from(&mut buf).await {
+            Ok((n, _)) => n,
+            Err(e) => {
+                tracing::warn!("socket_listener: receive: {e}");
+                continue;
+            }
+        };
+        let mut batch = Vec::new();
+        // One bad line must not lose the datagram's other lines.
+        for line in buf[..n].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            parse_into(&parser, line, &mut batch);
+        }
+        if !batch.is_empty() && sink.send(batch).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::testing::fixture;
+    use std::io::Write;
+
+    fn listener(
+        address: &str,
+    ) -> (
+        Box<dyn Input>,
+        mpsc::Receiver<Vec<Metric>>,
+        tokio::runtime::Runtime,
+    ) {
+        let fx = fixture(&[]);
+        let config = SocketListenerConfig {
+            service_address: address.into(),
+            ..SocketListenerConfig::default()
+        };
+        let mut input = build(&config, &fx.ctx()).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, rx) = mpsc::channel(16);
+        let service = input.serve(tx).unwrap();
+        rt.spawn(service);
+        (input, rx, rt)
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    fn receive(
+        rt: &tokio::runtime::Runtime,
+        rx: &mut mpsc::Receiver<Vec<Metric>>,
+        want: usize,
+    ) -> Vec<Metric> {
+        rt.block_on(async {
+            let mut got = Vec::new();
+            while got.len() < want {
+                match tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await {
+                    Ok(Some(batch)) => got.extend(batch),
+                    _ => break,
+                }
+            }
+            got
+        })
+    }
+
+    #[test]
+    fn tcp_lines_with_a_bad_one_in_between() {
+        let port = free_port();
+        let (_input, mut rx, rt) = listener(&format!("tcp://127.0.0.1:{port}"));
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        conn.write_all(b"a v=1i 5\nbroken\nb,t=x v=2\n").unwrap();
+        drop(conn);
+        let got = receive(&rt, &mut rx, 2);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].time, 5);
+        assert_eq!(got[1].tags["t"], "x");
+        assert!(
+            got[1].time > 1_000_000_000_000_000_000,
+            "arrival time stands in"
+        );
+    }
+
+    #[test]
+    fn udp_datagrams() {
+        let port = free_port();
+        let (_input, mut rx, rt) = listener(&format!("udp://127.0.0.1:{port}"));
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.send_to(b"u v=1\nu v=2 7\n", ("127.0.0.1", port))
+            .unwrap();
+        let got = receive(&rt, &mut rx, 2);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].time, 7);
+    }
+
+    #[test]
+    fn a_busy_port_fails_the_build() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let fx = fixture(&[]);
+        let config = SocketListenerConfig {
+            service_address: format!("tcp://127.0.0.1:{port}"),
+            ..SocketListenerConfig::default()
+        };
+        let err = build(&config, &fx.ctx()).err().unwrap().to_string();
+        assert!(err.contains(&port.to_string()), "{err}");
+    }
+}

@@ -1,0 +1,25 @@
+//! telegraf-rs: a collector agent that reads Telegraf's configuration files, gathers the same
+//! metrics under the same names, and keeps every metric in a disk buffer per output until the
+//! store has it.
+//!
+//! Layout:
+//! - [`config`]: loading `telegraf.conf` (env substitution, `[agent]`, plugin tables, warnings
+//!   for what is not implemented, errors naming file, line and key);
+//! - [`filter`]: `namepass`/`tagdrop`/`fieldinclude`/… with globs;
+//! - [`metric`]: the metric type and its line-protocol form;
+//! - [`inputs`]: one module per input plugin behind the `Input` trait;
+//! - [`outputs`]: `influxdb`, `influxdb_v2`, `file`;
+//! - [`buffer`]: the durable per-output buffer (layout in `buffer/FORMAT.md`);
+//! - [`agent`]: scheduling, routing into buffers, writers with back-off;
+//! - [`stats`]: the agent's own counters, reported by `inputs.internal`;
+//! - [`logging`]: log lines in Telegraf's shape (`… E! [outputs.influxdb] …`).
+
+pub mod agent;
+pub mod buffer;
+pub mod config;
+pub mod filter;
+pub mod inputs;
+pub mod logging;
+pub mod metric;
+pub mod outputs;
+pub mod stats;

@@ -1,0 +1,191 @@
+//! Output plugins: where buffered metrics are written. Each is a variant of [`Output`]; the
+//! agent runs one writer per output instance, so a slow or failing one holds up nobody else.
+//!
+//! A write either succeeds, is rejected for good (the batch is dropped and counted, as Telegraf
+//! does for 4xx answers), or fails in a way worth retrying (kept in the buffer, retried with
+//! back-off).
+
+use crate::config::{parse_options, ConfigError, Place};
+use serde::Serialize;
+
+pub mod file;
+pub mod influxdb;
+pub mod influxdb_v2;
+
+/// A write that did not land.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// Worth retrying later: network error, timeout, 5xx, missing database just created.
+    #[error("{0}")]
+    Retry(String),
+    /// Settings that cannot work (found when the output is built).
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// How a write ended when it did not need a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Every metric was accepted.
+    Written,
+    /// The server refused some or all metrics for good; `dropped` of them are lost.
+    Rejected {
+        /// Metrics the server did not store.
+        dropped: usize,
+        /// The server's words.
+        reason: String,
+    },
+}
+
+/// How metrics are turned into lines for one output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineFormat {
+    /// Write unsigned integers with `u`.
+    pub uint_support: bool,
+    /// Leave timestamps out.
+    pub omit_timestamp: bool,
+}
+
+impl LineFormat {
+    /// The metric as one line in this format.
+    pub fn line(&self, m: &crate::metric::Metric) -> Result<Vec<u8>, lineproto::WriteError> {
+        let mut line = m.to_line(self.uint_support)?;
+        if self.omit_timestamp {
+            if let Some(space) = line.iter().rposition(|&b| b == b' ') {
+                line.truncate(space);
+                line.push(b'\n');
+            }
+        }
+        Ok(line)
+    }
+}
+
+/// A running output.
+#[derive(Debug)]
+pub enum Output {
+    /// `[[outputs.influxdb]]`.
+    InfluxDb(influxdb::InfluxDb),
+    /// `[[outputs.influxdb_v2]]`.
+    InfluxDbV2(influxdb_v2::InfluxDbV2),
+    /// `[[outputs.file]]`.
+    File(file::FileOutput),
+}
+
+impl Output {
+    /// Writes one batch (`count` lines of line protocol).
+    pub async fn write(&mut self, body: &[u8], count: usize) -> Result<WriteOutcome, OutputError> {
+        match self {
+            Output::InfluxDb(o) => o.write(body, count).await,
+            Output::InfluxDbV2(o) => o.write(body, count).await,
+            Output::File(o) => o.write(body),
+        }
+    }
+}
+
+/// The settings of one output instance, per plugin.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum OutputSettings {
+    /// `[[outputs.influxdb]]`.
+    InfluxDb(influxdb::InfluxDbConfig),
+    /// `[[outputs.influxdb_v2]]`.
+    InfluxDbV2(influxdb_v2::InfluxDbV2Config),
+    /// `[[outputs.file]]`.
+    File(file::FileConfig),
+}
+
+/// Names of the outputs telegraf-rs implements.
+pub const IMPLEMENTED: &[&str] = &["influxdb", "influxdb_v2", "file"];
+
+impl OutputSettings {
+    /// Reads the plugin's own options; `None` when telegraf-rs has no such plugin.
+    pub fn parse(
+        name: &str,
+        table: toml::Table,
+        place: &Place,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        Ok(Some(match name {
+            "influxdb" => Self::InfluxDb(parse_options(table, place, warnings)?),
+            "influxdb_v2" => Self::InfluxDbV2(parse_options(table, place, warnings)?),
+            "file" => Self::File(parse_options(table, place, warnings)?),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The line format this output wants.
+    pub fn line_format(&self) -> LineFormat {
+        match self {
+            Self::InfluxDb(c) => LineFormat {
+                uint_support: c.influx_uint_support,
+                omit_timestamp: c.influx_omit_timestamp,
+            },
+            Self::InfluxDbV2(c) => LineFormat {
+                uint_support: c.influx_uint_support,
+                omit_timestamp: c.influx_omit_timestamp,
+            },
+            Self::File(_) => LineFormat::default(),
+        }
+    }
+
+    /// Builds the running output.
+    pub fn build(&self) -> Result<Output, OutputError> {
+        Ok(match self {
+            Self::InfluxDb(c) => Output::InfluxDb(influxdb::InfluxDb::new(c)?),
+            Self::InfluxDbV2(c) => Output::InfluxDbV2(influxdb_v2::InfluxDbV2::new(c)?),
+            Self::File(c) => Output::File(file::FileOutput::new(c)?),
+        })
+    }
+}
+
+/// `body` gzip-compressed.
+pub fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::fast(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(body);
+    enc.finish().unwrap_or_default()
+}
+
+/// An HTTP client with `timeout`, `user_agent` and the given extra headers.
+pub fn http_client(
+    timeout: std::time::Duration,
+    user_agent: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+) -> Result<reqwest::Client, OutputError> {
+    let mut map = reqwest::header::HeaderMap::new();
+    for (k, v) in headers {
+        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|e| OutputError::Settings(format!("http_headers: {k:?}: {e}")))?;
+        let value = reqwest::header::HeaderValue::from_str(v)
+            .map_err(|e| OutputError::Settings(format!("http_headers: {k:?}: {e}")))?;
+        map.insert(name, value);
+    }
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(user_agent)
+        .default_headers(map)
+        .build()
+        .map_err(|e| OutputError::Settings(e.to_string()))
+}
+
+/// An error with its causes (`error sending request: connection refused`): HTTP client errors
+/// keep the useful part in their sources.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The user agent sent when a table sets none.
+pub const DEFAULT_USER_AGENT: &str = concat!("telegraf-rs/", env!("CARGO_PKG_VERSION"));

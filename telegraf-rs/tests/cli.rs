@@ -1,0 +1,280 @@
+//! The `telegraf-rs` binary as operators use it: `--test`, `--once`, `--print-config`, filters,
+//! errors in broken files, SIGHUP reloads (a bad new file keeps the old configuration) and the
+//! buffer limit while the store is unreachable.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn run(args: &[&str], data_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_telegraf-rs"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn test_mode_prints_sorted_line_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write(dir.path(), "t.conf", "[agent]\n  hostname = \"h1\"\n[[inputs.mem]]\n[[inputs.kernel]]\n  name_prefix = \"k_\"\n  [inputs.kernel.tags]\n    role = \"db\"\n");
+    let out = run(&["--config", &conf, "--test"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mem = text
+        .lines()
+        .find(|l| l.starts_with("> mem,host=h1 "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let fields: Vec<&str> = mem
+        .split(' ')
+        .nth(2)
+        .unwrap()
+        .split(',')
+        .map(|f| f.split('=').next().unwrap())
+        .collect();
+    let mut sorted = fields.clone();
+    sorted.sort();
+    assert_eq!(fields, sorted);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("> k_kernel,host=h1,role=db ")),
+        "{text}"
+    );
+    let only = run(
+        &["--config", &conf, "--test", "--input-filter", "kernel"],
+        dir.path(),
+    );
+    let text = String::from_utf8(only.stdout).unwrap();
+    assert!(text.lines().all(|l| l.starts_with("> k_kernel")), "{text}");
+}
+
+#[test]
+fn broken_files_fail_naming_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write(
+        dir.path(),
+        "bad.conf",
+        "[agent]\n  interval = \"10s\"\n\n[[inputs.cpu]]\n  percpu = \"yes\"\n",
+    );
+    let out = run(&["--config", &conf, "--test"], dir.path());
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.conf:5: inputs.cpu: percpu: "), "{err}");
+    let none = run(
+        &[
+            "--config",
+            &write(dir.path(), "empty.conf", "[agent]\n"),
+            "--test",
+        ],
+        dir.path(),
+    );
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no inputs found"));
+}
+
+#[test]
+fn print_config_shows_defaults_and_substitutions() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write(
+        dir.path(),
+        "p.conf",
+        "[[inputs.cpu]]\n[[outputs.influxdb]]\n  urls = [\"${TG_URL}\"]\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_telegraf-rs"))
+        .args(["--config", &conf, "--print-config"])
+        .env("TG_URL", "http://store:8086")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("metric_buffer_limit = 10000"), "{text}");
+    assert!(text.contains("totalcpu = true"), "{text}");
+    assert!(text.contains("\"http://store:8086\""), "{text}");
+}
+
+#[test]
+fn once_writes_to_the_outputs_and_fails_when_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.lp");
+    let conf = write(
+        dir.path(),
+        "o.conf",
+        &format!(
+            "[[inputs.kernel]]\n[[outputs.file]]\n  files = [{:?}]\n",
+            target.to_string_lossy()
+        ),
+    );
+    let out = run(&["--config", &conf, "--once"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(&target).unwrap();
+    assert!(written.starts_with("kernel,host="), "{written}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = write(dir.path(), "down.conf", &format!("[[inputs.kernel]]\n[[outputs.influxdb]]\n  urls = [\"http://127.0.0.1:{port}\"]\n  timeout = \"1s\"\n"));
+    let out = run(&["--config", &conf, "--once"], dir.path());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stay buffered"));
+}
+
+/// A running agent, killed by PID when dropped.
+struct Agent(std::process::Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(conf: &str, dir: &Path) -> Agent {
+    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
+    Agent(
+        Command::new(env!("CARGO_BIN_EXE_telegraf-rs"))
+            .args(["--config", conf, "--data-dir"])
+            .arg(dir.join("data"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+fn signal(agent: &Agent, sig: i32) {
+    // SAFETY: kill(2) on our own running child.
+    unsafe {
+        libc::kill(agent.0.id() as i32, sig);
+    }
+}
+
+#[test]
+fn sighup_reloads_and_a_bad_file_keeps_the_running_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.lp");
+    let config = |name: &str| {
+        format!(
+            "[agent]\n  interval = \"1s\"\n  flush_interval = \"1s\"\n[[inputs.kernel]]\n  name_override = \"{name}\"\n[[outputs.file]]\n  files = [{:?}]\n",
+            target.to_string_lossy()
+        )
+    };
+    let conf = write(dir.path(), "r.conf", &config("first"));
+    let mut agent = spawn(&conf, dir.path());
+    let seen = |prefix: &str| {
+        std::fs::read_to_string(&target)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with(prefix))
+    };
+    assert!(
+        wait_for(Duration::from_secs(15), || seen("first,")),
+        "no first metrics"
+    );
+    write(dir.path(), "r.conf", &config("second"));
+    signal(&agent, libc::SIGHUP);
+    assert!(
+        wait_for(Duration::from_secs(15), || seen("second,")),
+        "reload not applied"
+    );
+
+    write(dir.path(), "r.conf", "[[inputs.kernel]\n");
+    signal(&agent, libc::SIGHUP);
+    let log = || std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default();
+    assert!(
+        wait_for(Duration::from_secs(10), || log()
+            .contains("config reload failed")),
+        "{}",
+        log()
+    );
+    let count = |prefix: &str| {
+        std::fs::read_to_string(&target)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .count()
+    };
+    let before = count("second,");
+    assert!(
+        wait_for(Duration::from_secs(10), || count("second,") > before + 1),
+        "the old configuration stopped running"
+    );
+
+    signal(&agent, libc::SIGTERM);
+    let exited = wait_for(Duration::from_secs(10), || {
+        matches!(agent.0.try_wait(), Ok(Some(_)))
+    });
+    assert!(
+        exited && agent.0.try_wait().unwrap().unwrap().success(),
+        "{}",
+        log()
+    );
+}
+
+#[test]
+fn past_the_buffer_limit_the_oldest_metrics_are_dropped_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = write(
+        dir.path(),
+        "l.conf",
+        &format!("[agent]\n  interval = \"1s\"\n  flush_interval = \"1s\"\n  metric_buffer_limit = 3\n[[inputs.kernel]]\n[[outputs.influxdb]]\n  urls = [\"http://127.0.0.1:{port}\"]\n  timeout = \"1s\"\n"),
+    );
+    let _agent = spawn(&conf, dir.path());
+    let log = || std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default();
+    assert!(
+        wait_for(Duration::from_secs(20), || log()
+            .contains("Metric buffer overflow; 1 metrics have been dropped")),
+        "{}",
+        log()
+    );
+    let segments: u64 = walk(&dir.path().join("data/buffers"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(segments > 0);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
