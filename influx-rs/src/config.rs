@@ -46,6 +46,8 @@ pub struct Config {
     pub data: DataConfig,
     /// Retention enforcement.
     pub retention: RetentionConfig,
+    /// Forwarding of writes to subscriptions.
+    pub subscriber: SubscriberConfig,
     /// Log output.
     pub logging: LoggingConfig,
 }
@@ -90,6 +92,23 @@ pub struct RetentionConfig {
     /// How often to look for expired shard groups.
     #[serde(with = "humantime_serde")]
     pub check_interval: Duration,
+}
+
+/// `[subscriber]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct SubscriberConfig {
+    /// Timeout of each HTTP delivery to a subscription destination.
+    #[serde(with = "humantime_serde")]
+    pub http_timeout: Duration,
+}
+
+impl Default for SubscriberConfig {
+    fn default() -> Self {
+        SubscriberConfig {
+            http_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// `[logging]`

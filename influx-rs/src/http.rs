@@ -3,6 +3,7 @@
 
 use crate::query::{self, Epoch, QueryContext};
 use crate::storage::{Engine, EngineError};
+use crate::subscriber::Subscriber;
 use crate::write::{self, WriteResponse};
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -39,6 +40,8 @@ pub struct AppState {
     pub max_body_size: usize,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// Forwards accepted writes to subscriptions.
+    pub subscriber: Arc<Subscriber>,
 }
 
 /// Builds the router.
@@ -131,6 +134,7 @@ async fn health() -> Response {
 async fn metrics(State(state): State<AppState>) -> Response {
     let m = &state.metrics;
     let e = &state.engine;
+    let sub = &state.subscriber.stats;
     let body = format!(
         "# HELP influxrs_write_requests_total Write requests received.\n\
          # TYPE influxrs_write_requests_total counter\n\
@@ -158,7 +162,16 @@ async fn metrics(State(state): State<AppState>) -> Response {
          influxrs_disk_bytes {}\n\
          # HELP influxrs_shards Open shards.\n\
          # TYPE influxrs_shards gauge\n\
-         influxrs_shards {}\n",
+         influxrs_shards {}\n\
+         # HELP influxrs_subscriber_writes_ok_total Writes delivered to subscription destinations.\n\
+         # TYPE influxrs_subscriber_writes_ok_total counter\n\
+         influxrs_subscriber_writes_ok_total {}\n\
+         # HELP influxrs_subscriber_writes_failed_total Subscription deliveries that failed.\n\
+         # TYPE influxrs_subscriber_writes_failed_total counter\n\
+         influxrs_subscriber_writes_failed_total {}\n\
+         # HELP influxrs_subscriber_writes_dropped_total Writes dropped on a full subscription queue.\n\
+         # TYPE influxrs_subscriber_writes_dropped_total counter\n\
+         influxrs_subscriber_writes_dropped_total {}\n",
         m.write_requests.load(Ordering::Relaxed),
         m.query_requests.load(Ordering::Relaxed),
         m.points_written.load(Ordering::Relaxed),
@@ -168,6 +181,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
         e.cache_bytes(),
         e.disk_bytes(),
         e.shard_count(),
+        sub.writes_ok.load(Ordering::Relaxed),
+        sub.writes_failed.load(Ordering::Relaxed),
+        sub.writes_dropped.load(Ordering::Relaxed),
     );
     (
         StatusCode::OK,
@@ -216,11 +232,17 @@ fn engine_error(e: &EngineError) -> Response {
 async fn do_write(state: AppState, target: WriteTarget, body: Bytes) -> Response {
     let WriteTarget { db, rp, precision } = target;
     let engine = Arc::clone(&state.engine);
+    let subscriber = Arc::clone(&state.subscriber);
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
     let result = tokio::task::spawn_blocking(move || {
         let parsed = write::parse_body(&body, precision, now);
         let points = parsed.points.len();
-        write::store(&engine, &db, &rp, parsed).map(|r| (r, points))
+        let (response, policy) = write::store(&engine, &db, &rp, &parsed)?;
+        if !policy.is_empty() {
+            subscriber.sync(engine.catalog_version(), || engine.catalog());
+            subscriber.forward(&db, &policy, &parsed.points);
+        }
+        Ok::<_, EngineError>((response, points))
     })
     .await;
     let m = &state.metrics;

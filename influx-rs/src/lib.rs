@@ -6,6 +6,7 @@
 //! - [`storage`]: the engine — WAL, cache, column files, series index, compaction, retention.
 //! - [`write`](mod@write): request body → points (line protocol, precision, validation) → engine.
 //! - [`query`]: InfluxQL statements executed against the engine, in InfluxDB's JSON shape.
+//! - [`subscriber`]: forwarding of accepted writes to subscription destinations (Kapacitor).
 //! - [`http`]: the axum routes (`/ping`, `/health`, `/write`, `/api/v2/write`, `/query`, `/metrics`).
 //!
 //! A write flows `http` → `write` (parse, split per point) → `storage::Engine::write` →
@@ -17,4 +18,5 @@ pub mod http;
 pub mod meta;
 pub mod query;
 pub mod storage;
+pub mod subscriber;
 pub mod write;

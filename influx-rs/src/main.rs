@@ -6,6 +6,7 @@ use clap::Parser;
 use influx_rs::config::Config;
 use influx_rs::http::{router, AppState, Metrics};
 use influx_rs::storage::Engine;
+use influx_rs::subscriber::Subscriber;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -120,6 +121,10 @@ async fn main() -> anyhow::Result<()> {
         engine: Arc::clone(&engine),
         max_body_size: config.http.max_body_size,
         metrics: Arc::new(Metrics::default()),
+        subscriber: Arc::new(Subscriber::new(
+            tokio::runtime::Handle::current(),
+            config.subscriber.http_timeout,
+        )),
     };
     let listener = tokio::net::TcpListener::bind(config.http.bind_address)
         .await

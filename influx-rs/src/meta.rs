@@ -30,6 +30,15 @@ pub enum MetaError {
     /// Shard groups longer than the policy.
     #[error("retention policy duration must be greater than the shard duration")]
     ShardDurationTooLong,
+    /// `CREATE SUBSCRIPTION` with a name in use on that policy.
+    #[error("subscription already exists")]
+    SubscriptionExists,
+    /// `DROP SUBSCRIPTION` of an unknown one.
+    #[error("subscription not found")]
+    SubscriptionNotFound,
+    /// A destination that is not `http://`, `https://` or `udp://`.
+    #[error("invalid subscription URL: {0}")]
+    InvalidSubscriptionUrl(String),
     /// Names that would escape the data directory.
     #[error("invalid name: {0:?}")]
     InvalidName(String),
@@ -80,6 +89,43 @@ pub struct RetentionPolicyInfo {
     pub replication: u32,
     /// Shard groups, ordered by start time.
     pub shard_groups: Vec<ShardGroupInfo>,
+    /// Where writes to this policy are forwarded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<SubscriptionInfo>,
+}
+
+/// A subscription: writes to its policy are forwarded to its destinations.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SubscriptionInfo {
+    /// Its name, unique within the policy.
+    pub name: String,
+    /// `ANY` (one destination per write) or `ALL`.
+    #[serde(with = "mode_text")]
+    pub mode: influxql::SubscriptionMode,
+    /// Destination URLs.
+    pub destinations: Vec<String>,
+}
+
+/// `"ANY"` / `"ALL"` in `meta.json`.
+mod mode_text {
+    use influxql::SubscriptionMode;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        mode: &SubscriptionMode,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_str(mode)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<SubscriptionMode, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "ALL" => Ok(SubscriptionMode::All),
+            _ => Ok(SubscriptionMode::Any),
+        }
+    }
 }
 
 /// One shard group; this single-node store has exactly one shard per group, of the same id.
@@ -223,6 +269,48 @@ impl Catalog {
         }
         std::fs::rename(&tmp, &path).map_err(io)?;
         crate::storage::fsync_dir(dir).map_err(io)
+    }
+
+    /// Adds a subscription to `db`.`rp`.
+    pub fn create_subscription(
+        &mut self,
+        db: &str,
+        rp: &str,
+        sub: SubscriptionInfo,
+    ) -> Result<(), MetaError> {
+        for d in &sub.destinations {
+            let ok = ["http://", "https://", "udp://"]
+                .iter()
+                .any(|s| d.starts_with(s))
+                && d.len() > 7;
+            if !ok {
+                return Err(MetaError::InvalidSubscriptionUrl(d.clone()));
+            }
+        }
+        let policy = self.policy_mut(db, rp)?;
+        if policy.subscriptions.iter().any(|s| s.name == sub.name) {
+            return Err(MetaError::SubscriptionExists);
+        }
+        policy.subscriptions.push(sub);
+        Ok(())
+    }
+
+    /// Removes subscription `name` of `db`.`rp`.
+    pub fn drop_subscription(&mut self, db: &str, rp: &str, name: &str) -> Result<(), MetaError> {
+        let policy = self.policy_mut(db, rp)?;
+        let before = policy.subscriptions.len();
+        policy.subscriptions.retain(|s| s.name != name);
+        if policy.subscriptions.len() == before {
+            return Err(MetaError::SubscriptionNotFound);
+        }
+        Ok(())
+    }
+
+    fn policy_mut(&mut self, db: &str, rp: &str) -> Result<&mut RetentionPolicyInfo, MetaError> {
+        self.database_mut(db)?
+            .policies
+            .get_mut(rp)
+            .ok_or_else(|| MetaError::RetentionPolicyNotFound(rp.to_string()))
     }
 
     /// The database, or `database not found`.
@@ -456,6 +544,7 @@ fn build_policy(spec: PolicySpec) -> Result<RetentionPolicyInfo, MetaError> {
         shard_group_duration,
         replication: spec.replication.unwrap_or(1),
         shard_groups: Vec::new(),
+        subscriptions: Vec::new(),
     })
 }
 

@@ -114,12 +114,13 @@ pub enum WriteResponse {
 /// Stores a parsed body and words the answer as InfluxDB does: storage rejections take
 /// precedence as `partial write: <reason> dropped=N`; otherwise parse errors are reported,
 /// as `partial write: … dropped=0` when other lines were written.
+/// Also returns the retention policy written to (empty when nothing was stored).
 pub fn store(
     engine: &Engine,
     db: &str,
     rp: &str,
-    body: ParsedBody,
-) -> Result<WriteResponse, EngineError> {
+    body: &ParsedBody,
+) -> Result<(WriteResponse, String), EngineError> {
     let summary = if body.points.is_empty() {
         if body.parse_errors.is_empty() && body.dropped == 0 {
             // An empty body still has to name an existing database and policy.
@@ -130,21 +131,26 @@ pub fn store(
         engine.write(db, rp, &body.points)?
     };
     let dropped = summary.dropped + body.dropped;
+    let policy = summary.policy;
     if dropped > 0 {
-        let reason = body.first_drop.or(summary.first_error).unwrap_or_default();
-        return Ok(WriteResponse::BadRequest(format!(
-            "partial write: {reason} dropped={dropped}"
-        )));
+        let reason = body
+            .first_drop
+            .clone()
+            .or(summary.first_error)
+            .unwrap_or_default();
+        let message = format!("partial write: {reason} dropped={dropped}");
+        return Ok((WriteResponse::BadRequest(message), policy));
     }
     if !body.parse_errors.is_empty() {
         let errors = body.parse_errors.join("\n");
-        return Ok(WriteResponse::BadRequest(if summary.written == 0 {
+        let message = if summary.written == 0 {
             errors
         } else {
             format!("partial write: {errors} dropped=0")
-        }));
+        };
+        return Ok((WriteResponse::BadRequest(message), policy));
     }
-    Ok(WriteResponse::NoContent)
+    Ok((WriteResponse::NoContent, policy))
 }
 
 #[cfg(test)]

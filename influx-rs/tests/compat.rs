@@ -523,3 +523,50 @@ fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         _ => a == b,
     }
 }
+
+/// Statements that change the catalog, run in this order on both servers: every answer
+/// (status and JSON, errors included) must match.
+const MANAGEMENT: &[&str] = &[
+    "SHOW SUBSCRIPTIONS",
+    "CREATE DATABASE m",
+    "SHOW SUBSCRIPTIONS",
+    "CREATE SUBSCRIPTION s1 ON m.autogen DESTINATIONS ANY 'http://127.0.0.1:9', 'http://127.0.0.1:10'",
+    "CREATE SUBSCRIPTION s1 ON m.autogen DESTINATIONS ALL 'http://127.0.0.1:9'",
+    "CREATE SUBSCRIPTION s2 ON m.nope DESTINATIONS ALL 'http://127.0.0.1:9'",
+    "CREATE SUBSCRIPTION s2 ON x.autogen DESTINATIONS ALL 'http://127.0.0.1:9'",
+    "CREATE SUBSCRIPTION s3 ON m.autogen DESTINATIONS ALL 'ftp://x'",
+    "CREATE SUBSCRIPTION \"kapacitor-1\" ON \"m\".\"autogen\" DESTINATIONS ALL 'udp://127.0.0.1:9100'",
+    "SHOW SUBSCRIPTIONS",
+    "DROP SUBSCRIPTION nope ON m.autogen",
+    "DROP SUBSCRIPTION s1 ON m.autogen",
+    "SHOW SUBSCRIPTIONS",
+    "DROP DATABASE m",
+    "SHOW SUBSCRIPTIONS",
+];
+
+#[test]
+fn management_statements_match_influxdb_1_6_7() {
+    let Some(reference) = reference_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ours = TestServer::start(&dir.path().join("data"));
+    let mut mismatches = Vec::new();
+    for q in MANAGEMENT {
+        let want = post(reference.port, "/query", &[("q", q)], "");
+        let got = post(ours.port, "/query", &[("q", q)], "");
+        let same = want.status == got.status
+            && serde_json::from_str::<serde_json::Value>(&want.body).ok()
+                == serde_json::from_str::<serde_json::Value>(&got.body).ok();
+        if !same {
+            mismatches.push(format!(
+                "{q}\n  influxdb: {} {}\n  ours:     {} {}",
+                want.status,
+                want.body.trim(),
+                got.status,
+                got.body.trim()
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

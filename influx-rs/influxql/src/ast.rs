@@ -21,6 +21,30 @@ pub enum Statement {
     },
     /// `SHOW DATABASES`
     ShowDatabases,
+    /// `CREATE SUBSCRIPTION name ON db.rp DESTINATIONS ANY|ALL 'url', …`
+    CreateSubscription {
+        /// Subscription name.
+        name: String,
+        /// Database whose writes are forwarded.
+        database: String,
+        /// Retention policy whose writes are forwarded.
+        retention_policy: String,
+        /// One destination per write, or all of them.
+        mode: SubscriptionMode,
+        /// Destination URLs.
+        destinations: Vec<String>,
+    },
+    /// `DROP SUBSCRIPTION name ON db.rp`
+    DropSubscription {
+        /// Subscription name.
+        name: String,
+        /// Its database.
+        database: String,
+        /// Its retention policy.
+        retention_policy: String,
+    },
+    /// `SHOW SUBSCRIPTIONS`
+    ShowSubscriptions,
     /// `CREATE RETENTION POLICY name ON db …`
     CreateRetentionPolicy {
         /// Policy name.
@@ -316,6 +340,24 @@ pub enum Expr {
     Paren(Box<Expr>),
 }
 
+/// How a subscription spreads writes over its destinations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionMode {
+    /// Each write goes to one destination, round-robin.
+    Any,
+    /// Each write goes to every destination.
+    All,
+}
+
+impl fmt::Display for SubscriptionMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SubscriptionMode::Any => "ANY",
+            SubscriptionMode::All => "ALL",
+        })
+    }
+}
+
 /// Writes `name` as an identifier, quoting it when it is not a plain word or is a keyword.
 pub fn write_ident(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
     let plain = name
@@ -595,6 +637,41 @@ impl fmt::Display for Statement {
                 write_ident(f, name)
             }
             Statement::ShowDatabases => f.write_str("SHOW DATABASES"),
+            Statement::CreateSubscription {
+                name,
+                database,
+                retention_policy,
+                mode,
+                destinations,
+            } => {
+                f.write_str("CREATE SUBSCRIPTION ")?;
+                write_ident(f, name)?;
+                f.write_str(" ON ")?;
+                write_ident(f, database)?;
+                f.write_str(".")?;
+                write_ident(f, retention_policy)?;
+                write!(f, " DESTINATIONS {mode} ")?;
+                for (i, d) in destinations.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write_string(f, d)?;
+                }
+                Ok(())
+            }
+            Statement::DropSubscription {
+                name,
+                database,
+                retention_policy,
+            } => {
+                f.write_str("DROP SUBSCRIPTION ")?;
+                write_ident(f, name)?;
+                f.write_str(" ON ")?;
+                write_ident(f, database)?;
+                f.write_str(".")?;
+                write_ident(f, retention_policy)
+            }
+            Statement::ShowSubscriptions => f.write_str("SHOW SUBSCRIPTIONS"),
             Statement::CreateRetentionPolicy {
                 name,
                 database,

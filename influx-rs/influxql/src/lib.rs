@@ -19,6 +19,6 @@ pub mod parser;
 
 pub use ast::{
     BinaryOp, Dimension, Expr, Field, Fill, Measurement, MeasurementName, RetentionPolicyOptions,
-    SelectStatement, ShowStatement, Statement, TagKeyFilter,
+    SelectStatement, ShowStatement, Statement, SubscriptionMode, TagKeyFilter,
 };
 pub use parser::{parse_statement, parse_statements, ParseError};

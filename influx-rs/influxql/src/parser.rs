@@ -296,6 +296,25 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `ON db.rp` of the subscription statements.
+    fn on_database_policy(&mut self) -> Result<(String, String)> {
+        self.expect_keyword("ON")?;
+        let database = self.ident()?;
+        self.expect(TokenKind::Dot, ".")?;
+        Ok((database, self.ident()?))
+    }
+
+    /// A single-quoted string literal.
+    fn string(&mut self) -> Result<String> {
+        match self.peek().kind.clone() {
+            TokenKind::Str(s) => {
+                self.advance();
+                Ok(s)
+            }
+            _ => Err(self.unexpected(&["string"])),
+        }
+    }
+
     fn on_database(&mut self) -> Result<Option<String>> {
         if self.eat_keyword("ON") {
             Ok(Some(self.ident()?))
@@ -335,6 +354,9 @@ impl<'a> Parser<'a> {
         }
         if self.eat_keyword("SERIES") {
             return Ok(Statement::ShowSeries(self.show_statement(false)?.0));
+        }
+        if self.eat_keyword("SUBSCRIPTIONS") {
+            return Ok(Statement::ShowSubscriptions);
         }
         Err(self.unexpected(&[
             "CONTINUOUS",
@@ -389,6 +411,30 @@ impl<'a> Parser<'a> {
                 options,
             });
         }
+        if self.eat_keyword("SUBSCRIPTION") {
+            let name = self.ident()?;
+            let (database, retention_policy) = self.on_database_policy()?;
+            self.expect_keyword("DESTINATIONS")?;
+            let mode = if self.eat_keyword("ANY") {
+                SubscriptionMode::Any
+            } else if self.eat_keyword("ALL") {
+                SubscriptionMode::All
+            } else {
+                return Err(self.unexpected(&["ALL", "ANY"]));
+            };
+            let mut destinations = vec![self.string()?];
+            while self.peek().kind == TokenKind::Comma {
+                self.advance();
+                destinations.push(self.string()?);
+            }
+            return Ok(Statement::CreateSubscription {
+                name,
+                database,
+                retention_policy,
+                mode,
+                destinations,
+            });
+        }
         Err(self.unexpected(&[
             "CONTINUOUS",
             "DATABASE",
@@ -411,6 +457,15 @@ impl<'a> Parser<'a> {
             self.expect_keyword("ON")?;
             let database = self.ident()?;
             return Ok(Statement::DropRetentionPolicy { name, database });
+        }
+        if self.eat_keyword("SUBSCRIPTION") {
+            let name = self.ident()?;
+            let (database, retention_policy) = self.on_database_policy()?;
+            return Ok(Statement::DropSubscription {
+                name,
+                database,
+                retention_policy,
+            });
         }
         Err(self.unexpected(&[
             "CONTINUOUS",
@@ -967,6 +1022,18 @@ mod tests {
         round_trip("SHOW MEASUREMENTS");
         round_trip("SHOW DATABASES");
         round_trip("DROP DATABASE \"select\"");
+        assert_eq!(
+            round_trip("create subscription \"kapacitor-1\" on telegraf.autogen destinations any 'http://k:9092', 'udp://k:9100'"),
+            "CREATE SUBSCRIPTION \"kapacitor-1\" ON telegraf.autogen DESTINATIONS ANY 'http://k:9092', 'udp://k:9100'"
+        );
+        round_trip("DROP SUBSCRIPTION s ON \"db\".\"rp\"");
+        round_trip("SHOW SUBSCRIPTIONS");
+        let e =
+            parse_statement("CREATE SUBSCRIPTION s ON db.rp DESTINATIONS SOME 'x'").unwrap_err();
+        assert!(
+            e.to_string().starts_with("found SOME, expected ALL, ANY"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod functions;
 mod select;
 mod show;
 
-use crate::meta::{go_duration, MetaError, PolicySpec};
+use crate::meta::{go_duration, MetaError, PolicySpec, SubscriptionInfo};
 use crate::storage::{Engine, EngineError};
 use influxql::Statement;
 use serde::Serialize;
@@ -270,6 +270,30 @@ fn execute_one(
                 values: names.into_iter().map(|n| vec![n.into()]).collect(),
             }])
         }
+        Statement::CreateSubscription {
+            name,
+            database,
+            retention_policy,
+            mode,
+            destinations,
+        } => {
+            let sub = SubscriptionInfo {
+                name: name.clone(),
+                mode: *mode,
+                destinations: destinations.clone(),
+            };
+            engine.update_catalog(|c| c.create_subscription(database, retention_policy, sub))?;
+            Ok(Vec::new())
+        }
+        Statement::DropSubscription {
+            name,
+            database,
+            retention_policy,
+        } => {
+            engine.update_catalog(|c| c.drop_subscription(database, retention_policy, name))?;
+            Ok(Vec::new())
+        }
+        Statement::ShowSubscriptions => Ok(show::subscriptions(&engine.catalog())),
         Statement::Select(s) => select::select(engine, s, ctx),
         Statement::ShowTagKeys(s) => show::tag_keys(engine, s, ctx),
         Statement::ShowTagValues(s, key) => show::tag_values(engine, s, key, ctx),

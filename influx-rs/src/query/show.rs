@@ -236,3 +236,35 @@ pub(super) fn series(
         values,
     }])
 }
+
+/// `SHOW SUBSCRIPTIONS`: one series per database that has any.
+pub(super) fn subscriptions(catalog: &crate::meta::Catalog) -> Vec<Series> {
+    catalog
+        .databases
+        .iter()
+        .filter_map(|(db, info)| {
+            let values: Vec<Vec<serde_json::Value>> = info
+                .policies
+                .iter()
+                .flat_map(|(rp, p)| {
+                    p.subscriptions.iter().map(move |s| {
+                        vec![
+                            rp.clone().into(),
+                            s.name.clone().into(),
+                            s.mode.to_string().into(),
+                            s.destinations.clone().into(),
+                        ]
+                    })
+                })
+                .collect();
+            (!values.is_empty()).then(|| Series {
+                name: Some(db.clone()),
+                tags: None,
+                columns: ["retention_policy", "name", "mode", "destinations"]
+                    .map(String::from)
+                    .to_vec(),
+                values,
+            })
+        })
+        .collect()
+}

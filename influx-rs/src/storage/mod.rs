@@ -29,7 +29,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use shard::{Shard, ShardError};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 pub use value::{FieldType, Point, Value};
@@ -70,6 +70,8 @@ pub struct WriteSummary {
     pub dropped: usize,
     /// The first rejection reason, in InfluxDB's words.
     pub first_error: Option<String>,
+    /// The retention policy written to (the default one when the request named none).
+    pub policy: String,
 }
 
 /// Fsyncs a directory so renames and new files in it are durable.
@@ -104,6 +106,8 @@ pub struct Engine {
     /// Wake-ups of the background threads: a counter, so no waiter misses one.
     wake: (Mutex<u64>, Condvar),
     stopping: AtomicBool,
+    /// Bumped by every catalog change made through [`Engine::update_catalog`].
+    catalog_version: AtomicU64,
 }
 
 impl Engine {
@@ -124,6 +128,7 @@ impl Engine {
             hasher: ahash::RandomState::new(),
             wake: (Mutex::new(0), Condvar::new()),
             stopping: AtomicBool::new(false),
+            catalog_version: AtomicU64::new(0),
         };
         for loc in catalog.shards() {
             let shard = engine.open_shard(&loc)?;
@@ -184,7 +189,14 @@ impl Engine {
         let out = f(&mut next)?;
         next.save(&self.dir)?;
         *catalog = next;
+        self.catalog_version.fetch_add(1, Ordering::Release);
         Ok(out)
+    }
+
+    /// Changes whenever a statement changed the catalog (not when shard groups are added), so
+    /// services that mirror part of it (subscriptions) know when to look again.
+    pub fn catalog_version(&self) -> u64 {
+        self.catalog_version.load(Ordering::Acquire)
     }
 
     /// `CREATE DATABASE`.
@@ -235,7 +247,10 @@ impl Engine {
             let duration = catalog.database(db)?.policies[&rp].duration;
             (rp, duration)
         };
-        let mut summary = WriteSummary::default();
+        let mut summary = WriteSummary {
+            policy: rp.clone(),
+            ..WriteSummary::default()
+        };
         let reject = |summary: &mut WriteSummary, reason: String| {
             summary.dropped += 1;
             summary.first_error.get_or_insert(reason);

@@ -135,6 +135,16 @@ impl TestServer {
             .expect("query answers JSON")
     }
 
+    pub fn write_with(&self, db: &str, precision: &str, body: &str) -> (u16, String) {
+        let r = reqwest::blocking::Client::new()
+            .post(self.url("/write"))
+            .query(&[("db", db), ("precision", precision)])
+            .body(body.to_string())
+            .send()
+            .expect("write request");
+        (r.status().as_u16(), r.text().unwrap_or_default())
+    }
+
     pub fn write(&self, db: &str, body: &str) -> (u16, String) {
         let r = reqwest::blocking::Client::new()
             .post(self.url("/write"))
