@@ -6,54 +6,13 @@
 mod common;
 
 use common::TestServer;
-use std::io::{BufRead, BufReader, Read};
-use std::net::{TcpListener, UdpSocket};
-use std::sync::mpsc;
+use std::net::UdpSocket;
 use std::time::Duration;
 
-/// A loopback HTTP server that answers 204 and reports each request's target and body.
-fn sink() -> (u16, mpsc::Receiver<(String, String)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(100) {
-            let Ok(mut stream) = stream else { continue };
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                loop {
-                    let mut request_line = String::new();
-                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut length = 0;
-                    loop {
-                        let mut header = String::new();
-                        reader.read_line(&mut header).unwrap();
-                        if header.trim().is_empty() {
-                            break;
-                        }
-                        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:")
-                        {
-                            length = v.trim().parse().unwrap();
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    reader.read_exact(&mut body).unwrap();
-                    let target = request_line
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or("")
-                        .to_string();
-                    let _ = tx.send((target, String::from_utf8_lossy(&body).into_owned()));
-                    use std::io::Write;
-                    let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\n\r\n");
-                }
-            });
-        }
-    });
-    (port, rx)
+/// A loopback HTTP sink: its port and what it received.
+fn sink() -> (u16, tick_tests::HttpSink) {
+    let sink = tick_tests::HttpSink::start();
+    (sink.port, sink)
 }
 
 fn query(server: &TestServer, q: &str) -> String {
@@ -85,7 +44,7 @@ fn writes_reach_http_and_udp_destinations() {
 
     let (status, body) = server.write_with("d", "s", "m,t=a v=1 100\nm v=2i");
     assert_eq!(status, 204, "{body}");
-    let (target, body) = a_rx.recv_timeout(Duration::from_secs(5)).expect("delivery");
+    let (target, body) = a_rx.next(Duration::from_secs(5)).expect("delivery");
     assert_eq!(target, "/write?db=d&rp=autogen&precision=ns&consistency=");
     let lines: Vec<&str> = body.lines().collect();
     assert_eq!(lines[0], "m,t=a v=1 100000000000");
@@ -100,24 +59,22 @@ fn writes_reach_http_and_udp_destinations() {
     // ANY: the two writes go to one destination each, in turn; the one that is down loses its
     // write and holds up nothing.
     server.write_with("d", "ns", "m v=3 5");
-    let (_, first) = b_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("ANY delivers");
+    let (_, first) = b_rx.next(Duration::from_secs(5)).expect("ANY delivers");
     assert!(first.starts_with("m,t=a v=1 "), "{first}");
     assert!(
-        b_rx.recv_timeout(Duration::from_millis(700)).is_err(),
+        b_rx.next(Duration::from_millis(700)).is_none(),
         "ANY sent a write to two destinations"
     );
 
     let (_, third) = a_rx
-        .recv_timeout(Duration::from_secs(5))
+        .next(Duration::from_secs(5))
         .expect("ALL delivers every write");
     assert_eq!(third, "m v=3 5\n");
     let dropped = query(&server, "DROP SUBSCRIPTION both ON d.autogen");
     assert_eq!(dropped.trim(), r#"{"results":[{"statement_id":0}]}"#);
     server.write_with("d", "ns", "m v=4 6");
     assert!(
-        a_rx.recv_timeout(Duration::from_millis(700)).is_err(),
+        a_rx.next(Duration::from_millis(700)).is_none(),
         "a dropped subscription still delivers"
     );
     let metrics = reqwest::blocking::get(server.url("/metrics"))
@@ -154,7 +111,7 @@ fn subscriptions_survive_a_restart() {
     );
     server.write_with("d", "ns", "m v=1 1");
     let (_, body) = rx
-        .recv_timeout(Duration::from_secs(5))
+        .next(Duration::from_secs(5))
         .expect("delivery after restart");
     assert_eq!(body, "m v=1 1\n");
 }

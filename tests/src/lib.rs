@@ -199,3 +199,82 @@ pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A loopback HTTP server that answers 204 to every POST and records (path, body); stops
+/// accepting after 1000 connections.
+pub struct HttpSink {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    received: std::sync::mpsc::Receiver<(String, String)>,
+}
+
+impl HttpSink {
+    /// Starts it on a free port.
+    pub fn start() -> HttpSink {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("sink: {e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let (tx, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(1000) {
+                let Ok(mut stream) = stream else { continue };
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    let Ok(clone) = stream.try_clone() else {
+                        return;
+                    };
+                    let mut reader = BufReader::new(clone);
+                    loop {
+                        let mut request_line = String::new();
+                        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut length = 0;
+                        loop {
+                            let mut header = String::new();
+                            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if header.trim().is_empty() {
+                                break;
+                            }
+                            if let Some(v) =
+                                header.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let path = request_line
+                            .split_whitespace()
+                            .nth(1)
+                            .unwrap_or("")
+                            .to_string();
+                        let _ = tx.send((path, String::from_utf8_lossy(&body).into_owned()));
+                        if stream
+                            .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        HttpSink { port, received }
+    }
+
+    /// The next request within `limit`.
+    pub fn next(&self, limit: Duration) -> Option<(String, String)> {
+        self.received.recv_timeout(limit).ok()
+    }
+}
+
+/// Whether the process environment says a missing dependency must fail the test (CI) rather
+/// than skip it.
+pub fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}

@@ -1,0 +1,863 @@
+//! `alert()` and `deadman()`: levels from lambdas, Kapacitor's state machine per alert id
+//! (resets, `stateChangesOnly`, recoveries, flapping), events rendered from templates and sent
+//! to the handlers, alert state kept across restarts.
+
+pub mod handlers;
+
+use crate::lambda::Lambda;
+use crate::nodes::{constructor, unknown, Node};
+use crate::pipeline::{args, Arg, NodeDecl, PipelineError};
+use crate::point::{rfc3339, Batch, FieldValue, GroupKey, Message, Point};
+use crate::services::Services;
+use crate::template::{go_duration, TValue, Template};
+use handlers::{HandlerJob, HandlerSpec};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Alert levels, ordered.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+pub enum Level {
+    /// Nothing wrong.
+    #[default]
+    #[serde(rename = "OK")]
+    Ok,
+    /// `info`
+    #[serde(rename = "INFO")]
+    Info,
+    /// `warn`
+    #[serde(rename = "WARNING")]
+    Warning,
+    /// `crit`
+    #[serde(rename = "CRITICAL")]
+    Critical,
+}
+
+impl Level {
+    /// `OK`, `INFO`, `WARNING`, `CRITICAL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::Info => "INFO",
+            Level::Warning => "WARNING",
+            Level::Critical => "CRITICAL",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// An alert event, as handlers receive it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Rendered id.
+    pub id: String,
+    /// Rendered message.
+    pub message: String,
+    /// Rendered details (HTML).
+    pub details: String,
+    /// Time of the triggering data, ns.
+    pub time: i64,
+    /// Time since the episode began, ns.
+    pub duration: i64,
+    /// The new level.
+    pub level: Level,
+    /// The level before.
+    pub previous_level: Level,
+    /// Whether recoveries are sent.
+    pub recoverable: bool,
+    /// The triggering data in InfluxDB's result shape.
+    pub data: serde_json::Value,
+    /// The node's topic (`main:<task>:<node>`).
+    pub topic: String,
+    /// Tags of the triggering data (for the history written to the store).
+    pub tags: BTreeMap<String, String>,
+    /// Fields of the triggering data.
+    pub fields: BTreeMap<String, FieldValue>,
+}
+
+impl Event {
+    /// Kapacitor's alert JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "message": self.message,
+            "details": self.details,
+            "time": rfc3339(self.time),
+            "duration": self.duration,
+            "level": self.level.as_str(),
+            "data": self.data,
+            "previousLevel": self.previous_level.as_str(),
+            "recoverable": self.recoverable,
+        })
+    }
+}
+
+/// Per-id state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct AlertState {
+    level: Level,
+    #[serde(default)]
+    history: VecDeque<Level>,
+    /// Time of the first non-OK event of the current episode.
+    episode_start: Option<i64>,
+    /// Time of the last event sent.
+    last_sent: Option<i64>,
+    #[serde(default)]
+    flapping: bool,
+}
+
+/// The alert node.
+pub struct AlertNode {
+    name: String,
+    levels: [Option<Arc<Lambda>>; 4],
+    resets: [Option<Arc<Lambda>>; 4],
+    id: Template,
+    message: Template,
+    details: Template,
+    state_changes_only: Option<i64>,
+    no_recoveries: bool,
+    flapping: Option<(f64, f64)>,
+    history: usize,
+    all: bool,
+    id_tag: Option<String>,
+    level_tag: Option<String>,
+    id_field: Option<String>,
+    level_field: Option<String>,
+    message_field: Option<String>,
+    duration_field: Option<String>,
+    handlers: Vec<HandlerSpec>,
+    topic: String,
+    services: Services,
+    states: HashMap<String, AlertState>,
+    counts: [i64; 5],
+}
+
+const DEFAULT_ID: &str = "{{ .Name }}:{{ .Group }}";
+const DEFAULT_MESSAGE: &str = "{{ .ID }} is {{ .Level }}";
+const DEFAULT_DETAILS: &str = "{{ json . }}";
+
+fn template(p: &crate::pipeline::Property, html: bool) -> Result<Template, PipelineError> {
+    Template::parse(&args::string(p)?, html).map_err(|e| PipelineError::at(p.pos, e.to_string()))
+}
+
+impl AlertNode {
+    /// Reads every property; handler sub-properties apply to the handler before them.
+    pub fn build(decl: &NodeDecl, services: &Services) -> Result<Self, PipelineError> {
+        let mut a = AlertNode {
+            name: decl.name.clone(),
+            levels: Default::default(),
+            resets: Default::default(),
+            id: Template::parse(DEFAULT_ID, false)
+                .map_err(|e| PipelineError::at(decl.pos, e.to_string()))?,
+            message: Template::parse(DEFAULT_MESSAGE, false)
+                .map_err(|e| PipelineError::at(decl.pos, e.to_string()))?,
+            details: Template::parse(DEFAULT_DETAILS, true)
+                .map_err(|e| PipelineError::at(decl.pos, e.to_string()))?,
+            state_changes_only: None,
+            no_recoveries: false,
+            flapping: None,
+            history: 21,
+            all: false,
+            id_tag: None,
+            level_tag: None,
+            id_field: None,
+            level_field: None,
+            message_field: None,
+            duration_field: None,
+            handlers: Vec::new(),
+            topic: format!("main:{}:{}", services.task, decl.name),
+            services: services.clone(),
+            states: HashMap::new(),
+            counts: [0; 5],
+        };
+        for p in &decl.props {
+            a.property(decl, p)?;
+        }
+        a.states = a.load_state();
+        Ok(a)
+    }
+
+    fn property(
+        &mut self,
+        decl: &NodeDecl,
+        p: &crate::pipeline::Property,
+    ) -> Result<(), PipelineError> {
+        match p.name.as_str() {
+            "info" => self.levels[Level::Info.index()] = Some(args::lambda(p)?),
+            "warn" => self.levels[Level::Warning.index()] = Some(args::lambda(p)?),
+            "crit" => self.levels[Level::Critical.index()] = Some(args::lambda(p)?),
+            "infoReset" => self.resets[Level::Info.index()] = Some(args::lambda(p)?),
+            "warnReset" => self.resets[Level::Warning.index()] = Some(args::lambda(p)?),
+            "critReset" => self.resets[Level::Critical.index()] = Some(args::lambda(p)?),
+            "id" => self.id = template(p, false)?,
+            "message" => self.message = template(p, false)?,
+            "details" => self.details = template(p, true)?,
+            "stateChangesOnly" => {
+                self.state_changes_only = Some(match p.args.as_slice() {
+                    [] => 0,
+                    _ => args::duration(p)?,
+                })
+            }
+            "noRecoveries" => self.no_recoveries = args::flag(p)?,
+            "flapping" => match p.args.as_slice() {
+                [Arg::Value(crate::lambda::Value::Float(low)), Arg::Value(crate::lambda::Value::Float(high))] => {
+                    self.flapping = Some((*low, *high))
+                }
+                _ => {
+                    return Err(PipelineError::at(
+                        p.pos,
+                        "flapping takes two floats (low, high)",
+                    ))
+                }
+            },
+            "history" => self.history = usize::try_from(args::int(p)?).unwrap_or(2).max(2),
+            "all" => self.all = args::flag(p)?,
+            "idTag" => self.id_tag = Some(args::string(p)?),
+            "levelTag" => self.level_tag = Some(args::string(p)?),
+            "idField" => self.id_field = Some(args::string(p)?),
+            "levelField" => self.level_field = Some(args::string(p)?),
+            "messageField" => self.message_field = Some(args::string(p)?),
+            "durationField" => self.duration_field = Some(args::string(p)?),
+            "topic" => self.topic = args::string(p)?,
+            "quiet" | "category" | "inhibit" => {}
+            "email" => self.handlers.push(HandlerSpec::Email {
+                to: args::strings(p)?,
+            }),
+            "post" => self.handlers.push(HandlerSpec::Post {
+                url: args::string(p)?,
+                headers: Vec::new(),
+                timeout: Duration::from_secs(10),
+            }),
+            "log" => {
+                let path = std::path::PathBuf::from(args::string(p)?);
+                if !path.is_absolute() {
+                    return Err(PipelineError::at(
+                        p.pos,
+                        format!("log path must be absolute: {}", path.display()),
+                    ));
+                }
+                self.handlers.push(HandlerSpec::Log { path, mode: 0o600 })
+            }
+            "tcp" => self.handlers.push(HandlerSpec::Tcp {
+                address: args::string(p)?,
+            }),
+            "exec" => self.handlers.push(HandlerSpec::Exec {
+                argv: args::strings(p)?,
+            }),
+            "slack" => self.handlers.push(HandlerSpec::Slack {
+                channel: String::new(),
+                username: String::new(),
+                icon_emoji: String::new(),
+            }),
+            "to" => match last_handler(&mut self.handlers, p)? {
+                HandlerSpec::Email { to } => to.extend(args::strings(p)?),
+                _ => return Err(unknown(decl, p)),
+            },
+            "header" => match (last_handler(&mut self.handlers, p)?, p.args.as_slice()) {
+                (
+                    HandlerSpec::Post { headers, .. },
+                    [Arg::Value(crate::lambda::Value::Str(k)), Arg::Value(crate::lambda::Value::Str(v))],
+                ) => headers.push((k.clone(), v.clone())),
+                _ => return Err(unknown(decl, p)),
+            },
+            "timeout" => {
+                let d = args::duration(p)?;
+                match last_handler(&mut self.handlers, p)? {
+                    HandlerSpec::Post { timeout, .. } => {
+                        *timeout = Duration::from_nanos(u64::try_from(d).unwrap_or(0))
+                    }
+                    _ => return Err(unknown(decl, p)),
+                }
+            }
+            "captureResponse" | "skipSSLVerification" | "endpoint" => {
+                last_handler(&mut self.handlers, p)?;
+            }
+            "mode" => {
+                let m = args::int(p)?;
+                match last_handler(&mut self.handlers, p)? {
+                    HandlerSpec::Log { mode, .. } => *mode = u32::try_from(m).unwrap_or(0o600),
+                    _ => return Err(unknown(decl, p)),
+                }
+            }
+            "channel" | "username" | "iconEmoji" | "workspace" => {
+                let v = args::string(p)?;
+                match last_handler(&mut self.handlers, p)? {
+                    HandlerSpec::Slack {
+                        channel,
+                        username,
+                        icon_emoji,
+                    } => match p.name.as_str() {
+                        "channel" => *channel = v,
+                        "username" => *username = v,
+                        "iconEmoji" => *icon_emoji = v,
+                        _ => {}
+                    },
+                    _ => return Err(unknown(decl, p)),
+                }
+            }
+            _ => return Err(unknown(decl, p)),
+        }
+        Ok(())
+    }
+
+    fn state_file(&self) -> std::path::PathBuf {
+        self.services
+            .state_dir
+            .join(format!("{}.{}.json", self.services.task, self.name))
+    }
+
+    fn load_state(&self) -> HashMap<String, AlertState> {
+        std::fs::read(self.state_file())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn save_state(&self) {
+        let path = self.state_file();
+        let tmp = path.with_extension("tmp");
+        let written = serde_json::to_vec(&self.states)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| std::fs::write(&tmp, bytes).map_err(|e| e.to_string()))
+            .and_then(|_| std::fs::rename(&tmp, &path).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            tracing::warn!(task = %self.services.task, "saving alert state: {e}");
+        }
+    }
+
+    /// The level of one point, given the current level (Kapacitor's order of evaluation).
+    fn level_of(&self, p: &Point, current: Level) -> Level {
+        let holds =
+            |l: &Option<Arc<Lambda>>| l.as_ref().is_some_and(|l| l.test(p).unwrap_or(false));
+        for level in [Level::Critical, Level::Warning, Level::Info] {
+            if level > current && holds(&self.levels[level.index()]) {
+                return level;
+            }
+        }
+        if current != Level::Ok {
+            if let Some(reset) = &self.resets[current.index()] {
+                if !reset.test(p).unwrap_or(false) {
+                    return current;
+                }
+            }
+        }
+        for level in [Level::Critical, Level::Warning, Level::Info] {
+            if level <= current && holds(&self.levels[level.index()]) {
+                return level;
+            }
+        }
+        Level::Ok
+    }
+
+    fn data(
+        &self,
+        name: &str,
+        group: &GroupKey,
+        tags: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, TValue> {
+        let tag_map = tags
+            .iter()
+            .map(|(k, v)| (k.clone(), TValue::Str(v.clone())))
+            .collect();
+        BTreeMap::from([
+            ("Name".to_string(), TValue::Str(name.to_string())),
+            (
+                "TaskName".to_string(),
+                TValue::Str(self.services.task.clone()),
+            ),
+            (
+                "Group".to_string(),
+                TValue::Str(group.display().to_string()),
+            ),
+            ("Tags".to_string(), TValue::Map(tag_map)),
+            (
+                "ServerInfo".to_string(),
+                TValue::Map(BTreeMap::from([
+                    (
+                        "Hostname".to_string(),
+                        TValue::Str(self.services.hostname.clone()),
+                    ),
+                    ("ClusterID".to_string(), TValue::Str(String::new())),
+                    ("ServerID".to_string(), TValue::Str(String::new())),
+                ])),
+            ),
+        ])
+    }
+
+    /// Updates the state of the id and returns the event to send, if any.
+    fn handle(&mut self, msg: &Message, level: Level, trigger: &Point) -> Option<Event> {
+        let (name, group, tags) = match msg {
+            Message::Point(p) => (p.name.clone(), p.group.clone(), p.tags.clone()),
+            Message::Batch(b) => (b.name.clone(), b.group.clone(), b.tags.clone()),
+        };
+        let mut data = self.data(&name, &group, &tags);
+        let id = self
+            .id
+            .render(&TValue::Map(data.clone()))
+            .unwrap_or_else(|e| e.to_string());
+        let history = self.history;
+        let state = self.states.entry(id.clone()).or_default();
+        let previous = state.level;
+        let time = trigger.time;
+        state.history.push_back(level);
+        while state.history.len() > history {
+            state.history.pop_front();
+        }
+        if let Some((low, high)) = self.flapping {
+            let p = flap_percentage(&state.history);
+            state.flapping = if state.flapping { p >= low } else { p > high };
+        }
+        state.level = level;
+        if level != Level::Ok && previous == Level::Ok {
+            state.episode_start = Some(time);
+        }
+        let duration = state.episode_start.map_or(0, |start| time - start);
+        let changed = level != previous;
+        let suppressed = state.flapping
+            || (!changed
+                && self.state_changes_only.is_some_and(|max| {
+                    max == 0 || state.last_sent.is_some_and(|last| time - last < max)
+                }));
+        let send =
+            !suppressed && (level != Level::Ok || (previous != Level::Ok && !self.no_recoveries));
+        if level == Level::Ok {
+            state.episode_start = None;
+        }
+        if send {
+            state.last_sent = Some(time);
+        }
+        if changed || send {
+            self.save_state();
+        }
+        if !send {
+            return None;
+        }
+        data.insert("ID".into(), TValue::Str(id.clone()));
+        data.insert("Level".into(), TValue::Str(level.as_str().into()));
+        data.insert(
+            "Fields".into(),
+            TValue::Map(
+                trigger
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), field_tvalue(v)))
+                    .collect(),
+            ),
+        );
+        data.insert("Time".into(), TValue::Time(time));
+        data.insert("Duration".into(), TValue::Duration(duration));
+        let message = self
+            .message
+            .render(&TValue::Map(data.clone()))
+            .unwrap_or_else(|e| e.to_string());
+        data.insert("Message".into(), TValue::Str(message.clone()));
+        let details = self
+            .details
+            .render(&TValue::Map(data))
+            .unwrap_or_else(|e| e.to_string());
+        self.counts[0] += 1;
+        self.counts[1 + level.index()] += 1;
+        Some(Event {
+            id,
+            message,
+            details,
+            time,
+            duration,
+            level,
+            previous_level: previous,
+            recoverable: !self.no_recoveries,
+            data: msg.to_result_json(),
+            topic: self.topic.clone(),
+            tags: tags.clone(),
+            fields: trigger.fields.clone(),
+        })
+    }
+
+    fn emit(&self, event: &Arc<Event>) {
+        self.record(event);
+        for handler in &self.handlers {
+            let job = HandlerJob {
+                task: self.services.task.clone(),
+                handler: handler.clone(),
+                event: Arc::clone(event),
+            };
+            if self.services.handlers.try_send(job).is_err() {
+                tracing::warn!(task = %self.services.task, id = %event.id, "alert handler queue full; event dropped");
+            }
+        }
+    }
+
+    /// Writes the event where Chronograf's alert history reads it: tags `alertID`, `level`,
+    /// `alertName`, `triggerType` and the group's; fields `value`, `message`, `duration`.
+    fn record(&self, event: &Event) {
+        let Some(h) = &self.services.history else {
+            return;
+        };
+        let mut tags: Vec<(String, String)> = event
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        tags.push(("alertID".into(), event.id.clone()));
+        tags.push(("level".into(), event.level.as_str().into()));
+        tags.push(("alertName".into(), self.services.task.clone()));
+        tags.push(("triggerType".into(), "kapacitor-rs".into()));
+        tags.retain(|(_, v)| !v.is_empty());
+        tags.sort();
+        let value = event
+            .fields
+            .get("value")
+            .or_else(|| event.fields.values().find(|v| v.as_f64().is_some()))
+            .and_then(FieldValue::as_f64);
+        let mut fields: Vec<(&str, lineproto::Value<'_>)> = vec![
+            ("message", lineproto::Value::String(&event.message)),
+            ("duration", lineproto::Value::Integer(event.duration)),
+        ];
+        if let Some(v) = value.filter(|v| v.is_finite()) {
+            fields.push(("value", lineproto::Value::Float(v)));
+        }
+        let mut w = lineproto::LineWriter::default();
+        if w.write_line(&h.measurement, &tags, &fields, Some(event.time))
+            .is_err()
+        {
+            return;
+        }
+        let (store, db, rp, body) = (
+            self.services.store.clone(),
+            h.database.clone(),
+            h.retention_policy.clone(),
+            w.into_bytes(),
+        );
+        self.services.runtime.spawn(async move {
+            if let Err(e) = store.query(&db, &format!("CREATE DATABASE \"{db}\"")).await {
+                tracing::warn!(db, "alert history: {e}");
+            }
+            if let Err(e) = store.write(&db, &rp, body).await {
+                tracing::warn!(db, "alert history write failed: {e}");
+            }
+        });
+    }
+
+    /// Adds the id, level, message and duration tags/fields the script asked for.
+    fn annotate(&self, mut p: Point, e: &Event) -> Point {
+        if let Some(t) = &self.id_tag {
+            p.tags.insert(t.clone(), e.id.clone());
+        }
+        if let Some(t) = &self.level_tag {
+            p.tags.insert(t.clone(), e.level.as_str().into());
+        }
+        if let Some(f) = &self.id_field {
+            p.fields.insert(f.clone(), FieldValue::Str(e.id.clone()));
+        }
+        if let Some(f) = &self.level_field {
+            p.fields
+                .insert(f.clone(), FieldValue::Str(e.level.as_str().into()));
+        }
+        if let Some(f) = &self.message_field {
+            p.fields
+                .insert(f.clone(), FieldValue::Str(e.message.clone()));
+        }
+        if let Some(f) = &self.duration_field {
+            p.fields.insert(f.clone(), FieldValue::Int(e.duration));
+        }
+        p
+    }
+}
+
+/// The handler a sub-property (`.to()`, `.header()`) applies to: the last one named.
+fn last_handler<'a>(
+    handlers: &'a mut [HandlerSpec],
+    p: &crate::pipeline::Property,
+) -> Result<&'a mut HandlerSpec, PipelineError> {
+    handlers.last_mut().ok_or_else(|| {
+        PipelineError::at(
+            p.pos,
+            format!("no method or property \"{}\" on alert", p.name),
+        )
+    })
+}
+
+fn field_tvalue(v: &FieldValue) -> TValue {
+    match v {
+        FieldValue::Float(f) => TValue::Float(*f),
+        FieldValue::Int(i) => TValue::Int(*i),
+        FieldValue::Str(s) => TValue::Str(s.clone()),
+        FieldValue::Bool(b) => TValue::Bool(*b),
+    }
+}
+
+/// Share of level changes over the history, newer changes weighing more (0.8 → 1.2), as
+/// Kapacitor computes it.
+fn flap_percentage(history: &VecDeque<Level>) -> f64 {
+    let n = history.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let step = 0.4 / (n - 1) as f64;
+    let mut changes = 0.0;
+    let mut weight = 0.8;
+    let mut total = 0.0;
+    for pair in history.iter().collect::<Vec<_>>().windows(2) {
+        weight += step;
+        total += weight;
+        if pair[0] != pair[1] {
+            changes += weight;
+        }
+    }
+    changes / total
+}
+
+impl Node for AlertNode {
+    fn process(&mut self, _: usize, msg: Message) -> Vec<Message> {
+        let current = |a: &AlertNode, m: &Message| -> Level {
+            let (name, group, tags) = match m {
+                Message::Point(p) => (p.name.clone(), p.group.clone(), p.tags.clone()),
+                Message::Batch(b) => (b.name.clone(), b.group.clone(), b.tags.clone()),
+            };
+            let id =
+                a.id.render(&TValue::Map(a.data(&name, &group, &tags)))
+                    .unwrap_or_default();
+            a.states.get(&id).map(|s| s.level).unwrap_or_default()
+        };
+        let now = current(self, &msg);
+        let (level, trigger) = match &msg {
+            Message::Point(p) => (self.level_of(p, now), p.clone()),
+            Message::Batch(b) => {
+                let levels: Vec<(Level, &Point)> = b
+                    .points
+                    .iter()
+                    .map(|p| (self.level_of(p, now), p))
+                    .collect();
+                let chosen = if self.all {
+                    levels.iter().min_by_key(|(l, _)| *l)
+                } else {
+                    levels.iter().max_by_key(|(l, _)| *l)
+                };
+                match chosen {
+                    Some((l, p)) if *l != Level::Ok && !self.all => (*l, (*p).clone()),
+                    Some((l, _)) => (*l, batch_point(b)),
+                    None => (Level::Ok, batch_point(b)),
+                }
+            }
+        };
+        let Some(event) = self.handle(&msg, level, &trigger) else {
+            return Vec::new();
+        };
+        let event = Arc::new(event);
+        self.emit(&event);
+        let out = match msg {
+            Message::Point(p) => Message::Point(self.annotate(p, &event)),
+            Message::Batch(mut b) => {
+                b.points = b
+                    .points
+                    .into_iter()
+                    .map(|p| self.annotate(p, &event))
+                    .collect();
+                Message::Batch(b)
+            }
+        };
+        vec![out]
+    }
+
+    fn stats(&self) -> Vec<(&'static str, i64)> {
+        vec![
+            ("alerts_triggered", self.counts[0]),
+            ("oks_triggered", self.counts[1]),
+            ("infos_triggered", self.counts[2]),
+            ("warns_triggered", self.counts[3]),
+            ("crits_triggered", self.counts[4]),
+        ]
+    }
+}
+
+fn batch_point(b: &Batch) -> Point {
+    Point {
+        name: b.name.clone(),
+        db: String::new(),
+        rp: String::new(),
+        tags: b.tags.clone(),
+        fields: b
+            .points
+            .last()
+            .map(|p| p.fields.clone())
+            .unwrap_or_default(),
+        time: b.time,
+        group: b.group.clone(),
+        dims: b.dims.clone(),
+    }
+}
+
+/// `deadman(threshold, interval[, lambda…])`: counts the points of each group per interval
+/// (wall clock) and alerts CRITICAL when the count is at or below the threshold.
+pub struct Deadman {
+    alert: AlertNode,
+    threshold: f64,
+    interval: i64,
+    extra: Vec<Arc<Lambda>>,
+    counts: BTreeMap<GroupKey, (Point, u64)>,
+    next_tick: Option<i64>,
+    seeded: bool,
+}
+
+/// Builds a deadman node; `id` and `message` default to Kapacitor's, with `NODE_NAME` and
+/// `INTERVAL` filled in.
+pub fn deadman(decl: &NodeDecl, services: &Services) -> Result<Deadman, PipelineError> {
+    let c = constructor(decl);
+    let (threshold, interval, extra) = match c.args.as_slice() {
+        [t, Arg::Value(crate::lambda::Value::Duration(i)), rest @ ..] => {
+            let threshold = match t {
+                Arg::Value(crate::lambda::Value::Float(f)) => *f,
+                Arg::Value(crate::lambda::Value::Int(i)) => *i as f64,
+                _ => {
+                    return Err(PipelineError::at(
+                        decl.pos,
+                        "deadman threshold must be a number",
+                    ))
+                }
+            };
+            let extra = rest
+                .iter()
+                .map(|a| match a {
+                    Arg::Lambda(l) => Ok(l.clone()),
+                    _ => Err(PipelineError::at(
+                        decl.pos,
+                        "deadman takes lambdas after the interval",
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            (threshold, *i, extra)
+        }
+        _ => {
+            return Err(PipelineError::at(
+                decl.pos,
+                "deadman takes a threshold and an interval",
+            ))
+        }
+    };
+    let mut alert = AlertNode::build(
+        &NodeDecl {
+            props: Vec::new(),
+            ..decl.clone()
+        },
+        services,
+    )?;
+    let watched = decl
+        .parents
+        .first()
+        .map(|p| format!("node{p}"))
+        .unwrap_or_default();
+    let interval_text = go_duration(interval);
+    let fill = |t: &str| {
+        t.replace("NODE_NAME", &watched)
+            .replace("INTERVAL", &interval_text)
+    };
+    alert.id = Template::parse(
+        &fill("{{ .Group }}:NODE_NAME for task '{{ .TaskName }}'"),
+        false,
+    )
+    .map_err(|e| PipelineError::at(decl.pos, e.to_string()))?;
+    alert.message = Template::parse(
+        &fill("{{ .ID }} is {{ if eq .Level \"OK\" }}alive{{ else }}dead{{ end }}: {{ index .Fields \"emitted\" | printf \"%0.3f\" }} points/INTERVAL."),
+        false,
+    )
+    .map_err(|e| PipelineError::at(decl.pos, e.to_string()))?;
+    for p in &decl.props {
+        alert.property(decl, p)?;
+    }
+    Ok(Deadman {
+        alert,
+        threshold,
+        interval: interval.max(1),
+        extra,
+        counts: BTreeMap::new(),
+        next_tick: None,
+        seeded: false,
+    })
+}
+
+impl Node for Deadman {
+    fn process(&mut self, _: usize, msg: Message) -> Vec<Message> {
+        let points = match msg {
+            Message::Point(p) => vec![p],
+            Message::Batch(b) => b.points,
+        };
+        for p in points {
+            if !p.group.0.is_empty()
+                && self
+                    .counts
+                    .get(&GroupKey::default())
+                    .is_some_and(|(_, n)| *n == 0)
+            {
+                self.counts.remove(&GroupKey::default());
+            }
+            let entry = self
+                .counts
+                .entry(p.group.clone())
+                .or_insert_with(|| (p.clone(), 0));
+            entry.0 = p;
+            entry.1 += 1;
+        }
+        Vec::new()
+    }
+
+    fn tick(&mut self, now: i64) -> Vec<Message> {
+        if !self.seeded {
+            // An ungrouped stream that never delivers anything is dead too.
+            self.seeded = true;
+            let empty = Point {
+                name: String::new(),
+                db: String::new(),
+                rp: String::new(),
+                tags: BTreeMap::new(),
+                fields: BTreeMap::new(),
+                time: now,
+                group: GroupKey::default(),
+                dims: Default::default(),
+            };
+            self.counts.entry(GroupKey::default()).or_insert((empty, 0));
+        }
+        let next = *self
+            .next_tick
+            .get_or_insert(now - now.rem_euclid(self.interval) + self.interval);
+        if now < next {
+            return Vec::new();
+        }
+        self.next_tick = Some(now - now.rem_euclid(self.interval) + self.interval);
+        let mut out = Vec::new();
+        let groups: Vec<GroupKey> = self.counts.keys().cloned().collect();
+        for g in groups {
+            let Some((last, count)) = self.counts.get_mut(&g) else {
+                continue;
+            };
+            let emitted = *count as f64;
+            *count = 0;
+            let mut p = last.clone();
+            p.time = now;
+            p.tags = p.dims.select(&p.tags);
+            p.fields = BTreeMap::from([("emitted".to_string(), FieldValue::Float(emitted))]);
+            let dead =
+                emitted <= self.threshold && self.extra.iter().all(|l| l.test(&p).unwrap_or(false));
+            let level = if dead { Level::Critical } else { Level::Ok };
+            let msg = Message::Point(p.clone());
+            if let Some(event) = self.alert.handle(&msg, level, &p) {
+                let event = Arc::new(event);
+                self.alert.emit(&event);
+                out.push(Message::Point(self.alert.annotate(p, &event)));
+            }
+        }
+        out
+    }
+
+    fn stats(&self) -> Vec<(&'static str, i64)> {
+        self.alert.stats()
+    }
+}
+
+#[cfg(test)]
+mod tests;

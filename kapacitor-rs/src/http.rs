@@ -1,0 +1,228 @@
+//! The `/kapacitor/v1` API: ping, write (what the store's subscriptions send), tasks, `httpOut`
+//! data. Errors are `{"error": …, "message": …}` with the same text, as Kapacitor answers.
+
+use crate::point::{Dimensions, FieldValue, GroupKey, Point};
+use crate::tasks::Tasks;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::sync::Arc;
+
+/// The version this API reports.
+pub const VERSION: &str = concat!("1.7.0-kapacitor-rs-", env!("CARGO_PKG_VERSION"));
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// All tasks.
+    pub tasks: Arc<Tasks>,
+}
+
+/// Builds the router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/kapacitor/v1/ping", get(ping).head(ping))
+        .route("/kapacitor/v1/write", post(write))
+        .route("/write", post(write))
+        .route("/kapacitor/v1/tasks", get(list_tasks).post(create_task))
+        .route(
+            "/kapacitor/v1/tasks/{id}",
+            get(get_task).patch(update_task).delete(delete_task),
+        )
+        .route("/kapacitor/v1/tasks/{id}/{name}", get(http_out))
+        .layer(axum::middleware::from_fn(version_header))
+        .with_state(state)
+}
+
+async fn version_header(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    res.headers_mut()
+        .insert("X-Kapacitor-Version", HeaderValue::from_static(VERSION));
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        res.headers_mut().insert("Request-Id", id);
+    }
+    res
+}
+
+/// `{"error": m, "message": m}` with `status`.
+pub fn error(status: u16, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        Json(serde_json::json!({ "error": message, "message": message })),
+    )
+        .into_response()
+}
+
+async fn ping() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// Parses a line-protocol body into points for `db`.`rp`; errors name the line.
+pub fn parse_points(
+    body: &[u8],
+    db: &str,
+    rp: &str,
+    precision: lineproto::Precision,
+    now: i64,
+) -> Result<Vec<Point>, String> {
+    let mut points = Vec::new();
+    for line in lineproto::parse_lines(body) {
+        let line = line.map_err(|e| e.to_string())?;
+        let time = match line.timestamp {
+            Some(t) => precision
+                .to_nanos(t)
+                .ok_or_else(|| format!("line {}: timestamp out of range", line.line_number))?,
+            None => precision.truncate(now),
+        };
+        let tags: BTreeMap<String, String> = line
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str().into_owned(), v.as_str().into_owned()))
+            .collect();
+        let fields = line
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    lineproto::FieldValue::Float(f) => FieldValue::Float(*f),
+                    lineproto::FieldValue::Integer(i) => FieldValue::Int(*i),
+                    lineproto::FieldValue::UInteger(u) => {
+                        FieldValue::Int(i64::try_from(*u).unwrap_or(i64::MAX))
+                    }
+                    lineproto::FieldValue::String(s) => FieldValue::Str(s.as_str().into_owned()),
+                    lineproto::FieldValue::Boolean(b) => FieldValue::Bool(*b),
+                };
+                (k.as_str().into_owned(), value)
+            })
+            .collect();
+        points.push(Point {
+            name: line.measurement.as_str().into_owned(),
+            db: db.to_string(),
+            rp: rp.to_string(),
+            tags,
+            fields,
+            time,
+            group: GroupKey::default(),
+            dims: Dimensions::default(),
+        });
+    }
+    Ok(points)
+}
+
+async fn write(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let db = params.get("db").cloned().unwrap_or_default();
+    if db.is_empty() {
+        return error(400, "database is required");
+    }
+    let rp = params
+        .get("rp")
+        .cloned()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "autogen".into());
+    let precision = match params.get("precision").map(String::as_str) {
+        None | Some("") | Some("n") | Some("ns") => lineproto::Precision::Nanoseconds,
+        Some("u") | Some("us") => lineproto::Precision::Microseconds,
+        Some("ms") => lineproto::Precision::Milliseconds,
+        Some("s") => lineproto::Precision::Seconds,
+        Some("m") => lineproto::Precision::Minutes,
+        Some("h") => lineproto::Precision::Hours,
+        Some(p) => return error(400, &format!("invalid precision {p:?}")),
+    };
+    let gzipped = headers
+        .get("Content-Encoding")
+        .is_some_and(|v| v.as_bytes() == b"gzip");
+    let body = if gzipped {
+        let mut out = Vec::new();
+        if let Err(e) = flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut out) {
+            return error(400, &format!("invalid gzip body: {e}"));
+        }
+        Bytes::from(out)
+    } else {
+        body
+    };
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    match parse_points(&body, &db, &rp, precision, now) {
+        Ok(points) => {
+            state.tasks.route(&db, &rp, Arc::new(points));
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => error(400, &e),
+    }
+}
+
+async fn list_tasks(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let offset = params
+        .get("offset")
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(0);
+    let limit = params
+        .get("limit")
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(100);
+    let tasks = state
+        .tasks
+        .list(params.get("pattern").map(String::as_str), offset, limit);
+    Json(serde_json::json!({ "tasks": tasks })).into_response()
+}
+
+async fn create_task(State(state): State<AppState>, body: Bytes) -> Response {
+    let body: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return error(400, &format!("invalid JSON: {e}")),
+    };
+    match state.tasks.create(&body) {
+        Ok(task) => Json(task).into_response(),
+        Err(e) => error(e.status, &e.message),
+    }
+}
+
+async fn get_task(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match state.tasks.get(&id) {
+        Ok(task) => Json(task).into_response(),
+        Err(e) => error(e.status, &e.message),
+    }
+}
+
+async fn update_task(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return error(400, &format!("invalid JSON: {e}")),
+    };
+    match state.tasks.update(&id, &body) {
+        Ok(task) => Json(task).into_response(),
+        Err(e) => error(e.status, &e.message),
+    }
+}
+
+async fn delete_task(State(state): State<AppState>, Path(id): Path<String>) -> StatusCode {
+    state.tasks.delete(&id);
+    StatusCode::NO_CONTENT
+}
+
+async fn http_out(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> Response {
+    match state.tasks.http_out(&id, &name) {
+        Some(data) => Json(data).into_response(),
+        None => error(404, &format!("no output {name:?} on task {id:?}")),
+    }
+}

@@ -1,0 +1,283 @@
+//! influx-rs + kapacitor-rs + a real SMTP server (aiosmtpd) + a webhook sink, all on loopback:
+//! points written to the store reach kapacitor-rs through its subscription, cross a threshold,
+//! and exactly one e-mail and one webhook call follow; the recovery sends one more; the
+//! `alerts` measurement holds the events; a deadman fires when writes stop; after a restart
+//! the tasks and their alert state are back.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tick_tests::{free_port, required, rows, wait_until, Daemon, HttpSink, Store};
+
+/// aiosmtpd on a free port writing each message to `out`; killed on drop.
+struct Smtp {
+    child: Child,
+    port: u16,
+    out: PathBuf,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Smtp {
+    fn start(dir: &Path) -> Option<Smtp> {
+        let available = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !available {
+            assert!(
+                !required(),
+                "aiosmtpd is required under CI=true (pip install aiosmtpd)"
+            );
+            eprintln!("SKIPPED: python3 module aiosmtpd not installed");
+            return None;
+        }
+        let out = dir.join("mail");
+        std::fs::create_dir_all(&out).unwrap();
+        let port = free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/smtp_sink.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let smtp = Smtp { child, port, out };
+        assert!(
+            wait_until(Duration::from_secs(10), || std::net::TcpStream::connect((
+                "127.0.0.1",
+                port
+            ))
+            .is_ok()),
+            "smtp sink did not start"
+        );
+        Some(smtp)
+    }
+
+    fn messages(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .collect()
+    }
+}
+
+const THRESHOLD: &str = r#"dbrp "telegraf"."autogen"
+
+stream
+    |from()
+        .measurement('cpu')
+        .groupBy('host')
+    |alert()
+        .crit(lambda: "usage_idle" < 10.0)
+        .stateChangesOnly()
+        .id('cpu:{{ index .Tags "host" }}')
+        .message('{{ .ID }} is {{ .Level }}: idle {{ index .Fields "usage_idle" }}')
+        .email('oncall@example.com')
+        .post('http://127.0.0.1:WEBHOOK/alert')
+"#;
+
+fn kapacitor(dir: &Path, store: &Store, smtp_port: u16, api: u16, log: &str) -> Daemon {
+    let config = format!(
+        "hostname = \"127.0.0.1\"\ndata-dir = {:?}\n[http]\nbind-address = \"127.0.0.1:{api}\"\n[[influxdb]]\nurls = [\"{}\"]\nsubscriptions-sync-interval = \"1s\"\n[smtp]\nenabled = true\nhost = \"127.0.0.1\"\nport = {smtp_port}\nfrom = \"kapacitor@example.com\"\n[load]\nenabled = true\ndir = {:?}\n",
+        dir.join("kapacitor").to_string_lossy(),
+        store.url(""),
+        dir.join("load").to_string_lossy(),
+    );
+    let path = dir.join("kapacitor-rs.toml");
+    std::fs::write(&path, config).unwrap();
+    let d = Daemon::spawn(
+        "kapacitor-rs",
+        &["--config", &path.to_string_lossy()],
+        &[("RUST_LOG", "info")],
+        &dir.join(log),
+    );
+    let up = wait_until(Duration::from_secs(20), || {
+        reqwest::blocking::get(format!("http://127.0.0.1:{api}/kapacitor/v1/ping"))
+            .is_ok_and(|r| r.status().as_u16() == 204)
+    });
+    assert!(up, "kapacitor-rs did not start:\n{}", d.log());
+    d
+}
+
+/// A store with the `telegraf` database, so kapacitor-rs finds it to subscribe to.
+fn store_with_telegraf(dir: &Path) -> Store {
+    let store = Store::start(&dir.join("store"), free_port());
+    reqwest::blocking::Client::new()
+        .post(store.url("/query"))
+        .form(&[("q", "CREATE DATABASE telegraf")])
+        .send()
+        .unwrap();
+    store
+}
+
+fn write(store: &Store, body: &str) {
+    let r = reqwest::blocking::Client::new()
+        .post(store.url("/write?db=telegraf"))
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+}
+
+#[test]
+fn threshold_alerts_reach_email_webhook_and_history_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(smtp) = Smtp::start(dir.path()) else {
+        return;
+    };
+    let webhook = HttpSink::start();
+    let store = store_with_telegraf(dir.path());
+    std::fs::create_dir_all(dir.path().join("load/tasks")).unwrap();
+    std::fs::write(
+        dir.path().join("load/tasks/cpu_idle.tick"),
+        THRESHOLD.replace("WEBHOOK", &webhook.port.to_string()),
+    )
+    .unwrap();
+    let api = free_port();
+    let mut k = kapacitor(dir.path(), &store, smtp.port, api, "kapacitor1.log");
+
+    // kapacitor-rs subscribes itself.
+    let subscribed = wait_until(Duration::from_secs(20), || {
+        let v = store.query("", "SHOW SUBSCRIPTIONS");
+        v.to_string().contains(&format!("http://127.0.0.1:{api}"))
+    });
+    assert!(subscribed, "no subscription:\n{}", k.log());
+
+    write(&store, "cpu,host=web1 usage_idle=50");
+    write(&store, "cpu,host=web1 usage_idle=5");
+    assert!(
+        wait_until(Duration::from_secs(15), || smtp.messages().len() == 1),
+        "no e-mail:\n{}",
+        k.log()
+    );
+    let (path, body) = webhook.next(Duration::from_secs(10)).expect("webhook call");
+    assert_eq!(path, "/alert");
+    let event: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["id"], "cpu:web1");
+    assert_eq!(event["level"], "CRITICAL");
+    assert_eq!(event["previousLevel"], "OK");
+    let mail = &smtp.messages()[0];
+    assert!(mail.contains("X-Envelope-To: oncall@example.com"), "{mail}");
+    assert!(
+        mail.contains("Subject: cpu:web1 is CRITICAL: idle 5"),
+        "{mail}"
+    );
+
+    // Still critical: state changes only, nothing more.
+    write(&store, "cpu,host=web1 usage_idle=6");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(smtp.messages().len(), 1, "a repeated CRITICAL sent mail");
+    write(&store, "cpu,host=web1 usage_idle=80");
+    assert!(
+        wait_until(Duration::from_secs(15), || smtp.messages().len() == 2),
+        "no recovery e-mail"
+    );
+    assert!(smtp.messages()[1].contains("Subject: cpu:web1 is OK: idle 80"));
+    let (_, body) = webhook
+        .next(Duration::from_secs(10))
+        .expect("recovery webhook call");
+    assert!(body.contains("\"level\":\"OK\""), "{body}");
+
+    // The history Chronograf reads.
+    let history = wait_until(Duration::from_secs(10), || {
+        rows(&store.query("chronograf", "SELECT level, value, message FROM alerts")).len() == 2
+    });
+    assert!(
+        history,
+        "alerts measurement: {}",
+        store.query("chronograf", "SELECT * FROM alerts")
+    );
+
+    // Critical again, then a restart: the task comes back, and so does its state.
+    write(&store, "cpu,host=web1 usage_idle=4");
+    assert!(wait_until(Duration::from_secs(15), || smtp
+        .messages()
+        .len()
+        == 3));
+    webhook.next(Duration::from_secs(5));
+    k.stop();
+    let _k = kapacitor(dir.path(), &store, smtp.port, api, "kapacitor2.log");
+    let task: serde_json::Value = reqwest::blocking::get(format!(
+        "http://127.0.0.1:{api}/kapacitor/v1/tasks/cpu_idle"
+    ))
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(task["status"], "enabled");
+    assert_eq!(task["executing"], true);
+    write(&store, "cpu,host=web1 usage_idle=3");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        smtp.messages().len(),
+        3,
+        "the restored CRITICAL state was not kept"
+    );
+    write(&store, "cpu,host=web1 usage_idle=90");
+    assert!(
+        wait_until(Duration::from_secs(15), || smtp.messages().len() == 4),
+        "no recovery after restart"
+    );
+}
+
+#[test]
+fn deadman_fires_when_writes_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let webhook = HttpSink::start();
+    let store = store_with_telegraf(dir.path());
+    std::fs::create_dir_all(dir.path().join("load")).unwrap();
+    let api = free_port();
+    let _k = kapacitor(dir.path(), &store, free_port(), api, "kapacitor.log");
+    let script = format!(
+        "stream\n    |from()\n        .measurement('heartbeat')\n    |deadman(0.0, 2s)\n        .post('http://127.0.0.1:{}/dead')\n",
+        webhook.port
+    );
+    let created = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{api}/kapacitor/v1/tasks"))
+        .json(&serde_json::json!({ "id": "beat", "script": script, "dbrps": [{ "db": "telegraf", "rp": "autogen" }], "status": "enabled" }))
+        .send()
+        .unwrap();
+    assert_eq!(
+        created.status().as_u16(),
+        200,
+        "{}",
+        created.text().unwrap_or_default()
+    );
+    assert!(wait_until(Duration::from_secs(20), || store
+        .query("", "SHOW SUBSCRIPTIONS")
+        .to_string()
+        .contains(&api.to_string())));
+    // Alive while beating.
+    for _ in 0..6 {
+        write(&store, "heartbeat v=1");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let first = webhook.next(Duration::from_millis(100));
+    if let Some((_, body)) = &first {
+        assert!(!body.contains("CRITICAL"), "dead while beating: {body}");
+    }
+    // Then silence: dead within two intervals.
+    let (_, body) = webhook.next(Duration::from_secs(8)).expect("deadman event");
+    let event: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["level"], "CRITICAL", "{body}");
+    assert!(
+        event["message"]
+            .as_str()
+            .unwrap()
+            .contains("is dead: 0.000 points/2s"),
+        "{body}"
+    );
+}
