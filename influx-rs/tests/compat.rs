@@ -343,6 +343,11 @@ const QUERIES: &[&str] = &[
     "SELECT usage FROM cpu WHERE usage > 90 AND region = 'us'",
     "SELECT usage FROM cpu WHERE host =~ /^[ab]$/ AND time > '2020-01-01T00:29:00Z'",
     "SELECT usage FROM cpu WHERE host !~ /a/ AND count < 3 LIMIT 5",
+    // Raw selects grouped by tags: one series per tag group, LIMIT per series.
+    "SELECT usage FROM cpu WHERE time < '2020-01-01T00:01:00Z' GROUP BY host",
+    "SELECT usage, count FROM cpu WHERE time < '2020-01-01T00:00:30Z' GROUP BY *",
+    "SELECT usage FROM cpu WHERE time < '2020-01-01T00:02:00Z' GROUP BY region LIMIT 2 OFFSET 1",
+    "SELECT usage FROM cpu GROUP BY time(1m)",
     "SELECT usage FROM cpu WHERE host = 'c' ORDER BY time DESC LIMIT 3 OFFSET 2",
     "SELECT count(usage) FROM cpu",
     "SELECT count(usage), sum(count), mean(usage), min(usage), max(count), first(usage), last(count), spread(usage), stddev(usage), median(usage) FROM cpu",

@@ -2,6 +2,7 @@
 //! data. Errors are `{"error": …, "message": …}` with the same text, as Kapacitor answers.
 
 use crate::point::{Dimensions, FieldValue, GroupKey, Point};
+use crate::services::EventStore;
 use crate::tasks::Tasks;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -21,6 +22,8 @@ pub const VERSION: &str = concat!("1.7.0-kapacitor-rs-", env!("CARGO_PKG_VERSION
 pub struct AppState {
     /// All tasks.
     pub tasks: Arc<Tasks>,
+    /// The last alert events per topic.
+    pub events: EventStore,
 }
 
 /// Builds the router.
@@ -35,6 +38,20 @@ pub fn router(state: AppState) -> Router {
             get(get_task).patch(update_task).delete(delete_task),
         )
         .route("/kapacitor/v1/tasks/{id}/{name}", get(http_out))
+        .route("/kapacitor/v1/replays/query", post(replay))
+        .route("/kapacitor/v1/alerts/topics", get(topics))
+        .route(
+            "/kapacitor/v1/alerts/topics/{topic}",
+            get(topic).delete(delete_topic),
+        )
+        .route(
+            "/kapacitor/v1/alerts/topics/{topic}/events",
+            get(topic_events),
+        )
+        .route(
+            "/kapacitor/v1/alerts/topics/{topic}/events/{id}",
+            get(topic_event),
+        )
         .layer(axum::middleware::from_fn(version_header))
         .with_state(state)
 }
@@ -224,5 +241,119 @@ async fn http_out(
     match state.tasks.http_out(&id, &name) {
         Some(data) => Json(data).into_response(),
         None => error(404, &format!("no output {name:?} on task {id:?}")),
+    }
+}
+
+async fn replay(State(state): State<AppState>, body: Bytes) -> Response {
+    let body: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return error(400, &format!("invalid JSON: {e}")),
+    };
+    let (Some(task), Some(query)) = (body["task"].as_str(), body["query"].as_str()) else {
+        return error(400, "replay needs \"task\" and \"query\"");
+    };
+    match state.tasks.replay(task, query).await {
+        Ok(r) => (StatusCode::CREATED, Json(r)).into_response(),
+        Err(e) => error(e.status, &e.message),
+    }
+}
+
+fn level_rank(level: &str) -> u8 {
+    match level {
+        "INFO" => 1,
+        "WARNING" => 2,
+        "CRITICAL" => 3,
+        _ => 0,
+    }
+}
+
+fn topic_json(id: &str, t: &crate::services::Topic) -> serde_json::Value {
+    let level = t.events.values().map(|e| e.level).max().unwrap_or_default();
+    let base = format!("/kapacitor/v1/alerts/topics/{id}");
+    serde_json::json!({
+        "link": { "rel": "self", "href": base },
+        "id": id,
+        "level": level.as_str(),
+        "collected": t.collected,
+        "events-link": { "rel": "events", "href": format!("{base}/events") },
+        "handlers-link": { "rel": "handlers", "href": format!("{base}/handlers") },
+    })
+}
+
+fn event_json(topic: &str, e: &crate::alert::Event) -> serde_json::Value {
+    serde_json::json!({
+        "link": { "rel": "self", "href": format!("/kapacitor/v1/alerts/topics/{topic}/events/{}", e.id) },
+        "id": e.id,
+        "state": {
+            "level": e.level.as_str(),
+            "message": e.message,
+            "details": e.details,
+            "time": crate::point::rfc3339(e.time),
+            "duration": e.duration,
+        },
+    })
+}
+
+async fn topics(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let min = params.get("min-level").map(|l| level_rank(l)).unwrap_or(0);
+    let topics: Vec<serde_json::Value> = state
+        .events
+        .topics()
+        .iter()
+        .filter(|(_, t)| t.events.values().map(|e| e.level as u8).max().unwrap_or(0) >= min)
+        .map(|(id, t)| topic_json(id, t))
+        .collect();
+    Json(serde_json::json!({ "link": { "rel": "self", "href": "/kapacitor/v1/alerts/topics" }, "topics": topics })).into_response()
+}
+
+async fn topic(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match state.events.topics().get(&id) {
+        Some(t) => Json(topic_json(&id, t)).into_response(),
+        None => error(404, &format!("topic {id:?} does not exist")),
+    }
+}
+
+async fn delete_topic(State(state): State<AppState>, Path(id): Path<String>) -> StatusCode {
+    state.events.delete(&id);
+    StatusCode::NO_CONTENT
+}
+
+async fn topic_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let min = params.get("min-level").map(|l| level_rank(l)).unwrap_or(0);
+    let topics = state.events.topics();
+    let Some(t) = topics.get(&id) else {
+        return error(404, &format!("topic {id:?} does not exist"));
+    };
+    let events: Vec<serde_json::Value> = t
+        .events
+        .values()
+        .filter(|e| e.level as u8 >= min)
+        .map(|e| event_json(&id, e))
+        .collect();
+    Json(serde_json::json!({ "link": { "rel": "self", "href": format!("/kapacitor/v1/alerts/topics/{id}/events") }, "topic": id, "events": events })).into_response()
+}
+
+async fn topic_event(
+    State(state): State<AppState>,
+    Path((topic, id)): Path<(String, String)>,
+) -> Response {
+    match state
+        .events
+        .topics()
+        .get(&topic)
+        .and_then(|t| t.events.get(&id).cloned())
+    {
+        Some(e) => Json(event_json(&topic, &e)).into_response(),
+        None => error(
+            404,
+            &format!("event {id:?} does not exist in topic {topic:?}"),
+        ),
     }
 }

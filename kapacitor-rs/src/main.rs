@@ -382,6 +382,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         attempts: 3,
     });
     tokio::spawn(delivery.run(handler_rx));
+    let events = kapacitor_rs::services::EventStore::default();
     let tasks = Tasks::open(TaskContext {
         data_dir: config.data_dir.clone(),
         hostname: config.hostname.clone(),
@@ -390,6 +391,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         http_out: Default::default(),
         runtime: tokio::runtime::Handle::current(),
         alert_history: config.alert_history.clone(),
+        events: events.clone(),
+        global_handlers: if config.smtp.enabled && config.smtp.global {
+            vec![kapacitor_rs::alert::handlers::HandlerSpec::Email { to: Vec::new() }]
+        } else {
+            Vec::new()
+        },
     })
     .context("opening the task store")?;
     if config.load.enabled {
@@ -430,7 +437,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ));
     }
     tracing::info!(bind = %bind, data_dir = %config.data_dir.display(), "kapacitor-rs listening");
-    let app = router(AppState { tasks });
+    let app = router(AppState { tasks, events });
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let mut term =

@@ -86,6 +86,71 @@ pub fn http_out_series(cache: &HttpOutCache, task: &str, name: &str) -> Option<s
     Some(serde_json::json!({ "series": series }))
 }
 
+/// The last event of every alert id, by topic, for the alert topics API.
+#[derive(Debug, Clone, Default)]
+pub struct EventStore {
+    inner: Arc<Mutex<BTreeMap<String, Topic>>>,
+    /// Every event in order, when recording a replay.
+    log: Option<Arc<Mutex<Vec<Arc<crate::alert::Event>>>>>,
+}
+
+/// One topic's events and how many it has collected.
+#[derive(Debug, Clone, Default)]
+pub struct Topic {
+    /// Events received since start.
+    pub collected: u64,
+    /// The last event of each id.
+    pub events: BTreeMap<String, Arc<crate::alert::Event>>,
+}
+
+impl EventStore {
+    /// A store that also keeps every event in order (for replays).
+    pub fn recording() -> Self {
+        EventStore {
+            inner: Arc::default(),
+            log: Some(Arc::default()),
+        }
+    }
+
+    /// Every event recorded, in order (empty unless [`EventStore::recording`]).
+    pub fn log(&self) -> Vec<Arc<crate::alert::Event>> {
+        self.log
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .unwrap_or_default()
+    }
+
+    /// Records `event` under its topic.
+    pub fn record(&self, event: &Arc<crate::alert::Event>) {
+        if let Some(log) = &self.log {
+            log.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Arc::clone(event));
+        }
+        let mut topics = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let topic = topics.entry(event.topic.clone()).or_default();
+        topic.collected += 1;
+        topic.events.insert(event.id.clone(), Arc::clone(event));
+    }
+
+    /// A copy of every topic.
+    pub fn topics(&self) -> BTreeMap<String, Topic> {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Forgets a topic; whether it existed.
+    pub fn delete(&self, topic: &str) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(topic)
+            .is_some()
+    }
+}
+
 /// Something a node started that comes back into its task later.
 #[derive(Debug)]
 pub enum TaskInput {
@@ -121,4 +186,8 @@ pub struct Services {
     pub runtime: tokio::runtime::Handle,
     /// Where alert events are recorded (`None` when the task records them itself).
     pub history: Option<crate::config::AlertHistoryConfig>,
+    /// The last events per topic.
+    pub events: EventStore,
+    /// Handlers every alert uses without naming them (`[smtp] global = true`).
+    pub global_handlers: Vec<crate::alert::handlers::HandlerSpec>,
 }

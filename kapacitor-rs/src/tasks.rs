@@ -151,6 +151,10 @@ pub struct TaskContext {
     pub runtime: tokio::runtime::Handle,
     /// Where alert events are recorded.
     pub alert_history: AlertHistoryConfig,
+    /// The last events per topic.
+    pub events: crate::services::EventStore,
+    /// Handlers every alert uses without naming them.
+    pub global_handlers: Vec<crate::alert::handlers::HandlerSpec>,
 }
 
 /// All tasks.
@@ -248,6 +252,8 @@ impl Tasks {
             state_dir: self.ctx.data_dir.join("alerts"),
             runtime: self.ctx.runtime.clone(),
             history: (h.enabled && !writes_history).then(|| h.clone()),
+            events: self.ctx.events.clone(),
+            global_handlers: self.ctx.global_handlers.clone(),
         }
     }
 
@@ -509,6 +515,74 @@ impl Tasks {
                 tracing::warn!(task = %e.def.id, "task queue full; {} points dropped", points.len());
             }
         }
+    }
+
+    /// Runs a copy of stream task `id` over the points `query` returns from the store, in time
+    /// order, with fresh alert state and no handler called: what it would have raised.
+    pub async fn replay(&self, id: &str, query: &str) -> Result<serde_json::Value, TaskError> {
+        let def = self
+            .lock()
+            .get(id)
+            .map(|e| e.def.clone())
+            .ok_or_else(|| not_found(id))?;
+        if def.kind != TaskType::Stream {
+            return Err(bad("only stream tasks can be replayed over a query"));
+        }
+        let graph = pipeline::build(&def.script, &var_values(&def.vars)?)
+            .map_err(|e| bad(e.to_string()))?;
+        let replay_id = uuid::Uuid::new_v4().to_string();
+        let state_dir = self.ctx.data_dir.join("replays").join(&replay_id);
+        std::fs::create_dir_all(&state_dir).map_err(|e| TaskError {
+            status: 500,
+            message: e.to_string(),
+        })?;
+        let (input, _rx) = mpsc::channel(1);
+        let (handlers, mut handled) = mpsc::channel(1_000_000);
+        let events = crate::services::EventStore::recording();
+        let services = Services {
+            handlers,
+            state_dir: state_dir.clone(),
+            history: None,
+            http_out: Default::default(),
+            events: events.clone(),
+            global_handlers: Vec::new(),
+            ..self.services(id, &graph, input)
+        };
+        let mut runner = TaskRunner::new(&graph, &services).map_err(|e| bad(e.to_string()))?;
+        let answer = self
+            .ctx
+            .store
+            .query("", query)
+            .await
+            .map_err(|e| bad(format!("replay query: {e}")))?;
+        let (db, rp) = def
+            .dbrps
+            .first()
+            .map(|d| (d.db.clone(), d.rp.clone()))
+            .unwrap_or_default();
+        let mut points = crate::nodes::query::points(&answer);
+        for p in &mut points {
+            p.db = db.clone();
+            p.rp = rp.clone();
+        }
+        points.sort_by_key(|p| p.time);
+        runner.push_points(&points);
+        while handled.try_recv().is_ok() {}
+        let _ = std::fs::remove_dir_all(&state_dir);
+        let events: Vec<serde_json::Value> = events.log().iter().map(|e| e.to_json()).collect();
+        Ok(serde_json::json!({
+            "link": { "rel": "self", "href": format!("/kapacitor/v1/replays/{replay_id}") },
+            "id": replay_id,
+            "task": id,
+            "recording": "",
+            "clock": "fast",
+            "recording-time": true,
+            "status": "finished",
+            "error": "",
+            "progress": 1.0,
+            "points": points.len(),
+            "events": events,
+        }))
     }
 
     /// The `httpOut` data of a task's node.

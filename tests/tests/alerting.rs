@@ -177,6 +177,16 @@ fn threshold_alerts_reach_email_webhook_and_history_and_survive_a_restart() {
         "{mail}"
     );
 
+    // The topics API shows the alert.
+    let topic: serde_json::Value = reqwest::blocking::get(format!(
+        "http://127.0.0.1:{api}/kapacitor/v1/alerts/topics/main:cpu_idle:alert2/events"
+    ))
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(topic["events"][0]["id"], "cpu:web1", "{topic}");
+    assert_eq!(topic["events"][0]["state"]["level"], "CRITICAL", "{topic}");
+
     // Still critical: state changes only, nothing more.
     write(&store, "cpu,host=web1 usage_idle=6");
     std::thread::sleep(Duration::from_millis(800));
@@ -280,4 +290,121 @@ fn deadman_fires_when_writes_stop() {
             .contains("is dead: 0.000 points/2s"),
         "{body}"
     );
+}
+
+fn cli(api: u16, args: &[&str]) -> std::process::Output {
+    Command::new(tick_tests::binary("kapacitor-rs"))
+        .args(args)
+        .env("KAPACITOR_URL", format!("http://127.0.0.1:{api}"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn operators_define_with_the_cli_and_replay_yesterdays_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_telegraf(dir.path());
+    let day = 86_400_000_000_000i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let yesterday = now - day;
+    let body: Vec<String> = [50.0, 5.0, 6.0, 70.0, 3.0]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                "cpu,host=db1 usage_idle={v} {}",
+                yesterday + i as i64 * 60_000_000_000
+            )
+        })
+        .collect();
+    write(&store, &body.join("\n"));
+    std::fs::create_dir_all(dir.path().join("load")).unwrap();
+    let api = free_port();
+    let _k = kapacitor(dir.path(), &store, free_port(), api, "kapacitor.log");
+    let tick = dir.path().join("cpu.tick");
+    std::fs::write(&tick, "stream\n    |from()\n        .measurement('cpu')\n        .groupBy('host')\n    |alert()\n        .crit(lambda: \"usage_idle\" < 10.0)\n").unwrap();
+
+    let out = cli(
+        api,
+        &[
+            "define",
+            "cpu",
+            "-tick",
+            &tick.to_string_lossy(),
+            "-dbrp",
+            "telegraf.autogen",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = String::from_utf8(cli(api, &["list", "tasks"]).stdout).unwrap();
+    assert!(
+        list.lines().any(|l| l.starts_with("cpu ")
+            && l.contains("disabled")
+            && l.contains("[\"telegraf\".\"autogen\"]")),
+        "{list}"
+    );
+    let bad = cli(
+        api,
+        &[
+            "define",
+            "broken",
+            "-tick",
+            &dir.path().join("nope.tick").to_string_lossy(),
+        ],
+    );
+    assert!(!bad.status.success());
+    std::fs::write(dir.path().join("broken.tick"), "stream|from().nope()").unwrap();
+    let bad = cli(
+        api,
+        &[
+            "define",
+            "broken",
+            "-tick",
+            &dir.path().join("broken.tick").to_string_lossy(),
+            "-dbrp",
+            "telegraf.autogen",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("no method or property \"nope\" on from"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+
+    let replay: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{api}/kapacitor/v1/replays/query"))
+        .json(&serde_json::json!({ "task": "cpu", "query": format!("SELECT usage_idle FROM telegraf.autogen.cpu WHERE time > {} GROUP BY host", yesterday - 1) }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let levels: Vec<&str> = replay["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        levels,
+        ["CRITICAL", "CRITICAL", "OK", "CRITICAL"],
+        "{replay}"
+    );
+    assert_eq!(replay["events"][0]["id"], "cpu:host=db1");
+
+    assert!(cli(api, &["enable", "cpu"]).status.success());
+    let show = String::from_utf8(cli(api, &["show", "cpu"]).stdout).unwrap();
+    assert!(
+        show.contains("Status: enabled") && show.contains("stream0 -> from1;"),
+        "{show}"
+    );
+    assert!(cli(api, &["delete", "tasks", "cpu"]).status.success());
+    let list = String::from_utf8(cli(api, &["list", "tasks"]).stdout).unwrap();
+    assert!(!list.contains("cpu "), "{list}");
 }

@@ -86,8 +86,8 @@ pub(super) fn select(
             };
             if calls > 0 {
                 out.extend(aggregate(&scope, sel, ctx.now)?);
-            } else if let Some(s) = raw(&scope, sel)? {
-                out.push(s);
+            } else {
+                out.extend(raw(&scope, sel)?);
             }
         }
     }
@@ -233,11 +233,58 @@ enum Column {
     Tag(String),
 }
 
-/// Raw `SELECT` of fields and tags: one series per measurement, rows merged by time.
-fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Option<Series>, QueryError> {
+/// What `GROUP BY` asks for.
+struct Grouping {
+    /// Tag keys (from tags, `*` and regexes), sorted.
+    tags: Vec<String>,
+    /// `time(interval, offset)`, if given.
+    interval: Option<(i64, i64)>,
+}
+
+/// The `GROUP BY` of `sel` resolved against the measurement's tag keys.
+fn dimensions(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Grouping, QueryError> {
+    let mut interval = None;
+    let mut group_tags: Vec<String> = Vec::new();
+    let all_tags = scope
+        .engine
+        .tag_keys(scope.db, scope.measurement, scope.min, scope.max);
+    for d in &sel.dimensions {
+        match d {
+            Dimension::Time {
+                interval: i,
+                offset,
+            } => interval = Some((*i, *offset)),
+            Dimension::Tag(t) => group_tags.push(t.clone()),
+            Dimension::Wildcard => group_tags.extend(all_tags.iter().cloned()),
+            Dimension::Regex(re) => {
+                let re = regex::Regex::new(re).map_err(|e| QueryError::Invalid(e.to_string()))?;
+                group_tags.extend(all_tags.iter().filter(|t| re.is_match(t)).cloned());
+            }
+        }
+    }
+    group_tags.sort();
+    group_tags.dedup();
+    Ok(Grouping {
+        tags: group_tags,
+        interval,
+    })
+}
+
+/// Raw `SELECT` of fields and tags: one series per measurement (per tag group with
+/// `GROUP BY` tags), rows merged by time.
+fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryError> {
     let all_fields = scope.field_names();
     if all_fields.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
+    }
+    let Grouping {
+        tags: group_tags,
+        interval,
+    } = dimensions(scope, sel)?;
+    if interval.is_some() {
+        return Err(QueryError::Invalid(
+            "GROUP BY requires at least one aggregate function".into(),
+        ));
     }
     let tag_keys: BTreeSet<String> =
         scope
@@ -276,10 +323,15 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Option<Series>, Query
         }
     }
     if !columns.iter().any(|(_, c)| matches!(c, Column::Field(_))) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let mut rows: Vec<(i64, Vec<serde_json::Value>)> = Vec::new();
+    let mut groups: BTreeMap<Vec<String>, Vec<(i64, Vec<serde_json::Value>)>> = BTreeMap::new();
     for s in scope.rows(&read, sel.condition.as_ref()) {
+        let key: Vec<String> = group_tags
+            .iter()
+            .map(|t| s.tags.get(t).cloned().unwrap_or_default())
+            .collect();
+        let rows = groups.entry(key).or_default();
         for row in s.rows {
             if !row.values[..read.len()].iter().any(Option::is_some) {
                 continue;
@@ -300,22 +352,28 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Option<Series>, Query
             rows.push((row.time, cells));
         }
     }
-    rows.sort_by_key(|(t, _)| *t);
-    if sel.descending {
-        rows.reverse();
+    let names: Vec<String> = std::iter::once("time".to_string())
+        .chain(columns.into_iter().map(|(n, _)| n))
+        .collect();
+    let mut out = Vec::new();
+    for (key, mut rows) in groups {
+        rows.sort_by_key(|(t, _)| *t);
+        if sel.descending {
+            rows.reverse();
+        }
+        let values = limit(rows.into_iter().map(|(_, r)| r), sel);
+        if values.is_empty() {
+            continue;
+        }
+        let tags = (!group_tags.is_empty()).then(|| group_tags.iter().cloned().zip(key).collect());
+        out.push(Series {
+            name: Some(scope.measurement.to_string()),
+            tags,
+            columns: names.clone(),
+            values,
+        });
     }
-    let values = limit(rows.into_iter().map(|(_, r)| r), sel);
-    if values.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(Series {
-        name: Some(scope.measurement.to_string()),
-        tags: None,
-        columns: std::iter::once("time".to_string())
-            .chain(columns.into_iter().map(|(n, _)| n))
-            .collect(),
-        values,
-    }))
+    Ok(out)
 }
 
 fn limit<T>(rows: impl Iterator<Item = T>, sel: &SelectStatement) -> Vec<T> {
@@ -392,27 +450,10 @@ fn aggregate(
         }
     }
     let names = column_names(labels.into_iter());
-    let mut interval = None;
-    let mut group_tags: Vec<String> = Vec::new();
-    let all_tags = scope
-        .engine
-        .tag_keys(scope.db, scope.measurement, scope.min, scope.max);
-    for d in &sel.dimensions {
-        match d {
-            Dimension::Time {
-                interval: i,
-                offset,
-            } => interval = Some((*i, *offset)),
-            Dimension::Tag(t) => group_tags.push(t.clone()),
-            Dimension::Wildcard => group_tags.extend(all_tags.iter().cloned()),
-            Dimension::Regex(re) => {
-                let re = regex::Regex::new(re).map_err(|e| QueryError::Invalid(e.to_string()))?;
-                group_tags.extend(all_tags.iter().filter(|t| re.is_match(t)).cloned());
-            }
-        }
-    }
-    group_tags.sort();
-    group_tags.dedup();
+    let Grouping {
+        tags: group_tags,
+        interval,
+    } = dimensions(scope, sel)?;
     let transforms = calls.iter().any(|c| c.transform.is_some());
     let raw_calls = calls.iter().filter(|c| c.function.is_none()).count();
     if raw_calls > 0 && (raw_calls < calls.len() || interval.is_some()) {

@@ -135,6 +135,9 @@ pub struct AlertNode {
     topic: String,
     services: Services,
     states: HashMap<String, AlertState>,
+    /// Rendered ids by measurement, group and a hash of the tags: rendering the id template
+    /// for every point would cost more than the rest of the node.
+    ids: HashMap<(String, GroupKey, u64), String>,
     counts: [i64; 5],
 }
 
@@ -174,10 +177,16 @@ impl AlertNode {
             topic: format!("main:{}:{}", services.task, decl.name),
             services: services.clone(),
             states: HashMap::new(),
+            ids: HashMap::new(),
             counts: [0; 5],
         };
         for p in &decl.props {
             a.property(decl, p)?;
+        }
+        for h in &services.global_handlers {
+            if !a.handlers.contains(h) {
+                a.handlers.push(h.clone());
+            }
         }
         a.states = a.load_state();
         Ok(a)
@@ -390,17 +399,33 @@ impl AlertNode {
         ])
     }
 
+    /// The alert id of data named `name` in `group` with `tags`.
+    fn id_of(&mut self, name: &str, group: &GroupKey, tags: &BTreeMap<String, String>) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        tags.hash(&mut h);
+        let key = (name.to_string(), group.clone(), h.finish());
+        if let Some(id) = self.ids.get(&key) {
+            return id.clone();
+        }
+        let id = self
+            .id
+            .render(&TValue::Map(self.data(name, group, tags)))
+            .unwrap_or_else(|e| e.to_string());
+        if self.ids.len() > 100_000 {
+            self.ids.clear();
+        }
+        self.ids.insert(key, id.clone());
+        id
+    }
+
     /// Updates the state of the id and returns the event to send, if any.
     fn handle(&mut self, msg: &Message, level: Level, trigger: &Point) -> Option<Event> {
         let (name, group, tags) = match msg {
             Message::Point(p) => (p.name.clone(), p.group.clone(), p.tags.clone()),
             Message::Batch(b) => (b.name.clone(), b.group.clone(), b.tags.clone()),
         };
-        let mut data = self.data(&name, &group, &tags);
-        let id = self
-            .id
-            .render(&TValue::Map(data.clone()))
-            .unwrap_or_else(|e| e.to_string());
+        let id = self.id_of(&name, &group, &tags);
         let history = self.history;
         let state = self.states.entry(id.clone()).or_default();
         let previous = state.level;
@@ -438,6 +463,7 @@ impl AlertNode {
         if !send {
             return None;
         }
+        let mut data = self.data(&name, &group, &tags);
         data.insert("ID".into(), TValue::Str(id.clone()));
         data.insert("Level".into(), TValue::Str(level.as_str().into()));
         data.insert(
@@ -481,6 +507,7 @@ impl AlertNode {
 
     fn emit(&self, event: &Arc<Event>) {
         self.record(event);
+        self.services.events.record(event);
         for handler in &self.handlers {
             let job = HandlerJob {
                 task: self.services.task.clone(),
@@ -615,17 +642,11 @@ fn flap_percentage(history: &VecDeque<Level>) -> f64 {
 
 impl Node for AlertNode {
     fn process(&mut self, _: usize, msg: Message) -> Vec<Message> {
-        let current = |a: &AlertNode, m: &Message| -> Level {
-            let (name, group, tags) = match m {
-                Message::Point(p) => (p.name.clone(), p.group.clone(), p.tags.clone()),
-                Message::Batch(b) => (b.name.clone(), b.group.clone(), b.tags.clone()),
-            };
-            let id =
-                a.id.render(&TValue::Map(a.data(&name, &group, &tags)))
-                    .unwrap_or_default();
-            a.states.get(&id).map(|s| s.level).unwrap_or_default()
+        let id = match &msg {
+            Message::Point(p) => self.id_of(&p.name, &p.group, &p.tags),
+            Message::Batch(b) => self.id_of(&b.name, &b.group, &b.tags),
         };
-        let now = current(self, &msg);
+        let now = self.states.get(&id).map(|s| s.level).unwrap_or_default();
         let (level, trigger) = match &msg {
             Message::Point(p) => (self.level_of(p, now), p.clone()),
             Message::Batch(b) => {

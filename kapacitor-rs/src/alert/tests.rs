@@ -27,6 +27,8 @@ fn services(dir: &std::path::Path) -> (Services, mpsc::Receiver<HandlerJob>) {
         state_dir: dir.to_path_buf(),
         runtime: rt.handle().clone(),
         history: None,
+        events: Default::default(),
+        global_handlers: Vec::new(),
     };
     std::mem::forget(rt);
     (s, rx)

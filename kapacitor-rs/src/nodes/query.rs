@@ -144,6 +144,17 @@ impl Query {
     }
 }
 
+/// Every row of a query answer as an ungrouped point.
+pub fn points(answer: &serde_json::Value) -> Vec<Point> {
+    batches(answer, &Dimensions::default(), 0)
+        .into_iter()
+        .flat_map(|m| match m {
+            Message::Batch(b) => b.points,
+            Message::Point(p) => vec![p],
+        })
+        .collect()
+}
+
 /// The series of a query answer as batches stamped `time`.
 pub fn batches(answer: &serde_json::Value, dims: &Dimensions, time: i64) -> Vec<Message> {
     let mut out = Vec::new();
