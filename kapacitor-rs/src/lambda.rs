@@ -100,6 +100,34 @@ enum Node {
     Unary(UnaryOp, Box<Node>),
     Binary(BinaryOp, Box<Node>, Box<Node>),
     Call(String, Vec<Node>),
+    /// `count()`, `sigma(x)`, `spread(x)`: functions that remember earlier evaluations.
+    Stateful(String, Vec<Node>, Arc<std::sync::Mutex<Running>>),
+}
+
+/// What a stateful function remembers.
+#[derive(Debug, Default)]
+struct Running {
+    n: i64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Running {
+    /// Adds `x` (Welford's running mean and variance, min and max).
+    fn add(&mut self, x: f64) {
+        if self.n == 0 {
+            self.min = x;
+            self.max = x;
+        }
+        self.n += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.n as f64;
+        self.m2 += delta * (x - self.mean);
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+    }
 }
 
 impl Lambda {
@@ -162,6 +190,19 @@ fn compile(e: &Expr, vars: &dyn Fn(&str) -> Option<Value>) -> Result<Node, Lambd
             Box::new(compile(lhs, vars)?),
             Box::new(compile(rhs, vars)?),
         ),
+        Expr::Call { name, args, .. } if matches!(name.as_str(), "count" | "sigma" | "spread") => {
+            let args: Vec<Node> = args
+                .iter()
+                .map(|a| compile(a, vars))
+                .collect::<Result<_, _>>()?;
+            if args.len() != usize::from(name != "count") {
+                return fail(format!(
+                    "{name}() takes {} argument(s)",
+                    usize::from(name != "count")
+                ));
+            }
+            Node::Stateful(name.clone(), args, Arc::default())
+        }
         Expr::Call { name, args, .. } => {
             if !FUNCTIONS.contains(&name.as_str()) {
                 return fail(format!("undefined function {name}()"));
@@ -197,6 +238,15 @@ fn eval(
                 v.type_name()
             )),
         },
+        Node::Binary(op, lhs, rhs) if is_comparison(*op) => {
+            // The common `"tag" == 'x'` / `"field" > 1.0`: compared in place, nothing cloned.
+            if let (Node::Ref(name), Node::Lit(lit)) = (lhs.as_ref(), rhs.as_ref()) {
+                if let Some(b) = compare_in_place(*op, name, lit, point, extra) {
+                    return Ok(Value::Bool(b));
+                }
+            }
+            binary(*op, eval(lhs, point, extra)?, eval(rhs, point, extra)?)
+        }
         Node::Binary(op, lhs, rhs) => {
             // AND/OR short-circuit.
             if matches!(op, BinaryOp::And | BinaryOp::Or) {
@@ -207,6 +257,39 @@ fn eval(
                 return Ok(Value::Bool(as_bool(eval(rhs, point, extra)?)?));
             }
             binary(*op, eval(lhs, point, extra)?, eval(rhs, point, extra)?)
+        }
+        Node::Stateful(name, args, state) => {
+            let x = match args.first() {
+                Some(a) => Some(num(&eval(a, point, extra)?, name)?),
+                None => None,
+            };
+            let mut st = state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match (name.as_str(), x) {
+                ("count", _) => {
+                    st.n += 1;
+                    Ok(Value::Int(st.n))
+                }
+                ("spread", Some(x)) => {
+                    st.add(x);
+                    Ok(Value::Float(st.max - st.min))
+                }
+                (_, Some(x)) => {
+                    st.add(x);
+                    let sd = if st.n > 1 {
+                        (st.m2 / (st.n - 1) as f64).sqrt()
+                    } else {
+                        0.0
+                    };
+                    Ok(Value::Float(if sd == 0.0 {
+                        0.0
+                    } else {
+                        (x - st.mean).abs() / sd
+                    }))
+                }
+                _ => fail(format!("{name}() needs an argument")),
+            }
         }
         Node::Call(name, args) => {
             if name == "isPresent" {
@@ -221,6 +304,64 @@ fn eval(
                 .collect::<Result<Vec<_>, _>>()?;
             call(name, values)
         }
+    }
+}
+
+fn is_comparison(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Eq
+            | BinaryOp::Neq
+            | BinaryOp::Lt
+            | BinaryOp::Lte
+            | BinaryOp::Gt
+            | BinaryOp::Gte
+            | BinaryOp::RegexEq
+            | BinaryOp::RegexNeq
+    )
+}
+
+/// `reference op literal` without building values; `None` when the types need the general path.
+fn compare_in_place(
+    op: BinaryOp,
+    name: &str,
+    lit: &Value,
+    point: &Point,
+    extra: &BTreeMap<String, FieldValue>,
+) -> Option<bool> {
+    let field = extra.get(name).or_else(|| point.fields.get(name));
+    let text = match field {
+        Some(FieldValue::Str(s)) => Some(s.as_str()),
+        Some(_) => None,
+        None => point.tags.get(name).map(String::as_str),
+    };
+    match (field, text, lit) {
+        (Some(FieldValue::Float(a)), _, Value::Float(b)) => Some(ordered(op, a.partial_cmp(b)?)),
+        (Some(FieldValue::Float(a)), _, Value::Int(b)) => {
+            Some(ordered(op, a.partial_cmp(&(*b as f64))?))
+        }
+        (Some(FieldValue::Int(a)), _, Value::Int(b)) => Some(ordered(op, a.cmp(b))),
+        (Some(FieldValue::Int(a)), _, Value::Float(b)) => {
+            Some(ordered(op, (*a as f64).partial_cmp(b)?))
+        }
+        (_, Some(a), Value::Str(b)) if !matches!(op, BinaryOp::RegexEq | BinaryOp::RegexNeq) => {
+            Some(ordered(op, a.cmp(b.as_str())))
+        }
+        (_, Some(a), Value::Regex(re)) if op == BinaryOp::RegexEq => Some(re.is_match(a)),
+        (_, Some(a), Value::Regex(re)) if op == BinaryOp::RegexNeq => Some(!re.is_match(a)),
+        _ => None,
+    }
+}
+
+fn ordered(op: BinaryOp, o: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        BinaryOp::Eq => o == Equal,
+        BinaryOp::Neq => o != Equal,
+        BinaryOp::Lt => o == Less,
+        BinaryOp::Lte => o != Greater,
+        BinaryOp::Gt => o == Greater,
+        _ => o != Less,
     }
 }
 
@@ -746,5 +887,40 @@ mod tests {
             &|_| None
         )
         .is_err());
+    }
+
+    #[test]
+    fn stateful_functions_remember() {
+        let count = lambda("count()");
+        let values: Vec<Value> = (0..3).map(|_| count.eval(&point()).unwrap()).collect();
+        assert_eq!(values, [Value::Int(1), Value::Int(2), Value::Int(3)]);
+        let spread = lambda("spread(\"usage\")");
+        let mut p = point();
+        spread.eval(&p).unwrap();
+        p.fields.insert("usage".into(), FieldValue::Float(80.0));
+        assert_eq!(spread.eval(&p).unwrap(), Value::Float(11.5));
+        let sigma = lambda("sigma(\"usage\")");
+        for v in [10.0, 12.0, 10.0, 12.0] {
+            p.fields.insert("usage".into(), FieldValue::Float(v));
+            sigma.eval(&p).unwrap();
+        }
+        p.fields.insert("usage".into(), FieldValue::Float(40.0));
+        let Value::Float(s) = sigma.eval(&p).unwrap() else {
+            panic!()
+        };
+        assert!(s > 1.5, "{s}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn in_place_comparisons_agree_with_the_general_rules(a in -1e6f64..1e6, b in -1e6f64..1e6, op in 0usize..6, int_field: bool) {
+            let ops = [BinaryOp::Eq, BinaryOp::Neq, BinaryOp::Lt, BinaryOp::Lte, BinaryOp::Gt, BinaryOp::Gte];
+            let mut p = point();
+            let field = if int_field { FieldValue::Int(a as i64) } else { FieldValue::Float(a) };
+            p.fields.insert("x".into(), field.clone());
+            let fast = compare_in_place(ops[op], "x", &Value::Float(b), &p, &BTreeMap::new());
+            let slow = binary(ops[op], Value::from(&field), Value::Float(b)).unwrap();
+            proptest::prop_assert_eq!(fast.map(Value::Bool), Some(slow));
+        }
     }
 }

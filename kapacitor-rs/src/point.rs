@@ -92,7 +92,7 @@ impl GroupKey {
         match dims {
             Dimensions::All => tags.iter().for_each(|(k, v)| push(k, v)),
             Dimensions::Tags(keys) => {
-                for k in keys {
+                for k in keys.iter() {
                     push(k, tags.get(k).map(String::as_str).unwrap_or(""));
                 }
             }
@@ -115,14 +115,14 @@ impl GroupKey {
 pub enum Dimensions {
     /// `groupBy(*)`: every tag.
     All,
-    /// These tag keys, sorted (empty: no grouping).
-    Tags(Vec<String>),
+    /// These tag keys, sorted (empty: no grouping); shared, as every point carries them.
+    Tags(std::sync::Arc<[String]>),
 }
 
 impl Default for Dimensions {
     /// No grouping.
     fn default() -> Self {
-        Dimensions::Tags(Vec::new())
+        Dimensions::Tags(Vec::new().into())
     }
 }
 
@@ -259,12 +259,9 @@ mod tests {
         ]);
         assert_eq!(GroupKey::of(&tags, &Dimensions::All).0, "cpu=0,host=a");
         assert_eq!(
-            GroupKey::of(&tags, &Dimensions::Tags(vec!["host".into()])).0,
+            GroupKey::of(&tags, &Dimensions::Tags(vec!["host".to_string()].into())).0,
             "host=a"
         );
-        assert_eq!(
-            GroupKey::of(&tags, &Dimensions::Tags(vec![])).display(),
-            "nil"
-        );
+        assert_eq!(GroupKey::of(&tags, &Dimensions::default()).display(), "nil");
     }
 }

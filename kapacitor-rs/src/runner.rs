@@ -75,9 +75,14 @@ impl TaskRunner {
             self.counters[id].collected += 1;
             let out = self.nodes[id].process(input, msg);
             self.counters[id].emitted += out.len() as i64;
+            let children = &self.children[id];
             for m in out.into_iter().rev() {
-                for &(child, child_input) in self.children[id].iter().rev() {
-                    stack.push((child, child_input, m.clone()));
+                // Children run in order: the first is pushed last and gets the message itself.
+                if let Some((&(first, first_input), rest)) = children.split_first() {
+                    for &(child, child_input) in rest.iter().rev() {
+                        stack.push((child, child_input, m.clone()));
+                    }
+                    stack.push((first, first_input, m));
                 }
             }
         }

@@ -408,3 +408,72 @@ fn operators_define_with_the_cli_and_replay_yesterdays_data() {
     let list = String::from_utf8(cli(api, &["list", "tasks"]).stdout).unwrap();
     assert!(!list.contains("cpu "), "{list}");
 }
+
+#[test]
+fn batch_tasks_query_the_store_and_log_tcp_exec_handlers_deliver() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_telegraf(dir.path());
+    std::fs::create_dir_all(dir.path().join("load")).unwrap();
+    let api = free_port();
+    let _k = kapacitor(dir.path(), &store, free_port(), api, "kapacitor.log");
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_port = tcp.local_addr().unwrap().port();
+    let log = dir.path().join("alerts.log");
+    let exec_out = dir.path().join("exec.json");
+    let script = [
+        "batch",
+        "    |query('SELECT mean(\"usage_idle\") AS idle FROM \"telegraf\".\"autogen\".\"cpu\"')",
+        "        .period(10s)",
+        "        .every(1s)",
+        "        .groupBy('host')",
+        "    |alert()",
+        "        .crit(lambda: \"idle\" < 10.0)",
+        "        .id('{{ index .Tags \"host\" }}')",
+        &format!("        .log('{}')", log.display()),
+        &format!("        .tcp('127.0.0.1:{tcp_port}')"),
+        &format!(
+            "        .exec('/bin/sh', '-c', 'cat > {}')",
+            exec_out.display()
+        ),
+    ]
+    .join("\n");
+    let created = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{api}/kapacitor/v1/tasks"))
+        .json(&serde_json::json!({ "id": "batchy", "type": "batch", "script": script, "dbrps": [{ "db": "telegraf", "rp": "autogen" }], "status": "enabled" }))
+        .send()
+        .unwrap();
+    assert_eq!(
+        created.status().as_u16(),
+        200,
+        "{}\n{script}",
+        created.text().unwrap_or_default()
+    );
+    write(
+        &store,
+        "cpu,host=db9 usage_idle=3\ncpu,host=ok1 usage_idle=70",
+    );
+    tcp.set_nonblocking(false).unwrap();
+    let (mut conn, _) = tcp.accept().unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(&mut conn), &mut line).unwrap();
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["id"], "db9");
+    assert_eq!(event["level"], "CRITICAL");
+    assert!(
+        wait_until(Duration::from_secs(10), || std::fs::read_to_string(&log)
+            .is_ok_and(|t| t.contains("\"id\":\"db9\""))),
+        "no log line"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || std::fs::read_to_string(
+            &exec_out
+        )
+        .is_ok_and(|t| t.contains("\"level\":\"CRITICAL\""))),
+        "exec got nothing"
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&log).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "log files are created 0600");
+}

@@ -137,7 +137,7 @@ pub struct AlertNode {
     states: HashMap<String, AlertState>,
     /// Rendered ids by measurement, group and a hash of the tags: rendering the id template
     /// for every point would cost more than the rest of the node.
-    ids: HashMap<(String, GroupKey, u64), String>,
+    ids: HashMap<u64, String>,
     counts: [i64; 5],
 }
 
@@ -403,8 +403,8 @@ impl AlertNode {
     fn id_of(&mut self, name: &str, group: &GroupKey, tags: &BTreeMap<String, String>) -> String {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        tags.hash(&mut h);
-        let key = (name.to_string(), group.clone(), h.finish());
+        (name, &group.0, tags).hash(&mut h);
+        let key = h.finish();
         if let Some(id) = self.ids.get(&key) {
             return id.clone();
         }
@@ -420,14 +420,22 @@ impl AlertNode {
     }
 
     /// Updates the state of the id and returns the event to send, if any.
-    fn handle(&mut self, msg: &Message, level: Level, trigger: &Point) -> Option<Event> {
+    fn handle(
+        &mut self,
+        id: String,
+        msg: &Message,
+        level: Level,
+        trigger: &Point,
+    ) -> Option<Event> {
         let (name, group, tags) = match msg {
-            Message::Point(p) => (p.name.clone(), p.group.clone(), p.tags.clone()),
-            Message::Batch(b) => (b.name.clone(), b.group.clone(), b.tags.clone()),
+            Message::Point(p) => (&p.name, &p.group, &p.tags),
+            Message::Batch(b) => (&b.name, &b.group, &b.tags),
         };
-        let id = self.id_of(&name, &group, &tags);
         let history = self.history;
-        let state = self.states.entry(id.clone()).or_default();
+        if !self.states.contains_key(&id) {
+            self.states.insert(id.clone(), AlertState::default());
+        }
+        let state = self.states.get_mut(&id)?;
         let previous = state.level;
         let time = trigger.time;
         state.history.push_back(level);
@@ -463,7 +471,7 @@ impl AlertNode {
         if !send {
             return None;
         }
-        let mut data = self.data(&name, &group, &tags);
+        let mut data = self.data(name, group, tags);
         data.insert("ID".into(), TValue::Str(id.clone()));
         data.insert("Level".into(), TValue::Str(level.as_str().into()));
         data.insert(
@@ -647,8 +655,8 @@ impl Node for AlertNode {
             Message::Batch(b) => self.id_of(&b.name, &b.group, &b.tags),
         };
         let now = self.states.get(&id).map(|s| s.level).unwrap_or_default();
-        let (level, trigger) = match &msg {
-            Message::Point(p) => (self.level_of(p, now), p.clone()),
+        let (level, batch_trigger) = match &msg {
+            Message::Point(p) => (self.level_of(p, now), None),
             Message::Batch(b) => {
                 let levels: Vec<(Level, &Point)> = b
                     .points
@@ -661,13 +669,18 @@ impl Node for AlertNode {
                     levels.iter().max_by_key(|(l, _)| *l)
                 };
                 match chosen {
-                    Some((l, p)) if *l != Level::Ok && !self.all => (*l, (*p).clone()),
-                    Some((l, _)) => (*l, batch_point(b)),
-                    None => (Level::Ok, batch_point(b)),
+                    Some((l, p)) if *l != Level::Ok && !self.all => (*l, Some((*p).clone())),
+                    Some((l, _)) => (*l, Some(batch_point(b))),
+                    None => (Level::Ok, Some(batch_point(b))),
                 }
             }
         };
-        let Some(event) = self.handle(&msg, level, &trigger) else {
+        let trigger = match (&msg, &batch_trigger) {
+            (_, Some(t)) => t,
+            (Message::Point(p), None) => p,
+            (Message::Batch(_), None) => return Vec::new(),
+        };
+        let Some(event) = self.handle(id, &msg, level, trigger) else {
             return Vec::new();
         };
         let event = Arc::new(event);
@@ -865,8 +878,9 @@ impl Node for Deadman {
             let dead =
                 emitted <= self.threshold && self.extra.iter().all(|l| l.test(&p).unwrap_or(false));
             let level = if dead { Level::Critical } else { Level::Ok };
+            let id = self.alert.id_of(&p.name, &p.group, &p.tags);
             let msg = Message::Point(p.clone());
-            if let Some(event) = self.alert.handle(&msg, level, &p) {
+            if let Some(event) = self.alert.handle(id, &msg, level, &p) {
                 let event = Arc::new(event);
                 self.alert.emit(&event);
                 out.push(Message::Point(self.alert.annotate(p, &event)));

@@ -46,7 +46,7 @@ fn node(props: &str, dir: &std::path::Path) -> (AlertNode, mpsc::Receiver<Handle
 
 fn point(host: &str, v: f64, t: i64) -> Message {
     let tags = BTreeMap::from([("host".to_string(), host.to_string())]);
-    let dims = Dimensions::Tags(vec!["host".into()]);
+    let dims = Dimensions::Tags(vec!["host".to_string()].into());
     Message::Point(Point {
         name: "cpu".into(),
         db: "db".into(),

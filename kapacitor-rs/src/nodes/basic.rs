@@ -39,7 +39,7 @@ pub fn dimensions(p: &crate::pipeline::Property) -> Result<Dimensions, PipelineE
     let mut tags = args::strings(p)?;
     tags.sort();
     tags.dedup();
-    Ok(Dimensions::Tags(tags))
+    Ok(Dimensions::Tags(tags.into()))
 }
 
 /// `stream` and `batch`: the root passes everything on.

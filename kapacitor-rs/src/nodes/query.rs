@@ -139,7 +139,7 @@ impl Query {
         } else {
             let mut t = self.tags.clone();
             t.sort();
-            Dimensions::Tags(t)
+            Dimensions::Tags(t.into())
         }
     }
 }
