@@ -8,6 +8,7 @@
 mod condition;
 pub mod csv;
 mod functions;
+mod math;
 mod select;
 mod show;
 

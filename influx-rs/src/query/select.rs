@@ -2,6 +2,7 @@
 
 use super::condition::{eval_condition, series_filters, time_range};
 use super::functions::{Function, Transform};
+use super::math::{self, Math};
 use super::{Epoch, QueryContext, QueryError, Series};
 use crate::storage::{Engine, Value};
 use influxql::{Dimension, Expr, Fill, MeasurementName, SelectStatement};
@@ -28,15 +29,21 @@ pub(super) fn select(
     let calls = sel
         .fields
         .iter()
-        .filter(|f| matches!(f.expr, Expr::Call { .. }))
+        .filter(|f| math::has_call(&f.expr))
         .count();
-    if calls > 0 && calls < sel.fields.len() {
+    let bare = sel
+        .fields
+        .iter()
+        .any(|f| math::has_bare_ref(&f.expr) || matches!(f.expr, Expr::Wildcard));
+    if calls > 0 && bare {
         return Err(QueryError::Invalid(
             "mixing aggregate and non-aggregate queries is not supported".into(),
         ));
     }
     for f in &sel.fields {
-        if !matches!(f.expr, Expr::Wildcard | Expr::VarRef(_) | Expr::Call { .. }) {
+        let supported = matches!(f.expr, Expr::Wildcard | Expr::VarRef(_) | Expr::Call { .. })
+            || math::is_math(&f.expr);
+        if !supported {
             return Err(QueryError::Invalid(format!(
                 "unsupported expression in this version of influx-rs: {}",
                 f.expr
@@ -231,6 +238,8 @@ fn index_of(read: &mut Vec<String>, name: &str) -> usize {
 enum Column {
     Field(usize),
     Tag(String),
+    /// Arithmetic over fields (cells are the fields read, in `read` order).
+    Math(Math),
 }
 
 /// What `GROUP BY` asks for.
@@ -310,6 +319,16 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryErr
                     columns.push((name, column));
                 }
             }
+            e if math::is_math(e) => {
+                let label = f.alias.clone().unwrap_or_else(|| math::name(e));
+                let mut leaf = |leaf: &Expr| match leaf {
+                    Expr::VarRef(name) => Ok(index_of(&mut read, name)),
+                    other => Err(QueryError::Invalid(format!(
+                        "invalid expression in the select list: {other}"
+                    ))),
+                };
+                columns.push((label, Column::Math(math::build(e, &mut leaf)?)));
+            }
             Expr::VarRef(name) if name != "time" => {
                 let label = f.alias.clone().unwrap_or_else(|| name.clone());
                 let column = if tag_keys.contains(name) && !all_fields.contains(name) {
@@ -322,7 +341,10 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryErr
             _ => {}
         }
     }
-    if !columns.iter().any(|(_, c)| matches!(c, Column::Field(_))) {
+    if !columns
+        .iter()
+        .any(|(_, c)| matches!(c, Column::Field(_) | Column::Math(_)))
+    {
         return Ok(Vec::new());
     }
     let mut groups: BTreeMap<Vec<String>, Vec<(i64, Vec<serde_json::Value>)>> = BTreeMap::new();
@@ -346,6 +368,13 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryErr
                             .tags
                             .get(k)
                             .map_or(serde_json::Value::Null, |v| v.clone().into()),
+                        Column::Math(m) => {
+                            let cells: Vec<serde_json::Value> = row.values[..read.len()]
+                                .iter()
+                                .map(|v| v.as_ref().map_or(serde_json::Value::Null, Value::to_json))
+                                .collect();
+                            m.eval(&cells)
+                        }
                     }
                 }))
                 .collect();
@@ -353,7 +382,7 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryErr
         }
     }
     let names: Vec<String> = std::iter::once("time".to_string())
-        .chain(columns.into_iter().map(|(n, _)| n))
+        .chain(column_names(columns.into_iter().map(|(n, _)| n)))
         .collect();
     let mut out = Vec::new();
     for (key, mut rows) in groups {
@@ -408,28 +437,37 @@ fn aggregate(
 ) -> Result<Vec<Series>, QueryError> {
     let mut calls: Vec<Call> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
+    let mut outputs: Vec<Math> = Vec::new();
     let mut read: Vec<String> = Vec::new();
     let all_fields = scope.field_names();
     for f in &sel.fields {
+        if math::is_math(&f.expr) {
+            let mut leaf = |e: &Expr| -> Result<usize, QueryError> {
+                let Expr::Call { name, args } = e else {
+                    return Err(QueryError::Invalid(
+                        "mixing aggregate and non-aggregate queries is not supported".into(),
+                    ));
+                };
+                let (call, field) = parse_call(name, args, e)?;
+                if field == "*" {
+                    return Err(QueryError::Invalid(format!(
+                        "unsupported expression with wildcard: {e}"
+                    )));
+                }
+                calls.push(Call {
+                    field: index_of(&mut read, &field),
+                    ..call
+                });
+                Ok(calls.len() - 1)
+            };
+            outputs.push(math::build(&f.expr, &mut leaf)?);
+            labels.push(f.alias.clone().unwrap_or_else(|| math::name(&f.expr)));
+            continue;
+        }
         let Expr::Call { name, args } = &f.expr else {
             continue;
         };
-        let (transform, inner) = match Transform::parse(name, args)? {
-            Some((t, inner)) => (Some(t), inner),
-            None => (None, &f.expr),
-        };
-        let (function, field) = match inner {
-            Expr::Call { name, args } => {
-                let (function, field) = Function::parse(name, args)?;
-                (Some(function), field)
-            }
-            Expr::VarRef(v) => (None, v.clone()),
-            other => {
-                return Err(QueryError::Invalid(format!(
-                    "unsupported call argument {other}"
-                )))
-            }
-        };
+        let (call, field) = parse_call(name, args, &f.expr)?;
         let label = f.alias.clone().unwrap_or_else(|| name.clone());
         // `f(*)` is `f` of every field, in columns named `f_<field>`.
         let targets: Vec<(String, String)> = if field == "*" {
@@ -442,10 +480,11 @@ fn aggregate(
         };
         for (field, label) in targets {
             calls.push(Call {
-                function: function.clone(),
+                function: call.function.clone(),
                 field: index_of(&mut read, &field),
-                transform,
+                transform: call.transform,
             });
+            outputs.push(Math::Cell(calls.len() - 1));
             labels.push(label);
         }
     }
@@ -631,6 +670,16 @@ fn aggregate(
                 }
             }
         }
+        let rows: Vec<Vec<serde_json::Value>> = rows
+            .into_iter()
+            .map(|row| {
+                let mut out = Vec::with_capacity(outputs.len() + 1);
+                out.push(row.first().cloned().unwrap_or(serde_json::Value::Null));
+                out.extend(outputs.iter().map(|m| m.eval(row.get(1..).unwrap_or(&[]))));
+                out
+            })
+            .collect();
+        let mut rows = rows;
         if sel.descending {
             rows.reverse();
         }
@@ -658,6 +707,34 @@ fn aggregate(
         .filter(|&l| l > 0)
         .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
     Ok(out.into_iter().skip(soffset).take(slimit).collect())
+}
+
+/// A call of the select list as a [`Call`] (its field index still to set) and the field it reads.
+fn parse_call(name: &str, args: &[Expr], whole: &Expr) -> Result<(Call, String), QueryError> {
+    let (transform, inner) = match Transform::parse(name, args)? {
+        Some((t, inner)) => (Some(t), inner),
+        None => (None, whole),
+    };
+    let (function, field) = match inner {
+        Expr::Call { name, args } => {
+            let (function, field) = Function::parse(name, args)?;
+            (Some(function), field)
+        }
+        Expr::VarRef(v) => (None, v.clone()),
+        other => {
+            return Err(QueryError::Invalid(format!(
+                "unsupported call argument {other}"
+            )))
+        }
+    };
+    Ok((
+        Call {
+            function,
+            field: 0,
+            transform,
+        },
+        field,
+    ))
 }
 
 /// One function of the select list: an aggregate over a field, possibly transformed, or a

@@ -40,6 +40,30 @@ fn every_script_round_trips() {
     }
 }
 
+/// Each script's tree (positions left out) against its golden file `scripts/<name>.ast`;
+/// `TICKSCRIPT_BLESS=1` rewrites the files after a deliberate change.
+#[test]
+fn trees_match_their_golden_files() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts");
+    let bless = std::env::var("TICKSCRIPT_BLESS").is_ok_and(|v| v == "1");
+    for (name, text) in corpus() {
+        let tree = format!("{:#?}\n", parse(text).unwrap().without_positions());
+        let golden = dir.join(format!("{name}.ast"));
+        if bless {
+            std::fs::write(&golden, &tree).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with TICKSCRIPT_BLESS=1)", golden.display()));
+        assert_eq!(
+            tree,
+            want,
+            "{name}: the tree differs from {}",
+            golden.display()
+        );
+    }
+}
+
 /// The chain of a pipeline statement, root first: `(op, name, argument count)`.
 fn chain(e: &Expr) -> Vec<(ChainOp, String, usize)> {
     match e {
