@@ -1,7 +1,95 @@
-//! `chronograf-rs`: the web dashboard (issue #6). Not built yet: this binary only says so, so the workspace and its
-//! CI gates cover the crate from the start.
+//! `chronograf-rs`: serves the dashboard on :8888 for one store (`--influxdb-url`).
 
-fn main() {
-    eprintln!("chronograf-rs: not implemented yet — see issue #6");
-    std::process::exit(2);
+use anyhow::Context;
+use chronograf_rs::http::{router, AppState};
+use chronograf_rs::source::{Source, SourceConfig};
+use clap::Parser;
+use std::sync::Arc;
+
+/// The tick-rs web dashboard.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Listen address.
+    #[arg(long, env = "CHRONOGRAF_RS_BIND", default_value = "0.0.0.0:8888")]
+    bind: String,
+    /// The store.
+    #[arg(
+        long = "influxdb-url",
+        env = "INFLUXDB_URL",
+        default_value = "http://localhost:8086"
+    )]
+    influxdb_url: String,
+    /// Basic-auth user for the store.
+    #[arg(
+        long = "influxdb-username",
+        env = "INFLUXDB_USERNAME",
+        default_value = ""
+    )]
+    influxdb_username: String,
+    /// Basic-auth password for the store.
+    #[arg(
+        long = "influxdb-password",
+        env = "INFLUXDB_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    influxdb_password: String,
+    /// Database of the agents' metrics.
+    #[arg(long, env = "CHRONOGRAF_RS_TELEGRAF_DB", default_value = "telegraf")]
+    telegraf_db: String,
+    /// The agents' gather interval, for the up/down status (`1m0s`).
+    #[arg(
+        long = "telegraf-system-interval",
+        env = "TELEGRAF_SYSTEM_INTERVAL",
+        default_value = "1m0s"
+    )]
+    telegraf_system_interval: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .init();
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .context("HTTP client")?;
+    let source = Source::new(
+        SourceConfig {
+            url: cli.influxdb_url.clone(),
+            username: cli.influxdb_username.clone(),
+            password: cli.influxdb_password.clone(),
+            telegraf: cli.telegraf_db.clone(),
+            ..SourceConfig::default()
+        },
+        client,
+    );
+    let state = AppState {
+        sources: Arc::new(vec![source]),
+        telegraf_interval: cli.telegraf_system_interval.clone(),
+        layouts: Arc::new(chronograf_rs::layouts::canned()),
+    };
+    let listener = tokio::net::TcpListener::bind(&cli.bind)
+        .await
+        .with_context(|| format!("binding {}", cli.bind))?;
+    tracing::info!(bind = %cli.bind, store = %cli.influxdb_url, "chronograf-rs listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            if let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+        })
+        .await
+        .context("serving")
 }

@@ -451,6 +451,22 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value, LambdaError> {
 
 /// Names `call` knows.
 const FUNCTIONS: &[&str] = &[
+    "acosh",
+    "asinh",
+    "atanh",
+    "erf",
+    "erfc",
+    "gamma",
+    "j0",
+    "j1",
+    "jn",
+    "logb",
+    "y0",
+    "y1",
+    "yn",
+    "strContainsAny",
+    "strIndexAny",
+    "strLastIndexAny",
     "bool",
     "int",
     "float",
@@ -642,6 +658,49 @@ fn call(name: &str, args: Vec<Value>) -> Result<Value, LambdaError> {
                 "pow10" => 10f64.powf(x),
                 _ => x.trunc(),
             }))
+        }
+        "acosh" | "asinh" | "atanh" | "erf" | "erfc" | "gamma" | "j0" | "j1" | "logb" | "y0"
+        | "y1" => {
+            arity(1)?;
+            let x = num(&args[0], name)?;
+            Ok(Value::Float(match name {
+                "acosh" => x.acosh(),
+                "asinh" => x.asinh(),
+                "atanh" => x.atanh(),
+                "erf" => libm::erf(x),
+                "erfc" => libm::erfc(x),
+                "gamma" => libm::tgamma(x),
+                "j0" => libm::j0(x),
+                "j1" => libm::j1(x),
+                "y0" => libm::y0(x),
+                "y1" => libm::y1(x),
+                // Go's Logb: the binary exponent, as a float.
+                _ => f64::from(libm::ilogb(x)),
+            }))
+        }
+        "jn" | "yn" => {
+            arity(2)?;
+            let Value::Int(n) = args[0] else {
+                return fail(format!("{name}() takes an int order first"));
+            };
+            let x = num(&args[1], name)?;
+            let n = i32::try_from(n)
+                .map_err(|_| LambdaError(format!("{name}() order out of range")))?;
+            Ok(Value::Float(if name == "jn" {
+                libm::jn(n, x)
+            } else {
+                libm::yn(n, x)
+            }))
+        }
+        "strContainsAny" | "strIndexAny" | "strLastIndexAny" => {
+            arity(2)?;
+            let (s, chars) = (text(&args[0], name)?, text(&args[1], name)?);
+            let any = |c: char| chars.contains(c);
+            Ok(match name {
+                "strContainsAny" => Value::Bool(s.contains(any)),
+                "strIndexAny" => Value::Int(s.find(any).map_or(-1, |i| i as i64)),
+                _ => Value::Int(s.rfind(any).map_or(-1, |i| i as i64)),
+            })
         }
         "atan2" | "hypot" | "max" | "min" | "mod" | "pow" => {
             arity(2)?;
@@ -887,6 +946,27 @@ mod tests {
             &|_| None
         )
         .is_err());
+    }
+
+    #[test]
+    fn the_rest_of_the_math_and_string_functions() {
+        let f = |t: &str| match eval(t).unwrap() {
+            Value::Float(x) => x,
+            other => panic!("{t}: {other:?}"),
+        };
+        assert!((f("erf(1.0)") - 0.842_700_792_949_714_9).abs() < 1e-12);
+        assert!((f("gamma(5.0)") - 24.0).abs() < 1e-9);
+        assert!((f("jn(2, 1.0)") - 0.114_903_484_931_900_5).abs() < 1e-12);
+        assert_eq!(f("logb(8.0)"), 3.0);
+        assert_eq!(
+            eval("strContainsAny(\"host\", 'xyz-')").unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(eval("strIndexAny('web-1', '-1')").unwrap(), Value::Int(3));
+        assert_eq!(
+            eval("strLastIndexAny('a-b-c', '-')").unwrap(),
+            Value::Int(3)
+        );
     }
 
     #[test]

@@ -124,8 +124,8 @@ enum Binding {
 }
 
 /// Builds the graph of `script`; `vars` are the values given through the API (template tasks
-/// and overrides of `var`s).
-pub fn build(script: &str, vars: &HashMap<String, Value>) -> Result<Graph, PipelineError> {
+/// and overrides of `var`s): values, lambdas, `*` or lists.
+pub fn build(script: &str, vars: &HashMap<String, Arg>) -> Result<Graph, PipelineError> {
     let program = tickscript::parse(script)?;
     let mut b = Builder {
         env: HashMap::new(),
@@ -139,7 +139,7 @@ pub fn build(script: &str, vars: &HashMap<String, Value>) -> Result<Graph, Pipel
             Statement::Dbrp { db, rp, .. } => dbrps.push((db.clone(), rp.clone())),
             Statement::Var { name, value, pos } => {
                 let bound = match vars.get(name) {
-                    Some(v) => Binding::Arg(Arg::Value(v.clone())),
+                    Some(v) => Binding::Arg(v.clone()),
                     None => b.eval(value).map_err(|m| m.located(*pos))?,
                 };
                 b.env.insert(name.clone(), bound);
@@ -150,8 +150,7 @@ pub fn build(script: &str, vars: &HashMap<String, Value>) -> Result<Graph, Pipel
                 pos,
             } => match vars.get(name) {
                 Some(v) => {
-                    b.env
-                        .insert(name.clone(), Binding::Arg(Arg::Value(v.clone())));
+                    b.env.insert(name.clone(), Binding::Arg(v.clone()));
                 }
                 None => {
                     return Err(PipelineError::at(
@@ -202,14 +201,17 @@ struct Builder<'a> {
     env: HashMap<String, Binding>,
     nodes: Vec<NodeDecl>,
     root: Option<(TaskType, usize)>,
-    given: &'a HashMap<String, Value>,
+    given: &'a HashMap<String, Arg>,
 }
 
 impl Builder<'_> {
     fn var_value(&self, name: &str) -> Option<Value> {
         match self.env.get(name) {
             Some(Binding::Arg(Arg::Value(v))) => Some(v.clone()),
-            _ => self.given.get(name).cloned(),
+            _ => match self.given.get(name) {
+                Some(Arg::Value(v)) => Some(v.clone()),
+                _ => None,
+            },
         }
     }
 
@@ -495,7 +497,7 @@ mod tests {
         assert!(e.to_string().contains("missing value for var \"f\""), "{e}");
         let g = build(
             "var f string\nstream|from().measurement(f)",
-            &HashMap::from([("f".to_string(), Value::Str("cpu".into()))]),
+            &HashMap::from([("f".to_string(), Arg::Value(Value::Str("cpu".into())))]),
         )
         .unwrap();
         assert_eq!(g.nodes[1].props[0].args.len(), 1);

@@ -86,7 +86,10 @@ fn not_found(id: &str) -> TaskError {
 }
 
 /// The values of `vars` for the pipeline builder.
-pub fn var_values(vars: &BTreeMap<String, Var>) -> Result<HashMap<String, Value>, TaskError> {
+pub fn var_values(
+    vars: &BTreeMap<String, Var>,
+) -> Result<HashMap<String, pipeline::Arg>, TaskError> {
+    use pipeline::Arg;
     vars.iter()
         .map(|(name, v)| {
             let value = match (v.kind.as_str(), &v.value) {
@@ -110,13 +113,45 @@ pub fn var_values(vars: &BTreeMap<String, Var>) -> Result<HashMap<String, Value>
                 ("regex", serde_json::Value::String(s)) => Value::Regex(Arc::new(
                     regex::Regex::new(s).map_err(|e| bad(format!("var {name}: {e}")))?,
                 )),
+                ("lambda", serde_json::Value::String(text)) => {
+                    let program = tickscript::parse(&format!("var v = lambda: {text}"))
+                        .map_err(|e| bad(format!("var {name}: {e}")))?;
+                    let Some(tickscript::Statement::Var {
+                        value: tickscript::Expr::Lambda(body),
+                        ..
+                    }) = program.statements.first()
+                    else {
+                        return Err(bad(format!("var {name}: not a lambda expression")));
+                    };
+                    let lambda = crate::lambda::Lambda::compile(body, &|_| None)
+                        .map_err(|e| bad(format!("var {name}: {e}")))?;
+                    return Ok((name.clone(), Arg::Lambda(Arc::new(lambda))));
+                }
+                ("star", _) => return Ok((name.clone(), Arg::Star)),
+                ("list", serde_json::Value::Array(items)) => {
+                    let list = items
+                        .iter()
+                        .map(|i| match i {
+                            serde_json::Value::String(s) if s == "*" => Ok(Arg::Star),
+                            serde_json::Value::String(s) => Ok(Arg::Value(Value::Str(s.clone()))),
+                            serde_json::Value::Object(o) => match o.get("value") {
+                                Some(serde_json::Value::String(s)) => {
+                                    Ok(Arg::Value(Value::Str(s.clone())))
+                                }
+                                _ => Err(bad(format!("var {name}: list items must be strings"))),
+                            },
+                            _ => Err(bad(format!("var {name}: list items must be strings"))),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    return Ok((name.clone(), Arg::List(list)));
+                }
                 (kind, _) => {
                     return Err(bad(format!(
                         "var {name}: type {kind} with this value is not supported"
                     )))
                 }
             };
-            Ok((name.clone(), value))
+            Ok((name.clone(), Arg::Value(value)))
         })
         .collect()
 }
@@ -619,4 +654,37 @@ fn dot(id: &str, script: &str, vars: &BTreeMap<String, Var>) -> String {
     }
     out.push('}');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_vars_of_every_type() {
+        let vars: BTreeMap<String, Var> = serde_json::from_value(serde_json::json!({
+            "measurement": { "type": "string", "value": "cpu" },
+            "crit": { "type": "lambda", "value": "\"usage_idle\" < 10.0" },
+            "groups": { "type": "list", "value": [{ "type": "string", "value": "host" }] },
+            "window": { "type": "duration", "value": "5m" },
+            "all": { "type": "star", "value": null },
+        }))
+        .unwrap();
+        let values = var_values(&vars).unwrap();
+        let script = "var measurement string\nvar crit lambda\nvar groups list\nvar window duration\nstream|from().measurement(measurement).groupBy(groups)|window().period(window).every(window)|mean('usage_idle').as('usage_idle')|alert().crit(crit)";
+        let graph = pipeline::build(script, &values).unwrap();
+        let alert = graph.nodes.iter().find(|n| n.kind == "alert").unwrap();
+        assert!(
+            matches!(alert.props[0].args.as_slice(), [pipeline::Arg::Lambda(l)] if l.text.contains("usage_idle"))
+        );
+        assert!(matches!(values["all"], pipeline::Arg::Star));
+        let bad_lambda: BTreeMap<String, Var> = serde_json::from_value(
+            serde_json::json!({ "crit": { "type": "lambda", "value": "\"a\" >" } }),
+        )
+        .unwrap();
+        assert!(var_values(&bad_lambda)
+            .unwrap_err()
+            .message
+            .starts_with("var crit:"));
+    }
 }

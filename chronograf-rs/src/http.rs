@@ -1,0 +1,329 @@
+//! Pages (server-rendered with askama, escaped) and the JSON endpoints they call: the host
+//! list, a host's charts, the `/chronograf/v1` sources, layouts, environment, a proxy and
+//! compact series for charts. InfluxQL only ever goes to configured sources.
+
+use crate::hosts::{self, Host};
+use crate::layouts::{self, Layout, Range, RANGES};
+use crate::source::Source;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configured sources; id `1` is the first.
+    pub sources: Arc<Vec<Source>>,
+    /// The agents' gather interval as Chronograf writes it (`1m0s`).
+    pub telegraf_interval: String,
+    /// The canned layouts.
+    pub layouts: Arc<Vec<Layout>>,
+}
+
+static DYGRAPH_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dygraph.min.js"));
+static DYGRAPH_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dygraph.min.css"));
+static APP_JS: &[u8] = include_bytes!("../assets/app.js");
+static APP_CSS: &[u8] = include_bytes!("../assets/app.css");
+
+/// Builds the router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/sources/1/hosts") }))
+        .route("/ping", get(|| async { StatusCode::NO_CONTENT }))
+        .route("/sources/{id}/hosts", get(hosts_page))
+        .route("/sources/{id}/hosts/{host}", get(host_page))
+        .route("/chronograf/v1/sources", get(sources))
+        .route("/chronograf/v1/sources/{id}/proxy", post(proxy))
+        .route("/chronograf/v1/sources/{id}/series", post(series))
+        .route("/chronograf/v1/sources/{id}/hosts", get(hosts_json))
+        .route("/chronograf/v1/layouts", get(layouts_json))
+        .route("/chronograf/v1/env", get(env_json))
+        .route("/assets/{file}", get(asset))
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        "X-Content-Type-Options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("X-Frame-Options", HeaderValue::from_static("DENY"));
+    h.insert("Referrer-Policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        "Content-Security-Policy",
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+        ),
+    );
+    res
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "code": status.as_u16(), "message": message })),
+    )
+        .into_response()
+}
+
+/// Source `id` (1-based), only ever one of the configured ones.
+fn source(state: &AppState, id: &str) -> Option<Source> {
+    id.parse::<usize>()
+        .ok()
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| state.sources.get(i).cloned())
+}
+
+fn no_source(id: &str) -> Response {
+    error(StatusCode::NOT_FOUND, &format!("source {id} not found"))
+}
+
+fn page<T: Template>(t: T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "hosts.html")]
+struct HostsPage {
+    source: String,
+    database: String,
+    hosts: Vec<Host>,
+    error: Option<String>,
+}
+
+async fn hosts_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    let (hosts, error) = match hosts::list(&src, &state.telegraf_interval, &state.layouts).await {
+        Ok(h) => (h, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    page(HostsPage {
+        source: src.config.name.clone(),
+        database: src.config.telegraf.clone(),
+        hosts,
+        error,
+    })
+}
+
+async fn hosts_json(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    match hosts::list(&src, &state.telegraf_interval, &state.layouts).await {
+        Ok(h) => Json(serde_json::json!({ "hosts": h })).into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    }
+}
+
+/// One cell of a host page.
+struct PageCell {
+    name: &'static str,
+    kind: &'static str,
+    /// The completed queries, as JSON for the page's script.
+    queries: String,
+}
+
+#[derive(Template)]
+#[template(path = "host.html")]
+struct HostPage {
+    host: String,
+    database: String,
+    rp: String,
+    range: &'static str,
+    ranges: &'static [Range],
+    cells: Vec<PageCell>,
+}
+
+async fn host_page(
+    State(state): State<AppState>,
+    Path((id, host)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    let range = layouts::range(params.get("range").map(String::as_str).unwrap_or("1h"));
+    let present = match hosts::measurements_of(&src, &host, &state.layouts).await {
+        Ok(m) => m,
+        Err(e) => return error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    };
+    let cells = state
+        .layouts
+        .iter()
+        .filter(|l| present.contains(l.measurement))
+        .flat_map(|l| l.cells.iter())
+        .map(|c| PageCell {
+            name: c.name,
+            kind: c.kind,
+            queries: serde_json::to_string(
+                &c.queries
+                    .iter()
+                    .map(|q| layouts::complete(q, &host, range))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default(),
+        })
+        .collect();
+    page(HostPage {
+        host,
+        database: src.config.telegraf.clone(),
+        rp: src.config.default_rp.clone(),
+        range: range.name,
+        ranges: RANGES,
+        cells,
+    })
+}
+
+async fn sources(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let list: Vec<serde_json::Value> = state
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let id = (i + 1).to_string();
+            serde_json::json!({
+                "id": id,
+                "name": s.config.name,
+                "type": "influx",
+                "username": s.config.username,
+                "url": s.config.url,
+                "default": i == 0,
+                "telegraf": s.config.telegraf,
+                "defaultRP": s.config.default_rp,
+                "links": {
+                    "self": format!("/chronograf/v1/sources/{id}"),
+                    "proxy": format!("/chronograf/v1/sources/{id}/proxy"),
+                },
+            })
+        })
+        .collect();
+    Json(serde_json::json!({ "sources": list }))
+}
+
+/// A query from a page: InfluxQL and where to run it.
+#[derive(serde::Deserialize)]
+struct QueryRequest {
+    query: String,
+    #[serde(default)]
+    db: String,
+    #[serde(default)]
+    rp: String,
+}
+
+async fn proxy(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(req): Json<QueryRequest>,
+) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    match src.query(&req.db, &req.rp, &req.query).await {
+        Ok(answer) => Json(serde_json::json!({ "results": answer })).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
+
+/// Every series of the answer as compact columns: `times` (ms) and one array per column.
+pub fn compact(answer: &serde_json::Value) -> (Vec<serde_json::Value>, Option<String>) {
+    let mut out = Vec::new();
+    let mut error = None;
+    for result in answer["results"].as_array().into_iter().flatten() {
+        if let Some(e) = result["error"].as_str() {
+            error = Some(e.to_string());
+        }
+        for s in result["series"].as_array().into_iter().flatten() {
+            let columns: Vec<&serde_json::Value> = s["columns"]
+                .as_array()
+                .map(|c| c.iter().skip(1).collect())
+                .unwrap_or_default();
+            let rows = s["values"].as_array().cloned().unwrap_or_default();
+            let times: Vec<serde_json::Value> = rows.iter().map(|r| r[0].clone()).collect();
+            let values: Vec<Vec<serde_json::Value>> = (1..=columns.len())
+                .map(|i| rows.iter().map(|r| r[i].clone()).collect())
+                .collect();
+            out.push(serde_json::json!({
+                "name": s["name"],
+                "tags": s.get("tags").cloned().unwrap_or(serde_json::Value::Null),
+                "columns": columns,
+                "times": times,
+                "values": values,
+            }));
+        }
+    }
+    (out, error)
+}
+
+async fn series(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(req): Json<QueryRequest>,
+) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    match src.query(&req.db, &req.rp, &req.query).await {
+        Ok(answer) => {
+            let (series, error) = compact(&answer);
+            Json(serde_json::json!({ "series": series, "error": error })).into_response()
+        }
+        Err(e) => Json(serde_json::json!({ "series": [], "error": e.to_string() })).into_response(),
+    }
+}
+
+async fn layouts_json(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "layouts": *state.layouts }))
+}
+
+async fn env_json(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "telegrafSystemInterval": state.telegraf_interval }))
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    let (body, kind) = match file.as_str() {
+        "dygraph.min.js" => (DYGRAPH_JS, "application/javascript"),
+        "dygraph.min.css" => (DYGRAPH_CSS, "text/css"),
+        "app.js" => (APP_JS, "application/javascript"),
+        "app.css" => (APP_CSS, "text/css"),
+        _ => return error(StatusCode::NOT_FOUND, "no such asset"),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_columns() {
+        let answer = serde_json::json!({"results":[{"series":[{"name":"cpu","tags":{"host":"a"},"columns":["time","usage","x"],"values":[[1000,1.5,2],[2000,null,3]]}]}]});
+        let (series, error) = compact(&answer);
+        assert!(error.is_none());
+        assert_eq!(series[0]["times"], serde_json::json!([1000, 2000]));
+        assert_eq!(
+            series[0]["values"],
+            serde_json::json!([[1.5, null], [2, 3]])
+        );
+        assert_eq!(series[0]["columns"], serde_json::json!(["usage", "x"]));
+    }
+}

@@ -1,0 +1,194 @@
+//! Chronograf's pre-canned `system` layouts: which measurement each shows, its cells and their
+//! InfluxQL, and how a cell's query is completed for a host and a time range.
+
+use serde::Serialize;
+
+/// One query of a cell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CellQuery {
+    /// InfluxQL before completion (`SELECT … FROM "cpu"`).
+    pub query: &'static str,
+    /// Tags the series are grouped by besides time.
+    pub groupbys: &'static [&'static str],
+}
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cell {
+    /// Title.
+    pub name: &'static str,
+    /// `line` or `line-stacked`.
+    pub kind: &'static str,
+    /// Its queries.
+    pub queries: Vec<CellQuery>,
+}
+
+/// One layout: an app's view of one measurement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Layout {
+    /// The app (`system`).
+    pub app: &'static str,
+    /// The measurement it needs.
+    pub measurement: &'static str,
+    /// Its cells.
+    pub cells: Vec<Cell>,
+}
+
+fn q(query: &'static str, groupbys: &'static [&'static str]) -> CellQuery {
+    CellQuery { query, groupbys }
+}
+
+/// The canned layouts of the `system` app.
+pub fn canned() -> Vec<Layout> {
+    let layout = |measurement, cells| Layout {
+        app: "system",
+        measurement,
+        cells,
+    };
+    let cell = |name, kind, queries| Cell {
+        name,
+        kind,
+        queries,
+    };
+    vec![
+        layout("cpu", vec![cell("CPU Usage", "line", vec![q("SELECT 100 - mean(\"usage_idle\") AS \"usage\" FROM \"cpu\"", &[])])]),
+        layout("system", vec![cell("System Load", "line", vec![q("SELECT mean(\"load1\") AS \"load\" FROM \"system\"", &[])])]),
+        layout(
+            "mem",
+            vec![cell(
+                "System - Memory Gigabytes Used",
+                "line-stacked",
+                vec![q("SELECT mean(\"used\") / 1073741824 AS \"used\", mean(\"available\") / 1073741824 AS \"available\" FROM \"mem\"", &[])],
+            )],
+        ),
+        layout("disk", vec![cell("System - Disk used %", "line", vec![q("SELECT mean(\"used_percent\") AS \"used_percent\" FROM \"disk\"", &["\"path\""])])]),
+        layout(
+            "diskio",
+            vec![cell(
+                "System - Disk MB/s",
+                "line",
+                vec![
+                    q("SELECT non_negative_derivative(max(\"read_bytes\"), 1s) / 1000000 AS \"read_megabytes_per_second\" FROM \"diskio\"", &["\"name\""]),
+                    q("SELECT non_negative_derivative(max(\"write_bytes\"), 1s) / 1000000 AS \"write_megabytes_per_second\" FROM \"diskio\"", &["\"name\""]),
+                ],
+            )],
+        ),
+        layout(
+            "net",
+            vec![cell(
+                "System - Network Mb/s",
+                "line",
+                vec![
+                    q("SELECT non_negative_derivative(max(\"bytes_recv\"), 1s) / 125000 AS \"rx_megabits_per_second\" FROM \"net\"", &[]),
+                    q("SELECT non_negative_derivative(max(\"bytes_sent\"), 1s) / 125000 AS \"tx_megabits_per_second\" FROM \"net\"", &[]),
+                ],
+            )],
+        ),
+        layout("processes", vec![cell("System - Total Processes", "line", vec![q("SELECT mean(\"total\") AS \"total\" FROM \"processes\"", &[])])]),
+    ]
+}
+
+/// A time range of the picker: its name, InfluxQL lower bound and default `GROUP BY time()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Range {
+    /// `1h`.
+    pub name: &'static str,
+    /// `now() - 1h`.
+    pub lower: &'static str,
+    /// `1m`.
+    pub group_by: &'static str,
+}
+
+/// The picker's ranges with Chronograf's default group-by intervals.
+pub const RANGES: &[Range] = &[
+    Range {
+        name: "5m",
+        lower: "now() - 5m",
+        group_by: "10s",
+    },
+    Range {
+        name: "15m",
+        lower: "now() - 15m",
+        group_by: "1m",
+    },
+    Range {
+        name: "1h",
+        lower: "now() - 1h",
+        group_by: "1m",
+    },
+    Range {
+        name: "6h",
+        lower: "now() - 6h",
+        group_by: "1m",
+    },
+    Range {
+        name: "12h",
+        lower: "now() - 12h",
+        group_by: "5m",
+    },
+    Range {
+        name: "24h",
+        lower: "now() - 24h",
+        group_by: "10m",
+    },
+    Range {
+        name: "2d",
+        lower: "now() - 2d",
+        group_by: "30m",
+    },
+    Range {
+        name: "7d",
+        lower: "now() - 7d",
+        group_by: "1h",
+    },
+    Range {
+        name: "30d",
+        lower: "now() - 30d",
+        group_by: "6h",
+    },
+];
+
+/// The range named `name`, else 1h.
+pub fn range(name: &str) -> Range {
+    RANGES
+        .iter()
+        .copied()
+        .find(|r| r.name == name)
+        .unwrap_or(RANGES[2])
+}
+
+/// Escapes a value for a single-quoted InfluxQL string.
+pub fn quote_value(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+/// `<query> WHERE time > <lower> AND "host" = '<host>' GROUP BY time(<g>)[, <groupbys>]`.
+pub fn complete(query: &CellQuery, host: &str, range: Range) -> String {
+    let mut q = format!(
+        "{} WHERE time > {} AND \"host\" = '{}' GROUP BY time({})",
+        query.query,
+        range.lower,
+        quote_value(host),
+        range.group_by
+    );
+    for g in query.groupbys {
+        q.push_str(", ");
+        q.push_str(g);
+    }
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completes_cell_queries_as_chronograf() {
+        let disk = &canned()[3].cells[0].queries[0];
+        assert_eq!(
+            complete(disk, "web'1", range("24h")),
+            "SELECT mean(\"used_percent\") AS \"used_percent\" FROM \"disk\" WHERE time > now() - 24h AND \"host\" = 'web\\'1' GROUP BY time(10m), \"path\""
+        );
+        assert_eq!(range("nope").name, "1h");
+    }
+}

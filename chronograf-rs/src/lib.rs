@@ -1,0 +1,12 @@
+//! chronograf-rs: the web dashboard. Pages are rendered on the server (askama, escaped), charts
+//! drawn in the browser by dygraphs (embedded from Debian's `libjs-dygraphs` at build time)
+//! from compact JSON columns.
+//!
+//! Layout: [`source`] (the store, queried as Chronograf does), [`hosts`] (the host list's
+//! queries), [`layouts`] (the canned `system` layouts and their query completion), [`http`]
+//! (pages, JSON endpoints, assets).
+
+pub mod hosts;
+pub mod http;
+pub mod layouts;
+pub mod source;

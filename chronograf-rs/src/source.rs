@@ -1,0 +1,102 @@
+//! The store, as Chronograf talks to it: `POST /query` with `epoch=ms`, errors in the source's
+//! words. Only configured sources are ever queried.
+
+use serde::{Deserialize, Serialize};
+
+/// A configured InfluxDB connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct SourceConfig {
+    /// Display name.
+    pub name: String,
+    /// Base URL.
+    pub url: String,
+    /// Basic-auth user.
+    pub username: String,
+    /// Basic-auth password (never shown).
+    pub password: String,
+    /// Database holding the agents' metrics.
+    pub telegraf: String,
+    /// Retention policy for host pages ("" = the database's default).
+    pub default_rp: String,
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        SourceConfig {
+            name: "influx-rs".into(),
+            url: "http://localhost:8086".into(),
+            username: String::new(),
+            password: String::new(),
+            telegraf: "telegraf".into(),
+            default_rp: String::new(),
+        }
+    }
+}
+
+/// A query the source refused or could not answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// A source with its HTTP client.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Its settings.
+    pub config: SourceConfig,
+    client: reqwest::Client,
+}
+
+impl Source {
+    /// Wraps `config`.
+    pub fn new(config: SourceConfig, client: reqwest::Client) -> Self {
+        Source { config, client }
+    }
+
+    /// Runs `q` on `db` (and `rp`) with millisecond epochs.
+    pub async fn query(
+        &self,
+        db: &str,
+        rp: &str,
+        q: &str,
+    ) -> Result<serde_json::Value, SourceError> {
+        let mut params = vec![("q", q), ("db", db), ("epoch", "ms")];
+        if !rp.is_empty() {
+            params.push(("rp", rp));
+        }
+        let mut req = self
+            .client
+            .post(format!("{}/query", self.config.url.trim_end_matches('/')))
+            .query(&params);
+        if !self.config.username.is_empty() {
+            req = req.basic_auth(&self.config.username, Some(&self.config.password));
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| SourceError(format!("source {}: {e}", self.config.name)))?;
+        let status = resp.status();
+        let body: serde_json::Value = resp
+            .json()
+            .await
+            .map_err(|e| SourceError(format!("source {}: {e}", self.config.name)))?;
+        if !status.is_success() {
+            return Err(SourceError(format!(
+                "received status code {} from server: err: {}",
+                status.as_u16(),
+                body["error"].as_str().unwrap_or("")
+            )));
+        }
+        Ok(body)
+    }
+
+    /// Whether `/ping` answers.
+    pub async fn ping(&self) -> bool {
+        let url = format!("{}/ping", self.config.url.trim_end_matches('/'));
+        self.client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+}

@@ -1,0 +1,217 @@
+//! chronograf-rs against a real influx-rs: the host list and host pages show what the agent
+//! writes, the chart endpoints return compact columns, assets and security headers are served;
+//! and the whole stack as processes (agent → store ← dashboard).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tick_tests::{free_port, wait_until, Daemon, Store};
+
+fn chronograf(dir: &std::path::Path, store: &Store, extra: &[&str]) -> (Daemon, u16) {
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let store_url = store.url("");
+    let mut args = vec!["--bind", &bind, "--influxdb-url", &store_url];
+    args.extend_from_slice(extra);
+    let d = Daemon::spawn(
+        "chronograf-rs",
+        &args,
+        &[("RUST_LOG", "info")],
+        &dir.join("chronograf.log"),
+    );
+    let up = wait_until(Duration::from_secs(20), || {
+        reqwest::blocking::get(format!("http://{bind}/ping")).is_ok_and(|r| r.status().is_success())
+    });
+    assert!(up, "chronograf-rs did not start:\n{}", d.log());
+    (d, port)
+}
+
+fn get(port: u16, path: &str) -> reqwest::blocking::Response {
+    reqwest::blocking::get(format!("http://127.0.0.1:{port}{path}")).unwrap()
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64
+}
+
+#[test]
+fn hosts_and_host_pages_show_the_stores_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::start(&dir.path().join("store"), free_port());
+    reqwest::blocking::Client::new()
+        .post(store.url("/query"))
+        .form(&[("q", "CREATE DATABASE telegraf")])
+        .send()
+        .unwrap();
+    let now = now_ns();
+    let mut body = String::new();
+    for i in 0..30i64 {
+        let t = now - (30 - i) * 10_000_000_000;
+        body.push_str(&format!(
+            "cpu,cpu=cpu-total,host=web1 usage_user={},usage_idle={} {t}\n",
+            10 + i % 5,
+            80 - i % 5
+        ));
+        body.push_str(&format!(
+            "system,host=web1 load1=0.{i},uptime={}i {t}\n",
+            1000 + i * 10
+        ));
+        body.push_str(&format!(
+            "mem,host=web1 used={}i,available=4000000000i {t}\n",
+            2_000_000_000 + i
+        ));
+        body.push_str(&format!("disk,host=web1,path=/ used_percent=42.5 {t}\n"));
+        body.push_str(&format!("system,host=db<script>1 load1=1,uptime=5i {t}\n"));
+    }
+    let r = reqwest::blocking::Client::new()
+        .post(store.url("/write?db=telegraf"))
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let (_c, port) = chronograf(dir.path(), &store, &["--telegraf-system-interval", "10s"]);
+
+    let page = get(port, "/sources/1/hosts");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'self'"));
+    let html = page.text().unwrap();
+    assert!(html.contains(">web1</a>"), "{html}");
+    assert!(
+        html.contains("db&#60;script&#62;1") || html.contains("db&lt;script&gt;1"),
+        "host names are escaped: {html}"
+    );
+    assert!(!html.contains("db<script>1"));
+    let hosts: serde_json::Value = get(port, "/chronograf/v1/sources/1/hosts").json().unwrap();
+    let web1 = hosts["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "web1")
+        .unwrap()
+        .clone();
+    assert_eq!(web1["up"], true, "{hosts}");
+    assert!(web1["cpu"].as_f64().unwrap() > 9.0, "{hosts}");
+    assert!(web1["load"].as_f64().is_some(), "{hosts}");
+    assert_eq!(web1["apps"], serde_json::json!(["system"]));
+
+    let host = get(port, "/sources/1/hosts/web1?range=1h").text().unwrap();
+    for title in [
+        "CPU Usage",
+        "System Load",
+        "System - Memory Gigabytes Used",
+        "System - Disk used %",
+    ] {
+        assert!(host.contains(title), "{title} missing:\n{host}");
+    }
+    assert!(
+        !host.contains("System - Network Mb/s"),
+        "no net data, no net cell"
+    );
+    let cpu_query = "SELECT 100 - mean(\"usage_idle\") AS \"usage\" FROM \"cpu\" WHERE time > now() - 1h AND \"host\" = 'web1' GROUP BY time(1m)";
+    let series: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{port}/chronograf/v1/sources/1/series"
+        ))
+        .json(&serde_json::json!({ "db": "telegraf", "query": cpu_query }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(series["error"].is_null(), "{series}");
+    let values = series["series"][0]["values"][0].as_array().unwrap();
+    assert!(
+        values
+            .iter()
+            .filter_map(|v| v.as_f64())
+            .any(|v| (19.0..=25.0).contains(&v)),
+        "{series}"
+    );
+    assert!(
+        series["series"][0]["times"][0].as_i64().unwrap() > 1_000_000_000_000,
+        "milliseconds"
+    );
+
+    let bad: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{port}/chronograf/v1/sources/1/series"
+        ))
+        .json(&serde_json::json!({ "db": "telegraf", "query": "SELEC nope" }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .contains("error parsing query"),
+        "{bad}"
+    );
+    assert_eq!(
+        get(port, "/chronograf/v1/sources/9/hosts")
+            .status()
+            .as_u16(),
+        404
+    );
+    let js = get(port, "/assets/dygraph.min.js");
+    assert_eq!(js.headers()["content-type"], "application/javascript");
+    assert!(js.text().unwrap().contains("Dygraph"));
+    let env: serde_json::Value = get(port, "/chronograf/v1/env").json().unwrap();
+    assert_eq!(env["telegrafSystemInterval"], "10s");
+}
+
+#[test]
+fn the_stack_as_processes_shows_the_agents_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::start(&dir.path().join("store"), free_port());
+    let conf = dir.path().join("telegraf.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[agent]\n  interval = \"1s\"\n  flush_interval = \"1s\"\n  hostname = \"stack-host\"\n[[outputs.influxdb]]\n  urls = [\"{}\"]\n[[inputs.cpu]]\n[[inputs.mem]]\n[[inputs.system]]\n[[inputs.disk]]\n  ignore_fs = [\"tmpfs\", \"devtmpfs\", \"overlay\", \"squashfs\"]\n",
+            store.url("")
+        ),
+    )
+    .unwrap();
+    let _agent = Daemon::spawn(
+        "telegraf-rs",
+        &[
+            "--config",
+            &conf.to_string_lossy(),
+            "--data-dir",
+            &dir.path().join("agent").to_string_lossy(),
+        ],
+        &[],
+        &dir.path().join("agent.log"),
+    );
+    let (_c, port) = chronograf(dir.path(), &store, &["--telegraf-system-interval", "1s"]);
+    let listed = wait_until(Duration::from_secs(30), || {
+        get(port, "/sources/1/hosts")
+            .text()
+            .is_ok_and(|h| h.contains(">stack-host</a>"))
+    });
+    assert!(listed, "the agent's host never appeared");
+    let up = wait_until(Duration::from_secs(20), || {
+        let v: serde_json::Value = get(port, "/chronograf/v1/sources/1/hosts")
+            .json()
+            .unwrap_or_default();
+        v["hosts"].as_array().is_some_and(|h| {
+            h.iter()
+                .any(|h| h["name"] == "stack-host" && h["up"] == true && h["cpu"].is_number())
+        })
+    });
+    assert!(
+        up,
+        "{}",
+        get(port, "/chronograf/v1/sources/1/hosts").text().unwrap()
+    );
+    let host = get(port, "/sources/1/hosts/stack-host").text().unwrap();
+    assert!(
+        host.contains("CPU Usage") && host.contains("System - Disk used %"),
+        "{host}"
+    );
+}
