@@ -249,10 +249,28 @@ async fn replay(State(state): State<AppState>, body: Bytes) -> Response {
         Ok(b) => b,
         Err(e) => return error(400, &format!("invalid JSON: {e}")),
     };
-    let (Some(task), Some(query)) = (body["task"].as_str(), body["query"].as_str()) else {
-        return error(400, "replay needs \"task\" and \"query\"");
+    let Some(task) = body["task"].as_str() else {
+        return error(400, "replay needs \"task\"");
     };
-    match state.tasks.replay(task, query).await {
+    // Either a query, or a time range over everything the task's dbrps hold.
+    let query = match (
+        body["query"].as_str(),
+        body["start"].as_str(),
+        body["stop"].as_str(),
+    ) {
+        (Some(q), _, _) => q.to_string(),
+        (None, Some(start), Some(stop)) => match state.tasks.range_query(task, start, stop) {
+            Ok(q) => q,
+            Err(e) => return error(e.status, &e.message),
+        },
+        _ => {
+            return error(
+                400,
+                "replay needs \"query\", or \"start\" and \"stop\" (RFC 3339)",
+            )
+        }
+    };
+    match state.tasks.replay(task, &query).await {
         Ok(r) => (StatusCode::CREATED, Json(r)).into_response(),
         Err(e) => error(e.status, &e.message),
     }

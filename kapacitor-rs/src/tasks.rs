@@ -620,6 +620,29 @@ impl Tasks {
         }))
     }
 
+    /// The query that reads everything of task `id`'s first dbrp in `[start, stop)`.
+    pub fn range_query(&self, id: &str, start: &str, stop: &str) -> Result<String, TaskError> {
+        let def = self
+            .lock()
+            .get(id)
+            .map(|e| e.def.clone())
+            .ok_or_else(|| not_found(id))?;
+        let d = def
+            .dbrps
+            .first()
+            .ok_or_else(|| bad("the task has no dbrp"))?;
+        for t in [start, stop] {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| bad(format!("invalid time {t:?}: {e}")))?;
+        }
+        let quote = |s: &str| s.replace('"', "\\\"");
+        Ok(format!(
+            "SELECT * FROM \"{}\".\"{}\"./.*/ WHERE time >= '{start}' AND time < '{stop}' GROUP BY *",
+            quote(&d.db),
+            quote(&d.rp)
+        ))
+    }
+
     /// The `httpOut` data of a task's node.
     pub fn http_out(&self, task: &str, name: &str) -> Option<serde_json::Value> {
         crate::services::http_out_series(&self.ctx.http_out, task, name)

@@ -397,6 +397,25 @@ fn operators_define_with_the_cli_and_replay_yesterdays_data() {
         "{replay}"
     );
     assert_eq!(replay["events"][0]["id"], "cpu:host=db1");
+    // The same over a time range, reading everything of the task's dbrp.
+    let rfc = |ns: i64| {
+        chrono::DateTime::from_timestamp_nanos(ns)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let by_range: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{api}/kapacitor/v1/replays/query"))
+        .json(&serde_json::json!({ "task": "cpu", "start": rfc(yesterday - 1_000_000_000), "stop": rfc(now) }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let again: Vec<&str> = by_range["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(again, levels, "{by_range}");
 
     assert!(cli(api, &["enable", "cpu"]).status.success());
     let show = String::from_utf8(cli(api, &["show", "cpu"]).stdout).unwrap();

@@ -190,6 +190,8 @@ pub fn batches(answer: &serde_json::Value, dims: &Dimensions, time: i64) -> Vec<
                     .iter()
                     .zip(row)
                     .skip(1)
+                    // Tags a wildcard select also lists as columns are tags, not fields.
+                    .filter(|(c, _)| !tags.contains_key(**c))
                     .filter_map(|(c, v)| {
                         let f = match v {
                             serde_json::Value::Number(n) if n.is_i64() => {
