@@ -161,6 +161,19 @@ pub fn default_shard_group_duration(duration: i64) -> i64 {
     }
 }
 
+/// Nanoseconds from Go's zero time (0001-01-01, a Monday) to the Unix epoch, modulo a week:
+/// Go truncates times on that grid, so weekly shard groups start on Mondays.
+const GO_EPOCH_OFFSET_NS: i128 = 719_162 * 86_400 * 1_000_000_000;
+
+/// Start of the shard group of width `d` holding `time`, on InfluxDB's grid (Go's
+/// `Time.Truncate`, counted from year 1, not from 1970).
+pub fn group_start(time: i64, d: i64) -> i64 {
+    let d128 = i128::from(d.max(1));
+    let since_zero = i128::from(time) + GO_EPOCH_OFFSET_NS;
+    let start = since_zero - since_zero.rem_euclid(d128) - GO_EPOCH_OFFSET_NS;
+    i64::try_from(start).unwrap_or(i64::MIN)
+}
+
 /// Formats ns like Go's `time.Duration.String()` (`168h0m0s`, `0s`, `1.5s`).
 pub fn go_duration(ns: i64) -> String {
     if ns == 0 {
@@ -472,7 +485,7 @@ impl Catalog {
             return Ok((*g, false));
         }
         let d = policy.shard_group_duration;
-        let start = time.div_euclid(d).saturating_mul(d);
+        let start = group_start(time, d);
         let group = ShardGroupInfo {
             id: next_id,
             start,
@@ -575,14 +588,21 @@ mod tests {
         let mut c = Catalog::default();
         c.create_database("db", None, PolicySpec::default())
             .unwrap();
+        // Weekly groups start on Mondays, as Go truncates from year 1: 1970-01-05.
         let (g, created) = c.shard_group_for("db", "autogen", 8 * DAY + 5).unwrap();
         assert!(created);
-        assert_eq!(g.start, 7 * DAY);
+        assert_eq!(g.start, 4 * DAY);
         let (g2, created) = c.shard_group_for("db", "autogen", 9 * DAY).unwrap();
         assert!(!created);
         assert_eq!(g, g2);
         let (g3, _) = c.shard_group_for("db", "autogen", -1).unwrap();
-        assert_eq!(g3.start, -7 * DAY);
+        assert_eq!(g3.start, -3 * DAY);
+        assert_eq!(
+            group_start(5 * HOUR + 1, HOUR),
+            5 * HOUR,
+            "hours and days stay on the Unix grid"
+        );
+        assert_eq!(group_start(DAY + 1, DAY), DAY);
     }
 
     #[test]

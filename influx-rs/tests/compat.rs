@@ -554,6 +554,20 @@ const MANAGEMENT: &[&str] = &[
     "DROP SUBSCRIPTION nope ON m.autogen",
     "DROP SUBSCRIPTION s1 ON m.autogen",
     "SHOW SUBSCRIPTIONS",
+    "SHOW SHARDS",
+    "SHOW MEASUREMENT EXACT CARDINALITY ON m",
+    "WRITE cpu,host=a v=1 10\ncpu,host=b v=2 20\nmem v=1 30\ncpu,host=a v=3 700000000000000",
+    "SHOW SHARDS",
+    "SHOW SHARD GROUPS",
+    "SHOW MEASUREMENT CARDINALITY ON m",
+    "SHOW MEASUREMENT EXACT CARDINALITY ON m",
+    "SHOW SERIES CARDINALITY ON m",
+    "SHOW SERIES EXACT CARDINALITY ON m",
+    "SHOW USERS",
+    "SHOW CONTINUOUS QUERIES",
+    "SHOW MEASUREMENTS ON m WITH MEASUREMENT =~ /^c/",
+    "SHOW MEASUREMENTS ON m WITH MEASUREMENT = mem",
+    "SHOW MEASUREMENTS ON m WITH MEASUREMENT =~ /nothing/",
     "DROP DATABASE m",
     "SHOW SUBSCRIPTIONS",
 ];
@@ -567,8 +581,17 @@ fn management_statements_match_influxdb_1_6_7() {
     let ours = TestServer::start(&dir.path().join("data"));
     let mut mismatches = Vec::new();
     for q in MANAGEMENT {
-        let want = post(reference.port, "/query", &[("q", q)], "");
-        let got = post(ours.port, "/query", &[("q", q)], "");
+        // `WRITE <lines>` writes to database m on both.
+        let (want, got) = match q.strip_prefix("WRITE ") {
+            Some(body) => (
+                post(reference.port, "/write", &[("db", "m")], body),
+                post(ours.port, "/write", &[("db", "m")], body),
+            ),
+            None => (
+                post(reference.port, "/query", &[("q", q)], ""),
+                post(ours.port, "/query", &[("q", q)], ""),
+            ),
+        };
         let same = want.status == got.status
             && serde_json::from_str::<serde_json::Value>(&want.body).ok()
                 == serde_json::from_str::<serde_json::Value>(&got.body).ok();

@@ -75,8 +75,27 @@ pub enum Statement {
         /// `ON db`, when given.
         database: Option<String>,
     },
-    /// `SHOW MEASUREMENTS [ON db]`
+    /// `SHOW MEASUREMENTS [ON db] [WITH MEASUREMENT = m | =~ /re/]`
     ShowMeasurements {
+        /// `ON db`, when given.
+        database: Option<String>,
+        /// `WITH MEASUREMENT …`, when given.
+        measurement: Option<MeasurementName>,
+    },
+    /// `SHOW SHARDS`
+    ShowShards,
+    /// `SHOW SHARD GROUPS`
+    ShowShardGroups,
+    /// `SHOW USERS`
+    ShowUsers,
+    /// `SHOW CONTINUOUS QUERIES`
+    ShowContinuousQueries,
+    /// `SHOW MEASUREMENT|SERIES [EXACT] CARDINALITY [ON db]`
+    ShowCardinality {
+        /// Of what.
+        of: CardinalityOf,
+        /// `EXACT`: counted per measurement rather than estimated.
+        exact: bool,
         /// `ON db`, when given.
         database: Option<String>,
     },
@@ -338,6 +357,15 @@ pub enum Expr {
     },
     /// `( expr )`
     Paren(Box<Expr>),
+}
+
+/// What a `SHOW … CARDINALITY` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardinalityOf {
+    /// Measurements.
+    Measurement,
+    /// Series.
+    Series,
 }
 
 /// How a subscription spreads writes over its destinations.
@@ -703,8 +731,40 @@ impl fmt::Display for Statement {
                 f.write_str("SHOW RETENTION POLICIES")?;
                 write_on(f, database)
             }
-            Statement::ShowMeasurements { database } => {
+            Statement::ShowMeasurements {
+                database,
+                measurement,
+            } => {
                 f.write_str("SHOW MEASUREMENTS")?;
+                write_on(f, database)?;
+                match measurement {
+                    Some(MeasurementName::Name(n)) => {
+                        f.write_str(" WITH MEASUREMENT = ")?;
+                        write_ident(f, n)
+                    }
+                    Some(MeasurementName::Regex(r)) => {
+                        write!(f, " WITH MEASUREMENT =~ /{}/", r.replace('/', "\\/"))
+                    }
+                    None => Ok(()),
+                }
+            }
+            Statement::ShowShards => f.write_str("SHOW SHARDS"),
+            Statement::ShowShardGroups => f.write_str("SHOW SHARD GROUPS"),
+            Statement::ShowUsers => f.write_str("SHOW USERS"),
+            Statement::ShowContinuousQueries => f.write_str("SHOW CONTINUOUS QUERIES"),
+            Statement::ShowCardinality {
+                of,
+                exact,
+                database,
+            } => {
+                f.write_str(match of {
+                    CardinalityOf::Measurement => "SHOW MEASUREMENT",
+                    CardinalityOf::Series => "SHOW SERIES",
+                })?;
+                if *exact {
+                    f.write_str(" EXACT")?;
+                }
+                f.write_str(" CARDINALITY")?;
                 write_on(f, database)
             }
             Statement::ShowTagKeys(s) => write!(f, "SHOW TAG KEYS{s}"),

@@ -18,7 +18,8 @@ pub mod lexer;
 pub mod parser;
 
 pub use ast::{
-    BinaryOp, Dimension, Expr, Field, Fill, Measurement, MeasurementName, RetentionPolicyOptions,
-    SelectStatement, ShowStatement, Statement, SubscriptionMode, TagKeyFilter,
+    BinaryOp, CardinalityOf, Dimension, Expr, Field, Fill, Measurement, MeasurementName,
+    RetentionPolicyOptions, SelectStatement, ShowStatement, Statement, SubscriptionMode,
+    TagKeyFilter,
 };
 pub use parser::{parse_statement, parse_statements, ParseError};

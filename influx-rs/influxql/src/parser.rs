@@ -296,6 +296,17 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `[EXACT] CARDINALITY [ON db]` after `SHOW MEASUREMENT` / `SHOW SERIES`.
+    fn cardinality(&mut self, of: CardinalityOf) -> Result<Statement> {
+        let exact = self.eat_keyword("EXACT");
+        self.expect_keyword("CARDINALITY")?;
+        Ok(Statement::ShowCardinality {
+            of,
+            exact,
+            database: self.on_database()?,
+        })
+    }
+
     /// `ON db.rp` of the subscription statements.
     fn on_database_policy(&mut self) -> Result<(String, String)> {
         self.expect_keyword("ON")?;
@@ -335,9 +346,44 @@ impl<'a> Parser<'a> {
             });
         }
         if self.eat_keyword("MEASUREMENTS") {
+            let database = self.on_database()?;
+            let mut measurement = None;
+            if self.eat_keyword("WITH") {
+                self.expect_keyword("MEASUREMENT")?;
+                measurement = Some(match self.peek().kind.clone() {
+                    TokenKind::Eq => {
+                        self.advance();
+                        MeasurementName::Name(self.ident()?)
+                    }
+                    TokenKind::EqRegex => {
+                        self.advance();
+                        self.expect(TokenKind::Slash, "regex")?;
+                        MeasurementName::Regex(self.regex_body()?)
+                    }
+                    _ => return Err(self.unexpected(&["=", "=~"])),
+                });
+            }
             return Ok(Statement::ShowMeasurements {
-                database: self.on_database()?,
+                database,
+                measurement,
             });
+        }
+        if self.eat_keyword("MEASUREMENT") {
+            return self.cardinality(CardinalityOf::Measurement);
+        }
+        if self.eat_keyword("SHARDS") {
+            return Ok(Statement::ShowShards);
+        }
+        if self.eat_keyword("SHARD") {
+            self.expect_keyword("GROUPS")?;
+            return Ok(Statement::ShowShardGroups);
+        }
+        if self.eat_keyword("USERS") {
+            return Ok(Statement::ShowUsers);
+        }
+        if self.eat_keyword("CONTINUOUS") {
+            self.expect_keyword("QUERIES")?;
+            return Ok(Statement::ShowContinuousQueries);
         }
         if self.eat_keyword("TAG") {
             if self.eat_keyword("KEYS") {
@@ -353,6 +399,9 @@ impl<'a> Parser<'a> {
             return Ok(Statement::ShowFieldKeys(self.show_statement(false)?.0));
         }
         if self.eat_keyword("SERIES") {
+            if self.at_keyword("EXACT") || self.at_keyword("CARDINALITY") {
+                return self.cardinality(CardinalityOf::Series);
+            }
             return Ok(Statement::ShowSeries(self.show_statement(false)?.0));
         }
         if self.eat_keyword("SUBSCRIPTIONS") {
@@ -1028,6 +1077,14 @@ mod tests {
         );
         round_trip("DROP SUBSCRIPTION s ON \"db\".\"rp\"");
         round_trip("SHOW SUBSCRIPTIONS");
+        round_trip("SHOW SHARDS");
+        round_trip("SHOW SHARD GROUPS");
+        round_trip("SHOW USERS");
+        round_trip("SHOW CONTINUOUS QUERIES");
+        round_trip("SHOW SERIES EXACT CARDINALITY ON db");
+        round_trip("SHOW MEASUREMENT CARDINALITY");
+        round_trip("SHOW MEASUREMENTS ON db WITH MEASUREMENT =~ /^c/");
+        round_trip("SHOW MEASUREMENTS WITH MEASUREMENT = cpu");
         let e =
             parse_statement("CREATE SUBSCRIPTION s ON db.rp DESTINATIONS SOME 'x'").unwrap_err();
         assert!(

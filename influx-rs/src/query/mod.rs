@@ -257,10 +257,22 @@ fn execute_one(
                 values,
             }])
         }
-        Statement::ShowMeasurements { database: on } => {
+        Statement::ShowMeasurements {
+            database: on,
+            measurement,
+        } => {
             let db = database(on, ctx)?;
             engine.catalog().database(db)?;
-            let names = engine.measurements(db);
+            let mut names = engine.measurements(db);
+            match measurement {
+                Some(influxql::MeasurementName::Name(n)) => names.retain(|m| m == n),
+                Some(influxql::MeasurementName::Regex(r)) => {
+                    let re =
+                        regex::Regex::new(r).map_err(|e| QueryError::Invalid(e.to_string()))?;
+                    names.retain(|m| re.is_match(m));
+                }
+                None => {}
+            }
             if names.is_empty() {
                 return Ok(Vec::new());
             }
@@ -295,6 +307,34 @@ fn execute_one(
             Ok(Vec::new())
         }
         Statement::ShowSubscriptions => Ok(show::subscriptions(&engine.catalog())),
+        Statement::ShowShards => Ok(show::shards(&engine.catalog())),
+        Statement::ShowShardGroups => Ok(show::shard_groups(&engine.catalog())),
+        Statement::ShowUsers => Ok(vec![Series {
+            name: None,
+            tags: None,
+            columns: vec!["user".into(), "admin".into()],
+            values: Vec::new(),
+        }]),
+        Statement::ShowContinuousQueries => Ok(engine
+            .catalog()
+            .databases
+            .keys()
+            .map(|db| Series {
+                name: Some(db.clone()),
+                tags: None,
+                columns: vec!["name".into(), "query".into()],
+                values: Vec::new(),
+            })
+            .collect()),
+        Statement::ShowCardinality {
+            of,
+            exact,
+            database: on,
+        } => {
+            let db = database(on, ctx)?;
+            engine.catalog().database(db)?;
+            Ok(show::cardinality(engine, db, *of, *exact))
+        }
         Statement::Select(s) => select::select(engine, s, ctx),
         Statement::ShowTagKeys(s) => show::tag_keys(engine, s, ctx),
         Statement::ShowTagValues(s, key) => show::tag_values(engine, s, key, ctx),

@@ -268,3 +268,132 @@ pub(super) fn subscriptions(catalog: &crate::meta::Catalog) -> Vec<Series> {
         })
         .collect()
 }
+
+fn shard_row(
+    loc: &crate::meta::ShardLocation,
+    catalog: &crate::meta::Catalog,
+    with_group: bool,
+) -> Vec<serde_json::Value> {
+    let duration = catalog
+        .databases
+        .get(&loc.database)
+        .and_then(|d| d.policies.get(&loc.policy))
+        .map_or(0, |p| p.duration);
+    let g = loc.group;
+    let mut row: Vec<serde_json::Value> = vec![
+        g.id.into(),
+        loc.database.clone().into(),
+        loc.policy.clone().into(),
+    ];
+    if with_group {
+        row.push(g.id.into());
+    }
+    row.push(super::rfc3339(g.start).into());
+    row.push(super::rfc3339(g.end).into());
+    row.push(super::rfc3339(g.end.saturating_add(duration)).into());
+    row
+}
+
+/// `SHOW SHARDS`: one series per database (one shard per group here), owners empty.
+pub(super) fn shards(catalog: &crate::meta::Catalog) -> Vec<Series> {
+    let all = catalog.shards();
+    catalog
+        .databases
+        .keys()
+        .map(|db| Series {
+            name: Some(db.clone()),
+            tags: None,
+            columns: [
+                "id",
+                "database",
+                "retention_policy",
+                "shard_group",
+                "start_time",
+                "end_time",
+                "expiry_time",
+                "owners",
+            ]
+            .map(String::from)
+            .to_vec(),
+            values: all
+                .iter()
+                .filter(|l| l.database == *db)
+                .map(|l| {
+                    let mut row = shard_row(l, catalog, true);
+                    row.push("".into());
+                    row
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// `SHOW SHARD GROUPS`: one series of every group.
+pub(super) fn shard_groups(catalog: &crate::meta::Catalog) -> Vec<Series> {
+    let mut all = catalog.shards();
+    all.sort_by_key(|l| l.group.id);
+    vec![Series {
+        name: Some("shard groups".into()),
+        tags: None,
+        columns: [
+            "id",
+            "database",
+            "retention_policy",
+            "start_time",
+            "end_time",
+            "expiry_time",
+        ]
+        .map(String::from)
+        .to_vec(),
+        values: all.iter().map(|l| shard_row(l, catalog, false)).collect(),
+    }]
+}
+
+/// `SHOW MEASUREMENT|SERIES [EXACT] CARDINALITY`: an estimate is one total (here counted
+/// exactly), `EXACT` a count per measurement (series) or one count (measurements).
+pub(super) fn cardinality(
+    engine: &Engine,
+    db: &str,
+    of: influxql::CardinalityOf,
+    exact: bool,
+) -> Vec<Series> {
+    let measurements = engine.measurements(db);
+    // InfluxDB counts a series once per shard that holds it.
+    let series_of = |m: &str| -> usize {
+        engine
+            .shards_for(db, None, i64::MIN, i64::MAX)
+            .iter()
+            .map(|s| s.series_of(m).len())
+            .sum()
+    };
+    let one = |column: &str, n: usize| Series {
+        name: None,
+        tags: None,
+        columns: vec![column.to_string()],
+        values: vec![vec![n.into()]],
+    };
+    match (of, exact) {
+        (influxql::CardinalityOf::Measurement, false) => {
+            vec![one("cardinality estimation", measurements.len())]
+        }
+        (influxql::CardinalityOf::Series, false) => {
+            // The estimate counts distinct series, whichever shards hold them.
+            let distinct = measurements
+                .iter()
+                .map(|m| engine.series_keys(db, m, i64::MIN, i64::MAX).len())
+                .sum();
+            vec![one("cardinality estimation", distinct)]
+        }
+        (_, true) if measurements.is_empty() => Vec::new(),
+        (influxql::CardinalityOf::Measurement, true) => vec![one("count", measurements.len())],
+        (influxql::CardinalityOf::Series, true) => measurements
+            .iter()
+            .map(|m| Series {
+                name: Some(m.clone()),
+                tags: None,
+                columns: vec!["count".into()],
+                values: vec![vec![series_of(m).into()]],
+            })
+            .collect(),
+    }
+}
