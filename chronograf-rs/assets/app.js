@@ -52,5 +52,6 @@
       .catch(function (e) { el.textContent = String(e); });
   }
 
-  document.querySelectorAll(".chart").forEach(draw);
+  window.tickDraw = draw;
+  document.querySelectorAll(".chart[data-queries]").forEach(draw);
 })();

@@ -29,6 +29,7 @@ static DYGRAPH_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dygraph.min
 static DYGRAPH_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dygraph.min.css"));
 static APP_JS: &[u8] = include_bytes!("../assets/app.js");
 static APP_CSS: &[u8] = include_bytes!("../assets/app.css");
+static EXPLORER_JS: &[u8] = include_bytes!("../assets/explorer.js");
 
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
@@ -37,6 +38,9 @@ pub fn router(state: AppState) -> Router {
         .route("/ping", get(|| async { StatusCode::NO_CONTENT }))
         .route("/sources/{id}/hosts", get(hosts_page))
         .route("/sources/{id}/hosts/{host}", get(host_page))
+        .route("/sources/{id}/chronograf/data-explorer", get(explorer_page))
+        .route("/chronograf/v1/sources/{id}/schema", get(schema))
+        .route("/chronograf/v1/sources/{id}/csv", get(csv))
         .route("/chronograf/v1/sources", get(sources))
         .route("/chronograf/v1/sources/{id}/proxy", post(proxy))
         .route("/chronograf/v1/sources/{id}/series", post(series))
@@ -187,6 +191,168 @@ async fn host_page(
     })
 }
 
+#[derive(Template)]
+#[template(path = "explorer.html")]
+struct ExplorerPage {
+    databases: Vec<String>,
+    database: String,
+    query: String,
+}
+
+/// Column 0 of every row of statement 0.
+fn first_column(answer: &serde_json::Value) -> Vec<String> {
+    answer["results"][0]["series"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
+        .filter_map(|row| row.get(0).and_then(|v| v.as_str()).map(str::to_string))
+        .collect()
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+async fn explorer_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    let databases = match src.query("", "", "SHOW DATABASES").await {
+        Ok(a) => first_column(&a),
+        Err(e) => return error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    };
+    let database = params
+        .get("db")
+        .cloned()
+        .unwrap_or_else(|| src.config.telegraf.clone());
+    page(ExplorerPage {
+        databases,
+        database,
+        query: params.get("q").cloned().unwrap_or_default(),
+    })
+}
+
+/// Measurements of `db`, or the fields and tags of `measurement`.
+async fn schema(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    let db = params.get("db").cloned().unwrap_or_default();
+    let result = match params.get("measurement") {
+        None => src
+            .query(&db, "", "SHOW MEASUREMENTS")
+            .await
+            .map(|a| serde_json::json!({ "measurements": first_column(&a) })),
+        Some(m) => {
+            let q = format!(
+                "SHOW FIELD KEYS FROM {m}; SHOW TAG KEYS FROM {m}",
+                m = quote_ident(m)
+            );
+            src.query(&db, "", &q).await.map(|a| {
+                let fields = first_column(&a);
+                let tags: Vec<String> = a["results"][1]["series"][0]["values"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.get(0).and_then(|v| v.as_str()).map(str::to_string))
+                    .collect();
+                serde_json::json!({ "fields": fields, "tags": tags })
+            })
+        }
+    };
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    }
+}
+
+/// A query's result as CSV (`name,tags,time,<columns>` per series), for download.
+async fn csv(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    let (db, q) = (
+        params.get("db").cloned().unwrap_or_default(),
+        params.get("q").cloned().unwrap_or_default(),
+    );
+    let answer = match src.query(&db, "", &q).await {
+        Ok(a) => a,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let cell = |v: &serde_json::Value| -> String {
+        let text = match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if text.contains([',', '"', '\n']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text
+        }
+    };
+    let mut out = String::new();
+    let (series, _) = compact(&answer);
+    for s in series {
+        let columns: Vec<String> = s["columns"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(cell)
+            .collect();
+        out.push_str(&format!("name,tags,time,{}\n", columns.join(",")));
+        let tags = s["tags"]
+            .as_object()
+            .map(|t| {
+                t.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default();
+        let times = s["times"].as_array().cloned().unwrap_or_default();
+        for (n, t) in times.iter().enumerate() {
+            let values: Vec<String> = s["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|col| cell(&col[n]))
+                .collect();
+            out.push_str(&format!(
+                "{},{},{},{}\n",
+                cell(&s["name"]),
+                cell(&serde_json::Value::String(tags.clone())),
+                t,
+                values.join(",")
+            ));
+        }
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"query.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response()
+}
+
 async fn sources(State(state): State<AppState>) -> Json<serde_json::Value> {
     let list: Vec<serde_json::Value> = state
         .sources
@@ -298,6 +464,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "dygraph.min.css" => (DYGRAPH_CSS, "text/css"),
         "app.js" => (APP_JS, "application/javascript"),
         "app.css" => (APP_CSS, "text/css"),
+        "explorer.js" => (EXPLORER_JS, "application/javascript"),
         _ => return error(StatusCode::NOT_FOUND, "no such asset"),
     };
     (

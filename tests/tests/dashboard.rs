@@ -35,10 +35,9 @@ fn now_ns() -> i64 {
         .as_nanos() as i64
 }
 
-#[test]
-fn hosts_and_host_pages_show_the_stores_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::start(&dir.path().join("store"), free_port());
+/// A store holding 5 minutes of Telegraf-shaped data for host web1 (and an ill-named host).
+fn store_with_hosts(dir: &std::path::Path) -> Store {
+    let store = Store::start(&dir.join("store"), free_port());
     reqwest::blocking::Client::new()
         .post(store.url("/query"))
         .form(&[("q", "CREATE DATABASE telegraf")])
@@ -70,6 +69,13 @@ fn hosts_and_host_pages_show_the_stores_data() {
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 204);
+    store
+}
+
+#[test]
+fn hosts_and_host_pages_show_the_stores_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_hosts(dir.path());
     let (_c, port) = chronograf(dir.path(), &store, &["--telegraf-system-interval", "10s"]);
 
     let page = get(port, "/sources/1/hosts");
@@ -214,4 +220,51 @@ fn the_stack_as_processes_shows_the_agents_host() {
         host.contains("CPU Usage") && host.contains("System - Disk used %"),
         "{host}"
     );
+}
+
+#[test]
+fn data_explorer_schema_query_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_hosts(dir.path());
+    let (_c, port) = chronograf(dir.path(), &store, &[]);
+    let page = get(port, "/sources/1/chronograf/data-explorer?q=SELECT%201")
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("<option value=\"telegraf\" selected>telegraf</option>"),
+        "{page}"
+    );
+    assert!(page.contains("/assets/explorer.js"));
+    let schema: serde_json::Value = get(port, "/chronograf/v1/sources/1/schema?db=telegraf")
+        .json()
+        .unwrap();
+    assert_eq!(
+        schema["measurements"],
+        serde_json::json!(["cpu", "disk", "mem", "system"])
+    );
+    let cpu: serde_json::Value = get(
+        port,
+        "/chronograf/v1/sources/1/schema?db=telegraf&measurement=cpu",
+    )
+    .json()
+    .unwrap();
+    assert_eq!(
+        cpu["fields"],
+        serde_json::json!(["usage_idle", "usage_user"])
+    );
+    assert_eq!(cpu["tags"], serde_json::json!(["cpu", "host"]));
+    let csv = get(port, "/chronograf/v1/sources/1/csv?db=telegraf&q=SELECT%20used_percent%20FROM%20disk%20GROUP%20BY%20path%20LIMIT%202");
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    let text = csv.text().unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "name,tags,time,used_percent");
+    assert!(
+        lines[1].starts_with("disk,path=/,") && lines[1].ends_with(",42.5"),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(get(port, "/assets/explorer.js").status().as_u16(), 200);
 }
