@@ -39,17 +39,58 @@
       .then(function (answers) {
         var errors = answers.filter(function (a) { return a.error; }).map(function (a) { return a.error; });
         if (errors.length) { el.innerHTML = '<p class="error"></p>'; el.firstChild.textContent = errors.join("; "); return; }
-        var data = merge([].concat.apply([], answers.map(function (a) { return a.series; })));
+        var series = [].concat.apply([], answers.map(function (a) { return a.series; }));
+        var data = merge(series);
         if (!data.rows.length) { el.innerHTML = '<p class="empty">No data</p>'; return; }
+        var kind = el.dataset.kind;
+        if (kind === "single-stat" || kind === "gauge") { drawStat(el, data, kind); return; }
+        if (kind === "table") { drawTable(el, data); return; }
         el.graph = new Dygraph(el, data.rows, {
           labels: data.labels,
           stackedGraph: el.dataset.kind === "line-stacked",
+          stepPlot: el.dataset.kind === "line-stepplot",
           connectSeparatedPoints: false,
           legend: "follow",
           axisLabelFontSize: 11,
         });
       })
       .catch(function (e) { el.textContent = String(e); });
+  }
+
+  // The last value of the first column: a big number, or a 0-100 gauge arc.
+  function drawStat(el, data, kind) {
+    var last = null;
+    for (var r = data.rows.length - 1; r >= 0 && last === null; r--) last = data.rows[r][1];
+    var text = last === null ? "–" : (Math.round(last * 100) / 100).toString();
+    if (kind === "single-stat") {
+      el.innerHTML = '<div class="single-stat"></div>';
+      el.firstChild.textContent = text;
+      return;
+    }
+    var v = Math.max(0, Math.min(100, Number(last) || 0)), a = Math.PI * (1 - v / 100);
+    var x = 100 + 80 * Math.cos(a), y = 100 - 80 * Math.sin(a);
+    el.innerHTML = '<svg class="gauge" viewBox="0 0 200 120"><path d="M20 100 A80 80 0 0 1 180 100" class="track"/>' +
+      '<path d="M20 100 A80 80 0 0 1 ' + x.toFixed(1) + ' ' + y.toFixed(1) + '" class="value"/><text x="100" y="95"></text></svg>';
+    el.querySelector("text").textContent = text;
+  }
+
+  function drawTable(el, data) {
+    var t = document.createElement("table");
+    t.className = "cell-table";
+    var head = document.createElement("tr");
+    data.labels.forEach(function (l) { var th = document.createElement("th"); th.textContent = l; head.appendChild(th); });
+    t.appendChild(head);
+    data.rows.slice(-100).reverse().forEach(function (row) {
+      var tr = document.createElement("tr");
+      row.forEach(function (v, i) {
+        var td = document.createElement("td");
+        td.textContent = i === 0 ? v.toISOString() : (v === null ? "" : String(v));
+        tr.appendChild(td);
+      });
+      t.appendChild(tr);
+    });
+    el.innerHTML = "";
+    el.appendChild(t);
   }
 
   window.tickDraw = draw;

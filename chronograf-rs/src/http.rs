@@ -2,6 +2,7 @@
 //! list, a host's charts, the `/chronograf/v1` sources, layouts, environment, a proxy and
 //! compact series for charts. InfluxQL only ever goes to configured sources.
 
+use crate::dashboards::{render_query, Dashboard, DashboardError, DashboardStore, CELL_TYPES};
 use crate::hosts::{self, Host};
 use crate::layouts::{self, Layout, Range, RANGES};
 use crate::source::Source;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub telegraf_interval: String,
     /// The canned layouts.
     pub layouts: Arc<Vec<Layout>>,
+    /// Saved dashboards.
+    pub dashboards: Arc<DashboardStore>,
 }
 
 static DYGRAPH_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dygraph.min.js"));
@@ -30,6 +33,7 @@ static DYGRAPH_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dygraph.mi
 static APP_JS: &[u8] = include_bytes!("../assets/app.js");
 static APP_CSS: &[u8] = include_bytes!("../assets/app.css");
 static EXPLORER_JS: &[u8] = include_bytes!("../assets/explorer.js");
+static DASHBOARDS_JS: &[u8] = include_bytes!("../assets/dashboards.js");
 
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
@@ -41,6 +45,18 @@ pub fn router(state: AppState) -> Router {
         .route("/sources/{id}/chronograf/data-explorer", get(explorer_page))
         .route("/chronograf/v1/sources/{id}/schema", get(schema))
         .route("/chronograf/v1/sources/{id}/csv", get(csv))
+        .route("/sources/{id}/dashboards", get(dashboards_page))
+        .route("/sources/{id}/dashboards/{did}", get(dashboard_page))
+        .route(
+            "/chronograf/v1/dashboards",
+            get(list_dashboards).post(create_dashboard),
+        )
+        .route(
+            "/chronograf/v1/dashboards/{did}",
+            get(get_dashboard)
+                .put(replace_dashboard)
+                .delete(delete_dashboard),
+        )
         .route("/chronograf/v1/sources", get(sources))
         .route("/chronograf/v1/sources/{id}/proxy", post(proxy))
         .route("/chronograf/v1/sources/{id}/series", post(series))
@@ -187,6 +203,129 @@ async fn host_page(
         rp: src.config.default_rp.clone(),
         range: range.name,
         ranges: RANGES,
+        cells,
+    })
+}
+
+fn dashboard_error(e: DashboardError) -> Response {
+    let status = match e {
+        DashboardError::NotFound(_) => StatusCode::NOT_FOUND,
+        DashboardError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        DashboardError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, &e.to_string())
+}
+
+fn with_links(d: &Dashboard) -> serde_json::Value {
+    let mut v = serde_json::to_value(d).unwrap_or_default();
+    v["links"] = serde_json::json!({ "self": format!("/chronograf/v1/dashboards/{}", d.id) });
+    v
+}
+
+async fn list_dashboards(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let list: Vec<serde_json::Value> = state.dashboards.list().iter().map(with_links).collect();
+    Json(serde_json::json!({ "dashboards": list }))
+}
+
+async fn create_dashboard(State(state): State<AppState>, Json(d): Json<Dashboard>) -> Response {
+    match state.dashboards.create(d) {
+        Ok(d) => (StatusCode::CREATED, Json(with_links(&d))).into_response(),
+        Err(e) => dashboard_error(e),
+    }
+}
+
+async fn get_dashboard(State(state): State<AppState>, Path(did): Path<u64>) -> Response {
+    match state.dashboards.get(did) {
+        Ok(d) => Json(with_links(&d)).into_response(),
+        Err(e) => dashboard_error(e),
+    }
+}
+
+async fn replace_dashboard(
+    State(state): State<AppState>,
+    Path(did): Path<u64>,
+    Json(d): Json<Dashboard>,
+) -> Response {
+    match state.dashboards.replace(did, d) {
+        Ok(d) => Json(with_links(&d)).into_response(),
+        Err(e) => dashboard_error(e),
+    }
+}
+
+async fn delete_dashboard(State(state): State<AppState>, Path(did): Path<u64>) -> Response {
+    match state.dashboards.delete(did) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => dashboard_error(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboards.html")]
+struct DashboardsPage {
+    dashboards: Vec<Dashboard>,
+}
+
+async fn dashboards_page(State(state): State<AppState>) -> Response {
+    page(DashboardsPage {
+        dashboards: state.dashboards.list(),
+    })
+}
+
+/// A cell as the dashboard page draws it.
+struct DrawnCell {
+    i: String,
+    name: String,
+    kind: String,
+    db: String,
+    /// Queries with the template variables replaced, as JSON.
+    queries: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    id: u64,
+    name: String,
+    range: &'static str,
+    ranges: &'static [Range],
+    cell_types: &'static [&'static str],
+    cells: Vec<DrawnCell>,
+}
+
+async fn dashboard_page(
+    State(state): State<AppState>,
+    Path((_, did)): Path<(String, u64)>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let d = match state.dashboards.get(did) {
+        Ok(d) => d,
+        Err(e) => return dashboard_error(e),
+    };
+    let range = layouts::range(params.get("range").map(String::as_str).unwrap_or("1h"));
+    let mut cells = d.cells.clone();
+    cells.sort_by_key(|c| (c.y, c.x));
+    let cells = cells
+        .into_iter()
+        .map(|c| DrawnCell {
+            db: c.queries.first().map(|q| q.db.clone()).unwrap_or_default(),
+            queries: serde_json::to_string(
+                &c.queries
+                    .iter()
+                    .map(|q| render_query(&q.query, range))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default(),
+            i: c.i,
+            name: c.name,
+            kind: c.kind,
+        })
+        .collect();
+    page(DashboardPage {
+        id: d.id,
+        name: d.name,
+        range: range.name,
+        ranges: RANGES,
+        cell_types: CELL_TYPES,
         cells,
     })
 }
@@ -465,6 +604,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "app.js" => (APP_JS, "application/javascript"),
         "app.css" => (APP_CSS, "text/css"),
         "explorer.js" => (EXPLORER_JS, "application/javascript"),
+        "dashboards.js" => (DASHBOARDS_JS, "application/javascript"),
         _ => return error(StatusCode::NOT_FOUND, "no such asset"),
     };
     (

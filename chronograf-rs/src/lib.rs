@@ -2,10 +2,12 @@
 //! drawn in the browser by dygraphs (embedded from Debian's `libjs-dygraphs` at build time)
 //! from compact JSON columns.
 //!
-//! Layout: [`source`] (the store, queried as Chronograf does), [`hosts`] (the host list's
+//! Layout: [`source`] (the store, queried as Chronograf does), [`dashboards`] (saved
+//! dashboards and their template variables), [`hosts`] (the host list's
 //! queries), [`layouts`] (the canned `system` layouts and their query completion), [`http`]
 //! (pages, JSON endpoints, assets).
 
+pub mod dashboards;
 pub mod hosts;
 pub mod http;
 pub mod layouts;

@@ -38,6 +38,13 @@ struct Cli {
     /// Database of the agents' metrics.
     #[arg(long, env = "CHRONOGRAF_RS_TELEGRAF_DB", default_value = "telegraf")]
     telegraf_db: String,
+    /// Where dashboards are kept.
+    #[arg(
+        long = "data-dir",
+        env = "CHRONOGRAF_RS_DATA_DIR",
+        default_value = "/var/lib/chronograf-rs"
+    )]
+    data_dir: std::path::PathBuf,
     /// The agents' gather interval, for the up/down status (`1m0s`).
     #[arg(
         long = "telegraf-system-interval",
@@ -74,6 +81,10 @@ async fn main() -> anyhow::Result<()> {
         sources: Arc::new(vec![source]),
         telegraf_interval: cli.telegraf_system_interval.clone(),
         layouts: Arc::new(chronograf_rs::layouts::canned()),
+        dashboards: Arc::new(
+            chronograf_rs::dashboards::DashboardStore::open(&cli.data_dir)
+                .context("opening the dashboards")?,
+        ),
     };
     let listener = tokio::net::TcpListener::bind(&cli.bind)
         .await

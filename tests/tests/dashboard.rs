@@ -9,7 +9,15 @@ fn chronograf(dir: &std::path::Path, store: &Store, extra: &[&str]) -> (Daemon, 
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let store_url = store.url("");
-    let mut args = vec!["--bind", &bind, "--influxdb-url", &store_url];
+    let data = dir.join("chronograf").to_string_lossy().into_owned();
+    let mut args = vec![
+        "--bind",
+        &bind,
+        "--influxdb-url",
+        &store_url,
+        "--data-dir",
+        &data,
+    ];
     args.extend_from_slice(extra);
     let d = Daemon::spawn(
         "chronograf-rs",
@@ -267,4 +275,104 @@ fn data_explorer_schema_query_and_csv() {
     );
     assert_eq!(lines.len(), 3, "{text}");
     assert_eq!(get(port, "/assets/explorer.js").status().as_u16(), 200);
+}
+
+#[test]
+fn dashboards_are_created_drawn_edited_exported_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_hosts(dir.path());
+    let (mut c, port) = chronograf(dir.path(), &store, &[]);
+    let http = reqwest::blocking::Client::new();
+    let api = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let cell_query = "SELECT mean(\"usage_idle\") FROM \"cpu\" WHERE time > :dashboardTime: GROUP BY time(:interval:)";
+    let created = http
+        .post(api("/chronograf/v1/dashboards"))
+        .json(&serde_json::json!({ "name": "Ops", "cells": [{ "name": "Idle", "type": "line", "queries": [{ "query": cell_query, "db": "telegraf" }] }] }))
+        .send()
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let d: serde_json::Value = created.json().unwrap();
+    let id = d["id"].as_u64().unwrap();
+    assert_eq!(
+        d["links"]["self"],
+        format!("/chronograf/v1/dashboards/{id}")
+    );
+
+    let list = get(port, "/sources/1/dashboards").text().unwrap();
+    assert!(
+        list.contains(&format!("href=\"/sources/1/dashboards/{id}\">Ops</a>")),
+        "{list}"
+    );
+    let page = get(port, &format!("/sources/1/dashboards/{id}?range=24h"))
+        .text()
+        .unwrap();
+    assert!(page.contains("Idle"), "{page}");
+    assert!(
+        page.contains("WHERE time &gt; now() - 24h GROUP BY time(10m)")
+            || page.contains("WHERE time &#62; now() - 24h GROUP BY time(10m)"),
+        "template variables replaced: {page}"
+    );
+
+    let mut renamed = d.clone();
+    renamed["name"] = "Ops 2".into();
+    renamed["cells"][0]["type"] = "single-stat".into();
+    assert_eq!(
+        http.put(api(&format!("/chronograf/v1/dashboards/{id}")))
+            .json(&renamed)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    renamed["cells"][0]["type"] = "pie".into();
+    let bad = http
+        .put(api(&format!("/chronograf/v1/dashboards/{id}")))
+        .json(&renamed)
+        .send()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 422);
+
+    // Export, import as a copy, restart: both are kept.
+    let exported: serde_json::Value = get(port, &format!("/chronograf/v1/dashboards/{id}"))
+        .json()
+        .unwrap();
+    assert_eq!(exported["name"], "Ops 2");
+    let imported: serde_json::Value = http
+        .post(api("/chronograf/v1/dashboards"))
+        .json(&exported)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_ne!(imported["id"], exported["id"]);
+    c.stop();
+    let (_c2, port) = chronograf(dir.path(), &store, &[]);
+    let all: serde_json::Value = get(port, "/chronograf/v1/dashboards").json().unwrap();
+    let names: Vec<&str> = all["dashboards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Ops 2", "Ops 2"]);
+    assert_eq!(all["dashboards"][0]["cells"][0]["type"], "single-stat");
+    let http = reqwest::blocking::Client::new();
+    assert_eq!(
+        http.delete(format!(
+            "http://127.0.0.1:{port}/chronograf/v1/dashboards/{id}"
+        ))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16(),
+        204
+    );
+    assert_eq!(
+        get(port, &format!("/chronograf/v1/dashboards/{id}"))
+            .status()
+            .as_u16(),
+        404
+    );
+    assert_eq!(get(port, "/assets/dashboards.js").status().as_u16(), 200);
 }

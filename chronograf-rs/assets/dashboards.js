@@ -1,0 +1,61 @@
+// Dashboards: create, import, rename, delete, add and delete cells through the JSON API.
+(function () {
+  "use strict";
+  var $ = function (id) { return document.getElementById(id); };
+
+  function api(method, path, body) {
+    return fetch(path, {
+      method: method,
+      headers: { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (r) {
+      return r.text().then(function (t) {
+        var v = t ? JSON.parse(t) : {};
+        if (!r.ok) throw new Error(v.message || r.statusText);
+        return v;
+      });
+    });
+  }
+
+  function fail(id) { return function (e) { $(id).textContent = e.message; }; }
+
+  if ($("create-dashboard")) {
+    $("create-dashboard").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      api("POST", "/chronograf/v1/dashboards", { name: $("dashboard-name").value, cells: [] })
+        .then(function (d) { location.href = "/sources/1/dashboards/" + d.id; });
+    });
+    $("import").addEventListener("click", function () {
+      var d;
+      try { d = JSON.parse($("import-json").value); } catch (e) { $("import-error").textContent = "invalid JSON: " + e.message; return; }
+      api("POST", "/chronograf/v1/dashboards", d).then(function (d) { location.href = "/sources/1/dashboards/" + d.id; }, fail("import-error"));
+    });
+    return;
+  }
+
+  var id = $("dashboard").dataset.id, path = "/chronograf/v1/dashboards/" + id;
+  function update(change) {
+    return api("GET", path).then(function (d) { change(d); return api("PUT", path, d); })
+      .then(function () { location.reload(); }, fail("dashboard-error"));
+  }
+  $("rename").addEventListener("click", function () {
+    var name = prompt("Dashboard name", $("dashboard").textContent);
+    if (name) update(function (d) { d.name = name; });
+  });
+  $("delete-dashboard").addEventListener("click", function () {
+    if (confirm("Delete this dashboard?")) api("DELETE", path).then(function () { location.href = "/sources/1/dashboards"; });
+  });
+  $("add-cell").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    update(function (d) {
+      var y = d.cells.reduce(function (m, c) { return Math.max(m, c.y + c.h); }, 0);
+      d.cells.push({ name: $("cell-name").value, type: $("cell-type").value, x: 0, y: y, w: 4, h: 4,
+        queries: [{ query: $("cell-query").value, db: $("cell-db").value }] });
+    });
+  });
+  document.querySelectorAll(".delete-cell").forEach(function (b) {
+    b.addEventListener("click", function () {
+      update(function (d) { d.cells = d.cells.filter(function (c) { return c.i !== b.dataset.i; }); });
+    });
+  });
+})();
