@@ -26,6 +26,40 @@ pub struct AppState {
     pub layouts: Arc<Vec<Layout>>,
     /// Saved dashboards.
     pub dashboards: Arc<DashboardStore>,
+    /// The kapacitor-rs the alerting pages drive.
+    pub kapacitor: Kapacitor,
+}
+
+/// A kapacitor-rs connection.
+#[derive(Debug, Clone)]
+pub struct Kapacitor {
+    /// Base URL.
+    pub url: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+}
+
+impl Kapacitor {
+    fn tasks_url(&self, rest: &str) -> String {
+        format!(
+            "{}/kapacitor/v1/tasks{rest}",
+            self.url.trim_end_matches('/')
+        )
+    }
+
+    /// Sends a request and returns status and JSON body (`{}` when empty).
+    async fn call(&self, req: reqwest::RequestBuilder) -> Result<(u16, serde_json::Value), String> {
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("kapacitor {}: {e}", self.url))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        Ok((
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::json!({})),
+        ))
+    }
 }
 
 static DYGRAPH_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dygraph.min.js"));
@@ -34,6 +68,7 @@ static APP_JS: &[u8] = include_bytes!("../assets/app.js");
 static APP_CSS: &[u8] = include_bytes!("../assets/app.css");
 static EXPLORER_JS: &[u8] = include_bytes!("../assets/explorer.js");
 static DASHBOARDS_JS: &[u8] = include_bytes!("../assets/dashboards.js");
+static RULES_JS: &[u8] = include_bytes!("../assets/rules.js");
 
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
@@ -56,6 +91,16 @@ pub fn router(state: AppState) -> Router {
             get(get_dashboard)
                 .put(replace_dashboard)
                 .delete(delete_dashboard),
+        )
+        .route("/sources/{id}/alert-rules", get(rules_page))
+        .route("/sources/{id}/alerts", get(alerts_page))
+        .route(
+            "/chronograf/v1/sources/{id}/kapacitors/{kid}/rules",
+            get(list_rules).post(create_rule),
+        )
+        .route(
+            "/chronograf/v1/sources/{id}/kapacitors/{kid}/rules/{rid}",
+            axum::routing::patch(update_rule).delete(delete_rule),
         )
         .route("/chronograf/v1/sources", get(sources))
         .route("/chronograf/v1/sources/{id}/proxy", post(proxy))
@@ -327,6 +372,215 @@ async fn dashboard_page(
         ranges: RANGES,
         cell_types: CELL_TYPES,
         cells,
+    })
+}
+
+/// One rule of the list.
+struct RuleRow {
+    id: String,
+    kind: String,
+    enabled: bool,
+    dbrps: String,
+}
+
+#[derive(Template)]
+#[template(path = "rules.html")]
+struct RulesPage {
+    kapacitor: String,
+    rules: Vec<RuleRow>,
+    error: Option<String>,
+}
+
+async fn tasks(state: &AppState) -> Result<Vec<serde_json::Value>, String> {
+    let k = &state.kapacitor;
+    let (status, body) = k.call(k.client.get(k.tasks_url(""))).await?;
+    if status != 200 {
+        return Err(body["error"]
+            .as_str()
+            .unwrap_or("kapacitor error")
+            .to_string());
+    }
+    Ok(body["tasks"].as_array().cloned().unwrap_or_default())
+}
+
+async fn rules_page(State(state): State<AppState>) -> Response {
+    let (rules, error) = match tasks(&state).await {
+        Ok(t) => (t, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let rules = rules
+        .iter()
+        .map(|t| RuleRow {
+            id: t["id"].as_str().unwrap_or_default().to_string(),
+            kind: t["type"].as_str().unwrap_or_default().to_string(),
+            enabled: t["status"] == "enabled",
+            dbrps: t["dbrps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| {
+                    format!(
+                        "{}.{}",
+                        d["db"].as_str().unwrap_or(""),
+                        d["rp"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    page(RulesPage {
+        kapacitor: state.kapacitor.url.clone(),
+        rules,
+        error,
+    })
+}
+
+async fn list_rules(State(state): State<AppState>) -> Response {
+    match tasks(&state).await {
+        Ok(t) => Json(serde_json::json!({ "rules": t })).into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e),
+    }
+}
+
+async fn create_rule(
+    State(state): State<AppState>,
+    Json(rule): Json<crate::rules::ThresholdRule>,
+) -> Response {
+    let script = match crate::rules::threshold_script(&rule) {
+        Ok(s) => s,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+    };
+    let task = serde_json::json!({
+        "id": format!("chronograf-v1-{}", uuid::Uuid::new_v4()),
+        "type": "stream",
+        "dbrps": [{ "db": rule.db, "rp": rule.rp }],
+        "script": script,
+        "status": "enabled",
+    });
+    let k = &state.kapacitor;
+    match k.call(k.client.post(k.tasks_url("")).json(&task)).await {
+        Ok((200, body)) => (StatusCode::CREATED, Json(body)).into_response(),
+        Ok((_, body)) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            body["error"]
+                .as_str()
+                .unwrap_or("kapacitor refused the rule"),
+        ),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e),
+    }
+}
+
+async fn update_rule(
+    State(state): State<AppState>,
+    Path((_, _, rid)): Path<(String, String, String)>,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let Some(status) = body["status"]
+        .as_str()
+        .filter(|s| matches!(*s, "enabled" | "disabled"))
+    else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "status must be enabled or disabled",
+        );
+    };
+    let k = &state.kapacitor;
+    match k
+        .call(
+            k.client
+                .patch(k.tasks_url(&format!("/{rid}")))
+                .json(&serde_json::json!({ "status": status })),
+        )
+        .await
+    {
+        Ok((200, body)) => Json(body).into_response(),
+        Ok((code, body)) => error(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY),
+            body["error"].as_str().unwrap_or("kapacitor error"),
+        ),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e),
+    }
+}
+
+async fn delete_rule(
+    State(state): State<AppState>,
+    Path((_, _, rid)): Path<(String, String, String)>,
+) -> Response {
+    let k = &state.kapacitor;
+    match k
+        .call(k.client.delete(k.tasks_url(&format!("/{rid}"))))
+        .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e),
+    }
+}
+
+/// One row of the alert history.
+struct AlertRow {
+    time: String,
+    name: String,
+    level: String,
+    host: String,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    alerts: Vec<AlertRow>,
+    range: &'static str,
+    ranges: &'static [Range],
+    error: Option<String>,
+}
+
+async fn alerts_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    let range = layouts::range(params.get("range").map(String::as_str).unwrap_or("24h"));
+    let q = format!("SELECT host, value, level, alertName FROM alerts WHERE time > {} ORDER BY time desc LIMIT 1000", range.lower);
+    let (alerts, error) = match src.query("chronograf", "", &q).await {
+        Ok(a) => {
+            let text = |v: &serde_json::Value| match v {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let rows = a["results"][0]["series"][0]["values"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let alerts = rows
+                .iter()
+                .map(|r| AlertRow {
+                    time: r[0]
+                        .as_i64()
+                        .map(crate::layouts::rfc3339_ms)
+                        .unwrap_or_default(),
+                    host: text(&r[1]),
+                    value: text(&r[2]),
+                    level: text(&r[3]),
+                    name: text(&r[4]),
+                })
+                .collect();
+            (
+                alerts,
+                a["results"][0]["error"].as_str().map(str::to_string),
+            )
+        }
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    page(AlertsPage {
+        alerts,
+        range: range.name,
+        ranges: RANGES,
+        error,
     })
 }
 
@@ -605,6 +859,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "app.css" => (APP_CSS, "text/css"),
         "explorer.js" => (EXPLORER_JS, "application/javascript"),
         "dashboards.js" => (DASHBOARDS_JS, "application/javascript"),
+        "rules.js" => (RULES_JS, "application/javascript"),
         _ => return error(StatusCode::NOT_FOUND, "no such asset"),
     };
     (

@@ -157,6 +157,29 @@ pub fn range(name: &str) -> Range {
         .unwrap_or(RANGES[2])
 }
 
+/// Milliseconds since the epoch as `2016-12-01 00:00:00` (UTC).
+pub fn rfc3339_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Escapes a value for a single-quoted InfluxQL string.
 pub fn quote_value(v: &str) -> String {
     v.replace('\\', "\\\\").replace('\'', "\\'")
@@ -190,5 +213,10 @@ mod tests {
             "SELECT mean(\"used_percent\") AS \"used_percent\" FROM \"disk\" WHERE time > now() - 24h AND \"host\" = 'web\\'1' GROUP BY time(10m), \"path\""
         );
         assert_eq!(range("nope").name, "1h");
+        assert_eq!(rfc3339_ms(1_480_550_400_000), "2016-12-01 00:00:00");
+        assert_eq!(
+            rfc3339_ms(951_782_400_000 + 3_723_000),
+            "2000-02-29 01:02:03"
+        );
     }
 }

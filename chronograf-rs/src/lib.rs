@@ -5,10 +5,11 @@
 //! Layout: [`source`] (the store, queried as Chronograf does), [`dashboards`] (saved
 //! dashboards and their template variables), [`hosts`] (the host list's
 //! queries), [`layouts`] (the canned `system` layouts and their query completion), [`http`]
-//! (pages, JSON endpoints, assets).
+//! (pages, JSON endpoints, assets), [`rules`] (threshold rules as Chronograf's TICKscript).
 
 pub mod dashboards;
 pub mod hosts;
 pub mod http;
 pub mod layouts;
+pub mod rules;
 pub mod source;

@@ -38,6 +38,13 @@ struct Cli {
     /// Database of the agents' metrics.
     #[arg(long, env = "CHRONOGRAF_RS_TELEGRAF_DB", default_value = "telegraf")]
     telegraf_db: String,
+    /// The alerting engine the alert pages drive.
+    #[arg(
+        long = "kapacitor-url",
+        env = "KAPACITOR_URL",
+        default_value = "http://localhost:9092"
+    )]
+    kapacitor_url: String,
     /// Where dashboards are kept.
     #[arg(
         long = "data-dir",
@@ -67,6 +74,10 @@ async fn main() -> anyhow::Result<()> {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .context("HTTP client")?;
+    let kapacitor = chronograf_rs::http::Kapacitor {
+        url: cli.kapacitor_url.clone(),
+        client: client.clone(),
+    };
     let source = Source::new(
         SourceConfig {
             url: cli.influxdb_url.clone(),
@@ -85,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
             chronograf_rs::dashboards::DashboardStore::open(&cli.data_dir)
                 .context("opening the dashboards")?,
         ),
+        kapacitor,
     };
     let listener = tokio::net::TcpListener::bind(&cli.bind)
         .await

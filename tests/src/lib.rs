@@ -278,3 +278,32 @@ impl HttpSink {
 pub fn required() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
+
+/// Starts chronograf-rs on a free port for `store` with its data in `dir/chronograf`, plus
+/// `extra` arguments; waits (at most 20 s) for `/ping`. Returns the process and its port.
+pub fn start_chronograf(dir: &Path, store: &Store, extra: &[&str]) -> (Daemon, u16) {
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let store_url = store.url("");
+    let data = dir.join("chronograf").to_string_lossy().into_owned();
+    let mut args = vec![
+        "--bind",
+        &bind,
+        "--influxdb-url",
+        &store_url,
+        "--data-dir",
+        &data,
+    ];
+    args.extend_from_slice(extra);
+    let d = Daemon::spawn(
+        "chronograf-rs",
+        &args,
+        &[("RUST_LOG", "info")],
+        &dir.join("chronograf.log"),
+    );
+    let up = wait_until(Duration::from_secs(20), || {
+        reqwest::blocking::get(format!("http://{bind}/ping")).is_ok_and(|r| r.status().is_success())
+    });
+    assert!(up, "chronograf-rs did not start:\n{}", d.log());
+    (d, port)
+}

@@ -496,3 +496,101 @@ fn batch_tasks_query_the_store_and_log_tcp_exec_handlers_deliver() {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&log).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600, "log files are created 0600");
 }
+
+#[test]
+fn a_rule_made_in_chronograf_runs_in_kapacitor_and_shows_in_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_telegraf(dir.path());
+    std::fs::create_dir_all(dir.path().join("load")).unwrap();
+    let api = free_port();
+    let _k = kapacitor(dir.path(), &store, free_port(), api, "kapacitor.log");
+    let kapacitor_url = format!("http://127.0.0.1:{api}");
+    let (_c, port) =
+        tick_tests::start_chronograf(dir.path(), &store, &["--kapacitor-url", &kapacitor_url]);
+    let http = reqwest::blocking::Client::new();
+    let rules = format!("http://127.0.0.1:{port}/chronograf/v1/sources/1/kapacitors/1/rules");
+    let created = http
+        .post(&rules)
+        .json(&serde_json::json!({ "name": "cpu hot", "measurement": "cpu", "field": "usage_user", "operator": "greater than", "value": 90, "group_by": ["host"] }))
+        .send()
+        .unwrap();
+    assert_eq!(
+        created.status().as_u16(),
+        201,
+        "{}",
+        created.text().unwrap_or_default()
+    );
+    let task: serde_json::Value = created.json().unwrap();
+    let id = task["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("chronograf-v1-"), "{task}");
+    assert_eq!(task["status"], "enabled");
+    let page = reqwest::blocking::get(format!("http://127.0.0.1:{port}/sources/1/alert-rules"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.contains(&id) && page.contains("telegraf.autogen"),
+        "{page}"
+    );
+    let bad = http.post(&rules).json(&serde_json::json!({ "name": "x", "measurement": "cpu", "field": "f", "operator": "bigger", "value": 1 })).send().unwrap();
+    assert_eq!(bad.status().as_u16(), 422);
+
+    // The rule fires on data crossing it; the history page shows it by name.
+    assert!(wait_until(Duration::from_secs(20), || store
+        .query("", "SHOW SUBSCRIPTIONS")
+        .to_string()
+        .contains(&api.to_string())));
+    write(&store, "cpu,host=web7 usage_user=95");
+    let history = wait_until(Duration::from_secs(15), || {
+        reqwest::blocking::get(format!("http://127.0.0.1:{port}/sources/1/alerts?range=1h"))
+            .unwrap()
+            .text()
+            .unwrap()
+            .contains("cpu hot")
+    });
+    assert!(
+        history,
+        "{}",
+        reqwest::blocking::get(format!("http://127.0.0.1:{port}/sources/1/alerts"))
+            .unwrap()
+            .text()
+            .unwrap()
+    );
+    let page = reqwest::blocking::get(format!("http://127.0.0.1:{port}/sources/1/alerts?range=1h"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("class=\"level critical\">CRITICAL") && page.contains("web7"),
+        "{page}"
+    );
+
+    // Disable, then delete, through chronograf-rs.
+    let disabled = http
+        .patch(format!("{rules}/{id}"))
+        .json(&serde_json::json!({ "status": "disabled" }))
+        .send()
+        .unwrap();
+    assert_eq!(disabled.status().as_u16(), 200);
+    let t: serde_json::Value =
+        reqwest::blocking::get(format!("{kapacitor_url}/kapacitor/v1/tasks/{id}"))
+            .unwrap()
+            .json()
+            .unwrap();
+    assert_eq!(t["status"], "disabled");
+    assert_eq!(
+        http.delete(format!("{rules}/{id}"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        204
+    );
+    assert_eq!(
+        reqwest::blocking::get(format!("{kapacitor_url}/kapacitor/v1/tasks/{id}"))
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+}

@@ -6,30 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tick_tests::{free_port, wait_until, Daemon, Store};
 
 fn chronograf(dir: &std::path::Path, store: &Store, extra: &[&str]) -> (Daemon, u16) {
-    let port = free_port();
-    let bind = format!("127.0.0.1:{port}");
-    let store_url = store.url("");
-    let data = dir.join("chronograf").to_string_lossy().into_owned();
-    let mut args = vec![
-        "--bind",
-        &bind,
-        "--influxdb-url",
-        &store_url,
-        "--data-dir",
-        &data,
-    ];
-    args.extend_from_slice(extra);
-    let d = Daemon::spawn(
-        "chronograf-rs",
-        &args,
-        &[("RUST_LOG", "info")],
-        &dir.join("chronograf.log"),
-    );
-    let up = wait_until(Duration::from_secs(20), || {
-        reqwest::blocking::get(format!("http://{bind}/ping")).is_ok_and(|r| r.status().is_success())
-    });
-    assert!(up, "chronograf-rs did not start:\n{}", d.log());
-    (d, port)
+    tick_tests::start_chronograf(dir, store, extra)
 }
 
 fn get(port: u16, path: &str) -> reqwest::blocking::Response {

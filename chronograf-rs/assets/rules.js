@@ -1,0 +1,32 @@
+// Alert rules: save a threshold rule, enable/disable and delete rules through chronograf-rs,
+// which drives kapacitor-rs's task API.
+(function () {
+  "use strict";
+  var $ = function (id) { return document.getElementById(id); };
+  var base = "/chronograf/v1/sources/1/kapacitors/1/rules";
+  function send(method, path, body) {
+    return fetch(path, { method: method, headers: { "Content-Type": "application/json" }, body: body && JSON.stringify(body) })
+      .then(function (r) { return r.text().then(function (t) { if (!r.ok) throw new Error((t && JSON.parse(t).message) || r.statusText); }); });
+  }
+  function list(v) { return v.split(",").map(function (s) { return s.trim(); }).filter(Boolean); }
+  $("new-rule").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    send("POST", base, {
+      name: $("rule-name").value, db: $("rule-db").value, measurement: $("rule-measurement").value,
+      field: $("rule-field").value, operator: $("rule-operator").value, value: Number($("rule-value").value),
+      group_by: list($("rule-groupby").value), message: $("rule-message").value,
+      email: list($("rule-email").value), post: $("rule-post").value,
+    }).then(function () { location.reload(); }, function (e) { $("rule-error").textContent = e.message; });
+  });
+  document.querySelectorAll(".toggle").forEach(function (box) {
+    box.addEventListener("change", function () {
+      send("PATCH", base + "/" + box.dataset.id, { status: box.checked ? "enabled" : "disabled" })
+        .then(function () { location.reload(); }, function (e) { $("rule-error").textContent = e.message; });
+    });
+  });
+  document.querySelectorAll(".delete-rule").forEach(function (b) {
+    b.addEventListener("click", function () {
+      if (confirm("Delete rule " + b.dataset.id + "?")) send("DELETE", base + "/" + b.dataset.id).then(function () { location.reload(); });
+    });
+  });
+})();
