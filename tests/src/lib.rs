@@ -307,3 +307,29 @@ pub fn start_chronograf(dir: &Path, store: &Store, extra: &[&str]) -> (Daemon, u
     assert!(up, "chronograf-rs did not start:\n{}", d.log());
     (d, port)
 }
+
+/// Starts kapacitor-rs with its API on 127.0.0.1:`api`, `store` as its store (subscribing
+/// every second), `[smtp]` on 127.0.0.1:`smtp_port` and `[load]` from `dir/load`; waits (at
+/// most 20 s) for `/kapacitor/v1/ping`.
+pub fn start_kapacitor(dir: &Path, store: &Store, smtp_port: u16, api: u16, log: &str) -> Daemon {
+    let config = format!(
+        "hostname = \"127.0.0.1\"\ndata-dir = {:?}\n[http]\nbind-address = \"127.0.0.1:{api}\"\n[[influxdb]]\nurls = [\"{}\"]\nsubscriptions-sync-interval = \"1s\"\n[smtp]\nenabled = true\nhost = \"127.0.0.1\"\nport = {smtp_port}\nfrom = \"kapacitor@example.com\"\n[load]\nenabled = true\ndir = {:?}\n",
+        dir.join("kapacitor").to_string_lossy(),
+        store.url(""),
+        dir.join("load").to_string_lossy(),
+    );
+    let path = dir.join("kapacitor-rs.toml");
+    std::fs::write(&path, config).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let d = Daemon::spawn(
+        "kapacitor-rs",
+        &["--config", &path.to_string_lossy()],
+        &[("RUST_LOG", "info")],
+        &dir.join(log),
+    );
+    let up = wait_until(Duration::from_secs(20), || {
+        reqwest::blocking::get(format!("http://127.0.0.1:{api}/kapacitor/v1/ping"))
+            .is_ok_and(|r| r.status().as_u16() == 204)
+    });
+    assert!(up, "kapacitor-rs did not start:\n{}", d.log());
+    d
+}
