@@ -45,7 +45,9 @@
         var kind = el.dataset.kind;
         if (kind === "single-stat" || kind === "gauge") { drawStat(el, data, kind); return; }
         if (kind === "table") { drawTable(el, data); return; }
+        if (el.graph) el.graph.destroy();
         el.graph = new Dygraph(el, data.rows, {
+          labelsUTC: localStorage.getItem("tick.utc") === "1",
           labels: data.labels,
           stackedGraph: el.dataset.kind === "line-stacked",
           stepPlot: el.dataset.kind === "line-stepplot",
@@ -94,5 +96,24 @@
   }
 
   window.tickDraw = draw;
-  document.querySelectorAll(".chart[data-queries]").forEach(draw);
+  function drawAll() { document.querySelectorAll(".chart[data-queries]").forEach(draw); }
+  drawAll();
+
+  // Auto-refresh (off, 5s … 5m) and local/UTC times, remembered in the browser.
+  var refresh = document.getElementById("auto-refresh"), utc = document.getElementById("utc");
+  var timer = null;
+  function schedule() {
+    if (timer) clearInterval(timer);
+    var ms = Number(refresh.value);
+    timer = ms > 0 ? setInterval(drawAll, ms) : null;
+  }
+  if (refresh) {
+    refresh.value = localStorage.getItem("tick.refresh") || "0";
+    refresh.addEventListener("change", function () { localStorage.setItem("tick.refresh", refresh.value); schedule(); });
+    schedule();
+  }
+  if (utc) {
+    utc.checked = localStorage.getItem("tick.utc") === "1";
+    utc.addEventListener("change", function () { localStorage.setItem("tick.utc", utc.checked ? "1" : "0"); drawAll(); });
+  }
 })();

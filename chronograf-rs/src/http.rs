@@ -69,6 +69,7 @@ static APP_CSS: &[u8] = include_bytes!("../assets/app.css");
 static EXPLORER_JS: &[u8] = include_bytes!("../assets/explorer.js");
 static DASHBOARDS_JS: &[u8] = include_bytes!("../assets/dashboards.js");
 static RULES_JS: &[u8] = include_bytes!("../assets/rules.js");
+static ADMIN_JS: &[u8] = include_bytes!("../assets/admin.js");
 
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
@@ -101,6 +102,20 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/chronograf/v1/sources/{id}/kapacitors/{kid}/rules/{rid}",
             axum::routing::patch(update_rule).delete(delete_rule),
+        )
+        .route("/sources/{id}/admin", get(admin_page))
+        .route(
+            "/chronograf/v1/sources/{id}/dbs",
+            get(list_dbs).post(create_db),
+        )
+        .route(
+            "/chronograf/v1/sources/{id}/dbs/{db}",
+            axum::routing::delete(drop_db),
+        )
+        .route("/chronograf/v1/sources/{id}/dbs/{db}/rps", post(create_rp))
+        .route(
+            "/chronograf/v1/sources/{id}/dbs/{db}/rps/{rp}",
+            axum::routing::delete(drop_rp),
         )
         .route("/chronograf/v1/sources", get(sources))
         .route("/chronograf/v1/sources/{id}/proxy", post(proxy))
@@ -373,6 +388,187 @@ async fn dashboard_page(
         cell_types: CELL_TYPES,
         cells,
     })
+}
+
+/// A retention policy as the admin page shows it.
+#[derive(serde::Serialize)]
+struct PolicyRow {
+    name: String,
+    duration: String,
+    shard: String,
+    replication: i64,
+    default: bool,
+}
+
+/// A database and its policies.
+#[derive(serde::Serialize)]
+struct DatabaseRow {
+    name: String,
+    policies: Vec<PolicyRow>,
+}
+
+async fn databases(src: &Source) -> Result<Vec<DatabaseRow>, crate::source::SourceError> {
+    let names = first_column(&src.query("", "", "SHOW DATABASES").await?);
+    let mut out = Vec::new();
+    for name in names {
+        let answer = src
+            .query(
+                &name,
+                "",
+                &format!("SHOW RETENTION POLICIES ON {}", quote_ident(&name)),
+            )
+            .await?;
+        let policies = answer["results"][0]["series"][0]["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| PolicyRow {
+                name: r[0].as_str().unwrap_or_default().to_string(),
+                duration: r[1].as_str().unwrap_or_default().to_string(),
+                shard: r[2].as_str().unwrap_or_default().to_string(),
+                replication: r[3].as_i64().unwrap_or(1),
+                default: r[4].as_bool().unwrap_or(false),
+            })
+            .collect();
+        out.push(DatabaseRow { name, policies });
+    }
+    Ok(out)
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    databases: Vec<DatabaseRow>,
+    error: Option<String>,
+}
+
+async fn admin_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    let (databases, error) = match databases(&src).await {
+        Ok(d) => (d, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    page(AdminPage { databases, error })
+}
+
+async fn list_dbs(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    match databases(&src).await {
+        Ok(d) => Json(serde_json::json!({ "databases": d })).into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    }
+}
+
+/// Runs a management statement; the statement's own error becomes a 422.
+async fn manage(state: &AppState, id: &str, q: &str, ok: StatusCode) -> Response {
+    let Some(src) = source(state, id) else {
+        return no_source(id);
+    };
+    match src.query("", "", q).await {
+        Ok(a) => match a["results"][0]["error"].as_str() {
+            Some(e) => error(StatusCode::UNPROCESSABLE_ENTITY, e),
+            None => ok.into_response(),
+        },
+        Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
+
+/// A duration as InfluxQL takes it (`7d`, `INF`); anything else is refused.
+fn duration_literal(d: &str) -> Option<String> {
+    let d = d.trim();
+    let valid = d.eq_ignore_ascii_case("inf")
+        || (!d.is_empty()
+            && d.chars().all(|c| c.is_ascii_alphanumeric())
+            && d.starts_with(|c: char| c.is_ascii_digit()));
+    valid.then(|| {
+        if d.eq_ignore_ascii_case("inf") {
+            "INF".to_string()
+        } else {
+            d.to_string()
+        }
+    })
+}
+
+async fn create_db(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let Some(name) = body["name"].as_str().filter(|n| !n.is_empty()) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "a database needs a name");
+    };
+    manage(
+        &state,
+        &id,
+        &format!("CREATE DATABASE {}", quote_ident(name)),
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+async fn drop_db(
+    State(state): State<AppState>,
+    Path((id, db)): Path<(String, String)>,
+) -> Response {
+    manage(
+        &state,
+        &id,
+        &format!("DROP DATABASE {}", quote_ident(&db)),
+        StatusCode::NO_CONTENT,
+    )
+    .await
+}
+
+async fn create_rp(
+    State(state): State<AppState>,
+    Path((id, db)): Path<(String, String)>,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let Some(name) = body["name"].as_str().filter(|n| !n.is_empty()) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a retention policy needs a name",
+        );
+    };
+    let Some(duration) = body["duration"].as_str().and_then(duration_literal) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid duration (7d, 24h, INF)",
+        );
+    };
+    let replication = body["replication"].as_u64().unwrap_or(1).max(1);
+    let default = if body["isDefault"].as_bool().unwrap_or(false) {
+        " DEFAULT"
+    } else {
+        ""
+    };
+    let q = format!(
+        "CREATE RETENTION POLICY {} ON {} DURATION {duration} REPLICATION {replication}{default}",
+        quote_ident(name),
+        quote_ident(&db)
+    );
+    manage(&state, &id, &q, StatusCode::CREATED).await
+}
+
+async fn drop_rp(
+    State(state): State<AppState>,
+    Path((id, db, rp)): Path<(String, String, String)>,
+) -> Response {
+    manage(
+        &state,
+        &id,
+        &format!(
+            "DROP RETENTION POLICY {} ON {}",
+            quote_ident(&rp),
+            quote_ident(&db)
+        ),
+        StatusCode::NO_CONTENT,
+    )
+    .await
 }
 
 /// One rule of the list.
@@ -860,6 +1056,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "explorer.js" => (EXPLORER_JS, "application/javascript"),
         "dashboards.js" => (DASHBOARDS_JS, "application/javascript"),
         "rules.js" => (RULES_JS, "application/javascript"),
+        "admin.js" => (ADMIN_JS, "application/javascript"),
         _ => return error(StatusCode::NOT_FOUND, "no such asset"),
     };
     (

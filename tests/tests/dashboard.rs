@@ -353,3 +353,87 @@ fn dashboards_are_created_drawn_edited_exported_and_kept() {
     );
     assert_eq!(get(port, "/assets/dashboards.js").status().as_u16(), 200);
 }
+
+#[test]
+fn admin_creates_and_drops_databases_and_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_hosts(dir.path());
+    let (_c, port) = chronograf(dir.path(), &store, &[]);
+    let http = reqwest::blocking::Client::new();
+    let api = |p: &str| format!("http://127.0.0.1:{port}/chronograf/v1/sources/1{p}");
+    assert_eq!(
+        http.post(api("/dbs"))
+            .json(&serde_json::json!({ "name": "my db" }))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        201
+    );
+    let rp = http
+        .post(api("/dbs/my%20db/rps"))
+        .json(&serde_json::json!({ "name": "week", "duration": "7d", "isDefault": true }))
+        .send()
+        .unwrap();
+    assert_eq!(rp.status().as_u16(), 201);
+    let bad = http
+        .post(api("/dbs/my%20db/rps"))
+        .json(&serde_json::json!({ "name": "x", "duration": "7d; DROP DATABASE telegraf" }))
+        .send()
+        .unwrap();
+    assert_eq!(
+        bad.status().as_u16(),
+        422,
+        "durations are checked, not pasted"
+    );
+    let short = http
+        .post(api("/dbs/my%20db/rps"))
+        .json(&serde_json::json!({ "name": "short", "duration": "1m" }))
+        .send()
+        .unwrap();
+    assert_eq!(short.status().as_u16(), 422);
+    assert!(short
+        .text()
+        .unwrap()
+        .contains("retention policy duration must be at least 1h0m0s"));
+    let dbs: serde_json::Value = http.get(api("/dbs")).send().unwrap().json().unwrap();
+    let mine = dbs["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "my db")
+        .unwrap()
+        .clone();
+    let week = mine["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "week")
+        .unwrap()
+        .clone();
+    assert_eq!(week["duration"], "168h0m0s");
+    assert_eq!(week["default"], true);
+    let page = get(port, "/sources/1/admin").text().unwrap();
+    assert!(
+        page.contains("my db") && page.contains("168h0m0s"),
+        "{page}"
+    );
+    assert_eq!(
+        http.delete(api("/dbs/my%20db/rps/week"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        204
+    );
+    assert_eq!(
+        http.delete(api("/dbs/my%20db"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        204
+    );
+    let dbs: serde_json::Value = http.get(api("/dbs")).send().unwrap().json().unwrap();
+    assert!(!dbs.to_string().contains("my db"));
+}
