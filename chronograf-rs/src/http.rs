@@ -5,7 +5,7 @@
 use crate::dashboards::{render_query, Dashboard, DashboardError, DashboardStore, CELL_TYPES};
 use crate::hosts::{self, Host};
 use crate::layouts::{self, Layout, Range, RANGES};
-use crate::source::Source;
+use crate::source::{Source, WriteRefused};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Shared state of the handlers.
@@ -28,6 +29,28 @@ pub struct AppState {
     pub dashboards: Arc<DashboardStore>,
     /// The kapacitor-rs the alerting pages drive.
     pub kapacitor: Kapacitor,
+    /// Request counters for `/metrics`.
+    pub metrics: Arc<RequestMetrics>,
+}
+
+/// Requests served, by class of answer, exposed on `/metrics` so the agent can watch the
+/// dashboard like the other daemons.
+#[derive(Debug, Default)]
+pub struct RequestMetrics {
+    requests: AtomicU64,
+    client_errors: AtomicU64,
+    server_errors: AtomicU64,
+}
+
+impl RequestMetrics {
+    fn count(&self, status: StatusCode) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if status.is_client_error() {
+            self.client_errors.fetch_add(1, Ordering::Relaxed);
+        } else if status.is_server_error() {
+            self.server_errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A kapacitor-rs connection.
@@ -119,13 +142,73 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/chronograf/v1/sources", get(sources))
         .route("/chronograf/v1/sources/{id}/proxy", post(proxy))
+        .route("/chronograf/v1/sources/{id}/write", post(write))
+        .route("/metrics", get(metrics))
+        .route("/health", get(health))
         .route("/chronograf/v1/sources/{id}/series", post(series))
         .route("/chronograf/v1/sources/{id}/hosts", get(hosts_json))
         .route("/chronograf/v1/layouts", get(layouts_json))
         .route("/chronograf/v1/env", get(env_json))
         .route("/assets/{file}", get(asset))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .with_state(state)
+}
+
+async fn count_requests(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let res = next.run(req).await;
+    state.metrics.count(res.status());
+    res
+}
+
+/// Liveness for container healthchecks, in the shape of InfluxDB's `/health`.
+async fn health() -> Response {
+    Json(serde_json::json!({
+        "name": "chronograf-rs",
+        "message": "ready",
+        "status": "pass",
+        "checks": [],
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}
+
+/// Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let m = &state.metrics;
+    let body = format!(
+        "# HELP chronografrs_http_requests_total Requests served.\n\
+         # TYPE chronografrs_http_requests_total counter\n\
+         chronografrs_http_requests_total {}\n\
+         # HELP chronografrs_http_client_errors_total Requests answered 4xx.\n\
+         # TYPE chronografrs_http_client_errors_total counter\n\
+         chronografrs_http_client_errors_total {}\n\
+         # HELP chronografrs_http_server_errors_total Requests answered 5xx.\n\
+         # TYPE chronografrs_http_server_errors_total counter\n\
+         chronografrs_http_server_errors_total {}\n\
+         # HELP chronografrs_dashboards Dashboards saved.\n\
+         # TYPE chronografrs_dashboards gauge\n\
+         chronografrs_dashboards {}\n",
+        m.requests.load(Ordering::Relaxed),
+        m.client_errors.load(Ordering::Relaxed),
+        m.server_errors.load(Ordering::Relaxed),
+        state.dashboards.list().len(),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
@@ -989,6 +1072,30 @@ async fn proxy(
     match src.query(&req.db, &req.rp, &req.query).await {
         Ok(answer) => Json(serde_json::json!({ "results": answer })).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
+
+/// Chronograf's write proxy: the body (line protocol) goes to the source's `/write` with the
+/// request's `db`, `rp` and `precision`; the store's answer comes back as it was.
+async fn write(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    let param = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
+    match src
+        .write(param("db"), param("rp"), param("precision"), body.to_vec())
+        .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(WriteRefused { status, message }) => error(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            &message,
+        ),
     }
 }
 

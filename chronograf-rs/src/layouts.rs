@@ -1,5 +1,6 @@
-//! Chronograf's pre-canned `system` layouts: which measurement each shows, its cells and their
-//! InfluxQL, and how a cell's query is completed for a host and a time range.
+//! Chronograf's pre-canned `system` layouts, and layouts of the stack's own daemons (from their
+//! `/metrics`, which the agent's `prometheus` input scrapes): which measurement each shows, its
+//! cells and their InfluxQL, and how a cell's query is completed for a host and a time range.
 
 use serde::Serialize;
 
@@ -38,8 +39,52 @@ fn q(query: &'static str, groupbys: &'static [&'static str]) -> CellQuery {
     CellQuery { query, groupbys }
 }
 
-/// The canned layouts of the `system` app.
+/// The canned layouts: the `system` app, then `influx-rs`, `kapacitor-rs` and `chronograf-rs`.
 pub fn canned() -> Vec<Layout> {
+    let mut all = system();
+    all.extend(stack());
+    all
+}
+
+/// A one-cell layout of a measurement scraped from a daemon's `/metrics`, one line per daemon
+/// (`url`).
+fn scraped(
+    app: &'static str,
+    measurement: &'static str,
+    title: &'static str,
+    query: &'static str,
+) -> Layout {
+    Layout {
+        app,
+        measurement,
+        cells: vec![Cell {
+            name: title,
+            kind: "line",
+            queries: vec![q(query, &["\"url\""])],
+        }],
+    }
+}
+
+/// The stack watching itself: one layout per scraped measurement worth a chart.
+fn stack() -> Vec<Layout> {
+    vec![
+        scraped("influx-rs", "influxrs_points_written_total", "influx-rs - Points Written / s",
+            "SELECT non_negative_derivative(max(\"counter\"), 1s) AS \"points_per_second\" FROM \"influxrs_points_written_total\""),
+        scraped("influx-rs", "influxrs_query_requests_total", "influx-rs - Queries / s",
+            "SELECT non_negative_derivative(max(\"counter\"), 1s) AS \"queries_per_second\" FROM \"influxrs_query_requests_total\""),
+        scraped("influx-rs", "influxrs_disk_bytes", "influx-rs - Disk MiB",
+            "SELECT max(\"gauge\") / 1048576 AS \"disk_mebibytes\" FROM \"influxrs_disk_bytes\""),
+        scraped("kapacitor-rs", "kapacitorrs_points_received_total", "kapacitor-rs - Points Received / s",
+            "SELECT non_negative_derivative(max(\"counter\"), 1s) AS \"points_per_second\" FROM \"kapacitorrs_points_received_total\""),
+        scraped("kapacitor-rs", "kapacitorrs_tasks_executing", "kapacitor-rs - Tasks Executing",
+            "SELECT max(\"gauge\") AS \"tasks\" FROM \"kapacitorrs_tasks_executing\""),
+        scraped("chronograf-rs", "chronografrs_http_requests_total", "chronograf-rs - Requests / s",
+            "SELECT non_negative_derivative(max(\"counter\"), 1s) AS \"requests_per_second\" FROM \"chronografrs_http_requests_total\""),
+    ]
+}
+
+/// The canned layouts of the `system` app.
+fn system() -> Vec<Layout> {
     let layout = |measurement, cells| Layout {
         app: "system",
         measurement,
@@ -204,6 +249,27 @@ pub fn complete(query: &CellQuery, host: &str, range: Range) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_completed_query_is_valid_influxql() {
+        for layout in canned() {
+            for cell in &layout.cells {
+                for query in &cell.queries {
+                    let text = complete(query, "h", range("1h"));
+                    assert!(
+                        influxql::parse_statement(&text).is_ok(),
+                        "{}: {text}",
+                        layout.app
+                    );
+                }
+            }
+        }
+        let apps: std::collections::BTreeSet<&str> = canned().iter().map(|l| l.app).collect();
+        assert_eq!(
+            apps.into_iter().collect::<Vec<_>>(),
+            ["chronograf-rs", "influx-rs", "kapacitor-rs", "system"]
+        );
+    }
 
     #[test]
     fn completes_cell_queries_as_chronograf() {

@@ -69,6 +69,8 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_target(false)
+        // Colours only on a terminal: container and file logs stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
@@ -97,6 +99,7 @@ async fn main() -> anyhow::Result<()> {
                 .context("opening the dashboards")?,
         ),
         kapacitor,
+        metrics: Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind(&cli.bind)
         .await

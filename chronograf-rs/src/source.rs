@@ -39,6 +39,16 @@ impl Default for SourceConfig {
 #[error("{0}")]
 pub struct SourceError(pub String);
 
+/// A write the store did not take: its status and words (502 when it could not be reached).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status}: {message}")]
+pub struct WriteRefused {
+    /// HTTP status to answer with.
+    pub status: u16,
+    /// Why.
+    pub message: String,
+}
+
 /// A source with its HTTP client.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -88,6 +98,44 @@ impl Source {
             )));
         }
         Ok(body)
+    }
+
+    /// Writes line protocol to `db` (and `rp`, `precision`) through the store's `/write`.
+    pub async fn write(
+        &self,
+        db: &str,
+        rp: &str,
+        precision: &str,
+        body: Vec<u8>,
+    ) -> Result<(), WriteRefused> {
+        let mut params = vec![("db", db)];
+        if !rp.is_empty() {
+            params.push(("rp", rp));
+        }
+        if !precision.is_empty() {
+            params.push(("precision", precision));
+        }
+        let mut req = self
+            .client
+            .post(format!("{}/write", self.config.url.trim_end_matches('/')))
+            .query(&params)
+            .body(body);
+        if !self.config.username.is_empty() {
+            req = req.basic_auth(&self.config.username, Some(&self.config.password));
+        }
+        let resp = req.send().await.map_err(|e| WriteRefused {
+            status: 502,
+            message: format!("source {}: {e}", self.config.name),
+        })?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        Err(WriteRefused {
+            status: status.as_u16(),
+            message: body["error"].as_str().unwrap_or("write failed").to_string(),
+        })
     }
 
     /// Whether `/ping` answers.

@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// The version this API reports.
@@ -31,6 +32,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/kapacitor/v1/ping", get(ping).head(ping))
         .route("/kapacitor/v1/write", post(write))
+        .route("/metrics", get(metrics))
+        .route("/health", get(health))
         .route("/write", post(write))
         .route("/kapacitor/v1/tasks", get(list_tasks).post(create_task))
         .route(
@@ -78,6 +81,47 @@ pub fn error(status: u16, message: &str) -> Response {
 
 async fn ping() -> StatusCode {
     StatusCode::NO_CONTENT
+}
+
+/// Liveness for container healthchecks, in the shape of InfluxDB's `/health`.
+async fn health() -> Response {
+    Json(serde_json::json!({
+        "name": "kapacitor-rs",
+        "message": "ready for tasks and writes",
+        "status": "pass",
+        "checks": [],
+        "version": VERSION,
+    }))
+    .into_response()
+}
+
+/// Prometheus text format, so that the agent's `prometheus` input can watch the engine.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let (defined, executing) = state.tasks.counts();
+    let body = format!(
+        "# HELP kapacitorrs_points_received_total Points written to the engine.\n\
+         # TYPE kapacitorrs_points_received_total counter\n\
+         kapacitorrs_points_received_total {}\n\
+         # HELP kapacitorrs_points_dropped_total Points dropped because a task's queue was full.\n\
+         # TYPE kapacitorrs_points_dropped_total counter\n\
+         kapacitorrs_points_dropped_total {}\n\
+         # HELP kapacitorrs_tasks Tasks defined.\n\
+         # TYPE kapacitorrs_tasks gauge\n\
+         kapacitorrs_tasks {defined}\n\
+         # HELP kapacitorrs_tasks_executing Tasks executing.\n\
+         # TYPE kapacitorrs_tasks_executing gauge\n\
+         kapacitorrs_tasks_executing {executing}\n",
+        state.tasks.received.load(Ordering::Relaxed),
+        state.tasks.dropped.load(Ordering::Relaxed),
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// Parses a line-protocol body into points for `db`.`rp`; errors name the line.

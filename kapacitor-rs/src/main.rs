@@ -265,6 +265,8 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours only on a terminal: container and file logs stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     match config.logging.file.as_str() {
         "" | "STDERR" => builder.with_writer(std::io::stderr).init(),

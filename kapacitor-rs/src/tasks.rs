@@ -198,6 +198,8 @@ pub struct Tasks {
     ctx: TaskContext,
     /// Points dropped because a task's queue was full.
     pub dropped: AtomicU64,
+    /// Points routed to the stream tasks (written to `/write`).
+    pub received: AtomicU64,
 }
 
 /// Points a task may hold queued before new writes to it are dropped (counted).
@@ -223,6 +225,7 @@ impl Tasks {
             entries: Mutex::new(BTreeMap::new()),
             ctx,
             dropped: AtomicU64::new(0),
+            received: AtomicU64::new(0),
         });
         let mut defs = Vec::new();
         for entry in std::fs::read_dir(tasks.ctx.data_dir.join("tasks"))?.flatten() {
@@ -533,8 +536,17 @@ impl Tasks {
         })
     }
 
+    /// How many tasks are defined, and how many of them are executing.
+    pub fn counts(&self) -> (usize, usize) {
+        let entries = self.lock();
+        let executing = entries.values().filter(|e| e.running.is_some()).count();
+        (entries.len(), executing)
+    }
+
     /// Sends points written to `db`.`rp` to every enabled stream task reading them.
     pub fn route(&self, db: &str, rp: &str, points: Arc<Vec<Point>>) {
+        self.received
+            .fetch_add(points.len() as u64, Ordering::Relaxed);
         let entries = self.lock();
         for e in entries.values() {
             let Some(r) = &e.running else { continue };

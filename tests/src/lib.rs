@@ -5,6 +5,8 @@
 //! The binaries are those of the same build profile as the test (`target/debug/…`);
 //! `scripts/test` builds them before running the tests.
 
+pub mod compose;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,6 +18,14 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+/// The repository's root directory (where `deploy/` and `scripts/` are).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
 }
 
 /// Path of a workspace binary built in the same profile as the running test.
@@ -332,4 +342,213 @@ pub fn start_kapacitor(dir: &Path, store: &Store, smtp_port: u16, api: u16, log:
     });
     assert!(up, "kapacitor-rs did not start:\n{}", d.log());
     d
+}
+
+/// chronograf-rs as the cross-daemon tests use it: its pages and API, and the store behind it
+/// through its query and write proxies (so a test needs only the dashboard's port).
+pub struct DashboardClient {
+    base: String,
+    http: reqwest::blocking::Client,
+}
+
+impl DashboardClient {
+    /// The dashboard on 127.0.0.1:`port`.
+    pub fn new(port: u16) -> DashboardClient {
+        DashboardClient {
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_else(|e| panic!("HTTP client: {e}")),
+        }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The store's answer to `q` on `db` through the proxy; `None` while it cannot answer.
+    pub fn query(&self, db: &str, q: &str) -> Option<serde_json::Value> {
+        let resp = self
+            .http
+            .post(self.url("/chronograf/v1/sources/1/proxy"))
+            .json(&serde_json::json!({ "query": q, "db": db }))
+            .send()
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        resp.json::<serde_json::Value>()
+            .ok()
+            .map(|v| v["results"].clone())
+    }
+
+    /// Column `index` of every row of the answer's first series, as text.
+    pub fn column(&self, db: &str, q: &str, index: usize) -> Vec<String> {
+        self.query(db, q)
+            .map(|v| {
+                rows(&v)
+                    .iter()
+                    .map(|r| match &r[index] {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The first value of a `SELECT count(…)` answer (0 on any error or no rows).
+    pub fn count(&self, db: &str, q: &str) -> u64 {
+        self.query(db, q)
+            .and_then(|v| rows(&v).first().and_then(|r| r[1].as_u64()))
+            .unwrap_or(0)
+    }
+
+    /// Whether every measurement in `names` carries `host` in its `host` tag values.
+    pub fn has_host_metrics(&self, names: &[&str], host: &str) -> bool {
+        names.iter().all(|m| {
+            self.column(
+                "telegraf",
+                &format!("SHOW TAG VALUES FROM \"{m}\" WITH KEY = \"host\""),
+                1,
+            )
+            .iter()
+            .any(|h| h == host)
+        })
+    }
+
+    /// Whether the store holds every measurement of `names` in the `telegraf` database.
+    pub fn has_measurements(&self, names: &[&str]) -> bool {
+        let all = self.column("telegraf", "SHOW MEASUREMENTS", 0);
+        names.iter().all(|n| all.iter().any(|m| m == n))
+    }
+
+    /// The body of GET `path` (empty on error).
+    pub fn text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .and_then(|r| r.text())
+            .unwrap_or_default()
+    }
+
+    /// POSTs `body` as JSON to `path`; status and body.
+    pub fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, String) {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        (resp.status().as_u16(), resp.text().unwrap_or_default())
+    }
+
+    /// Writes line protocol to `db` through the write proxy; the status.
+    pub fn write(&self, db: &str, lines: &str) -> u16 {
+        self.http
+            .post(self.url(&format!("/chronograf/v1/sources/1/write?db={db}")))
+            .body(lines.to_string())
+            .send()
+            .map(|r| r.status().as_u16())
+            .unwrap_or_else(|e| panic!("write: {e}"))
+    }
+}
+
+/// The measurements of the agent's system inputs every host reports.
+pub const HOST_MEASUREMENTS: [&str; 4] = ["cpu", "mem", "disk", "system"];
+
+/// Measurements the agent scrapes from the daemons' own `/metrics`.
+pub const SELF_MEASUREMENTS: [&str; 3] = [
+    "influxrs_points_written_total",
+    "kapacitorrs_tasks",
+    "chronografrs_http_requests_total",
+];
+
+/// The checks both stack tests (compose and native) make once the host's metrics are in: the
+/// dashboard lists `host`, the daemons' own `/metrics` were scraped into the store, the example
+/// task `cpu_high` is loaded, and a threshold rule `rule` made in the dashboard e-mails
+/// `oncall@example.com` (the sink stores mail in `mail_dir`) and lands in the alert history.
+/// `logs` gives the daemons' logs for failure messages.
+pub fn check_stack_is_live(
+    dash: &DashboardClient,
+    host: &str,
+    rule: &str,
+    mail_dir: &Path,
+    logs: impl Fn() -> String,
+) {
+    let hosts_page = dash.text("/sources/1/hosts");
+    assert!(
+        hosts_page.contains(&format!("/sources/1/hosts/{host}")),
+        "hosts page does not list {host}: {hosts_page}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || dash
+            .has_measurements(&SELF_MEASUREMENTS)),
+        "the daemons' /metrics are not in the store: {:?}",
+        dash.column("telegraf", "SHOW MEASUREMENTS", 0)
+    );
+    let rules = dash.text(RULES_PATH);
+    assert!(rules.contains("cpu_high"), "example task missing: {rules}");
+    let (status, body) = dash.post_json(RULES_PATH, &mem_rule(rule));
+    assert_eq!(status, 201, "{body}");
+    let mut mail = Vec::new();
+    let mailed = wait_until(Duration::from_secs(60), || {
+        std::thread::sleep(Duration::from_millis(200));
+        mail = mails(mail_dir);
+        mail.iter().any(|m| m.contains(rule))
+    });
+    assert!(mailed, "no alert e-mail within 60 s:\n{}", logs());
+    let message = mail
+        .iter()
+        .find(|m| m.contains(rule))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("oncall@example.com") && message.contains("CRITICAL"),
+        "{message}"
+    );
+    let alerts = alert_count_query(rule);
+    assert!(
+        wait_until(Duration::from_secs(30), || dash
+            .count("chronograf", &alerts)
+            > 0),
+        "the alert of {rule} is not in chronograf.alerts"
+    );
+}
+
+/// chronograf-rs's alert rules, for kapacitor-rs 1 of source 1.
+pub const RULES_PATH: &str = "/chronograf/v1/sources/1/kapacitors/1/rules";
+
+/// The threshold rule the stack tests make in the dashboard: it fires at the first `mem` point
+/// and e-mails `oncall@example.com`.
+pub fn mem_rule(name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "measurement": "mem",
+        "field": "total",
+        "operator": "greater than",
+        "value": 0,
+        "group_by": ["host"],
+        "email": ["oncall@example.com"],
+    })
+}
+
+/// The stored messages in `dir` (`*.eml`, as tick-smtp-sink writes them), oldest first.
+pub fn mails(dir: &Path) -> Vec<String> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+    names.sort();
+    names
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect()
+}
+
+/// The `SELECT count` statement counting the alert events of rule `name` in `chronograf`.
+pub fn alert_count_query(name: &str) -> String {
+    format!("SELECT count(\"value\") FROM alerts WHERE \"alertName\" = '{name}'")
 }

@@ -42,8 +42,18 @@ pub struct Agent {
     writers: Vec<OutputWriter>,
 }
 
-/// The OS host name (what `[agent] hostname = ""` means).
-pub fn os_hostname() -> String {
+/// What `[agent] hostname = ""` means: the OS host name, or, when the host's `/etc` is given as
+/// `HOST_ETC` (an agent in a container reporting its host), the host's own `hostname` file.
+pub fn default_hostname() -> String {
+    std::env::var_os("HOST_ETC")
+        .and_then(|etc| std::fs::read_to_string(std::path::Path::new(&etc).join("hostname")).ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(os_hostname)
+}
+
+/// The OS host name.
+fn os_hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most buf.len() bytes into our buffer.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
@@ -70,7 +80,7 @@ impl Agent {
         let mut global_tags = config.global_tags.clone();
         if !config.agent.omit_hostname {
             let host = match config.agent.hostname.as_str() {
-                "" => os_hostname(),
+                "" => default_hostname(),
                 h => h.to_string(),
             };
             global_tags.entry("host".into()).or_insert(host);

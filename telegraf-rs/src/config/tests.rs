@@ -232,4 +232,14 @@ fn the_shipped_sample_loads_without_warnings() {
     };
     assert_eq!(out.urls, ["http://127.0.0.1:8086"]);
     assert_eq!(c.agent.hostname, "");
+    let health = c
+        .outputs
+        .iter()
+        .find_map(|o| match &o.settings {
+            OutputSettings::Health(h) => Some(h),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(health.service_address, "http://127.0.0.1:8095");
+    assert_eq!(health.compares[0].field, "buffer_size");
 }

@@ -9,6 +9,7 @@ use crate::config::{parse_options, ConfigError, Place};
 use serde::Serialize;
 
 pub mod file;
+pub mod health;
 pub mod influxdb;
 pub mod influxdb_v2;
 
@@ -69,6 +70,8 @@ pub enum Output {
     InfluxDbV2(influxdb_v2::InfluxDbV2),
     /// `[[outputs.file]]`.
     File(file::FileOutput),
+    /// `[[outputs.health]]`.
+    Health(health::Health),
 }
 
 impl Output {
@@ -78,6 +81,7 @@ impl Output {
             Output::InfluxDb(o) => o.write(body, count).await,
             Output::InfluxDbV2(o) => o.write(body, count).await,
             Output::File(o) => o.write(body),
+            Output::Health(o) => o.write(body),
         }
     }
 }
@@ -92,10 +96,12 @@ pub enum OutputSettings {
     InfluxDbV2(influxdb_v2::InfluxDbV2Config),
     /// `[[outputs.file]]`.
     File(file::FileConfig),
+    /// `[[outputs.health]]`.
+    Health(health::HealthConfig),
 }
 
 /// Names of the outputs telegraf-rs implements.
-pub const IMPLEMENTED: &[&str] = &["influxdb", "influxdb_v2", "file"];
+pub const IMPLEMENTED: &[&str] = &["influxdb", "influxdb_v2", "file", "health"];
 
 impl OutputSettings {
     /// Reads the plugin's own options; `None` when telegraf-rs has no such plugin.
@@ -109,6 +115,7 @@ impl OutputSettings {
             "influxdb" => Self::InfluxDb(parse_options(table, place, warnings)?),
             "influxdb_v2" => Self::InfluxDbV2(parse_options(table, place, warnings)?),
             "file" => Self::File(parse_options(table, place, warnings)?),
+            "health" => Self::Health(parse_options(table, place, warnings)?),
             _ => return Ok(None),
         }))
     }
@@ -124,7 +131,7 @@ impl OutputSettings {
                 uint_support: c.influx_uint_support,
                 omit_timestamp: c.influx_omit_timestamp,
             },
-            Self::File(_) => LineFormat::default(),
+            Self::File(_) | Self::Health(_) => LineFormat::default(),
         }
     }
 
@@ -134,6 +141,7 @@ impl OutputSettings {
             Self::InfluxDb(c) => Output::InfluxDb(influxdb::InfluxDb::new(c)?),
             Self::InfluxDbV2(c) => Output::InfluxDbV2(influxdb_v2::InfluxDbV2::new(c)?),
             Self::File(c) => Output::File(file::FileOutput::new(c)?),
+            Self::Health(c) => Output::Health(health::Health::new(c)?),
         })
     }
 }
