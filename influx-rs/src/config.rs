@@ -60,6 +60,8 @@ pub struct HttpConfig {
     pub bind_address: SocketAddr,
     /// Largest accepted request body in bytes, after gunzip; 0 = unlimited.
     pub max_body_size: usize,
+    /// Demand credentials on `/query` and `/write` (once an admin user exists).
+    pub auth_enabled: bool,
 }
 
 /// `[data]`
@@ -126,6 +128,7 @@ impl Default for HttpConfig {
         HttpConfig {
             bind_address: SocketAddr::from(([127, 0, 0, 1], 8086)),
             max_body_size: 25_000_000,
+            auth_enabled: false,
         }
     }
 }
@@ -175,7 +178,8 @@ impl Config {
         })
     }
 
-    /// Applies `INFLUX_RS_BIND` and `INFLUX_RS_DATA_DIR` from `env`.
+    /// Applies `INFLUX_RS_BIND`, `INFLUX_RS_DATA_DIR` and `INFLUX_RS_HTTP_AUTH_ENABLED` from
+    /// `env`.
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(bind) = env("INFLUX_RS_BIND") {
             self.http.bind_address = bind.parse().map_err(|e| ConfigError::Env {
@@ -185,6 +189,12 @@ impl Config {
         }
         if let Some(dir) = env("INFLUX_RS_DATA_DIR") {
             self.data.dir = PathBuf::from(dir);
+        }
+        if let Some(auth) = env("INFLUX_RS_HTTP_AUTH_ENABLED") {
+            self.http.auth_enabled = auth.parse().map_err(|e| ConfigError::Env {
+                name: "INFLUX_RS_HTTP_AUTH_ENABLED".into(),
+                message: format!("{auth:?}: {e}"),
+            })?;
         }
         Ok(())
     }
@@ -222,5 +232,15 @@ mod tests {
         c.apply_env(|k| (k == "INFLUX_RS_DATA_DIR").then(|| "/y".to_string()))
             .unwrap();
         assert_eq!(c.data.dir, PathBuf::from("/y"));
+        c.apply_env(|k| (k == "INFLUX_RS_HTTP_AUTH_ENABLED").then(|| "true".to_string()))
+            .unwrap();
+        assert!(c.http.auth_enabled);
+        let err = c
+            .apply_env(|k| (k == "INFLUX_RS_HTTP_AUTH_ENABLED").then(|| "yes".to_string()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("INFLUX_RS_HTTP_AUTH_ENABLED"),
+            "{err}"
+        );
     }
 }

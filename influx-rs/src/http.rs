@@ -4,6 +4,7 @@
 use crate::query::{self, Epoch, QueryContext};
 use crate::storage::{Engine, EngineError};
 use crate::subscriber::Subscriber;
+use crate::users::{self, AuthCache, AuthError, Credentials, Principal};
 use crate::write::{self, WriteResponse};
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -38,6 +39,10 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// Largest body accepted (after gunzip); 0 = unlimited.
     pub max_body_size: usize,
+    /// `[http] auth-enabled`.
+    pub auth_enabled: bool,
+    /// Passwords already checked.
+    pub auth_cache: Arc<AuthCache>,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// Forwards accepted writes to subscriptions.
@@ -101,6 +106,44 @@ fn error(status: StatusCode, message: &str) -> Response {
         res.headers_mut().insert("X-Influxdb-Error", v);
     }
     res
+}
+
+/// An authentication or authorization failure as InfluxDB answers it (401s ask for Basic auth).
+fn auth_error(e: &AuthError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
+    let mut res = error(status, &e.to_string());
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().remove("X-Influxdb-Error");
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"InfluxDB\""),
+        );
+    }
+    res
+}
+
+/// Authenticates the request when auth is enabled: `Ok(None)` when it is off or no admin
+/// exists yet (see [`crate::users`]).
+fn authenticate(
+    state: &AppState,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, AuthError> {
+    if !state.auth_enabled {
+        return Ok(None);
+    }
+    let credentials = Credentials::from_request(
+        params.get("u").map(String::as_str),
+        params.get("p").map(String::as_str),
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    users::authenticate(
+        &state.engine.catalog(),
+        credentials.as_ref(),
+        &state.auth_cache,
+    )
 }
 
 async fn ping(Query(params): Query<HashMap<String, String>>) -> Response {
@@ -347,7 +390,8 @@ async fn write_v1(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    write(state, method, headers, body, v1_target(&params)).await
+    let target = v1_target(&params);
+    write(state, method, &params, headers, body, target).await
 }
 
 async fn write_v2(
@@ -357,13 +401,15 @@ async fn write_v2(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    write(state, method, headers, body, v2_target(&params)).await
+    let target = v2_target(&params);
+    write(state, method, &params, headers, body, target).await
 }
 
-/// The part both write endpoints share: method, body, then the engine.
+/// The part both write endpoints share: method, credentials, target, body, then the engine.
 async fn write(
     state: AppState,
     method: Method,
+    params: &HashMap<String, String>,
     headers: HeaderMap,
     body: Body,
     target: Result<WriteTarget, Rejection>,
@@ -375,10 +421,23 @@ async fn write(
         return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
     }
     state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
+    let principal = match authenticate(&state, params, &headers) {
+        Ok(p) => p,
+        Err(e) => return auth_error(&e),
+    };
     let target = match target {
         Ok(t) => t,
         Err((status, message)) => return error(status, &message),
     };
+    if state.auth_enabled {
+        // As InfluxDB: an unknown database is reported before the write is authorized.
+        if let Err(e) = state.engine.catalog().database(&target.db) {
+            return engine_error(&EngineError::Meta(e));
+        }
+        if let Err(e) = users::authorize_write(principal.as_ref(), &target.db) {
+            return auth_error(&e);
+        }
+    }
     let body = match read_body(body, &headers, state.max_body_size).await {
         Ok(b) => b,
         Err(res) => return res,
@@ -410,6 +469,10 @@ async fn query(
             params.entry(k).or_insert(v);
         }
     }
+    let principal = match authenticate(&state, &params, &headers) {
+        Ok(p) => p,
+        Err(e) => return auth_error(&e),
+    };
     let Some(q) = params.get("q").filter(|q| !q.trim().is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "missing required parameter \"q\"");
     };
@@ -422,6 +485,15 @@ async fn query(
             )
         }
     };
+    if state.auth_enabled {
+        let default_db = params.get("db").map(String::as_str).unwrap_or("");
+        let catalog = state.engine.catalog();
+        if let Err(e) =
+            users::authorize_query(&catalog, principal.as_ref(), &statements, default_db)
+        {
+            return auth_error(&e);
+        }
+    }
     let Some(epoch) = Epoch::from_param(params.get("epoch").map(String::as_str)) else {
         return error(StatusCode::BAD_REQUEST, "invalid epoch");
     };
@@ -430,6 +502,7 @@ async fn query(
         retention_policy: params.get("rp").cloned().filter(|r| !r.is_empty()),
         epoch: Some(epoch),
         now: chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0),
+        user: principal,
     };
     // CSV when asked for; its times are integers (ns unless `epoch` says otherwise).
     let csv_type = headers

@@ -19,4 +19,5 @@ pub mod meta;
 pub mod query;
 pub mod storage;
 pub mod subscriber;
+pub mod users;
 pub mod write;

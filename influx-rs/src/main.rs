@@ -122,6 +122,8 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState {
         engine: Arc::clone(&engine),
         max_body_size: config.http.max_body_size,
+        auth_enabled: config.http.auth_enabled,
+        auth_cache: Arc::default(),
         metrics: Arc::new(Metrics::default()),
         subscriber: Arc::new(Subscriber::new(
             tokio::runtime::Handle::current(),

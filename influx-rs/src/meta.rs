@@ -39,6 +39,18 @@ pub enum MetaError {
     /// A destination that is not `http://`, `https://` or `udp://`.
     #[error("invalid subscription URL: {0}")]
     InvalidSubscriptionUrl(String),
+    /// `CREATE USER` of a name in use (with another password or admin flag).
+    #[error("user already exists")]
+    UserExists,
+    /// A user statement naming an unknown user.
+    #[error("user not found")]
+    UserNotFound,
+    /// `CREATE USER ""`.
+    #[error("username required")]
+    UsernameRequired,
+    /// Hashing a password failed.
+    #[error("password hashing: {0}")]
+    Password(String),
     /// Names that would escape the data directory.
     #[error("invalid name: {0:?}")]
     InvalidName(String),
@@ -67,6 +79,9 @@ pub struct Catalog {
     pub next_shard_id: u64,
     /// Databases by name.
     pub databases: BTreeMap<String, DatabaseInfo>,
+    /// Users by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub users: BTreeMap<String, crate::users::UserInfo>,
 }
 
 /// A database and its policies.
@@ -256,7 +271,7 @@ impl Catalog {
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Catalog {
                 next_shard_id: 1,
-                databases: BTreeMap::new(),
+                ..Catalog::default()
             }),
             Err(source) => Err(MetaError::Io { path, source }),
         }

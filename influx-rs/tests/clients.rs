@@ -112,19 +112,19 @@ assert mem == [{"time": "2017-07-14T02:40:00Z", "used": 42}], mem
 print("python clients ok")
 "#;
 
-#[test]
-fn python_clients_write_and_query() {
+/// Whether Python can import `modules` (else skipped, or a failure under CI).
+fn python_has(modules: &str) -> bool {
     let have = Command::new("python3")
-        .args(["-c", "import influxdb, influxdb_client"])
+        .args(["-c", &format!("import {modules}")])
         .status()
         .is_ok_and(|s| s.success());
-    if !have && !required("python packages influxdb and influxdb-client (pip install)") {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let s = TestServer::start(&dir.path().join("data"));
+    have || required(&format!("python packages {modules} (pip install)"))
+}
+
+/// Runs `script` with the server's port as its argument; panics with its output on failure.
+fn run_python(script: &str, port: u16) {
     let out = Command::new("python3")
-        .args(["-c", PYTHON_CLIENTS, &s.port.to_string()])
+        .args(["-c", script, &port.to_string()])
         .output()
         .expect("run python3");
     assert!(
@@ -133,5 +133,59 @@ fn python_clients_write_and_query() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn python_clients_write_and_query() {
+    if !python_has("influxdb, influxdb_client") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&dir.path().join("data"));
+    run_python(PYTHON_CLIENTS, s.port);
     assert_eq!(rows(&s.query("py", "SELECT * FROM cpu")).len(), 2);
+}
+
+/// The Python `influxdb` client with credentials, against a store with `auth-enabled`: the
+/// first admin, a database, a reader and a writer, and what each may do.
+const PYTHON_AUTH: &str = r#"
+import sys
+from influxdb import InfluxDBClient
+from influxdb.exceptions import InfluxDBClientError
+port = int(sys.argv[1])
+admin = InfluxDBClient('127.0.0.1', port, 'admin', 'pw')
+admin.create_user('admin', 'pw', admin=True)
+admin.create_database('app')
+admin.create_user('writer', 'w')
+admin.grant_privilege('write', 'app', 'writer')
+admin.create_user('reader', 'r')
+admin.grant_privilege('read', 'app', 'reader')
+assert {u['user'] for u in admin.get_list_users()} == {'admin', 'writer', 'reader'}
+assert admin.get_list_privileges('writer') == [{'database': 'app', 'privilege': 'WRITE'}]
+writer = InfluxDBClient('127.0.0.1', port, 'writer', 'w', database='app')
+assert writer.write_points([{'measurement': 'cpu', 'tags': {'host': 'a'}, 'fields': {'v': 1.0}, 'time': 1000000000}])
+try:
+    writer.query('SELECT * FROM cpu')
+    raise SystemExit('writer could read')
+except InfluxDBClientError as e:
+    assert e.code == 403 and 'requires READ on app' in str(e), e
+reader = InfluxDBClient('127.0.0.1', port, 'reader', 'r', database='app')
+assert list(reader.query('SELECT * FROM cpu').get_points()) == [{'time': '1970-01-01T00:00:01Z', 'host': 'a', 'v': 1.0}]
+try:
+    InfluxDBClient('127.0.0.1', port, 'reader', 'bad', database='app').query('SHOW DATABASES')
+    raise SystemExit('a wrong password was accepted')
+except InfluxDBClientError as e:
+    assert e.code == 401, e
+print("python auth ok")
+"#;
+
+#[test]
+fn python_client_with_credentials_on_an_auth_enabled_store() {
+    if !python_has("influxdb") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let s =
+        TestServer::start_with_config(&dir.path().join("data"), "[http]\nauth-enabled = true\n");
+    run_python(PYTHON_AUTH, s.port);
 }

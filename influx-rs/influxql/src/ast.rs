@@ -107,6 +107,123 @@ pub enum Statement {
     ShowFieldKeys(ShowStatement),
     /// `SHOW SERIES [ON db] [FROM …] [WHERE …] [LIMIT n] [OFFSET n]`
     ShowSeries(ShowStatement),
+    /// `CREATE USER u WITH PASSWORD 'pw' [WITH ALL PRIVILEGES]`.
+    CreateUser {
+        /// User name.
+        name: String,
+        /// Clear-text password (hashed before it is stored).
+        password: String,
+        /// Whether the user is an admin.
+        admin: bool,
+    },
+    /// `DROP USER u`.
+    DropUser {
+        /// User name.
+        name: String,
+    },
+    /// `SET PASSWORD FOR u = 'pw'`.
+    SetPassword {
+        /// User name.
+        name: String,
+        /// New clear-text password.
+        password: String,
+    },
+    /// `GRANT p ON db TO u`, or `GRANT ALL [PRIVILEGES] TO u` (admin) when `database` is `None`.
+    Grant {
+        /// What is granted (always `All` for admin).
+        privilege: Privilege,
+        /// The database; `None` makes the user an admin.
+        database: Option<String>,
+        /// User name.
+        user: String,
+    },
+    /// `REVOKE p ON db FROM u`, or `REVOKE ALL [PRIVILEGES] FROM u` (admin) when `database` is
+    /// `None`.
+    Revoke {
+        /// What is revoked.
+        privilege: Privilege,
+        /// The database; `None` takes admin away.
+        database: Option<String>,
+        /// User name.
+        user: String,
+    },
+    /// `SHOW GRANTS FOR u`.
+    ShowGrants {
+        /// User name.
+        user: String,
+    },
+}
+
+impl Statement {
+    /// The statement as text with passwords shown as `[REDACTED]`, for logs and error messages
+    /// (as InfluxDB prints it there; the result does not parse back).
+    pub fn redacted(&self) -> String {
+        struct Ident<'a>(&'a str);
+        impl fmt::Display for Ident<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_ident(f, self.0)
+            }
+        }
+        match self {
+            Statement::CreateUser { name, admin, .. } => format!(
+                "CREATE USER {} WITH PASSWORD [REDACTED]{}",
+                Ident(name),
+                if *admin { " WITH ALL PRIVILEGES" } else { "" }
+            ),
+            Statement::SetPassword { name, .. } => {
+                format!("SET PASSWORD FOR {} = [REDACTED]", Ident(name))
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A privilege on a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Privilege {
+    /// `READ`: SELECT and SHOW on the database.
+    Read,
+    /// `WRITE`: writes to the database.
+    Write,
+    /// `ALL [PRIVILEGES]`: both.
+    All,
+}
+
+impl Privilege {
+    /// Whether holding `self` allows what `wanted` allows.
+    pub fn covers(self, wanted: Privilege) -> bool {
+        self == Privilege::All || self == wanted
+    }
+
+    /// `self` without `revoked` (`None` when nothing is left).
+    pub fn without(self, revoked: Privilege) -> Option<Privilege> {
+        match (self, revoked) {
+            (_, Privilege::All) => None,
+            (Privilege::All, Privilege::Read) => Some(Privilege::Write),
+            (Privilege::All, Privilege::Write) => Some(Privilege::Read),
+            (held, revoked) if held == revoked => None,
+            (held, _) => Some(held),
+        }
+    }
+
+    /// `self` with `granted` added.
+    pub fn with(self, granted: Privilege) -> Privilege {
+        if self == granted {
+            self
+        } else {
+            Privilege::All
+        }
+    }
+}
+
+impl fmt::Display for Privilege {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Privilege::Read => "READ",
+            Privilege::Write => "WRITE",
+            Privilege::All => "ALL PRIVILEGES",
+        })
+    }
 }
 
 /// The common parts of the schema `SHOW` statements.
@@ -751,6 +868,53 @@ impl fmt::Display for Statement {
             Statement::ShowShards => f.write_str("SHOW SHARDS"),
             Statement::ShowShardGroups => f.write_str("SHOW SHARD GROUPS"),
             Statement::ShowUsers => f.write_str("SHOW USERS"),
+            Statement::CreateUser {
+                name,
+                password,
+                admin,
+            } => {
+                f.write_str("CREATE USER ")?;
+                write_ident(f, name)?;
+                f.write_str(" WITH PASSWORD ")?;
+                write_string(f, password)?;
+                if *admin {
+                    f.write_str(" WITH ALL PRIVILEGES")?;
+                }
+                Ok(())
+            }
+            Statement::DropUser { name } => {
+                f.write_str("DROP USER ")?;
+                write_ident(f, name)
+            }
+            Statement::SetPassword { name, password } => {
+                f.write_str("SET PASSWORD FOR ")?;
+                write_ident(f, name)?;
+                f.write_str(" = ")?;
+                write_string(f, password)
+            }
+            Statement::Grant {
+                privilege,
+                database,
+                user,
+            }
+            | Statement::Revoke {
+                privilege,
+                database,
+                user,
+            } => {
+                let grant = matches!(self, Statement::Grant { .. });
+                write!(f, "{} {privilege}", if grant { "GRANT" } else { "REVOKE" })?;
+                if let Some(db) = database {
+                    f.write_str(" ON ")?;
+                    write_ident(f, db)?;
+                }
+                f.write_str(if grant { " TO " } else { " FROM " })?;
+                write_ident(f, user)
+            }
+            Statement::ShowGrants { user } => {
+                f.write_str("SHOW GRANTS FOR ")?;
+                write_ident(f, user)
+            }
             Statement::ShowContinuousQueries => f.write_str("SHOW CONTINUOUS QUERIES"),
             Statement::ShowCardinality {
                 of,

@@ -18,7 +18,7 @@ pub mod lexer;
 pub mod parser;
 
 pub use ast::{
-    BinaryOp, CardinalityOf, Dimension, Expr, Field, Fill, Measurement, MeasurementName,
+    BinaryOp, CardinalityOf, Dimension, Expr, Field, Fill, Measurement, MeasurementName, Privilege,
     RetentionPolicyOptions, SelectStatement, ShowStatement, Statement, SubscriptionMode,
     TagKeyFilter,
 };

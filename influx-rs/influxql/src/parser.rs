@@ -272,6 +272,18 @@ impl<'a> Parser<'a> {
             "SHOW" => self.show(),
             "CREATE" => self.create(),
             "DROP" => self.drop(),
+            "GRANT" | "REVOKE" => self.grant_or_revoke(),
+            "SET" => {
+                self.advance();
+                self.expect_keyword("PASSWORD")?;
+                self.expect_keyword("FOR")?;
+                let name = self.ident()?;
+                self.expect(TokenKind::Eq, "=")?;
+                Ok(Statement::SetPassword {
+                    name,
+                    password: self.string()?,
+                })
+            }
             "ALTER" => {
                 self.advance();
                 self.expect_keyword("RETENTION")?;
@@ -294,6 +306,51 @@ impl<'a> Parser<'a> {
                 "ALTER", "SET", "KILL",
             ])),
         }
+    }
+
+    /// `GRANT|REVOKE READ|WRITE|ALL [PRIVILEGES] [ON db] TO|FROM user`; without `ON` only `ALL`
+    /// (admin) is allowed.
+    fn grant_or_revoke(&mut self) -> Result<Statement> {
+        let grant = self.eat_keyword("GRANT");
+        if !grant {
+            self.expect_keyword("REVOKE")?;
+        }
+        let privilege = if self.eat_keyword("READ") {
+            Privilege::Read
+        } else if self.eat_keyword("WRITE") {
+            Privilege::Write
+        } else if self.eat_keyword("ALL") {
+            self.eat_keyword("PRIVILEGES");
+            Privilege::All
+        } else {
+            return Err(self.unexpected(&["READ", "WRITE", "ALL [PRIVILEGES]"]));
+        };
+        let to = if grant { "TO" } else { "FROM" };
+        let database = if self.eat_keyword("ON") {
+            Some(self.ident()?)
+        } else if privilege == Privilege::All {
+            None
+        } else {
+            return Err(self.unexpected(&["ON"]));
+        };
+        if database.is_none() && !self.at_keyword(to) {
+            return Err(self.unexpected(&["ON", to]));
+        }
+        self.expect_keyword(to)?;
+        let user = self.ident()?;
+        Ok(if grant {
+            Statement::Grant {
+                privilege,
+                database,
+                user,
+            }
+        } else {
+            Statement::Revoke {
+                privilege,
+                database,
+                user,
+            }
+        })
     }
 
     /// `[EXACT] CARDINALITY [ON db]` after `SHOW MEASUREMENT` / `SHOW SERIES`.
@@ -381,6 +438,12 @@ impl<'a> Parser<'a> {
         if self.eat_keyword("USERS") {
             return Ok(Statement::ShowUsers);
         }
+        if self.eat_keyword("GRANTS") {
+            self.expect_keyword("FOR")?;
+            return Ok(Statement::ShowGrants {
+                user: self.ident()?,
+            });
+        }
         if self.eat_keyword("CONTINUOUS") {
             self.expect_keyword("QUERIES")?;
             return Ok(Statement::ShowContinuousQueries);
@@ -460,6 +523,24 @@ impl<'a> Parser<'a> {
                 options,
             });
         }
+        if self.eat_keyword("USER") {
+            let name = self.ident()?;
+            self.expect_keyword("WITH")?;
+            self.expect_keyword("PASSWORD")?;
+            let password = self.string()?;
+            let admin = if self.eat_keyword("WITH") {
+                self.expect_keyword("ALL")?;
+                self.expect_keyword("PRIVILEGES")?;
+                true
+            } else {
+                false
+            };
+            return Ok(Statement::CreateUser {
+                name,
+                password,
+                admin,
+            });
+        }
         if self.eat_keyword("SUBSCRIPTION") {
             let name = self.ident()?;
             let (database, retention_policy) = self.on_database_policy()?;
@@ -506,6 +587,11 @@ impl<'a> Parser<'a> {
             self.expect_keyword("ON")?;
             let database = self.ident()?;
             return Ok(Statement::DropRetentionPolicy { name, database });
+        }
+        if self.eat_keyword("USER") {
+            return Ok(Statement::DropUser {
+                name: self.ident()?,
+            });
         }
         if self.eat_keyword("SUBSCRIPTION") {
             let name = self.ident()?;
@@ -1080,6 +1166,29 @@ mod tests {
         round_trip("SHOW SHARDS");
         round_trip("SHOW SHARD GROUPS");
         round_trip("SHOW USERS");
+        assert_eq!(
+            round_trip("create user \"jo\" with password 'it\\'s' with all privileges"),
+            "CREATE USER jo WITH PASSWORD 'it\\'s' WITH ALL PRIVILEGES"
+        );
+        round_trip("CREATE USER r WITH PASSWORD 'x'");
+        round_trip("DROP USER r");
+        round_trip("SET PASSWORD FOR r = 'y'");
+        assert_eq!(round_trip("GRANT read ON db TO r"), "GRANT READ ON db TO r");
+        assert_eq!(
+            round_trip("GRANT ALL ON db TO r"),
+            "GRANT ALL PRIVILEGES ON db TO r"
+        );
+        assert_eq!(round_trip("GRANT ALL TO r"), "GRANT ALL PRIVILEGES TO r");
+        round_trip("REVOKE WRITE ON db FROM r");
+        round_trip("REVOKE ALL PRIVILEGES FROM r");
+        round_trip("SHOW GRANTS FOR r");
+        let e = parse_statement("GRANT READ TO r").unwrap_err();
+        assert!(e.to_string().starts_with("found TO, expected ON"), "{e}");
+        let e = parse_statement("CREATE USER r WITH PASSWORD").unwrap_err();
+        assert!(
+            e.to_string().starts_with("found EOF, expected string"),
+            "{e}"
+        );
         round_trip("SHOW CONTINUOUS QUERIES");
         round_trip("SHOW SERIES EXACT CARDINALITY ON db");
         round_trip("SHOW MEASUREMENT CARDINALITY");

@@ -14,6 +14,7 @@ mod show;
 
 use crate::meta::{go_duration, MetaError, PolicySpec, SubscriptionInfo};
 use crate::storage::{Engine, EngineError};
+use crate::users::hash_password;
 use influxql::Statement;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -130,6 +131,8 @@ pub struct QueryContext {
     pub epoch: Option<Epoch>,
     /// Evaluation time of `now()`, ns.
     pub now: i64,
+    /// The authenticated user (`None` without auth): limits what `SHOW DATABASES` lists.
+    pub user: Option<crate::users::Principal>,
 }
 
 /// Runs statements in order; after a failure the rest answer `not executed`, as InfluxDB.
@@ -191,6 +194,7 @@ fn execute_one(
                 values: catalog
                     .databases
                     .keys()
+                    .filter(|db| ctx.user.as_ref().is_none_or(|u| u.sees(db)))
                     .map(|n| vec![n.clone().into()])
                     .collect(),
             }])
@@ -313,8 +317,61 @@ fn execute_one(
             name: None,
             tags: None,
             columns: vec!["user".into(), "admin".into()],
-            values: Vec::new(),
+            values: engine
+                .catalog()
+                .users
+                .iter()
+                .map(|(name, u)| vec![name.clone().into(), u.admin.into()])
+                .collect(),
         }]),
+        Statement::ShowGrants { user } => {
+            let catalog = engine.catalog();
+            let u = catalog.users.get(user).ok_or(MetaError::UserNotFound)?;
+            Ok(vec![Series {
+                name: None,
+                tags: None,
+                columns: vec!["database".into(), "privilege".into()],
+                values: u
+                    .privileges
+                    .iter()
+                    .map(|(db, p)| vec![db.clone().into(), p.to_string().into()])
+                    .collect(),
+            }])
+        }
+        Statement::CreateUser {
+            name,
+            password,
+            admin,
+        } => {
+            let hash = hash_password(password)?;
+            engine.update_catalog(|c| c.create_user(name, password, hash, *admin))?;
+            Ok(Vec::new())
+        }
+        Statement::DropUser { name } => {
+            engine.update_catalog(|c| c.drop_user(name))?;
+            Ok(Vec::new())
+        }
+        Statement::SetPassword { name, password } => {
+            let hash = hash_password(password)?;
+            engine.update_catalog(|c| c.set_password(name, hash))?;
+            Ok(Vec::new())
+        }
+        Statement::Grant {
+            privilege,
+            database,
+            user,
+        } => {
+            engine.update_catalog(|c| c.grant(user, *privilege, database.as_deref()))?;
+            Ok(Vec::new())
+        }
+        Statement::Revoke {
+            privilege,
+            database,
+            user,
+        } => {
+            engine.update_catalog(|c| c.revoke(user, *privilege, database.as_deref()))?;
+            Ok(Vec::new())
+        }
         Statement::ShowContinuousQueries => Ok(engine
             .catalog()
             .databases

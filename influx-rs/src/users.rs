@@ -1,0 +1,600 @@
+//! Users, passwords and privileges, with InfluxDB 1.x's rules and words.
+//!
+//! Users live in the catalog (`meta.json`) with bcrypt password hashes. With
+//! `[http] auth-enabled`, every `/query` and `/write` is first *authenticated* (credentials from
+//! `u`/`p`, `Authorization: Token user:password` or HTTP Basic, checked against the hash; a
+//! successful check is remembered as a salted SHA-256 so bcrypt runs once per password), then
+//! *authorized*: admins may do anything; others need `READ` on a database to query it (and see
+//! it in `SHOW DATABASES`), `WRITE` to write to it, and admin for everything else. Until an
+//! admin exists nothing is authenticated, and the only query accepted is the one creating it.
+
+use crate::meta::{Catalog, MetaError};
+use influxql::{Privilege, Statement};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+/// bcrypt cost of stored password hashes (InfluxDB's).
+const BCRYPT_COST: u32 = 10;
+
+/// A user as stored in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// bcrypt hash of the password.
+    pub hash: String,
+    /// Whether the user may do everything.
+    pub admin: bool,
+    /// Privileges per database.
+    #[serde(default, with = "privileges_text")]
+    pub privileges: BTreeMap<String, Privilege>,
+}
+
+/// Privileges as `"READ"`, `"WRITE"`, `"ALL PRIVILEGES"` in `meta.json`.
+mod privileges_text {
+    use influxql::Privilege;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<String, Privilege>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let text: BTreeMap<&String, String> = map.iter().map(|(k, v)| (k, v.to_string())).collect();
+        text.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Privilege>, D::Error> {
+        let text = BTreeMap::<String, String>::deserialize(d)?;
+        text.into_iter()
+            .map(|(db, p)| {
+                let privilege = match p.as_str() {
+                    "READ" => Privilege::Read,
+                    "WRITE" => Privilege::Write,
+                    "ALL PRIVILEGES" => Privilege::All,
+                    other => {
+                        return Err(serde::de::Error::custom(format!(
+                            "unknown privilege {other:?}"
+                        )))
+                    }
+                };
+                Ok((db, privilege))
+            })
+            .collect()
+    }
+}
+
+/// A password hashed for storage.
+pub fn hash_password(password: &str) -> Result<String, MetaError> {
+    bcrypt::hash(password, BCRYPT_COST).map_err(|e| MetaError::Password(e.to_string()))
+}
+
+fn password_matches(password: &str, hash: &str) -> bool {
+    bcrypt::verify(password, hash).unwrap_or(false)
+}
+
+impl Catalog {
+    /// Whether any admin user exists (until then requests are not authenticated).
+    pub fn admin_exists(&self) -> bool {
+        self.users.values().any(|u| u.admin)
+    }
+
+    /// `CREATE USER`: a second identical creation is accepted, as InfluxDB does.
+    pub fn create_user(
+        &mut self,
+        name: &str,
+        password: &str,
+        hash: String,
+        admin: bool,
+    ) -> Result<(), MetaError> {
+        if name.is_empty() {
+            return Err(MetaError::UsernameRequired);
+        }
+        if let Some(existing) = self.users.get(name) {
+            if existing.admin == admin && password_matches(password, &existing.hash) {
+                return Ok(());
+            }
+            return Err(MetaError::UserExists);
+        }
+        self.users.insert(
+            name.to_string(),
+            UserInfo {
+                hash,
+                admin,
+                privileges: BTreeMap::new(),
+            },
+        );
+        Ok(())
+    }
+
+    fn user_mut(&mut self, name: &str) -> Result<&mut UserInfo, MetaError> {
+        self.users.get_mut(name).ok_or(MetaError::UserNotFound)
+    }
+
+    /// `DROP USER`.
+    pub fn drop_user(&mut self, name: &str) -> Result<(), MetaError> {
+        self.users
+            .remove(name)
+            .map(|_| ())
+            .ok_or(MetaError::UserNotFound)
+    }
+
+    /// `SET PASSWORD FOR`.
+    pub fn set_password(&mut self, name: &str, hash: String) -> Result<(), MetaError> {
+        self.user_mut(name)?.hash = hash;
+        Ok(())
+    }
+
+    /// `GRANT`: on a database, or admin when `database` is `None`.
+    pub fn grant(
+        &mut self,
+        user: &str,
+        privilege: Privilege,
+        database: Option<&str>,
+    ) -> Result<(), MetaError> {
+        if let Some(db) = database {
+            self.database(db)?;
+        }
+        let u = self.user_mut(user)?;
+        match database {
+            None => u.admin = true,
+            Some(db) => {
+                let held = u.privileges.get(db).copied();
+                u.privileges.insert(
+                    db.to_string(),
+                    held.map_or(privilege, |h| h.with(privilege)),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `REVOKE`: on a database, or admin when `database` is `None`.
+    pub fn revoke(
+        &mut self,
+        user: &str,
+        privilege: Privilege,
+        database: Option<&str>,
+    ) -> Result<(), MetaError> {
+        let u = self.user_mut(user)?;
+        match database {
+            None => u.admin = false,
+            Some(db) => {
+                if let Some(left) = u.privileges.get(db).and_then(|h| h.without(privilege)) {
+                    u.privileges.insert(db.to_string(), left);
+                } else {
+                    u.privileges.remove(db);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a request was refused; `Display` is InfluxDB's wording, [`AuthError::status`] its
+/// HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No usable credentials in the request.
+    #[error("unable to parse authentication credentials")]
+    NoCredentials,
+    /// Credentials with an empty user name.
+    #[error("username required")]
+    UsernameRequired,
+    /// Unknown user or wrong password.
+    #[error("authorization failed")]
+    Failed,
+    /// No users at all, and the query does not create an admin.
+    #[error("error authorizing query: create admin user first or disable authentication")]
+    CreateAdminFirst,
+    /// Users but no admin: nobody can be authenticated.
+    #[error("error authorizing query: no user provided")]
+    NoUserProvided,
+    /// A statement needs a privilege the user lacks.
+    #[error("error authorizing query: {user} not authorized to execute statement '{statement}', requires {requires}")]
+    Statement {
+        /// The user.
+        user: String,
+        /// The statement, passwords redacted.
+        statement: String,
+        /// `admin privilege` or `READ on db`.
+        requires: String,
+    },
+    /// A write without `WRITE` on the database.
+    #[error("\"{user}\" user is not authorized to write to database \"{database}\"")]
+    Write {
+        /// The user.
+        user: String,
+        /// The database.
+        database: String,
+    },
+    /// A write while no admin exists (so nobody is authenticated).
+    #[error("user is required to write to database \"{0}\"")]
+    WriteNeedsUser(String),
+}
+
+impl AuthError {
+    /// 401 when the caller is not known, 403 when it may not do what it asked.
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::NoCredentials | AuthError::UsernameRequired | AuthError::Failed => 401,
+            _ => 403,
+        }
+    }
+}
+
+/// User name and password from a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+impl Credentials {
+    /// From the `u`/`p` parameters (both non-empty), else the `Authorization` header
+    /// (`Token user:password` or `Basic …`); `None` when there are none to parse.
+    pub fn from_request(
+        u: Option<&str>,
+        p: Option<&str>,
+        authorization: Option<&str>,
+    ) -> Option<Credentials> {
+        if let (Some(u), Some(p)) = (u, p) {
+            if !u.is_empty() && !p.is_empty() {
+                return Some(Credentials {
+                    user: u.to_string(),
+                    password: p.to_string(),
+                });
+            }
+        }
+        let header = authorization?;
+        let pair = if let Some(token) = header.strip_prefix("Token ") {
+            token.to_string()
+        } else {
+            let encoded = header.strip_prefix("Basic ")?;
+            use base64::Engine;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()?;
+            String::from_utf8(raw).ok()?
+        };
+        let (user, password) = pair.split_once(':')?;
+        Some(Credentials {
+            user: user.to_string(),
+            password: password.to_string(),
+        })
+    }
+}
+
+/// An authenticated user, as the query engine needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    /// User name.
+    pub name: String,
+    /// Admin?
+    pub admin: bool,
+    /// Privileges per database.
+    pub privileges: BTreeMap<String, Privilege>,
+}
+
+impl Principal {
+    /// Whether the user holds (at least) `wanted` on `db`.
+    pub fn can(&self, wanted: Privilege, db: &str) -> bool {
+        self.admin || self.privileges.get(db).is_some_and(|p| p.covers(wanted))
+    }
+
+    /// Whether the user may see `db` in `SHOW DATABASES` (any privilege on it).
+    pub fn sees(&self, db: &str) -> bool {
+        self.admin || self.privileges.contains_key(db)
+    }
+}
+
+/// Remembers passwords that passed bcrypt, as salted SHA-256 keyed by the stored hash (so a
+/// changed password or a dropped user is never matched from memory).
+#[derive(Debug)]
+pub struct AuthCache {
+    salt: [u8; 16],
+    verified: parking_lot::Mutex<HashMap<String, (String, [u8; 32])>>,
+}
+
+impl Default for AuthCache {
+    fn default() -> Self {
+        AuthCache {
+            salt: uuid::Uuid::new_v4().into_bytes(),
+            verified: parking_lot::Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl AuthCache {
+    fn digest(&self, password: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.salt);
+        h.update(password.as_bytes());
+        h.finalize().into()
+    }
+
+    fn check(&self, user: &str, password: &str, hash: &str) -> bool {
+        let digest = self.digest(password);
+        if let Some((cached_hash, cached)) = self.verified.lock().get(user) {
+            if cached_hash == hash && *cached == digest {
+                return true;
+            }
+        }
+        if !password_matches(password, hash) {
+            return false;
+        }
+        self.verified
+            .lock()
+            .insert(user.to_string(), (hash.to_string(), digest));
+        true
+    }
+}
+
+/// Authenticates a request: `Ok(None)` while no admin exists (nobody is authenticated then).
+pub fn authenticate(
+    catalog: &Catalog,
+    credentials: Option<&Credentials>,
+    cache: &AuthCache,
+) -> Result<Option<Principal>, AuthError> {
+    if !catalog.admin_exists() {
+        return Ok(None);
+    }
+    let c = credentials.ok_or(AuthError::NoCredentials)?;
+    if c.user.is_empty() {
+        return Err(AuthError::UsernameRequired);
+    }
+    let u = catalog.users.get(&c.user).ok_or(AuthError::Failed)?;
+    if !cache.check(&c.user, &c.password, &u.hash) {
+        return Err(AuthError::Failed);
+    }
+    Ok(Some(Principal {
+        name: c.user.clone(),
+        admin: u.admin,
+        privileges: u.privileges.clone(),
+    }))
+}
+
+/// What a statement needs: `None` = admin, `Some(db)` = `READ` on it; `Ok(None)`-like
+/// statements that anyone may run are `Needs::Nothing`.
+enum Needs {
+    Nothing,
+    Read(String),
+    Admin,
+}
+
+fn needs(stmt: &Statement, default_db: &str) -> Needs {
+    let on = |db: &Option<String>| db.clone().unwrap_or_else(|| default_db.to_string());
+    match stmt {
+        Statement::ShowDatabases => Needs::Nothing,
+        Statement::Select(s) => Needs::Read(
+            s.sources
+                .iter()
+                .find_map(|m| m.database.clone().filter(|d| !d.is_empty()))
+                .unwrap_or_else(|| default_db.to_string()),
+        ),
+        Statement::ShowMeasurements { database, .. }
+        | Statement::ShowRetentionPolicies { database }
+        | Statement::ShowCardinality { database, .. } => Needs::Read(on(database)),
+        Statement::ShowTagKeys(s)
+        | Statement::ShowTagValues(s, _)
+        | Statement::ShowFieldKeys(s)
+        | Statement::ShowSeries(s) => Needs::Read(on(&s.database)),
+        _ => Needs::Admin,
+    }
+}
+
+/// Authorizes every statement of a query before any runs; `default_db` is the `db` parameter.
+pub fn authorize_query(
+    catalog: &Catalog,
+    principal: Option<&Principal>,
+    statements: &[Statement],
+    default_db: &str,
+) -> Result<(), AuthError> {
+    let Some(user) = principal else {
+        if !catalog.users.is_empty() {
+            return Err(AuthError::NoUserProvided);
+        }
+        return match statements.first() {
+            Some(Statement::CreateUser { admin: true, .. }) => Ok(()),
+            _ => Err(AuthError::CreateAdminFirst),
+        };
+    };
+    if user.admin {
+        return Ok(());
+    }
+    for stmt in statements {
+        let requires = match needs(stmt, default_db) {
+            Needs::Nothing => continue,
+            Needs::Read(db) if user.can(Privilege::Read, &db) => continue,
+            Needs::Read(db) => format!("READ on {db}"),
+            Needs::Admin => "admin privilege".to_string(),
+        };
+        return Err(AuthError::Statement {
+            user: user.name.clone(),
+            statement: stmt.redacted(),
+            requires,
+        });
+    }
+    Ok(())
+}
+
+/// Authorizes a write to `database`.
+pub fn authorize_write(principal: Option<&Principal>, database: &str) -> Result<(), AuthError> {
+    match principal {
+        None => Err(AuthError::WriteNeedsUser(database.to_string())),
+        Some(u) if u.can(Privilege::Write, database) => Ok(()),
+        Some(u) => Err(AuthError::Write {
+            user: u.name.clone(),
+            database: database.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    #[test]
+    fn credentials_come_from_params_token_or_basic() {
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("bo:b:pw")
+        );
+        let c = |u: &str, p: &str| {
+            Some(Credentials {
+                user: u.into(),
+                password: p.into(),
+            })
+        };
+        assert_eq!(
+            Credentials::from_request(Some("a"), Some("b"), None),
+            c("a", "b")
+        );
+        assert_eq!(
+            Credentials::from_request(Some("a"), Some("b"), Some(&basic)),
+            c("a", "b"),
+            "parameters win"
+        );
+        assert_eq!(Credentials::from_request(Some("a"), None, None), None);
+        assert_eq!(
+            Credentials::from_request(None, None, Some(&basic)),
+            c("bo", "b:pw")
+        );
+        assert_eq!(
+            Credentials::from_request(None, None, Some("Token t:x")),
+            c("t", "x")
+        );
+        assert_eq!(
+            Credentials::from_request(None, None, Some("Bearer abc")),
+            None
+        );
+        assert_eq!(
+            Credentials::from_request(None, None, Some("Basic !!")),
+            None
+        );
+    }
+
+    #[test]
+    fn grants_and_revokes_combine_as_influxdb() {
+        let mut c = Catalog::default();
+        c.create_database("db", None, Default::default()).unwrap();
+        let hash = hash_password("x").unwrap();
+        c.create_user("u", "x", hash.clone(), false).unwrap();
+        c.create_user("u", "x", hash, false).unwrap();
+        assert!(matches!(
+            c.create_user("u", "y", hash_password("y").unwrap(), false),
+            Err(MetaError::UserExists)
+        ));
+        c.grant("u", Privilege::Read, Some("db")).unwrap();
+        c.grant("u", Privilege::Write, Some("db")).unwrap();
+        assert_eq!(c.users["u"].privileges["db"], Privilege::All);
+        c.revoke("u", Privilege::Read, Some("db")).unwrap();
+        assert_eq!(c.users["u"].privileges["db"], Privilege::Write);
+        c.revoke("u", Privilege::Write, Some("db")).unwrap();
+        assert!(c.users["u"].privileges.is_empty());
+        assert!(matches!(
+            c.grant("u", Privilege::Read, Some("nodb")),
+            Err(MetaError::DatabaseNotFound(_))
+        ));
+        assert!(matches!(
+            c.grant("nobody", Privilege::Read, Some("db")),
+            Err(MetaError::UserNotFound)
+        ));
+        assert!(!c.admin_exists());
+        c.grant("u", Privilege::All, None).unwrap();
+        assert!(c.admin_exists());
+        let json = serde_json::to_string(&c).unwrap();
+        let back: Catalog = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.users, c.users);
+    }
+
+    #[test]
+    fn statements_need_read_or_admin() {
+        let reader = Principal {
+            name: "r".into(),
+            admin: false,
+            privileges: [("db".to_string(), Privilege::Read)].into(),
+        };
+        let catalog = Catalog::default();
+        let run = |q: &str, db: &str| {
+            let stmts = influxql::parse_statements(q).unwrap();
+            authorize_query(&catalog, Some(&reader), &stmts, db)
+        };
+        assert_eq!(
+            run("SELECT * FROM m; SHOW DATABASES; SHOW TAG KEYS", "db"),
+            Ok(())
+        );
+        assert_eq!(run("SHOW MEASUREMENTS ON db", ""), Ok(()));
+        assert_eq!(
+            run("SELECT * FROM other..m", "db").unwrap_err().to_string(),
+            "error authorizing query: r not authorized to execute statement 'SELECT * FROM other..m', requires READ on other"
+        );
+        assert_eq!(
+            run("CREATE USER x WITH PASSWORD 'secret'", "db")
+                .unwrap_err()
+                .to_string(),
+            "error authorizing query: r not authorized to execute statement 'CREATE USER x WITH PASSWORD [REDACTED]', requires admin privilege"
+        );
+        assert_eq!(
+            authorize_write(Some(&reader), "db").unwrap_err().status(),
+            403
+        );
+    }
+
+    #[test]
+    fn the_first_admin_is_created_without_credentials() {
+        let mut catalog = Catalog::default();
+        let create =
+            influxql::parse_statements("CREATE USER a WITH PASSWORD 'p' WITH ALL PRIVILEGES")
+                .unwrap();
+        let other = influxql::parse_statements("SHOW DATABASES").unwrap();
+        let cache = AuthCache::default();
+        assert_eq!(authenticate(&catalog, None, &cache), Ok(None));
+        assert_eq!(authorize_query(&catalog, None, &create, ""), Ok(()));
+        assert_eq!(
+            authorize_query(&catalog, None, &other, ""),
+            Err(AuthError::CreateAdminFirst)
+        );
+        catalog
+            .create_user("a", "p", hash_password("p").unwrap(), true)
+            .unwrap();
+        assert_eq!(
+            authenticate(&catalog, None, &cache),
+            Err(AuthError::NoCredentials)
+        );
+        let good = Credentials {
+            user: "a".into(),
+            password: "p".into(),
+        };
+        let bad = Credentials {
+            password: "q".into(),
+            ..good.clone()
+        };
+        assert!(
+            authenticate(&catalog, Some(&good), &cache)
+                .unwrap()
+                .unwrap()
+                .admin
+        );
+        assert!(
+            authenticate(&catalog, Some(&good), &cache).is_ok(),
+            "cached"
+        );
+        assert_eq!(
+            authenticate(&catalog, Some(&bad), &cache),
+            Err(AuthError::Failed)
+        );
+        catalog
+            .set_password("a", hash_password("new").unwrap())
+            .unwrap();
+        assert_eq!(
+            authenticate(&catalog, Some(&good), &cache),
+            Err(AuthError::Failed),
+            "a changed password is not matched from the cache"
+        );
+    }
+}
