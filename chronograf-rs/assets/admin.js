@@ -1,4 +1,5 @@
-// Admin: create and drop databases and retention policies through /chronograf/v1/sources/1/dbs.
+// Admin: databases and retention policies (/chronograf/v1/sources/1/dbs) and users with their
+// grants (/chronograf/v1/sources/1/users).
 (function () {
   "use strict";
   var base = "/chronograf/v1/sources/1/dbs", err = document.getElementById("admin-error");
@@ -16,6 +17,36 @@
   });
   document.querySelectorAll(".drop-rp").forEach(function (b) {
     b.addEventListener("click", function () { if (confirm("Drop " + b.dataset.rp + "?")) send("DELETE", base + "/" + encodeURIComponent(b.dataset.db) + "/rps/" + encodeURIComponent(b.dataset.rp)); });
+  });
+  var users = "/chronograf/v1/sources/1/users";
+  function change(body) { send("POST", users, body); }
+  document.getElementById("create-user").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    change({ action: "create", name: document.getElementById("user-name").value,
+      password: document.getElementById("user-password").value, admin: document.getElementById("user-admin").checked });
+  });
+  document.querySelectorAll(".drop-user").forEach(function (b) {
+    b.addEventListener("click", function () { if (confirm("Drop user " + b.dataset.user + "?")) change({ action: "drop", name: b.dataset.user }); });
+  });
+  document.querySelectorAll(".grant-admin, .revoke-admin").forEach(function (b) {
+    b.addEventListener("click", function () {
+      change({ action: b.classList.contains("grant-admin") ? "grant" : "revoke", name: b.dataset.user, database: "", privilege: "ALL" });
+    });
+  });
+  document.querySelectorAll(".revoke").forEach(function (b) {
+    b.addEventListener("click", function () { change({ action: "revoke", name: b.dataset.user, database: b.dataset.db, privilege: b.dataset.privilege }); });
+  });
+  document.querySelectorAll(".grant-form").forEach(function (f) {
+    f.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      change({ action: "grant", name: f.dataset.user, database: f.database.value, privilege: f.privilege.value });
+    });
+  });
+  document.querySelectorAll(".password-form").forEach(function (f) {
+    f.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      change({ action: "set-password", name: f.dataset.user, password: f.password.value });
+    });
   });
   document.querySelectorAll(".add-rp").forEach(function (f) {
     f.addEventListener("submit", function (ev) {

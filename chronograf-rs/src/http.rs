@@ -6,6 +6,7 @@ use crate::dashboards::{render_query, Dashboard, DashboardError, DashboardStore,
 use crate::hosts::{self, Host};
 use crate::layouts::{self, Layout, Range, RANGES};
 use crate::source::{Source, WriteRefused};
+use crate::users::{quote_ident, UserChange, UserRow};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -136,6 +137,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(drop_db),
         )
         .route("/chronograf/v1/sources/{id}/dbs/{db}/rps", post(create_rp))
+        .route(
+            "/chronograf/v1/sources/{id}/users",
+            get(list_users).post(change_user),
+        )
         .route(
             "/chronograf/v1/sources/{id}/dbs/{db}/rps/{rp}",
             axum::routing::delete(drop_rp),
@@ -522,7 +527,46 @@ async fn databases(src: &Source) -> Result<Vec<DatabaseRow>, crate::source::Sour
 #[template(path = "admin.html")]
 struct AdminPage {
     databases: Vec<DatabaseRow>,
+    users: Vec<UserRow>,
     error: Option<String>,
+}
+
+/// The store's users with their grants.
+async fn users(src: &Source) -> Result<Vec<UserRow>, crate::source::SourceError> {
+    let mut out = Vec::new();
+    for (name, admin) in crate::users::parse_users(&src.query("", "", "SHOW USERS").await?) {
+        let grants = src
+            .query("", "", &format!("SHOW GRANTS FOR {}", quote_ident(&name)))
+            .await?;
+        out.push(UserRow {
+            name,
+            admin,
+            grants: crate::users::parse_grants(&grants),
+        });
+    }
+    Ok(out)
+}
+
+async fn list_users(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    match users(&src).await {
+        Ok(u) => Json(serde_json::json!({ "users": u })).into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    }
+}
+
+/// Applies one [`UserChange`] (create, drop, password, grant, revoke).
+async fn change_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(change): Json<UserChange>,
+) -> Response {
+    match change.statement() {
+        Ok(q) => manage(&state, &id, &q, StatusCode::NO_CONTENT).await,
+        Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+    }
 }
 
 async fn admin_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
@@ -533,7 +577,15 @@ async fn admin_page(State(state): State<AppState>, Path(id): Path<String>) -> Re
         Ok(d) => (d, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
-    page(AdminPage { databases, error })
+    let (users, error) = match users(&src).await {
+        Ok(u) => (u, error),
+        Err(e) => (Vec::new(), error.or(Some(e.to_string()))),
+    };
+    page(AdminPage {
+        databases,
+        users,
+        error,
+    })
 }
 
 async fn list_dbs(State(state): State<AppState>, Path(id): Path<String>) -> Response {
@@ -880,10 +932,6 @@ fn first_column(answer: &serde_json::Value) -> Vec<String> {
         .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
         .filter_map(|row| row.get(0).and_then(|v| v.as_str()).map(str::to_string))
         .collect()
-}
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 async fn explorer_page(

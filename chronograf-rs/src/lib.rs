@@ -5,7 +5,8 @@
 //! Layout: [`source`] (the store, queried as Chronograf does), [`dashboards`] (saved
 //! dashboards and their template variables), [`hosts`] (the host list's
 //! queries), [`layouts`] (the canned `system` layouts and their query completion), [`http`]
-//! (pages, JSON endpoints, assets), [`rules`] (threshold rules as Chronograf's TICKscript).
+//! (pages, JSON endpoints, assets), [`rules`] (threshold rules as Chronograf's TICKscript),
+//! [`users`] (the store's users and grants on the admin page).
 
 pub mod dashboards;
 pub mod hosts;
@@ -13,3 +14,4 @@ pub mod http;
 pub mod layouts;
 pub mod rules;
 pub mod source;
+pub mod users;

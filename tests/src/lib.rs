@@ -152,12 +152,19 @@ pub struct Store {
 impl Store {
     /// Starts influx-rs on `port` with `data_dir` and waits (at most 20 s) for `/ping`.
     pub fn start(data_dir: &Path, port: u16) -> Store {
+        Store::start_with_env(data_dir, port, &[])
+    }
+
+    /// [`Store::start`] with extra environment (`INFLUX_RS_HTTP_AUTH_ENABLED`, …).
+    pub fn start_with_env(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Store {
         let bind = format!("127.0.0.1:{port}");
         let log = data_dir.with_extension("log");
+        let mut all_env = vec![("RUST_LOG", "info")];
+        all_env.extend_from_slice(env);
         let daemon = Daemon::spawn(
             "influx-rs",
             &["--bind", &bind, "--data-dir", &data_dir.to_string_lossy()],
-            &[("RUST_LOG", "info")],
+            &all_env,
             &log,
         );
         let store = Store { daemon, port };

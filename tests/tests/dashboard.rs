@@ -437,3 +437,107 @@ fn admin_creates_and_drops_databases_and_policies() {
     let dbs: serde_json::Value = http.get(api("/dbs")).send().unwrap().json().unwrap();
     assert!(!dbs.to_string().contains("my db"));
 }
+
+#[test]
+fn admin_manages_users_and_grants_on_an_auth_enabled_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::start_with_env(
+        &dir.path().join("store"),
+        free_port(),
+        &[("INFLUX_RS_HTTP_AUTH_ENABLED", "true")],
+    );
+    let http = reqwest::blocking::Client::new();
+    let bootstrap = http
+        .post(store.url("/query"))
+        .form(&[(
+            "q",
+            "CREATE USER admin WITH PASSWORD 'pw' WITH ALL PRIVILEGES",
+        )])
+        .send()
+        .unwrap();
+    assert_eq!(bootstrap.status().as_u16(), 200);
+    let (_c, port) = chronograf(
+        dir.path(),
+        &store,
+        &["--influxdb-username", "admin", "--influxdb-password", "pw"],
+    );
+    let users = format!("http://127.0.0.1:{port}/chronograf/v1/sources/1/users");
+    let change = |body: serde_json::Value| {
+        let r = http.post(&users).json(&body).send().unwrap();
+        (r.status().as_u16(), r.text().unwrap_or_default())
+    };
+    assert_eq!(
+        change(serde_json::json!({"action": "create", "name": "bob's", "password": "b"})).0,
+        204
+    );
+    assert_eq!(
+        http.post(format!(
+            "http://127.0.0.1:{port}/chronograf/v1/sources/1/dbs"
+        ))
+        .json(&serde_json::json!({ "name": "app" }))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16(),
+        201
+    );
+    assert_eq!(change(serde_json::json!({"action": "grant", "name": "bob's", "database": "app", "privilege": "READ"})).0, 204);
+    let listed: serde_json::Value = http.get(&users).send().unwrap().json().unwrap();
+    let bob = listed["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "bob's")
+        .unwrap()
+        .clone();
+    assert_eq!(bob["admin"], false);
+    assert_eq!(bob["grants"], serde_json::json!([["app", "READ"]]));
+    let page = get(port, "/sources/1/admin").text().unwrap();
+    assert!(
+        page.contains("bob&#x27;s") || page.contains("bob&#39;s"),
+        "{page}"
+    );
+
+    // The new user can log in to the store and read what it was granted.
+    let as_bob = |q: &str| {
+        http.get(store.url("/query"))
+            .basic_auth("bob's", Some("b"))
+            .query(&[("q", q), ("db", "app")])
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(as_bob("SHOW MEASUREMENTS"), 200);
+    assert_eq!(as_bob("SHOW USERS"), 403);
+    assert_eq!(
+        change(serde_json::json!({"action": "set-password", "name": "bob's", "password": "new"})).0,
+        204
+    );
+    assert_eq!(as_bob("SHOW MEASUREMENTS"), 401);
+    assert_eq!(change(serde_json::json!({"action": "revoke", "name": "bob's", "database": "app", "privilege": "READ"})).0, 204);
+    assert_eq!(change(serde_json::json!({"action": "grant", "name": "bob's", "database": "", "privilege": "ALL"})).0, 204);
+    let listed: serde_json::Value = http.get(&users).send().unwrap().json().unwrap();
+    assert!(
+        listed
+            .to_string()
+            .contains("\"admin\":true,\"grants\":[],\"name\":\"bob's\""),
+        "{listed}"
+    );
+
+    // Refusals come back with the reason.
+    let (status, body) = change(
+        serde_json::json!({"action": "grant", "name": "bob's", "database": "app", "privilege": "SUPER"}),
+    );
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = change(serde_json::json!({"action": "drop", "name": "nobody"}));
+    assert_eq!(
+        (status, body.contains("user not found")),
+        (422, true),
+        "{body}"
+    );
+    assert_eq!(
+        change(serde_json::json!({"action": "drop", "name": "bob's"})).0,
+        204
+    );
+}
