@@ -1,5 +1,6 @@
-// Admin: databases and retention policies (/chronograf/v1/sources/1/dbs) and users with their
-// grants (/chronograf/v1/sources/1/users).
+// Admin: databases and retention policies (/chronograf/v1/sources/1/dbs), users with their
+// grants (/chronograf/v1/sources/1/users), and the store's running queries, refreshed every
+// two seconds, each with a Kill button (/chronograf/v1/sources/1/queries).
 (function () {
   "use strict";
   var base = "/chronograf/v1/sources/1/dbs", err = document.getElementById("admin-error");
@@ -48,6 +49,26 @@
       change({ action: "set-password", name: f.dataset.user, password: f.password.value });
     });
   });
+  var queries = document.querySelector("#queries tbody");
+  function cell(row, text) { var td = document.createElement("td"); td.textContent = text; row.appendChild(td); return td; }
+  function showQueries() {
+    fetch("/chronograf/v1/sources/1/queries").then(function (r) { return r.json(); }).then(function (d) {
+      queries.textContent = "";
+      (d.queries || []).forEach(function (q) {
+        var row = document.createElement("tr");
+        [q.id, q.database, q.query, q.duration, q.status].forEach(function (v) { cell(row, String(v)); });
+        var kill = document.createElement("button");
+        kill.type = "button"; kill.textContent = "Kill";
+        kill.addEventListener("click", function () {
+          fetch("/chronograf/v1/sources/1/queries/" + q.id, { method: "DELETE" }).then(showQueries);
+        });
+        cell(row, "").appendChild(kill);
+        queries.appendChild(row);
+      });
+    }, function (e) { err.textContent = e.message; });
+  }
+  showQueries();
+  setInterval(showQueries, 2000);
   document.querySelectorAll(".add-rp").forEach(function (f) {
     f.addEventListener("submit", function (ev) {
       ev.preventDefault();

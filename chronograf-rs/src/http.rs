@@ -141,6 +141,11 @@ pub fn router(state: AppState) -> Router {
             "/chronograf/v1/sources/{id}/users",
             get(list_users).post(change_user),
         )
+        .route("/chronograf/v1/sources/{id}/queries", get(list_queries))
+        .route(
+            "/chronograf/v1/sources/{id}/queries/{qid}",
+            axum::routing::delete(kill_query),
+        )
         .route(
             "/chronograf/v1/sources/{id}/dbs/{db}/rps/{rp}",
             axum::routing::delete(drop_rp),
@@ -555,6 +560,44 @@ async fn list_users(State(state): State<AppState>, Path(id): Path<String>) -> Re
         Ok(u) => Json(serde_json::json!({ "users": u })).into_response(),
         Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
     }
+}
+
+/// The store's running queries (`SHOW QUERIES`) as `{"queries": [{id, query, database,
+/// duration, status}]}`.
+async fn list_queries(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(src) = source(&state, &id) else {
+        return no_source(&id);
+    };
+    match src.query("", "", "SHOW QUERIES").await {
+        Ok(answer) => {
+            let queries: Vec<serde_json::Value> = answer["results"][0]["series"][0]["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r[0], "query": r[1], "database": r[2], "duration": r[3], "status": r[4],
+                    })
+                })
+                .collect();
+            Json(serde_json::json!({ "queries": queries })).into_response()
+        }
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    }
+}
+
+/// `KILL QUERY qid`.
+async fn kill_query(
+    State(state): State<AppState>,
+    Path((id, qid)): Path<(String, u64)>,
+) -> Response {
+    manage(
+        &state,
+        &id,
+        &format!("KILL QUERY {qid}"),
+        StatusCode::NO_CONTENT,
+    )
+    .await
 }
 
 /// Applies one [`UserChange`] (create, drop, password, grant, revoke).

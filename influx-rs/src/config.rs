@@ -48,6 +48,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Forwarding of writes to subscriptions.
     pub subscriber: SubscriberConfig,
+    /// Limits on queries.
+    pub coordinator: CoordinatorConfig,
     /// Log output.
     pub logging: LoggingConfig,
 }
@@ -94,6 +96,17 @@ pub struct RetentionConfig {
     /// How often to look for expired shard groups.
     #[serde(with = "humantime_serde")]
     pub check_interval: Duration,
+}
+
+/// `[coordinator]`: limits on queries, with InfluxDB's names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct CoordinatorConfig {
+    /// Longest a query may run before it is stopped; 0 = no limit.
+    #[serde(with = "humantime_serde")]
+    pub query_timeout: Duration,
+    /// Queries that may run at once; 0 = no limit.
+    pub max_concurrent_queries: usize,
 }
 
 /// `[subscriber]`

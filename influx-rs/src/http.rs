@@ -1,7 +1,8 @@
 //! The HTTP API on port 8086, in InfluxDB 1.x's shapes: `/ping`, `/health`, `/write`,
 //! `/api/v2/write`, `/query`, `/metrics`.
 
-use crate::query::{self, Epoch, QueryContext};
+use crate::query::running::RunningQueries;
+use crate::query::{self, Epoch, QueryContext, QueryResponse, StatementResult};
 use crate::storage::{Engine, EngineError};
 use crate::subscriber::Subscriber;
 use crate::users::{self, AuthCache, AuthError, Credentials, Principal};
@@ -43,6 +44,10 @@ pub struct AppState {
     pub auth_enabled: bool,
     /// Passwords already checked.
     pub auth_cache: Arc<AuthCache>,
+    /// Queries in flight (`SHOW QUERIES`, `KILL QUERY`, `max-concurrent-queries`).
+    pub running: Arc<RunningQueries>,
+    /// `[coordinator] query-timeout`; zero = none.
+    pub query_timeout: std::time::Duration,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// Forwards accepted writes to subscriptions.
@@ -503,6 +508,8 @@ async fn query(
         epoch: Some(epoch),
         now: chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0),
         user: principal,
+        interrupt: Default::default(),
+        running: Some(Arc::clone(&state.running)),
     };
     // CSV when asked for; its times are integers (ns unless `epoch` says otherwise).
     let csv_type = headers
@@ -521,12 +528,41 @@ async fn query(
         ..ctx
     };
     let pretty = params.get("pretty").is_some_and(|p| p == "true");
-    let engine = Arc::clone(&state.engine);
-    let result =
-        tokio::task::spawn_blocking(move || query::execute(&engine, &statements, &ctx)).await;
-    let response = match result {
-        Ok(r) => r,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    let db_param = ctx.database.clone().unwrap_or_default();
+    let response = match state.running.register(q, &db_param) {
+        Err(e) => QueryResponse {
+            results: vec![StatementResult {
+                error: Some(e.to_string()),
+                ..Default::default()
+            }],
+        },
+        Ok(registration) => {
+            let interrupt = registration.interrupt();
+            let ctx = QueryContext {
+                interrupt: interrupt.clone(),
+                ..ctx
+            };
+            let engine = Arc::clone(&state.engine);
+            let mut task =
+                tokio::task::spawn_blocking(move || query::execute(&engine, &statements, &ctx));
+            let result = if state.query_timeout.is_zero() {
+                (&mut task).await
+            } else {
+                match tokio::time::timeout(state.query_timeout, &mut task).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        // Stopped at its next check; it answers with the timeout error.
+                        interrupt.time_out();
+                        task.await
+                    }
+                }
+            };
+            drop(registration);
+            match result {
+                Ok(r) => r,
+                Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+            }
+        }
     };
     if let Some(content_type) = csv_type {
         return (

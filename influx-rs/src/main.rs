@@ -124,6 +124,10 @@ async fn main() -> anyhow::Result<()> {
         max_body_size: config.http.max_body_size,
         auth_enabled: config.http.auth_enabled,
         auth_cache: Arc::default(),
+        running: influx_rs::query::running::RunningQueries::new(
+            config.coordinator.max_concurrent_queries,
+        ),
+        query_timeout: config.coordinator.query_timeout,
         metrics: Arc::new(Metrics::default()),
         subscriber: Arc::new(Subscriber::new(
             tokio::runtime::Handle::current(),

@@ -206,3 +206,127 @@ fn query_errors_in_influxdb_shapes() {
     let v = s.query("", "SHOW MEASUREMENTS");
     assert_eq!(v["results"][0]["error"], "database name required");
 }
+
+/// 200 series of 1,000 points: enough that reading them all takes a while, so a query can be
+/// watched, killed or timed out in flight.
+fn write_many_series(s: &TestServer) {
+    s.query("", "CREATE DATABASE big");
+    for batch in 0..4 {
+        let mut body = String::new();
+        for series in batch * 50..(batch + 1) * 50 {
+            for t in 0..1000 {
+                body.push_str(&format!(
+                    "m,s=s{series} v={t}i,w={series}.5 {}\n",
+                    t as i64 * 1_000_000_000
+                ));
+            }
+        }
+        let (status, text) = s.write_with("big", "ns", &body);
+        assert_eq!(status, 204, "{text}");
+    }
+}
+
+/// Reads every point of [`write_many_series`] on a thread of its own; its status and body.
+fn start_heavy_query(s: &TestServer) -> std::thread::JoinHandle<(u16, String)> {
+    let url = s.url("/query");
+    std::thread::spawn(move || {
+        client()
+            .get(url)
+            .query(&[
+                ("db", "big"),
+                ("q", "SELECT * FROM m WHERE v >= 0 AND w > 0"),
+            ])
+            .send()
+            .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
+            .unwrap_or_default()
+    })
+}
+
+#[test]
+fn show_queries_and_kill_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&dir.path().join("data"));
+    write_many_series(&s);
+    let shown = s.query("", "SHOW QUERIES");
+    let listed = rows(&shown);
+    assert_eq!(listed.len(), 1, "{shown}");
+    assert_eq!(listed[0][1], "SHOW QUERIES");
+    assert_eq!(listed[0][4], "running");
+    let unknown = s.query("", "KILL QUERY 999999");
+    assert_eq!(
+        unknown["results"][0]["error"], "no such query id",
+        "{unknown}"
+    );
+
+    // A heavy query is listed while it runs, and KILL QUERY stops it. It may finish before it
+    // is seen: a few attempts, each bounded.
+    let mut interrupted = false;
+    for _attempt in 0..5 {
+        let heavy = start_heavy_query(&s);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut killed = false;
+        while std::time::Instant::now() < deadline && !heavy.is_finished() {
+            let listed = s.query("", "SHOW QUERIES");
+            if let Some(row) = rows(&listed)
+                .into_iter()
+                .find(|r| r[1].as_str().is_some_and(|q| q.starts_with("SELECT")))
+            {
+                assert_eq!(row[2], "big");
+                let qid = row[0].as_u64().unwrap();
+                let answer = s.query("", &format!("KILL QUERY {qid}"));
+                killed = answer["results"][0]["error"].is_null();
+                break;
+            }
+        }
+        let (_, body) = heavy.join().unwrap();
+        if killed && body.contains("query interrupted") {
+            interrupted = true;
+            break;
+        }
+    }
+    assert!(interrupted, "no attempt saw the query interrupted");
+}
+
+#[test]
+fn query_timeout_and_max_concurrent_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start_with_config(
+        &dir.path().join("data"),
+        "[coordinator]\nquery-timeout = \"1ms\"\n",
+    );
+    write_many_series(&s);
+    let answer = s.query("big", "SELECT * FROM m");
+    assert_eq!(
+        answer["results"][0]["error"], "query-timeout limit exceeded",
+        "{answer}"
+    );
+    drop(s);
+
+    // With room for one query, SHOW QUERIES itself fills it: a second query at the same time
+    // is refused. The registry empties when a query ends.
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start_with_config(
+        &dir.path().join("data"),
+        "[coordinator]\nmax-concurrent-queries = 1\n",
+    );
+    write_many_series(&s);
+    let mut refused = false;
+    for _attempt in 0..10 {
+        let heavy = start_heavy_query(&s);
+        while !heavy.is_finished() {
+            // Probing leaves gaps, so that the heavy query gets the slot first.
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            let other = s.query("", "SHOW DATABASES");
+            if other["results"][0]["error"] == "max-concurrent-queries limit exceeded(1, 1)" {
+                refused = true;
+                break;
+            }
+        }
+        assert_eq!(heavy.join().unwrap().0, 200);
+        if refused {
+            break;
+        }
+    }
+    assert!(refused, "the second query was never refused");
+    assert!(s.query("", "SHOW DATABASES")["results"][0]["error"].is_null());
+}

@@ -147,6 +147,15 @@ pub enum Statement {
         /// User name.
         user: String,
     },
+    /// `SHOW QUERIES`.
+    ShowQueries,
+    /// `KILL QUERY id [ON "host"]`.
+    KillQuery {
+        /// Query id.
+        id: u64,
+        /// The node (ignored by a single-node store).
+        host: Option<String>,
+    },
     /// `SHOW GRANTS FOR u`.
     ShowGrants {
         /// User name.
@@ -910,6 +919,15 @@ impl fmt::Display for Statement {
                 }
                 f.write_str(if grant { " TO " } else { " FROM " })?;
                 write_ident(f, user)
+            }
+            Statement::ShowQueries => f.write_str("SHOW QUERIES"),
+            Statement::KillQuery { id, host } => {
+                write!(f, "KILL QUERY {id}")?;
+                if let Some(h) = host {
+                    f.write_str(" ON ")?;
+                    write_ident(f, h)?;
+                }
+                Ok(())
             }
             Statement::ShowGrants { user } => {
                 f.write_str("SHOW GRANTS FOR ")?;

@@ -273,6 +273,23 @@ impl<'a> Parser<'a> {
             "CREATE" => self.create(),
             "DROP" => self.drop(),
             "GRANT" | "REVOKE" => self.grant_or_revoke(),
+            "KILL" => {
+                self.advance();
+                self.expect_keyword("QUERY")?;
+                let id = match self.peek().kind {
+                    TokenKind::Integer(n) if n >= 0 => {
+                        self.advance();
+                        n as u64
+                    }
+                    _ => return Err(self.unexpected(&["integer"])),
+                };
+                let host = if self.eat_keyword("ON") {
+                    Some(self.ident()?)
+                } else {
+                    None
+                };
+                Ok(Statement::KillQuery { id, host })
+            }
             "SET" => {
                 self.advance();
                 self.expect_keyword("PASSWORD")?;
@@ -437,6 +454,9 @@ impl<'a> Parser<'a> {
         }
         if self.eat_keyword("USERS") {
             return Ok(Statement::ShowUsers);
+        }
+        if self.eat_keyword("QUERIES") {
+            return Ok(Statement::ShowQueries);
         }
         if self.eat_keyword("GRANTS") {
             self.expect_keyword("FOR")?;
@@ -1182,6 +1202,14 @@ mod tests {
         round_trip("REVOKE WRITE ON db FROM r");
         round_trip("REVOKE ALL PRIVILEGES FROM r");
         round_trip("SHOW GRANTS FOR r");
+        round_trip("SHOW QUERIES");
+        round_trip("KILL QUERY 36");
+        round_trip("KILL QUERY 36 ON \"host:8088\"");
+        let e = parse_statement("KILL QUERY x").unwrap_err();
+        assert!(
+            e.to_string().starts_with("found x, expected integer"),
+            "{e}"
+        );
         let e = parse_statement("GRANT READ TO r").unwrap_err();
         assert!(e.to_string().starts_with("found TO, expected ON"), "{e}");
         let e = parse_statement("CREATE USER r WITH PASSWORD").unwrap_err();

@@ -3,12 +3,14 @@
 //! - this module: the response types, statement dispatch, management statements;
 //! - `condition`: time ranges and row filters of `WHERE` clauses;
 //! - `select`: raw and aggregate `SELECT`s; `functions`: the aggregate and selector
-//!   functions; `show`: the schema `SHOW` statements; [`csv`]: results as CSV.
+//!   functions; `show`: the schema `SHOW` statements; [`csv`]: results as CSV;
+//! - [`running`]: queries in flight (`SHOW QUERIES`, `KILL QUERY`, limits).
 
 mod condition;
 pub mod csv;
 mod functions;
 mod math;
+pub mod running;
 mod select;
 mod show;
 
@@ -67,6 +69,20 @@ pub enum QueryError {
     /// Anything the statement itself gets wrong.
     #[error("{0}")]
     Invalid(String),
+    /// Stopped by `KILL QUERY`.
+    #[error("query interrupted")]
+    Interrupted,
+    /// Ran past `query-timeout`.
+    #[error("query-timeout limit exceeded")]
+    TimedOut,
+    /// `max-concurrent-queries` were already running.
+    #[error("max-concurrent-queries limit exceeded({running}, {limit})")]
+    TooManyQueries {
+        /// Queries running.
+        running: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl From<MetaError> for QueryError {
@@ -133,6 +149,10 @@ pub struct QueryContext {
     pub now: i64,
     /// The authenticated user (`None` without auth): limits what `SHOW DATABASES` lists.
     pub user: Option<crate::users::Principal>,
+    /// Set when the query is killed or times out.
+    pub interrupt: running::Interrupt,
+    /// The queries in flight, for `SHOW QUERIES` and `KILL QUERY`.
+    pub running: Option<std::sync::Arc<running::RunningQueries>>,
 }
 
 /// Runs statements in order; after a failure the rest answer `not executed`, as InfluxDB.
@@ -147,7 +167,11 @@ pub fn execute(engine: &Engine, statements: &[Statement], ctx: &QueryContext) ->
         if failed {
             result.error = Some("not executed".into());
         } else {
-            match execute_one(engine, stmt, ctx) {
+            match ctx
+                .interrupt
+                .check()
+                .and_then(|()| execute_one(engine, stmt, ctx))
+            {
                 Ok(series) => result.series = series,
                 Err(e) => {
                     result.error = Some(e.to_string());
@@ -324,6 +348,36 @@ fn execute_one(
                 .map(|(name, u)| vec![name.clone().into(), u.admin.into()])
                 .collect(),
         }]),
+        Statement::ShowQueries => Ok(vec![Series {
+            name: None,
+            tags: None,
+            columns: ["qid", "query", "database", "duration", "status"]
+                .map(String::from)
+                .to_vec(),
+            values: ctx
+                .running
+                .as_ref()
+                .map(|r| r.list())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|q| {
+                    vec![
+                        q.id.into(),
+                        q.query.into(),
+                        q.database.into(),
+                        q.duration.into(),
+                        q.status.into(),
+                    ]
+                })
+                .collect(),
+        }]),
+        Statement::KillQuery { id, .. } => {
+            match &ctx.running {
+                Some(r) => r.kill(*id)?,
+                None => return Err(QueryError::Invalid("no such query id".into())),
+            }
+            Ok(Vec::new())
+        }
         Statement::ShowGrants { user } => {
             let catalog = engine.catalog();
             let u = catalog.users.get(user).ok_or(MetaError::UserNotFound)?;

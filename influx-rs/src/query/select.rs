@@ -82,8 +82,10 @@ pub(super) fn select(
             }
         };
         for m in measurements {
+            ctx.interrupt.check()?;
             let scope = Scope {
                 engine,
+                interrupt: &ctx.interrupt,
                 db,
                 rp: &rp,
                 measurement: &m,
@@ -105,6 +107,7 @@ pub(super) fn select(
 #[derive(Clone, Copy)]
 struct Scope<'a> {
     engine: &'a Engine,
+    interrupt: &'a super::running::Interrupt,
     db: &'a str,
     rp: &'a str,
     measurement: &'a str,
@@ -125,7 +128,11 @@ impl Scope<'_> {
 
     /// Every series with rows for `fields` in range that pass the condition (which may use
     /// further fields: they are read too, at the end of each row).
-    fn rows(&self, fields: &[String], condition: Option<&Expr>) -> Vec<SeriesRows> {
+    fn rows(
+        &self,
+        fields: &[String],
+        condition: Option<&Expr>,
+    ) -> Result<Vec<SeriesRows>, QueryError> {
         let mut wanted: Vec<String> = fields.to_vec();
         let known: BTreeSet<String> = self.field_names().into_iter().collect();
         if let Some(c) = condition {
@@ -160,6 +167,7 @@ impl Scope<'_> {
         );
         let mut out = Vec::with_capacity(data.len());
         for s in data {
+            self.interrupt.check()?;
             let tags: BTreeMap<String, String> = lineproto::series_key::split(&s.key)
                 .map(|k| k.tags.into_iter().collect())
                 .unwrap_or_default();
@@ -205,7 +213,7 @@ impl Scope<'_> {
                 out.push(SeriesRows { tags, rows });
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -348,7 +356,7 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryErr
         return Ok(Vec::new());
     }
     let mut groups: BTreeMap<Vec<String>, Vec<(i64, Vec<serde_json::Value>)>> = BTreeMap::new();
-    for s in scope.rows(&read, sel.condition.as_ref()) {
+    for s in scope.rows(&read, sel.condition.as_ref())? {
         let key: Vec<String> = group_tags
             .iter()
             .map(|t| s.tags.get(t).cloned().unwrap_or_default())
@@ -512,7 +520,7 @@ fn aggregate(
 
     // Group the rows' points by tag values, per call.
     let mut groups: BTreeMap<Vec<String>, Vec<Vec<(i64, Value)>>> = BTreeMap::new();
-    for s in scope.rows(&read, sel.condition.as_ref()) {
+    for s in scope.rows(&read, sel.condition.as_ref())? {
         let key: Vec<String> = group_tags
             .iter()
             .map(|t| s.tags.get(t).cloned().unwrap_or_default())
