@@ -54,9 +54,28 @@
           connectSeparatedPoints: false,
           legend: "follow",
           axisLabelFontSize: 11,
+          zoomCallback: zoomTo,
+          dateWindow: customWindow(),
         });
       })
       .catch(function (e) { el.textContent = String(e); });
+  }
+
+  // Drag-to-zoom on a page with a range picker (host pages, dashboards) makes the selection the
+  // page's range: every chart is queried again for it (`lower`/`upper` in ms).
+  function zoomTo(min, max) {
+    if (!document.querySelector(".ranges")) return;
+    var p = new URLSearchParams(location.search);
+    p.delete("range");
+    p.set("lower", String(Math.round(min)));
+    p.set("upper", String(Math.round(max)));
+    location.search = p.toString();
+  }
+
+  // The page's custom window as [lower, upper] ms, so the x axis shows exactly the selection.
+  function customWindow() {
+    var p = new URLSearchParams(location.search), lower = Number(p.get("lower")), upper = Number(p.get("upper"));
+    return lower && upper && lower < upper ? [lower, upper] : null;
   }
 
   // The last value of the first column: a big number, or a 0-100 gauge arc.

@@ -3,7 +3,7 @@
 //! use Chronograf's template variables `:dashboardTime:`, `:upperDashboardTime:` and
 //! `:interval:`, replaced for the chosen range when a cell is drawn.
 
-use crate::layouts::Range;
+use crate::layouts::TimeWindow;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -221,12 +221,12 @@ impl DashboardStore {
     }
 }
 
-/// `query` with the template variables of `range` replaced.
-pub fn render_query(query: &str, range: Range) -> String {
+/// `query` with the template variables of `window` replaced.
+pub fn render_query(query: &str, window: &TimeWindow) -> String {
     query
-        .replace(":dashboardTime:", range.lower)
-        .replace(":upperDashboardTime:", "now()")
-        .replace(":interval:", range.group_by)
+        .replace(":dashboardTime:", &window.lower)
+        .replace(":upperDashboardTime:", &window.upper)
+        .replace(":interval:", &window.group_by)
 }
 
 #[cfg(test)]
@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn template_variables() {
-        let q = render_query("SELECT x FROM m WHERE time > :dashboardTime: AND time < :upperDashboardTime: GROUP BY time(:interval:)", crate::layouts::range("24h"));
+        let q = render_query("SELECT x FROM m WHERE time > :dashboardTime: AND time < :upperDashboardTime: GROUP BY time(:interval:)", &crate::layouts::range("24h").into());
         assert_eq!(
             q,
             "SELECT x FROM m WHERE time > now() - 24h AND time < now() GROUP BY time(10m)"

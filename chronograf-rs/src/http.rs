@@ -4,7 +4,7 @@
 
 use crate::dashboards::{render_query, Dashboard, DashboardError, DashboardStore, CELL_TYPES};
 use crate::hosts::{self, Host};
-use crate::layouts::{self, Layout, Range, RANGES};
+use crate::layouts::{self, Layout, Range, TimeWindow, RANGES};
 use crate::source::{Source, WriteRefused};
 use crate::users::{quote_ident, UserChange, UserRow};
 use askama::Template;
@@ -315,7 +315,7 @@ struct HostPage {
     host: String,
     database: String,
     rp: String,
-    range: &'static str,
+    range: String,
     ranges: &'static [Range],
     cells: Vec<PageCell>,
 }
@@ -328,7 +328,7 @@ async fn host_page(
     let Some(src) = source(&state, &id) else {
         return no_source(&id);
     };
-    let range = layouts::range(params.get("range").map(String::as_str).unwrap_or("1h"));
+    let window = TimeWindow::from_params(&params, "1h");
     let present = match hosts::measurements_of(&src, &host, &state.layouts).await {
         Ok(m) => m,
         Err(e) => return error(StatusCode::BAD_GATEWAY, &e.to_string()),
@@ -344,7 +344,7 @@ async fn host_page(
             queries: serde_json::to_string(
                 &c.queries
                     .iter()
-                    .map(|q| layouts::complete(q, &host, range))
+                    .map(|q| layouts::complete(q, &host, &window))
                     .collect::<Vec<_>>(),
             )
             .unwrap_or_default(),
@@ -354,7 +354,7 @@ async fn host_page(
         host,
         database: src.config.telegraf.clone(),
         rp: src.config.default_rp.clone(),
-        range: range.name,
+        range: window.name,
         ranges: RANGES,
         cells,
     })
@@ -439,7 +439,7 @@ struct DrawnCell {
 struct DashboardPage {
     id: u64,
     name: String,
-    range: &'static str,
+    range: String,
     ranges: &'static [Range],
     cell_types: &'static [&'static str],
     cells: Vec<DrawnCell>,
@@ -454,7 +454,7 @@ async fn dashboard_page(
         Ok(d) => d,
         Err(e) => return dashboard_error(e),
     };
-    let range = layouts::range(params.get("range").map(String::as_str).unwrap_or("1h"));
+    let window = TimeWindow::from_params(&params, "1h");
     let mut cells = d.cells.clone();
     cells.sort_by_key(|c| (c.y, c.x));
     let cells = cells
@@ -464,7 +464,7 @@ async fn dashboard_page(
             queries: serde_json::to_string(
                 &c.queries
                     .iter()
-                    .map(|q| render_query(&q.query, range))
+                    .map(|q| render_query(&q.query, &window))
                     .collect::<Vec<_>>(),
             )
             .unwrap_or_default(),
@@ -476,7 +476,7 @@ async fn dashboard_page(
     page(DashboardPage {
         id: d.id,
         name: d.name,
-        range: range.name,
+        range: window.name,
         ranges: RANGES,
         cell_types: CELL_TYPES,
         cells,

@@ -202,6 +202,63 @@ pub fn range(name: &str) -> Range {
         .unwrap_or(RANGES[2])
 }
 
+/// The time range a page queries: one of the picker's, or a custom one between two instants
+/// (what drag-to-zoom on a chart asks for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeWindow {
+    /// The picker's name (`1h`), or `custom`.
+    pub name: String,
+    /// InfluxQL lower bound (`now() - 1h`, `1500000000000ms`).
+    pub lower: String,
+    /// InfluxQL upper bound (`now()`, `1500000360000ms`).
+    pub upper: String,
+    /// `GROUP BY time()` interval.
+    pub group_by: String,
+}
+
+impl From<Range> for TimeWindow {
+    fn from(r: Range) -> Self {
+        TimeWindow {
+            name: r.name.to_string(),
+            lower: r.lower.to_string(),
+            upper: "now()".to_string(),
+            group_by: r.group_by.to_string(),
+        }
+    }
+}
+
+impl TimeWindow {
+    /// From a page's parameters: `lower` and `upper` (ms since the epoch, lower < upper) make a
+    /// custom window, else `range` names one of the picker's (`default` when absent).
+    pub fn from_params(params: &std::collections::HashMap<String, String>, default: &str) -> Self {
+        let ms = |k: &str| params.get(k).and_then(|v| v.parse::<i64>().ok());
+        match (ms("lower"), ms("upper")) {
+            (Some(lower), Some(upper)) if lower < upper => TimeWindow::custom(lower, upper),
+            _ => range(params.get("range").map(String::as_str).unwrap_or(default)).into(),
+        }
+    }
+
+    /// The window between two instants (ms), grouped so that a chart gets about 300 points.
+    pub fn custom(lower_ms: i64, upper_ms: i64) -> Self {
+        let seconds = ((upper_ms - lower_ms) / 300_000).max(1);
+        TimeWindow {
+            name: "custom".into(),
+            lower: format!("{lower_ms}ms"),
+            upper: format!("{upper_ms}ms"),
+            group_by: format!("{seconds}s"),
+        }
+    }
+
+    /// `time > lower`, and `AND time < upper` for a custom window.
+    pub fn condition(&self) -> String {
+        if self.upper == "now()" {
+            format!("time > {}", self.lower)
+        } else {
+            format!("time > {} AND time < {}", self.lower, self.upper)
+        }
+    }
+}
+
 /// Milliseconds since the epoch as `2016-12-01 00:00:00` (UTC).
 pub fn rfc3339_ms(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -230,14 +287,14 @@ pub fn quote_value(v: &str) -> String {
     v.replace('\\', "\\\\").replace('\'', "\\'")
 }
 
-/// `<query> WHERE time > <lower> AND "host" = '<host>' GROUP BY time(<g>)[, <groupbys>]`.
-pub fn complete(query: &CellQuery, host: &str, range: Range) -> String {
+/// `<query> WHERE <time condition> AND "host" = '<host>' GROUP BY time(<g>)[, <groupbys>]`.
+pub fn complete(query: &CellQuery, host: &str, window: &TimeWindow) -> String {
     let mut q = format!(
-        "{} WHERE time > {} AND \"host\" = '{}' GROUP BY time({})",
+        "{} WHERE {} AND \"host\" = '{}' GROUP BY time({})",
         query.query,
-        range.lower,
+        window.condition(),
         quote_value(host),
-        range.group_by
+        window.group_by
     );
     for g in query.groupbys {
         q.push_str(", ");
@@ -255,7 +312,7 @@ mod tests {
         for layout in canned() {
             for cell in &layout.cells {
                 for query in &cell.queries {
-                    let text = complete(query, "h", range("1h"));
+                    let text = complete(query, "h", &range("1h").into());
                     assert!(
                         influxql::parse_statement(&text).is_ok(),
                         "{}: {text}",
@@ -272,10 +329,36 @@ mod tests {
     }
 
     #[test]
+    fn custom_windows_come_from_drag_to_zoom() {
+        let params: std::collections::HashMap<String, String> = [
+            ("lower".to_string(), "1500000000000".to_string()),
+            ("upper".to_string(), "1500003600000".to_string()),
+        ]
+        .into();
+        let w = TimeWindow::from_params(&params, "1h");
+        assert_eq!(w.name, "custom");
+        assert_eq!(
+            w.condition(),
+            "time > 1500000000000ms AND time < 1500003600000ms"
+        );
+        assert_eq!(w.group_by, "12s");
+        let backwards: std::collections::HashMap<String, String> = [
+            ("lower".to_string(), "2".to_string()),
+            ("upper".to_string(), "1".to_string()),
+            ("range".to_string(), "7d".to_string()),
+        ]
+        .into();
+        assert_eq!(TimeWindow::from_params(&backwards, "1h").name, "7d");
+        let cpu = &canned()[0].cells[0].queries[0];
+        assert!(complete(cpu, "h", &w)
+            .contains("WHERE time > 1500000000000ms AND time < 1500003600000ms AND"));
+    }
+
+    #[test]
     fn completes_cell_queries_as_chronograf() {
         let disk = &canned()[3].cells[0].queries[0];
         assert_eq!(
-            complete(disk, "web'1", range("24h")),
+            complete(disk, "web'1", &range("24h").into()),
             "SELECT mean(\"used_percent\") AS \"used_percent\" FROM \"disk\" WHERE time > now() - 24h AND \"host\" = 'web\\'1' GROUP BY time(10m), \"path\""
         );
         assert_eq!(range("nope").name, "1h");
