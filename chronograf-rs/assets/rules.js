@@ -1,5 +1,6 @@
-// Alert rules: save a threshold rule, enable/disable and delete rules through chronograf-rs,
-// which drives kapacitor-rs's task API.
+// Alert rules: save a threshold, relative or deadman rule (the form shows the fields of the
+// chosen kind), enable/disable and delete rules through chronograf-rs, which drives
+// kapacitor-rs's task API.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -8,10 +9,20 @@
     return fetch(path, { method: method, headers: { "Content-Type": "application/json" }, body: body && JSON.stringify(body) })
       .then(function (r) { return r.text().then(function (t) { if (!r.ok) throw new Error((t && JSON.parse(t).message) || r.statusText); }); });
   }
+  function showFields() {
+    var t = $("rule-trigger").value;
+    document.querySelectorAll(".relative-only").forEach(function (e) { e.hidden = t !== "relative"; });
+    document.querySelectorAll(".deadman-only").forEach(function (e) { e.hidden = t !== "deadman"; });
+    document.querySelectorAll(".not-deadman").forEach(function (e) { e.hidden = t === "deadman"; });
+  }
+  $("rule-trigger").addEventListener("change", showFields);
+  showFields();
   function list(v) { return v.split(",").map(function (s) { return s.trim(); }).filter(Boolean); }
   $("new-rule").addEventListener("submit", function (ev) {
     ev.preventDefault();
     send("POST", base, {
+      trigger: $("rule-trigger").value, change: $("rule-change").value, shift: $("rule-shift").value,
+      period: $("rule-period").value,
       name: $("rule-name").value, db: $("rule-db").value, measurement: $("rule-measurement").value,
       field: $("rule-field").value, operator: $("rule-operator").value, value: Number($("rule-value").value),
       group_by: list($("rule-groupby").value), message: $("rule-message").value,

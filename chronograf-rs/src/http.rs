@@ -819,9 +819,9 @@ async fn list_rules(State(state): State<AppState>) -> Response {
 
 async fn create_rule(
     State(state): State<AppState>,
-    Json(rule): Json<crate::rules::ThresholdRule>,
+    Json(rule): Json<crate::rules::AlertRule>,
 ) -> Response {
-    let script = match crate::rules::threshold_script(&rule) {
+    let script = match crate::rules::rule_script(&rule) {
         Ok(s) => s,
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
     };

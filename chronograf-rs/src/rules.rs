@@ -1,13 +1,26 @@
-//! Alert rules as Chronograf writes them: a threshold rule becomes the stream TICKscript of
-//! Chronograf's rule builder (same variable names, history written to `chronograf.alerts`) and
-//! is stored as a kapacitor-rs task `chronograf-v1-<id>`; the rule list is kapacitor-rs's task
-//! list.
+//! Alert rules as Chronograf writes them: a threshold, relative or deadman rule becomes the
+//! stream TICKscript of Chronograf's rule builder (same variable names, history written to
+//! `chronograf.alerts`) and is stored as a kapacitor-rs task `chronograf-v1-<id>`; the rule list
+//! is kapacitor-rs's task list.
 
 use serde::Deserialize;
 
-/// A threshold rule from the form.
+/// A rule from the form.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ThresholdRule {
+pub struct AlertRule {
+    /// `threshold` (the value crosses a bound), `relative` (it changed by more than the bound
+    /// against `shift` ago) or `deadman` (fewer points than `threshold` arrived in `period`).
+    #[serde(default = "default_trigger")]
+    pub trigger: String,
+    /// Relative rules: `change` (absolute) or `% change`.
+    #[serde(default = "default_change")]
+    pub change: String,
+    /// Relative rules: how far back the value is compared (`1m`).
+    #[serde(default = "default_shift")]
+    pub shift: String,
+    /// Deadman rules: the window the points are counted in (`5m`).
+    #[serde(default = "default_period")]
+    pub period: String,
     /// Rule name (`alertName` in the history).
     pub name: String,
     /// Database.
@@ -18,11 +31,14 @@ pub struct ThresholdRule {
     pub rp: String,
     /// Measurement.
     pub measurement: String,
-    /// Field compared.
+    /// Field compared (not used by deadman rules).
+    #[serde(default)]
     pub field: String,
-    /// `greater than`, `less than`, … or the operator itself.
+    /// `greater than`, `less than`, … or the operator itself (not used by deadman rules).
+    #[serde(default = "default_operator")]
     pub operator: String,
-    /// Threshold.
+    /// Threshold; for deadman rules the number of points at or below which it fires.
+    #[serde(default)]
     pub value: f64,
     /// Tags grouped by.
     #[serde(default)]
@@ -39,6 +55,39 @@ pub struct ThresholdRule {
     /// Absolute log file path.
     #[serde(default)]
     pub log: String,
+}
+
+fn default_trigger() -> String {
+    "threshold".into()
+}
+
+fn default_change() -> String {
+    "% change".into()
+}
+
+fn default_shift() -> String {
+    "1m".into()
+}
+
+fn default_period() -> String {
+    "5m".into()
+}
+
+fn default_operator() -> String {
+    "greater than".into()
+}
+
+/// A TICKscript duration literal (`90s`, `5m`), checked so the form cannot inject script.
+fn duration(what: &str, d: &str) -> Result<String, RuleError> {
+    let digits = d.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == 'µ');
+    let unit = &d[digits.len()..];
+    let valid_unit = matches!(unit, "ns" | "u" | "µ" | "ms" | "s" | "m" | "h" | "d" | "w");
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || !valid_unit {
+        return Err(RuleError(format!(
+            "invalid {what} {d:?} (like 90s, 5m, 1h)"
+        )));
+    }
+    Ok(d.to_string())
 }
 
 fn default_db() -> String {
@@ -77,16 +126,17 @@ fn operator(op: &str) -> Result<&'static str, RuleError> {
 }
 
 /// The script Chronograf's rule builder writes for `rule`.
-pub fn threshold_script(rule: &ThresholdRule) -> Result<String, RuleError> {
-    if rule.name.trim().is_empty() || rule.measurement.is_empty() || rule.field.is_empty() {
-        return Err(RuleError(
-            "a rule needs a name, a measurement and a field".into(),
-        ));
+pub fn rule_script(rule: &AlertRule) -> Result<String, RuleError> {
+    let deadman = rule.trigger == "deadman";
+    if rule.name.trim().is_empty() || rule.measurement.is_empty() {
+        return Err(RuleError("a rule needs a name and a measurement".into()));
+    }
+    if !deadman && rule.field.is_empty() {
+        return Err(RuleError("a rule needs a field".into()));
     }
     if !rule.value.is_finite() {
         return Err(RuleError("the threshold must be a number".into()));
     }
-    let op = operator(&rule.operator)?;
     let group_by: Vec<String> = rule
         .group_by
         .iter()
@@ -107,17 +157,27 @@ pub fn threshold_script(rule: &ThresholdRule) -> Result<String, RuleError> {
         }
         handlers.push_str(&format!("\n        .log({})", lit(&rule.log)));
     }
-    let message = if rule.message.is_empty() {
-        "{{ .ID }} is {{ .Level }} value: {{ index .Fields \"value\" }}"
+    let message = if !rule.message.is_empty() {
+        rule.message.as_str()
+    } else if deadman {
+        "{{ .ID }} is {{ if eq .Level \"OK\" }}alive{{ else }}dead{{ end }}"
     } else {
-        &rule.message
+        "{{ .ID }} is {{ .Level }} value: {{ index .Fields \"value\" }}"
     };
-    let script = [
+    let mut vars = vec![
         format!("var db = {}", lit(&rule.db)),
         format!("var rp = {}", lit(&rule.rp)),
         format!("var measurement = {}", lit(&rule.measurement)),
         format!("var groupBy = [{}]", group_by.join(", ")),
         "var whereFilter = lambda: TRUE".to_string(),
+    ];
+    if deadman {
+        vars.push(format!(
+            "var period = {}",
+            duration("period", &rule.period)?
+        ));
+    }
+    vars.extend([
         format!("var name = {}", lit(&rule.name)),
         "var idVar = name + '-{{.Group}}'".to_string(),
         format!("var message = {}", lit(message)),
@@ -128,18 +188,68 @@ pub fn threshold_script(rule: &ThresholdRule) -> Result<String, RuleError> {
         "var outputDB = 'chronograf'".to_string(),
         "var outputRP = 'autogen'".to_string(),
         "var outputMeasurement = 'alerts'".to_string(),
-        "var triggerType = 'threshold'".to_string(),
-        format!("var crit = {:?}", rule.value),
-        format!(
-            "var data = stream\n    |from()\n        .database(db)\n        .retentionPolicy(rp)\n        .measurement(measurement)\n        .groupBy(groupBy)\n        .where(whereFilter)\n    |eval(lambda: {})\n        .as('value')",
-            reference(&rule.field)
-        ),
-        format!(
-            "var trigger = data\n    |alert()\n        .crit(lambda: \"value\" {op} crit)\n        .stateChangesOnly()\n        .message(message)\n        .id(idVar)\n        .idTag(idTag)\n        .levelTag(levelTag)\n        .messageField(messageField)\n        .durationField(durationField){handlers}"
-        ),
-        "trigger\n    |eval(lambda: float(\"value\"))\n        .as('value')\n        .keep()\n    |influxDBOut()\n        .create()\n        .database(outputDB)\n        .retentionPolicy(outputRP)\n        .measurement(outputMeasurement)\n        .tag('alertName', name)\n        .tag('triggerType', triggerType)".to_string(),
-        "trigger\n    |httpOut('output')".to_string(),
-    ];
+        format!("var triggerType = {}", lit(&rule.trigger)),
+    ]);
+    let from = "stream\n    |from()\n        .database(db)\n        .retentionPolicy(rp)\n        .measurement(measurement)\n        .groupBy(groupBy)\n        .where(whereFilter)";
+    let alert_props = format!(
+        "\n        .message(message)\n        .id(idVar)\n        .idTag(idTag)\n        .levelTag(levelTag)\n        .messageField(messageField)\n        .durationField(durationField){handlers}"
+    );
+    let value = format!(
+        "|eval(lambda: {})\n        .as('value')",
+        reference(&rule.field)
+    );
+    let mut script = vars;
+    match rule.trigger.as_str() {
+        "threshold" => {
+            let op = operator(&rule.operator)?;
+            script.push(format!("var crit = {:?}", rule.value));
+            script.push(format!("var data = {from}\n    {value}"));
+            script.push(format!(
+                "var trigger = data\n    |alert()\n        .crit(lambda: \"value\" {op} crit)\n        .stateChangesOnly(){alert_props}"
+            ));
+        }
+        "relative" => {
+            let op = operator(&rule.operator)?;
+            let change = match rule.change.as_str() {
+                "% change" => {
+                    "abs(float(\"current.value\" - \"past.value\")) / float(\"past.value\") * 100.0"
+                }
+                "change" => "float(\"current.value\" - \"past.value\")",
+                other => {
+                    return Err(RuleError(format!(
+                        "unknown change {other:?} (change or % change)"
+                    )))
+                }
+            };
+            script.push(format!("var shift = {}", duration("shift", &rule.shift)?));
+            script.push(format!("var crit = {:?}", rule.value));
+            script.push(format!("var data = {from}\n    {value}"));
+            script.push("var past = data\n    |shift(shift)".to_string());
+            script.push("var current = data".to_string());
+            script.push(format!(
+                "var trigger = past\n    |join(current)\n        .as('past', 'current')\n    |eval(lambda: {change})\n        .keep()\n        .as('value')\n    |alert()\n        .crit(lambda: \"value\" {op} crit)\n        .stateChangesOnly(){alert_props}"
+            ));
+        }
+        "deadman" => {
+            script.push(format!("var threshold = {:?}", rule.value));
+            script.push(format!("var data = {from}"));
+            script.push(format!(
+                "var trigger = data\n    |deadman(threshold, period){alert_props}"
+            ));
+        }
+        other => {
+            return Err(RuleError(format!(
+                "unknown trigger {other:?} (threshold, relative or deadman)"
+            )))
+        }
+    }
+    let history_value = if deadman {
+        "    |eval(lambda: \"emitted\")\n        .as('value')\n        .keep('value', messageField, durationField)\n"
+    } else {
+        ""
+    };
+    script.push(format!("trigger\n{history_value}    |eval(lambda: float(\"value\"))\n        .as('value')\n        .keep()\n    |influxDBOut()\n        .create()\n        .database(outputDB)\n        .retentionPolicy(outputRP)\n        .measurement(outputMeasurement)\n        .tag('alertName', name)\n        .tag('triggerType', triggerType)"));
+    script.push("trigger\n    |httpOut('output')".to_string());
     Ok(script.join("\n\n") + "\n")
 }
 
@@ -149,7 +259,11 @@ mod tests {
 
     #[test]
     fn writes_chronograf_s_threshold_script() {
-        let rule = ThresholdRule {
+        let rule = AlertRule {
+            trigger: "threshold".into(),
+            change: default_change(),
+            shift: default_shift(),
+            period: default_period(),
             name: "cpu's high".into(),
             db: "telegraf".into(),
             rp: "autogen".into(),
@@ -163,7 +277,7 @@ mod tests {
             post: String::new(),
             log: String::new(),
         };
-        let s = threshold_script(&rule).unwrap();
+        let s = rule_script(&rule).unwrap();
         assert!(s.contains("var name = 'cpu\\'s high'"), "{s}");
         assert!(s.contains("var crit = 90.0"), "{s}");
         assert!(s.contains(".crit(lambda: \"value\" > crit)"), "{s}");
@@ -171,10 +285,47 @@ mod tests {
         assert!(s.contains(".email('ops@example.com')"), "{s}");
         assert!(s.contains("var idVar = name + '-{{.Group}}'"), "{s}");
         assert!(tickscript::parse(&s).is_ok());
-        let bad = ThresholdRule {
+        let bad = AlertRule {
             operator: "bigger".into(),
+            ..rule.clone()
+        };
+        assert!(rule_script(&bad).is_err());
+
+        let relative = AlertRule {
+            trigger: "relative".into(),
+            shift: "5m".into(),
+            value: 50.0,
+            ..rule.clone()
+        };
+        let s = rule_script(&relative).unwrap();
+        assert!(
+            s.contains("var shift = 5m") && s.contains("|join(current)"),
+            "{s}"
+        );
+        assert!(
+            s.contains("abs(float(\"current.value\" - \"past.value\"))"),
+            "{s}"
+        );
+        assert!(tickscript::parse(&s).is_ok(), "{s}");
+        let injected = AlertRule {
+            shift: "5m)|log('/x')".into(),
+            ..relative
+        };
+        assert!(rule_script(&injected).is_err());
+
+        let deadman = AlertRule {
+            trigger: "deadman".into(),
+            field: String::new(),
+            period: "10m".into(),
+            value: 0.0,
             ..rule
         };
-        assert!(threshold_script(&bad).is_err());
+        let s = rule_script(&deadman).unwrap();
+        assert!(
+            s.contains("|deadman(threshold, period)") && s.contains("var period = 10m"),
+            "{s}"
+        );
+        assert!(s.contains("|eval(lambda: \"emitted\")"), "{s}");
+        assert!(tickscript::parse(&s).is_ok(), "{s}");
     }
 }

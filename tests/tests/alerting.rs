@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tick_tests::{free_port, required, rows, wait_until, Daemon, HttpSink, Store};
 
 /// aiosmtpd on a free port writing each message to `out`; killed on drop.
@@ -92,6 +92,17 @@ stream
 
 fn kapacitor(dir: &Path, store: &Store, smtp_port: u16, api: u16, log: &str) -> Daemon {
     tick_tests::start_kapacitor(dir, store, smtp_port, api, log)
+}
+
+/// Waits (at most 20 s) until kapacitor-rs on port `api` has subscribed to `store`.
+fn wait_subscribed(store: &Store, api: u16) {
+    assert!(
+        wait_until(Duration::from_secs(20), || store
+            .query("", "SHOW SUBSCRIPTIONS")
+            .to_string()
+            .contains(&api.to_string())),
+        "kapacitor-rs did not subscribe"
+    );
 }
 
 /// A store with the `telegraf` database, so kapacitor-rs finds it to subscribe to.
@@ -247,10 +258,7 @@ fn deadman_fires_when_writes_stop() {
         "{}",
         created.text().unwrap_or_default()
     );
-    assert!(wait_until(Duration::from_secs(20), || store
-        .query("", "SHOW SUBSCRIPTIONS")
-        .to_string()
-        .contains(&api.to_string())));
+    wait_subscribed(&store, api);
     // Alive while beating.
     for _ in 0..6 {
         write(&store, "heartbeat v=1");
@@ -478,18 +486,50 @@ fn batch_tasks_query_the_store_and_log_tcp_exec_handlers_deliver() {
     assert_eq!(mode & 0o777, 0o600, "log files are created 0600");
 }
 
+/// A store with `telegraf`, kapacitor-rs on it, and chronograf-rs driving that kapacitor-rs.
+struct RuleStack {
+    store: Store,
+    api: u16,
+    kapacitor_url: String,
+    port: u16,
+    /// chronograf-rs's rules endpoint.
+    rules: String,
+    _kapacitor: Daemon,
+    _chronograf: Daemon,
+}
+
+fn rule_stack(dir: &Path) -> RuleStack {
+    let store = store_with_telegraf(dir);
+    std::fs::create_dir_all(dir.join("load")).unwrap();
+    let api = free_port();
+    let kapacitor = kapacitor(dir, &store, free_port(), api, "kapacitor.log");
+    let kapacitor_url = format!("http://127.0.0.1:{api}");
+    let (chronograf, port) =
+        tick_tests::start_chronograf(dir, &store, &["--kapacitor-url", &kapacitor_url]);
+    RuleStack {
+        store,
+        api,
+        kapacitor_url,
+        port,
+        rules: format!("http://127.0.0.1:{port}/chronograf/v1/sources/1/kapacitors/1/rules"),
+        _kapacitor: kapacitor,
+        _chronograf: chronograf,
+    }
+}
+
 #[test]
 fn a_rule_made_in_chronograf_runs_in_kapacitor_and_shows_in_the_history() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store_with_telegraf(dir.path());
-    std::fs::create_dir_all(dir.path().join("load")).unwrap();
-    let api = free_port();
-    let _k = kapacitor(dir.path(), &store, free_port(), api, "kapacitor.log");
-    let kapacitor_url = format!("http://127.0.0.1:{api}");
-    let (_c, port) =
-        tick_tests::start_chronograf(dir.path(), &store, &["--kapacitor-url", &kapacitor_url]);
+    let RuleStack {
+        store,
+        api,
+        kapacitor_url,
+        port,
+        rules,
+        _kapacitor,
+        _chronograf,
+    } = rule_stack(dir.path());
     let http = reqwest::blocking::Client::new();
-    let rules = format!("http://127.0.0.1:{port}/chronograf/v1/sources/1/kapacitors/1/rules");
     let created = http
         .post(&rules)
         .json(&serde_json::json!({ "name": "cpu hot", "measurement": "cpu", "field": "usage_user", "operator": "greater than", "value": 90, "group_by": ["host"] }))
@@ -517,10 +557,7 @@ fn a_rule_made_in_chronograf_runs_in_kapacitor_and_shows_in_the_history() {
     assert_eq!(bad.status().as_u16(), 422);
 
     // The rule fires on data crossing it; the history page shows it by name.
-    assert!(wait_until(Duration::from_secs(20), || store
-        .query("", "SHOW SUBSCRIPTIONS")
-        .to_string()
-        .contains(&api.to_string())));
+    wait_subscribed(&store, api);
     write(&store, "cpu,host=web7 usage_user=95");
     let history = wait_until(Duration::from_secs(15), || {
         reqwest::blocking::get(format!("http://127.0.0.1:{port}/sources/1/alerts?range=1h"))
@@ -574,4 +611,49 @@ fn a_rule_made_in_chronograf_runs_in_kapacitor_and_shows_in_the_history() {
             .as_u16(),
         404
     );
+}
+
+/// Relative and deadman rules made in chronograf-rs run in kapacitor-rs and record their
+/// events in `chronograf.alerts` with their trigger type.
+#[test]
+fn relative_and_deadman_rules_from_chronograf_fire() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = rule_stack(dir.path());
+    let (store, api, rules) = (&stack.store, stack.api, &stack.rules);
+    let http = reqwest::blocking::Client::new();
+    for rule in [
+        serde_json::json!({ "trigger": "relative", "name": "jump", "measurement": "load", "field": "v",
+            "operator": "greater than", "value": 50, "change": "% change", "shift": "1s", "group_by": ["host"] }),
+        serde_json::json!({ "trigger": "deadman", "name": "silent", "measurement": "heartbeat",
+            "period": "2s", "value": 0, "group_by": ["host"] }),
+    ] {
+        let created = http.post(rules).json(&rule).send().unwrap();
+        assert_eq!(
+            created.status().as_u16(),
+            201,
+            "{}",
+            created.text().unwrap_or_default()
+        );
+    }
+    wait_subscribed(store, api);
+    // 10 → 100 one second later: a 900 % change. Heartbeats, then silence.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    write(store, &format!("load,host=a v=10 {}", now - 1_000_000_000));
+    write(store, &format!("load,host=a v=100 {now}"));
+    write(store, "heartbeat,host=b beat=1i");
+    let fired = |name: &str, trigger: &str| {
+        let q = format!(
+            "SELECT count(\"value\") FROM alerts WHERE \"alertName\" = '{name}' AND \"triggerType\" = '{trigger}'"
+        );
+        wait_until(Duration::from_secs(20), || {
+            rows(&store.query("chronograf", &q))
+                .first()
+                .is_some_and(|r| r[1].as_u64().unwrap_or(0) > 0)
+        })
+    };
+    assert!(fired("jump", "relative"), "the relative rule did not fire");
+    assert!(fired("silent", "deadman"), "the deadman rule did not fire");
 }
