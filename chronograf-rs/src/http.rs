@@ -94,6 +94,7 @@ static EXPLORER_JS: &[u8] = include_bytes!("../assets/explorer.js");
 static DASHBOARDS_JS: &[u8] = include_bytes!("../assets/dashboards.js");
 static RULES_JS: &[u8] = include_bytes!("../assets/rules.js");
 static ADMIN_JS: &[u8] = include_bytes!("../assets/admin.js");
+static TICKSCRIPT_JS: &[u8] = include_bytes!("../assets/tickscript.js");
 
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
@@ -128,6 +129,11 @@ pub fn router(state: AppState) -> Router {
             axum::routing::patch(update_rule).delete(delete_rule),
         )
         .route("/sources/{id}/admin", get(admin_page))
+        .route("/sources/{id}/tickscripts/{tid}", get(tickscript_page))
+        .route(
+            "/chronograf/v1/sources/{id}/kapacitors/{kid}/proxy",
+            axum::routing::any(kapacitor_proxy),
+        )
         .route(
             "/chronograf/v1/sources/{id}/dbs",
             get(list_dbs).post(create_db),
@@ -891,6 +897,61 @@ async fn delete_rule(
     }
 }
 
+#[derive(Template)]
+#[template(path = "tickscript.html")]
+struct TickscriptPage {
+    /// The task edited; empty for a new one.
+    id: String,
+    kapacitor: String,
+}
+
+/// The TICKscript editor for task `tid` (`new`: a new task).
+async fn tickscript_page(
+    State(state): State<AppState>,
+    Path((_, tid)): Path<(String, String)>,
+) -> Response {
+    page(TickscriptPage {
+        id: if tid == "new" { String::new() } else { tid },
+        kapacitor: state.kapacitor.url.clone(),
+    })
+}
+
+/// Chronograf's proxy to its kapacitor: `?path=/kapacitor/v1/…` with the request's method and
+/// JSON body; kapacitor-rs's status and body come back as they were. Only the
+/// `/kapacitor/v1/` API is reachable through it.
+async fn kapacitor_proxy(
+    State(state): State<AppState>,
+    method: axum::http::Method,
+    Query(params): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(path) = params
+        .get("path")
+        .filter(|p| p.starts_with("/kapacitor/v1/") && !p.contains(".."))
+    else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "path must be under /kapacitor/v1/",
+        );
+    };
+    let k = &state.kapacitor;
+    let url = format!("{}{path}", k.url.trim_end_matches('/'));
+    let mut req = k.client.request(method, url);
+    if !body.is_empty() {
+        req = req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec());
+    }
+    match k.call(req).await {
+        Ok((status, body)) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            Json(body),
+        )
+            .into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e),
+    }
+}
+
 /// One row of the alert history.
 struct AlertRow {
     time: String,
@@ -1255,6 +1316,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "dashboards.js" => (DASHBOARDS_JS, "application/javascript"),
         "rules.js" => (RULES_JS, "application/javascript"),
         "admin.js" => (ADMIN_JS, "application/javascript"),
+        "tickscript.js" => (TICKSCRIPT_JS, "application/javascript"),
         _ => return error(StatusCode::NOT_FOUND, "no such asset"),
     };
     (

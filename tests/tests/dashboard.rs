@@ -541,3 +541,61 @@ fn admin_manages_users_and_grants_on_an_auth_enabled_store() {
         204
     );
 }
+
+#[test]
+fn tickscripts_are_written_and_edited_through_the_kapacitor_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_hosts(dir.path());
+    std::fs::create_dir_all(dir.path().join("load")).unwrap();
+    let api = free_port();
+    let _k = tick_tests::start_kapacitor(dir.path(), &store, free_port(), api, "kapacitor.log");
+    let kapacitor_url = format!("http://127.0.0.1:{api}");
+    let (_c, port) = chronograf(dir.path(), &store, &["--kapacitor-url", &kapacitor_url]);
+    let http = reqwest::blocking::Client::new();
+    let proxy = |path: &str| {
+        format!("http://127.0.0.1:{port}/chronograf/v1/sources/1/kapacitors/1/proxy?path={path}")
+    };
+    let created = http
+        .post(proxy("/kapacitor/v1/tasks"))
+        .json(&serde_json::json!({
+            "id": "hand_written", "type": "stream", "status": "enabled",
+            "dbrps": [{ "db": "telegraf", "rp": "autogen" }],
+            "script": "stream\n    |from()\n        .measurement('cpu')\n    |httpOut('seen')\n",
+        }))
+        .send()
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 200, "{:?}", created.text());
+    let page = get(port, "/sources/1/tickscripts/hand_written")
+        .text()
+        .unwrap();
+    assert!(page.contains("TICKscript hand_written"), "{page}");
+    assert!(get(port, "/sources/1/alert-rules")
+        .text()
+        .unwrap()
+        .contains("/sources/1/tickscripts/hand_written"));
+
+    // A broken edit is refused with kapacitor-rs's words; the task keeps its script.
+    let broken = http
+        .patch(proxy("/kapacitor/v1/tasks/hand_written"))
+        .json(&serde_json::json!({ "script": "stream\n    |from(\n" }))
+        .send()
+        .unwrap();
+    assert_eq!(broken.status().as_u16(), 400);
+    let task: serde_json::Value = http
+        .get(proxy("/kapacitor/v1/tasks/hand_written"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        task["script"].as_str().unwrap().contains("httpOut('seen')"),
+        "{task}"
+    );
+    assert_eq!(task["executing"], true);
+
+    // Only kapacitor's API is reachable through the proxy.
+    for path in ["/debug/pprof", "/kapacitor/v1/../../etc/passwd"] {
+        let refused = http.get(proxy(path)).send().unwrap();
+        assert_eq!(refused.status().as_u16(), 422, "{path}");
+    }
+}
