@@ -184,8 +184,9 @@ impl Function {
     }
 }
 
-/// `derivative`, `non_negative_derivative`, `difference`, `non_negative_difference`: functions
-/// of consecutive points (raw, or the buckets of an inner aggregate).
+/// `derivative`, `non_negative_derivative`, `difference`, `non_negative_difference`,
+/// `cumulative_sum`, `moving_average` and `elapsed`: functions of consecutive points (raw, or
+/// the buckets of an inner aggregate).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Transform {
     /// Change per `unit` of time (ns; `None` = 1 s raw, the `GROUP BY` interval aggregated).
@@ -195,6 +196,12 @@ pub(super) enum Transform {
     },
     /// Change from the previous point.
     Difference { non_negative: bool },
+    /// Running total, at every point.
+    CumulativeSum,
+    /// Mean of the last `window` points, from the `window`-th on.
+    MovingAverage { window: usize },
+    /// Time since the previous point, in `unit` ns.
+    Elapsed { unit: i64 },
 }
 
 impl Transform {
@@ -224,6 +231,43 @@ impl Transform {
                     args.len()
                 )))
             }
+            "cumulative_sum" if !non_negative => {
+                expect_args(name, args, 1)?;
+                Transform::CumulativeSum
+            }
+            "moving_average" if !non_negative => {
+                expect_args(name, args, 2)?;
+                // Two arguments, checked above.
+                match &args[1] {
+                    Expr::Integer(n) if *n > 1 => Transform::MovingAverage {
+                        window: usize::try_from(*n).unwrap_or(usize::MAX),
+                    },
+                    Expr::Integer(n) => {
+                        return Err(QueryError::Invalid(format!(
+                            "moving_average window must be greater than 1, got {n}"
+                        )))
+                    }
+                    other => {
+                        return Err(QueryError::Invalid(format!(
+                            "second argument for moving_average must be an integer, got {}",
+                            expr_kind(other)
+                        )))
+                    }
+                }
+            }
+            "elapsed" if !non_negative => {
+                let unit = match args.get(1) {
+                    None => 1,
+                    Some(Expr::Duration(d)) if *d > 0 => *d,
+                    Some(other) => {
+                        return Err(QueryError::Invalid(format!(
+                            "second argument to elapsed must be a duration, got {}",
+                            expr_kind(other)
+                        )))
+                    }
+                };
+                Transform::Elapsed { unit }
+            }
             _ => return Ok(None),
         };
         match args.first() {
@@ -239,38 +283,105 @@ impl Transform {
     /// The transformation of time-ordered `points`; a point at the same time as the one before
     /// it is skipped, as InfluxDB does.
     pub(super) fn apply(&self, points: &[(i64, Value)], default_unit: i64) -> Vec<(i64, Value)> {
-        let mut out = Vec::new();
-        let mut prev: Option<&(i64, Value)> = None;
+        let mut distinct: Vec<&(i64, Value)> = Vec::with_capacity(points.len());
         for p in points {
-            let Some(q) = prev else {
-                prev = Some(p);
-                continue;
-            };
-            if p.0 == q.0 {
-                continue;
+            if distinct.last().is_none_or(|q| q.0 != p.0) {
+                distinct.push(p);
             }
-            let value = match *self {
-                Transform::Derivative { unit, non_negative } => {
-                    let (Some(a), Some(b)) = (as_f64(&p.1), as_f64(&q.1)) else {
-                        prev = Some(p);
-                        continue;
-                    };
-                    let per = (p.0 - q.0) as f64 / unit.unwrap_or(default_unit) as f64;
-                    let d = (a - b) / per;
-                    (!non_negative || d >= 0.0).then_some(Value::Float(d))
-                }
-                Transform::Difference { non_negative } => {
-                    let d = difference(&p.1, &q.1);
-                    let negative = as_f64(&d).is_some_and(|x| x < 0.0);
-                    (!non_negative || !negative).then_some(d)
-                }
-            };
-            if let Some(v) = value {
-                out.push((p.0, v));
-            }
-            prev = Some(p);
         }
-        out
+        match *self {
+            Transform::CumulativeSum => cumulative_sum(&distinct),
+            Transform::MovingAverage { window } => {
+                let numbers: Vec<(i64, f64)> = distinct
+                    .iter()
+                    .filter_map(|p| Some((p.0, as_f64(&p.1)?)))
+                    .collect();
+                numbers
+                    .windows(window)
+                    .map(|w| {
+                        let sum: f64 = w.iter().map(|(_, v)| v).sum();
+                        (w[w.len() - 1].0, Value::Float(sum / window as f64))
+                    })
+                    .collect()
+            }
+            _ => distinct
+                .windows(2)
+                .filter_map(|pair| {
+                    let (q, p) = (pair[0], pair[1]);
+                    Some((p.0, self.between(q, p, default_unit)?))
+                })
+                .collect(),
+        }
+    }
+
+    /// How many buckets before the first one InfluxDB 1.x reads when this transforms
+    /// aggregates: one for all but `cumulative_sum` (even for `moving_average` of a wider
+    /// window, whose first values then come later).
+    pub(super) fn lookback_buckets(&self) -> i64 {
+        match *self {
+            Transform::CumulativeSum => 0,
+            _ => 1,
+        }
+    }
+
+    /// The value of a pairwise transformation at `p`, given the point `q` before it.
+    fn between(&self, q: &(i64, Value), p: &(i64, Value), default_unit: i64) -> Option<Value> {
+        match *self {
+            Transform::Derivative { unit, non_negative } => {
+                let (a, b) = (as_f64(&p.1)?, as_f64(&q.1)?);
+                let per = (p.0 - q.0) as f64 / unit.unwrap_or(default_unit) as f64;
+                let d = (a - b) / per;
+                (!non_negative || d >= 0.0).then_some(Value::Float(d))
+            }
+            Transform::Difference { non_negative } => {
+                let d = difference(&p.1, &q.1);
+                let negative = as_f64(&d).is_some_and(|x| x < 0.0);
+                (!non_negative || !negative).then_some(d)
+            }
+            Transform::Elapsed { unit } => Some(Value::Integer((p.0 - q.0) / unit)),
+            Transform::CumulativeSum | Transform::MovingAverage { .. } => None,
+        }
+    }
+}
+
+/// Running totals: integers stay integers (wrapping as Go does), anything else sums as floats.
+fn cumulative_sum(points: &[&(i64, Value)]) -> Vec<(i64, Value)> {
+    let mut int_total: i64 = 0;
+    let mut float_total = 0.0;
+    points
+        .iter()
+        .filter_map(|p| match &p.1 {
+            Value::Integer(i) => {
+                int_total = int_total.wrapping_add(*i);
+                Some((p.0, Value::Integer(int_total)))
+            }
+            v => {
+                float_total += as_f64(v)?;
+                Some((p.0, Value::Float(float_total)))
+            }
+        })
+        .collect()
+}
+
+fn expect_args(name: &str, args: &[Expr], n: usize) -> Result<(), QueryError> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(QueryError::Invalid(format!(
+            "invalid number of arguments for {name}, expected {n}, got {}",
+            args.len()
+        )))
+    }
+}
+
+/// The kind of a literal as InfluxDB names it in errors.
+fn expr_kind(e: &Expr) -> &'static str {
+    match e {
+        Expr::Integer(_) => "integer",
+        Expr::Float(_) => "float",
+        Expr::Str(_) => "string",
+        Expr::Duration(_) => "duration",
+        _ => "expression",
     }
 }
 
@@ -401,6 +512,56 @@ mod tests {
         assert_eq!(
             Function::Last.apply(&same_time),
             Some((6, Value::Float(2.0)))
+        );
+    }
+
+    #[test]
+    fn running_transformations_follow_influxdb() {
+        let p = ints(&[1, 3, 5, 7]);
+        assert_eq!(
+            Transform::CumulativeSum.apply(&p, 1),
+            vec![
+                (0, Value::Integer(1)),
+                (1, Value::Integer(4)),
+                (2, Value::Integer(9)),
+                (3, Value::Integer(16))
+            ]
+        );
+        assert_eq!(
+            Transform::MovingAverage { window: 3 }.apply(&p, 1),
+            vec![(2, Value::Float(3.0)), (3, Value::Float(5.0))]
+        );
+        let spaced = [
+            (0, Value::Float(1.0)),
+            (10_000, Value::Float(2.0)),
+            (10_000, Value::Float(9.0)),
+            (40_000, Value::Float(3.0)),
+        ];
+        assert_eq!(
+            Transform::Elapsed { unit: 1_000 }.apply(&spaced, 1),
+            vec![(10_000, Value::Integer(10)), (40_000, Value::Integer(30))],
+            "points at the time of the one before are skipped"
+        );
+        let parse = |q: &str| {
+            let Ok(influxql::Statement::Select(s)) = influxql::parse_statement(q) else {
+                panic!("{q}")
+            };
+            let influxql::Expr::Call { name, args } = &s.fields[0].expr else {
+                panic!("{q}")
+            };
+            Transform::parse(name, args).map(|t| t.map(|(t, _)| t))
+        };
+        assert_eq!(
+            parse("SELECT moving_average(v, 1) FROM m").unwrap_err().to_string(),
+            "moving_average window must be greater than 1, got 1"
+        );
+        assert_eq!(
+            parse("SELECT cumulative_sum(v, 2) FROM m").unwrap_err().to_string(),
+            "invalid number of arguments for cumulative_sum, expected 1, got 2"
+        );
+        assert_eq!(
+            parse("SELECT elapsed(v, 1s) FROM m").unwrap(),
+            Some(Transform::Elapsed { unit: 1_000_000_000 })
         );
     }
 }

@@ -502,6 +502,11 @@ fn aggregate(
         interval,
     } = dimensions(scope, sel)?;
     let transforms = calls.iter().any(|c| c.transform.is_some());
+    let lookback = calls
+        .iter()
+        .filter_map(|c| c.transform.map(|t| t.lookback_buckets()))
+        .max()
+        .unwrap_or(0);
     let raw_calls = calls.iter().filter(|c| c.function.is_none()).count();
     if raw_calls > 0 && (raw_calls < calls.len() || interval.is_some()) {
         return Err(QueryError::Invalid(match interval {
@@ -509,10 +514,10 @@ fn aggregate(
             None => "mixing aggregate and non-aggregate queries is not supported".into(),
         }));
     }
-    // A transformation of buckets needs the bucket before the first one too.
+    // A transformation of buckets needs the buckets before the first one too.
     let scope = &match interval {
-        Some((width, _)) if transforms && scope.min != i64::MIN => Scope {
-            min: scope.min.saturating_sub(width),
+        Some((width, _)) if lookback > 0 && scope.min != i64::MIN => Scope {
+            min: scope.min.saturating_sub(width.saturating_mul(lookback)),
             ..*scope
         },
         _ => *scope,
@@ -612,7 +617,7 @@ fn aggregate(
                     scope.min
                 });
                 let start_shown = if transforms && scope.min != i64::MIN {
-                    start + width
+                    start + width * lookback
                 } else {
                     start
                 };
