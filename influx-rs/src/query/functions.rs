@@ -34,16 +34,7 @@ impl Function {
                 )))
             }
         };
-        let arity = |n: usize| {
-            if args.len() == n {
-                Ok(())
-            } else {
-                Err(QueryError::Invalid(format!(
-                    "invalid number of arguments for {name}, expected {n}, got {}",
-                    args.len()
-                )))
-            }
-        };
+        let arity = |n: usize| expect_args(name, args, n);
         let f = match name {
             "count" => Function::Count,
             "sum" => Function::Sum,
@@ -363,6 +354,7 @@ fn cumulative_sum(points: &[&(i64, Value)]) -> Vec<(i64, Value)> {
         .collect()
 }
 
+/// `Ok` when `name` got exactly `n` arguments, else InfluxDB's error.
 fn expect_args(name: &str, args: &[Expr], n: usize) -> Result<(), QueryError> {
     if args.len() == n {
         Ok(())
