@@ -50,6 +50,8 @@ pub struct Config {
     pub subscriber: SubscriberConfig,
     /// Limits on queries.
     pub coordinator: CoordinatorConfig,
+    /// The continuous-query scheduler.
+    pub continuous_queries: ContinuousQueriesConfig,
     /// Log output.
     pub logging: LoggingConfig,
 }
@@ -107,6 +109,20 @@ pub struct CoordinatorConfig {
     pub query_timeout: Duration,
     /// Queries that may run at once; 0 = no limit.
     pub max_concurrent_queries: usize,
+}
+
+/// `[continuous_queries]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct ContinuousQueriesConfig {
+    /// Run continuous queries on schedule.
+    pub enabled: bool,
+}
+
+impl Default for ContinuousQueriesConfig {
+    fn default() -> Self {
+        ContinuousQueriesConfig { enabled: true }
+    }
 }
 
 /// `[subscriber]`

@@ -14,6 +14,7 @@
 //! files and compact them; a tokio task drops expired shard groups.
 
 pub mod config;
+pub mod continuous;
 pub mod http;
 pub mod meta;
 pub mod query;

@@ -99,6 +99,14 @@ async fn main() -> anyhow::Result<()> {
             .context("opening the data directory")?,
     );
     let maintenance = engine.start_maintenance();
+    let continuous_queries = if config.continuous_queries.enabled {
+        Some(
+            influx_rs::continuous::Scheduler::start(Arc::clone(&engine))
+                .context("starting the continuous-query scheduler")?,
+        )
+    } else {
+        None
+    };
     if config.retention.enabled {
         let engine = Arc::clone(&engine);
         let every = config.retention.check_interval;
@@ -141,6 +149,7 @@ async fn main() -> anyhow::Result<()> {
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    drop(continuous_queries);
     tracing::info!("shutting down: snapshotting caches");
     let e = Arc::clone(&engine);
     tokio::task::spawn_blocking(move || e.stop()).await?;

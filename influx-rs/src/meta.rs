@@ -51,6 +51,9 @@ pub enum MetaError {
     /// Hashing a password failed.
     #[error("password hashing: {0}")]
     Password(String),
+    /// `CREATE CONTINUOUS QUERY` of a name in use with another query.
+    #[error("continuous query already exists")]
+    ContinuousQueryExists,
     /// Names that would escape the data directory.
     #[error("invalid name: {0:?}")]
     InvalidName(String),
@@ -91,6 +94,9 @@ pub struct DatabaseInfo {
     pub default_policy: String,
     /// Policies by name.
     pub policies: BTreeMap<String, RetentionPolicyInfo>,
+    /// Continuous queries, in the order they were created.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub continuous_queries: Vec<crate::continuous::ContinuousQueryInfo>,
 }
 
 /// A retention policy and its shard groups.
@@ -373,6 +379,7 @@ impl Catalog {
             DatabaseInfo {
                 default_policy: rp.to_string(),
                 policies: BTreeMap::from([(rp.to_string(), policy)]),
+                continuous_queries: Vec::new(),
             },
         );
         Ok(())

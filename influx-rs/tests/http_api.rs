@@ -330,3 +330,44 @@ fn query_timeout_and_max_concurrent_queries() {
     assert!(refused, "the second query was never refused");
     assert!(s.query("", "SHOW DATABASES")["results"][0]["error"].is_null());
 }
+
+#[test]
+fn continuous_queries_run_at_each_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&dir.path().join("data"));
+    s.query("", "CREATE DATABASE cq");
+    let created = s.query(
+        "",
+        "CREATE CONTINUOUS QUERY per_second ON cq BEGIN SELECT count(v) AS n, max(v) AS top INTO cq.autogen.per_second FROM m GROUP BY time(1s), host END",
+    );
+    assert!(created["results"][0]["error"].is_null(), "{created}");
+    // Points now and then for a few seconds; each completed second is summarized.
+    let mut arrived = false;
+    for i in 0..80 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let (status, text) = s.write_with("cq", "ns", &format!("m,host=h v={i}i {now}"));
+        assert_eq!(status, 204, "{text}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let summary = s.query(
+            "cq",
+            "SELECT sum(n), max(top) FROM per_second GROUP BY host",
+        );
+        if rows(&summary)
+            .first()
+            .is_some_and(|r| r[1].as_i64().unwrap_or(0) >= 5)
+        {
+            assert_eq!(summary["results"][0]["series"][0]["tags"]["host"], "h");
+            arrived = true;
+            break;
+        }
+    }
+    assert!(arrived, "the continuous query wrote nothing:\n{}", s.log());
+    // Dropped, it stops.
+    let dropped = s.query("", "DROP CONTINUOUS QUERY per_second ON cq");
+    assert!(dropped["results"][0]["error"].is_null(), "{dropped}");
+    let listed = s.query("", "SHOW CONTINUOUS QUERIES");
+    assert!(!listed.to_string().contains("per_second"), "{listed}");
+}

@@ -149,6 +149,26 @@ pub enum Statement {
     },
     /// `SHOW QUERIES`.
     ShowQueries,
+    /// `CREATE CONTINUOUS QUERY name ON db [RESAMPLE [EVERY d] [FOR d]] BEGIN select END`.
+    CreateContinuousQuery {
+        /// Its name, unique within the database.
+        name: String,
+        /// The database it runs on.
+        database: String,
+        /// `RESAMPLE EVERY`: how often it runs (ns; default the `GROUP BY time()` interval).
+        resample_every: Option<i64>,
+        /// `RESAMPLE FOR`: how far back each run reads (ns; default the interval).
+        resample_for: Option<i64>,
+        /// The `SELECT … INTO …` it runs.
+        query: Box<SelectStatement>,
+    },
+    /// `DROP CONTINUOUS QUERY name ON db`.
+    DropContinuousQuery {
+        /// Its name.
+        name: String,
+        /// Its database.
+        database: String,
+    },
     /// `KILL QUERY id [ON "host"]`.
     KillQuery {
         /// Query id.
@@ -270,6 +290,8 @@ pub struct RetentionPolicyOptions {
 pub struct SelectStatement {
     /// The select list.
     pub fields: Vec<Field>,
+    /// `INTO [db.rp.]measurement`: write the result there.
+    pub into: Option<Measurement>,
     /// `FROM` sources.
     pub sources: Vec<Measurement>,
     /// `WHERE` condition.
@@ -668,6 +690,9 @@ impl fmt::Display for SelectStatement {
                 write_ident(f, alias)?;
             }
         }
+        if let Some(into) = &self.into {
+            write!(f, " INTO {into}")?;
+        }
         f.write_str(" FROM ")?;
         for (i, m) in self.sources.iter().enumerate() {
             if i > 0 {
@@ -921,6 +946,36 @@ impl fmt::Display for Statement {
                 write_ident(f, user)
             }
             Statement::ShowQueries => f.write_str("SHOW QUERIES"),
+            Statement::CreateContinuousQuery {
+                name,
+                database,
+                resample_every,
+                resample_for,
+                query,
+            } => {
+                f.write_str("CREATE CONTINUOUS QUERY ")?;
+                write_ident(f, name)?;
+                f.write_str(" ON ")?;
+                write_ident(f, database)?;
+                if resample_every.is_some() || resample_for.is_some() {
+                    f.write_str(" RESAMPLE")?;
+                    if let Some(d) = resample_every {
+                        f.write_str(" EVERY ")?;
+                        write_duration(f, *d)?;
+                    }
+                    if let Some(d) = resample_for {
+                        f.write_str(" FOR ")?;
+                        write_duration(f, *d)?;
+                    }
+                }
+                write!(f, " BEGIN {query} END")
+            }
+            Statement::DropContinuousQuery { name, database } => {
+                f.write_str("DROP CONTINUOUS QUERY ")?;
+                write_ident(f, name)?;
+                f.write_str(" ON ")?;
+                write_ident(f, database)
+            }
             Statement::KillQuery { id, host } => {
                 write!(f, "KILL QUERY {id}")?;
                 if let Some(h) = host {

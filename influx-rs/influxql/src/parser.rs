@@ -543,6 +543,40 @@ impl<'a> Parser<'a> {
                 options,
             });
         }
+        if self.eat_keyword("CONTINUOUS") {
+            self.expect_keyword("QUERY")?;
+            let name = self.ident()?;
+            self.expect_keyword("ON")?;
+            let database = self.ident()?;
+            let (mut resample_every, mut resample_for) = (None, None);
+            if self.eat_keyword("RESAMPLE") {
+                loop {
+                    if self.eat_keyword("EVERY") {
+                        resample_every = Some(self.duration()?);
+                    } else if self.eat_keyword("FOR") {
+                        resample_for = Some(self.duration()?);
+                    } else {
+                        break;
+                    }
+                }
+                if resample_every.is_none() && resample_for.is_none() {
+                    return Err(self.unexpected(&["EVERY", "FOR"]));
+                }
+            }
+            self.expect_keyword("BEGIN")?;
+            if !self.at_keyword("SELECT") {
+                return Err(self.unexpected(&["SELECT"]));
+            }
+            let query = Box::new(self.select()?);
+            self.expect_keyword("END")?;
+            return Ok(Statement::CreateContinuousQuery {
+                name,
+                database,
+                resample_every,
+                resample_for,
+                query,
+            });
+        }
         if self.eat_keyword("USER") {
             let name = self.ident()?;
             self.expect_keyword("WITH")?;
@@ -607,6 +641,15 @@ impl<'a> Parser<'a> {
             self.expect_keyword("ON")?;
             let database = self.ident()?;
             return Ok(Statement::DropRetentionPolicy { name, database });
+        }
+        if self.eat_keyword("CONTINUOUS") {
+            self.expect_keyword("QUERY")?;
+            let name = self.ident()?;
+            self.expect_keyword("ON")?;
+            return Ok(Statement::DropContinuousQuery {
+                name,
+                database: self.ident()?,
+            });
         }
         if self.eat_keyword("USER") {
             return Ok(Statement::DropUser {
@@ -691,6 +734,11 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
+        let into = if self.eat_keyword("INTO") {
+            Some(self.measurement()?)
+        } else {
+            None
+        };
         self.expect_keyword("FROM")?;
         let mut sources = Vec::new();
         loop {
@@ -745,6 +793,7 @@ impl<'a> Parser<'a> {
         };
         Ok(SelectStatement {
             fields,
+            into,
             sources,
             condition,
             dimensions,
@@ -1203,6 +1252,23 @@ mod tests {
         round_trip("REVOKE ALL PRIVILEGES FROM r");
         round_trip("SHOW GRANTS FOR r");
         round_trip("SHOW QUERIES");
+        round_trip("SELECT mean(v) INTO db.autogen.m_1h FROM db.autogen.m GROUP BY time(1h)");
+        round_trip("SELECT v INTO copy FROM m");
+        assert_eq!(
+            round_trip("create continuous query cq on db resample every 30m for 2h begin select max(v) into m2 from m group by time(30m), * fill(none) end"),
+            "CREATE CONTINUOUS QUERY cq ON db RESAMPLE EVERY 30m FOR 2h BEGIN SELECT max(v) INTO m2 FROM m GROUP BY time(30m), * fill(none) END"
+        );
+        round_trip("CREATE CONTINUOUS QUERY \"cq 2\" ON db BEGIN SELECT mean(v) INTO m_1h FROM m GROUP BY time(1h) END");
+        round_trip("DROP CONTINUOUS QUERY cq ON db");
+        let e = parse_statement(
+            "CREATE CONTINUOUS QUERY cq ON db RESAMPLE BEGIN SELECT v INTO x FROM m END",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("found BEGIN, expected EVERY, FOR"),
+            "{e}"
+        );
         round_trip("KILL QUERY 36");
         round_trip("KILL QUERY 36 ON \"host:8088\"");
         let e = parse_statement("KILL QUERY x").unwrap_err();

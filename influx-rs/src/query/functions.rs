@@ -544,16 +544,22 @@ mod tests {
             Transform::parse(name, args).map(|t| t.map(|(t, _)| t))
         };
         assert_eq!(
-            parse("SELECT moving_average(v, 1) FROM m").unwrap_err().to_string(),
+            parse("SELECT moving_average(v, 1) FROM m")
+                .unwrap_err()
+                .to_string(),
             "moving_average window must be greater than 1, got 1"
         );
         assert_eq!(
-            parse("SELECT cumulative_sum(v, 2) FROM m").unwrap_err().to_string(),
+            parse("SELECT cumulative_sum(v, 2) FROM m")
+                .unwrap_err()
+                .to_string(),
             "invalid number of arguments for cumulative_sum, expected 1, got 2"
         );
         assert_eq!(
             parse("SELECT elapsed(v, 1s) FROM m").unwrap(),
-            Some(Transform::Elapsed { unit: 1_000_000_000 })
+            Some(Transform::Elapsed {
+                unit: 1_000_000_000
+            })
         );
     }
 }

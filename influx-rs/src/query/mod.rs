@@ -429,14 +429,26 @@ fn execute_one(
         Statement::ShowContinuousQueries => Ok(engine
             .catalog()
             .databases
-            .keys()
-            .map(|db| Series {
+            .iter()
+            .map(|(db, info)| Series {
                 name: Some(db.clone()),
                 tags: None,
                 columns: vec!["name".into(), "query".into()],
-                values: Vec::new(),
+                values: info
+                    .continuous_queries
+                    .iter()
+                    .map(|c| vec![c.name.clone().into(), c.query.clone().into()])
+                    .collect(),
             })
             .collect()),
+        Statement::CreateContinuousQuery { .. } => {
+            engine.update_catalog(|c| c.create_continuous_query(stmt))?;
+            Ok(Vec::new())
+        }
+        Statement::DropContinuousQuery { name, database } => {
+            engine.update_catalog(|c| c.drop_continuous_query(database, name))?;
+            Ok(Vec::new())
+        }
         Statement::ShowCardinality {
             of,
             exact,
@@ -446,6 +458,7 @@ fn execute_one(
             engine.catalog().database(db)?;
             Ok(show::cardinality(engine, db, *of, *exact))
         }
+        Statement::Select(s) if s.into.is_some() => crate::continuous::select_into(engine, s, ctx),
         Statement::Select(s) => select::select(engine, s, ctx),
         Statement::ShowTagKeys(s) => show::tag_keys(engine, s, ctx),
         Statement::ShowTagValues(s, key) => show::tag_values(engine, s, key, ctx),
