@@ -1,4 +1,5 @@
-// Dashboards: create, import, rename, delete, add and delete cells through the JSON API.
+// Dashboards: create, import, rename, delete, add and delete cells and template variables
+// through the JSON API; a variable's choice goes in the URL as ?tempVars[name]=value.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -51,6 +52,32 @@
       var y = d.cells.reduce(function (m, c) { return Math.max(m, c.y + c.h); }, 0);
       d.cells.push({ name: $("cell-name").value, type: $("cell-type").value, x: 0, y: y, w: 4, h: 4,
         queries: [{ query: $("cell-query").value, db: $("cell-db").value }] });
+    });
+  });
+  // Picking a range keeps the chosen variables.
+  document.querySelectorAll(".ranges a").forEach(function (a) {
+    var p = new URLSearchParams(location.search);
+    p.delete("lower");
+    p.delete("upper");
+    p.set("range", new URLSearchParams(a.getAttribute("href").slice(1)).get("range"));
+    a.href = "?" + p.toString();
+  });
+  document.querySelectorAll(".template-var").forEach(function (el) {
+    el.addEventListener("change", function () {
+      var p = new URLSearchParams(location.search);
+      p.set("tempVars[" + el.dataset.key + "]", el.value);
+      location.search = p.toString();
+    });
+  });
+  $("add-var").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var type = $("var-type").value, raw = $("var-values").value;
+    var values = (type === "text" ? [raw] : raw.split(",")).map(function (v) { return v.trim(); })
+      .filter(Boolean).map(function (v, n) { return { value: v, selected: n === 0 }; });
+    update(function (d) {
+      d.templates = d.templates || [];
+      d.templates.push({ tempVar: $("var-name").value, type: type, values: values,
+        query: { db: $("var-db").value, measurement: $("var-measurement").value, tagKey: $("var-key").value } });
     });
   });
   document.querySelectorAll(".delete-cell").forEach(function (b) {

@@ -79,6 +79,9 @@ pub struct Dashboard {
     /// Cells.
     #[serde(default)]
     pub cells: Vec<Cell>,
+    /// User template variables.
+    #[serde(default)]
+    pub templates: Vec<crate::template_vars::TemplateVar>,
 }
 
 /// A request the store refuses.
@@ -111,6 +114,9 @@ pub struct DashboardStore {
 fn check(d: &Dashboard) -> Result<(), DashboardError> {
     if d.name.trim().is_empty() {
         return Err(DashboardError::Invalid("a dashboard needs a name".into()));
+    }
+    if let Some(problem) = d.templates.iter().find_map(|t| t.problem()) {
+        return Err(DashboardError::Invalid(problem));
     }
     for c in &d.cells {
         if !CELL_TYPES.contains(&c.kind.as_str()) {

@@ -440,11 +440,60 @@ struct DrawnCell {
     queries: String,
 }
 
+/// A user variable as the dashboard page offers it.
+struct VarChoice {
+    /// Name without colons (the `tempVars[…]` key).
+    key: String,
+    /// `:name:`.
+    temp_var: String,
+    /// Free text (an input) rather than a list (a select).
+    text: bool,
+    options: Vec<String>,
+    chosen: String,
+}
+
+/// Resolves the dashboard's variables: each one's options (from its meta-query when it has one)
+/// and the value chosen (`?tempVars[name]=`, else its default, else the first option).
+async fn resolve_vars(
+    src: Option<&Source>,
+    vars: &[crate::template_vars::TemplateVar],
+    params: &HashMap<String, String>,
+) -> (
+    Vec<VarChoice>,
+    Vec<(crate::template_vars::TemplateVar, String)>,
+) {
+    let mut choices = Vec::new();
+    let mut bindings = Vec::new();
+    for v in vars {
+        let options = match (v.meta_query(), src) {
+            (Some((db, q, column)), Some(src)) => match src.query(&db, "", &q).await {
+                Ok(answer) => crate::template_vars::values_of(&answer, column),
+                Err(_) => Vec::new(),
+            },
+            _ => v.values.iter().map(|x| x.value.clone()).collect(),
+        };
+        let requested = params.get(&format!("tempVars[{}]", v.key()));
+        let chosen = v.choose(&options, requested.map(String::as_str));
+        if let Some(value) = &chosen {
+            bindings.push((v.clone(), value.clone()));
+        }
+        choices.push(VarChoice {
+            key: v.key().to_string(),
+            temp_var: v.temp_var.clone(),
+            text: v.kind == "text",
+            options,
+            chosen: chosen.unwrap_or_default(),
+        });
+    }
+    (choices, bindings)
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     id: u64,
     name: String,
+    vars: Vec<VarChoice>,
     range: String,
     ranges: &'static [Range],
     cell_types: &'static [&'static str],
@@ -461,6 +510,7 @@ async fn dashboard_page(
         Err(e) => return dashboard_error(e),
     };
     let window = TimeWindow::from_params(&params, "1h");
+    let (vars, bindings) = resolve_vars(state.sources.first(), &d.templates, &params).await;
     let mut cells = d.cells.clone();
     cells.sort_by_key(|c| (c.y, c.x));
     let cells = cells
@@ -470,7 +520,12 @@ async fn dashboard_page(
             queries: serde_json::to_string(
                 &c.queries
                     .iter()
-                    .map(|q| render_query(&q.query, &window))
+                    .map(|q| {
+                        crate::template_vars::substitute(
+                            &render_query(&q.query, &window),
+                            &bindings,
+                        )
+                    })
                     .collect::<Vec<_>>(),
             )
             .unwrap_or_default(),
@@ -482,6 +537,7 @@ async fn dashboard_page(
     page(DashboardPage {
         id: d.id,
         name: d.name,
+        vars,
         range: window.name,
         ranges: RANGES,
         cell_types: CELL_TYPES,

@@ -6,7 +6,8 @@
 //! dashboards and their template variables), [`hosts`] (the host list's
 //! queries), [`layouts`] (the canned `system` layouts and their query completion), [`http`]
 //! (pages, JSON endpoints, assets), [`rules`] (threshold rules as Chronograf's TICKscript),
-//! [`users`] (the store's users and grants on the admin page).
+//! [`users`] (the store's users and grants on the admin page), [`template_vars`] (dashboards'
+//! user variables).
 
 pub mod dashboards;
 pub mod hosts;
@@ -14,4 +15,5 @@ pub mod http;
 pub mod layouts;
 pub mod rules;
 pub mod source;
+pub mod template_vars;
 pub mod users;

@@ -599,3 +599,70 @@ fn tickscripts_are_written_and_edited_through_the_kapacitor_proxy() {
         assert_eq!(refused.status().as_u16(), 422, "{path}");
     }
 }
+
+#[test]
+fn template_variables_fill_cell_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_hosts(dir.path());
+    let (_c, port) = chronograf(dir.path(), &store, &[]);
+    let http = reqwest::blocking::Client::new();
+    let dashboards = format!("http://127.0.0.1:{port}/chronograf/v1/dashboards");
+    let created: serde_json::Value = http
+        .post(&dashboards)
+        .json(&serde_json::json!({
+            "name": "vars",
+            "templates": [
+                { "tempVar": ":host:", "type": "tagValues",
+                  "query": { "db": "telegraf", "measurement": "system", "tagKey": "host" } },
+                { "tempVar": ":field:", "type": "csv",
+                  "values": [{ "value": "usage_user", "selected": false }, { "value": "usage_idle", "selected": true }] },
+            ],
+            "cells": [{ "name": "cpu", "type": "line", "queries": [{ "db": "telegraf",
+                "query": "SELECT mean(:field:) FROM cpu WHERE host = :host: AND time > :dashboardTime: GROUP BY time(:interval:)" }] }],
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = created["id"].as_u64().unwrap();
+    let page = get(port, &format!("/sources/1/dashboards/{id}"))
+        .text()
+        .unwrap();
+    // The tag values come from the store; the defaults are the first value and the selected one.
+    assert!(
+        page.contains("<option selected>db&#60;script&#62;1</option>")
+            && page.contains("<option>web1</option>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("mean(usage_idle)") && page.contains("host = &#39;db&#60;script&#62;1&#39;"),
+        "{page}"
+    );
+    let chosen = get(
+        port,
+        &format!(
+            "/sources/1/dashboards/{id}?tempVars%5Bhost%5D=web1&tempVars%5Bfield%5D=usage_user"
+        ),
+    )
+    .text()
+    .unwrap();
+    assert!(
+        chosen.contains("mean(usage_user)") && chosen.contains("host = &#39;web1&#39;"),
+        "{chosen}"
+    );
+    // A value that is not offered falls back to the default.
+    let forged = get(
+        port,
+        &format!("/sources/1/dashboards/{id}?tempVars%5Bfield%5D=x)%20FROM%20y"),
+    )
+    .text()
+    .unwrap();
+    assert!(forged.contains("mean(usage_idle)"), "{forged}");
+    // Reserved names and unknown types are refused.
+    let bad = http
+        .post(&dashboards)
+        .json(&serde_json::json!({ "name": "bad", "templates": [{ "tempVar": ":interval:", "type": "csv" }] }))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 422, "{:?}", bad.text());
+}

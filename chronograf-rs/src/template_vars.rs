@@ -1,0 +1,321 @@
+//! Dashboards' user template variables, as Chronograf has them: a variable (`:host:`) takes
+//! its values from a meta-query (databases, measurements, field keys, tag keys, tag values, or
+//! any InfluxQL), a CSV list or free text; the chosen value replaces the variable in the cells'
+//! queries, quoted as Chronograf quotes it (`"db"` for names, `'value'` for tag values, verbatim
+//! for lists, text and custom queries, and unquoted inside a regular expression).
+
+use serde::{Deserialize, Serialize};
+
+/// Names Chronograf reserves for its own variables.
+const RESERVED: &[&str] = &[
+    ":database:",
+    ":measurement:",
+    ":dashboardTime:",
+    ":upperDashboardTime:",
+    ":interval:",
+    ":upper:",
+    ":lower:",
+    ":zoomedUpper:",
+    ":zoomedLower:",
+    ":refreshRate:",
+];
+
+/// One value of a variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateValue {
+    /// The value.
+    pub value: String,
+    /// Whether it is the one chosen by default.
+    #[serde(default)]
+    pub selected: bool,
+}
+
+/// Where a meta-query variable reads its values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateQuery {
+    /// Database.
+    #[serde(default)]
+    pub db: String,
+    /// Measurement.
+    #[serde(default)]
+    pub measurement: String,
+    /// Tag key (tag values).
+    #[serde(default, rename = "tagKey")]
+    pub tag_key: String,
+    /// A custom meta-query (`influxql`): its first column.
+    #[serde(default)]
+    pub influxql: String,
+}
+
+/// A user variable of a dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateVar {
+    /// `:name:`.
+    #[serde(rename = "tempVar")]
+    pub temp_var: String,
+    /// `databases`, `measurements`, `fieldKeys`, `tagKeys`, `tagValues`, `influxql`, `csv`
+    /// or `text`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The listed values (`csv`), the text (`text`), or the default choice of the others.
+    #[serde(default)]
+    pub values: Vec<TemplateValue>,
+    /// Where meta-query variables read their values.
+    #[serde(default)]
+    pub query: TemplateQuery,
+}
+
+/// How a chosen value is written into a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    Double,
+    Single,
+    Verbatim,
+}
+
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+impl TemplateVar {
+    /// The variable's name without colons (the key of `?tempVars[name]=`).
+    pub fn key(&self) -> &str {
+        self.temp_var.trim_matches(':')
+    }
+
+    /// Why the variable cannot be used, if it cannot.
+    pub fn problem(&self) -> Option<String> {
+        let name = self.key();
+        let well_formed = self.temp_var.len() > 2
+            && self.temp_var.starts_with(':')
+            && self.temp_var.ends_with(':')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !well_formed {
+            return Some(format!(
+                "invalid template variable {:?} (like :host:)",
+                self.temp_var
+            ));
+        }
+        if RESERVED.contains(&self.temp_var.as_str()) {
+            return Some(format!("{} is reserved", self.temp_var));
+        }
+        if self.quoting().is_none() {
+            return Some(format!(
+                "unknown template variable type {:?} (databases, measurements, fieldKeys, tagKeys, tagValues, influxql, csv, text)",
+                self.kind
+            ));
+        }
+        None
+    }
+
+    fn quoting(&self) -> Option<Quoting> {
+        Some(match self.kind.as_str() {
+            "databases" | "measurements" | "fieldKeys" | "tagKeys" => Quoting::Double,
+            "tagValues" => Quoting::Single,
+            "influxql" | "csv" | "text" => Quoting::Verbatim,
+            _ => return None,
+        })
+    }
+
+    /// The meta-query giving the values, with the database to run it on and the column to
+    /// read; `None` for lists and text.
+    pub fn meta_query(&self) -> Option<(String, String, usize)> {
+        let q = &self.query;
+        let on = |what: &str| format!("{what} ON {}", ident(&q.db));
+        Some(match self.kind.as_str() {
+            "databases" => (String::new(), "SHOW DATABASES".into(), 0),
+            "measurements" => (q.db.clone(), on("SHOW MEASUREMENTS"), 0),
+            "fieldKeys" => (
+                q.db.clone(),
+                format!("{} FROM {}", on("SHOW FIELD KEYS"), ident(&q.measurement)),
+                0,
+            ),
+            "tagKeys" => (
+                q.db.clone(),
+                format!("{} FROM {}", on("SHOW TAG KEYS"), ident(&q.measurement)),
+                0,
+            ),
+            "tagValues" => (
+                q.db.clone(),
+                format!(
+                    "{} FROM {} WITH KEY = {}",
+                    on("SHOW TAG VALUES"),
+                    ident(&q.measurement),
+                    ident(&q.tag_key)
+                ),
+                1,
+            ),
+            "influxql" => (q.db.clone(), q.influxql.clone(), 0),
+            _ => return None,
+        })
+    }
+
+    /// The value to use: `requested` when it is one of `options` (or the variable is free
+    /// text), else the default choice, else the first option.
+    pub fn choose(&self, options: &[String], requested: Option<&str>) -> Option<String> {
+        if let Some(r) = requested {
+            if self.kind == "text" || options.iter().any(|o| o == r) {
+                return Some(r.to_string());
+            }
+        }
+        self.values
+            .iter()
+            .find(|v| v.selected && (self.kind == "text" || options.contains(&v.value)))
+            .map(|v| v.value.clone())
+            .or_else(|| options.first().cloned())
+    }
+
+    /// `value` as this variable writes it into a query outside a regular expression.
+    fn quoted(&self, value: &str) -> String {
+        match self.quoting() {
+            Some(Quoting::Double) => ident(value),
+            Some(Quoting::Single) => {
+                format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+            }
+            _ => value.to_string(),
+        }
+    }
+}
+
+/// Values of column `column` of every series of a meta-query answer.
+pub fn values_of(answer: &serde_json::Value, column: usize) -> Vec<String> {
+    let mut out: Vec<String> = answer["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["series"].as_array().cloned().unwrap_or_default())
+        .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
+        .filter_map(|row| match row.get(column)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
+/// Whether byte offset `at` of `query` lies inside a `/regex/` literal.
+fn inside_regex(query: &str, at: usize) -> bool {
+    let before = &query[..at];
+    let mut slashes = 0;
+    let mut escaped = false;
+    for c in before.chars() {
+        match c {
+            '\\' if !escaped => {
+                escaped = true;
+                continue;
+            }
+            '/' if !escaped => slashes += 1,
+            _ => {}
+        }
+        escaped = false;
+    }
+    slashes % 2 == 1
+}
+
+/// `query` with every bound variable replaced by its chosen value.
+pub fn substitute(query: &str, bindings: &[(TemplateVar, String)]) -> String {
+    let mut out = query.to_string();
+    for (var, value) in bindings {
+        let mut result = String::with_capacity(out.len());
+        let mut rest = 0;
+        while let Some(pos) = out[rest..].find(&var.temp_var) {
+            let at = rest + pos;
+            result.push_str(&out[rest..at]);
+            if inside_regex(&out, at) {
+                result.push_str(&regex_escape(value));
+            } else {
+                result.push_str(&var.quoted(value));
+            }
+            rest = at + var.temp_var.len();
+        }
+        result.push_str(&out[rest..]);
+        out = result;
+    }
+    out
+}
+
+/// `value` safe inside an InfluxQL `/regex/`.
+fn regex_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if "\\/.^$|?*+()[]{}".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var(name: &str, kind: &str) -> TemplateVar {
+        TemplateVar {
+            temp_var: name.into(),
+            kind: kind.into(),
+            values: Vec::new(),
+            query: TemplateQuery {
+                db: "telegraf".into(),
+                measurement: "cpu".into(),
+                tag_key: "host".into(),
+                influxql: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn values_are_quoted_as_chronograf_quotes_them() {
+        let host = var(":host:", "tagValues");
+        let db = var(":db:", "databases");
+        let limit = var(":limit:", "csv");
+        let q =
+            "SELECT mean(v) FROM :db:..cpu WHERE host = :host: OR host =~ /^:host:$/ LIMIT :limit:";
+        assert_eq!(
+            substitute(
+                q,
+                &[
+                    (host, "web'1.a".into()),
+                    (db, "tele graf".into()),
+                    (limit, "10".into())
+                ]
+            ),
+            "SELECT mean(v) FROM \"tele graf\"..cpu WHERE host = 'web\\'1.a' OR host =~ /^web'1\\.a$/ LIMIT 10"
+        );
+    }
+
+    #[test]
+    fn meta_queries_and_choices() {
+        let host = var(":host:", "tagValues");
+        assert_eq!(
+            host.meta_query().unwrap(),
+            (
+                "telegraf".to_string(),
+                "SHOW TAG VALUES ON \"telegraf\" FROM \"cpu\" WITH KEY = \"host\"".to_string(),
+                1
+            )
+        );
+        let answer = serde_json::json!({"results":[{"series":[{"columns":["key","value"],"values":[["host","a"],["host","b"]]}]}]});
+        let options = values_of(&answer, 1);
+        assert_eq!(options, ["a", "b"]);
+        assert_eq!(host.choose(&options, Some("b")).as_deref(), Some("b"));
+        assert_eq!(host.choose(&options, Some("zzz")).as_deref(), Some("a"));
+        let text = TemplateVar {
+            values: vec![TemplateValue {
+                value: "x".into(),
+                selected: true,
+            }],
+            ..var(":t:", "text")
+        };
+        assert_eq!(text.choose(&[], None).as_deref(), Some("x"));
+        assert_eq!(text.choose(&[], Some("typed")).as_deref(), Some("typed"));
+        assert!(var(":interval:", "csv").problem().is_some());
+        assert!(var("host", "csv").problem().is_some());
+        assert!(var(":h:", "nope").problem().is_some());
+        assert!(var(":h-1:", "csv").problem().is_none());
+    }
+}
