@@ -56,6 +56,8 @@
           axisLabelFontSize: 11,
           zoomCallback: zoomTo,
           dateWindow: customWindow(),
+          underlayCallback: thresholdLine(el),
+          valueRange: rangeWithThreshold(el, data.rows),
         });
       })
       .catch(function (e) { el.textContent = String(e); });
@@ -70,6 +72,35 @@
     p.set("lower", String(Math.round(min)));
     p.set("upper", String(Math.round(max)));
     location.search = p.toString();
+  }
+
+  // A chart with data-threshold (the rule builder's preview) draws that value as a red line.
+  function thresholdLine(el) {
+    if (el.dataset.threshold === undefined || el.dataset.threshold === "") return null;
+    var value = Number(el.dataset.threshold);
+    return function (ctx, area, g) {
+      var y = g.toDomYCoord(value);
+      if (!isFinite(y)) return;
+      ctx.save();
+      ctx.strokeStyle = "#e0424b";
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.moveTo(area.x, y);
+      ctx.lineTo(area.x + area.w, y);
+      ctx.stroke();
+      ctx.restore();
+    };
+  }
+
+  // The y range of a chart with a threshold: the data and the threshold, with a margin.
+  function rangeWithThreshold(el, rows) {
+    if (el.dataset.threshold === undefined || el.dataset.threshold === "") return null;
+    var lo = Number(el.dataset.threshold), hi = lo;
+    rows.forEach(function (r) {
+      for (var i = 1; i < r.length; i++) if (r[i] !== null) { lo = Math.min(lo, r[i]); hi = Math.max(hi, r[i]); }
+    });
+    var pad = (hi - lo) * 0.1 || 1;
+    return [lo - pad, hi + pad];
   }
 
   // The page's custom window as [lower, upper] ms, so the x axis shows exactly the selection.

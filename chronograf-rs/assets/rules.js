@@ -17,6 +17,23 @@
   }
   $("rule-trigger").addEventListener("change", showFields);
   showFields();
+
+  // Live preview: the field's mean over the last hour, and the threshold as a line.
+  function quote(name) { return '"' + name.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"'; }
+  var previewTimer = null;
+  function preview() {
+    var m = $("rule-measurement").value, f = $("rule-field").value, chart = $("rule-preview");
+    if (!m || !f || $("rule-trigger").value === "deadman") { $("rule-preview-cell").hidden = true; return; }
+    $("rule-preview-cell").hidden = false;
+    chart.dataset.db = $("rule-db").value;
+    chart.dataset.threshold = $("rule-trigger").value === "threshold" ? $("rule-value").value : "";
+    chart.dataset.queries = JSON.stringify(["SELECT mean(" + quote(f) + ") AS " + quote(f) + " FROM " + quote(m) +
+      " WHERE time > now() - 1h GROUP BY time(1m)"]);
+    window.tickDraw(chart);
+  }
+  ["rule-db", "rule-measurement", "rule-field", "rule-value", "rule-trigger"].forEach(function (id) {
+    $(id).addEventListener("input", function () { clearTimeout(previewTimer); previewTimer = setTimeout(preview, 400); });
+  });
   function list(v) { return v.split(",").map(function (s) { return s.trim(); }).filter(Boolean); }
   $("new-rule").addEventListener("submit", function (ev) {
     ev.preventDefault();
