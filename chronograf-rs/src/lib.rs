@@ -2,13 +2,14 @@
 //! drawn in the browser by dygraphs (embedded from Debian's `libjs-dygraphs` at build time)
 //! from compact JSON columns.
 //!
-//! Layout: [`source`] (the store, queried as Chronograf does), [`dashboards`] (saved
+//! Layout: [`config`] (`chronograf-rs.toml`), [`source`] (the store, queried as Chronograf does), [`dashboards`] (saved
 //! dashboards and their template variables), [`hosts`] (the host list's
 //! queries), [`layouts`] (the canned `system` layouts and their query completion), [`http`]
 //! (pages, JSON endpoints, assets), [`rules`] (threshold rules as Chronograf's TICKscript),
 //! [`users`] (the store's users and grants on the admin page), [`template_vars`] (dashboards'
 //! user variables).
 
+pub mod config;
 pub mod dashboards;
 pub mod hosts;
 pub mod http;

@@ -1,69 +1,101 @@
 //! `chronograf-rs`: serves the dashboard on :8888 for one store (`--influxdb-url`).
 
 use anyhow::Context;
+use chronograf_rs::config::Config;
 use chronograf_rs::http::{router, AppState};
 use chronograf_rs::source::{Source, SourceConfig};
 use clap::Parser;
 use std::sync::Arc;
 
-/// The tick-rs web dashboard.
+/// The tick-rs web dashboard. Flags and their environment variables override
+/// `chronograf-rs.toml`; the store flags apply to the first source.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
+    /// Configuration file (`chronograf-rs.toml`).
+    #[arg(long, env = "CHRONOGRAF_RS_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    /// Print the effective configuration and exit.
+    #[arg(long)]
+    print_config: bool,
     /// Listen address.
-    #[arg(long, env = "CHRONOGRAF_RS_BIND", default_value = "0.0.0.0:8888")]
-    bind: String,
-    /// The store.
-    #[arg(
-        long = "influxdb-url",
-        env = "INFLUXDB_URL",
-        default_value = "http://localhost:8086"
-    )]
-    influxdb_url: String,
-    /// Basic-auth user for the store.
-    #[arg(
-        long = "influxdb-username",
-        env = "INFLUXDB_USERNAME",
-        default_value = ""
-    )]
-    influxdb_username: String,
-    /// Basic-auth password for the store.
+    #[arg(long, env = "CHRONOGRAF_RS_BIND")]
+    bind: Option<String>,
+    /// The first store's URL.
+    #[arg(long = "influxdb-url", env = "INFLUXDB_URL")]
+    influxdb_url: Option<String>,
+    /// Basic-auth user for the first store.
+    #[arg(long = "influxdb-username", env = "INFLUXDB_USERNAME")]
+    influxdb_username: Option<String>,
+    /// Basic-auth password for the first store.
     #[arg(
         long = "influxdb-password",
         env = "INFLUXDB_PASSWORD",
-        default_value = "",
         hide_env_values = true
     )]
-    influxdb_password: String,
-    /// Database of the agents' metrics.
-    #[arg(long, env = "CHRONOGRAF_RS_TELEGRAF_DB", default_value = "telegraf")]
-    telegraf_db: String,
+    influxdb_password: Option<String>,
+    /// Database of the agents' metrics in the first store.
+    #[arg(long, env = "CHRONOGRAF_RS_TELEGRAF_DB")]
+    telegraf_db: Option<String>,
     /// The alerting engine the alert pages drive.
-    #[arg(
-        long = "kapacitor-url",
-        env = "KAPACITOR_URL",
-        default_value = "http://localhost:9092"
-    )]
-    kapacitor_url: String,
+    #[arg(long = "kapacitor-url", env = "KAPACITOR_URL")]
+    kapacitor_url: Option<String>,
     /// Where dashboards are kept.
-    #[arg(
-        long = "data-dir",
-        env = "CHRONOGRAF_RS_DATA_DIR",
-        default_value = "/var/lib/chronograf-rs"
-    )]
-    data_dir: std::path::PathBuf,
+    #[arg(long = "data-dir", env = "CHRONOGRAF_RS_DATA_DIR")]
+    data_dir: Option<std::path::PathBuf>,
     /// The agents' gather interval, for the up/down status (`1m0s`).
-    #[arg(
-        long = "telegraf-system-interval",
-        env = "TELEGRAF_SYSTEM_INTERVAL",
-        default_value = "1m0s"
-    )]
-    telegraf_system_interval: String,
+    #[arg(long = "telegraf-system-interval", env = "TELEGRAF_SYSTEM_INTERVAL")]
+    telegraf_system_interval: Option<String>,
+}
+
+impl Cli {
+    /// `config` with the flags given applied over it.
+    fn apply(self, mut config: Config) -> Config {
+        if let Some(b) = self.bind {
+            config.bind = b;
+        }
+        if let Some(d) = self.data_dir {
+            config.data_dir = d;
+        }
+        if let Some(i) = self.telegraf_system_interval {
+            config.telegraf_system_interval = i;
+        }
+        if let Some(k) = self.kapacitor_url {
+            config.kapacitor.url = k;
+        }
+        if config.sources.is_empty() {
+            config.sources.push(SourceConfig::default());
+        }
+        let first = &mut config.sources[0];
+        if let Some(u) = self.influxdb_url {
+            first.url = u;
+        }
+        if let Some(u) = self.influxdb_username {
+            first.username = u;
+        }
+        if let Some(p) = self.influxdb_password {
+            first.password = p;
+        }
+        if let Some(t) = self.telegraf_db {
+            first.telegraf = t;
+        }
+        config
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let file = Config::load(cli.config.as_deref()).context("loading the configuration")?;
+    let print = cli.print_config;
+    let config = cli.apply(file);
+    if print {
+        print!(
+            "{}",
+            toml::to_string_pretty(&config).context("printing the configuration")?
+        );
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -77,34 +109,29 @@ async fn main() -> anyhow::Result<()> {
         .build()
         .context("HTTP client")?;
     let kapacitor = chronograf_rs::http::Kapacitor {
-        url: cli.kapacitor_url.clone(),
+        url: config.kapacitor.url.clone(),
         client: client.clone(),
     };
-    let source = Source::new(
-        SourceConfig {
-            url: cli.influxdb_url.clone(),
-            username: cli.influxdb_username.clone(),
-            password: cli.influxdb_password.clone(),
-            telegraf: cli.telegraf_db.clone(),
-            ..SourceConfig::default()
-        },
-        client,
-    );
+    let sources: Vec<Source> = config
+        .sources
+        .iter()
+        .map(|s| Source::new(s.clone(), client.clone()))
+        .collect();
     let state = AppState {
-        sources: Arc::new(vec![source]),
-        telegraf_interval: cli.telegraf_system_interval.clone(),
+        sources: Arc::new(sources),
+        telegraf_interval: config.telegraf_system_interval.clone(),
         layouts: Arc::new(chronograf_rs::layouts::canned()),
         dashboards: Arc::new(
-            chronograf_rs::dashboards::DashboardStore::open(&cli.data_dir)
+            chronograf_rs::dashboards::DashboardStore::open(&config.data_dir)
                 .context("opening the dashboards")?,
         ),
         kapacitor,
         metrics: Arc::default(),
     };
-    let listener = tokio::net::TcpListener::bind(&cli.bind)
+    let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
-        .with_context(|| format!("binding {}", cli.bind))?;
-    tracing::info!(bind = %cli.bind, store = %cli.influxdb_url, "chronograf-rs listening");
+        .with_context(|| format!("binding {}", config.bind))?;
+    tracing::info!(bind = %config.bind, store = %config.sources[0].url, "chronograf-rs listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async {
             if let Ok(mut term) =
