@@ -62,6 +62,29 @@ fn init_logging(config: &Config) {
     }
 }
 
+/// Creates the admin user named by `INFLUX_RS_ADMIN_USER` / `INFLUX_RS_ADMIN_PASSWORD` when no
+/// user of that name exists yet: how a container's first start sets up authentication (as the
+/// InfluxDB image's `INFLUXDB_ADMIN_USER`). An existing user is left as it is.
+fn bootstrap_admin(engine: &Engine) -> anyhow::Result<()> {
+    let (Ok(user), Ok(password)) = (
+        std::env::var("INFLUX_RS_ADMIN_USER"),
+        std::env::var("INFLUX_RS_ADMIN_PASSWORD"),
+    ) else {
+        return Ok(());
+    };
+    if user.is_empty() || engine.catalog().users.contains_key(&user) {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        !password.is_empty(),
+        "INFLUX_RS_ADMIN_PASSWORD is empty: an admin needs a password"
+    );
+    let hash = influx_rs::users::hash_password(&password)?;
+    engine.update_catalog(|c| c.create_user(&user, &password, hash, true))?;
+    tracing::info!(user = %user, "admin user created");
+    Ok(())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -98,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
             .await?
             .context("opening the data directory")?,
     );
+    bootstrap_admin(&engine)?;
     let maintenance = engine.start_maintenance();
     let continuous_queries = if config.continuous_queries.enabled {
         Some(

@@ -103,6 +103,11 @@ fn docker_compose_runs_the_whole_stack() {
         ("SMTP_HOST", "smtp-sink".to_string()),
         ("SMTP_PORT", "2525".to_string()),
         ("ALERT_EMAIL_TO", "oncall@example.com".to_string()),
+        // The whole stack under authentication: the admin is created at the store's first
+        // start and every daemon uses it.
+        ("INFLUXDB_AUTH_ENABLED", "true".to_string()),
+        ("INFLUXDB_ADMIN_USER", "admin".to_string()),
+        ("INFLUXDB_ADMIN_PASSWORD", "compose-secret".to_string()),
     ];
     let compose_file = root.join("deploy/compose.yml");
     let prebuilt = root.join("deploy/compose.prebuilt.yml");
@@ -147,6 +152,11 @@ fn docker_compose_runs_the_whole_stack() {
     eprintln!("compose test: healthy after {:?}", started.elapsed());
 
     let dash = DashboardClient::new(port);
+    let users = dash.text("/chronograf/v1/sources/1/users");
+    assert!(
+        users.contains("\"admin\":true") && users.contains("\"name\":\"admin\""),
+        "the admin was not created at the store's first start: {users}"
+    );
 
     // Within 60 s the store holds the host's metrics, tagged with the host's own name.
     let expected_host = host_name();
