@@ -1,3 +1,28 @@
+// With a login (chronograf-rs.toml [[users]]), every state-changing request carries the CSRF
+// token of its cookie, and the side bar gets a logout button.
+(function () {
+  "use strict";
+  var m = document.cookie.match(/(?:^|; )tick_csrf=([^;]+)/);
+  if (!m) return;
+  var token = m[1], plainFetch = window.fetch;
+  window.fetch = function (url, opts) {
+    opts = opts || {};
+    var method = (opts.method || "GET").toUpperCase();
+    if (method !== "GET" && method !== "HEAD") {
+      opts.headers = Object.assign({}, opts.headers || {}, { "X-CSRF-Token": token });
+    }
+    return plainFetch.call(window, url, opts);
+  };
+  var nav = document.querySelector("nav.side");
+  if (nav) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = "/logout";
+    form.innerHTML = '<button type="submit" class="logout">Log out</button>';
+    nav.appendChild(form);
+  }
+})();
+
 // Draws every `.chart` of the page with dygraphs from the compact columns of
 // /chronograf/v1/sources/1/series (one request per cell query).
 (function () {

@@ -19,6 +19,11 @@ pub struct Config {
     pub kapacitor: KapacitorConfig,
     /// The stores; the first is source 1, the one the pages show.
     pub sources: Vec<SourceConfig>,
+    /// How long a login lasts.
+    pub session_hours: u64,
+    /// Users who may log in; none: no login is asked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<crate::login::LoginUser>,
 }
 
 /// `[kapacitor]`.
@@ -45,6 +50,8 @@ impl Default for Config {
             telegraf_system_interval: "1m0s".into(),
             kapacitor: KapacitorConfig::default(),
             sources: vec![SourceConfig::default()],
+            session_hours: 24,
+            users: Vec::new(),
         }
     }
 }
@@ -96,6 +103,19 @@ impl Config {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 message: "at least one [[sources]] is needed".into(),
+            });
+        }
+        if let Some(u) = config
+            .users
+            .iter()
+            .find(|u| !u.password_hash.starts_with("$2"))
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!(
+                    "user {:?}: password-hash must be a bcrypt hash (chronograf-rs hash-password)",
+                    u.name
+                ),
             });
         }
         if let Some(s) = config.sources.iter().find(|s| !s.url.starts_with("http")) {

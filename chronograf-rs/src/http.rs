@@ -32,6 +32,14 @@ pub struct AppState {
     pub kapacitor: Kapacitor,
     /// Request counters for `/metrics`.
     pub metrics: Arc<RequestMetrics>,
+    /// Configured users and their sessions.
+    pub login: Arc<crate::login::Login>,
+}
+
+impl axum::extract::FromRef<AppState> for Arc<crate::login::Login> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.login)
+    }
 }
 
 /// Requests served, by class of answer, exposed on `/metrics` so the agent can watch the
@@ -166,6 +174,15 @@ pub fn router(state: AppState) -> Router {
         .route("/chronograf/v1/layouts", get(layouts_json))
         .route("/chronograf/v1/env", get(env_json))
         .route("/assets/{file}", get(asset))
+        .route(
+            "/login",
+            get(crate::login::login_page).post(crate::login::sign_in),
+        )
+        .route("/logout", post(crate::login::sign_out))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.login),
+            crate::login::guard,
+        ))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -6,7 +6,7 @@
 //! dashboards and their template variables), [`hosts`] (the host list's
 //! queries), [`layouts`] (the canned `system` layouts and their query completion), [`http`]
 //! (pages, JSON endpoints, assets), [`rules`] (threshold rules as Chronograf's TICKscript),
-//! [`users`] (the store's users and grants on the admin page), [`template_vars`] (dashboards'
+//! [`login`] (optional login, sessions and CSRF tokens), [`users`] (the store's users and grants on the admin page), [`template_vars`] (dashboards'
 //! user variables).
 
 pub mod config;
@@ -14,6 +14,7 @@ pub mod dashboards;
 pub mod hosts;
 pub mod http;
 pub mod layouts;
+pub mod login;
 pub mod rules;
 pub mod source;
 pub mod template_vars;

@@ -46,6 +46,14 @@ struct Cli {
     /// The agents' gather interval, for the up/down status (`1m0s`).
     #[arg(long = "telegraf-system-interval", env = "TELEGRAF_SYSTEM_INTERVAL")]
     telegraf_system_interval: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Reads a password from standard input and prints its bcrypt hash, for `[[users]]`.
+    HashPassword,
 }
 
 impl Cli {
@@ -85,7 +93,17 @@ impl Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Some(Command::HashPassword) = cli.command.take() {
+        let mut password = String::new();
+        std::io::stdin()
+            .read_line(&mut password)
+            .context("reading the password")?;
+        let password = password.trim_end_matches(['\n', '\r']);
+        anyhow::ensure!(!password.is_empty(), "empty password");
+        println!("{}", chronograf_rs::login::hash_password(password)?);
+        return Ok(());
+    }
     let file = Config::load(cli.config.as_deref()).context("loading the configuration")?;
     let print = cli.print_config;
     let config = cli.apply(file);
@@ -127,6 +145,10 @@ async fn main() -> anyhow::Result<()> {
         ),
         kapacitor,
         metrics: Arc::default(),
+        login: chronograf_rs::login::Login::new(
+            config.users.clone(),
+            std::time::Duration::from_secs(config.session_hours.saturating_mul(3600)),
+        ),
     };
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await

@@ -666,3 +666,128 @@ fn template_variables_fill_cell_queries() {
         .unwrap();
     assert_eq!(bad.status().as_u16(), 422, "{:?}", bad.text());
 }
+
+#[test]
+fn login_sessions_and_csrf_tokens_guard_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_hosts(dir.path());
+    // The hash comes from the binary's own subcommand.
+    let mut hasher = std::process::Command::new(tick_tests::binary("chronograf-rs"))
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(hasher.stdin.as_mut().unwrap(), b"s3cret\n").unwrap();
+    let out = hasher.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let config = dir.path().join("chronograf-rs.toml");
+    std::fs::write(
+        &config,
+        format!("[[users]]\nname = \"ops\"\npassword-hash = \"{hash}\"\n"),
+    )
+    .unwrap();
+    let (_c, port) = chronograf(dir.path(), &store, &["--config", &config.to_string_lossy()]);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // Without a session: pages go to the login, APIs answer 401; health stays open.
+    let page = http.get(format!("{base}/sources/1/hosts")).send().unwrap();
+    assert_eq!(page.status().as_u16(), 303);
+    assert_eq!(page.headers()["location"], "/login");
+    assert_eq!(
+        http.get(format!("{base}/chronograf/v1/dashboards"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        http.get(format!("{base}/health"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let wrong = http
+        .post(format!("{base}/login"))
+        .form(&[("username", "ops"), ("password", "nope")])
+        .send()
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    assert!(wrong
+        .text()
+        .unwrap()
+        .contains("Wrong user name or password"));
+
+    // Logged in: cookies HttpOnly and SameSite=Strict; state changes need the CSRF token.
+    let ok = http
+        .post(format!("{base}/login"))
+        .form(&[("username", "ops"), ("password", "s3cret")])
+        .send()
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 303);
+    let cookies: Vec<String> = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("tick_session="))
+        .unwrap();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+    let csrf_cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("tick_csrf="))
+        .unwrap();
+    let pair = |c: &str| c.split(';').next().unwrap().to_string();
+    let cookie_header = format!("{}; {}", pair(session), pair(csrf_cookie));
+    let csrf = pair(csrf_cookie)
+        .trim_start_matches("tick_csrf=")
+        .to_string();
+    let hosts = http
+        .get(format!("{base}/sources/1/hosts"))
+        .header("Cookie", &cookie_header)
+        .send()
+        .unwrap();
+    assert_eq!(hosts.status().as_u16(), 200);
+    let body = serde_json::json!({ "name": "mine" });
+    let forged = http
+        .post(format!("{base}/chronograf/v1/dashboards"))
+        .header("Cookie", &cookie_header)
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    let made = http
+        .post(format!("{base}/chronograf/v1/dashboards"))
+        .header("Cookie", &cookie_header)
+        .header("X-CSRF-Token", &csrf)
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(made.status().as_u16(), 201);
+
+    // Logged out, the session is gone.
+    http.post(format!("{base}/logout"))
+        .header("Cookie", &cookie_header)
+        .send()
+        .unwrap();
+    let after = http
+        .get(format!("{base}/chronograf/v1/dashboards"))
+        .header("Cookie", &cookie_header)
+        .send()
+        .unwrap();
+    assert_eq!(after.status().as_u16(), 401);
+}

@@ -1,0 +1,306 @@
+//! Optional login. With `[[users]]` in `chronograf-rs.toml` (bcrypt password hashes, made with
+//! `chronograf-rs hash-password`), every page and API needs a session: `POST /login` checks the
+//! password and sets the session cookie (`HttpOnly`, `SameSite=Strict`) and a CSRF cookie
+//! readable by the page's script, which sends it back as `X-CSRF-Token` on every state-changing
+//! request (double submit). Sessions live in memory for `session-hours`; `/ping`, `/health`,
+//! `/metrics`, `/login` and the static assets stay open. Without users nothing is asked.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// A configured user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LoginUser {
+    /// Login name.
+    pub name: String,
+    /// bcrypt hash of the password.
+    pub password_hash: String,
+}
+
+/// The session cookie's name.
+const SESSION_COOKIE: &str = "tick_session";
+/// The CSRF cookie's name (readable by scripts).
+const CSRF_COOKIE: &str = "tick_csrf";
+
+struct Session {
+    user: String,
+    csrf: String,
+    expires: Instant,
+}
+
+/// Configured users and open sessions.
+pub struct Login {
+    users: Vec<LoginUser>,
+    lifetime: Duration,
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("users", &self.users.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// The value of cookie `name` in the request.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Compares without stopping at the first difference.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl Login {
+    /// Login with `users` (none: open access), sessions lasting `lifetime`.
+    pub fn new(users: Vec<LoginUser>, lifetime: Duration) -> Arc<Login> {
+        Arc::new(Login {
+            users,
+            lifetime,
+            sessions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether a login is required.
+    pub fn enabled(&self) -> bool {
+        !self.users.is_empty()
+    }
+
+    /// A new session for `name` if `password` is theirs: (session token, CSRF token).
+    fn sign_in(&self, name: &str, password: &str) -> Option<(String, String)> {
+        let user = self.users.iter().find(|u| u.name == name)?;
+        if !bcrypt::verify(password, &user.password_hash).unwrap_or(false) {
+            return None;
+        }
+        let (token, csrf) = (random_token(), random_token());
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        sessions.retain(|_, s| s.expires > now);
+        sessions.insert(
+            token.clone(),
+            Session {
+                user: user.name.clone(),
+                csrf: csrf.clone(),
+                expires: now + self.lifetime,
+            },
+        );
+        Some((token, csrf))
+    }
+
+    /// The user and CSRF token of the request's session, if it is live.
+    fn session(&self, headers: &HeaderMap) -> Option<(String, String)> {
+        let token = cookie(headers, SESSION_COOKIE)?;
+        let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let s = sessions.get(token).filter(|s| s.expires > Instant::now())?;
+        Some((s.user.clone(), s.csrf.clone()))
+    }
+
+    fn sign_out(&self, headers: &HeaderMap) {
+        if let Some(token) = cookie(headers, SESSION_COOKIE) {
+            self.sessions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(token);
+        }
+    }
+}
+
+/// Paths that need no session.
+fn open_path(path: &str) -> bool {
+    matches!(
+        path,
+        "/ping" | "/health" | "/metrics" | "/login" | "/logout"
+    ) || path.starts_with("/assets/")
+}
+
+fn api_path(path: &str) -> bool {
+    path.starts_with("/chronograf/")
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({ "code": status.as_u16(), "message": message })),
+    )
+        .into_response()
+}
+
+/// The middleware: sessions for pages and APIs, CSRF tokens on state-changing requests.
+pub async fn guard(
+    State(login): State<Arc<Login>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !login.enabled() || open_path(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let Some((_, csrf)) = login.session(req.headers()) else {
+        if api_path(req.uri().path()) || req.method() != Method::GET {
+            return refuse(StatusCode::UNAUTHORIZED, "login required");
+        }
+        return Redirect::to("/login").into_response();
+    };
+    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes_state {
+        let sent = req
+            .headers()
+            .get("X-CSRF-Token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !same(sent, &csrf) {
+            return refuse(StatusCode::FORBIDDEN, "missing or wrong CSRF token");
+        }
+    }
+    next.run(req).await
+}
+
+/// The login form.
+pub async fn login_page() -> Html<&'static str> {
+    Html(LOGIN_HTML)
+}
+
+/// The credentials the form posts.
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+fn set_cookie(res: &mut Response, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// Checks the form; on success sets the cookies and goes to the hosts page.
+pub async fn sign_in(
+    State(login): State<Arc<Login>>,
+    axum::Form(c): axum::Form<Credentials>,
+) -> Response {
+    let checked = {
+        let login = Arc::clone(&login);
+        tokio::task::spawn_blocking(move || login.sign_in(&c.username, &c.password)).await
+    };
+    let Ok(Some((token, csrf))) = checked else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Html(LOGIN_HTML.replace(
+                "<!--error-->",
+                "<p class=\"error\">Wrong user name or password.</p>",
+            )),
+        )
+            .into_response();
+    };
+    let max_age = login.lifetime.as_secs();
+    let mut res = Redirect::to("/").into_response();
+    set_cookie(
+        &mut res,
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}"),
+    );
+    set_cookie(
+        &mut res,
+        format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}"),
+    );
+    res
+}
+
+/// Ends the session.
+pub async fn sign_out(State(login): State<Arc<Login>>, headers: HeaderMap) -> Response {
+    login.sign_out(&headers);
+    let mut res = Redirect::to("/login").into_response();
+    set_cookie(
+        &mut res,
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    set_cookie(
+        &mut res,
+        format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0"),
+    );
+    res
+}
+
+const LOGIN_HTML: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Log in · chronograf-rs</title>
+<link rel="stylesheet" href="/assets/app.css"></head>
+<body><main class="login">
+<h1>chronograf-rs</h1>
+<!--error-->
+<form method="post" action="/login" class="rule-form">
+  <input name="username" placeholder="User name" autocomplete="username" required autofocus>
+  <input name="password" type="password" placeholder="Password" autocomplete="current-password" required>
+  <button type="submit">Log in</button>
+</form>
+</main></body></html>
+"#;
+
+/// `chronograf-rs hash-password`: the bcrypt hash of a password, for `[[users]]`.
+pub fn hash_password(password: &str) -> Result<String, bcrypt::BcryptError> {
+    bcrypt::hash(password, bcrypt::DEFAULT_COST)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(cookie_text: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_str(cookie_text).unwrap());
+        h
+    }
+
+    #[test]
+    fn sessions_start_with_the_right_password_and_end_at_logout() {
+        let hash = bcrypt::hash("pw", 4).unwrap();
+        let login = Login::new(
+            vec![LoginUser {
+                name: "ops".into(),
+                password_hash: hash,
+            }],
+            Duration::from_secs(60),
+        );
+        assert!(login.enabled());
+        assert!(login.sign_in("ops", "bad").is_none());
+        assert!(login.sign_in("nobody", "pw").is_none());
+        let (token, csrf) = login.sign_in("ops", "pw").unwrap();
+        let h = headers(&format!("other=1; {SESSION_COOKIE}={token}"));
+        assert_eq!(login.session(&h), Some(("ops".to_string(), csrf)));
+        login.sign_out(&h);
+        assert_eq!(login.session(&h), None);
+        assert!(!Login::new(Vec::new(), Duration::from_secs(1)).enabled());
+    }
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "ab"));
+        assert!(open_path("/assets/app.js") && !open_path("/sources/1/hosts"));
+    }
+}
