@@ -20,6 +20,8 @@ pub(super) enum Function {
     First,
     Last,
     Percentile(f64),
+    /// Area under the curve (trapezoids between consecutive points), per `unit` ns.
+    Integral(i64),
 }
 
 impl Function {
@@ -59,6 +61,24 @@ impl Function {
                     }
                 };
                 return Ok((Function::Percentile(n), field));
+            }
+            "integral" => {
+                let unit = match args.get(1) {
+                    None => 1_000_000_000,
+                    Some(Expr::Duration(d)) if *d > 0 => *d,
+                    Some(_) => {
+                        return Err(QueryError::Invalid(
+                            "second argument must be a duration".into(),
+                        ))
+                    }
+                };
+                if args.len() > 2 {
+                    return Err(QueryError::Invalid(format!(
+                        "invalid number of arguments for integral, expected at least 1 but no more than 2, got {}",
+                        args.len()
+                    )));
+                }
+                return Ok((Function::Integral(unit), field));
             }
             other => return Err(QueryError::Invalid(format!("undefined function {other}()"))),
         };
@@ -161,6 +181,18 @@ impl Function {
                     i += run;
                 }
                 best.map(|(v, _)| (first.0, v.clone()))
+            }
+            Function::Integral(unit) => {
+                let numeric: Vec<(i64, f64)> = points
+                    .iter()
+                    .filter_map(|(t, v)| Some((*t, as_f64(v)?)))
+                    .collect();
+                let area: f64 = numeric
+                    .windows(2)
+                    .filter(|w| w[1].0 != w[0].0)
+                    .map(|w| (w[0].1 + w[1].1) / 2.0 * (w[1].0 - w[0].0) as f64 / *unit as f64)
+                    .sum();
+                Some((first.0, Value::Float(area)))
             }
             Function::Percentile(p) => {
                 let mut sorted: Vec<&(i64, Value)> = points.iter().collect();
@@ -333,6 +365,59 @@ impl Transform {
             Transform::CumulativeSum | Transform::MovingAverage { .. } => None,
         }
     }
+}
+
+/// `integral` per `GROUP BY time()` window, as InfluxDB 1.x computes it in one pass: a segment
+/// between two points of the same window adds to it; a segment crossing the end of a window is
+/// cut there at the interpolated value, the part before the end going to the first window and
+/// the rest to the window of the later point. Windows without points have no value.
+pub(super) fn integral_buckets(
+    points: &[(i64, Value)],
+    buckets: &[i64],
+    width: i64,
+    unit: i64,
+) -> Vec<Option<Value>> {
+    let mut out: Vec<Option<f64>> = vec![None; buckets.len()];
+    let Some(&first_bucket) = buckets.first() else {
+        return Vec::new();
+    };
+    let index = |t: i64| usize::try_from((t - first_bucket).div_euclid(width)).ok();
+    let numeric: Vec<(i64, f64)> = points
+        .iter()
+        .filter_map(|(t, v)| Some((*t, as_f64(v)?)))
+        .collect();
+    let area =
+        |t0: i64, v0: f64, t1: i64, v1: f64| (v0 + v1) / 2.0 * (t1 - t0) as f64 / unit as f64;
+    for (n, &(t, _)) in numeric.iter().enumerate() {
+        if let Some(slot) = index(t).and_then(|i| out.get_mut(i)) {
+            slot.get_or_insert(0.0);
+        }
+        let Some(&(t1, v1)) = numeric.get(n + 1) else {
+            continue;
+        };
+        let v0 = numeric[n].1;
+        if t1 == t {
+            continue;
+        }
+        let (Some(i0), Some(i1)) = (index(t), index(t1)) else {
+            continue;
+        };
+        if i0 == i1 {
+            if let Some(Some(a)) = out.get_mut(i0) {
+                *a += area(t, v0, t1, v1);
+            }
+            continue;
+        }
+        let end = first_bucket + (i0 as i64 + 1) * width;
+        let at_end = v0 + (v1 - v0) * (end - t) as f64 / (t1 - t) as f64;
+        if let Some(Some(a)) = out.get_mut(i0) {
+            *a += area(t, v0, end, at_end);
+        }
+        if let Some(slot) = out.get_mut(i1) {
+            *slot.get_or_insert(0.0) += area(end, at_end, t1, v1);
+        }
+    }
+    out.into_iter().map(|a| a.map(Value::Float)).collect()
 }
 
 /// Running totals: integers stay integers (wrapping as Go does), anything else sums as floats.

@@ -556,6 +556,10 @@ fn aggregate(
             .is_some_and(Function::is_selector)
         && interval.is_none();
     let fill = sel.fill.clone().unwrap_or(Fill::Null);
+    // InfluxDB 1.x shows no row for a window with no points when only integrals are asked.
+    let only_integrals = calls
+        .iter()
+        .all(|c| matches!(c.function, Some(Function::Integral(_))));
 
     let mut out = Vec::new();
     for (key, mut fields) in groups {
@@ -637,6 +641,15 @@ fn aggregate(
                         continue;
                     };
                     let points = &fields[call.field];
+                    if let Function::Integral(unit) = function {
+                        columns.push(
+                            super::functions::integral_buckets(points, &buckets, width, *unit)
+                                .into_iter()
+                                .map(|v| v.map(|v| v.to_json()))
+                                .collect(),
+                        );
+                        continue;
+                    }
                     let mut cursor = 0;
                     let mut column = Vec::with_capacity(buckets.len());
                     for &b in &buckets {
@@ -668,7 +681,9 @@ fn aggregate(
                 for (n, &b) in buckets.iter().enumerate().skip(first_shown) {
                     let cells: Vec<Option<serde_json::Value>> =
                         columns.iter().map(|c| c[n].clone()).collect();
-                    if (fill == Fill::None || transforms) && cells.iter().all(Option::is_none) {
+                    if (fill == Fill::None || transforms || only_integrals)
+                        && cells.iter().all(Option::is_none)
+                    {
                         continue;
                     }
                     rows.push(
