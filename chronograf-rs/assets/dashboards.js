@@ -1,5 +1,5 @@
-// Dashboards: create, import, rename, delete, add and delete cells and template variables
-// through the JSON API; a variable's choice goes in the URL as ?tempVars[name]=value.
+// Dashboards: create, import, rename, delete, add, delete, move and resize cells and template
+// variables through the JSON API; a variable's choice goes in the URL as ?tempVars[name]=value.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -84,5 +84,43 @@
     b.addEventListener("click", function () {
       update(function (d) { d.cells = d.cells.filter(function (c) { return c.i !== b.dataset.i; }); });
     });
+  });
+  // Move (drag the title) and resize (drag the corner) on the 12-column grid; the new
+  // place is saved when the pointer is released.
+  var grid = $("grid"), ROW = 60, GAP = 12;
+  function gridDrag(cell, ev, resize) {
+    if (ev.button !== 0 || ev.target.closest("button")) return;
+    ev.preventDefault();
+    var col = (grid.clientWidth + GAP) / 12, start = { x: ev.clientX, y: ev.clientY };
+    var from = { x: +cell.dataset.x, y: +cell.dataset.y, w: +cell.dataset.w, h: +cell.dataset.h };
+    var to = Object.assign({}, from);
+    cell.classList.add("moving");
+    function place(e) {
+      var dx = Math.round((e.clientX - start.x) / col), dy = Math.round((e.clientY - start.y) / (ROW + GAP));
+      if (resize) {
+        to.w = Math.max(1, Math.min(12 - from.x, from.w + dx));
+        to.h = Math.max(1, from.h + dy);
+      } else {
+        to.x = Math.max(0, Math.min(12 - from.w, from.x + dx));
+        to.y = Math.max(0, from.y + dy);
+      }
+      cell.style.gridColumn = (to.x + 1) + " / span " + to.w;
+      cell.style.gridRow = (to.y + 1) + " / span " + to.h;
+    }
+    function drop() {
+      document.removeEventListener("pointermove", place);
+      document.removeEventListener("pointerup", drop);
+      cell.classList.remove("moving");
+      if (to.x === from.x && to.y === from.y && to.w === from.w && to.h === from.h) return;
+      update(function (d) {
+        d.cells.forEach(function (c) { if (c.i === cell.dataset.i) Object.assign(c, to); });
+      });
+    }
+    document.addEventListener("pointermove", place);
+    document.addEventListener("pointerup", drop);
+  }
+  document.querySelectorAll("#grid .cell").forEach(function (cell) {
+    cell.querySelector(".drag-handle").addEventListener("pointerdown", function (ev) { gridDrag(cell, ev, false); });
+    cell.querySelector(".resize-handle").addEventListener("pointerdown", function (ev) { gridDrag(cell, ev, true); });
   });
 })();

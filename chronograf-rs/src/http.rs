@@ -452,6 +452,11 @@ struct DrawnCell {
     i: String,
     name: String,
     kind: String,
+    /// Grid position and size (12 columns).
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
     db: String,
     /// Queries with the template variables replaced, as JSON.
     queries: String,
@@ -546,6 +551,10 @@ async fn dashboard_page(
                     .collect::<Vec<_>>(),
             )
             .unwrap_or_default(),
+            x: c.x.min(11),
+            y: c.y,
+            w: c.w.clamp(1, 12 - c.x.min(11)),
+            h: c.h.max(1),
             i: c.i,
             name: c.name,
             kind: c.kind,
