@@ -1092,6 +1092,24 @@ impl<'a> Parser<'a> {
         Ok(lhs)
     }
 
+    /// `(arg, arg, …)` of a function call.
+    fn call_args(&mut self) -> Result<Vec<Expr>> {
+        self.expect(TokenKind::LParen, "(")?;
+        let mut args = Vec::new();
+        if self.peek().kind != TokenKind::RParen {
+            loop {
+                args.push(self.expr(0)?);
+                if self.peek().kind == TokenKind::Comma {
+                    self.advance();
+                } else {
+                    break;
+                }
+            }
+        }
+        self.expect(TokenKind::RParen, ")")?;
+        Ok(args)
+    }
+
     fn unary(&mut self) -> Result<Expr> {
         let t = self.peek().clone();
         match t.kind {
@@ -1152,27 +1170,27 @@ impl<'a> Parser<'a> {
                     self.advance();
                     return Ok(Expr::Bool(s.eq_ignore_ascii_case("true")));
                 }
+                if s.eq_ignore_ascii_case("distinct") {
+                    // `distinct(field)`, or `DISTINCT field` meaning the same.
+                    self.advance();
+                    let args = if self.peek().kind == TokenKind::LParen {
+                        self.call_args()?
+                    } else {
+                        vec![Expr::VarRef(self.ident()?)]
+                    };
+                    return Ok(Expr::Call {
+                        name: "distinct".into(),
+                        args,
+                    });
+                }
                 if is_keyword(&s) {
                     return Err(self.unexpected(&["identifier", "string", "number", "bool"]));
                 }
                 self.advance();
                 if self.peek().kind == TokenKind::LParen {
-                    self.advance();
-                    let mut args = Vec::new();
-                    if self.peek().kind != TokenKind::RParen {
-                        loop {
-                            args.push(self.expr(0)?);
-                            if self.peek().kind == TokenKind::Comma {
-                                self.advance();
-                            } else {
-                                break;
-                            }
-                        }
-                    }
-                    self.expect(TokenKind::RParen, ")")?;
                     return Ok(Expr::Call {
                         name: s.to_ascii_lowercase(),
-                        args,
+                        args: self.call_args()?,
                     });
                 }
                 Ok(Expr::VarRef(s))
@@ -1304,6 +1322,13 @@ mod tests {
         round_trip("SELECT * FROM /^cp/ WHERE host =~ /a\\/b/");
         round_trip("SELECT mean(v), max(v) AS m FROM cpu WHERE time > now() - 1h GROUP BY time(10m, -1m), host, * fill(linear) LIMIT 3 SLIMIT 2 SOFFSET 1 tz('Europe/Paris')");
         round_trip("SELECT count(v) FROM cpu GROUP BY /^h/ fill(-1.5)");
+        round_trip("SELECT distinct(v), count(distinct(w)), top(v, host, 3) FROM cpu");
+        assert_eq!(
+            parse_statement("SELECT DISTINCT v FROM cpu")
+                .unwrap()
+                .to_string(),
+            "SELECT distinct(v) FROM cpu"
+        );
         round_trip("SHOW TAG KEYS ON db FROM cpu WHERE host = 'a' LIMIT 2");
         round_trip(
             "SHOW TAG VALUES FROM cpu, mem WITH KEY IN (host, \"region\") WHERE time > now() - 10m",

@@ -22,11 +22,33 @@ pub(super) enum Function {
     Percentile(f64),
     /// Area under the curve (trapezoids between consecutive points), per `unit` ns.
     Integral(i64),
+    /// `count(distinct(field))`: how many different values.
+    CountDistinct,
 }
 
 impl Function {
     /// Reads `name(field[, arg])`; returns the function and its field (`*` for every field).
     pub(super) fn parse(name: &str, args: &[Expr]) -> Result<(Function, String), QueryError> {
+        if let [Expr::Call {
+            name: inner,
+            args: inner_args,
+        }] = args
+        {
+            return match (name, inner.as_str(), inner_args.as_slice()) {
+                ("count", "distinct", [Expr::VarRef(field)]) => {
+                    Ok((Function::CountDistinct, field.clone()))
+                }
+                ("count", "distinct", [_, _, ..]) => Err(QueryError::Invalid(
+                    "distinct function can only have one argument".into(),
+                )),
+                ("count", "distinct", _) => Err(QueryError::Invalid(
+                    "expected field argument in distinct()".into(),
+                )),
+                _ => Err(QueryError::Invalid(format!(
+                    "expected field argument in {name}()"
+                ))),
+            };
+        }
         let field = match args.first() {
             Some(Expr::VarRef(f)) => f.clone(),
             Some(Expr::Wildcard) => "*".to_string(),
@@ -105,6 +127,12 @@ impl Function {
         let numbers = || points.iter().filter_map(|(_, v)| as_f64(v));
         match self {
             Function::Count => Some((first.0, Value::Integer(points.len() as i64))),
+            Function::CountDistinct => {
+                let mut values: Vec<&Value> = points.iter().map(|(_, v)| v).collect();
+                values.sort_by(|a, b| compare(a, b));
+                values.dedup_by(|a, b| compare(a, b).is_eq());
+                Some((first.0, Value::Integer(values.len() as i64)))
+            }
             Function::Sum => match &first.1 {
                 Value::Integer(_) => Some((
                     first.0,
@@ -482,7 +510,8 @@ fn as_i64(v: &Value) -> i64 {
     }
 }
 
-fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
+/// InfluxDB's order of two values of one field (numbers by value, strings and booleans as such).
+pub(super) fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
     match (a, b) {
         (Value::Integer(x), Value::Integer(y)) => x.cmp(y),
         (Value::Unsigned(x), Value::Unsigned(y)) => x.cmp(y),

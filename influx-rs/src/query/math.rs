@@ -1,6 +1,7 @@
 //! Arithmetic in the select list (`100 - mean("usage_idle")`, `"used" / 1073741824`,
-//! `a + b`): an expression over the columns the query computes anyway (fields of a raw query,
-//! calls of an aggregate one) and number literals, evaluated per row with InfluxDB's rules.
+//! `a + b`, `round(mean(v))`, `pow(v, 2)`): an expression over the columns the query computes
+//! anyway (fields of a raw query, calls of an aggregate one), number literals and InfluxDB's
+//! row-wise math functions, evaluated per row with InfluxDB's rules.
 
 use super::QueryError;
 use influxql::{BinaryOp, Expr};
@@ -14,20 +15,141 @@ pub(super) enum Math {
     Const(serde_json::Value),
     /// `lhs op rhs`.
     Binary(BinaryOp, Box<Math>, Box<Math>),
+    /// A math function (`abs`, `round`, `pow`, …) of its arguments.
+    Func(MathFn, Vec<Math>),
 }
 
-/// Whether `e` is arithmetic (not a bare call or field).
+/// InfluxDB's row-wise math functions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum MathFn {
+    Abs,
+    Ceil,
+    Floor,
+    Round,
+    Sqrt,
+    Exp,
+    Ln,
+    Log2,
+    Log10,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    /// `pow(x, y)`.
+    Pow,
+    /// `log(x, base)`.
+    Log,
+    /// `atan2(y, x)`.
+    Atan2,
+}
+
+impl MathFn {
+    /// The math function called `name`, if it is one.
+    pub(super) fn named(name: &str) -> Option<MathFn> {
+        Some(match name {
+            "abs" => MathFn::Abs,
+            "ceil" => MathFn::Ceil,
+            "floor" => MathFn::Floor,
+            "round" => MathFn::Round,
+            "sqrt" => MathFn::Sqrt,
+            "exp" => MathFn::Exp,
+            "ln" => MathFn::Ln,
+            "log2" => MathFn::Log2,
+            "log10" => MathFn::Log10,
+            "sin" => MathFn::Sin,
+            "cos" => MathFn::Cos,
+            "tan" => MathFn::Tan,
+            "asin" => MathFn::Asin,
+            "acos" => MathFn::Acos,
+            "atan" => MathFn::Atan,
+            "pow" => MathFn::Pow,
+            "log" => MathFn::Log,
+            "atan2" => MathFn::Atan2,
+            _ => return None,
+        })
+    }
+
+    fn arity(self) -> usize {
+        match self {
+            MathFn::Pow | MathFn::Log | MathFn::Atan2 => 2,
+            _ => 1,
+        }
+    }
+
+    /// The function of number arguments: integers stay integers for `abs`, `ceil`, `floor`
+    /// and `round`; everything else is a float, null when not finite (as InfluxDB shows NaN).
+    fn apply(self, args: &[serde_json::Value]) -> serde_json::Value {
+        use serde_json::Value as J;
+        let Some(J::Number(x)) = args.first() else {
+            return J::Null;
+        };
+        if !x.is_f64() {
+            if let Some(i) = x.as_i64() {
+                match self {
+                    MathFn::Abs => return i.wrapping_abs().into(),
+                    MathFn::Ceil | MathFn::Floor | MathFn::Round => return i.into(),
+                    _ => {}
+                }
+            }
+        }
+        let Some(x) = x.as_f64() else {
+            return J::Null;
+        };
+        let y = || args.get(1).and_then(J::as_f64);
+        let r = match self {
+            MathFn::Abs => x.abs(),
+            MathFn::Ceil => x.ceil(),
+            MathFn::Floor => x.floor(),
+            MathFn::Round => x.round(),
+            MathFn::Sqrt => x.sqrt(),
+            MathFn::Exp => x.exp(),
+            MathFn::Ln => x.ln(),
+            MathFn::Log2 => x.log2(),
+            MathFn::Log10 => x.log10(),
+            MathFn::Sin => x.sin(),
+            MathFn::Cos => x.cos(),
+            MathFn::Tan => x.tan(),
+            MathFn::Asin => x.asin(),
+            MathFn::Acos => x.acos(),
+            MathFn::Atan => x.atan(),
+            MathFn::Pow => match y() {
+                Some(y) => x.powf(y),
+                None => return J::Null,
+            },
+            MathFn::Log => match y() {
+                Some(b) => x.ln() / b.ln(),
+                None => return J::Null,
+            },
+            MathFn::Atan2 => match y() {
+                Some(y) => x.atan2(y),
+                None => return J::Null,
+            },
+        };
+        if r.is_finite() {
+            float(r)
+        } else {
+            J::Null
+        }
+    }
+}
+
+/// Whether `e` is arithmetic or a math function (not a bare aggregate call or field).
 pub(super) fn is_math(e: &Expr) -> bool {
     match e {
         Expr::Binary { .. } | Expr::Integer(_) | Expr::Float(_) => true,
+        Expr::Call { name, .. } => MathFn::named(name).is_some(),
         Expr::Paren(inner) => is_math(inner),
         _ => false,
     }
 }
 
-/// Whether `e` holds a function call anywhere.
+/// Whether `e` holds a call of an aggregate, selector or transformation anywhere (math
+/// functions only pass on what their arguments hold).
 pub(super) fn has_call(e: &Expr) -> bool {
     match e {
+        Expr::Call { name, args } if MathFn::named(name).is_some() => args.iter().any(has_call),
         Expr::Call { .. } => true,
         Expr::Binary { lhs, rhs, .. } => has_call(lhs) || has_call(rhs),
         Expr::Paren(inner) => has_call(inner),
@@ -35,13 +157,26 @@ pub(super) fn has_call(e: &Expr) -> bool {
     }
 }
 
-/// Whether `e` refers to a field outside any call.
+/// Whether `e` refers to a field outside any aggregate call.
 pub(super) fn has_bare_ref(e: &Expr) -> bool {
     match e {
-        Expr::VarRef(_) => true,
+        Expr::VarRef(_) | Expr::Wildcard => true,
+        Expr::Call { name, args } if MathFn::named(name).is_some() => args.iter().any(has_bare_ref),
         Expr::Binary { lhs, rhs, .. } => has_bare_ref(lhs) || has_bare_ref(rhs),
         Expr::Paren(inner) => has_bare_ref(inner),
         _ => false,
+    }
+}
+
+/// `f(*)` for a math function `f`: the function's name, to apply to every field.
+pub(super) fn wildcard_call(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Call { name, args }
+            if MathFn::named(name).is_some() && matches!(args.as_slice(), [Expr::Wildcard]) =>
+        {
+            Some(name)
+        }
+        _ => None,
     }
 }
 
@@ -93,7 +228,23 @@ pub(super) fn build(
                 "invalid expression in the select list: {e}"
             )))
         }
-        Expr::VarRef(_) | Expr::Call { .. } => Math::Cell(leaf(e)?),
+        Expr::Call { name, args } => match MathFn::named(name) {
+            Some(f) if args.len() == f.arity() => Math::Func(
+                f,
+                args.iter()
+                    .map(|a| build(a, leaf))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Some(f) => {
+                return Err(QueryError::Invalid(format!(
+                    "invalid number of arguments for {name}, expected {}, got {}",
+                    f.arity(),
+                    args.len()
+                )))
+            }
+            None => Math::Cell(leaf(e)?),
+        },
+        Expr::VarRef(_) => Math::Cell(leaf(e)?),
         other => {
             return Err(QueryError::Invalid(format!(
                 "invalid expression in the select list: {other}"
@@ -110,6 +261,10 @@ impl Math {
         match self {
             Math::Cell(i) => cells.get(*i).cloned().unwrap_or(J::Null),
             Math::Const(v) => v.clone(),
+            Math::Func(f, args) => {
+                let args: Vec<J> = args.iter().map(|a| a.eval(cells)).collect();
+                f.apply(&args)
+            }
             Math::Binary(op, lhs, rhs) => {
                 let (l, r) = (lhs.eval(cells), rhs.eval(cells));
                 let ints = match (&l, &r) {
@@ -181,6 +336,21 @@ mod tests {
         assert_eq!(
             m.eval(&[serde_json::json!(3), serde_json::json!(4)]),
             serde_json::json!(3.5)
+        );
+        let round = build(&field_expr("round(mean(v)) + 1"), &mut |_| Ok(0)).unwrap();
+        assert_eq!(
+            round.eval(&[serde_json::json!(-2.5)]),
+            serde_json::json!(-2)
+        );
+        let ln = build(&field_expr("ln(v)"), &mut |_| Ok(0)).unwrap();
+        assert_eq!(ln.eval(&[serde_json::json!(-1)]), serde_json::Value::Null);
+        let abs = build(&field_expr("abs(v)"), &mut |_| Ok(0)).unwrap();
+        assert_eq!(abs.eval(&[serde_json::json!(-7)]), serde_json::json!(7));
+        assert_eq!(
+            build(&field_expr("pow(v)"), &mut |_| Ok(0))
+                .unwrap_err()
+                .to_string(),
+            "invalid number of arguments for pow, expected 2, got 1"
         );
         assert_eq!(
             build(&field_expr("a * 2"), &mut |_| Ok(0))

@@ -8,6 +8,8 @@ use crate::storage::{Engine, Value};
 use influxql::{Dimension, Expr, Fill, MeasurementName, SelectStatement};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod multi;
+
 /// One point-in-time of one series: its time and the values of the fields read.
 struct Row {
     time: i64,
@@ -35,7 +37,8 @@ pub(super) fn select(
         .fields
         .iter()
         .any(|f| math::has_bare_ref(&f.expr) || matches!(f.expr, Expr::Wildcard));
-    if calls > 0 && bare {
+    let multi_row = multi::is_multi_row(sel);
+    if calls > 0 && bare && !multi_row {
         return Err(QueryError::Invalid(
             "mixing aggregate and non-aggregate queries is not supported".into(),
         ));
@@ -93,7 +96,9 @@ pub(super) fn select(
                 max,
                 epoch,
             };
-            if calls > 0 {
+            if multi_row {
+                out.extend(multi::select(&scope, sel)?);
+            } else if calls > 0 {
                 out.extend(aggregate(&scope, sel, ctx.now)?);
             } else {
                 out.extend(raw(&scope, sel)?);
@@ -325,6 +330,20 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryErr
                         Column::Tag(name.clone())
                     };
                     columns.push((name, column));
+                }
+            }
+            e if math::wildcard_call(e).is_some() => {
+                let name = math::wildcard_call(e).unwrap_or_default();
+                for field in &all_fields {
+                    let call = Expr::Call {
+                        name: name.to_string(),
+                        args: vec![Expr::VarRef(field.clone())],
+                    };
+                    let mut leaf = |_: &Expr| Ok(index_of(&mut read, field));
+                    columns.push((
+                        format!("{name}_{field}"),
+                        Column::Math(math::build(&call, &mut leaf)?),
+                    ));
                 }
             }
             e if math::is_math(e) => {
@@ -659,8 +678,10 @@ fn aggregate(
                         let value = function.apply(&points[from..to]).map(|(_, v)| v);
                         column.push(match value {
                             Some(v) => Some(v.to_json()),
-                            None if *function == Function::Count
-                                && fill == Fill::Null
+                            None if matches!(
+                                function,
+                                Function::Count | Function::CountDistinct
+                            ) && fill == Fill::Null
                                 && call.transform.is_none() =>
                             {
                                 Some(0.into())
