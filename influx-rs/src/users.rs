@@ -357,11 +357,11 @@ pub fn authenticate(
     }))
 }
 
-/// What a statement needs: `None` = admin, `Some(db)` = `READ` on it; `Ok(None)`-like
-/// statements that anyone may run are `Needs::Nothing`.
+/// What a statement needs: nothing, `READ` or `WRITE` on a database, or admin.
 enum Needs {
     Nothing,
     Read(String),
+    Write(String),
     Admin,
 }
 
@@ -382,6 +382,9 @@ fn needs(stmt: &Statement, default_db: &str) -> Needs {
         | Statement::ShowTagValues(s, _)
         | Statement::ShowFieldKeys(s)
         | Statement::ShowSeries(s) => Needs::Read(on(&s.database)),
+        Statement::Delete { .. } | Statement::DropSeries { .. } => {
+            Needs::Write(default_db.to_string())
+        }
         _ => Needs::Admin,
     }
 }
@@ -410,6 +413,8 @@ pub fn authorize_query(
             Needs::Nothing => continue,
             Needs::Read(db) if user.can(Privilege::Read, &db) => continue,
             Needs::Read(db) => format!("READ on {db}"),
+            Needs::Write(db) if user.can(Privilege::Write, &db) => continue,
+            Needs::Write(db) => format!("WRITE on {db}"),
             Needs::Admin => "admin privilege".to_string(),
         };
         return Err(AuthError::Statement {

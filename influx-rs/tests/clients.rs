@@ -109,6 +109,14 @@ v2.write_api(write_options=SYNCHRONOUS).write(
     bucket="py/autogen", record="mem,host=a used=42i 1500000000000000000")
 mem = list(v1.query("SELECT used FROM mem").get_points())
 assert mem == [{"time": "2017-07-14T02:40:00Z", "used": 42}], mem
+
+# Deleting through the client's helpers: a series by tags, then a whole measurement.
+v1.delete_series(database="py", measurement="cpu", tags={"host": "a b"})
+hosts = [p["host"] for p in v1.query("SELECT * FROM cpu").get_points()]
+assert hosts == ["c"], hosts
+v1.drop_measurement("mem")
+names = [m["name"] for m in v1.get_list_measurements()]
+assert names == ["cpu"], names
 print("python clients ok")
 "#;
 
@@ -143,7 +151,8 @@ fn python_clients_write_and_query() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&dir.path().join("data"));
     run_python(PYTHON_CLIENTS, s.port);
-    assert_eq!(rows(&s.query("py", "SELECT * FROM cpu")).len(), 2);
+    // Two points written, one series deleted by the script.
+    assert_eq!(rows(&s.query("py", "SELECT * FROM cpu")).len(), 1);
 }
 
 /// The Python `influxdb` client with credentials, against a store with `auth-enabled`: the

@@ -663,25 +663,35 @@ fn management_statements_match_influxdb_1_6_7() {
     };
     let dir = tempfile::tempdir().unwrap();
     let ours = TestServer::start(&dir.path().join("data"));
+    let mismatches = run_steps([reference.port, ours.port], "m", None, MANAGEMENT);
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Runs `steps` in order on both servers (`ports`: reference, ours): `WRITE <lines>` writes to
+/// `write_db`, anything else is a query (with `db=query_db` when given). Returns the steps whose
+/// answers (status and JSON) differ, with both answers.
+fn run_steps(
+    ports: [u16; 2],
+    write_db: &str,
+    query_db: Option<&str>,
+    steps: &[&str],
+) -> Vec<String> {
     let mut mismatches = Vec::new();
-    for q in MANAGEMENT {
-        // `WRITE <lines>` writes to database m on both.
-        let (want, got) = match q.strip_prefix("WRITE ") {
-            Some(body) => (
-                post(reference.port, "/write", &[("db", "m")], body),
-                post(ours.port, "/write", &[("db", "m")], body),
-            ),
-            None => (
-                post(reference.port, "/query", &[("q", q)], ""),
-                post(ours.port, "/query", &[("q", q)], ""),
-            ),
-        };
+    for step in steps {
+        let [want, got] = ports.map(|port| match step.strip_prefix("WRITE ") {
+            Some(body) => post(port, "/write", &[("db", write_db)], body),
+            None => {
+                let mut params = vec![("q", *step)];
+                params.extend(query_db.map(|db| ("db", db)));
+                post(port, "/query", &params, "")
+            }
+        });
         let same = want.status == got.status
             && serde_json::from_str::<serde_json::Value>(&want.body).ok()
                 == serde_json::from_str::<serde_json::Value>(&got.body).ok();
         if !same {
             mismatches.push(format!(
-                "{q}\n  influxdb: {} {}\n  ours:     {} {}",
+                "{step}\n  influxdb: {} {}\n  ours:     {} {}",
                 want.status,
                 want.body.trim(),
                 got.status,
@@ -689,7 +699,67 @@ fn management_statements_match_influxdb_1_6_7() {
             ));
         }
     }
+    mismatches
+}
+
+/// Deletes, in this order on both servers over the query dataset in database `del`: every
+/// answer must match. `WRITE <lines>` is a write.
+const DELETES: &[&str] = &[
+    "DELETE FROM cpu WHERE host = 'a' AND time < '2020-01-01T00:10:00Z'",
+    "SELECT count(usage), first(usage) FROM cpu GROUP BY host",
+    "DROP SERIES FROM cpu WHERE host = 'b'",
+    "SHOW SERIES",
+    "SELECT count(usage) FROM cpu GROUP BY host",
+    "DROP MEASUREMENT mem",
+    "SHOW MEASUREMENTS",
+    "SHOW FIELD KEYS",
+    "SHOW TAG VALUES WITH KEY = host",
+    "DELETE WHERE region = 'us' AND time >= '2020-01-01T00:20:00Z'",
+    "SELECT count(*) FROM cpu GROUP BY host",
+    "SELECT last(usage) FROM cpu WHERE host = 'c'",
+    "DROP SERIES WHERE time > 0",
+    "DROP SERIES FROM nothing",
+    "DROP MEASUREMENT nothing",
+    "DELETE FROM /^c.u$/ WHERE host = 'zzz'",
+    // A measurement dropped takes its field types with it.
+    "WRITE mem,host=a used=\"text\" 1577836800000000000",
+    "SELECT * FROM mem",
+    "DELETE FROM cpu WHERE time < '2020-01-01T00:25:00Z'",
+    "SELECT count(usage) FROM cpu GROUP BY host",
+    "SHOW SERIES FROM cpu",
+    "DELETE FROM cpu",
+    "SHOW SERIES",
+    "SELECT * FROM cpu",
+];
+
+#[test]
+fn deletes_match_influxdb_1_6_7_and_survive_a_restart() {
+    let Some(reference) = reference_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut ours = TestServer::start(&dir.path().join("data"));
+    let data = query_dataset();
+    for port in [reference.port, ours.port] {
+        post(port, "/query", &[("q", "CREATE DATABASE del")], "");
+        assert_eq!(post(port, "/write", &[("db", "del")], &data).status, 204);
+    }
+    let mismatches = run_steps([reference.port, ours.port], "del", Some("del"), DELETES);
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    // Tombstones and the shrunk index are on disk: the answers hold after a restart.
+    let checks = [
+        "SELECT * FROM cpu",
+        "SELECT * FROM mem",
+        "SHOW MEASUREMENTS",
+        "SHOW SERIES",
+    ];
+    let ask = |port: u16, q: &str| post(port, "/query", &[("db", "del"), ("q", q)], "").body;
+    let before: Vec<String> = checks.iter().map(|q| ask(ours.port, q)).collect();
+    ours.stop();
+    let ours = TestServer::start(&dir.path().join("data"));
+    for (q, want) in checks.iter().zip(before) {
+        assert_eq!(ask(ours.port, q), want, "{q} after a restart");
+    }
 }
 
 /// One request of the authentication sequence: who sends it, how, and what.
@@ -744,6 +814,10 @@ const AUTH_SEQUENCE: &[AuthStep] = &[
     step("POST", "/write?db=db2", "basic:bob:x", "m v=1 1000000000"),
     step("POST", "/write?db=db2", "basic:bob:wrong", "m v=1 2000000000"),
     step("POST", "/write?db=db2", "params:bob:x", "m v=2 2000000000"),
+    // Deletes need WRITE on the request's database; DROP MEASUREMENT needs admin.
+    step("POST", "/query?db=db1", "basic:bob:x", "DELETE FROM m WHERE time < 0"),
+    step("POST", "/query?db=db2", "basic:bob:x", "DELETE FROM m WHERE time < 0; DROP SERIES FROM nothing"),
+    step("POST", "/query?db=db2", "basic:bob:x", "DROP MEASUREMENT nothing"),
     step("POST", "/query", "basic:admin:pw", "REVOKE READ ON db2 FROM bob; GRANT ALL ON db3 TO bob; REVOKE WRITE ON db3 FROM bob; SHOW GRANTS FOR bob"),
     step("POST", "/query", "basic:admin:pw", "DROP USER nobody"),
     step("POST", "/query", "basic:admin:pw", "GRANT READ ON nodb TO bob"),

@@ -128,6 +128,25 @@ pub enum Statement {
         /// New clear-text password.
         password: String,
     },
+    /// `DELETE [FROM m, …] [WHERE …]`: points of the matching series in the time range.
+    Delete {
+        /// `FROM` measurements (empty: every measurement).
+        sources: Vec<Measurement>,
+        /// `WHERE`: tags and time.
+        condition: Option<Expr>,
+    },
+    /// `DROP SERIES [FROM m, …] [WHERE …]`: whole series, by tags.
+    DropSeries {
+        /// `FROM` measurements (empty: every measurement).
+        sources: Vec<Measurement>,
+        /// `WHERE`: tags only.
+        condition: Option<Expr>,
+    },
+    /// `DROP MEASUREMENT m`.
+    DropMeasurement {
+        /// Measurement name.
+        name: String,
+    },
     /// `GRANT p ON db TO u`, or `GRANT ALL [PRIVILEGES] TO u` (admin) when `database` is `None`.
     Grant {
         /// What is granted (always `All` for admin).
@@ -926,6 +945,18 @@ impl fmt::Display for Statement {
                 f.write_str(" = ")?;
                 write_string(f, password)
             }
+            Statement::Delete { sources, condition } => {
+                f.write_str("DELETE")?;
+                write_from_where(f, sources, condition)
+            }
+            Statement::DropSeries { sources, condition } => {
+                f.write_str("DROP SERIES")?;
+                write_from_where(f, sources, condition)
+            }
+            Statement::DropMeasurement { name } => {
+                f.write_str("DROP MEASUREMENT ")?;
+                write_ident(f, name)
+            }
             Statement::Grant {
                 privilege,
                 database,
@@ -1052,4 +1083,20 @@ impl fmt::Display for Statement {
             }
         }
     }
+}
+
+/// ` FROM a, b WHERE cond` of `DELETE` and `DROP SERIES`, each part only when given.
+fn write_from_where(
+    f: &mut fmt::Formatter<'_>,
+    sources: &[Measurement],
+    condition: &Option<Expr>,
+) -> fmt::Result {
+    for (i, m) in sources.iter().enumerate() {
+        f.write_str(if i == 0 { " FROM " } else { ", " })?;
+        write!(f, "{m}")?;
+    }
+    if let Some(c) = condition {
+        write!(f, " WHERE {c}")?;
+    }
+    Ok(())
 }

@@ -272,6 +272,11 @@ impl<'a> Parser<'a> {
             "SHOW" => self.show(),
             "CREATE" => self.create(),
             "DROP" => self.drop(),
+            "DELETE" => {
+                self.advance();
+                let (sources, condition) = self.deletion_scope()?;
+                Ok(Statement::Delete { sources, condition })
+            }
             "GRANT" | "REVOKE" => self.grant_or_revoke(),
             "KILL" => {
                 self.advance();
@@ -651,6 +656,15 @@ impl<'a> Parser<'a> {
                 database: self.ident()?,
             });
         }
+        if self.eat_keyword("SERIES") {
+            let (sources, condition) = self.deletion_scope()?;
+            return Ok(Statement::DropSeries { sources, condition });
+        }
+        if self.eat_keyword("MEASUREMENT") {
+            return Ok(Statement::DropMeasurement {
+                name: self.ident()?,
+            });
+        }
         if self.eat_keyword("USER") {
             return Ok(Statement::DropUser {
                 name: self.ident()?,
@@ -740,15 +754,7 @@ impl<'a> Parser<'a> {
             None
         };
         self.expect_keyword("FROM")?;
-        let mut sources = Vec::new();
-        loop {
-            sources.push(self.measurement()?);
-            if self.peek().kind == TokenKind::Comma {
-                self.advance();
-            } else {
-                break;
-            }
-        }
+        let sources = self.sources()?;
         let condition = self.where_clause()?;
         let mut dimensions = Vec::new();
         if self.eat_keyword("GROUP") {
@@ -1092,6 +1098,33 @@ impl<'a> Parser<'a> {
         Ok(lhs)
     }
 
+    /// `m, /re/, db.rp.m` after `FROM`.
+    fn sources(&mut self) -> Result<Vec<Measurement>> {
+        let mut sources = Vec::new();
+        loop {
+            sources.push(self.measurement()?);
+            if self.peek().kind == TokenKind::Comma {
+                self.advance();
+            } else {
+                return Ok(sources);
+            }
+        }
+    }
+
+    /// `[FROM sources] [WHERE cond]` of `DELETE` and `DROP SERIES`: at least one of them.
+    fn deletion_scope(&mut self) -> Result<(Vec<Measurement>, Option<Expr>)> {
+        let sources = if self.eat_keyword("FROM") {
+            self.sources()?
+        } else {
+            Vec::new()
+        };
+        let condition = self.where_clause()?;
+        if sources.is_empty() && condition.is_none() {
+            return Err(self.unexpected(&["FROM", "WHERE"]));
+        }
+        Ok((sources, condition))
+    }
+
     /// `(arg, arg, …)` of a function call.
     fn call_args(&mut self) -> Result<Vec<Expr>> {
         self.expect(TokenKind::LParen, "(")?;
@@ -1322,6 +1355,15 @@ mod tests {
         round_trip("SELECT * FROM /^cp/ WHERE host =~ /a\\/b/");
         round_trip("SELECT mean(v), max(v) AS m FROM cpu WHERE time > now() - 1h GROUP BY time(10m, -1m), host, * fill(linear) LIMIT 3 SLIMIT 2 SOFFSET 1 tz('Europe/Paris')");
         round_trip("SELECT count(v) FROM cpu GROUP BY /^h/ fill(-1.5)");
+        round_trip("DELETE FROM cpu, /^m/ WHERE host = 'a' AND time < '2020-01-01T00:00:00Z'");
+        round_trip("DELETE WHERE time < 10");
+        round_trip("DROP SERIES FROM cpu");
+        round_trip("DROP SERIES WHERE host = 'a'");
+        round_trip("DROP MEASUREMENT \"my cpu\"");
+        assert!(parse_statement("DROP SERIES")
+            .unwrap_err()
+            .to_string()
+            .starts_with("found EOF, expected FROM, WHERE at line 1"));
         round_trip("SELECT distinct(v), count(distinct(w)), top(v, host, 3) FROM cpu");
         assert_eq!(
             parse_statement("SELECT DISTINCT v FROM cpu")

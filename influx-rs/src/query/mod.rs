@@ -2,12 +2,14 @@
 //!
 //! - this module: the response types, statement dispatch, management statements;
 //! - `condition`: time ranges and row filters of `WHERE` clauses;
+//! - `delete`: `DELETE`, `DROP SERIES`, `DROP MEASUREMENT`;
 //! - `select`: raw and aggregate `SELECT`s; `functions`: the aggregate and selector
 //!   functions; `show`: the schema `SHOW` statements; [`csv`]: results as CSV;
 //! - [`running`]: queries in flight (`SHOW QUERIES`, `KILL QUERY`, limits).
 
 mod condition;
 pub mod csv;
+mod delete;
 mod functions;
 mod math;
 pub mod running;
@@ -232,6 +234,23 @@ fn execute_one(
         Statement::DropDatabase { name } => {
             engine.drop_database(name)?;
             Ok(Vec::new())
+        }
+        Statement::Delete { sources, condition } => {
+            let target = delete::Target::Points {
+                sources,
+                condition: condition.as_ref(),
+            };
+            delete::delete(engine, target, ctx).map(|()| Vec::new())
+        }
+        Statement::DropSeries { sources, condition } => {
+            let target = delete::Target::Series {
+                sources,
+                condition: condition.as_ref(),
+            };
+            delete::delete(engine, target, ctx).map(|()| Vec::new())
+        }
+        Statement::DropMeasurement { name } => {
+            delete::delete(engine, delete::Target::Measurement(name), ctx).map(|()| Vec::new())
         }
         Statement::CreateRetentionPolicy {
             name,

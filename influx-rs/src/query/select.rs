@@ -222,7 +222,8 @@ impl Scope<'_> {
     }
 }
 
-fn var_refs(e: &Expr) -> Vec<String> {
+/// The names of the fields and tags `e` refers to.
+pub(super) fn var_refs(e: &Expr) -> Vec<String> {
     match e {
         Expr::VarRef(n) => vec![n.clone()],
         Expr::Binary { lhs, rhs, .. } => {

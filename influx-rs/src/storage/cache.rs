@@ -64,6 +64,11 @@ impl Cache {
         self.series.is_empty()
     }
 
+    /// Whether series `key` has cached points.
+    pub fn has_series(&self, key: &[u8]) -> bool {
+        self.series.contains_key(key)
+    }
+
     /// The cached points of one field of one series in `[min, max]`, deduplicated.
     pub fn read(&self, key: &[u8], field: &str, min: i64, max: i64) -> Option<Column> {
         let (_, column) = self.series.get(key)?.iter().find(|(n, _)| n == field)?;

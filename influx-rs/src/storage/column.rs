@@ -90,7 +90,8 @@ impl Values {
         true
     }
 
-    fn select(&self, idx: &[usize]) -> Values {
+    /// The values at the positions `idx`, in that order.
+    pub fn select(&self, idx: &[usize]) -> Values {
         match self {
             Values::Float(v) => Values::Float(idx.iter().map(|&i| v[i]).collect()),
             Values::Integer(v) => Values::Integer(idx.iter().map(|&i| v[i]).collect()),

@@ -175,12 +175,8 @@ impl SeriesIndex {
         if let Some(&id) = self.ids.get(key) {
             return Ok(id);
         }
-        let mut entry = Vec::with_capacity(key.len() + 8);
-        entry.extend_from_slice(&(key.len() as u32).to_le_bytes());
-        entry.extend_from_slice(&crc32fast::hash(key).to_le_bytes());
-        entry.extend_from_slice(key);
         self.log
-            .write_all(&entry)
+            .write_all(&log_entry(key))
             .map_err(|source| IndexError::Io {
                 path: self.path.clone(),
                 source,
@@ -209,6 +205,27 @@ impl SeriesIndex {
             }
         }
         id
+    }
+
+    /// Forgets the series in `gone` (deleted): the log is written again without them (temp
+    /// file, fsync, rename) and the maps rebuilt. Series ids change.
+    pub fn remove(&mut self, gone: &ahash::AHashSet<&[u8]>) -> Result<(), IndexError> {
+        let io = |source| IndexError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut bytes = vec![MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION];
+        for key in self.keys.iter().filter(|k| !gone.contains(&k[..])) {
+            bytes.extend_from_slice(&log_entry(key));
+        }
+        let tmp = self.path.with_extension("log.tmp");
+        std::fs::write(&tmp, &bytes).map_err(io)?;
+        File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
+        std::fs::rename(&tmp, &self.path).map_err(io)?;
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        super::fsync_dir(dir).map_err(io)?;
+        *self = SeriesIndex::open(dir, self.max_values_per_tag)?;
+        Ok(())
     }
 
     /// Makes the log durable.
@@ -249,6 +266,15 @@ impl SeriesIndex {
         keys.sort_unstable();
         keys
     }
+}
+
+/// One log entry: `len | crc32 | key`.
+fn log_entry(key: &[u8]) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(key.len() + 8);
+    entry.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    entry.extend_from_slice(&crc32fast::hash(key).to_le_bytes());
+    entry.extend_from_slice(key);
+    entry
 }
 
 #[cfg(test)]

@@ -8,15 +8,17 @@
 //! - [`cache`]: per-shard in-memory points until a snapshot.
 //! - [`colfile`]: immutable compressed column files (`FORMAT.md` beside it).
 //! - [`index`]: per-shard persisted series index with tag bitmaps.
+//! - [`tombstone`]: deleted ranges of series, per column file.
 //! - [`shard`]: ties the above together for one shard group.
 //!
-//! On disk: `<data>/meta.json` and `<data>/<db>/<rp>/<shard id>/{wal/, *.tcf, series.log}`.
+//! On disk: `<data>/meta.json` and `<data>/<db>/<rp>/<shard id>/{wal/, *.tcf, *.tomb, series.log}`.
 
 pub mod cache;
 pub mod colfile;
 pub mod column;
 pub mod index;
 pub mod shard;
+pub mod tombstone;
 pub mod value;
 pub mod varint;
 pub mod wal;
@@ -457,6 +459,30 @@ impl Engine {
             }
         }
         out
+    }
+
+    /// Deletes the points in `[min, max]` of the series of `db` (every retention policy)
+    /// whose measurement `measurement` accepts and whose key `series` accepts; series left
+    /// without points are forgotten. Returns how many series were forgotten.
+    pub fn delete(
+        &self,
+        db: &str,
+        measurement: &dyn Fn(&str) -> bool,
+        series: &dyn Fn(&[u8]) -> bool,
+        (min, max): (i64, i64),
+    ) -> Result<usize, EngineError> {
+        let mut forgotten = 0;
+        for shard in self.shards_for(db, None, min, max) {
+            let keys: Vec<Arc<[u8]>> = shard
+                .measurements()
+                .iter()
+                .filter(|m| measurement(m))
+                .flat_map(|m| shard.series_of(m))
+                .filter(|k| series(k))
+                .collect();
+            forgotten += shard.delete(&keys, min, max)?;
+        }
+        Ok(forgotten)
     }
 
     /// Writes every cache past the snapshot threshold to a column file.

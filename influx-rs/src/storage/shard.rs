@@ -4,12 +4,15 @@
 //! Write: check types → index new series → WAL append → cache → group-commit fsync.
 //! Snapshot: rotate the WAL, freeze the cache, write it as a column file, drop old segments.
 //! Compaction: merge a run of adjacent files into one; later files win on equal timestamps.
+//! Delete: snapshot, then tombstone the files (`tombstone.rs`); series left without points
+//! leave the index.
 
 use super::cache::Cache;
 use super::colfile::encode::{COMPACTION_LEVEL, SNAPSHOT_LEVEL};
 use super::colfile::{ColFile, ColFileError, ColFileWriter};
 use super::column::Column;
 use super::index::{IndexError, SeriesIndex};
+use super::tombstone::{self, TombstoneError, Tombstones};
 use super::value::{FieldType, Point};
 use super::wal::{self, GroupCommit, WalError, WalWriter};
 use ahash::AHashMap;
@@ -34,6 +37,9 @@ pub enum ShardError {
     /// Index failure.
     #[error(transparent)]
     Index(#[from] IndexError),
+    /// Tombstone file failure.
+    #[error(transparent)]
+    Tombstone(#[from] TombstoneError),
     /// Other I/O.
     #[error("shard {path}: {source}")]
     Io {
@@ -70,6 +76,8 @@ struct FileEntry {
     generation: u64,
     level: u32,
     file: Arc<ColFile>,
+    /// Its deleted ranges (replaced whole when a delete adds some).
+    tombstones: Arc<Tombstones>,
 }
 
 /// A frozen cache being written to a column file.
@@ -136,6 +144,11 @@ impl Shard {
                 let _ = std::fs::remove_file(entry.path());
                 continue;
             }
+            // Tombstones of a file a compaction replaced before it could remove them.
+            if name.ends_with(".tomb") && !entry.path().with_extension("tcf").exists() {
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
             let Some((generation, level)) = parse_file_name(&name) else {
                 continue;
             };
@@ -144,6 +157,7 @@ impl Shard {
                     generation,
                     level,
                     file: Arc::new(f),
+                    tombstones: Arc::new(load_tombstones(id, &entry.path())),
                 }),
                 Err(e) => {
                     tracing::error!(shard_id = id, error = %e, "column file unusable; serving the shard without it")
@@ -160,6 +174,9 @@ impl Shard {
                 let Some(m) = lineproto::series_key::measurement(key) else {
                     continue;
                 };
+                if f.tombstones.covers_all(key) {
+                    continue;
+                }
                 let types = schema.entry(m).or_default();
                 for fb in fields {
                     types.entry(fb.field.clone()).or_insert(fb.field_type);
@@ -343,6 +360,7 @@ impl Shard {
                 generation,
                 level: 1,
                 file,
+                tombstones: Arc::default(),
             });
             st.files.sort_by_key(|f| (f.generation, f.level));
             st.snapshot = None;
@@ -401,6 +419,9 @@ impl Shard {
                     for e in errors {
                         tracing::error!(shard_id = self.id, error = %e, "corrupt block left out of compaction");
                     }
+                    let col = col
+                        .map(|c| input.tombstones.apply(key, c))
+                        .filter(|c| !c.is_empty());
                     if let Some(c) = col {
                         match &mut acc {
                             Some(a) => a.merge(&c),
@@ -432,6 +453,7 @@ impl Shard {
                     generation,
                     level,
                     file,
+                    tombstones: Arc::default(),
                 },
             );
         }
@@ -439,6 +461,10 @@ impl Shard {
             let p = input.file.path();
             if p != path {
                 std::fs::remove_file(p).map_err(io(p))?;
+            }
+            if !input.tombstones.is_empty() {
+                let t = tombstone::path_for(p);
+                std::fs::remove_file(&t).map_err(io(&t))?;
             }
         }
         tracing::debug!(
@@ -495,7 +521,7 @@ impl Shard {
             (
                 st.files
                     .iter()
-                    .map(|f| Arc::clone(&f.file))
+                    .map(|f| (Arc::clone(&f.file), Arc::clone(&f.tombstones)))
                     .collect::<Vec<_>>(),
                 st.snapshot.as_ref().map(|s| Arc::clone(&s.cache)),
                 st.cache.read(key, field, min, max),
@@ -506,12 +532,16 @@ impl Shard {
             Some(a) => a.merge(&c),
             None => acc = Some(c),
         };
-        for f in files {
+        for (f, tombstones) in files {
             let (col, errors) = f.read(key, field, min, max);
             for e in errors {
                 tracing::error!(shard_id = self.id, error = %e, "corrupt block skipped");
             }
-            if let Some(c) = col {
+            // A column emptied by tombstones may have a type the field no longer has.
+            if let Some(c) = col
+                .map(|c| tombstones.apply(key, c))
+                .filter(|c| !c.is_empty())
+            {
                 add(c);
             }
         }
@@ -524,6 +554,53 @@ impl Shard {
         acc.filter(|c| !c.is_empty())
     }
 
+    /// Deletes the points of `keys` in `[min, max]` that were written before the call:
+    /// everything acknowledged goes to a column file first, then the files get tombstones.
+    /// Series left without points leave the index, and measurements without series the
+    /// schema. Returns how many series left.
+    pub fn delete(&self, keys: &[Arc<[u8]>], min: i64, max: i64) -> Result<usize, ShardError> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        // Twice: the first call may only finish a snapshot an earlier failure left behind.
+        self.snapshot()?;
+        self.snapshot()?;
+        let _no_compaction = self.compaction_lock.lock();
+        let mut st = self.state.lock();
+        for entry in &mut st.files {
+            let present: Vec<&Arc<[u8]>> = keys
+                .iter()
+                .filter(|k| !entry.file.fields(k).is_empty())
+                .collect();
+            if present.is_empty() {
+                continue;
+            }
+            let mut tombstones = (*entry.tombstones).clone();
+            for key in present {
+                tombstones.add(Arc::clone(key), min, max);
+            }
+            tombstones.save(&tombstone::path_for(entry.file.path()))?;
+            entry.tombstones = Arc::new(tombstones);
+        }
+        super::fsync_dir(&self.dir).map_err(io(&self.dir))?;
+        let emptied: Vec<&Arc<[u8]>> = keys.iter().filter(|k| !has_points(&st, k)).collect();
+        if emptied.is_empty() {
+            return Ok(0);
+        }
+        let gone: ahash::AHashSet<&[u8]> = emptied.iter().map(|k| &k[..]).collect();
+        st.index.remove(&gone)?;
+        let measurements: BTreeSet<String> = emptied
+            .iter()
+            .filter_map(|k| lineproto::series_key::measurement(k))
+            .collect();
+        for m in measurements {
+            if st.index.measurement(&m).is_none() {
+                st.schema.remove(&m);
+            }
+        }
+        Ok(emptied.len())
+    }
+
     /// Bytes of column files, WAL and index on disk.
     pub fn disk_bytes(&self) -> u64 {
         dir_size(&self.dir)
@@ -533,6 +610,29 @@ impl Shard {
     pub fn file_count(&self) -> usize {
         self.state.lock().files.len()
     }
+}
+
+/// The tombstones of the column file at `path`; none (with an error logged) when they cannot
+/// be read, so a damaged tombstone file costs the delete, not the shard.
+fn load_tombstones(shard_id: u64, path: &Path) -> Tombstones {
+    Tombstones::load(&tombstone::path_for(path)).unwrap_or_else(|e| {
+        tracing::error!(shard_id, error = %e, "tombstones unusable; deleted points may show again");
+        Tombstones::default()
+    })
+}
+
+/// Whether series `key` has any point left in the shard (files, snapshot or cache).
+fn has_points(st: &ShardState, key: &[u8]) -> bool {
+    let in_memory = |c: &Cache| c.has_series(key);
+    st.files.iter().any(|f| {
+        f.file.fields(key).iter().any(|fb| {
+            f.file
+                .read(key, &fb.field, i64::MIN, i64::MAX)
+                .0
+                .is_some_and(|c| !f.tombstones.apply(key, c).is_empty())
+        })
+    }) || st.snapshot.as_ref().is_some_and(|s| in_memory(&s.cache))
+        || in_memory(&st.cache)
 }
 
 fn dir_size(dir: &Path) -> u64 {
@@ -594,6 +694,8 @@ mod tests {
         Snapshot,
         Compact(bool),
         Reopen,
+        /// Delete series (by number) in a time range.
+        Delete(Vec<u8>, i64, i64),
     }
 
     const FIELDS: [&str; 3] = ["a", "b", "c"];
@@ -609,6 +711,8 @@ mod tests {
             2 => Just(Op::Snapshot),
             1 => any::<bool>().prop_map(Op::Compact),
             1 => Just(Op::Reopen),
+            1 => (proptest::collection::vec(0u8..4, 1..3), -5i64..45, 0i64..30)
+                .prop_map(|(series, min, len)| Op::Delete(series, min, min + len)),
         ]
     }
 
@@ -636,8 +740,9 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
-        /// Model: a map (series, field, time) → the last value written. Whatever the order of
-        /// writes, snapshots, compactions and restarts, the shard reads back the model.
+        /// Model: a map (series, field, time) → the last value written, minus deletes.
+        /// Whatever the order of writes, deletes, snapshots, compactions and restarts, the
+        /// shard reads back the model.
         #[test]
         fn shard_matches_last_write_wins_model(ops in proptest::collection::vec(op(), 1..30)) {
             let dir = tempfile::tempdir().unwrap();
@@ -676,6 +781,19 @@ mod tests {
                     Op::Reopen => {
                         drop(shard);
                         shard = Shard::open(dir.path(), 1, 0).unwrap();
+                    }
+                    Op::Delete(series, min, max) => {
+                        let keys: Vec<Arc<[u8]>> =
+                            series.iter().map(|s| Arc::from(key(*s))).collect();
+                        shard.delete(&keys, min, max).unwrap();
+                        model.retain(|(k, _, t), _| {
+                            !(keys.iter().any(|d| d[..] == k[..]) && (min..=max).contains(t))
+                        });
+                        // A series without points left is forgotten; one with points is not.
+                        for k in &keys {
+                            let has_points = model.keys().any(|(m, _, _)| m[..] == k[..]);
+                            prop_assert_eq!(shard.has_series(k), has_points);
+                        }
                     }
                 }
                 prop_assert_eq!(&contents(&shard), &model);
