@@ -490,6 +490,10 @@ async fn query(
             )
         }
     };
+    let chunking: Vec<query::chunked::Chunking> = statements
+        .iter()
+        .map(query::chunked::Chunking::of)
+        .collect();
     if state.auth_enabled {
         let default_db = params.get("db").map(String::as_str).unwrap_or("");
         let catalog = state.engine.catalog();
@@ -528,6 +532,11 @@ async fn query(
         ..ctx
     };
     let pretty = params.get("pretty").is_some_and(|p| p == "true");
+    let chunked = params.get("chunked").is_some_and(|p| p == "true");
+    let chunk_size = params
+        .get("chunk_size")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(query::chunked::DEFAULT_CHUNK_SIZE);
     let db_param = ctx.database.clone().unwrap_or_default();
     let response = match state.running.register(q, &db_param) {
         Err(e) => QueryResponse {
@@ -572,16 +581,18 @@ async fn query(
         )
             .into_response();
     }
-    let body = if pretty {
-        serde_json::to_string_pretty(&response)
+    let body = if chunked {
+        query::chunked::to_lines(&response, &chunking, chunk_size)
+    } else if pretty {
+        serde_json::to_string_pretty(&response).map(|b| format!("{b}\n"))
     } else {
-        serde_json::to_string(&response)
+        serde_json::to_string(&response).map(|b| format!("{b}\n"))
     };
     match body {
         Ok(b) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
-            format!("{b}\n"),
+            b,
         )
             .into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),

@@ -577,6 +577,45 @@ fn csv_output_matches_influxdb_1_6_7() {
     }
 }
 
+#[test]
+fn chunked_answers_match_influxdb_1_6_7() {
+    let Some(reference) = reference_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ours = TestServer::start(&dir.path().join("data"));
+    let ports = [reference.port, ours.port];
+    for port in ports {
+        post(port, "/query", &[("q", "CREATE DATABASE ch")], "");
+        assert_eq!(
+            post(port, "/write", &[("db", "ch")], &query_dataset()).status,
+            204
+        );
+    }
+    let lines = |port: u16, q: &str, size: Option<&str>| -> Vec<serde_json::Value> {
+        let mut params = vec![("db", "ch"), ("q", q), ("chunked", "true")];
+        params.extend(size.map(|s| ("chunk_size", s)));
+        let answer = post(port, "/query", &params, "");
+        assert_eq!(answer.status, 200, "{q}: {}", answer.body);
+        answer
+            .body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    for q in [
+        "SELECT usage FROM cpu WHERE time < '2020-01-01T00:01:00Z' GROUP BY host",
+        "SELECT mean(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(1m), host; SHOW DATABASES; SELECT nothing FROM cpu",
+        "SELECT * FROM mem; SELECT x FROM nowhere; SELECT mean(x), x FROM mem",
+        "SHOW SERIES; SHOW TAG VALUES WITH KEY = host",
+        "SHOW FIELD KEYS; SHOW TAG KEYS; SHOW MEASUREMENTS; SHOW RETENTION POLICIES",
+    ] {
+        for size in [None, Some("1"), Some("4"), Some("7")] {
+            assert_eq!(lines(ports[0], q, size), lines(ports[1], q, size), "{q} (chunk_size {size:?})");
+        }
+    }
+}
+
 /// JSON equality, except that floats may differ in their last digits: 1.6.7 adds per-series
 /// partial sums in its merge order, influx-rs adds points in time order, and float addition is
 /// not associative (e.g. 4465.5 vs 4465.500000000001). Everything else must be identical.

@@ -5,8 +5,10 @@
 //! - `delete`: `DELETE`, `DROP SERIES`, `DROP MEASUREMENT`;
 //! - `select`: raw and aggregate `SELECT`s; `functions`: the aggregate and selector
 //!   functions; `show`: the schema `SHOW` statements; [`csv`]: results as CSV;
+//!   [`chunked`]: results as a stream of JSON lines (`chunked=true`);
 //! - [`running`]: queries in flight (`SHOW QUERIES`, `KILL QUERY`, limits).
 
+pub mod chunked;
 mod condition;
 pub mod csv;
 mod delete;
