@@ -119,11 +119,15 @@ fn line_value(v: &serde_json::Value) -> Option<LineValue<'_>> {
     }
 }
 
-/// The rows of `series` as line protocol for measurement `name`; how many points.
-fn series_lines(series: &[Series], name: &str) -> (Vec<u8>, u64) {
+/// The rows of `series` as line protocol for measurement `name` (or, for `None`, each
+/// series' own); how many points.
+fn series_lines(series: &[Series], name: Option<&str>) -> (Vec<u8>, u64) {
     let mut w = LineWriter::default();
     let mut count = 0;
     for s in series {
+        let Some(measurement) = name.or(s.name.as_deref()) else {
+            continue;
+        };
         let tags: Vec<(&String, &String)> = s
             .tags
             .as_ref()
@@ -140,7 +144,9 @@ fn series_lines(series: &[Series], name: &str) -> (Vec<u8>, u64) {
                 .skip(1)
                 .filter_map(|(c, v)| Some((c.as_str(), line_value(v)?)))
                 .collect();
-            if w.write_line(name, &tags, &fields, Some(time)).is_ok() {
+            if w.write_line(measurement, &tags, &fields, Some(time))
+                .is_ok()
+            {
                 count += 1;
             }
         }
@@ -168,10 +174,15 @@ pub fn select_into(
     let rp = catalog
         .resolve_policy(&db, into.retention_policy.as_deref().unwrap_or(""))?
         .to_string();
-    let influxql::MeasurementName::Name(name) = &into.name else {
-        return Err(QueryError::Invalid(
-            "a regular expression cannot be an INTO target".into(),
-        ));
+    // `None`: `:MEASUREMENT`, each row into the measurement it was read from.
+    let name = match &into.name {
+        influxql::MeasurementName::Name(n) => Some(n.as_str()),
+        influxql::MeasurementName::Source => None,
+        influxql::MeasurementName::Regex(_) => {
+            return Err(QueryError::Invalid(
+                "a regular expression cannot be an INTO target".into(),
+            ))
+        }
     };
     // Empty buckets are not written (not even count's zeros), unless a fill asks for them.
     let inner = SelectStatement {

@@ -351,6 +351,8 @@ const QUERIES: &[&str] = &[
     // Raw selects grouped by tags: one series per tag group, LIMIT per series.
     "SELECT usage FROM cpu WHERE time < '2020-01-01T00:01:00Z' GROUP BY host",
     "SELECT usage, count FROM cpu WHERE time < '2020-01-01T00:00:30Z' GROUP BY *",
+    "SELECT * FROM cpu WHERE time < '2020-01-01T00:00:30Z' GROUP BY host",
+    "SELECT * FROM cpu WHERE time < '2020-01-01T00:00:30Z' GROUP BY *",
     "SELECT usage FROM cpu WHERE time < '2020-01-01T00:02:00Z' GROUP BY region LIMIT 2 OFFSET 1",
     "SELECT usage FROM cpu GROUP BY time(1m)",
     // Arithmetic in the select list, as Chronograf's canned layouts write it.
@@ -680,6 +682,14 @@ const MANAGEMENT: &[&str] = &[
     "SELECT * FROM m..m3",
     "SELECT count(v) INTO m..m4 FROM m..m2 WHERE time >= 0 AND time < 4000000000 GROUP BY time(1s)",
     "SELECT * FROM m..m4",
+    "CREATE DATABASE m_copy",
+    "SELECT * INTO m_copy.autogen.:MEASUREMENT FROM m../^m[0-9]$|^cpu$/ GROUP BY *",
+    "SELECT max(v) INTO m_copy..:MEASUREMENT FROM m..cpu, m..m2 WHERE time >= 0 AND time < 4000000000 GROUP BY time(4s)",
+    "SHOW MEASUREMENTS ON m_copy",
+    "SELECT * FROM m_copy..m2",
+    "SELECT * FROM m_copy..cpu",
+    "SELECT * FROM m_copy..m3",
+    "DROP DATABASE m_copy",
     "SELECT v INTO nodb..x FROM m..m2",
     "SELECT nothing INTO m..y FROM m..m2",
     "CREATE CONTINUOUS QUERY cq1 ON m BEGIN SELECT mean(v) INTO m_1h FROM m2 GROUP BY time(1h) END",

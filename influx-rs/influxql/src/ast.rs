@@ -410,6 +410,8 @@ pub enum MeasurementName {
     Name(String),
     /// `/^cpu/`
     Regex(String),
+    /// `:MEASUREMENT` (an `INTO` target only): the measurement each row was read from.
+    Source,
 }
 
 /// Binary operators, by increasing precedence group.
@@ -664,6 +666,7 @@ impl fmt::Display for Measurement {
         match &self.name {
             MeasurementName::Name(n) => write_ident(f, n),
             MeasurementName::Regex(re) => write_regex(f, re),
+            MeasurementName::Source => f.write_str(":MEASUREMENT"),
         }
     }
 }
@@ -915,7 +918,8 @@ impl fmt::Display for Statement {
                     Some(MeasurementName::Regex(r)) => {
                         write!(f, " WITH MEASUREMENT =~ /{}/", r.replace('/', "\\/"))
                     }
-                    None => Ok(()),
+                    // Not something the parser makes here.
+                    Some(MeasurementName::Source) | None => Ok(()),
                 }
             }
             Statement::ShowShards => f.write_str("SHOW SHARDS"),

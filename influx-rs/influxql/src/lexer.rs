@@ -68,6 +68,8 @@ pub enum TokenKind {
     NeqRegex,
     /// `::`
     DoubleColon,
+    /// `:` (of `:MEASUREMENT`)
+    Colon,
     /// A character that starts no token.
     Illegal(char),
     /// End of input.
@@ -103,6 +105,7 @@ impl fmt::Display for TokenKind {
             TokenKind::EqRegex => f.write_str("=~"),
             TokenKind::NeqRegex => f.write_str("!~"),
             TokenKind::DoubleColon => f.write_str("::"),
+            TokenKind::Colon => f.write_str(":"),
             TokenKind::Illegal(c) => write!(f, "{c}"),
             TokenKind::Eof => f.write_str("EOF"),
         }
@@ -262,6 +265,7 @@ impl<'a> Lexer<'a> {
                 self.bump();
                 TokenKind::DoubleColon
             }
+            ':' => TokenKind::Colon,
             '"' => self
                 .scan_quoted('"')
                 .map_or(TokenKind::Illegal('"'), TokenKind::QuotedIdent),

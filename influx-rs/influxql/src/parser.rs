@@ -749,7 +749,7 @@ impl<'a> Parser<'a> {
             }
         }
         let into = if self.eat_keyword("INTO") {
-            Some(self.measurement()?)
+            Some(self.target()?)
         } else {
             None
         };
@@ -993,7 +993,17 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A source: `m`, `/re/`, qualified by `db.rp.`, `rp.` or `db..`.
     fn measurement(&mut self) -> Result<Measurement> {
+        self.measurement_or_target(false)
+    }
+
+    /// An `INTO` target: a measurement, or `:MEASUREMENT` (qualified or not).
+    fn target(&mut self) -> Result<Measurement> {
+        self.measurement_or_target(true)
+    }
+
+    fn measurement_or_target(&mut self, target: bool) -> Result<Measurement> {
         if self.peek().kind == TokenKind::Slash {
             self.advance();
             return Ok(Measurement {
@@ -1003,19 +1013,29 @@ impl<'a> Parser<'a> {
             });
         }
         // Up to three dot-separated parts: db.rp.m, rp.m, db..m, m.
-        let mut parts: Vec<Option<String>> = vec![Some(self.segment()?)];
-        while self.peek().kind == TokenKind::Dot && parts.len() < 3 {
-            self.advance();
-            if self.peek().kind == TokenKind::Dot {
-                parts.push(None);
-                continue;
+        let mut parts: Vec<Option<String>> = Vec::new();
+        loop {
+            if target && self.peek().kind == TokenKind::Colon {
+                self.advance();
+                if !self.eat_keyword("MEASUREMENT") {
+                    return Err(self.unexpected(&["MEASUREMENT"]));
+                }
+                return Ok(qualified(parts, MeasurementName::Source));
             }
-            if self.peek().kind == TokenKind::Slash {
+            if !parts.is_empty() && self.peek().kind == TokenKind::Slash {
                 self.advance();
                 let re = self.regex_body()?;
                 return Ok(qualified(parts, MeasurementName::Regex(re)));
             }
             parts.push(Some(self.segment()?));
+            if self.peek().kind != TokenKind::Dot || parts.len() >= 3 {
+                break;
+            }
+            self.advance();
+            while self.peek().kind == TokenKind::Dot && parts.len() < 2 {
+                self.advance();
+                parts.push(None);
+            }
         }
         let last = parts
             .pop()
@@ -1357,6 +1377,9 @@ mod tests {
         round_trip("SELECT count(v) FROM cpu GROUP BY /^h/ fill(-1.5)");
         round_trip("DELETE FROM cpu, /^m/ WHERE host = 'a' AND time < '2020-01-01T00:00:00Z'");
         round_trip("DELETE WHERE time < 10");
+        round_trip("SELECT mean(*) INTO \"db\".\"rp\".:MEASUREMENT FROM /.*/ GROUP BY time(1h), *");
+        round_trip("SELECT v INTO db..:MEASUREMENT FROM cpu");
+        round_trip("SELECT v INTO :MEASUREMENT FROM db.rp.cpu, db../^m/");
         round_trip("DROP SERIES FROM cpu");
         round_trip("DROP SERIES WHERE host = 'a'");
         round_trip("DROP MEASUREMENT \"my cpu\"");

@@ -135,6 +135,17 @@ fn measurement() -> impl Strategy<Value = Measurement> {
         })
 }
 
+/// An `INTO` target: a measurement or `:MEASUREMENT`.
+fn target() -> impl Strategy<Value = Measurement> {
+    (measurement(), any::<bool>()).prop_map(|(m, source)| match (m.name, source) {
+        (MeasurementName::Name(_), true) => Measurement {
+            name: MeasurementName::Source,
+            ..m
+        },
+        (name, _) => Measurement { name, ..m },
+    })
+}
+
 fn field() -> impl Strategy<Value = Field> {
     (
         prop_oneof![5 => expr(), 1 => Just(Expr::Wildcard)],
@@ -170,7 +181,7 @@ fn fill() -> impl Strategy<Value = Fill> {
 fn select() -> impl Strategy<Value = SelectStatement> {
     (
         prop::collection::vec(field(), 1..4),
-        prop::option::of(measurement()),
+        prop::option::of(target()),
         prop::collection::vec(measurement(), 1..3),
         prop::option::of(expr()),
         prop::collection::vec(dimension(), 0..3),

@@ -60,6 +60,7 @@ pub(super) fn delete(
             MeasurementName::Regex(re) => regex::Regex::new(re)
                 .map(Matcher::Regex)
                 .map_err(|e| QueryError::Invalid(e.to_string())),
+            MeasurementName::Source => Err(QueryError::TargetAsSource),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let measurement = |m: &str| {

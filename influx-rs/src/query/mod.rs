@@ -73,6 +73,9 @@ pub enum QueryError {
     /// Anything the statement itself gets wrong.
     #[error("{0}")]
     Invalid(String),
+    /// `:MEASUREMENT` where a source is read.
+    #[error(":MEASUREMENT is only allowed as the target of INTO")]
+    TargetAsSource,
     /// Stopped by `KILL QUERY`.
     #[error("query interrupted")]
     Interrupted,
@@ -320,6 +323,7 @@ fn execute_one(
                         regex::Regex::new(r).map_err(|e| QueryError::Invalid(e.to_string()))?;
                     names.retain(|m| re.is_match(m));
                 }
+                Some(influxql::MeasurementName::Source) => return Err(QueryError::TargetAsSource),
                 None => {}
             }
             if names.is_empty() {

@@ -83,6 +83,7 @@ pub(super) fn select(
                     .filter(|m| re.is_match(m))
                     .collect()
             }
+            MeasurementName::Source => return Err(QueryError::TargetAsSource),
         };
         for m in measurements {
             ctx.interrupt.check()?;
@@ -321,7 +322,13 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryErr
                 let mut names: Vec<(String, bool)> = all_fields
                     .iter()
                     .map(|n| (n.clone(), true))
-                    .chain(tag_keys.iter().map(|t| (t.clone(), false)))
+                    // Tags grouped by are in the series' tags, not in its columns.
+                    .chain(
+                        tag_keys
+                            .iter()
+                            .filter(|t| !group_tags.contains(t))
+                            .map(|t| (t.clone(), false)),
+                    )
                     .collect();
                 names.sort();
                 for (name, is_field) in names {

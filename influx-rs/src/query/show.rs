@@ -35,6 +35,7 @@ fn measurements(engine: &Engine, db: &str, s: &ShowStatement) -> Result<Vec<Stri
                 let re = regex::Regex::new(re).map_err(|e| QueryError::Invalid(e.to_string()))?;
                 out.extend(all.iter().filter(|m| re.is_match(m)).cloned());
             }
+            MeasurementName::Source => return Err(QueryError::TargetAsSource),
         }
     }
     out.sort();
