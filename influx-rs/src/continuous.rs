@@ -178,6 +178,7 @@ pub fn select_into(
     let name = match &into.name {
         influxql::MeasurementName::Name(n) => Some(n.as_str()),
         influxql::MeasurementName::Source => None,
+        influxql::MeasurementName::Subquery(_) => return Err(QueryError::MisplacedSubquery),
         influxql::MeasurementName::Regex(_) => {
             return Err(QueryError::Invalid(
                 "a regular expression cannot be an INTO target".into(),

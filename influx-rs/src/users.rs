@@ -9,7 +9,7 @@
 //! admin exists nothing is authenticated, and the only query accepted is the one creating it.
 
 use crate::meta::{Catalog, MetaError};
-use influxql::{Privilege, Statement};
+use influxql::{Measurement, MeasurementName, Privilege, SelectStatement, Statement};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -357,35 +357,53 @@ pub fn authenticate(
     }))
 }
 
-/// What a statement needs: nothing, `READ` or `WRITE` on a database, or admin.
+/// What a statement needs: privileges on databases (none for some), or admin.
 enum Needs {
-    Nothing,
-    Read(String),
-    Write(String),
+    On(Vec<(Privilege, String)>),
     Admin,
 }
 
 fn needs(stmt: &Statement, default_db: &str) -> Needs {
     let on = |db: &Option<String>| db.clone().unwrap_or_else(|| default_db.to_string());
+    let read = |db: String| Needs::On(vec![(Privilege::Read, db)]);
     match stmt {
-        Statement::ShowDatabases => Needs::Nothing,
-        Statement::Select(s) => Needs::Read(
-            s.sources
-                .iter()
-                .find_map(|m| m.database.clone().filter(|d| !d.is_empty()))
-                .unwrap_or_else(|| default_db.to_string()),
-        ),
+        Statement::ShowDatabases => Needs::On(Vec::new()),
+        Statement::Select(s) => {
+            let mut wanted = Vec::new();
+            select_needs(s, default_db, &mut wanted);
+            Needs::On(wanted)
+        }
         Statement::ShowMeasurements { database, .. }
         | Statement::ShowRetentionPolicies { database }
-        | Statement::ShowCardinality { database, .. } => Needs::Read(on(database)),
+        | Statement::ShowCardinality { database, .. } => read(on(database)),
         Statement::ShowTagKeys(s)
         | Statement::ShowTagValues(s, _)
         | Statement::ShowFieldKeys(s)
-        | Statement::ShowSeries(s) => Needs::Read(on(&s.database)),
+        | Statement::ShowSeries(s) => read(on(&s.database)),
         Statement::Delete { .. } | Statement::DropSeries { .. } => {
-            Needs::Write(default_db.to_string())
+            Needs::On(vec![(Privilege::Write, default_db.to_string())])
         }
         _ => Needs::Admin,
+    }
+}
+
+/// `READ` on every database a select reads (its subqueries' too) and `WRITE` on its `INTO`
+/// database.
+fn select_needs(s: &SelectStatement, default_db: &str, out: &mut Vec<(Privilege, String)>) {
+    let db = |m: &Measurement| {
+        m.database
+            .clone()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| default_db.to_string())
+    };
+    for source in &s.sources {
+        match &source.name {
+            MeasurementName::Subquery(inner) => select_needs(inner, default_db, out),
+            _ => out.push((Privilege::Read, db(source))),
+        }
+    }
+    if let Some(into) = &s.into {
+        out.push((Privilege::Write, db(into)));
     }
 }
 
@@ -410,11 +428,10 @@ pub fn authorize_query(
     }
     for stmt in statements {
         let requires = match needs(stmt, default_db) {
-            Needs::Nothing => continue,
-            Needs::Read(db) if user.can(Privilege::Read, &db) => continue,
-            Needs::Read(db) => format!("READ on {db}"),
-            Needs::Write(db) if user.can(Privilege::Write, &db) => continue,
-            Needs::Write(db) => format!("WRITE on {db}"),
+            Needs::On(wanted) => match wanted.into_iter().find(|(p, db)| !user.can(*p, db)) {
+                None => continue,
+                Some((privilege, db)) => format!("{privilege} on {db}"),
+            },
             Needs::Admin => "admin privilege".to_string(),
         };
         return Err(AuthError::Statement {

@@ -442,6 +442,19 @@ const QUERIES: &[&str] = &[
     "SELECT pow(usage) FROM cpu",
     "SELECT abs(usage), mean(usage) FROM cpu",
     "SELECT abs(host) FROM cpu",
+    // Subqueries: the inner result is what the outer query reads.
+    "SELECT mean(max) FROM (SELECT max(usage) FROM cpu GROUP BY time(1m), host) WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:10:00Z' GROUP BY time(5m)",
+    "SELECT max(m) FROM (SELECT mean(usage) AS m FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(5m), host) GROUP BY host",
+    "SELECT usage FROM (SELECT usage, host FROM cpu WHERE host = 'a' AND time < '2020-01-01T00:01:00Z')",
+    "SELECT * FROM (SELECT usage * 2 AS dbl, count FROM cpu WHERE host = 'b' AND time < '2020-01-01T00:01:00Z') WHERE dbl > 50",
+    "SELECT count(usage) FROM (SELECT usage FROM cpu WHERE time < '2020-01-01T00:05:00Z' GROUP BY host) WHERE host = 'b'",
+    "SELECT sum(c) FROM (SELECT count(usage) AS c FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(10m), region)",
+    "SELECT max(x) FROM (SELECT x FROM (SELECT mean(count) AS x FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(10m), host) GROUP BY host)",
+    "SELECT top(m, 2) FROM (SELECT mean(usage) AS m FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(5m), host) GROUP BY host",
+    "SELECT derivative(m) FROM (SELECT mean(usage) AS m FROM cpu WHERE host = 'a' AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:10:00Z' GROUP BY time(1m))",
+    "SELECT m FROM (SELECT mean(usage) AS m FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:06:00Z' GROUP BY time(2m), host) GROUP BY host",
+    "SELECT mean(used) FROM (SELECT used, free FROM mem) WHERE free > 40 AND time < '2020-01-01T00:30:00Z'",
+    "SELECT max(usage) FROM (SELECT usage FROM cpu WHERE region = 'us'), (SELECT used FROM mem) WHERE time < '2020-01-01T00:10:00Z'",
     // Selectors of many rows. Ties between series at one time have no defined order in
     // 1.6.7, so these pick one host, group by host, or name a tag in top()/bottom().
     "SELECT distinct(count) FROM cpu WHERE host = 'a'",
@@ -867,6 +880,12 @@ const AUTH_SEQUENCE: &[AuthStep] = &[
     step("POST", "/query?db=db1", "basic:bob:x", "DELETE FROM m WHERE time < 0"),
     step("POST", "/query?db=db2", "basic:bob:x", "DELETE FROM m WHERE time < 0; DROP SERIES FROM nothing"),
     step("POST", "/query?db=db2", "basic:bob:x", "DROP MEASUREMENT nothing"),
+    // A select needs READ on every database it reads, subqueries included, and WRITE on its
+    // INTO database.
+    step("POST", "/query?db=db1", "basic:bob:x", "SELECT * INTO db2..x FROM m"),
+    step("POST", "/query?db=db1", "basic:bob:x", "SELECT * INTO db1..x FROM m"),
+    step("GET", "/query?db=db1", "basic:bob:x", "SELECT * FROM (SELECT * FROM db3..m)"),
+    step("GET", "/query?db=db1", "basic:bob:x", "SELECT * FROM m, db2..m"),
     step("POST", "/query", "basic:admin:pw", "REVOKE READ ON db2 FROM bob; GRANT ALL ON db3 TO bob; REVOKE WRITE ON db3 FROM bob; SHOW GRANTS FOR bob"),
     step("POST", "/query", "basic:admin:pw", "DROP USER nobody"),
     step("POST", "/query", "basic:admin:pw", "GRANT READ ON nodb TO bob"),

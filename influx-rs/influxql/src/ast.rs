@@ -412,6 +412,8 @@ pub enum MeasurementName {
     Regex(String),
     /// `:MEASUREMENT` (an `INTO` target only): the measurement each row was read from.
     Source,
+    /// `(SELECT …)` (a `SELECT` source only): the rows of another query.
+    Subquery(Box<SelectStatement>),
 }
 
 /// Binary operators, by increasing precedence group.
@@ -667,6 +669,7 @@ impl fmt::Display for Measurement {
             MeasurementName::Name(n) => write_ident(f, n),
             MeasurementName::Regex(re) => write_regex(f, re),
             MeasurementName::Source => f.write_str(":MEASUREMENT"),
+            MeasurementName::Subquery(s) => write!(f, "({s})"),
         }
     }
 }
@@ -919,7 +922,7 @@ impl fmt::Display for Statement {
                         write!(f, " WITH MEASUREMENT =~ /{}/", r.replace('/', "\\/"))
                     }
                     // Not something the parser makes here.
-                    Some(MeasurementName::Source) | None => Ok(()),
+                    Some(MeasurementName::Source | MeasurementName::Subquery(_)) | None => Ok(()),
                 }
             }
             Statement::ShowShards => f.write_str("SHOW SHARDS"),

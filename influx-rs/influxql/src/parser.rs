@@ -754,7 +754,7 @@ impl<'a> Parser<'a> {
             None
         };
         self.expect_keyword("FROM")?;
-        let sources = self.sources()?;
+        let sources = self.sources(true)?;
         let condition = self.where_clause()?;
         let mut dimensions = Vec::new();
         if self.eat_keyword("GROUP") {
@@ -1118,11 +1118,25 @@ impl<'a> Parser<'a> {
         Ok(lhs)
     }
 
-    /// `m, /re/, db.rp.m` after `FROM`.
-    fn sources(&mut self) -> Result<Vec<Measurement>> {
+    /// `m, /re/, db.rp.m` after `FROM`, and `(SELECT …)` when `subqueries` are allowed.
+    fn sources(&mut self, subqueries: bool) -> Result<Vec<Measurement>> {
         let mut sources = Vec::new();
         loop {
-            sources.push(self.measurement()?);
+            if subqueries && self.peek().kind == TokenKind::LParen {
+                self.advance();
+                if !self.at_keyword("SELECT") {
+                    return Err(self.unexpected(&["SELECT"]));
+                }
+                let inner = self.select()?;
+                self.expect(TokenKind::RParen, ")")?;
+                sources.push(Measurement {
+                    database: None,
+                    retention_policy: None,
+                    name: MeasurementName::Subquery(Box::new(inner)),
+                });
+            } else {
+                sources.push(self.measurement()?);
+            }
             if self.peek().kind == TokenKind::Comma {
                 self.advance();
             } else {
@@ -1134,7 +1148,7 @@ impl<'a> Parser<'a> {
     /// `[FROM sources] [WHERE cond]` of `DELETE` and `DROP SERIES`: at least one of them.
     fn deletion_scope(&mut self) -> Result<(Vec<Measurement>, Option<Expr>)> {
         let sources = if self.eat_keyword("FROM") {
-            self.sources()?
+            self.sources(false)?
         } else {
             Vec::new()
         };
@@ -1379,6 +1393,8 @@ mod tests {
         round_trip("DELETE WHERE time < 10");
         round_trip("SELECT mean(*) INTO \"db\".\"rp\".:MEASUREMENT FROM /.*/ GROUP BY time(1h), *");
         round_trip("SELECT v INTO db..:MEASUREMENT FROM cpu");
+        round_trip("SELECT mean(max) FROM (SELECT max(v) FROM cpu WHERE host = 'a' GROUP BY time(1m), host), mem WHERE time > now() - 1h GROUP BY time(5m)");
+        round_trip("SELECT a FROM (SELECT b AS a FROM (SELECT c AS b FROM m))");
         round_trip("SELECT v INTO :MEASUREMENT FROM db.rp.cpu, db../^m/");
         round_trip("DROP SERIES FROM cpu");
         round_trip("DROP SERIES WHERE host = 'a'");

@@ -61,6 +61,7 @@ pub(super) fn delete(
                 .map(Matcher::Regex)
                 .map_err(|e| QueryError::Invalid(e.to_string())),
             MeasurementName::Source => Err(QueryError::TargetAsSource),
+            MeasurementName::Subquery(_) => Err(QueryError::MisplacedSubquery),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let measurement = |m: &str| {

@@ -76,6 +76,9 @@ pub enum QueryError {
     /// `:MEASUREMENT` where a source is read.
     #[error(":MEASUREMENT is only allowed as the target of INTO")]
     TargetAsSource,
+    /// A subquery anywhere but among the sources of a `SELECT`.
+    #[error("a subquery is only allowed as a source of SELECT")]
+    MisplacedSubquery,
     /// Stopped by `KILL QUERY`.
     #[error("query interrupted")]
     Interrupted,
@@ -324,6 +327,9 @@ fn execute_one(
                     names.retain(|m| re.is_match(m));
                 }
                 Some(influxql::MeasurementName::Source) => return Err(QueryError::TargetAsSource),
+                Some(influxql::MeasurementName::Subquery(_)) => {
+                    return Err(QueryError::MisplacedSubquery)
+                }
                 None => {}
             }
             if names.is_empty() {

@@ -9,6 +9,7 @@ use influxql::{Dimension, Expr, Fill, MeasurementName, SelectStatement};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod multi;
+mod subquery;
 
 /// One point-in-time of one series: its time and the values of the fields read.
 struct Row {
@@ -59,7 +60,33 @@ pub(super) fn select(
     };
     let epoch = ctx.epoch.unwrap_or(Epoch::Rfc3339);
     let mut out = Vec::new();
+    let run = |scope: &Scope<'_>| -> Result<Vec<Series>, QueryError> {
+        if multi_row {
+            multi::select(scope, sel)
+        } else if calls > 0 {
+            aggregate(scope, sel, ctx.now)
+        } else {
+            raw(scope, sel)
+        }
+    };
     for source in &sel.sources {
+        if let MeasurementName::Subquery(inner) = &source.name {
+            for derived in subquery::run(engine, inner, (min, max), ctx)? {
+                ctx.interrupt.check()?;
+                out.extend(run(&Scope {
+                    engine,
+                    derived: Some(&derived),
+                    interrupt: &ctx.interrupt,
+                    db: "",
+                    rp: "",
+                    measurement: &derived.name,
+                    min,
+                    max,
+                    epoch,
+                })?);
+            }
+            continue;
+        }
         let db = source
             .database
             .as_deref()
@@ -84,11 +111,13 @@ pub(super) fn select(
                     .collect()
             }
             MeasurementName::Source => return Err(QueryError::TargetAsSource),
+            MeasurementName::Subquery(_) => Vec::new(),
         };
         for m in measurements {
             ctx.interrupt.check()?;
-            let scope = Scope {
+            out.extend(run(&Scope {
                 engine,
+                derived: None,
                 interrupt: &ctx.interrupt,
                 db,
                 rp: &rp,
@@ -96,14 +125,7 @@ pub(super) fn select(
                 min,
                 max,
                 epoch,
-            };
-            if multi_row {
-                out.extend(multi::select(&scope, sel)?);
-            } else if calls > 0 {
-                out.extend(aggregate(&scope, sel, ctx.now)?);
-            } else {
-                out.extend(raw(&scope, sel)?);
-            }
+            })?);
         }
     }
     Ok(out)
@@ -113,6 +135,8 @@ pub(super) fn select(
 #[derive(Clone, Copy)]
 struct Scope<'a> {
     engine: &'a Engine,
+    /// Set when the source is a subquery: its rows, read instead of the engine's.
+    derived: Option<&'a subquery::Derived>,
     interrupt: &'a super::running::Interrupt,
     db: &'a str,
     rp: &'a str,
@@ -125,11 +149,25 @@ struct Scope<'a> {
 impl Scope<'_> {
     /// Field names of the measurement in range, sorted.
     fn field_names(&self) -> Vec<String> {
-        self.engine
-            .fields(self.db, self.rp, self.measurement, self.min, self.max)
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect()
+        match self.derived {
+            Some(d) => d.fields(),
+            None => self
+                .engine
+                .fields(self.db, self.rp, self.measurement, self.min, self.max)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect(),
+        }
+    }
+
+    /// Tag keys of the measurement in range.
+    fn tag_keys(&self) -> BTreeSet<String> {
+        match self.derived {
+            Some(d) => d.tag_keys(),
+            None => self
+                .engine
+                .tag_keys(self.db, self.measurement, self.min, self.max),
+        }
     }
 
     /// Every series with rows for `fields` in range that pass the condition (which may use
@@ -149,9 +187,7 @@ impl Scope<'_> {
             }
         }
         // Conditions on tags alone decide whole series before any data is read.
-        let tag_keys = self
-            .engine
-            .tag_keys(self.db, self.measurement, self.min, self.max);
+        let tag_keys = self.tag_keys();
         let filters = condition
             .map(|c| series_filters(c, &tag_keys))
             .unwrap_or_default();
@@ -163,14 +199,17 @@ impl Scope<'_> {
                     filters.iter().all(|f| eval_condition(f, &tags, &no_fields))
                 })
         };
-        let data = self.engine.read_measurement(
-            self.db,
-            self.rp,
-            self.measurement,
-            &wanted,
-            (self.min, self.max),
-            &keep,
-        );
+        let data = match self.derived {
+            Some(d) => d.read(&wanted, (self.min, self.max), &keep),
+            None => self.engine.read_measurement(
+                self.db,
+                self.rp,
+                self.measurement,
+                &wanted,
+                (self.min, self.max),
+                &keep,
+            ),
+        };
         let mut out = Vec::with_capacity(data.len());
         for s in data {
             self.interrupt.check()?;
@@ -269,9 +308,7 @@ struct Grouping {
 fn dimensions(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Grouping, QueryError> {
     let mut interval = None;
     let mut group_tags: Vec<String> = Vec::new();
-    let all_tags = scope
-        .engine
-        .tag_keys(scope.db, scope.measurement, scope.min, scope.max);
+    let all_tags = scope.tag_keys();
     for d in &sel.dimensions {
         match d {
             Dimension::Time {
@@ -310,10 +347,7 @@ fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryErr
             "GROUP BY requires at least one aggregate function".into(),
         ));
     }
-    let tag_keys: BTreeSet<String> =
-        scope
-            .engine
-            .tag_keys(scope.db, scope.measurement, scope.min, scope.max);
+    let tag_keys: BTreeSet<String> = scope.tag_keys();
     let mut read: Vec<String> = Vec::new();
     let mut columns: Vec<(String, Column)> = Vec::new();
     for f in &sel.fields {

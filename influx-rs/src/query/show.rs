@@ -36,6 +36,7 @@ fn measurements(engine: &Engine, db: &str, s: &ShowStatement) -> Result<Vec<Stri
                 out.extend(all.iter().filter(|m| re.is_match(m)).cloned());
             }
             MeasurementName::Source => return Err(QueryError::TargetAsSource),
+            MeasurementName::Subquery(_) => return Err(QueryError::MisplacedSubquery),
         }
     }
     out.sort();

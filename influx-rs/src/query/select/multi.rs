@@ -197,9 +197,7 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
         }
     }
     let grouping = dimensions(scope, sel)?;
-    let tag_keys = scope
-        .engine
-        .tag_keys(scope.db, scope.measurement, scope.min, scope.max);
+    let tag_keys = scope.tag_keys();
     read.push(selector.field.clone());
     let aux: Vec<(String, Aux)> = aux
         .into_iter()

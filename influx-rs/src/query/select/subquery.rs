@@ -1,0 +1,192 @@
+//! Subqueries: `SELECT … FROM (SELECT …)`. The inner query runs first, over the outer query's
+//! time range as well as its own; its result becomes what the outer query reads, as InfluxDB
+//! 1.x reads it: series name → measurement, the series' tags → tags, columns → fields.
+
+use super::QueryContext;
+use crate::query::{Epoch, QueryError, Series};
+use crate::storage::column::Column;
+use crate::storage::{Engine, FieldType, SeriesData, Value};
+use influxql::{BinaryOp, Expr, SelectStatement};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The rows of one measurement of a subquery's result.
+pub(super) struct Derived {
+    /// The measurement (the inner series' name).
+    pub(super) name: String,
+    series: Vec<SeriesData>,
+    fields: Vec<String>,
+    tag_keys: BTreeSet<String>,
+}
+
+impl Derived {
+    /// Field names, sorted.
+    pub(super) fn fields(&self) -> Vec<String> {
+        self.fields.clone()
+    }
+
+    /// Tag keys (the inner query's `GROUP BY` tags).
+    pub(super) fn tag_keys(&self) -> BTreeSet<String> {
+        self.tag_keys.clone()
+    }
+
+    /// The `fields` of the series `keep` accepts, points in `[min, max]`.
+    pub(super) fn read(
+        &self,
+        fields: &[String],
+        (min, max): (i64, i64),
+        keep: &dyn Fn(&[u8]) -> bool,
+    ) -> Vec<SeriesData> {
+        self.series
+            .iter()
+            .filter(|s| keep(&s.key))
+            .filter_map(|s| {
+                let columns: Vec<(String, Column)> = s
+                    .fields
+                    .iter()
+                    .filter(|(name, _)| fields.contains(name))
+                    .map(|(name, c)| (name.clone(), c.range(min, max)))
+                    .filter(|(_, c)| !c.is_empty())
+                    .collect();
+                (!columns.is_empty()).then(|| SeriesData {
+                    key: Arc::clone(&s.key),
+                    fields: columns,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Runs `inner` (also bounded by the outer `[min, max]`) and returns its result by measurement.
+pub(super) fn run(
+    engine: &Engine,
+    inner: &SelectStatement,
+    (min, max): (i64, i64),
+    ctx: &QueryContext,
+) -> Result<Vec<Derived>, QueryError> {
+    let mut inner = inner.clone();
+    let bounds = [
+        (BinaryOp::Gte, min, i64::MIN),
+        (BinaryOp::Lte, max, i64::MAX),
+    ];
+    for (op, t, unbounded) in bounds {
+        if t == unbounded {
+            continue;
+        }
+        let bound = Expr::Binary {
+            op,
+            lhs: Box::new(Expr::VarRef("time".into())),
+            rhs: Box::new(Expr::Integer(t)),
+        };
+        inner.condition = Some(match inner.condition.take() {
+            Some(c) => Expr::Binary {
+                op: BinaryOp::And,
+                lhs: Box::new(Expr::Paren(Box::new(c))),
+                rhs: Box::new(bound),
+            },
+            None => bound,
+        });
+    }
+    let ctx = QueryContext {
+        epoch: Some(Epoch::Unit(1)),
+        ..ctx.clone()
+    };
+    let mut by_name: BTreeMap<String, Derived> = BTreeMap::new();
+    for s in super::select(engine, &inner, &ctx)? {
+        let name = s.name.clone().unwrap_or_default();
+        let derived = by_name.entry(name.clone()).or_insert_with(|| Derived {
+            name,
+            series: Vec::new(),
+            fields: Vec::new(),
+            tag_keys: BTreeSet::new(),
+        });
+        let tags = s.tags.clone().unwrap_or_default();
+        derived.tag_keys.extend(tags.keys().cloned());
+        for c in s.columns.iter().skip(1) {
+            if !derived.fields.contains(c) {
+                derived.fields.push(c.clone());
+            }
+        }
+        derived.series.push(series_data(&s, &tags));
+    }
+    Ok(by_name
+        .into_values()
+        .map(|mut d| {
+            d.fields.sort();
+            d
+        })
+        .collect())
+}
+
+/// One result series as stored-like data: a key from its name and tags, a typed column per
+/// result column (the type the values were written with; nulls are no point).
+fn series_data(s: &Series, tags: &BTreeMap<String, String>) -> SeriesData {
+    let key = lineproto::series_key::build(
+        s.name.as_deref().unwrap_or("").as_bytes(),
+        tags.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())),
+    );
+    let times: Vec<Option<i64>> = s
+        .values
+        .iter()
+        .map(|row| row.first().and_then(serde_json::Value::as_i64))
+        .collect();
+    let fields = s
+        .columns
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter_map(|(i, name)| {
+            let cells: Vec<(i64, &serde_json::Value)> = s
+                .values
+                .iter()
+                .zip(&times)
+                .filter_map(|(row, t)| Some(((*t)?, row.get(i)?)))
+                .filter(|(_, v)| !v.is_null())
+                .collect();
+            let ty = column_type(cells.iter().map(|(_, v)| *v))?;
+            let mut column = Column::new(ty);
+            for (t, v) in cells {
+                if let Some(value) = typed(v, ty) {
+                    column.push(t, &value);
+                }
+            }
+            Some((name.clone(), column))
+        })
+        .collect();
+    SeriesData {
+        key: Arc::from(key),
+        fields,
+    }
+}
+
+/// The type of a result column: strings and booleans as such; numbers are floats when any is
+/// written with a fraction, else integers.
+fn column_type<'a>(values: impl Iterator<Item = &'a serde_json::Value>) -> Option<FieldType> {
+    let mut ty = None;
+    for v in values {
+        let this = match v {
+            serde_json::Value::String(_) => FieldType::String,
+            serde_json::Value::Bool(_) => FieldType::Boolean,
+            serde_json::Value::Number(n) if n.is_f64() => FieldType::Float,
+            serde_json::Value::Number(n) if n.is_i64() => FieldType::Integer,
+            serde_json::Value::Number(_) => FieldType::Unsigned,
+            _ => continue,
+        };
+        ty = Some(match (ty, this) {
+            (None, t) => t,
+            (Some(FieldType::Integer | FieldType::Unsigned), FieldType::Float) => FieldType::Float,
+            (Some(t), _) => t,
+        });
+    }
+    ty
+}
+
+fn typed(v: &serde_json::Value, ty: FieldType) -> Option<Value> {
+    Some(match ty {
+        FieldType::Float => Value::Float(v.as_f64()?),
+        FieldType::Integer => Value::Integer(v.as_i64()?),
+        FieldType::Unsigned => Value::Unsigned(v.as_u64()?),
+        FieldType::String => Value::String(v.as_str()?.into()),
+        FieldType::Boolean => Value::Boolean(v.as_bool()?),
+    })
+}
