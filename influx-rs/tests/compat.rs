@@ -373,6 +373,11 @@ const QUERIES: &[&str] = &[
     "SELECT last(usage) FROM cpu GROUP BY host",
     "SELECT max(usage), min(usage) FROM cpu",
     "SELECT last(*) FROM cpu GROUP BY host",
+    // last() over time and tags only is answered from the last-value cache.
+    "SELECT last(usage), last(count) FROM cpu WHERE region = 'eu' AND time < '2020-01-01T00:15:00Z'",
+    "SELECT last(ok) FROM cpu WHERE time >= '2020-01-01T00:10:00Z' AND time < '2020-01-01T00:10:30Z' GROUP BY *",
+    "SELECT last(usage) FROM cpu WHERE host = 'b' AND count > 10 AND time < '2020-01-01T00:20:00Z'",
+    "SELECT last(usage) * 2 FROM cpu WHERE host =~ /a|c/ GROUP BY region",
     "SELECT count(*) FROM cpu",
     "SELECT max(*) FROM mem WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(10m)",
     "SELECT mean(usage), mean(usage) FROM cpu",

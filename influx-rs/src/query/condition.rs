@@ -196,6 +196,21 @@ fn compare(op: BinaryOp, ord: Option<std::cmp::Ordering>) -> bool {
     }
 }
 
+/// Whether every conjunct of the top-level `AND`s of `e` compares `time` or refers to tags only:
+/// then the time range and the series decide which points pass, not their values.
+pub(super) fn time_and_tags_only(e: &Expr, tag_keys: &std::collections::BTreeSet<String>) -> bool {
+    match e {
+        Expr::Paren(inner) => time_and_tags_only(inner, tag_keys),
+        Expr::Binary {
+            op: BinaryOp::And,
+            lhs,
+            rhs,
+        } => time_and_tags_only(lhs, tag_keys) && time_and_tags_only(rhs, tag_keys),
+        Expr::Binary { lhs, rhs, .. } if is_time(lhs) || is_time(rhs) => true,
+        other => tags_only(other, tag_keys),
+    }
+}
+
 /// Whether `e` refers to tags only (no fields, no time), so it can be decided per series.
 fn tags_only(e: &Expr, tag_keys: &std::collections::BTreeSet<String>) -> bool {
     match e {

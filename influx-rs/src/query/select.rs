@@ -1,6 +1,6 @@
 //! `SELECT`: raw points, and aggregates grouped by time buckets and tags, with `fill()`.
 
-use super::condition::{eval_condition, series_filters, time_range};
+use super::condition::{eval_condition, series_filters, time_and_tags_only, time_range};
 use super::functions::{Function, Transform};
 use super::math::{self, Math};
 use super::{Epoch, QueryContext, QueryError, Series};
@@ -177,6 +177,26 @@ impl Scope<'_> {
         fields: &[String],
         condition: Option<&Expr>,
     ) -> Result<Vec<SeriesRows>, QueryError> {
+        self.read_rows(fields, condition, false)
+    }
+
+    /// [`Scope::rows`] holding only the newest point of each field of each series, taken from
+    /// the shards' last-value caches: enough for `last()` when the condition is on time and
+    /// tags only.
+    fn last_rows(
+        &self,
+        fields: &[String],
+        condition: Option<&Expr>,
+    ) -> Result<Vec<SeriesRows>, QueryError> {
+        self.read_rows(fields, condition, true)
+    }
+
+    fn read_rows(
+        &self,
+        fields: &[String],
+        condition: Option<&Expr>,
+        last_only: bool,
+    ) -> Result<Vec<SeriesRows>, QueryError> {
         let mut wanted: Vec<String> = fields.to_vec();
         let known: BTreeSet<String> = self.field_names().into_iter().collect();
         if let Some(c) = condition {
@@ -201,6 +221,7 @@ impl Scope<'_> {
         };
         let data = match self.derived {
             Some(d) => d.read(&wanted, (self.min, self.max), &keep),
+            None if last_only => self.last_points(&wanted, &keep),
             None => self.engine.read_measurement(
                 self.db,
                 self.rp,
@@ -259,6 +280,44 @@ impl Scope<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+impl Scope<'_> {
+    /// The newest point in range of each of `fields` of each series `keep` accepts, as
+    /// one-point columns.
+    fn last_points(
+        &self,
+        fields: &[String],
+        keep: &dyn Fn(&[u8]) -> bool,
+    ) -> Vec<crate::storage::SeriesData> {
+        let keys = self
+            .engine
+            .series_keys(self.db, self.measurement, self.min, self.max);
+        keys.into_iter()
+            .filter(|k| keep(k))
+            .filter_map(|key| {
+                let columns: Vec<(String, crate::storage::column::Column)> = fields
+                    .iter()
+                    .filter_map(|f| {
+                        let (t, v) = self.engine.last_point(
+                            self.db,
+                            self.rp,
+                            &key,
+                            f,
+                            (self.min, self.max),
+                        )?;
+                        let mut c = crate::storage::column::Column::new(v.field_type());
+                        c.push(t, &v);
+                        Some((f.clone(), c))
+                    })
+                    .collect();
+                (!columns.is_empty()).then_some(crate::storage::SeriesData {
+                    key,
+                    fields: columns,
+                })
+            })
+            .collect()
     }
 }
 
@@ -584,9 +643,25 @@ fn aggregate(
         _ => *scope,
     };
 
+    // `last()` alone, over whole series filtered by time and tags: the newest point of each
+    // series is all it needs, and the shards' last-value caches have it.
+    let only_last = interval.is_none()
+        && scope.derived.is_none()
+        && calls
+            .iter()
+            .all(|c| c.transform.is_none() && c.function == Some(Function::Last))
+        && sel
+            .condition
+            .as_ref()
+            .is_none_or(|c| time_and_tags_only(c, &scope.tag_keys()));
+    let series = if only_last {
+        scope.last_rows(&read, sel.condition.as_ref())?
+    } else {
+        scope.rows(&read, sel.condition.as_ref())?
+    };
     // Group the rows' points by tag values, per call.
     let mut groups: BTreeMap<Vec<String>, Vec<Vec<(i64, Value)>>> = BTreeMap::new();
-    for s in scope.rows(&read, sel.condition.as_ref())? {
+    for s in series {
         let key: Vec<String> = group_tags
             .iter()
             .map(|t| s.tags.get(t).cloned().unwrap_or_default())

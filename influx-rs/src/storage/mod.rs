@@ -24,7 +24,7 @@ pub mod varint;
 pub mod wal;
 
 use crate::config::DataConfig;
-use crate::meta::{Catalog, MetaError, PolicySpec, ShardLocation};
+use crate::meta::{Catalog, MetaError, PolicySpec, ShardGroupInfo, ShardLocation};
 use ahash::AHashSet;
 use column::Column;
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -352,6 +352,20 @@ impl Engine {
 
     /// Shards of `db` (and `rp`, when given) overlapping `[min, max]`, oldest first.
     pub fn shards_for(&self, db: &str, rp: Option<&str>, min: i64, max: i64) -> Vec<Arc<Shard>> {
+        self.located_shards(db, rp, min, max)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect()
+    }
+
+    /// [`Engine::shards_for`] with each shard's group (its time range).
+    fn located_shards(
+        &self,
+        db: &str,
+        rp: Option<&str>,
+        min: i64,
+        max: i64,
+    ) -> Vec<(ShardGroupInfo, Arc<Shard>)> {
         let catalog = self.catalog.lock();
         let shards = self.shards.read();
         let mut locs: Vec<ShardLocation> = catalog
@@ -361,9 +375,33 @@ impl Engine {
             .filter(|l| l.group.end > min && l.group.start <= max)
             .collect();
         locs.sort_by_key(|l| l.group.start);
-        locs.iter()
-            .filter_map(|l| shards.get(&l.group.id).cloned())
+        locs.into_iter()
+            .filter_map(|l| Some((l.group.clone(), shards.get(&l.group.id).cloned()?)))
             .collect()
+    }
+
+    /// The last point of `field` of series `key` in `[min, max]`: from the newest shard that
+    /// has one, through its last-value cache when the shard lies wholly inside the range.
+    pub fn last_point(
+        &self,
+        db: &str,
+        rp: &str,
+        key: &[u8],
+        field: &str,
+        (min, max): (i64, i64),
+    ) -> Option<(i64, Value)> {
+        self.located_shards(db, Some(rp), min, max)
+            .into_iter()
+            .rev()
+            .find_map(|(group, shard)| {
+                if group.start >= min && group.end.saturating_sub(1) <= max {
+                    shard.last(key, field)
+                } else {
+                    shard
+                        .read(key, field, min, max)
+                        .and_then(|c| shard::last_of(&c))
+                }
+            })
     }
 
     /// Measurement names of a database, sorted.

@@ -13,7 +13,7 @@ use super::colfile::{ColFile, ColFileError, ColFileWriter};
 use super::column::Column;
 use super::index::{IndexError, SeriesIndex};
 use super::tombstone::{self, TombstoneError, Tombstones};
-use super::value::{FieldType, Point};
+use super::value::{FieldType, Point, Value};
 use super::wal::{self, GroupCommit, WalError, WalWriter};
 use ahash::AHashMap;
 use parking_lot::Mutex;
@@ -97,6 +97,11 @@ struct ShardState {
     index: SeriesIndex,
     schema: AHashMap<String, AHashMap<String, FieldType>>,
     next_generation: u64,
+    /// Last-value cache: the newest point of the (series, field) pairs queried so far, kept
+    /// current by writes; emptied by deletes.
+    last_values: AHashMap<Arc<[u8]>, Vec<(String, i64, Value)>>,
+    /// Writes so far, so a cache fill can tell whether a write overtook it.
+    writes: u64,
 }
 
 /// One shard; shared by writers, readers and background tasks.
@@ -217,6 +222,8 @@ impl Shard {
                 index,
                 schema,
                 next_generation,
+                last_values: AHashMap::new(),
+                writes: 0,
             }),
             commit,
             snapshot_lock: Mutex::new(()),
@@ -287,6 +294,10 @@ impl Shard {
             let seq = self.commit.appended();
             for p in &accepted {
                 st.cache.insert(p);
+            }
+            st.writes += 1;
+            if !st.last_values.is_empty() {
+                update_last_values(&mut st.last_values, &accepted);
             }
             self.cache_bytes.store(st.cache.bytes(), Ordering::Relaxed);
             result.written = accepted.len();
@@ -583,6 +594,8 @@ impl Shard {
             entry.tombstones = Arc::new(tombstones);
         }
         super::fsync_dir(&self.dir).map_err(io(&self.dir))?;
+        st.last_values.clear();
+        st.writes += 1;
         let emptied: Vec<&Arc<[u8]>> = keys.iter().filter(|k| !has_points(&st, k)).collect();
         if emptied.is_empty() {
             return Ok(0);
@@ -601,6 +614,34 @@ impl Shard {
         Ok(emptied.len())
     }
 
+    /// The newest point of `field` of series `key`, from the last-value cache (filled here on
+    /// a miss).
+    pub fn last(&self, key: &[u8], field: &str) -> Option<(i64, Value)> {
+        let writes = {
+            let st = self.state.lock();
+            let hit = st
+                .last_values
+                .get(key)
+                .and_then(|fields| fields.iter().find(|(f, _, _)| f == field));
+            if let Some((_, t, v)) = hit {
+                return Some((*t, v.clone()));
+            }
+            st.writes
+        };
+        let (t, v) = self
+            .read(key, field, i64::MIN, i64::MAX)
+            .and_then(|c| last_of(&c))?;
+        let mut st = self.state.lock();
+        // A write since the read may have a newer point: then the next query fills it.
+        if st.writes == writes {
+            let fields = st.last_values.entry(Arc::from(key)).or_default();
+            if !fields.iter().any(|(f, _, _)| f == field) {
+                fields.push((field.to_string(), t, v.clone()));
+            }
+        }
+        Some((t, v))
+    }
+
     /// Bytes of column files, WAL and index on disk.
     pub fn disk_bytes(&self) -> u64 {
         dir_size(&self.dir)
@@ -609,6 +650,33 @@ impl Shard {
     /// Number of column files.
     pub fn file_count(&self) -> usize {
         self.state.lock().files.len()
+    }
+}
+
+/// The newest point of a deduplicated column.
+pub fn last_of(c: &Column) -> Option<(i64, Value)> {
+    let i = c.len().checked_sub(1)?;
+    Some((c.times[i], c.values.get(i)?))
+}
+
+/// Moves the cached last values forward to the written points that are newer (or as new: the
+/// later write wins).
+fn update_last_values(
+    last: &mut AHashMap<Arc<[u8]>, Vec<(String, i64, Value)>>,
+    points: &[&Point],
+) {
+    for p in points {
+        let Some(fields) = last.get_mut(p.series_key.as_slice()) else {
+            continue;
+        };
+        for (name, value) in &p.fields {
+            if let Some(entry) = fields.iter_mut().find(|(f, _, _)| f == name.as_str()) {
+                if p.time >= entry.1 {
+                    entry.1 = p.time;
+                    entry.2 = value.clone();
+                }
+            }
+        }
     }
 }
 
@@ -797,6 +865,16 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(&contents(&shard), &model);
+                // The last-value cache agrees with the model's newest point of each field.
+                for series in 0..4u8 {
+                    for field in FIELDS {
+                        let newest = model
+                            .range((key(series), field, i64::MIN)..=(key(series), field, i64::MAX))
+                            .next_back()
+                            .map(|((_, _, t), v)| (*t, Value::Integer(*v)));
+                        prop_assert_eq!(shard.last(&key(series), field), newest);
+                    }
+                }
             }
         }
     }
