@@ -376,7 +376,7 @@ impl Engine {
             .collect();
         locs.sort_by_key(|l| l.group.start);
         locs.into_iter()
-            .filter_map(|l| Some((l.group.clone(), shards.get(&l.group.id).cloned()?)))
+            .filter_map(|l| Some((l.group, shards.get(&l.group.id).cloned()?)))
             .collect()
     }
 

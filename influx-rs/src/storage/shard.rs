@@ -80,6 +80,9 @@ struct FileEntry {
     tombstones: Arc<Tombstones>,
 }
 
+/// Series key → (field, time, value) of the newest point of each field asked for.
+type LastValues = AHashMap<Arc<[u8]>, Vec<(String, i64, Value)>>;
+
 /// A frozen cache being written to a column file.
 #[derive(Debug)]
 struct Snapshot {
@@ -99,7 +102,7 @@ struct ShardState {
     next_generation: u64,
     /// Last-value cache: the newest point of the (series, field) pairs queried so far, kept
     /// current by writes; emptied by deletes.
-    last_values: AHashMap<Arc<[u8]>, Vec<(String, i64, Value)>>,
+    last_values: LastValues,
     /// Writes so far, so a cache fill can tell whether a write overtook it.
     writes: u64,
 }
@@ -661,10 +664,7 @@ pub fn last_of(c: &Column) -> Option<(i64, Value)> {
 
 /// Moves the cached last values forward to the written points that are newer (or as new: the
 /// later write wins).
-fn update_last_values(
-    last: &mut AHashMap<Arc<[u8]>, Vec<(String, i64, Value)>>,
-    points: &[&Point],
-) {
+fn update_last_values(last: &mut LastValues, points: &[&Point]) {
     for p in points {
         let Some(fields) = last.get_mut(p.series_key.as_slice()) else {
             continue;
