@@ -23,6 +23,12 @@ struct SeriesRows {
     rows: Vec<Row>,
 }
 
+/// A series' tags and the points of each field read (in the order asked for).
+struct SeriesPoints {
+    tags: BTreeMap<String, String>,
+    points: Vec<Vec<(i64, Value)>>,
+}
+
 /// Runs a `SELECT` over each of its sources.
 pub(super) fn select(
     engine: &Engine,
@@ -177,26 +183,61 @@ impl Scope<'_> {
         fields: &[String],
         condition: Option<&Expr>,
     ) -> Result<Vec<SeriesRows>, QueryError> {
-        self.read_rows(fields, condition, false)
+        let (wanted, data) = self.read_series(fields, condition, false);
+        let mut out = Vec::with_capacity(data.len());
+        for s in data {
+            self.interrupt.check()?;
+            if let Some(rows) = series_rows(&s, &wanted, condition) {
+                out.push(rows);
+            }
+        }
+        Ok(out)
     }
 
-    /// [`Scope::rows`] holding only the newest point of each field of each series, taken from
-    /// the shards' last-value caches: enough for `last()` when the condition is on time and
-    /// tags only.
-    fn last_rows(
-        &self,
-        fields: &[String],
-        condition: Option<&Expr>,
-    ) -> Result<Vec<SeriesRows>, QueryError> {
-        self.read_rows(fields, condition, true)
-    }
-
-    fn read_rows(
+    /// The points of each of `fields` of every series that passes `condition`, which must be on
+    /// time and tags only ([`time_and_tags_only`]): no row needs to be evaluated, so none is
+    /// built. With `last_only`, only the newest point of each field, from the shards'
+    /// last-value caches (enough for `last()`).
+    fn points(
         &self,
         fields: &[String],
         condition: Option<&Expr>,
         last_only: bool,
-    ) -> Result<Vec<SeriesRows>, QueryError> {
+    ) -> Result<Vec<SeriesPoints>, QueryError> {
+        let (_, data) = self.read_series(fields, condition, last_only);
+        let mut out = Vec::with_capacity(data.len());
+        for s in data {
+            self.interrupt.check()?;
+            let points = fields
+                .iter()
+                .map(|f| {
+                    s.fields
+                        .iter()
+                        .find(|(n, _)| n == f)
+                        .map(|(_, c)| {
+                            (0..c.len())
+                                .filter_map(|i| Some((c.times[i], c.values.get(i)?)))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                })
+                .collect();
+            out.push(SeriesPoints {
+                tags: series_tags(&s.key),
+                points,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The series of the measurement whose tags pass the tag-only parts of `condition`, with
+    /// `fields` and the fields `condition` names (returned: the fields read, in column order).
+    fn read_series(
+        &self,
+        fields: &[String],
+        condition: Option<&Expr>,
+        last_only: bool,
+    ) -> (Vec<String>, Vec<crate::storage::SeriesData>) {
         let mut wanted: Vec<String> = fields.to_vec();
         let known: BTreeSet<String> = self.field_names().into_iter().collect();
         if let Some(c) = condition {
@@ -231,56 +272,63 @@ impl Scope<'_> {
                 &keep,
             ),
         };
-        let mut out = Vec::with_capacity(data.len());
-        for s in data {
-            self.interrupt.check()?;
-            let tags: BTreeMap<String, String> = lineproto::series_key::split(&s.key)
-                .map(|k| k.tags.into_iter().collect())
-                .unwrap_or_default();
-            let columns: Vec<Option<&crate::storage::column::Column>> = wanted
-                .iter()
-                .map(|f| s.fields.iter().find(|(n, _)| n == f).map(|(_, c)| c))
-                .collect();
-            let times: BTreeSet<i64> = columns
-                .iter()
-                .flatten()
-                .flat_map(|c| c.times.iter().copied())
-                .collect();
-            let mut cursors = vec![0usize; columns.len()];
-            let mut rows = Vec::new();
-            for t in times {
-                let values: Vec<Option<Value>> = columns
-                    .iter()
-                    .zip(cursors.iter_mut())
-                    .map(|(c, cur)| {
-                        let c = (*c)?;
-                        if c.times.get(*cur) == Some(&t) {
-                            *cur += 1;
-                            c.values.get(*cur - 1)
-                        } else {
-                            None
-                        }
-                    })
-                    .collect();
-                if let Some(cond) = condition {
-                    let lookup = |name: &str| {
-                        wanted
-                            .iter()
-                            .position(|w| w == name)
-                            .and_then(|i| values[i].clone())
-                    };
-                    if !eval_condition(cond, &tags, &lookup) {
-                        continue;
-                    }
+        (wanted, data)
+    }
+}
+
+/// A series' tags, from its key.
+fn series_tags(key: &[u8]) -> BTreeMap<String, String> {
+    lineproto::series_key::split(key)
+        .map(|k| k.tags.into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// The rows of series `s` (columns in `wanted` order) that pass `condition`; `None` if none.
+fn series_rows(
+    s: &crate::storage::SeriesData,
+    wanted: &[String],
+    condition: Option<&Expr>,
+) -> Option<SeriesRows> {
+    let tags = series_tags(&s.key);
+    let columns: Vec<Option<&crate::storage::column::Column>> = wanted
+        .iter()
+        .map(|f| s.fields.iter().find(|(n, _)| n == f).map(|(_, c)| c))
+        .collect();
+    let times: BTreeSet<i64> = columns
+        .iter()
+        .flatten()
+        .flat_map(|c| c.times.iter().copied())
+        .collect();
+    let mut cursors = vec![0usize; columns.len()];
+    let mut rows = Vec::new();
+    for t in times {
+        let values: Vec<Option<Value>> = columns
+            .iter()
+            .zip(cursors.iter_mut())
+            .map(|(c, cur)| {
+                let c = (*c)?;
+                if c.times.get(*cur) == Some(&t) {
+                    *cur += 1;
+                    c.values.get(*cur - 1)
+                } else {
+                    None
                 }
-                rows.push(Row { time: t, values });
-            }
-            if !rows.is_empty() {
-                out.push(SeriesRows { tags, rows });
+            })
+            .collect();
+        if let Some(cond) = condition {
+            let lookup = |name: &str| {
+                wanted
+                    .iter()
+                    .position(|w| w == name)
+                    .and_then(|i| values[i].clone())
+            };
+            if !eval_condition(cond, &tags, &lookup) {
+                continue;
             }
         }
-        Ok(out)
+        rows.push(Row { time: t, values });
     }
+    (!rows.is_empty()).then_some(SeriesRows { tags, rows })
 }
 
 impl Scope<'_> {
@@ -645,21 +693,41 @@ fn aggregate(
 
     // `last()` alone, over whole series filtered by time and tags: the newest point of each
     // series is all it needs, and the shards' last-value caches have it.
-    let only_last = interval.is_none()
+    let by_time_and_tags = sel
+        .condition
+        .as_ref()
+        .is_none_or(|c| time_and_tags_only(c, &scope.tag_keys()));
+    let only_last = by_time_and_tags
+        && interval.is_none()
         && scope.derived.is_none()
         && calls
             .iter()
-            .all(|c| c.transform.is_none() && c.function == Some(Function::Last))
-        && sel
-            .condition
-            .as_ref()
-            .is_none_or(|c| time_and_tags_only(c, &scope.tag_keys()));
-    let series = if only_last {
-        scope.last_rows(&read, sel.condition.as_ref())?
+            .all(|c| c.transform.is_none() && c.function == Some(Function::Last));
+    // Without conditions on fields, no row needs building: the fields' points are read as
+    // they are stored.
+    let series: Vec<SeriesPoints> = if by_time_and_tags {
+        scope.points(&read, sel.condition.as_ref(), only_last)?
     } else {
-        scope.rows(&read, sel.condition.as_ref())?
+        scope
+            .rows(&read, sel.condition.as_ref())?
+            .into_iter()
+            .map(|s| {
+                let mut points = vec![Vec::new(); read.len()];
+                for row in s.rows {
+                    for (i, v) in row.values.into_iter().enumerate().take(read.len()) {
+                        if let Some(v) = v {
+                            points[i].push((row.time, v));
+                        }
+                    }
+                }
+                SeriesPoints {
+                    tags: s.tags,
+                    points,
+                }
+            })
+            .collect()
     };
-    // Group the rows' points by tag values, per call.
+    // Group the series' points by tag values, per call.
     let mut groups: BTreeMap<Vec<String>, Vec<Vec<(i64, Value)>>> = BTreeMap::new();
     for s in series {
         let key: Vec<String> = group_tags
@@ -669,11 +737,11 @@ fn aggregate(
         let points = groups
             .entry(key)
             .or_insert_with(|| vec![Vec::new(); read.len()]);
-        for row in s.rows {
-            for (i, v) in row.values.into_iter().enumerate().take(read.len()) {
-                if let Some(v) = v {
-                    points[i].push((row.time, v));
-                }
+        for (i, p) in s.points.into_iter().enumerate() {
+            if points[i].is_empty() {
+                points[i] = p;
+            } else {
+                points[i].extend(p);
             }
         }
     }
