@@ -3,7 +3,7 @@
 // two seconds, each with a Kill button (/chronograf/v1/sources/1/queries).
 (function () {
   "use strict";
-  var base = "/chronograf/v1/sources/1/dbs", err = document.getElementById("admin-error");
+  var base = "/chronograf/v1/sources/" + window.tickSource + "/dbs", err = document.getElementById("admin-error");
   function send(method, path, body) {
     return fetch(path, { method: method, headers: { "Content-Type": "application/json" }, body: body && JSON.stringify(body) })
       .then(function (r) { return r.text().then(function (t) { if (!r.ok) throw new Error((t && JSON.parse(t).message) || r.statusText); }); })
@@ -19,7 +19,7 @@
   document.querySelectorAll(".drop-rp").forEach(function (b) {
     b.addEventListener("click", function () { if (confirm("Drop " + b.dataset.rp + "?")) send("DELETE", base + "/" + encodeURIComponent(b.dataset.db) + "/rps/" + encodeURIComponent(b.dataset.rp)); });
   });
-  var users = "/chronograf/v1/sources/1/users";
+  var users = "/chronograf/v1/sources/" + window.tickSource + "/users";
   function change(body) { send("POST", users, body); }
   document.getElementById("create-user").addEventListener("submit", function (ev) {
     ev.preventDefault();
@@ -52,7 +52,7 @@
   var queries = document.querySelector("#queries tbody");
   function cell(row, text) { var td = document.createElement("td"); td.textContent = text; row.appendChild(td); return td; }
   function showQueries() {
-    fetch("/chronograf/v1/sources/1/queries").then(function (r) { return r.json(); }).then(function (d) {
+    fetch("/chronograf/v1/sources/" + window.tickSource + "/queries").then(function (r) { return r.json(); }).then(function (d) {
       queries.textContent = "";
       (d.queries || []).forEach(function (q) {
         var row = document.createElement("tr");
@@ -60,7 +60,7 @@
         var kill = document.createElement("button");
         kill.type = "button"; kill.textContent = "Kill";
         kill.addEventListener("click", function () {
-          fetch("/chronograf/v1/sources/1/queries/" + q.id, { method: "DELETE" }).then(showQueries);
+          fetch("/chronograf/v1/sources/" + window.tickSource + "/queries/" + q.id, { method: "DELETE" }).then(showQueries);
         });
         cell(row, "").appendChild(kill);
         queries.appendChild(row);

@@ -1,3 +1,14 @@
+// The source the page shows (`/sources/{id}/…`), for the pages' requests; links of the page to
+// source 1 (the side bar's, the templates') are pointed at it too.
+window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])[1];
+(function () {
+  "use strict";
+  if (window.tickSource === "1") return;
+  document.querySelectorAll('a[href^="/sources/1/"]').forEach(function (a) {
+    a.setAttribute("href", "/sources/" + window.tickSource + a.getAttribute("href").slice(10));
+  });
+})();
+
 // With a login (chronograf-rs.toml [[users]]), every state-changing request carries the CSRF
 // token of its cookie, and the side bar gets a logout button.
 (function () {
@@ -29,7 +40,7 @@
   "use strict";
 
   function fetchSeries(db, rp, query) {
-    return fetch("/chronograf/v1/sources/1/series", {
+    return fetch("/chronograf/v1/sources/" + window.tickSource + "/series", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ db: db, rp: rp, query: query }),

@@ -24,12 +24,12 @@
     $("create-dashboard").addEventListener("submit", function (ev) {
       ev.preventDefault();
       api("POST", "/chronograf/v1/dashboards", { name: $("dashboard-name").value, cells: [] })
-        .then(function (d) { location.href = "/sources/1/dashboards/" + d.id; });
+        .then(function (d) { location.href = "/sources/" + window.tickSource + "/dashboards/" + d.id; });
     });
     $("import").addEventListener("click", function () {
       var d;
       try { d = JSON.parse($("import-json").value); } catch (e) { $("import-error").textContent = "invalid JSON: " + e.message; return; }
-      api("POST", "/chronograf/v1/dashboards", d).then(function (d) { location.href = "/sources/1/dashboards/" + d.id; }, fail("import-error"));
+      api("POST", "/chronograf/v1/dashboards", d).then(function (d) { location.href = "/sources/" + window.tickSource + "/dashboards/" + d.id; }, fail("import-error"));
     });
     return;
   }
@@ -44,7 +44,7 @@
     if (name) update(function (d) { d.name = name; });
   });
   $("delete-dashboard").addEventListener("click", function () {
-    if (confirm("Delete this dashboard?")) api("DELETE", path).then(function () { location.href = "/sources/1/dashboards"; });
+    if (confirm("Delete this dashboard?")) api("DELETE", path).then(function () { location.href = "/sources/" + window.tickSource + "/dashboards"; });
   });
   $("add-cell").addEventListener("submit", function (ev) {
     ev.preventDefault();

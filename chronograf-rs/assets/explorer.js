@@ -7,7 +7,7 @@
 
   function schema(params) {
     var qs = new URLSearchParams(params).toString();
-    return fetch("/chronograf/v1/sources/1/schema?" + qs).then(function (r) { return r.json(); });
+    return fetch("/chronograf/v1/sources/" + window.tickSource + "/schema?" + qs).then(function (r) { return r.json(); });
   }
 
   function fill(select, items) {
@@ -73,9 +73,9 @@
 
   function run() {
     var q = $("query").value, db = $("db").value;
-    $("csv").href = "/chronograf/v1/sources/1/csv?" + new URLSearchParams({ db: db, q: q }).toString();
+    $("csv").href = "/chronograf/v1/sources/" + window.tickSource + "/csv?" + new URLSearchParams({ db: db, q: q }).toString();
     $("query-error").textContent = "";
-    fetch("/chronograf/v1/sources/1/series", {
+    fetch("/chronograf/v1/sources/" + window.tickSource + "/series", {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ db: db, query: q }),
     }).then(function (r) { return r.json(); }).then(function (a) {

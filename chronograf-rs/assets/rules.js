@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
-  var base = "/chronograf/v1/sources/1/kapacitors/1/rules";
+  var base = "/chronograf/v1/sources/" + window.tickSource + "/kapacitors/1/rules";
   function send(method, path, body) {
     return fetch(path, { method: method, headers: { "Content-Type": "application/json" }, body: body && JSON.stringify(body) })
       .then(function (r) { return r.text().then(function (t) { if (!r.ok) throw new Error((t && JSON.parse(t).message) || r.statusText); }); });

@@ -6,7 +6,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var form = $("tickscript"), existing = form.dataset.id;
   function proxy(method, path, body) {
-    return fetch("/chronograf/v1/sources/1/kapacitors/1/proxy?path=" + encodeURIComponent(path), {
+    return fetch("/chronograf/v1/sources/" + window.tickSource + "/kapacitors/1/proxy?path=" + encodeURIComponent(path), {
       method: method, headers: { "Content-Type": "application/json" }, body: body && JSON.stringify(body),
     }).then(function (r) {
       return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || j.message || r.statusText); return j; });
@@ -38,7 +38,7 @@
       ? proxy("PATCH", "/kapacitor/v1/tasks/" + encodeURIComponent(existing), body)
       : proxy("POST", "/kapacitor/v1/tasks", Object.assign({ id: $("task-id").value }, body));
     saved.then(function (t) {
-      if (!existing) { location.href = "/sources/1/tickscripts/" + encodeURIComponent(t.id); return; }
+      if (!existing) { location.href = "/sources/" + window.tickSource + "/tickscripts/" + encodeURIComponent(t.id); return; }
       $("task-status").textContent = "saved; " + (t.executing ? "executing" : (t.error || "not executing"));
     }, function (e) { $("task-error").textContent = e.message; });
   });

@@ -20,8 +20,8 @@ use std::sync::Arc;
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
-    /// The configured sources; id `1` is the first.
-    pub sources: Arc<Vec<Source>>,
+    /// The sources: configured ones (id `1` is the first) and those added in the UI.
+    pub sources: Arc<crate::sources::SourceStore>,
     /// The agents' gather interval as Chronograf writes it (`1m0s`).
     pub telegraf_interval: String,
     /// The canned layouts.
@@ -100,6 +100,7 @@ static APP_JS: &[u8] = include_bytes!("../assets/app.js");
 static APP_CSS: &[u8] = include_bytes!("../assets/app.css");
 static EXPLORER_JS: &[u8] = include_bytes!("../assets/explorer.js");
 static DASHBOARDS_JS: &[u8] = include_bytes!("../assets/dashboards.js");
+static SOURCES_JS: &[u8] = include_bytes!("../assets/sources.js");
 static RULES_JS: &[u8] = include_bytes!("../assets/rules.js");
 static ADMIN_JS: &[u8] = include_bytes!("../assets/admin.js");
 static TICKSCRIPT_JS: &[u8] = include_bytes!("../assets/tickscript.js");
@@ -164,7 +165,12 @@ pub fn router(state: AppState) -> Router {
             "/chronograf/v1/sources/{id}/dbs/{db}/rps/{rp}",
             axum::routing::delete(drop_rp),
         )
-        .route("/chronograf/v1/sources", get(sources))
+        .route("/chronograf/v1/sources", get(sources).post(create_source))
+        .route(
+            "/chronograf/v1/sources/{id}",
+            get(get_source).patch(update_source).delete(delete_source),
+        )
+        .route("/sources", get(sources_page))
         .route("/chronograf/v1/sources/{id}/proxy", post(proxy))
         .route("/chronograf/v1/sources/{id}/write", post(write))
         .route("/metrics", get(metrics))
@@ -270,12 +276,9 @@ fn error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// Source `id` (1-based), only ever one of the configured ones.
+/// Source `id`, only ever one of the list (configured or added by an operator).
 fn source(state: &AppState, id: &str) -> Option<Source> {
-    id.parse::<usize>()
-        .ok()
-        .and_then(|i| i.checked_sub(1))
-        .and_then(|i| state.sources.get(i).cloned())
+    state.sources.get(id)
 }
 
 fn no_source(id: &str) -> Response {
@@ -436,6 +439,19 @@ async fn delete_dashboard(State(state): State<AppState>, Path(did): Path<u64>) -
 }
 
 #[derive(Template)]
+#[template(path = "sources.html")]
+struct SourcesPage {
+    sources: Vec<crate::sources::Listed>,
+}
+
+/// The sources: the configured ones, and those added here (which can be edited and removed).
+async fn sources_page(State(state): State<AppState>) -> Response {
+    page(SourcesPage {
+        sources: state.sources.list(),
+    })
+}
+
+#[derive(Template)]
 #[template(path = "dashboards.html")]
 struct DashboardsPage {
     dashboards: Vec<Dashboard>,
@@ -532,7 +548,8 @@ async fn dashboard_page(
         Err(e) => return dashboard_error(e),
     };
     let window = TimeWindow::from_params(&params, "1h");
-    let (vars, bindings) = resolve_vars(state.sources.first(), &d.templates, &params).await;
+    let (vars, bindings) =
+        resolve_vars(state.sources.first().as_ref(), &d.templates, &params).await;
     let mut cells = d.cells.clone();
     cells.sort_by_key(|c| (c.y, c.x));
     let cells = cells
@@ -1260,29 +1277,134 @@ async fn csv(
 }
 
 async fn sources(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let list: Vec<serde_json::Value> = state
-        .sources
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let id = (i + 1).to_string();
-            serde_json::json!({
-                "id": id,
-                "name": s.config.name,
-                "type": "influx",
-                "username": s.config.username,
-                "url": s.config.url,
-                "default": i == 0,
-                "telegraf": s.config.telegraf,
-                "defaultRP": s.config.default_rp,
-                "links": {
-                    "self": format!("/chronograf/v1/sources/{id}"),
-                    "proxy": format!("/chronograf/v1/sources/{id}/proxy"),
-                },
-            })
-        })
-        .collect();
+    let list: Vec<serde_json::Value> = state.sources.list().iter().map(source_json).collect();
     Json(serde_json::json!({ "sources": list }))
+}
+
+/// A source as Chronograf's API shows it (never its password).
+fn source_json(l: &crate::sources::Listed) -> serde_json::Value {
+    let c = &l.source.config;
+    let id = &l.id;
+    serde_json::json!({
+        "id": id,
+        "name": c.name,
+        "type": "influx",
+        "username": c.username,
+        "url": c.url,
+        "default": id == "1",
+        "telegraf": c.telegraf,
+        "defaultRP": c.default_rp,
+        "configured": l.configured,
+        "links": {
+            "self": format!("/chronograf/v1/sources/{id}"),
+            "proxy": format!("/chronograf/v1/sources/{id}/proxy"),
+        },
+    })
+}
+
+/// The body of `POST`/`PATCH /chronograf/v1/sources`: Chronograf's field names.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SourceBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    telegraf: String,
+    #[serde(default, rename = "defaultRP")]
+    default_rp: String,
+}
+
+impl SourceBody {
+    fn into_config(self) -> crate::source::SourceConfig {
+        crate::source::SourceConfig {
+            name: self.name,
+            url: self.url,
+            username: self.username,
+            password: self.password,
+            telegraf: if self.telegraf.is_empty() {
+                "telegraf".into()
+            } else {
+                self.telegraf
+            },
+            default_rp: self.default_rp,
+        }
+    }
+}
+
+fn sources_error(e: &crate::sources::SourcesError) -> Response {
+    use crate::sources::SourcesError as E;
+    let status = match e {
+        E::NotFound(_) => StatusCode::NOT_FOUND,
+        E::Configured(_) => StatusCode::FORBIDDEN,
+        E::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        E::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, &e.to_string())
+}
+
+/// The listed source `id`, as JSON.
+fn listed(state: &AppState, id: &str) -> Response {
+    match state.sources.list().iter().find(|l| l.id == id) {
+        Some(l) => Json(source_json(l)).into_response(),
+        None => no_source(id),
+    }
+}
+
+/// `POST /chronograf/v1/sources`: adds a source once it answers `/ping`.
+async fn create_source(State(state): State<AppState>, Json(body): Json<SourceBody>) -> Response {
+    let config = body.into_config();
+    if let Err(e) = crate::sources::check(&config) {
+        return sources_error(&e);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap_or_default();
+    if !Source::new(config.clone(), client).ping().await {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("Error contacting source {}: no answer to /ping", config.url),
+        );
+    }
+    match state.sources.add(config) {
+        Ok(id) => {
+            let mut r = listed(&state, &id);
+            *r.status_mut() = StatusCode::CREATED;
+            r
+        }
+        Err(e) => sources_error(&e),
+    }
+}
+
+/// `GET /chronograf/v1/sources/{id}`.
+async fn get_source(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    listed(&state, &id)
+}
+
+/// `PATCH /chronograf/v1/sources/{id}`: new settings for an added source.
+async fn update_source(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<SourceBody>,
+) -> Response {
+    match state.sources.update(&id, body.into_config()) {
+        Ok(()) => listed(&state, &id),
+        Err(e) => sources_error(&e),
+    }
+}
+
+/// `DELETE /chronograf/v1/sources/{id}`.
+async fn delete_source(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match state.sources.remove(&id) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => sources_error(&e),
+    }
 }
 
 /// A query from a page: InfluxQL and where to run it.
@@ -1396,6 +1518,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "app.css" => (APP_CSS, "text/css"),
         "explorer.js" => (EXPLORER_JS, "application/javascript"),
         "dashboards.js" => (DASHBOARDS_JS, "application/javascript"),
+        "sources.js" => (SOURCES_JS, "application/javascript"),
         "rules.js" => (RULES_JS, "application/javascript"),
         "admin.js" => (ADMIN_JS, "application/javascript"),
         "tickscript.js" => (TICKSCRIPT_JS, "application/javascript"),

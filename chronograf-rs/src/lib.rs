@@ -2,7 +2,8 @@
 //! drawn in the browser by dygraphs (embedded from Debian's `libjs-dygraphs` at build time)
 //! from compact JSON columns.
 //!
-//! Layout: [`config`] (`chronograf-rs.toml`), [`source`] (the store, queried as Chronograf does), [`dashboards`] (saved
+//! Layout: [`config`] (`chronograf-rs.toml`), [`source`] (the store, queried as Chronograf does),
+//! [`sources`] (the configured and UI-added sources), [`dashboards`] (saved
 //! dashboards and their template variables), [`hosts`] (the host list's
 //! queries), [`layouts`] (the canned `system` layouts and their query completion), [`http`]
 //! (pages, JSON endpoints, assets), [`rules`] (threshold rules as Chronograf's TICKscript),
@@ -17,5 +18,6 @@ pub mod layouts;
 pub mod login;
 pub mod rules;
 pub mod source;
+pub mod sources;
 pub mod template_vars;
 pub mod users;

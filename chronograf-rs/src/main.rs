@@ -3,7 +3,7 @@
 use anyhow::Context;
 use chronograf_rs::config::Config;
 use chronograf_rs::http::{router, AppState};
-use chronograf_rs::source::{Source, SourceConfig};
+use chronograf_rs::source::SourceConfig;
 use clap::Parser;
 use std::sync::Arc;
 
@@ -130,11 +130,12 @@ async fn main() -> anyhow::Result<()> {
         url: config.kapacitor.url.clone(),
         client: client.clone(),
     };
-    let sources: Vec<Source> = config
-        .sources
-        .iter()
-        .map(|s| Source::new(s.clone(), client.clone()))
-        .collect();
+    let sources = chronograf_rs::sources::SourceStore::open(
+        config.sources.clone(),
+        &config.data_dir,
+        client.clone(),
+    )
+    .context("opening the sources")?;
     let state = AppState {
         sources: Arc::new(sources),
         telegraf_interval: config.telegraf_system_interval.clone(),

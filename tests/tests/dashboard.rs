@@ -791,3 +791,109 @@ fn login_sessions_and_csrf_tokens_guard_everything() {
         .unwrap();
     assert_eq!(after.status().as_u16(), 401);
 }
+
+#[test]
+fn sources_are_added_edited_and_removed_in_the_ui() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = store_with_hosts(dir.path());
+    let second = Store::start(&dir.path().join("second"), free_port());
+    let client = reqwest::blocking::Client::new();
+    client
+        .post(second.url("/query"))
+        .form(&[("q", "CREATE DATABASE other")])
+        .send()
+        .unwrap();
+    client
+        .post(second.url("/write?db=other"))
+        .body("seen,host=far v=7i")
+        .send()
+        .unwrap();
+    let (mut c, port) = chronograf(dir.path(), &first, &[]);
+    let api = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut req = client.request(method, format!("http://127.0.0.1:{port}{path}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let body = |url: &str| serde_json::json!({"name": "far away", "url": url, "telegraf": "other"});
+    // Bad and unreachable URLs are refused with the reason; a reachable store is added.
+    let (status, text) = api(
+        reqwest::Method::POST,
+        "/chronograf/v1/sources",
+        Some(body("ftp://x")),
+    );
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("is not an http:// or https:// URL"), "{text}");
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let (status, text) = api(
+        reqwest::Method::POST,
+        "/chronograf/v1/sources",
+        Some(body(&dead)),
+    );
+    assert_eq!(status, 400, "{text}");
+    let (status, text) = api(
+        reqwest::Method::POST,
+        "/chronograf/v1/sources",
+        Some(body(&second.url(""))),
+    );
+    assert_eq!(status, 201, "{text}");
+    let created: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(created["id"], "2");
+    assert_eq!(created["links"]["proxy"], "/chronograf/v1/sources/2/proxy");
+    // Its proxy queries the second store, not the first.
+    let proxy = |id: &str| {
+        api(
+            reqwest::Method::POST,
+            &format!("/chronograf/v1/sources/{id}/proxy"),
+            Some(serde_json::json!({"query": "SELECT v FROM seen", "db": "other"})),
+        )
+    };
+    let (status, text) = proxy("2");
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("[7]") || text.contains(",7]"), "{text}");
+    let (_, text) = proxy("1");
+    assert!(!text.contains(",7]"), "{text}");
+    // The page lists both; only the added one can be edited, and it survives a restart.
+    let page = get(port, "/sources").text().unwrap();
+    assert!(
+        page.contains("far away") && page.contains("from chronograf-rs.toml"),
+        "{page}"
+    );
+    assert_eq!(get(port, "/sources/2/hosts").status().as_u16(), 200);
+    let (status, _) = api(
+        reqwest::Method::PATCH,
+        "/chronograf/v1/sources/2",
+        Some(serde_json::json!({"name": "renamed", "url": second.url(""), "telegraf": "other"})),
+    );
+    assert_eq!(status, 200);
+    let (status, text) = api(reqwest::Method::DELETE, "/chronograf/v1/sources/1", None);
+    assert_eq!(status, 403, "{text}");
+    c.stop();
+    let (_c, port) = chronograf(dir.path(), &first, &[]);
+    let api = |method: reqwest::Method, path: &str| {
+        let r = client
+            .request(method, format!("http://127.0.0.1:{port}{path}"))
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (_, list) = api(reqwest::Method::GET, "/chronograf/v1/sources");
+    assert!(list.contains("renamed"), "{list}");
+    assert!(
+        !list.contains("password"),
+        "passwords are never shown: {list}"
+    );
+    assert_eq!(
+        api(reqwest::Method::DELETE, "/chronograf/v1/sources/2").0,
+        204
+    );
+    assert_eq!(api(reqwest::Method::GET, "/chronograf/v1/sources/2").0, 404);
+    let removed = client
+        .post(format!("http://127.0.0.1:{port}/chronograf/v1/sources/2/proxy"))
+        .json(&serde_json::json!({"query": "SELECT v FROM seen", "db": "other"}))
+        .send()
+        .unwrap();
+    assert_eq!(removed.status().as_u16(), 404, "a removed source is queried no more");
+}
