@@ -206,4 +206,30 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     utc.checked = localStorage.getItem("tick.utc") === "1";
     utc.addEventListener("change", function () { localStorage.setItem("tick.utc", utc.checked ? "1" : "0"); drawAll(); });
   }
+
+  // The date picker: two instants, read in UTC or local time as the page shows times, become
+  // the page's custom range (as a zoom does). It opens on the current window.
+  var from = document.getElementById("range-from"), to = document.getElementById("range-to");
+  if (from && to) {
+    var inUtc = function () { return localStorage.getItem("tick.utc") === "1"; };
+    var show = function (ms) {
+      var d = new Date(inUtc() ? ms : ms - new Date(ms).getTimezoneOffset() * 60000);
+      return d.toISOString().slice(0, 19);
+    };
+    var read = function (text) {
+      if (!text) return NaN;
+      return inUtc() ? Date.parse(text + "Z") : new Date(text).getTime();
+    };
+    var current = customWindow() || [Date.now() - 3600000, Date.now()];
+    from.value = show(current[0]);
+    to.value = show(current[1]);
+    document.getElementById("range-apply").addEventListener("click", function () {
+      var lower = read(from.value), upper = read(to.value);
+      if (!(lower < upper)) {
+        document.getElementById("range-error").textContent = "the start must come before the end";
+        return;
+      }
+      zoomTo(lower, upper);
+    });
+  }
 })();
