@@ -73,7 +73,12 @@
     ev.preventDefault();
     var type = $("var-type").value, raw = $("var-values").value;
     var values = (type === "text" ? [raw] : raw.split(",")).map(function (v) { return v.trim(); })
-      .filter(Boolean).map(function (v, n) { return { value: v, selected: n === 0 }; });
+      .filter(Boolean).map(function (v, n) {
+        // A map's entries are `name=value`: the name is shown, the value goes in the query.
+        var eq = type === "map" ? v.indexOf("=") : -1;
+        return eq > 0 ? { key: v.slice(0, eq).trim(), value: v.slice(eq + 1).trim(), selected: n === 0 }
+          : { value: v, selected: n === 0 };
+      });
     update(function (d) {
       d.templates = d.templates || [];
       d.templates.push({ tempVar: $("var-name").value, type: type, values: values,

@@ -486,7 +486,8 @@ struct VarChoice {
     temp_var: String,
     /// Free text (an input) rather than a list (a select).
     text: bool,
-    options: Vec<String>,
+    /// (value, name shown) pairs.
+    options: Vec<(String, String)>,
     chosen: String,
 }
 
@@ -503,7 +504,7 @@ async fn resolve_vars(
     let mut choices = Vec::new();
     let mut bindings = Vec::new();
     for v in vars {
-        let options = match (v.meta_query(), src) {
+        let options = match (v.meta_query(&bindings), src) {
             (Some((db, q, column)), Some(src)) => match src.query(&db, "", &q).await {
                 Ok(answer) => crate::template_vars::values_of(&answer, column),
                 Err(_) => Vec::new(),
@@ -519,7 +520,10 @@ async fn resolve_vars(
             key: v.key().to_string(),
             temp_var: v.temp_var.clone(),
             text: v.kind == "text",
-            options,
+            options: options
+                .iter()
+                .map(|o| (o.clone(), v.label(o).to_string()))
+                .collect(),
             chosen: chosen.unwrap_or_default(),
         });
     }

@@ -1,8 +1,9 @@
 //! Dashboards' user template variables, as Chronograf has them: a variable (`:host:`) takes
 //! its values from a meta-query (databases, measurements, field keys, tag keys, tag values, or
-//! any InfluxQL), a CSV list or free text; the chosen value replaces the variable in the cells'
-//! queries, quoted as Chronograf quotes it (`"db"` for names, `'value'` for tag values, verbatim
-//! for lists, text and custom queries, and unquoted inside a regular expression).
+//! any InfluxQL, which may use the variables before it), a CSV list, a map (a name shown for
+//! each value) or free text; the chosen value replaces the variable in the cells' queries,
+//! quoted as Chronograf quotes it (`"db"` for names, `'value'` for tag values, verbatim for
+//! lists, maps, text and custom queries, and unquoted inside a regular expression).
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,9 @@ pub struct TemplateValue {
     /// Whether it is the one chosen by default.
     #[serde(default)]
     pub selected: bool,
+    /// The name shown for the value (`map` variables).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key: String,
 }
 
 /// Where a meta-query variable reads its values.
@@ -53,8 +57,8 @@ pub struct TemplateVar {
     /// `:name:`.
     #[serde(rename = "tempVar")]
     pub temp_var: String,
-    /// `databases`, `measurements`, `fieldKeys`, `tagKeys`, `tagValues`, `influxql`, `csv`
-    /// or `text`.
+    /// `databases`, `measurements`, `fieldKeys`, `tagKeys`, `tagValues`, `influxql`, `csv`,
+    /// `map` or `text`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The listed values (`csv`), the text (`text`), or the default choice of the others.
@@ -103,7 +107,7 @@ impl TemplateVar {
         }
         if self.quoting().is_none() {
             return Some(format!(
-                "unknown template variable type {:?} (databases, measurements, fieldKeys, tagKeys, tagValues, influxql, csv, text)",
+                "unknown template variable type {:?} (databases, measurements, fieldKeys, tagKeys, tagValues, influxql, csv, map, text)",
                 self.kind
             ));
         }
@@ -114,14 +118,26 @@ impl TemplateVar {
         Some(match self.kind.as_str() {
             "databases" | "measurements" | "fieldKeys" | "tagKeys" => Quoting::Double,
             "tagValues" => Quoting::Single,
-            "influxql" | "csv" | "text" => Quoting::Verbatim,
+            "influxql" | "csv" | "map" | "text" => Quoting::Verbatim,
             _ => return None,
         })
     }
 
+    /// The name shown for option `value`: its map key, else the value itself.
+    pub fn label<'a>(&'a self, value: &'a str) -> &'a str {
+        self.values
+            .iter()
+            .find(|v| v.value == value && !v.key.is_empty())
+            .map_or(value, |v| v.key.as_str())
+    }
+
     /// The meta-query giving the values, with the database to run it on and the column to
-    /// read; `None` for lists and text.
-    pub fn meta_query(&self) -> Option<(String, String, usize)> {
+    /// read; `None` for lists, maps and text. A custom meta-query may use the variables chosen
+    /// before this one (`bindings`).
+    pub fn meta_query(
+        &self,
+        bindings: &[(TemplateVar, String)],
+    ) -> Option<(String, String, usize)> {
         let q = &self.query;
         let on = |what: &str| format!("{what} ON {}", ident(&q.db));
         Some(match self.kind.as_str() {
@@ -147,7 +163,7 @@ impl TemplateVar {
                 ),
                 1,
             ),
-            "influxql" => (q.db.clone(), q.influxql.clone(), 0),
+            "influxql" => (q.db.clone(), substitute(&q.influxql, bindings), 0),
             _ => return None,
         })
     }
@@ -179,15 +195,28 @@ impl TemplateVar {
     }
 }
 
-/// Values of column `column` of every series of a meta-query answer.
+/// Values of column `column` of every series of a meta-query answer; of a `SHOW TAG VALUES`
+/// answer (columns `key`, `value`) always the values.
 pub fn values_of(answer: &serde_json::Value, column: usize) -> Vec<String> {
-    let mut out: Vec<String> = answer["results"]
+    let series: Vec<serde_json::Value> = answer["results"]
         .as_array()
         .into_iter()
         .flatten()
         .flat_map(|r| r["series"].as_array().cloned().unwrap_or_default())
-        .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
-        .filter_map(|row| match row.get(column)? {
+        .collect();
+    let mut out: Vec<String> = series
+        .iter()
+        .flat_map(|s| {
+            let tag_values = s["columns"] == serde_json::json!(["key", "value"]);
+            let column = if tag_values { 1 } else { column };
+            s["values"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |row| (column, row))
+        })
+        .filter_map(|(column, row)| match row.get(column)? {
             serde_json::Value::String(s) => Some(s.clone()),
             serde_json::Value::Null => None,
             other => Some(other.to_string()),
@@ -292,7 +321,7 @@ mod tests {
     fn meta_queries_and_choices() {
         let host = var(":host:", "tagValues");
         assert_eq!(
-            host.meta_query().unwrap(),
+            host.meta_query(&[]).unwrap(),
             (
                 "telegraf".to_string(),
                 "SHOW TAG VALUES ON \"telegraf\" FROM \"cpu\" WITH KEY = \"host\"".to_string(),
@@ -308,6 +337,7 @@ mod tests {
             values: vec![TemplateValue {
                 value: "x".into(),
                 selected: true,
+                key: String::new(),
             }],
             ..var(":t:", "text")
         };
@@ -317,5 +347,32 @@ mod tests {
         assert!(var("host", "csv").problem().is_some());
         assert!(var(":h:", "nope").problem().is_some());
         assert!(var(":h-1:", "csv").problem().is_none());
+    }
+
+    #[test]
+    fn maps_show_names_and_custom_queries_use_earlier_variables() {
+        let env = TemplateVar {
+            values: vec![TemplateValue {
+                value: "'web1'".into(),
+                selected: false,
+                key: "production".into(),
+            }],
+            ..var(":env:", "map")
+        };
+        assert!(env.problem().is_none());
+        assert_eq!(env.label("'web1'"), "production");
+        assert_eq!(env.label("other"), "other");
+        let cpus = TemplateVar {
+            query: TemplateQuery {
+                db: "telegraf".into(),
+                influxql: "SHOW TAG VALUES FROM cpu WITH KEY = cpu WHERE host = :env:".into(),
+                ..TemplateQuery::default()
+            },
+            ..var(":cpu:", "influxql")
+        };
+        assert_eq!(
+            cpus.meta_query(&[(env, "'web1'".into())]).unwrap().1,
+            "SHOW TAG VALUES FROM cpu WITH KEY = cpu WHERE host = 'web1'"
+        );
     }
 }

@@ -616,9 +616,16 @@ fn template_variables_fill_cell_queries() {
                   "query": { "db": "telegraf", "measurement": "system", "tagKey": "host" } },
                 { "tempVar": ":field:", "type": "csv",
                   "values": [{ "value": "usage_user", "selected": false }, { "value": "usage_idle", "selected": true }] },
+                // A map shows names and puts values in the query; a custom meta-query may use
+                // the variables before it.
+                { "tempVar": ":site:", "type": "map",
+                  "values": [{ "key": "production", "value": "'web1'", "selected": true }, { "key": "lab", "value": "'lab9'" }] },
+                { "tempVar": ":cpus:", "type": "influxql",
+                  "query": { "db": "telegraf", "influxql": "SHOW TAG VALUES FROM cpu WITH KEY = cpu WHERE host = :site:" } },
             ],
             "cells": [{ "name": "cpu", "type": "line", "queries": [{ "db": "telegraf",
-                "query": "SELECT mean(:field:) FROM cpu WHERE host = :host: AND time > :dashboardTime: GROUP BY time(:interval:)" }] }],
+                "query": "SELECT mean(:field:) FROM cpu WHERE host = :host: AND time > :dashboardTime: GROUP BY time(:interval:)" },
+                { "db": "telegraf", "query": "SELECT max(usage_user) FROM cpu WHERE host = :site: AND cpu = ':cpus:'" }] }],
         }))
         .send()
         .unwrap()
@@ -630,12 +637,18 @@ fn template_variables_fill_cell_queries() {
         .unwrap();
     // The tag values come from the store; the defaults are the first value and the selected one.
     assert!(
-        page.contains("<option selected>db&#60;script&#62;1</option>")
-            && page.contains("<option>web1</option>"),
+        page.contains(
+            "<option value=\"db&#60;script&#62;1\" selected>db&#60;script&#62;1</option>"
+        ) && page.contains("<option value=\"web1\">web1</option>"),
         "{page}"
     );
     assert!(
         page.contains("mean(usage_idle)") && page.contains("host = &#39;db&#60;script&#62;1&#39;"),
+        "{page}"
+    );
+    assert!(
+        page.contains(">production</option>")
+            && page.contains("host = &#39;web1&#39; AND cpu = &#39;cpu-total&#39;"),
         "{page}"
     );
     let chosen = get(
@@ -891,9 +904,15 @@ fn sources_are_added_edited_and_removed_in_the_ui() {
     );
     assert_eq!(api(reqwest::Method::GET, "/chronograf/v1/sources/2").0, 404);
     let removed = client
-        .post(format!("http://127.0.0.1:{port}/chronograf/v1/sources/2/proxy"))
+        .post(format!(
+            "http://127.0.0.1:{port}/chronograf/v1/sources/2/proxy"
+        ))
         .json(&serde_json::json!({"query": "SELECT v FROM seen", "db": "other"}))
         .send()
         .unwrap();
-    assert_eq!(removed.status().as_u16(), 404, "a removed source is queried no more");
+    assert_eq!(
+        removed.status().as_u16(),
+        404,
+        "a removed source is queried no more"
+    );
 }
