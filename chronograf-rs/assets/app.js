@@ -207,6 +207,17 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     utc.addEventListener("change", function () { localStorage.setItem("tick.utc", utc.checked ? "1" : "0"); drawAll(); });
   }
 
+  // The group-by interval (`:interval:`): the range's own (auto) or one picked, in the URL.
+  var groupBy = document.getElementById("group-by");
+  if (groupBy) {
+    groupBy.value = new URLSearchParams(location.search).get("interval") || "";
+    groupBy.addEventListener("change", function () {
+      var p = new URLSearchParams(location.search);
+      if (groupBy.value) p.set("interval", groupBy.value); else p.delete("interval");
+      location.search = p.toString();
+    });
+  }
+
   // The date picker: two instants, read in UTC or local time as the page shows times, become
   // the page's custom range (as a zoom does). It opens on the current window.
   var from = document.getElementById("range-from"), to = document.getElementById("range-to");

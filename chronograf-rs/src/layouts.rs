@@ -193,6 +193,9 @@ pub const RANGES: &[Range] = &[
     },
 ];
 
+/// The `GROUP BY time()` intervals a page may pick instead of its range's own.
+pub const GROUP_BY_CHOICES: &[&str] = &["10s", "1m", "5m", "10m", "30m", "1h", "6h", "12h", "1d"];
+
 /// The range named `name`, else 1h.
 pub fn range(name: &str) -> Range {
     RANGES
@@ -229,13 +232,21 @@ impl From<Range> for TimeWindow {
 
 impl TimeWindow {
     /// From a page's parameters: `lower` and `upper` (ms since the epoch, lower < upper) make a
-    /// custom window, else `range` names one of the picker's (`default` when absent).
+    /// custom window, else `range` names one of the picker's (`default` when absent); `interval`
+    /// (one of [`GROUP_BY_CHOICES`]) replaces the window's own `:interval:`.
     pub fn from_params(params: &std::collections::HashMap<String, String>, default: &str) -> Self {
         let ms = |k: &str| params.get(k).and_then(|v| v.parse::<i64>().ok());
-        match (ms("lower"), ms("upper")) {
+        let mut window: TimeWindow = match (ms("lower"), ms("upper")) {
             (Some(lower), Some(upper)) if lower < upper => TimeWindow::custom(lower, upper),
             _ => range(params.get("range").map(String::as_str).unwrap_or(default)).into(),
+        };
+        if let Some(chosen) = params
+            .get("interval")
+            .and_then(|i| GROUP_BY_CHOICES.iter().find(|c| *c == i))
+        {
+            window.group_by = chosen.to_string();
         }
+        window
     }
 
     /// The window between two instants (ms), grouped so that a chart gets about 300 points.
@@ -306,6 +317,23 @@ pub fn complete(query: &CellQuery, host: &str, window: &TimeWindow) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_picked_interval_replaces_the_ranges_own() {
+        let params = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::HashMap<_, _>>()
+        };
+        let w = TimeWindow::from_params(&params(&[("range", "24h"), ("interval", "1h")]), "1h");
+        assert_eq!(
+            (w.lower.as_str(), w.group_by.as_str()),
+            ("now() - 24h", "1h")
+        );
+        let w = TimeWindow::from_params(&params(&[("range", "24h"), ("interval", "1h) x")]), "1h");
+        assert_eq!(w.group_by, "10m", "only the offered intervals are taken");
+    }
 
     #[test]
     fn every_completed_query_is_valid_influxql() {

@@ -663,6 +663,12 @@ fn template_variables_fill_cell_queries() {
         chosen.contains("mean(usage_user)") && chosen.contains("host = &#39;web1&#39;"),
         "{chosen}"
     );
+    // A group-by interval picked in the page replaces the range's own `:interval:`.
+    let grouped = get(port, &format!("/sources/1/dashboards/{id}?interval=30m"))
+        .text()
+        .unwrap();
+    assert!(grouped.contains("GROUP BY time(30m)"), "{grouped}");
+    assert!(grouped.contains("id=\"group-by\""), "{grouped}");
     // A value that is not offered falls back to the default.
     let forged = get(
         port,
