@@ -1,4 +1,4 @@
-// Dashboards: create, import, rename, delete, add, delete, move and resize cells and template
+// Dashboards: create, import, rename, clone, delete, add, delete, move and resize cells and template
 // variables through the JSON API; a variable's choice goes in the URL as ?tempVars[name]=value.
 (function () {
   "use strict";
@@ -42,6 +42,13 @@
   $("rename").addEventListener("click", function () {
     var name = prompt("Dashboard name", $("dashboard").textContent);
     if (name) update(function (d) { d.name = name; });
+  });
+  $("clone").addEventListener("click", function () {
+    api("GET", path).then(function (d) {
+      d.name = d.name + " (clone)";
+      delete d.id;
+      return api("POST", "/chronograf/v1/dashboards", d);
+    }).then(function (d) { location.href = "/sources/" + window.tickSource + "/dashboards/" + d.id; }, fail("dashboard-error"));
   });
   $("delete-dashboard").addEventListener("click", function () {
     if (confirm("Delete this dashboard?")) api("DELETE", path).then(function () { location.href = "/sources/" + window.tickSource + "/dashboards"; });

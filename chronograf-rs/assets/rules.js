@@ -43,7 +43,7 @@
       name: $("rule-name").value, db: $("rule-db").value, measurement: $("rule-measurement").value,
       field: $("rule-field").value, operator: $("rule-operator").value, value: Number($("rule-value").value),
       group_by: list($("rule-groupby").value), message: $("rule-message").value,
-      email: list($("rule-email").value), post: $("rule-post").value,
+      email: list($("rule-email").value), post: $("rule-post").value, log: $("rule-log").value,
     }).then(function () { location.reload(); }, function (e) { $("rule-error").textContent = e.message; });
   });
   document.querySelectorAll(".toggle").forEach(function (box) {

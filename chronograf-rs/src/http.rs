@@ -130,6 +130,14 @@ pub fn router(state: AppState) -> Router {
         .route("/sources/{id}/alert-rules", get(rules_page))
         .route("/sources/{id}/alerts", get(alerts_page))
         .route(
+            "/chronograf/v1/sources/{id}/kapacitors",
+            get(list_kapacitors),
+        )
+        .route(
+            "/chronograf/v1/sources/{id}/kapacitors/{kid}",
+            get(get_kapacitor),
+        )
+        .route(
             "/chronograf/v1/sources/{id}/kapacitors/{kid}/rules",
             get(list_rules).post(create_rule),
         )
@@ -917,6 +925,56 @@ async fn rules_page(State(state): State<AppState>) -> Response {
         rules,
         error,
     })
+}
+
+/// The kapacitor-rs connection (id `1`) as Chronograf's API shows a kapacitor; `active` says
+/// whether it answers its ping now.
+async fn kapacitor_json(state: &AppState, source: &str) -> serde_json::Value {
+    let ping = format!(
+        "{}/kapacitor/v1/ping",
+        state.kapacitor.url.trim_end_matches('/')
+    );
+    let active = state
+        .kapacitor
+        .client
+        .get(ping)
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success());
+    let base = format!("/chronograf/v1/sources/{source}/kapacitors/1");
+    serde_json::json!({
+        "id": "1",
+        "name": "kapacitor-rs",
+        "url": state.kapacitor.url,
+        "active": active,
+        "links": {
+            "self": base,
+            "rules": format!("{base}/rules"),
+            "proxy": format!("{base}/proxy"),
+        },
+    })
+}
+
+/// `GET /chronograf/v1/sources/{id}/kapacitors`: the one configured kapacitor-rs.
+async fn list_kapacitors(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    if source(&state, &id).is_none() {
+        return no_source(&id);
+    }
+    Json(serde_json::json!({ "kapacitors": [kapacitor_json(&state, &id).await] })).into_response()
+}
+
+/// `GET /chronograf/v1/sources/{id}/kapacitors/{kid}`.
+async fn get_kapacitor(
+    State(state): State<AppState>,
+    Path((id, kid)): Path<(String, String)>,
+) -> Response {
+    if source(&state, &id).is_none() {
+        return no_source(&id);
+    }
+    if kid != "1" {
+        return error(StatusCode::NOT_FOUND, &format!("kapacitor {kid} not found"));
+    }
+    Json(kapacitor_json(&state, &id).await).into_response()
 }
 
 async fn list_rules(State(state): State<AppState>) -> Response {

@@ -552,6 +552,22 @@ fn tickscripts_are_written_and_edited_through_the_kapacitor_proxy() {
     let kapacitor_url = format!("http://127.0.0.1:{api}");
     let (_c, port) = chronograf(dir.path(), &store, &["--kapacitor-url", &kapacitor_url]);
     let http = reqwest::blocking::Client::new();
+    // The connection itself, as Chronograf's API lists it.
+    let listed: serde_json::Value = get(port, "/chronograf/v1/sources/1/kapacitors")
+        .json()
+        .unwrap();
+    assert_eq!(listed["kapacitors"][0]["url"], kapacitor_url.as_str());
+    assert_eq!(listed["kapacitors"][0]["active"], true);
+    assert_eq!(
+        listed["kapacitors"][0]["links"]["rules"],
+        "/chronograf/v1/sources/1/kapacitors/1/rules"
+    );
+    assert_eq!(
+        get(port, "/chronograf/v1/sources/1/kapacitors/2")
+            .status()
+            .as_u16(),
+        404
+    );
     let proxy = |path: &str| {
         format!("http://127.0.0.1:{port}/chronograf/v1/sources/1/kapacitors/1/proxy?path={path}")
     };
