@@ -16,6 +16,16 @@
   document.querySelectorAll(".drop-db").forEach(function (b) {
     b.addEventListener("click", function () { if (confirm("Drop database " + b.dataset.db + " and all its data?")) send("DELETE", base + "/" + encodeURIComponent(b.dataset.db)); });
   });
+  function rpPath(b) { return base + "/" + encodeURIComponent(b.dataset.db) + "/rps/" + encodeURIComponent(b.dataset.rp); }
+  document.querySelectorAll(".alter-rp").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var d = prompt("New duration of " + b.dataset.rp + " (7d, 24h, INF)", b.dataset.duration);
+      if (d) send("PATCH", rpPath(b), { duration: d });
+    });
+  });
+  document.querySelectorAll(".default-rp").forEach(function (b) {
+    b.addEventListener("click", function () { send("PATCH", rpPath(b), { isDefault: true }); });
+  });
   document.querySelectorAll(".drop-rp").forEach(function (b) {
     b.addEventListener("click", function () { if (confirm("Drop " + b.dataset.rp + "?")) send("DELETE", base + "/" + encodeURIComponent(b.dataset.db) + "/rps/" + encodeURIComponent(b.dataset.rp)); });
   });

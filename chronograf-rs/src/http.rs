@@ -171,7 +171,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/chronograf/v1/sources/{id}/dbs/{db}/rps/{rp}",
-            axum::routing::delete(drop_rp),
+            axum::routing::delete(drop_rp).patch(alter_rp),
         )
         .route("/chronograf/v1/sources", get(sources).post(create_source))
         .route(
@@ -847,6 +847,43 @@ async fn create_rp(
         quote_ident(&db)
     );
     manage(&state, &id, &q, StatusCode::CREATED).await
+}
+
+/// `PATCH …/rps/{rp}`: `ALTER RETENTION POLICY` with the `duration`, `replication` and
+/// `isDefault` given (at least one).
+async fn alter_rp(
+    State(state): State<AppState>,
+    Path((id, db, rp)): Path<(String, String, String)>,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let mut options = String::new();
+    if let Some(d) = body.get("duration").filter(|d| !d.is_null()) {
+        let Some(duration) = d.as_str().and_then(duration_literal) else {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid duration (7d, 24h, INF)",
+            );
+        };
+        options.push_str(&format!(" DURATION {duration}"));
+    }
+    if let Some(r) = body["replication"].as_u64() {
+        options.push_str(&format!(" REPLICATION {}", r.max(1)));
+    }
+    if body["isDefault"].as_bool() == Some(true) {
+        options.push_str(" DEFAULT");
+    }
+    if options.is_empty() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nothing to change: give duration, replication or isDefault",
+        );
+    }
+    let q = format!(
+        "ALTER RETENTION POLICY {} ON {}{options}",
+        quote_ident(&rp),
+        quote_ident(&db)
+    );
+    manage(&state, &id, &q, StatusCode::OK).await
 }
 
 async fn drop_rp(

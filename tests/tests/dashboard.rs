@@ -418,6 +418,46 @@ fn admin_creates_and_drops_databases_and_policies() {
         page.contains("my db") && page.contains("168h0m0s"),
         "{page}"
     );
+    // A policy is altered: a new duration, then the default moves back to autogen.
+    let altered = http
+        .patch(api("/dbs/my%20db/rps/week"))
+        .json(&serde_json::json!({ "duration": "14d" }))
+        .send()
+        .unwrap();
+    assert_eq!(altered.status().as_u16(), 200, "{:?}", altered.text());
+    let nothing = http
+        .patch(api("/dbs/my%20db/rps/week"))
+        .json(&serde_json::json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(nothing.status().as_u16(), 422);
+    http.patch(api("/dbs/my%20db/rps/autogen"))
+        .json(&serde_json::json!({ "isDefault": true }))
+        .send()
+        .unwrap();
+    let dbs: serde_json::Value = http.get(api("/dbs")).send().unwrap().json().unwrap();
+    let text = dbs.to_string();
+    assert!(text.contains("336h0m0s"), "{text}");
+    let policies = dbs["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "my db")
+        .unwrap()["policies"]
+        .clone();
+    let default_of = |name: &str| {
+        policies
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["default"]
+            .clone()
+    };
+    assert_eq!(
+        (default_of("autogen"), default_of("week")),
+        (serde_json::json!(true), serde_json::json!(false))
+    );
     assert_eq!(
         http.delete(api("/dbs/my%20db/rps/week"))
             .send()
