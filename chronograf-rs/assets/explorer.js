@@ -1,6 +1,7 @@
-// Data Explorer: schema lists from /chronograf/v1/sources/1/schema, a query builder writing
-// InfluxQL the way Chronograf's does, and a raw editor whose result is drawn as a graph and a
-// table (and offered as CSV).
+// Data Explorer: schema lists from /chronograf/v1/sources/{id}/schema (retention policies,
+// measurements, fields, tags and their values), a query builder writing InfluxQL the way
+// Chronograf's does (function, tag filters, group by time and tags, fill), and a raw editor
+// whose result is drawn as a graph and a table, offered as CSV and sent to a dashboard.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -16,7 +17,11 @@
   }
 
   function loadMeasurements() {
-    return schema({ db: $("db").value }).then(function (s) { fill($("measurement"), s.measurements || []); return loadFields(); });
+    return schema({ db: $("db").value }).then(function (s) {
+      fill($("rp"), s.retentionPolicies || []);
+      fill($("measurement"), s.measurements || []);
+      return loadFields();
+    });
   }
 
   function loadFields() {
@@ -32,22 +37,35 @@
         box.type = "checkbox"; box.value = t; box.className = "groupby";
         label.appendChild(box);
         tags.appendChild(label);
+        // Picked values filter the query (`t = 'a' OR t = 'b'`).
+        var values = document.createElement("select");
+        values.multiple = true; values.className = "tag-filter"; values.dataset.tag = t;
+        ((s.tagValues || {})[t] || []).forEach(function (v) {
+          var o = document.createElement("option"); o.value = v; o.textContent = v; values.appendChild(o);
+        });
+        tags.appendChild(values);
       });
     });
   }
 
   function quoteIdent(s) { return '"' + s.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"'; }
+  function quoteString(s) { return "'" + s.replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'"; }
 
   // The text Chronograf's builder writes.
   function buildQuery() {
     var fn = $("function").value, field = quoteIdent($("field").value);
     var select = fn ? fn + "(" + field + ") AS " + quoteIdent(fn + "_" + $("field").value) : field;
-    var q = "SELECT " + select + " FROM " + quoteIdent($("db").value) + ".." + quoteIdent($("measurement").value) +
+    var q = "SELECT " + select + " FROM " + quoteIdent($("db").value) + "." +
+      ($("rp").value ? quoteIdent($("rp").value) : "") + "." + quoteIdent($("measurement").value) +
       " WHERE time > now() - " + $("range").value;
+    document.querySelectorAll(".tag-filter").forEach(function (sel) {
+      var picked = Array.from(sel.selectedOptions).map(function (o) { return quoteIdent(sel.dataset.tag) + " = " + quoteString(o.value); });
+      if (picked.length) q += " AND (" + picked.join(" OR ") + ")";
+    });
     var groups = Array.from(document.querySelectorAll(".groupby:checked")).map(function (b) { return quoteIdent(b.value); });
     if (fn) groups.unshift("time(" + $("interval").value + ")");
     if (groups.length) q += " GROUP BY " + groups.join(", ");
-    if (fn) q += " FILL(null)";
+    if (fn) q += " FILL(" + $("fill").value + ")";
     $("query").value = q;
   }
 
@@ -89,7 +107,29 @@
     });
   }
 
+  // The query as a new line cell of the chosen dashboard (or of a new one).
+  function send() {
+    var q = $("query").value, db = $("db").value, id = $("send-dashboard").value;
+    var cell = { name: $("measurement").value || "query", type: "line", x: 0, y: 0, w: 6, h: 4, queries: [{ query: q, db: db }] };
+    var json = function (r) {
+      return r.json().then(function (v) { if (!r.ok) throw new Error(v.message || r.statusText); return v; });
+    };
+    var send = function (method, path, body) {
+      return fetch(path, { method: method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }).then(json);
+    };
+    var done = id
+      ? fetch("/chronograf/v1/dashboards/" + id).then(json).then(function (d) {
+          cell.y = d.cells.reduce(function (m, c) { return Math.max(m, c.y + c.h); }, 0);
+          d.cells.push(cell);
+          return send("PUT", "/chronograf/v1/dashboards/" + id, d);
+        })
+      : send("POST", "/chronograf/v1/dashboards", { name: cell.name, cells: [cell] });
+    done.then(function (d) { location.href = "/sources/" + window.tickSource + "/dashboards/" + d.id; },
+      function (e) { $("query-error").textContent = e.message; });
+  }
+
   $("db").addEventListener("change", loadMeasurements);
+  $("send").addEventListener("click", send);
   $("measurement").addEventListener("change", loadFields);
   $("build").addEventListener("click", function () { buildQuery(); run(); });
   $("run").addEventListener("click", run);

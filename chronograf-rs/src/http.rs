@@ -1223,6 +1223,8 @@ struct ExplorerPage {
     databases: Vec<String>,
     database: String,
     query: String,
+    /// The dashboards a query can be sent to.
+    dashboards: Vec<Dashboard>,
 }
 
 /// Column 0 of every row of statement 0.
@@ -1256,10 +1258,12 @@ async fn explorer_page(
         databases,
         database,
         query: params.get("q").cloned().unwrap_or_default(),
+        dashboards: state.dashboards.list(),
     })
 }
 
-/// Measurements of `db`, or the fields and tags of `measurement`.
+/// Measurements and retention policies of `db`, or the fields, tags and tag values of
+/// `measurement`.
 async fn schema(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -1269,25 +1273,54 @@ async fn schema(
         return no_source(&id);
     };
     let db = params.get("db").cloned().unwrap_or_default();
+    let rows = |a: &serde_json::Value, statement: usize| -> Vec<Vec<String>> {
+        a["results"][statement]["series"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
+            .map(|r| {
+                r.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .collect()
+            })
+            .collect()
+    };
     let result = match params.get("measurement") {
-        None => src
-            .query(&db, "", "SHOW MEASUREMENTS")
-            .await
-            .map(|a| serde_json::json!({ "measurements": first_column(&a) })),
+        None => {
+            let q = format!(
+                "SHOW MEASUREMENTS; SHOW RETENTION POLICIES ON {}",
+                quote_ident(&db)
+            );
+            src.query(&db, "", &q).await.map(|a| {
+                let policies: Vec<String> = rows(&a, 1)
+                    .into_iter()
+                    .filter_map(|r| r.into_iter().next())
+                    .collect();
+                serde_json::json!({ "measurements": first_column(&a), "retentionPolicies": policies })
+            })
+        }
         Some(m) => {
             let q = format!(
-                "SHOW FIELD KEYS FROM {m}; SHOW TAG KEYS FROM {m}",
+                "SHOW FIELD KEYS FROM {m}; SHOW TAG KEYS FROM {m}; SHOW TAG VALUES FROM {m} WITH KEY =~ /.*/",
                 m = quote_ident(m)
             );
             src.query(&db, "", &q).await.map(|a| {
                 let fields = first_column(&a);
-                let tags: Vec<String> = a["results"][1]["series"][0]["values"]
-                    .as_array()
+                let tags: Vec<String> = rows(&a, 1)
                     .into_iter()
-                    .flatten()
-                    .filter_map(|r| r.get(0).and_then(|v| v.as_str()).map(str::to_string))
+                    .filter_map(|r| r.into_iter().next())
                     .collect();
-                serde_json::json!({ "fields": fields, "tags": tags })
+                let mut values: std::collections::BTreeMap<String, Vec<String>> =
+                    std::collections::BTreeMap::new();
+                for r in rows(&a, 2) {
+                    if let [k, v] = r.as_slice() {
+                        values.entry(k.clone()).or_default().push(v.clone());
+                    }
+                }
+                serde_json::json!({ "fields": fields, "tags": tags, "tagValues": values })
             })
         }
     };

@@ -238,6 +238,11 @@ fn data_explorer_schema_query_and_csv() {
         serde_json::json!(["usage_idle", "usage_user"])
     );
     assert_eq!(cpu["tags"], serde_json::json!(["cpu", "host"]));
+    assert_eq!(
+        cpu["tagValues"],
+        serde_json::json!({"cpu": ["cpu-total"], "host": ["web1"]})
+    );
+    assert_eq!(schema["retentionPolicies"], serde_json::json!(["autogen"]));
     let csv = get(port, "/chronograf/v1/sources/1/csv?db=telegraf&q=SELECT%20used_percent%20FROM%20disk%20GROUP%20BY%20path%20LIMIT%202");
     assert!(csv.headers()["content-disposition"]
         .to_str()
