@@ -82,6 +82,7 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
         if (kind === "single-stat" || kind === "gauge") { drawStat(el, data, kind); return; }
         if (kind === "table") { drawTable(el, data); return; }
         if (el.graph) el.graph.destroy();
+        var y = yAxis(el);
         var drawStart = performance.now();
         el.graph = new Dygraph(el, data.rows, {
           labelsUTC: localStorage.getItem("tick.utc") === "1",
@@ -94,7 +95,12 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
           zoomCallback: zoomTo,
           dateWindow: customWindow(),
           underlayCallback: thresholdLine(el),
-          valueRange: rangeWithThreshold(el, data.rows),
+          valueRange: rangeWithThreshold(el, data.rows) || axisBounds(y),
+          ylabel: y.label || undefined,
+          logscale: y.scale === "log",
+          axes: y.prefix || y.suffix
+            ? { y: { axisLabelFormatter: function (v) { return (y.prefix || "") + Number(v.toFixed(2)) + (y.suffix || ""); } } }
+            : {},
         });
         // Drawing times, read by bench/dashboard.py.
         (window.tickDrawMs = window.tickDrawMs || []).push(performance.now() - drawStart);
@@ -141,6 +147,20 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     });
     var pad = (hi - lo) * 0.1 || 1;
     return [lo - pad, hi + pad];
+  }
+
+  // A dashboard cell's y axis settings (Chronograf's `axes.y`): label, bounds, prefix, suffix,
+  // scale.
+  function yAxis(el) {
+    try { return JSON.parse(el.dataset.yAxis || "{}") || {}; } catch (e) { return {}; }
+  }
+
+  // `[min, max]` from the axis bounds; a bound left empty is taken from the data (null).
+  function axisBounds(y) {
+    var b = y.bounds || [];
+    var num = function (s) { return s === "" || s === undefined || isNaN(Number(s)) ? null : Number(s); };
+    var lo = num(b[0]), hi = num(b[1]);
+    return lo === null && hi === null ? null : [lo, hi];
   }
 
   // The page's custom window as [lower, upper] ms, so the x axis shows exactly the selection.

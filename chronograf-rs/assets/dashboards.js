@@ -58,7 +58,9 @@
     update(function (d) {
       var y = d.cells.reduce(function (m, c) { return Math.max(m, c.y + c.h); }, 0);
       d.cells.push({ name: $("cell-name").value, type: $("cell-type").value, x: 0, y: y, w: 4, h: 4,
-        queries: [{ query: $("cell-query").value, db: $("cell-db").value }] });
+        queries: [{ query: $("cell-query").value, db: $("cell-db").value }],
+        axes: { y: { label: $("cell-ylabel").value, bounds: [$("cell-ymin").value, $("cell-ymax").value],
+          scale: $("cell-ylog").checked ? "log" : "linear" } } });
     });
   });
   // Picking a range keeps the chosen variables.

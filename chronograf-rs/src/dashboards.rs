@@ -48,6 +48,37 @@ pub struct Cell {
     /// Its queries.
     #[serde(default)]
     pub queries: Vec<CellQuery>,
+    /// Axis settings, as Chronograf keeps them (only `y` is drawn).
+    #[serde(default)]
+    pub axes: Axes,
+}
+
+/// A cell's axes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Axes {
+    /// The value axis.
+    #[serde(default)]
+    pub y: Axis,
+}
+
+/// One axis as Chronograf describes it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Axis {
+    /// `[min, max]` as text; `""` lets the data decide.
+    #[serde(default)]
+    pub bounds: [String; 2],
+    /// The axis title.
+    #[serde(default)]
+    pub label: String,
+    /// Written before each tick value.
+    #[serde(default)]
+    pub prefix: String,
+    /// Written after each tick value.
+    #[serde(default)]
+    pub suffix: String,
+    /// `linear` (default) or `log`.
+    #[serde(default)]
+    pub scale: String,
 }
 
 fn default_size() -> u32 {

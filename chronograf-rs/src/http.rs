@@ -484,6 +484,8 @@ struct DrawnCell {
     db: String,
     /// Queries with the template variables replaced, as JSON.
     queries: String,
+    /// The y axis settings, as JSON (read by the page's script).
+    y_axis: String,
 }
 
 /// A user variable as the dashboard page offers it.
@@ -580,6 +582,7 @@ async fn dashboard_page(
                     .collect::<Vec<_>>(),
             )
             .unwrap_or_default(),
+            y_axis: serde_json::to_string(&c.axes.y).unwrap_or_default(),
             x: c.x.min(11),
             y: c.y,
             w: c.w.clamp(1, 12 - c.x.min(11)),

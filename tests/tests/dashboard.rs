@@ -269,7 +269,8 @@ fn dashboards_are_created_drawn_edited_exported_and_kept() {
     let cell_query = "SELECT mean(\"usage_idle\") FROM \"cpu\" WHERE time > :dashboardTime: GROUP BY time(:interval:)";
     let created = http
         .post(api("/chronograf/v1/dashboards"))
-        .json(&serde_json::json!({ "name": "Ops", "cells": [{ "name": "Idle", "type": "line", "queries": [{ "query": cell_query, "db": "telegraf" }] }] }))
+        .json(&serde_json::json!({ "name": "Ops", "cells": [{ "name": "Idle", "type": "line", "queries": [{ "query": cell_query, "db": "telegraf" }],
+            "axes": { "y": { "bounds": ["0", "100"], "label": "idle", "suffix": "%", "scale": "linear" } } }] }))
         .send()
         .unwrap();
     assert_eq!(created.status().as_u16(), 201);
@@ -289,6 +290,15 @@ fn dashboards_are_created_drawn_edited_exported_and_kept() {
         .text()
         .unwrap();
     assert!(page.contains("Idle"), "{page}");
+    // Chronograf's axis settings are kept and handed to the chart.
+    assert_eq!(
+        d["cells"][0]["axes"]["y"]["bounds"],
+        serde_json::json!(["0", "100"])
+    );
+    assert!(
+        page.contains("data-y-axis=\"{&#34;bounds&#34;:[&#34;0&#34;,&#34;100&#34;],&#34;label&#34;:&#34;idle&#34;"),
+        "{page}"
+    );
     assert!(
         page.contains("WHERE time &gt; now() - 24h GROUP BY time(10m)")
             || page.contains("WHERE time &#62; now() - 24h GROUP BY time(10m)"),
