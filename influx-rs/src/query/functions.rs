@@ -235,6 +235,134 @@ impl Function {
     }
 }
 
+/// The running state of an aggregate that can take its points one at a time, in any order,
+/// and give what [`Function::apply`] gives over all of them: `count`, `sum`, `mean`, `min`,
+/// `max`, `first`, `last`, `spread`. A query folds points into these instead of keeping them.
+#[derive(Debug, Clone)]
+pub(super) struct Accumulator {
+    function: Function,
+    count: i64,
+    /// The earliest point: its type decides `sum` and whether `mean` and `min`/`max` apply.
+    earliest: Option<(i64, Value)>,
+    int_sum: i64,
+    float_sum: f64,
+    /// `min`: the smallest value (earliest on ties); `first`/`last`: the point chosen.
+    low: Option<(i64, Value)>,
+    /// `max`: the largest value (earliest on ties).
+    high: Option<(i64, Value)>,
+}
+
+impl Function {
+    /// Whether the function can be computed by an [`Accumulator`].
+    pub(super) fn accumulates(&self) -> bool {
+        matches!(
+            self,
+            Function::Count
+                | Function::Sum
+                | Function::Mean
+                | Function::Min
+                | Function::Max
+                | Function::First
+                | Function::Last
+                | Function::Spread
+        )
+    }
+
+    /// A fresh accumulator for this function.
+    pub(super) fn accumulator(&self) -> Accumulator {
+        Accumulator {
+            function: self.clone(),
+            count: 0,
+            earliest: None,
+            int_sum: 0,
+            float_sum: 0.0,
+            low: None,
+            high: None,
+        }
+    }
+}
+
+impl Accumulator {
+    /// Takes one point.
+    pub(super) fn add(&mut self, t: i64, v: Value) {
+        self.count += 1;
+        if self.earliest.as_ref().is_none_or(|(e, _)| t < *e) {
+            self.earliest = Some((t, v.clone()));
+        }
+        match self.function {
+            Function::Sum | Function::Mean => {
+                self.int_sum = self.int_sum.wrapping_add(as_i64(&v));
+                if let Some(f) = as_f64(&v) {
+                    self.float_sum += f;
+                }
+            }
+            Function::Min | Function::Max | Function::Spread => {
+                let lower = self.low.as_ref().is_none_or(|(lt, lv)| {
+                    let c = compare(&v, lv);
+                    c.is_lt() || (c.is_eq() && t < *lt)
+                });
+                let higher = self.high.as_ref().is_none_or(|(ht, hv)| {
+                    let c = compare(&v, hv);
+                    c.is_gt() || (c.is_eq() && t < *ht)
+                });
+                if higher {
+                    self.high = Some((t, v.clone()));
+                }
+                if lower {
+                    self.low = Some((t, v));
+                }
+            }
+            // Of points at the same time, the larger value, as `apply` picks.
+            Function::First => {
+                let better = self
+                    .low
+                    .as_ref()
+                    .is_none_or(|(ct, cv)| t < *ct || (t == *ct && compare(&v, cv).is_gt()));
+                if better {
+                    self.low = Some((t, v));
+                }
+            }
+            Function::Last => {
+                let better = self
+                    .low
+                    .as_ref()
+                    .is_none_or(|(ct, cv)| t > *ct || (t == *ct && compare(&v, cv).is_gt()));
+                if better {
+                    self.low = Some((t, v));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The function's value (and for selectors the time of the chosen point).
+    pub(super) fn result(&self) -> Option<(i64, Value)> {
+        let (t0, first) = self.earliest.as_ref()?;
+        let numeric_first = as_f64(first).is_some();
+        match self.function {
+            Function::Count => Some((*t0, Value::Integer(self.count))),
+            Function::Sum => Some((
+                *t0,
+                match first {
+                    Value::Integer(_) => Value::Integer(self.int_sum),
+                    _ => Value::Float(self.float_sum),
+                },
+            )),
+            Function::Mean => {
+                numeric_first.then(|| (*t0, Value::Float(self.float_sum / self.count as f64)))
+            }
+            Function::Min => self.low.clone().filter(|_| numeric_first),
+            Function::Max => self.high.clone().filter(|_| numeric_first),
+            Function::Spread if numeric_first => {
+                let (low, high) = (self.low.as_ref()?, self.high.as_ref()?);
+                Some((*t0, difference(&high.1, &low.1)))
+            }
+            Function::First | Function::Last => self.low.clone(),
+            _ => None,
+        }
+    }
+}
+
 /// `derivative`, `non_negative_derivative`, `difference`, `non_negative_difference`,
 /// `cumulative_sum`, `moving_average` and `elapsed`: functions of consecutive points (raw, or
 /// the buckets of an inner aggregate).
@@ -619,6 +747,42 @@ mod tests {
             Function::Last.apply(&same_time),
             Some((6, Value::Float(2.0)))
         );
+    }
+
+    proptest::proptest! {
+        /// Folding the points in any order gives what `apply` gives over the sorted points.
+        #[test]
+        fn accumulators_agree_with_apply(
+            points in proptest::collection::vec((0i64..20, -5i64..5), 1..40),
+            float in proptest::bool::ANY,
+            rotate in 0usize..40,
+        ) {
+            let value = |v: i64| if float { Value::Float(v as f64 / 2.0) } else { Value::Integer(v) };
+            let mut sorted: Vec<(i64, Value)> = points.iter().map(|(t, v)| (*t, value(*v))).collect();
+            sorted.sort_by_key(|(t, _)| *t);
+            let mut shuffled = sorted.clone();
+            let n = shuffled.len();
+            shuffled.rotate_left(rotate % n);
+            for f in [Function::Count, Function::Sum, Function::Mean, Function::Min, Function::Max,
+                      Function::First, Function::Last, Function::Spread] {
+                let mut acc = f.accumulator();
+                for (t, v) in &shuffled {
+                    acc.add(*t, v.clone());
+                }
+                let (got, want) = (acc.result(), f.apply(&sorted));
+                match f {
+                    // Only the value matters for these: the caller shows a bucket's time.
+                    Function::Count | Function::Sum | Function::Mean | Function::Spread => {
+                        let close = match (got.map(|g| g.1), want.map(|w| w.1)) {
+                            (Some(Value::Float(a)), Some(Value::Float(b))) => (a - b).abs() < 1e-9,
+                            (a, b) => a == b,
+                        };
+                        proptest::prop_assert!(close, "{:?}", f);
+                    }
+                    _ => proptest::prop_assert_eq!(got, want, "{:?}", f),
+                }
+            }
+        }
     }
 
     #[test]

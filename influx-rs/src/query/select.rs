@@ -1,7 +1,7 @@
 //! `SELECT`: raw points, and aggregates grouped by time buckets and tags, with `fill()`.
 
 use super::condition::{eval_condition, series_filters, time_and_tags_only, time_range};
-use super::functions::{Function, Transform};
+use super::functions::{Accumulator, Function, Transform};
 use super::math::{self, Math};
 use super::{Epoch, QueryContext, QueryError, Series};
 use crate::storage::{Engine, Value};
@@ -238,6 +238,20 @@ impl Scope<'_> {
         condition: Option<&Expr>,
         last_only: bool,
     ) -> (Vec<String>, Vec<crate::storage::SeriesData>) {
+        let mut data = Vec::new();
+        let wanted = self.visit_series(fields, condition, last_only, &mut |s| data.push(s));
+        (wanted, data)
+    }
+
+    /// [`Scope::read_series`] handing the series to `visit` one at a time; returns the fields
+    /// read.
+    fn visit_series(
+        &self,
+        fields: &[String],
+        condition: Option<&Expr>,
+        last_only: bool,
+        visit: &mut dyn FnMut(crate::storage::SeriesData),
+    ) -> Vec<String> {
         let mut wanted: Vec<String> = fields.to_vec();
         let known: BTreeSet<String> = self.field_names().into_iter().collect();
         if let Some(c) = condition {
@@ -260,19 +274,23 @@ impl Scope<'_> {
                     filters.iter().all(|f| eval_condition(f, &tags, &no_fields))
                 })
         };
-        let data = match self.derived {
-            Some(d) => d.read(&wanted, (self.min, self.max), &keep),
-            None if last_only => self.last_points(&wanted, &keep),
-            None => self.engine.read_measurement(
+        match self.derived {
+            Some(d) => d
+                .read(&wanted, (self.min, self.max), &keep)
+                .into_iter()
+                .for_each(visit),
+            None if last_only => self.last_points(&wanted, &keep).into_iter().for_each(visit),
+            None => self.engine.visit_measurement(
                 self.db,
                 self.rp,
                 self.measurement,
                 &wanted,
                 (self.min, self.max),
                 &keep,
+                visit,
             ),
-        };
-        (wanted, data)
+        }
+        wanted
     }
 }
 
@@ -703,52 +721,19 @@ fn aggregate(
         && calls
             .iter()
             .all(|c| c.transform.is_none() && c.function == Some(Function::Last));
-    // Without conditions on fields, no row needs building: the fields' points are read as
-    // they are stored.
-    let series: Vec<SeriesPoints> = if by_time_and_tags {
-        scope.points(&read, sel.condition.as_ref(), only_last)?
-    } else {
-        scope
-            .rows(&read, sel.condition.as_ref())?
-            .into_iter()
-            .map(|s| {
-                let mut points = vec![Vec::new(); read.len()];
-                for row in s.rows {
-                    for (i, v) in row.values.into_iter().enumerate().take(read.len()) {
-                        if let Some(v) = v {
-                            points[i].push((row.time, v));
-                        }
-                    }
-                }
-                SeriesPoints {
-                    tags: s.tags,
-                    points,
-                }
-            })
-            .collect()
-    };
-    // Group the series' points by tag values, per call.
-    let mut groups: BTreeMap<Vec<String>, Vec<Vec<(i64, Value)>>> = BTreeMap::new();
-    for s in series {
-        let key: Vec<String> = group_tags
+    // Functions that can take points one at a time fold them as each series is read, so
+    // memory grows with the groups and windows, not with the points.
+    let fold = by_time_and_tags
+        && !only_last
+        && (interval.is_some() || calls.iter().all(|c| c.transform.is_none()))
+        && calls
             .iter()
-            .map(|t| s.tags.get(t).cloned().unwrap_or_default())
-            .collect();
-        let points = groups
-            .entry(key)
-            .or_insert_with(|| vec![Vec::new(); read.len()]);
-        for (i, p) in s.points.into_iter().enumerate() {
-            if points[i].is_empty() {
-                points[i] = p;
-            } else {
-                points[i].extend(p);
-            }
-        }
-    }
-    let first_time = groups
-        .values()
-        .flat_map(|fields| fields.iter().flat_map(|p| p.first().map(|(t, _)| *t)))
-        .min();
+            .all(|c| c.function.as_ref().is_some_and(Function::accumulates));
+    let (groups, first_time) = if fold {
+        fold_groups(scope, sel, &read, &calls, &group_tags, interval)?
+    } else {
+        point_groups(scope, sel, &read, &group_tags, by_time_and_tags, only_last)?
+    };
     let Some(first_time) = first_time else {
         return Ok(Vec::new());
     };
@@ -766,13 +751,13 @@ fn aggregate(
         .all(|c| matches!(c.function, Some(Function::Integral(_))));
 
     let mut out = Vec::new();
-    for (key, mut fields) in groups {
-        for points in &mut fields {
-            points.sort_by_key(|(t, _)| *t);
-        }
+    for (key, group) in groups {
         let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
         match interval {
             None if raw_calls > 0 => {
+                let GroupValues::Points(fields) = &group else {
+                    continue;
+                };
                 // Transformations of raw points: a row per time any of them has a value.
                 let mut by_time: BTreeMap<i64, Vec<serde_json::Value>> = BTreeMap::new();
                 for (i, call) in calls.iter().enumerate() {
@@ -795,11 +780,15 @@ fn aggregate(
             None => {
                 let mut time = if scope.min == i64::MIN { 0 } else { scope.min };
                 let mut cells = Vec::with_capacity(calls.len());
-                for call in &calls {
+                for (n, call) in calls.iter().enumerate() {
                     let Some(function) = &call.function else {
                         continue;
                     };
-                    match function.apply(&fields[call.field]) {
+                    let value = match &group {
+                        GroupValues::Points(fields) => function.apply(&fields[call.field]),
+                        GroupValues::Folded(folded) => folded[n].whole.result(),
+                    };
+                    match value {
                         Some((t, v)) => {
                             if single_selector {
                                 time = t;
@@ -840,27 +829,27 @@ fn aggregate(
                     .take_while(|b| *b <= end)
                     .take(1_000_000)
                     .collect();
-                for call in &calls {
+                for (n, call) in calls.iter().enumerate() {
                     let Some(function) = &call.function else {
                         continue;
                     };
-                    let points = &fields[call.field];
-                    if let Function::Integral(unit) = function {
-                        columns.push(
-                            super::functions::integral_buckets(points, &buckets, width, *unit)
-                                .into_iter()
-                                .map(|v| v.map(|v| v.to_json()))
-                                .collect(),
-                        );
-                        continue;
-                    }
-                    let mut cursor = 0;
+                    let values = match &group {
+                        GroupValues::Points(fields) => {
+                            window_values(function, &fields[call.field], &buckets, width)
+                        }
+                        GroupValues::Folded(folded) => buckets
+                            .iter()
+                            .map(|b| {
+                                folded[n]
+                                    .windows
+                                    .get(b)
+                                    .and_then(Accumulator::result)
+                                    .map(|(_, v)| v)
+                            })
+                            .collect(),
+                    };
                     let mut column = Vec::with_capacity(buckets.len());
-                    for &b in &buckets {
-                        let from = cursor + points[cursor..].partition_point(|(t, _)| *t < b);
-                        let to = from + points[from..].partition_point(|(t, _)| *t < b + width);
-                        cursor = to;
-                        let value = function.apply(&points[from..to]).map(|(_, v)| v);
+                    for value in values {
                         column.push(match value {
                             Some(v) => Some(v.to_json()),
                             None if matches!(
@@ -941,6 +930,175 @@ fn aggregate(
         .filter(|&l| l > 0)
         .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
     Ok(out.into_iter().skip(soffset).take(slimit).collect())
+}
+
+/// One group's data for its calls: every point of each field read (sorted by time), or the
+/// calls' accumulators (whole, and per `GROUP BY time` window).
+enum GroupValues {
+    Points(Vec<Vec<(i64, Value)>>),
+    Folded(Vec<FoldedCall>),
+}
+
+/// A call folded over one group.
+struct FoldedCall {
+    /// Over all the group's points (no `GROUP BY time`).
+    whole: Accumulator,
+    /// Per window start.
+    windows: BTreeMap<i64, Accumulator>,
+}
+
+/// Groups (by their tag values) with their data, and the earliest time seen.
+type Groups = (BTreeMap<Vec<String>, GroupValues>, Option<i64>);
+
+/// Reads every point of the fields, per group (see [`Scope::points`] and [`Scope::rows`]).
+fn point_groups(
+    scope: &Scope<'_>,
+    sel: &SelectStatement,
+    read: &[String],
+    group_tags: &[String],
+    by_time_and_tags: bool,
+    only_last: bool,
+) -> Result<Groups, QueryError> {
+    // Without conditions on fields, no row needs building: the fields' points are read as
+    // they are stored.
+    let series: Vec<SeriesPoints> = if by_time_and_tags {
+        scope.points(read, sel.condition.as_ref(), only_last)?
+    } else {
+        scope
+            .rows(read, sel.condition.as_ref())?
+            .into_iter()
+            .map(|s| {
+                let mut points = vec![Vec::new(); read.len()];
+                for row in s.rows {
+                    for (i, v) in row.values.into_iter().enumerate().take(read.len()) {
+                        if let Some(v) = v {
+                            points[i].push((row.time, v));
+                        }
+                    }
+                }
+                SeriesPoints {
+                    tags: s.tags,
+                    points,
+                }
+            })
+            .collect()
+    };
+    let mut groups: BTreeMap<Vec<String>, Vec<Vec<(i64, Value)>>> = BTreeMap::new();
+    for s in series {
+        let key = group_key(group_tags, &s.tags);
+        let points = groups
+            .entry(key)
+            .or_insert_with(|| vec![Vec::new(); read.len()]);
+        for (i, p) in s.points.into_iter().enumerate() {
+            if points[i].is_empty() {
+                points[i] = p;
+            } else {
+                points[i].extend(p);
+            }
+        }
+    }
+    let mut first_time = None;
+    let groups = groups
+        .into_iter()
+        .map(|(key, mut fields)| {
+            for points in &mut fields {
+                points.sort_by_key(|(t, _)| *t);
+                if let Some((t, _)) = points.first() {
+                    first_time = Some(first_time.map_or(*t, |f: i64| f.min(*t)));
+                }
+            }
+            (key, GroupValues::Points(fields))
+        })
+        .collect();
+    Ok((groups, first_time))
+}
+
+/// Folds every point of the calls' fields into the calls' accumulators, per group and window,
+/// reading one series at a time.
+fn fold_groups(
+    scope: &Scope<'_>,
+    sel: &SelectStatement,
+    read: &[String],
+    calls: &[Call],
+    group_tags: &[String],
+    interval: Option<(i64, i64)>,
+) -> Result<Groups, QueryError> {
+    let mut groups: BTreeMap<Vec<String>, Vec<FoldedCall>> = BTreeMap::new();
+    let mut first_time: Option<i64> = None;
+    let fresh = || {
+        calls
+            .iter()
+            .map(|c| {
+                let function = c.function.clone().unwrap_or(Function::Count);
+                FoldedCall {
+                    whole: function.accumulator(),
+                    windows: BTreeMap::new(),
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    scope.visit_series(read, sel.condition.as_ref(), false, &mut |s| {
+        let key = group_key(group_tags, &series_tags(&s.key));
+        let folded = groups.entry(key).or_insert_with(fresh);
+        for (call, state) in calls.iter().zip(folded.iter_mut()) {
+            let Some((_, column)) = s.fields.iter().find(|(n, _)| *n == read[call.field]) else {
+                continue;
+            };
+            if let Some(&t) = column.times.first() {
+                first_time = Some(first_time.map_or(t, |f| f.min(t)));
+            }
+            for (i, &t) in column.times.iter().enumerate() {
+                let Some(v) = column.values.get(i) else {
+                    continue;
+                };
+                match interval {
+                    None => state.whole.add(t, v),
+                    Some((width, offset)) => state
+                        .windows
+                        .entry((t - offset).div_euclid(width) * width + offset)
+                        // `whole` is left empty when there are windows: a fresh copy.
+                        .or_insert_with(|| state.whole.clone())
+                        .add(t, v),
+                }
+            }
+        }
+    });
+    scope.interrupt.check()?;
+    let groups = groups
+        .into_iter()
+        .map(|(key, folded)| (key, GroupValues::Folded(folded)))
+        .collect();
+    Ok((groups, first_time))
+}
+
+/// The values of `group_tags` in `tags` ("" when absent): a series' group.
+fn group_key(group_tags: &[String], tags: &BTreeMap<String, String>) -> Vec<String> {
+    group_tags
+        .iter()
+        .map(|t| tags.get(t).cloned().unwrap_or_default())
+        .collect()
+}
+
+/// `function` of the points (time-ordered) of each window starting at `buckets`.
+fn window_values(
+    function: &Function,
+    points: &[(i64, Value)],
+    buckets: &[i64],
+    width: i64,
+) -> Vec<Option<Value>> {
+    if let Function::Integral(unit) = function {
+        return super::functions::integral_buckets(points, buckets, width, *unit);
+    }
+    let mut cursor = 0;
+    buckets
+        .iter()
+        .map(|&b| {
+            let from = cursor + points[cursor..].partition_point(|(t, _)| *t < b);
+            let to = from + points[from..].partition_point(|(t, _)| *t < b + width);
+            cursor = to;
+            function.apply(&points[from..to]).map(|(_, v)| v)
+        })
+        .collect()
 }
 
 /// A call of the select list as a [`Call`] (its field index still to set) and the field it reads.

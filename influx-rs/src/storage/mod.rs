@@ -466,16 +466,35 @@ impl Engine {
         rp: &str,
         measurement: &str,
         fields: &[String],
-        (min, max): (i64, i64),
+        range: (i64, i64),
         keep: &dyn Fn(&[u8]) -> bool,
     ) -> Vec<SeriesData> {
+        let mut out = Vec::new();
+        self.visit_measurement(db, rp, measurement, fields, range, keep, &mut |s| {
+            out.push(s)
+        });
+        out
+    }
+
+    /// [`Engine::read_measurement`] handing each series to `visit` as soon as it is read, so
+    /// only one series is in memory at a time.
+    #[allow(clippy::too_many_arguments)]
+    pub fn visit_measurement(
+        &self,
+        db: &str,
+        rp: &str,
+        measurement: &str,
+        fields: &[String],
+        (min, max): (i64, i64),
+        keep: &dyn Fn(&[u8]) -> bool,
+        visit: &mut dyn FnMut(SeriesData),
+    ) {
         let shards = self.shards_for(db, Some(rp), min, max);
         let keys: BTreeSet<Arc<[u8]>> = shards
             .iter()
             .flat_map(|s| s.series_of(measurement))
             .filter(|k| keep(k))
             .collect();
-        let mut out = Vec::new();
         for key in keys {
             let mut cols = Vec::new();
             for field in fields {
@@ -493,10 +512,9 @@ impl Engine {
                 }
             }
             if !cols.is_empty() {
-                out.push(SeriesData { key, fields: cols });
+                visit(SeriesData { key, fields: cols });
             }
         }
-        out
     }
 
     /// Deletes the points in `[min, max]` of the series of `db` (every retention policy)
