@@ -490,6 +490,19 @@ async fn query(
             )
         }
     };
+    // An unknown zone in `tz('…')` fails the whole query, as a parse error, like InfluxDB.
+    let zones = statements.iter().filter_map(|s| match s {
+        influxql::Statement::Select(sel) => sel.timezone.as_deref(),
+        _ => None,
+    });
+    for z in zones {
+        if let Err(e) = query::select_zone(z) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("error parsing query: {e}"),
+            );
+        }
+    }
     let chunking: Vec<query::chunked::Chunking> = statements
         .iter()
         .map(query::chunked::Chunking::of)

@@ -447,6 +447,13 @@ const QUERIES: &[&str] = &[
     "SELECT pow(usage) FROM cpu",
     "SELECT abs(usage), mean(usage) FROM cpu",
     "SELECT abs(host) FROM cpu",
+    // tz(): times on the zone's clock, windows aligned to its local midnight.
+    "SELECT usage FROM cpu WHERE host = 'a' AND time < '2020-01-01T00:00:30Z' tz('Europe/Paris')",
+    "SELECT count(usage) FROM cpu WHERE time >= '2019-12-31T00:00:00Z' AND time < '2020-01-02T00:00:00Z' GROUP BY time(1d) tz('America/Chicago')",
+    "SELECT max(usage) FROM cpu WHERE host = 'c' AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(10m) tz('Asia/Kolkata')",
+    "SELECT mean(usage) FROM cpu WHERE time >= '2019-12-31T00:00:00Z' AND time < '2020-01-02T00:00:00Z' GROUP BY time(1d), host tz('Asia/Kolkata')",
+    "SELECT last(usage) FROM cpu WHERE host = 'b' tz('UTC')",
+    "SELECT usage FROM cpu tz('Nowhere/X')",
     // Subqueries: the inner result is what the outer query reads.
     "SELECT mean(max) FROM (SELECT max(usage) FROM cpu GROUP BY time(1m), host) WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:10:00Z' GROUP BY time(5m)",
     "SELECT max(m) FROM (SELECT mean(usage) AS m FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(5m), host) GROUP BY host",

@@ -16,6 +16,11 @@ mod functions;
 mod math;
 pub mod running;
 mod select;
+
+/// The zone of a `tz('…')` clause, or InfluxDB's error for an unknown one.
+pub fn select_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    select::zone(name)
+}
 mod show;
 
 use crate::meta::{go_duration, MetaError, PolicySpec, SubscriptionInfo};
@@ -106,6 +111,8 @@ impl From<MetaError> for QueryError {
 pub enum Epoch {
     /// `2015-08-18T00:00:00.5Z`
     Rfc3339,
+    /// RFC3339 on a zone's clock (`tz('…')`): `2015-08-18T02:00:00.5+02:00`.
+    Local(chrono_tz::Tz),
     /// Integer timestamps in this many ns per unit.
     Unit(i64),
 }
@@ -128,9 +135,33 @@ impl Epoch {
     pub(super) fn render(self, ns: i64) -> serde_json::Value {
         match self {
             Epoch::Rfc3339 => rfc3339(ns).into(),
+            Epoch::Local(tz) => local_rfc3339(ns, tz).into(),
             Epoch::Unit(u) => (ns / u).into(),
         }
     }
+}
+
+/// RFC3339 on `tz`'s clock as Go writes it (`RFC3339Nano`: fraction trimmed, `Z` for a zero
+/// offset).
+fn local_rfc3339(ns: i64, tz: chrono_tz::Tz) -> String {
+    use chrono::Offset;
+    let dt = chrono::DateTime::from_timestamp_nanos(ns).with_timezone(&tz);
+    let offset = dt.offset().fix().local_minus_utc();
+    let base = dt.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let frac = ns.rem_euclid(1_000_000_000);
+    let frac = if frac == 0 {
+        String::new()
+    } else {
+        format!(".{}", format!("{frac:09}").trim_end_matches('0'))
+    };
+    let zone = if offset == 0 {
+        "Z".to_string()
+    } else {
+        let sign = if offset < 0 { '-' } else { '+' };
+        let abs = offset.abs();
+        format!("{sign}{:02}:{:02}", abs / 3600, abs % 3600 / 60)
+    };
+    format!("{base}{frac}{zone}")
 }
 
 /// RFC3339 in UTC with trailing zeros of the fraction trimmed, as Go's `RFC3339Nano`.

@@ -10,6 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod multi;
 mod subquery;
+mod windows;
+
+pub(crate) use windows::zone;
+use windows::Windows;
 
 /// One point-in-time of one series: its time and the values of the fields read.
 struct Row {
@@ -64,7 +68,16 @@ pub(super) fn select(
         Some(c) => time_range(c, ctx.now)?,
         None => (i64::MIN, i64::MAX),
     };
-    let epoch = ctx.epoch.unwrap_or(Epoch::Rfc3339);
+    let tz = sel
+        .timezone
+        .as_deref()
+        .map(zone)
+        .transpose()
+        .map_err(QueryError::Invalid)?;
+    let epoch = match (ctx.epoch.unwrap_or(Epoch::Rfc3339), tz) {
+        (Epoch::Rfc3339, Some(tz)) => Epoch::Local(tz),
+        (epoch, _) => epoch,
+    };
     let mut out = Vec::new();
     let run = |scope: &Scope<'_>| -> Result<Vec<Series>, QueryError> {
         if multi_row {
@@ -89,6 +102,7 @@ pub(super) fn select(
                     min,
                     max,
                     epoch,
+                    tz,
                 })?);
             }
             continue;
@@ -131,6 +145,7 @@ pub(super) fn select(
                 min,
                 max,
                 epoch,
+                tz,
             })?);
         }
     }
@@ -150,9 +165,16 @@ struct Scope<'a> {
     min: i64,
     max: i64,
     epoch: Epoch,
+    /// `tz('…')`: the clock `GROUP BY time()` windows follow.
+    tz: Option<chrono_tz::Tz>,
 }
 
 impl Scope<'_> {
+    /// The query's `GROUP BY time()` windows.
+    fn windows(&self, (width, offset): (i64, i64)) -> Windows {
+        Windows::new(width, offset, self.tz)
+    }
+
     /// Field names of the measurement in range, sorted.
     fn field_names(&self) -> Vec<String> {
         match self.derived {
@@ -807,8 +829,8 @@ fn aggregate(
                 }
             }
             Some((width, offset)) => {
-                let bucket = |t: i64| (t - offset).div_euclid(width) * width + offset;
-                let start = bucket(if scope.min == i64::MIN {
+                let windows = scope.windows((width, offset));
+                let start = windows.start(if scope.min == i64::MIN {
                     first_time
                 } else {
                     scope.min
@@ -824,18 +846,14 @@ fn aggregate(
                     scope.max
                 };
                 let mut columns: Vec<Vec<Option<serde_json::Value>>> = Vec::new();
-                let buckets: Vec<i64> = (0..)
-                    .map(|n: i64| start + n * width)
-                    .take_while(|b| *b <= end)
-                    .take(1_000_000)
-                    .collect();
+                let buckets: Vec<i64> = windows.list(start, end);
                 for (n, call) in calls.iter().enumerate() {
                     let Some(function) = &call.function else {
                         continue;
                     };
                     let values = match &group {
                         GroupValues::Points(fields) => {
-                            window_values(function, &fields[call.field], &buckets, width)
+                            window_values(function, &fields[call.field], &buckets, &windows)
                         }
                         GroupValues::Folded(folded) => buckets
                             .iter()
@@ -1025,6 +1043,7 @@ fn fold_groups(
 ) -> Result<Groups, QueryError> {
     let mut groups: BTreeMap<Vec<String>, Vec<FoldedCall>> = BTreeMap::new();
     let mut first_time: Option<i64> = None;
+    let windows = interval.map(|i| scope.windows(i));
     let fresh = || {
         calls
             .iter()
@@ -1051,11 +1070,11 @@ fn fold_groups(
                 let Some(v) = column.values.get(i) else {
                     continue;
                 };
-                match interval {
+                match windows {
                     None => state.whole.add(t, v),
-                    Some((width, offset)) => state
+                    Some(w) => state
                         .windows
-                        .entry((t - offset).div_euclid(width) * width + offset)
+                        .entry(w.start(t))
                         // `whole` is left empty when there are windows: a fresh copy.
                         .or_insert_with(|| state.whole.clone())
                         .add(t, v),
@@ -1084,17 +1103,18 @@ fn window_values(
     function: &Function,
     points: &[(i64, Value)],
     buckets: &[i64],
-    width: i64,
+    windows: &Windows,
 ) -> Vec<Option<Value>> {
     if let Function::Integral(unit) = function {
-        return super::functions::integral_buckets(points, buckets, width, *unit);
+        return super::functions::integral_buckets(points, buckets, windows.width(), *unit);
     }
     let mut cursor = 0;
     buckets
         .iter()
         .map(|&b| {
+            let end = windows.after(b);
             let from = cursor + points[cursor..].partition_point(|(t, _)| *t < b);
-            let to = from + points[from..].partition_point(|(t, _)| *t < b + width);
+            let to = from + points[from..].partition_point(|(t, _)| *t < end);
             cursor = to;
             function.apply(&points[from..to]).map(|(_, v)| v)
         })

@@ -248,7 +248,7 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
         let mut windows: BTreeMap<i64, Vec<Candidate<'_>>> = BTreeMap::new();
         for c in candidates {
             let window = match grouping.interval {
-                Some((width, offset)) => (c.time - offset).div_euclid(width) * width + offset,
+                Some(interval) => scope.windows(interval).start(c.time),
                 None if scope.min == i64::MIN => 0,
                 None => scope.min,
             };
