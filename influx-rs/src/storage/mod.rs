@@ -430,10 +430,9 @@ impl Engine {
 
     /// Tag keys of a measurement in the shards overlapping `[min, max]`, sorted.
     pub fn tag_keys(&self, db: &str, measurement: &str, min: i64, max: i64) -> BTreeSet<String> {
-        self.series_keys(db, measurement, min, max)
+        self.shards_for(db, None, min, max)
             .iter()
-            .filter_map(|k| lineproto::series_key::split(k))
-            .flat_map(|k| k.tags.into_iter().map(|(k, _)| k))
+            .flat_map(|s| s.tag_keys_of(measurement))
             .collect()
     }
 

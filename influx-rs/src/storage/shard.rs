@@ -517,6 +517,16 @@ impl Shard {
         self.state.lock().index.series_of(measurement)
     }
 
+    /// Tag keys of a measurement's series, from the index.
+    pub fn tag_keys_of(&self, measurement: &str) -> Vec<String> {
+        self.state
+            .lock()
+            .index
+            .measurement(measurement)
+            .map(|m| m.tags.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Field names and types of a measurement.
     pub fn fields_of(&self, measurement: &str) -> Vec<(String, FieldType)> {
         self.state
