@@ -334,11 +334,19 @@ fn series_rows(
         .iter()
         .map(|f| s.fields.iter().find(|(n, _)| n == f).map(|(_, c)| c))
         .collect();
-    let times: BTreeSet<i64> = columns
-        .iter()
-        .flatten()
-        .flat_map(|c| c.times.iter().copied())
-        .collect();
+    // Fields written together share their times (the usual case): no merge is needed then.
+    let mut present = columns.iter().flatten();
+    let first = present.next().map(|c| &c.times);
+    let times: Vec<i64> = match first {
+        Some(times) if present.all(|c| &c.times == times) => times.clone(),
+        _ => columns
+            .iter()
+            .flatten()
+            .flat_map(|c| c.times.iter().copied())
+            .collect::<BTreeSet<i64>>()
+            .into_iter()
+            .collect(),
+    };
     let mut cursors = vec![0usize; columns.len()];
     let mut rows = Vec::new();
     for t in times {
