@@ -447,6 +447,12 @@ const QUERIES: &[&str] = &[
     "SELECT pow(usage) FROM cpu",
     "SELECT abs(usage), mean(usage) FROM cpu",
     "SELECT abs(host) FROM cpu",
+    // Tag equalities are looked up in the index before any series key is read.
+    "SELECT max(usage) FROM cpu WHERE (host = 'a' OR host = 'c') AND time < '2020-01-01T00:05:00Z' GROUP BY host",
+    "SELECT count(usage) FROM cpu WHERE host = 'b' AND region = 'eu' AND time < '2020-01-01T00:05:00Z'",
+    "SELECT count(usage) FROM cpu WHERE host = 'b' AND region = 'us'",
+    "SELECT count(used) FROM mem WHERE region = ''",
+    "SELECT count(usage) FROM cpu WHERE host = 'nope' OR host = 'a'",
     // tz(): times on the zone's clock, windows aligned to its local midnight.
     "SELECT usage FROM cpu WHERE host = 'a' AND time < '2020-01-01T00:00:30Z' tz('Europe/Paris')",
     "SELECT count(usage) FROM cpu WHERE time >= '2019-12-31T00:00:00Z' AND time < '2020-01-02T00:00:00Z' GROUP BY time(1d) tz('America/Chicago')",

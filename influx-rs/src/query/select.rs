@@ -302,17 +302,60 @@ impl Scope<'_> {
                 .into_iter()
                 .for_each(visit),
             None if last_only => self.last_points(&wanted, &keep).into_iter().for_each(visit),
-            None => self.engine.visit_measurement(
-                self.db,
-                self.rp,
-                self.measurement,
-                &wanted,
-                (self.min, self.max),
-                &keep,
-                visit,
-            ),
+            None => {
+                let tags: Vec<(String, Vec<String>)> = filters
+                    .iter()
+                    .filter_map(|f| tag_values_wanted(f, &tag_keys))
+                    .collect();
+                let filter = crate::storage::SeriesFilter {
+                    tags: &tags,
+                    keep: &keep,
+                };
+                self.engine.visit_measurement(
+                    self.db,
+                    self.rp,
+                    self.measurement,
+                    &wanted,
+                    (self.min, self.max),
+                    &filter,
+                    visit,
+                )
+            }
         }
         wanted
+    }
+}
+
+/// `tag = 'v'`, or an `OR` of such on one tag: the tag and the values it may have, for the
+/// index to look up (none when a value is empty, which means the tag is absent).
+fn tag_values_wanted(e: &Expr, tag_keys: &BTreeSet<String>) -> Option<(String, Vec<String>)> {
+    match e {
+        Expr::Paren(inner) => tag_values_wanted(inner, tag_keys),
+        Expr::Binary {
+            op: influxql::BinaryOp::Or,
+            lhs,
+            rhs,
+        } => {
+            let (tag, mut values) = tag_values_wanted(lhs, tag_keys)?;
+            let (other, more) = tag_values_wanted(rhs, tag_keys)?;
+            (tag == other).then(|| {
+                values.extend(more);
+                (tag, values)
+            })
+        }
+        Expr::Binary {
+            op: influxql::BinaryOp::Eq,
+            lhs,
+            rhs,
+        } => match (&**lhs, &**rhs) {
+            (Expr::VarRef(t), Expr::Str(v)) | (Expr::Str(v), Expr::VarRef(t))
+                if tag_keys.contains(t) && !v.is_empty() =>
+            {
+                Some((t.clone(), vec![v.clone()]))
+            }
+            _ => None,
+        },
+        _ => None,
     }
 }
 

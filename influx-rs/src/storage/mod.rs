@@ -96,6 +96,15 @@ pub struct SeriesData {
     pub fields: Vec<(String, Column)>,
 }
 
+/// Which series of a measurement a read wants.
+pub struct SeriesFilter<'a> {
+    /// `(tag, values)`: the tag must have one of the (non-empty) values; looked up in the
+    /// indexes' bitmaps before any key is read.
+    pub tags: &'a [(String, Vec<String>)],
+    /// Decides each remaining series from its key.
+    pub keep: &'a dyn Fn(&[u8]) -> bool,
+}
+
 /// The storage engine of the daemon.
 #[derive(Debug)]
 pub struct Engine {
@@ -469,14 +478,23 @@ impl Engine {
         keep: &dyn Fn(&[u8]) -> bool,
     ) -> Vec<SeriesData> {
         let mut out = Vec::new();
-        self.visit_measurement(db, rp, measurement, fields, range, keep, &mut |s| {
-            out.push(s)
-        });
+        let every_series = SeriesFilter { tags: &[], keep };
+        self.visit_measurement(
+            db,
+            rp,
+            measurement,
+            fields,
+            range,
+            &every_series,
+            &mut |s| out.push(s),
+        );
         out
     }
 
     /// [`Engine::read_measurement`] handing each series to `visit` as soon as it is read, so
-    /// only one series is in memory at a time.
+    /// only one series is in memory at a time; `filter` picks the series.
+    // Where (db, rp, measurement), what (fields, range), which series, and to whom: grouping
+    // them into structs would only rename them.
     #[allow(clippy::too_many_arguments)]
     pub fn visit_measurement(
         &self,
@@ -485,14 +503,20 @@ impl Engine {
         measurement: &str,
         fields: &[String],
         (min, max): (i64, i64),
-        keep: &dyn Fn(&[u8]) -> bool,
+        filter: &SeriesFilter<'_>,
         visit: &mut dyn FnMut(SeriesData),
     ) {
         let shards = self.shards_for(db, Some(rp), min, max);
         let keys: BTreeSet<Arc<[u8]>> = shards
             .iter()
-            .flat_map(|s| s.series_of(measurement))
-            .filter(|k| keep(k))
+            .flat_map(|s| {
+                if filter.tags.is_empty() {
+                    s.series_of(measurement)
+                } else {
+                    s.series_where(measurement, filter.tags)
+                }
+            })
+            .filter(|k| (filter.keep)(k))
             .collect();
         for key in keys {
             let mut cols = Vec::new();

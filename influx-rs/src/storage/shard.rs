@@ -517,6 +517,38 @@ impl Shard {
         self.state.lock().index.series_of(measurement)
     }
 
+    /// Series keys of a measurement whose tags meet every `(tag, values)` constraint (the tag
+    /// has one of the values), from the index's bitmaps, sorted. Values must not be empty
+    /// (`tag = ''` means the tag is absent, which the bitmaps do not say).
+    pub fn series_where(
+        &self,
+        measurement: &str,
+        constraints: &[(String, Vec<String>)],
+    ) -> Vec<Arc<[u8]>> {
+        let st = self.state.lock();
+        let Some(m) = st.index.measurement(measurement) else {
+            return Vec::new();
+        };
+        let mut ids = m.series.clone();
+        for (tag, values) in constraints {
+            let mut allowed = roaring::RoaringBitmap::new();
+            if let Some(by_value) = m.tags.get(tag) {
+                for v in values {
+                    if let Some(b) = by_value.get(v) {
+                        allowed |= b;
+                    }
+                }
+            }
+            ids &= allowed;
+        }
+        let mut keys: Vec<Arc<[u8]>> = ids
+            .iter()
+            .filter_map(|id| st.index.key(id).cloned())
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
     /// Tag keys of a measurement's series, from the index.
     pub fn tag_keys_of(&self, measurement: &str) -> Vec<String> {
         self.state
