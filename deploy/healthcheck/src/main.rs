@@ -64,14 +64,20 @@ fn check(url: &str, timeout: Duration) -> Result<String, CheckError> {
     let io = |e: std::io::Error| CheckError::Connect(format!("{addr}: {e}"));
     stream.set_read_timeout(Some(timeout)).map_err(io)?;
     stream.set_write_timeout(Some(timeout)).map_err(io)?;
-    write!(
-        stream,
+    // One write: a server that answers after its first read must have the whole request.
+    let request = format!(
         "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: tick-healthcheck\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(io)?;
-    // The status line is all that is needed; 512 bytes hold it.
+    );
+    stream.write_all(request.as_bytes()).map_err(io)?;
+    // The status line is all that is needed; 512 bytes hold it, however it arrives.
     let mut head = [0u8; 512];
-    let n = stream.read(&mut head).map_err(io)?;
+    let mut n = 0;
+    while n < head.len() && !head[..n].contains(&b'\n') {
+        match stream.read(&mut head[n..]).map_err(io)? {
+            0 => break,
+            got => n += got,
+        }
+    }
     let text = String::from_utf8_lossy(&head[..n]);
     let status_line = text.lines().next().unwrap_or_default().to_string();
     let code = status_line
@@ -125,8 +131,15 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || {
             if let Ok((mut s, _)) = listener.accept() {
+                // The whole request first: closing with unread bytes would reset the answer.
+                let mut request = Vec::new();
                 let mut buf = [0u8; 1024];
-                let _ = s.read(&mut buf);
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
                 let _ = s.write_all(answer.as_bytes());
             }
         });
