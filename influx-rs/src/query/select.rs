@@ -979,11 +979,7 @@ fn aggregate(
         if values.is_empty() {
             continue;
         }
-        let tags = (!sel
-            .dimensions
-            .iter()
-            .all(|d| matches!(d, Dimension::Time { .. })))
-        .then(|| group_tags.iter().cloned().zip(key).collect());
+        let tags = shown_tags(sel, &group_tags, key);
         out.push(Series {
             name: Some(scope.measurement.to_string()),
             tags,
@@ -993,12 +989,30 @@ fn aggregate(
             values,
         });
     }
+    Ok(series_limit(out, sel))
+}
+
+/// `SLIMIT`/`SOFFSET` applied to the series of a result.
+fn series_limit(series: Vec<Series>, sel: &SelectStatement) -> Vec<Series> {
     let soffset = usize::try_from(sel.soffset.unwrap_or(0)).unwrap_or(usize::MAX);
     let slimit = sel
         .slimit
         .filter(|&l| l > 0)
         .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-    Ok(out.into_iter().skip(soffset).take(slimit).collect())
+    series.into_iter().skip(soffset).take(slimit).collect()
+}
+
+/// A group's tags as its series shows them: absent when `GROUP BY` names time only.
+fn shown_tags(
+    sel: &SelectStatement,
+    group_tags: &[String],
+    key: Vec<String>,
+) -> Option<BTreeMap<String, String>> {
+    (!sel
+        .dimensions
+        .iter()
+        .all(|d| matches!(d, Dimension::Time { .. })))
+    .then(|| group_tags.iter().cloned().zip(key).collect())
 }
 
 /// One group's data for its calls: every point of each field read (sorted by time), or the

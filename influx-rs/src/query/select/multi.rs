@@ -3,11 +3,11 @@
 //! following InfluxDB 1.x: `top`/`bottom`/`sample` rows carry the time of the point chosen,
 //! `distinct` rows the start of their window; windows without points give no rows.
 
-use super::{dimensions, limit, Scope};
+use super::{dimensions, limit, series_limit, shown_tags, Scope};
 use crate::query::functions::compare;
 use crate::query::{QueryError, Series};
 use crate::storage::Value;
-use influxql::{Dimension, Expr, SelectStatement};
+use influxql::{Expr, SelectStatement};
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 
@@ -284,11 +284,7 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
         if values.is_empty() {
             continue;
         }
-        let tags = (!sel
-            .dimensions
-            .iter()
-            .all(|d| matches!(d, Dimension::Time { .. })))
-        .then(|| grouping.tags.iter().cloned().zip(key).collect());
+        let tags = shown_tags(sel, &grouping.tags, key);
         out.push(Series {
             name: Some(scope.measurement.to_string()),
             tags,
@@ -296,12 +292,7 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
             values,
         });
     }
-    let soffset = usize::try_from(sel.soffset.unwrap_or(0)).unwrap_or(usize::MAX);
-    let slimit = sel
-        .slimit
-        .filter(|&l| l > 0)
-        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-    Ok(out.into_iter().skip(soffset).take(slimit).collect())
+    Ok(series_limit(out, sel))
 }
 
 /// InfluxDB's refusal to combine a many-row selector with other functions.
