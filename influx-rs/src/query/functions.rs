@@ -4,6 +4,7 @@
 use super::QueryError;
 use crate::storage::Value;
 use influxql::Expr;
+use std::collections::BTreeMap;
 
 /// A function of the select list, applied to one field.
 #[derive(Debug, Clone, PartialEq)]
@@ -237,7 +238,9 @@ impl Function {
 
 /// The running state of an aggregate that can take its points one at a time, in any order,
 /// and give what [`Function::apply`] gives over all of them: `count`, `sum`, `mean`, `min`,
-/// `max`, `first`, `last`, `spread`. A query folds points into these instead of keeping them.
+/// `max`, `first`, `last`, `spread`, `stddev`, `mode` and `count(distinct())`. A query folds
+/// points into these instead of keeping them: memory grows with the windows (and for `mode`
+/// and `count(distinct())` with the different values), not with the points.
 #[derive(Debug, Clone)]
 pub(super) struct Accumulator {
     function: Function,
@@ -250,6 +253,60 @@ pub(super) struct Accumulator {
     low: Option<(i64, Value)>,
     /// `max`: the largest value (earliest on ties).
     high: Option<(i64, Value)>,
+    /// `stddev`: the numeric values' running mean and sum of squared deviations (Welford).
+    spread_of: Welford,
+    /// `mode`, `count(distinct())`: how often each value was seen.
+    seen: BTreeMap<Ordered, i64>,
+}
+
+/// Welford's running mean and variance: one pass, stable.
+#[derive(Debug, Clone, Default)]
+struct Welford {
+    n: u64,
+    mean: f64,
+    squares: f64,
+}
+
+impl Welford {
+    fn add(&mut self, x: f64) {
+        self.n += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.n as f64;
+        self.squares += delta * (x - self.mean);
+    }
+
+    /// The sample standard deviation (0 for one value, as InfluxDB), `None` for no values.
+    fn stddev(&self) -> Option<f64> {
+        match self.n {
+            0 => None,
+            1 => Some(0.0),
+            n => Some((self.squares / (n - 1) as f64).sqrt()),
+        }
+    }
+}
+
+/// A value ordered by [`compare`], to key a map.
+#[derive(Debug, Clone)]
+pub(super) struct Ordered(pub(super) Value);
+
+impl PartialEq for Ordered {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Ordered {}
+
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ordered {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        compare(&self.0, &other.0)
+    }
 }
 
 impl Function {
@@ -265,6 +322,9 @@ impl Function {
                 | Function::First
                 | Function::Last
                 | Function::Spread
+                | Function::Stddev
+                | Function::Mode
+                | Function::CountDistinct
         )
     }
 
@@ -278,6 +338,8 @@ impl Function {
             float_sum: 0.0,
             low: None,
             high: None,
+            spread_of: Welford::default(),
+            seen: BTreeMap::new(),
         }
     }
 }
@@ -331,6 +393,14 @@ impl Accumulator {
                     self.low = Some((t, v));
                 }
             }
+            Function::Stddev => {
+                if let Some(x) = as_f64(&v) {
+                    self.spread_of.add(x);
+                }
+            }
+            Function::Mode | Function::CountDistinct => {
+                *self.seen.entry(Ordered(v)).or_insert(0) += 1;
+            }
             _ => {}
         }
     }
@@ -358,6 +428,18 @@ impl Accumulator {
                 Some((*t0, difference(&high.1, &low.1)))
             }
             Function::First | Function::Last => self.low.clone(),
+            Function::Stddev => Some((*t0, Value::Float(self.spread_of.stddev()?))),
+            Function::CountDistinct => Some((*t0, Value::Integer(self.seen.len() as i64))),
+            // The most frequent value; of equally frequent ones the smallest, as `apply`.
+            Function::Mode => {
+                let mut best: Option<(&Ordered, i64)> = None;
+                for (value, &n) in &self.seen {
+                    if best.is_none_or(|(_, most)| n > most) {
+                        best = Some((value, n));
+                    }
+                }
+                best.map(|(v, _)| (*t0, v.0.clone()))
+            }
             _ => None,
         }
     }
@@ -764,7 +846,8 @@ mod tests {
             let n = shuffled.len();
             shuffled.rotate_left(rotate % n);
             for f in [Function::Count, Function::Sum, Function::Mean, Function::Min, Function::Max,
-                      Function::First, Function::Last, Function::Spread] {
+                      Function::First, Function::Last, Function::Spread, Function::Stddev,
+                      Function::Mode, Function::CountDistinct] {
                 let mut acc = f.accumulator();
                 for (t, v) in &shuffled {
                     acc.add(*t, v.clone());
@@ -772,7 +855,8 @@ mod tests {
                 let (got, want) = (acc.result(), f.apply(&sorted));
                 match f {
                     // Only the value matters for these: the caller shows a bucket's time.
-                    Function::Count | Function::Sum | Function::Mean | Function::Spread => {
+                    Function::Count | Function::Sum | Function::Mean | Function::Spread
+                    | Function::Stddev | Function::Mode | Function::CountDistinct => {
                         let close = match (got.map(|g| g.1), want.map(|w| w.1)) {
                             (Some(Value::Float(a)), Some(Value::Float(b))) => (a - b).abs() < 1e-9,
                             (a, b) => a == b,

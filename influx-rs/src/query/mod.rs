@@ -147,34 +147,66 @@ fn local_rfc3339(ns: i64, tz: chrono_tz::Tz) -> String {
     use chrono::Offset;
     let dt = chrono::DateTime::from_timestamp_nanos(ns).with_timezone(&tz);
     let offset = dt.offset().fix().local_minus_utc();
-    let base = dt.format("%Y-%m-%dT%H:%M:%S").to_string();
-    let frac = ns.rem_euclid(1_000_000_000);
-    let frac = if frac == 0 {
-        String::new()
+    let mut out = String::with_capacity(35);
+    push_clock(&mut out, &dt.naive_local(), ns);
+    if offset == 0 {
+        out.push('Z');
     } else {
-        format!(".{}", format!("{frac:09}").trim_end_matches('0'))
-    };
-    let zone = if offset == 0 {
-        "Z".to_string()
-    } else {
-        let sign = if offset < 0 { '-' } else { '+' };
-        let abs = offset.abs();
-        format!("{sign}{:02}:{:02}", abs / 3600, abs % 3600 / 60)
-    };
-    format!("{base}{frac}{zone}")
+        out.push(if offset < 0 { '-' } else { '+' });
+        let abs = offset.unsigned_abs();
+        push_padded(&mut out, abs / 3600, 2);
+        out.push(':');
+        push_padded(&mut out, abs % 3600 / 60, 2);
+    }
+    out
 }
 
 /// RFC3339 in UTC with trailing zeros of the fraction trimmed, as Go's `RFC3339Nano`.
 pub fn rfc3339(ns: i64) -> String {
     let dt = chrono::DateTime::from_timestamp_nanos(ns);
-    let base = dt.format("%Y-%m-%dT%H:%M:%S").to_string();
-    let frac = ns.rem_euclid(1_000_000_000);
-    if frac == 0 {
-        format!("{base}Z")
-    } else {
-        let digits = format!("{frac:09}");
-        format!("{base}.{}Z", digits.trim_end_matches('0'))
+    let mut out = String::with_capacity(30);
+    push_clock(&mut out, &dt.naive_utc(), ns);
+    out.push('Z');
+    out
+}
+
+/// Writes `YYYY-MM-DDTHH:MM:SS[.fraction]` of `clock`, the fraction being `ns`'s sub-second
+/// part with trailing zeros trimmed. Written digit by digit: timestamps are the bulk of an
+/// answer, and a format string parsed per value showed up in profiles.
+fn push_clock(out: &mut String, clock: &chrono::NaiveDateTime, ns: i64) {
+    use chrono::{Datelike, Timelike};
+    // Nanosecond timestamps span the years 1677..=2262: always four digits.
+    push_padded(out, clock.year().unsigned_abs(), 4);
+    for (sep, part) in [
+        ('-', clock.month()),
+        ('-', clock.day()),
+        ('T', clock.hour()),
+        (':', clock.minute()),
+        (':', clock.second()),
+    ] {
+        out.push(sep);
+        push_padded(out, part, 2);
     }
+    let mut frac = ns.rem_euclid(1_000_000_000).unsigned_abs();
+    if frac != 0 {
+        let mut width = 9;
+        while frac.is_multiple_of(10) {
+            frac /= 10;
+            width -= 1;
+        }
+        out.push('.');
+        push_padded(out, u32::try_from(frac).unwrap_or(0), width);
+    }
+}
+
+/// Writes the last `width` decimal digits of `value`, zero-padded.
+fn push_padded(out: &mut String, mut value: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    for d in digits[..width].iter_mut().rev() {
+        *d = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    out.extend(digits[..width].iter().map(|&d| char::from(d)));
 }
 
 /// Defaults a request brings to its statements.
@@ -539,6 +571,34 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_439_856_000_500_000_000), "2015-08-18T00:00:00.5Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(rfc3339(i64::MIN), "1677-09-21T00:12:43.145224192Z");
+        assert_eq!(rfc3339(i64::MAX), "2262-04-11T23:47:16.854775807Z");
+    }
+
+    #[test]
+    fn local_rfc3339_writes_the_offset() {
+        let kolkata: chrono_tz::Tz = "Asia/Kolkata".parse().unwrap();
+        assert_eq!(
+            local_rfc3339(1_439_856_000_500_000_000, kolkata),
+            "2015-08-18T05:30:00.5+05:30"
+        );
+        let new_york: chrono_tz::Tz = "America/New_York".parse().unwrap();
+        assert_eq!(
+            local_rfc3339(1_439_856_000_000_000_000, new_york),
+            "2015-08-17T20:00:00-04:00"
+        );
+        assert_eq!(local_rfc3339(0, chrono_tz::Tz::UTC), "1970-01-01T00:00:00Z");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rfc3339_reads_back(ns in proptest::prelude::any::<i64>()) {
+            let text = rfc3339(ns);
+            let back = chrono::DateTime::parse_from_rfc3339(&text).unwrap();
+            proptest::prop_assert_eq!(back.timestamp_nanos_opt(), Some(ns));
+            let fraction = text.trim_end_matches('Z').split('.').nth(1).unwrap_or("1");
+            proptest::prop_assert!(!fraction.ends_with('0'), "{}", text);
+        }
     }
 
     #[test]

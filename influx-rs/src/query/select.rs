@@ -205,15 +205,32 @@ impl Scope<'_> {
         fields: &[String],
         condition: Option<&Expr>,
     ) -> Result<Vec<SeriesRows>, QueryError> {
-        let (wanted, data) = self.read_series(fields, condition, false);
-        let mut out = Vec::with_capacity(data.len());
-        for s in data {
-            self.interrupt.check()?;
-            if let Some(rows) = series_rows(&s, &wanted, condition) {
-                out.push(rows);
-            }
-        }
+        let mut out = Vec::new();
+        self.visit_rows(fields, condition, &mut |rows| out.push(rows))?;
         Ok(out)
+    }
+
+    /// [`Scope::rows`] handing each series' rows to `visit` as the series is read, so that
+    /// the rows of one series at a time are held.
+    fn visit_rows(
+        &self,
+        fields: &[String],
+        condition: Option<&Expr>,
+        visit: &mut dyn FnMut(SeriesRows),
+    ) -> Result<(), QueryError> {
+        let wanted = self.wanted_fields(fields, condition);
+        let mut status = Ok(());
+        self.visit_series(fields, condition, false, &mut |s| {
+            if status.is_ok() {
+                status = self.interrupt.check();
+            }
+            if status.is_ok() {
+                if let Some(rows) = series_rows(&s, &wanted, condition) {
+                    visit(rows);
+                }
+            }
+        });
+        status
     }
 
     /// The points of each of `fields` of every series that passes `condition`, which must be on
@@ -265,15 +282,8 @@ impl Scope<'_> {
         (wanted, data)
     }
 
-    /// [`Scope::read_series`] handing the series to `visit` one at a time; returns the fields
-    /// read.
-    fn visit_series(
-        &self,
-        fields: &[String],
-        condition: Option<&Expr>,
-        last_only: bool,
-        visit: &mut dyn FnMut(crate::storage::SeriesData),
-    ) -> Vec<String> {
+    /// `fields`, then the fields `condition` names: the columns read, in order.
+    fn wanted_fields(&self, fields: &[String], condition: Option<&Expr>) -> Vec<String> {
         let mut wanted: Vec<String> = fields.to_vec();
         let known: BTreeSet<String> = self.field_names().into_iter().collect();
         if let Some(c) = condition {
@@ -283,6 +293,19 @@ impl Scope<'_> {
                 }
             }
         }
+        wanted
+    }
+
+    /// [`Scope::read_series`] handing the series to `visit` one at a time; returns the fields
+    /// read.
+    fn visit_series(
+        &self,
+        fields: &[String],
+        condition: Option<&Expr>,
+        last_only: bool,
+        visit: &mut dyn FnMut(crate::storage::SeriesData),
+    ) -> Vec<String> {
+        let wanted = self.wanted_fields(fields, condition);
         // Conditions on tags alone decide whole series before any data is read.
         let tag_keys = self.tag_keys();
         let filters = condition
@@ -1131,19 +1154,33 @@ fn fold_groups(
             if let Some(&t) = column.times.first() {
                 first_time = Some(first_time.map_or(t, |f| f.min(t)));
             }
-            for (i, &t) in column.times.iter().enumerate() {
-                let Some(v) = column.values.get(i) else {
-                    continue;
-                };
-                match windows {
-                    None => state.whole.add(t, v),
-                    Some(w) => state
-                        .windows
-                        .entry(w.start(t))
-                        // `whole` is left empty when there are windows: a fresh copy.
-                        .or_insert_with(|| state.whole.clone())
-                        .add(t, v),
+            let times = &column.times;
+            let Some(w) = windows else {
+                for (i, &t) in times.iter().enumerate() {
+                    if let Some(v) = column.values.get(i) {
+                        state.whole.add(t, v);
+                    }
                 }
+                continue;
+            };
+            // A column is time-ordered: its points come window by window, so the window is
+            // looked up once per run of points, not per point.
+            let mut i = 0;
+            while let Some(&t) = times.get(i) {
+                let start = w.start(t);
+                let end = w.after(start);
+                let run_end = (i + times[i..].partition_point(|&t| t < end)).max(i + 1);
+                let accumulator = state
+                    .windows
+                    .entry(start)
+                    // `whole` is left empty when there are windows: a fresh copy.
+                    .or_insert_with(|| state.whole.clone());
+                for (j, &t) in times.iter().enumerate().take(run_end).skip(i) {
+                    if let Some(v) = column.values.get(j) {
+                        accumulator.add(t, v);
+                    }
+                }
+                i = run_end;
             }
         }
     });

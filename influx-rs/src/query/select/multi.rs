@@ -4,12 +4,15 @@
 //! `distinct` rows the start of their window; windows without points give no rows.
 
 use super::{dimensions, limit, series_limit, shown_tags, Scope};
-use crate::query::functions::compare;
+use crate::query::functions::{compare, Ordered};
 use crate::query::{QueryError, Series};
 use crate::storage::Value;
 use influxql::{Expr, SelectStatement};
+use std::collections::btree_map::Entry;
+use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
+use std::rc::Rc;
 
 /// Which many-row selector.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -142,11 +145,21 @@ impl Selector {
 
 /// A point a selector may pick: its time, value, the tags of its series and the values of
 /// the fields read beside it.
-struct Candidate<'a> {
+struct Candidate {
     time: i64,
+    /// Its place in the order the points were read: breaks ties between equal times as the
+    /// order of the series does in InfluxDB.
+    arrival: u64,
     value: Value,
-    tags: &'a BTreeMap<String, String>,
+    tags: Rc<BTreeMap<String, String>>,
     aux: Vec<Option<Value>>,
+}
+
+impl Candidate {
+    /// Earlier points first; of equal times, the one read first.
+    fn order(&self) -> (i64, u64) {
+        (self.time, self.arrival)
+    }
 }
 
 /// A column shown beside the selector's value.
@@ -216,47 +229,53 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
         })
         .collect();
 
-    let series = scope.rows(&read, sel.condition.as_ref())?;
-    let mut groups: BTreeMap<Vec<String>, Vec<Candidate<'_>>> = BTreeMap::new();
-    for s in &series {
+    // Each window keeps only what its selector may still pick, as the series are read.
+    let mut groups: BTreeMap<Vec<String>, BTreeMap<i64, Picker>> = BTreeMap::new();
+    let mut arrival = 0u64;
+    scope.visit_rows(&read, sel.condition.as_ref(), &mut |s| {
         let key: Vec<String> = grouping
             .tags
             .iter()
             .map(|t| s.tags.get(t).cloned().unwrap_or_default())
             .collect();
-        let group = groups.entry(key).or_default();
-        for row in &s.rows {
-            let Some(value) = row.values[0].clone() else {
+        let windows = groups.entry(key).or_default();
+        let tags = Rc::new(s.tags);
+        for row in s.rows {
+            let mut values = row.values.into_iter();
+            let Some(Some(value)) = values.next() else {
                 continue;
             };
-            group.push(Candidate {
-                time: row.time,
-                value,
-                tags: &s.tags,
-                aux: row.values[1..read.len()].to_vec(),
-            });
+            let window = match grouping.interval {
+                Some(interval) => scope.windows(interval).start(row.time),
+                None if scope.min == i64::MIN => 0,
+                None => scope.min,
+            };
+            arrival += 1;
+            windows
+                .entry(window)
+                .or_insert_with(|| Picker::new(&selector))
+                .offer(
+                    &selector,
+                    Candidate {
+                        time: row.time,
+                        arrival,
+                        value,
+                        tags: Rc::clone(&tags),
+                        aux: values.take(read.len() - 1).collect(),
+                    },
+                );
         }
-    }
+    })?;
     let columns: Vec<String> = std::iter::once("time".to_string())
         .chain(std::iter::once(label))
         .chain(selector.tags.iter().cloned())
         .chain(aux.iter().map(|(l, _)| l.clone()))
         .collect();
     let mut out = Vec::new();
-    for (key, mut candidates) in groups {
-        candidates.sort_by_key(|c| c.time);
-        let mut windows: BTreeMap<i64, Vec<Candidate<'_>>> = BTreeMap::new();
-        for c in candidates {
-            let window = match grouping.interval {
-                Some(interval) => scope.windows(interval).start(c.time),
-                None if scope.min == i64::MIN => 0,
-                None => scope.min,
-            };
-            windows.entry(window).or_default().push(c);
-        }
+    for (key, windows) in groups {
         let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
-        for (window, candidates) in windows {
-            for (time, c) in pick(&selector, window, candidates) {
+        for (window, picker) in windows {
+            for (time, c) in picker.picked(&selector, window) {
                 let mut row = vec![scope.epoch.render(time), c.value.to_json()];
                 row.extend(selector.tags.iter().map(|t| {
                     c.tags
@@ -304,94 +323,166 @@ fn combined(name: &str) -> QueryError {
     })
 }
 
-/// The points `selector` picks from one window's time-ordered `candidates`, with the time each
-/// row shows, in time order.
-fn pick<'a>(
-    selector: &Selector,
-    window: i64,
-    candidates: Vec<Candidate<'a>>,
-) -> Vec<(i64, Candidate<'a>)> {
-    let mut picked: Vec<Candidate<'a>> = match selector.kind {
-        Kind::Distinct => {
-            let mut seen: Vec<Candidate<'a>> = Vec::new();
-            for c in candidates {
-                if !seen.iter().any(|s| compare(&s.value, &c.value).is_eq()) {
-                    seen.push(c);
+/// What one window keeps of the candidates offered to it: no more than its selector can
+/// still pick, so memory grows with the rows answered, not with the points read.
+enum Picker {
+    /// `distinct`: the earliest point of each value.
+    Distinct(BTreeMap<Ordered, Candidate>),
+    /// `top`/`bottom`: the best `n` points, best first.
+    Best(Vec<Candidate>),
+    /// `top`/`bottom` with tags: the best point of each combination of the tags' values.
+    BestPerTags(BTreeMap<Vec<Option<String>>, Candidate>),
+    /// `sample`.
+    Sample(Reservoir<Candidate>),
+}
+
+impl Picker {
+    fn new(selector: &Selector) -> Picker {
+        match selector.kind {
+            Kind::Distinct => Picker::Distinct(BTreeMap::new()),
+            Kind::Top | Kind::Bottom if selector.tags.is_empty() => Picker::Best(Vec::new()),
+            Kind::Top | Kind::Bottom => Picker::BestPerTags(BTreeMap::new()),
+            Kind::Sample => Picker::Sample(Reservoir::new(selector.n)),
+        }
+    }
+
+    /// Considers one more point.
+    fn offer(&mut self, selector: &Selector, c: Candidate) {
+        match self {
+            Picker::Distinct(first) => match first.entry(Ordered(c.value.clone())) {
+                Entry::Vacant(e) => {
+                    e.insert(c);
+                }
+                Entry::Occupied(mut e) => {
+                    if c.order() < e.get().order() {
+                        e.insert(c);
+                    }
+                }
+            },
+            Picker::Best(best) => {
+                let at = best.partition_point(|b| selector.better(b, &c).is_lt());
+                if at < selector.n {
+                    best.insert(at, c);
+                    best.truncate(selector.n);
                 }
             }
-            return seen.into_iter().map(|c| (window, c)).collect();
-        }
-        Kind::Top | Kind::Bottom => {
-            let top = selector.kind == Kind::Top;
-            // Better first: larger (top) or smaller (bottom) value, then the earlier point.
-            let better = |a: &Candidate<'_>, b: &Candidate<'_>| {
-                let by_value = compare(&a.value, &b.value);
-                (if top { by_value.reverse() } else { by_value }).then(a.time.cmp(&b.time))
-            };
-            let mut candidates = candidates;
-            if !selector.tags.is_empty() {
-                // The best point of each combination of the named tags' values.
-                let mut best: BTreeMap<Vec<Option<&String>>, Candidate<'a>> = BTreeMap::new();
-                for c in candidates {
-                    let key: Vec<Option<&String>> =
-                        selector.tags.iter().map(|t| c.tags.get(t)).collect();
-                    match best.get(&key) {
-                        Some(b) if better(b, &c).is_le() => {}
-                        _ => {
-                            best.insert(key, c);
+            Picker::BestPerTags(best) => {
+                let key: Vec<Option<String>> = selector
+                    .tags
+                    .iter()
+                    .map(|t| c.tags.get(t).cloned())
+                    .collect();
+                match best.entry(key) {
+                    Entry::Vacant(e) => {
+                        e.insert(c);
+                    }
+                    Entry::Occupied(mut e) => {
+                        if selector.better(&c, e.get()).is_lt() {
+                            e.insert(c);
                         }
                     }
                 }
-                candidates = best.into_values().collect();
             }
-            candidates.sort_by(&better);
-            candidates.truncate(selector.n);
-            candidates
+            Picker::Sample(reservoir) => reservoir.offer(c),
         }
-        Kind::Sample => reservoir(candidates, selector.n),
-    };
-    picked.sort_by_key(|c| c.time);
-    picked.into_iter().map(|c| (c.time, c)).collect()
+    }
+
+    /// The points picked, in time order, with the time each row shows: the point's own, or
+    /// for `distinct` the window's start.
+    fn picked(self, selector: &Selector, window: i64) -> Vec<(i64, Candidate)> {
+        let mut picked: Vec<Candidate> = match self {
+            Picker::Distinct(first) => {
+                let mut seen: Vec<Candidate> = first.into_values().collect();
+                seen.sort_by_key(Candidate::order);
+                return seen.into_iter().map(|c| (window, c)).collect();
+            }
+            Picker::Best(best) => best,
+            Picker::BestPerTags(best) => {
+                let mut best: Vec<Candidate> = best.into_values().collect();
+                best.sort_by(|a, b| selector.better(a, b));
+                best.truncate(selector.n);
+                best
+            }
+            Picker::Sample(reservoir) => reservoir.kept,
+        };
+        picked.sort_by_key(|c| c.time);
+        picked.into_iter().map(|c| (c.time, c)).collect()
+    }
 }
 
-/// `n` of `items` chosen uniformly at random (reservoir sampling); all of them when there are
-/// no more than `n`.
-fn reservoir<T>(items: Vec<T>, n: usize) -> Vec<T> {
-    if items.len() <= n {
-        return items;
+impl Selector {
+    /// `top`: larger values first; `bottom`: smaller first; then the earlier point, then the
+    /// one read first.
+    fn better(&self, a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
+        let by_value = compare(&a.value, &b.value);
+        (if self.kind == Kind::Top {
+            by_value.reverse()
+        } else {
+            by_value
+        })
+        .then(a.order().cmp(&b.order()))
     }
-    let seed = std::collections::hash_map::RandomState::new();
-    let random = |bound: usize| {
-        let mut h = seed.build_hasher();
-        h.write_usize(bound);
-        (h.finish() % bound as u64) as usize
-    };
-    let mut kept: Vec<T> = Vec::with_capacity(n);
-    for (i, item) in items.into_iter().enumerate() {
-        if i < n {
-            kept.push(item);
-            continue;
-        }
-        let j = random(i + 1);
-        if j < n {
-            kept[j] = item;
+}
+
+/// `n` of the items offered chosen uniformly at random (reservoir sampling); all of them when
+/// no more than `n` were offered.
+struct Reservoir<T> {
+    n: usize,
+    offered: usize,
+    kept: Vec<T>,
+    seed: RandomState,
+}
+
+impl<T> Reservoir<T> {
+    fn new(n: usize) -> Reservoir<T> {
+        Reservoir {
+            n,
+            offered: 0,
+            kept: Vec::new(),
+            seed: RandomState::new(),
         }
     }
-    kept
+
+    fn offer(&mut self, item: T) {
+        self.offered += 1;
+        if self.kept.len() < self.n {
+            self.kept.push(item);
+            return;
+        }
+        let mut h = self.seed.build_hasher();
+        h.write_usize(self.offered);
+        let j = (h.finish() % self.offered as u64) as usize;
+        if let Some(slot) = self.kept.get_mut(j) {
+            *slot = item;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn sample(items: impl IntoIterator<Item = i32>, n: usize) -> Vec<i32> {
+        let mut reservoir = Reservoir::new(n);
+        items.into_iter().for_each(|i| reservoir.offer(i));
+        reservoir.kept
+    }
+
     #[test]
     fn a_sample_keeps_n_distinct_items() {
-        let picked = reservoir((0..1000).collect(), 10);
+        let picked = sample(0..1000, 10);
         assert_eq!(picked.len(), 10);
         let mut sorted = picked.clone();
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), 10);
-        assert_eq!(reservoir(vec![1, 2], 5), vec![1, 2]);
+        assert_eq!(sample([1, 2], 5), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_sample_reaches_late_items() {
+        // Over many draws of 1 from 100, items past the first are picked too.
+        let late = (0..200).filter(|_| sample(0..100, 1)[0] >= 50).count();
+        assert!(late > 0);
     }
 }
