@@ -66,6 +66,9 @@ pub struct HttpConfig {
     pub max_body_size: usize,
     /// Demand credentials on `/query` and `/write` (once an admin user exists).
     pub auth_enabled: bool,
+    /// Key of the JWTs accepted as `Authorization: Bearer …` (`INFLUX_RS_HTTP_SHARED_SECRET`);
+    /// empty refuses bearer tokens.
+    pub shared_secret: String,
 }
 
 /// `[data]`
@@ -158,6 +161,7 @@ impl Default for HttpConfig {
             bind_address: SocketAddr::from(([127, 0, 0, 1], 8086)),
             max_body_size: 25_000_000,
             auth_enabled: false,
+            shared_secret: String::new(),
         }
     }
 }
@@ -224,6 +228,9 @@ impl Config {
                 name: "INFLUX_RS_HTTP_AUTH_ENABLED".into(),
                 message: format!("{auth:?}: {e}"),
             })?;
+        }
+        if let Some(secret) = env("INFLUX_RS_HTTP_SHARED_SECRET") {
+            self.http.shared_secret = secret;
         }
         Ok(())
     }

@@ -44,6 +44,8 @@ pub struct AppState {
     pub auth_enabled: bool,
     /// Passwords already checked.
     pub auth_cache: Arc<AuthCache>,
+    /// `[http] shared-secret`: the key of bearer tokens; empty refuses them.
+    pub shared_secret: Arc<str>,
     /// Queries in flight (`SHOW QUERIES`, `KILL QUERY`, `max-concurrent-queries`).
     pub running: Arc<RunningQueries>,
     /// `[coordinator] query-timeout`; zero = none.
@@ -148,6 +150,7 @@ fn authenticate(
         &state.engine.catalog(),
         credentials.as_ref(),
         &state.auth_cache,
+        &state.shared_secret,
     )
 }
 

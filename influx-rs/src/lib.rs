@@ -13,6 +13,7 @@
 //! shards (WAL + group commit + cache) → 204. Background threads snapshot caches into column
 //! files and compact them; a tokio task drops expired shard groups.
 
+pub mod bearer;
 pub mod config;
 pub mod continuous;
 pub mod http;

@@ -156,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
         max_body_size: config.http.max_body_size,
         auth_enabled: config.http.auth_enabled,
         auth_cache: Arc::default(),
+        shared_secret: config.http.shared_secret.as_str().into(),
         running: influx_rs::query::running::RunningQueries::new(
             config.coordinator.max_concurrent_queries,
         ),

@@ -3,11 +3,13 @@
 //! Users live in the catalog (`meta.json`) with bcrypt password hashes. With
 //! `[http] auth-enabled`, every `/query` and `/write` is first *authenticated* (credentials from
 //! `u`/`p`, `Authorization: Token user:password` or HTTP Basic, checked against the hash; a
-//! successful check is remembered as a salted SHA-256 so bcrypt runs once per password), then
+//! successful check is remembered as a salted SHA-256 so bcrypt runs once per password; or a
+//! JWT in `Authorization: Bearer …` signed with `[http] shared-secret`, see [`crate::bearer`]), then
 //! *authorized*: admins may do anything; others need `READ` on a database to query it (and see
 //! it in `SHOW DATABASES`), `WRITE` to write to it, and admin for everything else. Until an
 //! admin exists nothing is authenticated, and the only query accepted is the one creating it.
 
+use crate::bearer::{self, BearerError};
 use crate::meta::{Catalog, MetaError};
 use influxql::{Measurement, MeasurementName, Privilege, SelectStatement, Statement};
 use serde::{Deserialize, Serialize};
@@ -185,6 +187,12 @@ pub enum AuthError {
     /// Unknown user or wrong password.
     #[error("authorization failed")]
     Failed,
+    /// A bearer token refused.
+    #[error(transparent)]
+    Bearer(#[from] BearerError),
+    /// A valid bearer token naming an unknown user.
+    #[error("user not found")]
+    UserNotFound,
     /// No users at all, and the query does not create an admin.
     #[error("error authorizing query: create admin user first or disable authentication")]
     CreateAdminFirst,
@@ -218,24 +226,34 @@ impl AuthError {
     /// 401 when the caller is not known, 403 when it may not do what it asked.
     pub fn status(&self) -> u16 {
         match self {
-            AuthError::NoCredentials | AuthError::UsernameRequired | AuthError::Failed => 401,
+            AuthError::NoCredentials
+            | AuthError::UsernameRequired
+            | AuthError::Failed
+            | AuthError::Bearer(_)
+            | AuthError::UserNotFound => 401,
             _ => 403,
         }
     }
 }
 
-/// User name and password from a request.
+/// What a request says about who sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// User name.
-    pub user: String,
-    /// Password.
-    pub password: String,
+pub enum Credentials {
+    /// User name and password.
+    Password {
+        /// User name.
+        user: String,
+        /// Password.
+        password: String,
+    },
+    /// A JWT from `Authorization: Bearer <token>`.
+    Bearer(String),
 }
 
 impl Credentials {
     /// From the `u`/`p` parameters (both non-empty), else the `Authorization` header
-    /// (`Token user:password` or `Basic …`); `None` when there are none to parse.
+    /// (`Bearer <JWT>`, `Token user:password` or `Basic …`); `None` when there are none to
+    /// parse.
     pub fn from_request(
         u: Option<&str>,
         p: Option<&str>,
@@ -243,13 +261,16 @@ impl Credentials {
     ) -> Option<Credentials> {
         if let (Some(u), Some(p)) = (u, p) {
             if !u.is_empty() && !p.is_empty() {
-                return Some(Credentials {
+                return Some(Credentials::Password {
                     user: u.to_string(),
                     password: p.to_string(),
                 });
             }
         }
         let header = authorization?;
+        if let ["Bearer", token] = header.split(' ').collect::<Vec<_>>()[..] {
+            return Some(Credentials::Bearer(token.to_string()));
+        }
         let pair = if let Some(token) = header.strip_prefix("Token ") {
             token.to_string()
         } else {
@@ -261,7 +282,7 @@ impl Credentials {
             String::from_utf8(raw).ok()?
         };
         let (user, password) = pair.split_once(':')?;
-        Some(Credentials {
+        Some(Credentials::Password {
             user: user.to_string(),
             password: password.to_string(),
         })
@@ -334,24 +355,38 @@ impl AuthCache {
 }
 
 /// Authenticates a request: `Ok(None)` while no admin exists (nobody is authenticated then).
+/// Bearer tokens are checked against `shared_secret` (refused when it is empty).
 pub fn authenticate(
     catalog: &Catalog,
     credentials: Option<&Credentials>,
     cache: &AuthCache,
+    shared_secret: &str,
 ) -> Result<Option<Principal>, AuthError> {
     if !catalog.admin_exists() {
         return Ok(None);
     }
-    let c = credentials.ok_or(AuthError::NoCredentials)?;
-    if c.user.is_empty() {
-        return Err(AuthError::UsernameRequired);
-    }
-    let u = catalog.users.get(&c.user).ok_or(AuthError::Failed)?;
-    if !cache.check(&c.user, &c.password, &u.hash) {
-        return Err(AuthError::Failed);
-    }
+    let (name, u) = match credentials.ok_or(AuthError::NoCredentials)? {
+        Credentials::Password { user, .. } if user.is_empty() => {
+            return Err(AuthError::UsernameRequired)
+        }
+        Credentials::Password { user, password } => {
+            let u = catalog.users.get(user).ok_or(AuthError::Failed)?;
+            if !cache.check(user, password, &u.hash) {
+                return Err(AuthError::Failed);
+            }
+            (user.clone(), u)
+        }
+        Credentials::Bearer(_) if shared_secret.is_empty() => {
+            return Err(BearerError::Disabled.into())
+        }
+        Credentials::Bearer(token) => {
+            let user = bearer::username(token, shared_secret)?;
+            let u = catalog.users.get(&user).ok_or(AuthError::UserNotFound)?;
+            (user, u)
+        }
+    };
     Ok(Some(Principal {
-        name: c.user.clone(),
+        name,
         admin: u.admin,
         privileges: u.privileges.clone(),
     }))
@@ -467,7 +502,7 @@ mod tests {
             base64::engine::general_purpose::STANDARD.encode("bo:b:pw")
         );
         let c = |u: &str, p: &str| {
-            Some(Credentials {
+            Some(Credentials::Password {
                 user: u.into(),
                 password: p.into(),
             })
@@ -492,6 +527,10 @@ mod tests {
         );
         assert_eq!(
             Credentials::from_request(None, None, Some("Bearer abc")),
+            Some(Credentials::Bearer("abc".into()))
+        );
+        assert_eq!(
+            Credentials::from_request(None, None, Some("Bearer a b")),
             None
         );
         assert_eq!(
@@ -575,7 +614,7 @@ mod tests {
                 .unwrap();
         let other = influxql::parse_statements("SHOW DATABASES").unwrap();
         let cache = AuthCache::default();
-        assert_eq!(authenticate(&catalog, None, &cache), Ok(None));
+        assert_eq!(authenticate(&catalog, None, &cache, ""), Ok(None));
         assert_eq!(authorize_query(&catalog, None, &create, ""), Ok(()));
         assert_eq!(
             authorize_query(&catalog, None, &other, ""),
@@ -585,38 +624,74 @@ mod tests {
             .create_user("a", "p", hash_password("p").unwrap(), true)
             .unwrap();
         assert_eq!(
-            authenticate(&catalog, None, &cache),
+            authenticate(&catalog, None, &cache, ""),
             Err(AuthError::NoCredentials)
         );
-        let good = Credentials {
+        let good = Credentials::Password {
             user: "a".into(),
             password: "p".into(),
         };
-        let bad = Credentials {
+        let bad = Credentials::Password {
+            user: "a".into(),
             password: "q".into(),
-            ..good.clone()
         };
         assert!(
-            authenticate(&catalog, Some(&good), &cache)
+            authenticate(&catalog, Some(&good), &cache, "")
                 .unwrap()
                 .unwrap()
                 .admin
         );
         assert!(
-            authenticate(&catalog, Some(&good), &cache).is_ok(),
+            authenticate(&catalog, Some(&good), &cache, "").is_ok(),
             "cached"
         );
         assert_eq!(
-            authenticate(&catalog, Some(&bad), &cache),
+            authenticate(&catalog, Some(&bad), &cache, ""),
             Err(AuthError::Failed)
         );
         catalog
             .set_password("a", hash_password("new").unwrap())
             .unwrap();
         assert_eq!(
-            authenticate(&catalog, Some(&good), &cache),
+            authenticate(&catalog, Some(&good), &cache, ""),
             Err(AuthError::Failed),
             "a changed password is not matched from the cache"
+        );
+    }
+
+    #[test]
+    fn bearer_tokens_name_a_known_user() {
+        use jsonwebtoken::{encode, EncodingKey, Header};
+        let mut catalog = Catalog::default();
+        catalog
+            .create_user("a", "p", hash_password("p").unwrap(), true)
+            .unwrap();
+        let cache = AuthCache::default();
+        let exp = chrono::Utc::now().timestamp() + 60;
+        let token = |user: &str| {
+            Credentials::Bearer(
+                encode(
+                    &Header::default(),
+                    &serde_json::json!({"username": user, "exp": exp}),
+                    &EncodingKey::from_secret(b"k"),
+                )
+                .unwrap(),
+            )
+        };
+        assert_eq!(
+            authenticate(&catalog, Some(&token("a")), &cache, "k")
+                .unwrap()
+                .map(|p| p.name),
+            Some("a".to_string())
+        );
+        assert_eq!(
+            authenticate(&catalog, Some(&token("zed")), &cache, "k"),
+            Err(AuthError::UserNotFound)
+        );
+        let disabled = authenticate(&catalog, Some(&token("a")), &cache, "").unwrap_err();
+        assert_eq!(
+            (disabled.status(), disabled.to_string()),
+            (401, "bearer auth disabld".to_string())
         );
     }
 }

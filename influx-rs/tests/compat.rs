@@ -378,6 +378,10 @@ const QUERIES: &[&str] = &[
     "SELECT last(ok) FROM cpu WHERE time >= '2020-01-01T00:10:00Z' AND time < '2020-01-01T00:10:30Z' GROUP BY *",
     "SELECT last(usage) FROM cpu WHERE host = 'b' AND count > 10 AND time < '2020-01-01T00:20:00Z'",
     "SELECT last(usage) * 2 FROM cpu WHERE host =~ /a|c/ GROUP BY region",
+    // Aggregates over rows a field condition picks, folded row by row.
+    "SELECT count(usage), mean(usage), max(count), stddev(usage), spread(count) FROM cpu WHERE count > 10 AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(5m)",
+    "SELECT mode(ok), count(distinct(count)), first(usage), last(usage) FROM cpu WHERE usage < 60 GROUP BY host",
+    "SELECT min(usage), sum(count) FROM cpu WHERE ok = true OR usage > 70 GROUP BY region",
     "SELECT count(*) FROM cpu",
     "SELECT max(*) FROM mem WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(10m)",
     "SELECT mean(usage), mean(usage) FROM cpu",
@@ -847,7 +851,8 @@ struct AuthStep {
     /// `GET /query`, `POST /query`, `POST /write?db=…`, `GET /ping`, …
     method: &'static str,
     path: &'static str,
-    /// How credentials travel: `basic:u:p`, `params:u:p`, `token:u:p`, `u-only:u`, or `none`.
+    /// How credentials travel: `basic:u:p`, `params:u:p`, `token:u:p`, `u-only:u`,
+    /// `bearer:<JWT>`, or `none`.
     auth: &'static str,
     /// `q` for queries, the body for writes.
     payload: &'static str,
@@ -877,6 +882,8 @@ const AUTH_SEQUENCE: &[AuthStep] = &[
     step("GET", "/query", "basic:admin:bad", "SHOW DATABASES"),
     step("GET", "/query", "basic::pw", "SHOW DATABASES"),
     step("GET", "/query", "u-only:admin", "SHOW DATABASES"),
+    // No shared-secret: bearer tokens are refused, however they look.
+    step("GET", "/query", "bearer:a.b.c", "SHOW DATABASES"),
     step("GET", "/query", "params:nobody:pw", "SHOW DATABASES"),
     step("GET", "/ping", "none", ""),
     step("POST", "/write?db=db1", "none", "m v=1"),
@@ -937,6 +944,7 @@ fn send_auth_step(port: u16, s: &AuthStep) -> (u16, String, bool) {
         ["params", u, p] => req.query(&[("u", *u), ("p", *p)]),
         ["token", u, p] => req.header("Authorization", format!("Token {u}:{p}")),
         ["u-only", u] => req.query(&[("u", *u)]),
+        ["bearer", token] => req.header("Authorization", format!("Bearer {token}")),
         _ => req,
     };
     let r = req.send().expect("request");
@@ -981,6 +989,122 @@ fn authentication_and_privileges_match_influxdb_1_6_7() {
                 "{} {} [{}] {:?}\n  influxdb: {} {} (www-authenticate: {})\n  ours:     {} {} (www-authenticate: {})",
                 s.method, s.path, s.auth, s.payload, want.0, want.1.trim(), want.2, got.0, got.1.trim(), got.2
             ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// JWT bearer tokens signed with `shared-secret`: accepted, and refused for every reason
+/// InfluxDB has, in its words.
+#[test]
+fn bearer_tokens_match_influxdb_1_6_7() {
+    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+    let http = " auth-enabled = true\n shared-secret = \"k3y\"\n";
+    let Some(reference) = reference_with_http_or_skip(http) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ours = TestServer::start_with_config(
+        &dir.path().join("data"),
+        "[http]\nauth-enabled = true\nshared-secret = \"k3y\"\n",
+    );
+    let setup = [
+        step("POST", "/query", "none", "CREATE USER admin WITH PASSWORD 'pw' WITH ALL PRIVILEGES"),
+        step("POST", "/query", "basic:admin:pw", "CREATE DATABASE a; CREATE DATABASE b; CREATE USER r WITH PASSWORD 'rp'; GRANT READ ON a TO r"),
+    ];
+    for s in &setup {
+        assert_eq!(send_auth_step(reference.port, s).0, 200);
+        assert_eq!(send_auth_step(ours.port, s).0, 200);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let sign = |alg: Algorithm, claims: serde_json::Value, key: &str| {
+        encode(
+            &Header::new(alg),
+            &claims,
+            &EncodingKey::from_secret(key.as_bytes()),
+        )
+        .unwrap()
+    };
+    let later = now + 3600;
+    let tokens = [
+        sign(
+            Algorithm::HS256,
+            serde_json::json!({"username": "admin", "exp": later}),
+            "k3y",
+        ),
+        sign(
+            Algorithm::HS512,
+            serde_json::json!({"username": "r", "exp": later}),
+            "k3y",
+        ),
+        sign(
+            Algorithm::HS384,
+            serde_json::json!({"username": "r", "exp": later, "extra": [1]}),
+            "k3y",
+        ),
+        sign(
+            Algorithm::HS256,
+            serde_json::json!({"username": "admin", "exp": now - 3600}),
+            "k3y",
+        ),
+        sign(
+            Algorithm::HS256,
+            serde_json::json!({"username": "admin", "exp": later}),
+            "wrong",
+        ),
+        sign(
+            Algorithm::HS256,
+            serde_json::json!({"username": "admin"}),
+            "k3y",
+        ),
+        sign(
+            Algorithm::HS256,
+            serde_json::json!({"username": "admin", "exp": "soon"}),
+            "k3y",
+        ),
+        sign(Algorithm::HS256, serde_json::json!({"exp": later}), "k3y"),
+        sign(
+            Algorithm::HS256,
+            serde_json::json!({"username": 5, "exp": later}),
+            "k3y",
+        ),
+        sign(
+            Algorithm::HS256,
+            serde_json::json!({"username": "", "exp": later}),
+            "k3y",
+        ),
+        sign(
+            Algorithm::HS256,
+            serde_json::json!({"username": "nobody", "exp": later}),
+            "k3y",
+        ),
+        sign(
+            Algorithm::HS256,
+            serde_json::json!({"username": "admin", "exp": later, "nbf": later}),
+            "k3y",
+        ),
+        "abc".to_string(),
+        "a.b".to_string(),
+    ];
+    let mut mismatches = Vec::new();
+    for token in &tokens {
+        let auth: &'static str = Box::leak(format!("bearer:{token}").into_boxed_str());
+        for s in [
+            step("GET", "/query", auth, "SHOW DATABASES"),
+            step("GET", "/query?db=b", auth, "SELECT * FROM m"),
+            step("POST", "/write?db=a", auth, "m v=1 1"),
+        ] {
+            let want = send_auth_step(reference.port, &s);
+            let got = send_auth_step(ours.port, &s);
+            if want != got {
+                mismatches.push(format!(
+                    "{} {} {token}\n  influxdb: {want:?}\n  ours:     {got:?}",
+                    s.method, s.path
+                ));
+            }
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));

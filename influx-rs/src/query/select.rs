@@ -819,14 +819,21 @@ fn aggregate(
             .all(|c| c.transform.is_none() && c.function == Some(Function::Last));
     // Functions that can take points one at a time fold them as each series is read, so
     // memory grows with the groups and windows, not with the points.
-    let fold = by_time_and_tags
-        && !only_last
+    let fold = !only_last
         && (interval.is_some() || calls.iter().all(|c| c.transform.is_none()))
         && calls
             .iter()
             .all(|c| c.function.as_ref().is_some_and(Function::accumulates));
     let (groups, first_time) = if fold {
-        fold_groups(scope, sel, &read, &calls, &group_tags, interval)?
+        fold_groups(
+            scope,
+            sel,
+            &read,
+            &calls,
+            &group_tags,
+            interval,
+            by_time_and_tags,
+        )?
     } else {
         point_groups(scope, sel, &read, &group_tags, by_time_and_tags, only_last)?
     };
@@ -1128,6 +1135,7 @@ fn fold_groups(
     calls: &[Call],
     group_tags: &[String],
     interval: Option<(i64, i64)>,
+    by_time_and_tags: bool,
 ) -> Result<Groups, QueryError> {
     let mut groups: BTreeMap<Vec<String>, Vec<FoldedCall>> = BTreeMap::new();
     let mut first_time: Option<i64> = None;
@@ -1144,52 +1152,84 @@ fn fold_groups(
             })
             .collect::<Vec<_>>()
     };
-    scope.visit_series(read, sel.condition.as_ref(), false, &mut |s| {
-        let key = group_key(group_tags, &series_tags(&s.key));
-        let folded = groups.entry(key).or_insert_with(fresh);
-        for (call, state) in calls.iter().zip(folded.iter_mut()) {
-            let Some((_, column)) = s.fields.iter().find(|(n, _)| *n == read[call.field]) else {
-                continue;
-            };
-            if let Some(&t) = column.times.first() {
-                first_time = Some(first_time.map_or(t, |f| f.min(t)));
-            }
-            let times = &column.times;
-            let Some(w) = windows else {
-                for (i, &t) in times.iter().enumerate() {
-                    if let Some(v) = column.values.get(i) {
-                        state.whole.add(t, v);
-                    }
-                }
-                continue;
-            };
-            // A column is time-ordered: its points come window by window, so the window is
-            // looked up once per run of points, not per point.
-            let mut i = 0;
-            while let Some(&t) = times.get(i) {
-                let start = w.start(t);
-                let end = w.after(start);
-                let run_end = (i + times[i..].partition_point(|&t| t < end)).max(i + 1);
-                let accumulator = state
-                    .windows
-                    .entry(start)
-                    // `whole` is left empty when there are windows: a fresh copy.
-                    .or_insert_with(|| state.whole.clone());
-                for (j, &t) in times.iter().enumerate().take(run_end).skip(i) {
-                    if let Some(v) = column.values.get(j) {
-                        accumulator.add(t, v);
-                    }
-                }
-                i = run_end;
-            }
+    let mut earliest = |t: Option<i64>| {
+        if let Some(t) = t {
+            first_time = Some(first_time.map_or(t, |f: i64| f.min(t)));
         }
-    });
+    };
+    if by_time_and_tags {
+        // No row needs building: each field's column is folded as it is stored.
+        scope.visit_series(read, sel.condition.as_ref(), false, &mut |s| {
+            let key = group_key(group_tags, &series_tags(&s.key));
+            let folded = groups.entry(key).or_insert_with(fresh);
+            for (call, state) in calls.iter().zip(folded.iter_mut()) {
+                if let Some((_, column)) = s.fields.iter().find(|(n, _)| *n == read[call.field]) {
+                    earliest(state.fold(windows, &column.times, |i| column.values.get(i)));
+                }
+            }
+        });
+    } else {
+        // Rows that passed the field conditions, one series at a time.
+        scope.visit_rows(read, sel.condition.as_ref(), &mut |s| {
+            let key = group_key(group_tags, &s.tags);
+            let folded = groups.entry(key).or_insert_with(fresh);
+            let times: Vec<i64> = s.rows.iter().map(|r| r.time).collect();
+            for (call, state) in calls.iter().zip(folded.iter_mut()) {
+                earliest(state.fold(windows, &times, |i| {
+                    s.rows[i].values.get(call.field).cloned().flatten()
+                }));
+            }
+        })?;
+    }
     scope.interrupt.check()?;
     let groups = groups
         .into_iter()
         .map(|(key, folded)| (key, GroupValues::Folded(folded)))
         .collect();
     Ok((groups, first_time))
+}
+
+impl FoldedCall {
+    /// Folds the points at `times` (ascending) whose value `value_at` gives into the whole or
+    /// into their windows; returns the time of the first point folded.
+    fn fold(
+        &mut self,
+        windows: Option<Windows>,
+        times: &[i64],
+        value_at: impl Fn(usize) -> Option<Value>,
+    ) -> Option<i64> {
+        let mut first = None;
+        let Some(w) = windows else {
+            for (i, &t) in times.iter().enumerate() {
+                if let Some(v) = value_at(i) {
+                    first.get_or_insert(t);
+                    self.whole.add(t, v);
+                }
+            }
+            return first;
+        };
+        // Points come window by window, so the window is looked up once per run of points,
+        // not per point.
+        let mut i = 0;
+        while let Some(&t) = times.get(i) {
+            let start = w.start(t);
+            let end = w.after(start);
+            let run_end = (i + times[i..].partition_point(|&t| t < end)).max(i + 1);
+            let accumulator = self
+                .windows
+                .entry(start)
+                // `whole` is left empty when there are windows: a fresh copy.
+                .or_insert_with(|| self.whole.clone());
+            for (j, &t) in times.iter().enumerate().take(run_end).skip(i) {
+                if let Some(v) = value_at(j) {
+                    first.get_or_insert(t);
+                    accumulator.add(t, v);
+                }
+            }
+            i = run_end;
+        }
+        first
+    }
 }
 
 /// The values of `group_tags` in `tags` ("" when absent): a series' group.
