@@ -554,6 +554,9 @@ async fn query(
         .and_then(|n| n.parse().ok())
         .unwrap_or(query::chunked::DEFAULT_CHUNK_SIZE);
     let db_param = ctx.database.clone().unwrap_or_default();
+    if chunked && csv_type.is_none() {
+        return chunked_answer(&state, q, &db_param, statements, ctx, chunking, chunk_size);
+    }
     let response = match state.running.register(q, &db_param) {
         Err(e) => QueryResponse {
             results: vec![StatementResult {
@@ -597,9 +600,7 @@ async fn query(
         )
             .into_response();
     }
-    let body = if chunked {
-        query::chunked::to_lines(&response, &chunking, chunk_size)
-    } else if pretty {
+    let body = if pretty {
         serde_json::to_string_pretty(&response).map(|b| format!("{b}\n"))
     } else {
         serde_json::to_string(&response).map(|b| format!("{b}\n"))
@@ -613,6 +614,77 @@ async fn query(
             .into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
+}
+
+/// A `chunked=true` answer in JSON lines: each statement's lines are sent as soon as the
+/// statement is done, so no more than one statement's result is held. A client that goes away
+/// stops the query; `query-timeout` still applies.
+fn chunked_answer(
+    state: &AppState,
+    q: &str,
+    db: &str,
+    statements: Vec<influxql::Statement>,
+    ctx: QueryContext,
+    chunking: Vec<query::chunked::Chunking>,
+    chunk_size: usize,
+) -> Response {
+    let lines_of = move |result: &StatementResult| {
+        query::chunked::statement_to_lines(result, &chunking, chunk_size)
+            .map_err(std::io::Error::other)
+    };
+    let registration = match state.running.register(q, db) {
+        Ok(registration) => registration,
+        Err(e) => {
+            let refused = StatementResult {
+                error: Some(e.to_string()),
+                ..Default::default()
+            };
+            return match lines_of(&refused) {
+                Ok(text) => json_lines(axum::body::Body::from(text)),
+                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+            };
+        }
+    };
+    let interrupt = registration.interrupt();
+    let ctx = QueryContext {
+        interrupt: interrupt.clone(),
+        ..ctx
+    };
+    let (finished, finished_rx) = tokio::sync::oneshot::channel::<()>();
+    if !state.query_timeout.is_zero() {
+        let (timeout, interrupt) = (state.query_timeout, interrupt.clone());
+        tokio::spawn(async move {
+            // Ends early, without a timeout, when the query finishes and drops `finished`.
+            if tokio::time::timeout(timeout, finished_rx).await.is_err() {
+                interrupt.time_out();
+            }
+        });
+    }
+    let (lines, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(2);
+    let engine = Arc::clone(&state.engine);
+    tokio::task::spawn_blocking(move || {
+        let _registered_until_done = registration;
+        let _finished = finished;
+        query::execute_each(&engine, &statements, &ctx, &mut |result| {
+            if lines.blocking_send(lines_of(&result)).is_err() {
+                interrupt.kill();
+            }
+        });
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|line| (line, receiver))
+    });
+    json_lines(axum::body::Body::from_stream(stream))
+}
+
+/// A 200 answer of JSON (lines).
+fn json_lines(body: axum::body::Body) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body.

@@ -287,6 +287,57 @@ fn show_queries_and_kill_query() {
     assert!(interrupted, "no attempt saw the query interrupted");
 }
 
+/// `chunked=true` answers stream: the first lines arrive while the query still runs (held
+/// back by a client that does not read), and a client that goes away stops the query.
+#[test]
+fn chunked_answers_stream_and_stop_when_the_client_leaves() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&dir.path().join("data"));
+    write_many_series(&s);
+    // Five statements of 200 series x 1000 rows: tens of MB, far more than socket buffers.
+    let q = ["SELECT * FROM m GROUP BY *"; 5].join("; ");
+    let path = format!(
+        "/query?db=big&chunked=true&chunk_size=100&q={}",
+        q.replace(' ', "%20")
+            .replace('*', "%2A")
+            .replace(';', "%3B")
+    );
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("{\"results\"") {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "no first line");
+    }
+    assert!(line.contains("\"partial\":true"), "{line}");
+    let selects_listed = || {
+        rows(&s.query("", "SHOW QUERIES"))
+            .iter()
+            .filter(|r| r[1].as_str().is_some_and(|q| q.starts_with("SELECT")))
+            .count()
+    };
+    assert_eq!(
+        selects_listed(),
+        1,
+        "the query runs on after its first line"
+    );
+    drop(reader);
+    drop(stream);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while selects_listed() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the query went on after its client left"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn query_timeout_and_max_concurrent_queries() {
     let dir = tempfile::tempdir().unwrap();

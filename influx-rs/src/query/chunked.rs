@@ -5,7 +5,7 @@
 //! series) and a statement with more lines to come (on the result); `SHOW TAG KEYS/VALUES` give a
 //! line per series; everything else one line. A statement without series is one line.
 
-use super::{QueryResponse, StatementResult};
+use super::StatementResult;
 use influxql::Statement;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -70,10 +70,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// The answer as newline-terminated JSON lines; `chunking[i]` says how to cut the result of
-/// statement `i` (results past its end are written whole).
-pub fn to_lines(
-    response: &QueryResponse,
+/// The newline-terminated JSON lines of one statement's result, cut as `chunking` (by
+/// statement) says; sent as soon as the statement is done.
+pub fn statement_to_lines(
+    result: &StatementResult,
     chunking: &[Chunking],
     chunk_size: usize,
 ) -> Result<String, serde_json::Error> {
@@ -82,13 +82,14 @@ pub fn to_lines(
     } else {
         chunk_size
     };
+    let how = chunking
+        .get(result.statement_id)
+        .copied()
+        .unwrap_or(Chunking::Whole);
     let mut out = String::new();
-    for (i, result) in response.results.iter().enumerate() {
-        let how = chunking.get(i).copied().unwrap_or(Chunking::Whole);
-        for line in statement_lines(result, how, size) {
-            out.push_str(&serde_json::to_string(&line)?);
-            out.push('\n');
-        }
+    for line in statement_lines(result, how, size) {
+        out.push_str(&serde_json::to_string(&line)?);
+        out.push('\n');
     }
     Ok(out)
 }
@@ -148,7 +149,7 @@ fn statement_lines<'a>(result: &'a StatementResult, how: Chunking, size: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::Series;
+    use crate::query::{QueryResponse, Series};
 
     #[test]
     fn series_are_cut_into_lines_as_influxdb_does() {
@@ -173,7 +174,11 @@ mod tests {
                 },
             ],
         };
-        let text = to_lines(&response, &[Chunking::Rows, Chunking::Rows], 2).unwrap();
+        let text: String = response
+            .results
+            .iter()
+            .map(|r| statement_to_lines(r, &[Chunking::Rows, Chunking::Rows], 2).unwrap())
+            .collect();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines,

@@ -231,6 +231,18 @@ pub struct QueryContext {
 /// Runs statements in order; after a failure the rest answer `not executed`, as InfluxDB.
 pub fn execute(engine: &Engine, statements: &[Statement], ctx: &QueryContext) -> QueryResponse {
     let mut results = Vec::with_capacity(statements.len());
+    execute_each(engine, statements, ctx, &mut |r| results.push(r));
+    QueryResponse { results }
+}
+
+/// [`execute`] handing each statement's result to `on_result` as soon as it is known, so that
+/// a streamed answer holds one statement's result at a time.
+pub fn execute_each(
+    engine: &Engine,
+    statements: &[Statement],
+    ctx: &QueryContext,
+    on_result: &mut dyn FnMut(StatementResult),
+) {
     let mut failed = false;
     for (id, stmt) in statements.iter().enumerate() {
         let mut result = StatementResult {
@@ -252,9 +264,8 @@ pub fn execute(engine: &Engine, statements: &[Statement], ctx: &QueryContext) ->
                 }
             }
         }
-        results.push(result);
+        on_result(result);
     }
-    QueryResponse { results }
 }
 
 pub(super) fn database<'a>(

@@ -38,7 +38,8 @@ impl Interrupt {
             .compare_exchange(RUNNING, TIMED_OUT, Ordering::Relaxed, Ordering::Relaxed);
     }
 
-    fn kill(&self) {
+    /// Stops the query: `KILL QUERY`, or the client of a streamed answer went away.
+    pub fn kill(&self) {
         let _ = self
             .0
             .compare_exchange(RUNNING, KILLED, Ordering::Relaxed, Ordering::Relaxed);
