@@ -33,6 +33,24 @@ pub struct Metrics {
     server_errors: AtomicU64,
 }
 
+impl query::diagnostics::StatsSource for Metrics {
+    fn stats(&self) -> Vec<query::diagnostics::ModuleStats> {
+        let n = |c: &AtomicU64| serde_json::Value::from(c.load(Ordering::Relaxed));
+        vec![query::diagnostics::ModuleStats::new(
+            "httpd",
+            &[],
+            [
+                ("clientError", n(&self.client_errors)),
+                ("pointsWrittenDropped", n(&self.points_dropped)),
+                ("pointsWrittenOK", n(&self.points_written)),
+                ("queryReq", n(&self.query_requests)),
+                ("serverError", n(&self.server_errors)),
+                ("writeReq", n(&self.write_requests)),
+            ],
+        )]
+    }
+}
+
 /// Shared state of the handlers.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -530,6 +548,11 @@ async fn query(
         user: principal,
         interrupt: Default::default(),
         running: Some(Arc::clone(&state.running)),
+        planner: None,
+        stats: vec![
+            Arc::clone(&state.metrics) as Arc<dyn query::diagnostics::StatsSource>,
+            Arc::clone(&state.subscriber.stats) as Arc<dyn query::diagnostics::StatsSource>,
+        ],
     };
     // CSV when asked for; its times are integers (ns unless `epoch` says otherwise).
     let csv_type = headers

@@ -108,6 +108,7 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    influx_rs::query::diagnostics::mark_started();
     let args = Args::parse();
     let config = load_config(&args)?;
     if args.print_config {

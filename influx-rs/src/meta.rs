@@ -538,15 +538,27 @@ impl Catalog {
 
     /// Removes shard groups whose whole range is older than their policy allows at `now`.
     pub fn remove_expired(&mut self, now: i64) -> Vec<ShardLocation> {
+        self.remove_shard_groups(|g, policy| {
+            policy.duration != 0 && g.end <= now.saturating_sub(policy.duration)
+        })
+    }
+
+    /// Removes the shard group (and shard) `id`, if there is one (`DROP SHARD`).
+    pub fn remove_shard_group(&mut self, id: u64) -> Vec<ShardLocation> {
+        self.remove_shard_groups(|g, _| g.id == id)
+    }
+
+    /// Removes the shard groups `doomed` picks; returns where they were.
+    fn remove_shard_groups(
+        &mut self,
+        doomed: impl Fn(&ShardGroupInfo, &RetentionPolicyInfo) -> bool,
+    ) -> Vec<ShardLocation> {
         let mut removed = Vec::new();
         for (db, info) in self.databases.iter_mut() {
             for (rp, policy) in info.policies.iter_mut() {
-                if policy.duration == 0 {
-                    continue;
-                }
-                let cutoff = now.saturating_sub(policy.duration);
-                policy.shard_groups.retain(|g| {
-                    let expired = g.end <= cutoff;
+                let mut groups = std::mem::take(&mut policy.shard_groups);
+                groups.retain(|g| {
+                    let expired = doomed(g, policy);
                     if expired {
                         removed.push(ShardLocation {
                             database: db.clone(),
@@ -556,6 +568,7 @@ impl Catalog {
                     }
                     !expired
                 });
+                policy.shard_groups = groups;
             }
         }
         removed

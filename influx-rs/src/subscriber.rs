@@ -36,6 +36,21 @@ pub struct SubscriberStats {
     pub writes_dropped: AtomicU64,
 }
 
+impl crate::query::diagnostics::StatsSource for SubscriberStats {
+    fn stats(&self) -> Vec<crate::query::diagnostics::ModuleStats> {
+        let n = |c: &AtomicU64| serde_json::Value::from(c.load(Ordering::Relaxed));
+        vec![crate::query::diagnostics::ModuleStats::new(
+            "subscriber",
+            &[],
+            [
+                ("writeDropped", n(&self.writes_dropped)),
+                ("writeFailures", n(&self.writes_failed)),
+                ("pointsWritten", n(&self.writes_ok)),
+            ],
+        )]
+    }
+}
+
 /// One running subscription: its identity and the queue its task drains.
 #[derive(Debug)]
 struct Running {

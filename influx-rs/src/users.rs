@@ -408,6 +408,11 @@ fn needs(stmt: &Statement, default_db: &str) -> Needs {
             select_needs(s, default_db, &mut wanted);
             Needs::On(wanted)
         }
+        Statement::Explain { select, .. } => {
+            let mut wanted = Vec::new();
+            select_needs(select, default_db, &mut wanted);
+            Needs::On(wanted)
+        }
         Statement::ShowMeasurements { database, .. }
         | Statement::ShowRetentionPolicies { database }
         | Statement::ShowCardinality { database, .. } => read(on(database)),

@@ -338,6 +338,100 @@ fn chunked_answers_stream_and_stop_when_the_client_leaves() {
     }
 }
 
+/// EXPLAIN counts the blocks a query would decode from column files; EXPLAIN ANALYZE runs
+/// it; SHOW STATS and SHOW DIAGNOSTICS list the server's modules; DROP SHARD removes data.
+#[test]
+fn explain_stats_diagnostics_and_drop_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = TestServer::start(&data);
+    s.query("", "CREATE DATABASE d");
+    let (status, _) = s.write_with(
+        "d",
+        "s",
+        "m,h=a v=1,w=1i 10\nm,h=b v=2,w=2i 20\nm,h=a v=3 30\n",
+    );
+    assert_eq!(status, 204);
+    // A clean stop writes the caches to column files.
+    s.stop();
+    let s = TestServer::start_on(&data, s.port);
+    let plan = s.query("d", "EXPLAIN SELECT max(v), w FROM m");
+    let lines: Vec<String> = rows(&plan)
+        .iter()
+        .map(|r| r[0].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        lines[..4],
+        [
+            "EXPRESSION: max(v::float)",
+            "AUXILIARY FIELDS: w::integer",
+            "NUMBER OF SHARDS: 1",
+            "NUMBER OF SERIES: 2"
+        ],
+        "{plan}"
+    );
+    assert_eq!(lines[4], "CACHED VALUES: 0", "{plan}");
+    let blocks: u64 = lines[6]
+        .trim_start_matches("NUMBER OF BLOCKS: ")
+        .parse()
+        .unwrap();
+    assert!(blocks >= 3, "{plan}");
+
+    let analysis = s.query("d", "EXPLAIN ANALYZE SELECT mean(v) FROM m GROUP BY h");
+    let tree: Vec<String> = rows(&analysis)
+        .iter()
+        .map(|r| r[0].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(tree[..2], [".", "└── select"], "{analysis}");
+    assert!(
+        tree.iter()
+            .any(|l| l.ends_with("statement: SELECT mean(v) FROM d.autogen.m GROUP BY h")),
+        "{analysis}"
+    );
+    assert!(
+        tree.iter().any(|l| l.ends_with("float_blocks_decoded: 2")),
+        "{analysis}"
+    );
+
+    let stats = s.query("", "SHOW STATS");
+    let modules: Vec<&str> = stats["results"][0]["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    for module in ["database", "httpd", "queryExecutor", "shard", "subscriber"] {
+        assert!(modules.contains(&module), "{module}: {stats}");
+    }
+    let database = s.query("", "SHOW STATS FOR 'database'");
+    assert_eq!(
+        database["results"][0]["series"][0]["tags"]["database"], "d",
+        "{database}"
+    );
+    assert_eq!(
+        rows(&database),
+        [[serde_json::json!(1), serde_json::json!(2)]]
+    );
+    let system = s.query("", "SHOW DIAGNOSTICS FOR 'system'");
+    assert_eq!(
+        system["results"][0]["series"][0]["columns"],
+        serde_json::json!(["PID", "currentTime", "started", "uptime"]),
+        "{system}"
+    );
+
+    let shards = s.query("", "SHOW SHARDS");
+    let id = shards["results"][0]["series"][0]["values"][0][0]
+        .as_u64()
+        .unwrap();
+    let dropped = s.query("", &format!("DROP SHARD {id}"));
+    assert_eq!(
+        dropped["results"][0]["error"],
+        serde_json::Value::Null,
+        "{dropped}"
+    );
+    assert!(rows(&s.query("d", "SELECT * FROM m")).is_empty());
+}
+
 #[test]
 fn query_timeout_and_max_concurrent_queries() {
     let dir = tempfile::tempdir().unwrap();

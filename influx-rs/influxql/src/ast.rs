@@ -168,6 +168,28 @@ pub enum Statement {
     },
     /// `SHOW QUERIES`.
     ShowQueries,
+    /// `EXPLAIN [ANALYZE] select`: how the query would be (or was) run.
+    Explain {
+        /// `ANALYZE`: run it and report what it did, with timings.
+        analyze: bool,
+        /// The query.
+        select: Box<SelectStatement>,
+    },
+    /// `SHOW STATS [FOR 'module']`: the server's counters, per module.
+    ShowStats {
+        /// `FOR 'module'`: only that module.
+        module: Option<String>,
+    },
+    /// `SHOW DIAGNOSTICS [FOR 'module']`: build, runtime and system facts.
+    ShowDiagnostics {
+        /// `FOR 'module'`: only that module.
+        module: Option<String>,
+    },
+    /// `DROP SHARD id`: a shard (and its data).
+    DropShard {
+        /// Shard id, as `SHOW SHARDS` lists it.
+        id: u64,
+    },
     /// `CREATE CONTINUOUS QUERY name ON db [RESAMPLE [EVERY d] [FOR d]] BEGIN select END`.
     CreateContinuousQuery {
         /// Its name, unique within the database.
@@ -470,7 +492,8 @@ impl BinaryOp {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    /// The operator as InfluxQL writes it (`+`, `AND`, `=~`).
+    pub fn as_str(self) -> &'static str {
         match self {
             BinaryOp::Or => "OR",
             BinaryOp::And => "AND",
@@ -984,6 +1007,23 @@ impl fmt::Display for Statement {
                 write_ident(f, user)
             }
             Statement::ShowQueries => f.write_str("SHOW QUERIES"),
+            Statement::Explain { analyze, select } => {
+                let analyze = if *analyze { "ANALYZE " } else { "" };
+                write!(f, "EXPLAIN {analyze}{select}")
+            }
+            Statement::ShowStats { module } | Statement::ShowDiagnostics { module } => {
+                f.write_str(if matches!(self, Statement::ShowStats { .. }) {
+                    "SHOW STATS"
+                } else {
+                    "SHOW DIAGNOSTICS"
+                })?;
+                if let Some(m) = module {
+                    f.write_str(" FOR ")?;
+                    write_string(f, m)?;
+                }
+                Ok(())
+            }
+            Statement::DropShard { id } => write!(f, "DROP SHARD {id}"),
             Statement::CreateContinuousQuery {
                 name,
                 database,

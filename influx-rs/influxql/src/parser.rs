@@ -278,6 +278,17 @@ impl<'a> Parser<'a> {
                 Ok(Statement::Delete { sources, condition })
             }
             "GRANT" | "REVOKE" => self.grant_or_revoke(),
+            "EXPLAIN" => {
+                self.advance();
+                let analyze = self.eat_keyword("ANALYZE");
+                if !self.at_keyword("SELECT") {
+                    return Err(self.unexpected(&["SELECT"]));
+                }
+                Ok(Statement::Explain {
+                    analyze,
+                    select: Box::new(self.select()?),
+                })
+            }
             "KILL" => {
                 self.advance();
                 self.expect_keyword("QUERY")?;
@@ -495,6 +506,16 @@ impl<'a> Parser<'a> {
         if self.eat_keyword("SUBSCRIPTIONS") {
             return Ok(Statement::ShowSubscriptions);
         }
+        if self.eat_keyword("STATS") {
+            return Ok(Statement::ShowStats {
+                module: self.for_module()?,
+            });
+        }
+        if self.eat_keyword("DIAGNOSTICS") {
+            return Ok(Statement::ShowDiagnostics {
+                module: self.for_module()?,
+            });
+        }
         Err(self.unexpected(&[
             "CONTINUOUS",
             "DATABASES",
@@ -513,6 +534,15 @@ impl<'a> Parser<'a> {
             "TAG",
             "USERS",
         ]))
+    }
+
+    /// `FOR 'module'` of `SHOW STATS` and `SHOW DIAGNOSTICS`, when given.
+    fn for_module(&mut self) -> Result<Option<String>> {
+        if self.eat_keyword("FOR") {
+            Ok(Some(self.string()?))
+        } else {
+            Ok(None)
+        }
     }
 
     fn create(&mut self) -> Result<Statement> {
@@ -659,6 +689,15 @@ impl<'a> Parser<'a> {
         if self.eat_keyword("SERIES") {
             let (sources, condition) = self.deletion_scope()?;
             return Ok(Statement::DropSeries { sources, condition });
+        }
+        if self.eat_keyword("SHARD") {
+            return match self.peek().kind {
+                TokenKind::Integer(n) if n >= 0 => {
+                    self.advance();
+                    Ok(Statement::DropShard { id: n as u64 })
+                }
+                _ => Err(self.unexpected(&["integer"])),
+            };
         }
         if self.eat_keyword("MEASUREMENT") {
             return Ok(Statement::DropMeasurement {

@@ -245,6 +245,14 @@ fn statement() -> impl Strategy<Value = Statement> {
         }).prop_map(|o| RetentionPolicyOptions { default: false, ..o })))
             .prop_map(|(name, policy)| Statement::CreateDatabase { name, policy }),
         1 => name().prop_map(|name| Statement::DropDatabase { name }),
+        1 => (any::<bool>(), select())
+            .prop_map(|(analyze, s)| Statement::Explain { analyze, select: Box::new(s) }),
+        1 => prop::option::of("\\PC{0,10}").prop_map(|module| Statement::ShowStats { module }),
+        1 => prop::option::of("\\PC{0,10}")
+            .prop_map(|module| Statement::ShowDiagnostics { module }),
+        1 => any::<u64>()
+            .prop_filter("a non-negative int64", |id| i64::try_from(*id).is_ok())
+            .prop_map(|id| Statement::DropShard { id }),
         1 => (name(), "\\PC{0,10}", any::<bool>()).prop_map(|(name, password, admin)| {
             Statement::CreateUser {
                 name,

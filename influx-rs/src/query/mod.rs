@@ -12,6 +12,8 @@ pub mod chunked;
 mod condition;
 pub mod csv;
 mod delete;
+pub mod diagnostics;
+pub mod explain;
 mod functions;
 mod math;
 pub mod running;
@@ -226,6 +228,10 @@ pub struct QueryContext {
     pub interrupt: running::Interrupt,
     /// The queries in flight, for `SHOW QUERIES` and `KILL QUERY`.
     pub running: Option<std::sync::Arc<running::RunningQueries>>,
+    /// Set by `EXPLAIN`: reads are counted here instead of done.
+    pub planner: Option<std::sync::Arc<explain::Planner>>,
+    /// Counters of the layers above the query engine, for `SHOW STATS`.
+    pub stats: Vec<std::sync::Arc<dyn diagnostics::StatsSource>>,
 }
 
 /// Runs statements in order; after a failure the rest answer `not executed`, as InfluxDB.
@@ -565,6 +571,15 @@ fn execute_one(
         }
         Statement::Select(s) if s.into.is_some() => crate::continuous::select_into(engine, s, ctx),
         Statement::Select(s) => select::select(engine, s, ctx),
+        Statement::Explain { analyze, select } => explain::explain(engine, select, *analyze, ctx),
+        Statement::ShowStats { module } => diagnostics::stats(engine, module.as_deref(), ctx),
+        Statement::ShowDiagnostics { module } => {
+            diagnostics::diagnostics(engine, module.as_deref())
+        }
+        Statement::DropShard { id } => {
+            engine.drop_shard(*id)?;
+            Ok(Vec::new())
+        }
         Statement::ShowTagKeys(s) => show::tag_keys(engine, s, ctx),
         Statement::ShowTagValues(s, key) => show::tag_values(engine, s, key, ctx),
         Statement::ShowFieldKeys(s) => show::field_keys(engine, s, ctx),

@@ -96,6 +96,7 @@ pub(super) fn select(
                     engine,
                     derived: Some(&derived),
                     interrupt: &ctx.interrupt,
+                    planner: ctx.planner.as_deref(),
                     db: "",
                     rp: "",
                     measurement: &derived.name,
@@ -139,6 +140,7 @@ pub(super) fn select(
                 engine,
                 derived: None,
                 interrupt: &ctx.interrupt,
+                planner: ctx.planner.as_deref(),
                 db,
                 rp: &rp,
                 measurement: &m,
@@ -159,6 +161,8 @@ struct Scope<'a> {
     /// Set when the source is a subquery: its rows, read instead of the engine's.
     derived: Option<&'a subquery::Derived>,
     interrupt: &'a super::running::Interrupt,
+    /// `EXPLAIN`: reads of the engine are counted here instead of done.
+    planner: Option<&'a super::explain::Planner>,
     db: &'a str,
     rp: &'a str,
     measurement: &'a str,
@@ -324,7 +328,9 @@ impl Scope<'_> {
                 .read(&wanted, (self.min, self.max), &keep)
                 .into_iter()
                 .for_each(visit),
-            None if last_only => self.last_points(&wanted, &keep).into_iter().for_each(visit),
+            None if last_only && self.planner.is_none() => {
+                self.last_points(&wanted, &keep).into_iter().for_each(visit)
+            }
             None => {
                 let tags: Vec<(String, Vec<String>)> = filters
                     .iter()
@@ -334,6 +340,21 @@ impl Scope<'_> {
                     tags: &tags,
                     keep: &keep,
                 };
+                if let Some(planner) = self.planner {
+                    let types =
+                        self.engine
+                            .fields(self.db, self.rp, self.measurement, self.min, self.max);
+                    let plan = self.engine.plan_measurement(
+                        self.db,
+                        self.rp,
+                        self.measurement,
+                        &wanted,
+                        (self.min, self.max),
+                        &filter,
+                    );
+                    planner.add(self.measurement, types, plan);
+                    return wanted;
+                }
                 self.engine.visit_measurement(
                     self.db,
                     self.rp,

@@ -29,7 +29,7 @@ use ahash::AHashSet;
 use column::Column;
 use parking_lot::{Condvar, Mutex, RwLock};
 use shard::{Shard, ShardError};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -96,6 +96,56 @@ pub struct SeriesData {
     pub fields: Vec<(String, Column)>,
 }
 
+/// One shard's figures (`SHOW STATS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardStats {
+    /// Shard id.
+    pub id: u64,
+    /// Its database.
+    pub database: String,
+    /// Its retention policy.
+    pub policy: String,
+    /// Bytes of its files.
+    pub disk_bytes: u64,
+    /// Bytes in its cache.
+    pub cache_bytes: usize,
+    /// Measurements with series in it.
+    pub measurements: usize,
+}
+
+/// What reading some fields of the series of a measurement would touch (`EXPLAIN`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MeasurementPlan {
+    /// Shards searched.
+    pub shards: usize,
+    /// Series read.
+    pub series: usize,
+    /// Per field: what reading it touches.
+    pub fields: BTreeMap<String, ReadPlan>,
+}
+
+/// What reading one field of some series would touch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadPlan {
+    /// Values still in caches (not yet in column files).
+    pub cached_values: usize,
+    /// Column files with blocks to decode (counted per field and series).
+    pub files: usize,
+    /// Blocks to decode.
+    pub blocks: usize,
+    /// Their compressed size.
+    pub block_bytes: u64,
+}
+
+impl std::ops::AddAssign for ReadPlan {
+    fn add_assign(&mut self, other: ReadPlan) {
+        self.cached_values += other.cached_values;
+        self.files += other.files;
+        self.blocks += other.blocks;
+        self.block_bytes += other.block_bytes;
+    }
+}
+
 /// Which series of a measurement a read wants.
 pub struct SeriesFilter<'a> {
     /// `(tag, values)`: the tag must have one of the (non-empty) values; looked up in the
@@ -156,6 +206,11 @@ impl Engine {
                 .extend(hashes);
         }
         Ok(engine)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
     }
 
     fn shard_dir(&self, loc: &ShardLocation) -> PathBuf {
@@ -506,18 +561,7 @@ impl Engine {
         filter: &SeriesFilter<'_>,
         visit: &mut dyn FnMut(SeriesData),
     ) {
-        let shards = self.shards_for(db, Some(rp), min, max);
-        let keys: BTreeSet<Arc<[u8]>> = shards
-            .iter()
-            .flat_map(|s| {
-                if filter.tags.is_empty() {
-                    s.series_of(measurement)
-                } else {
-                    s.series_where(measurement, filter.tags)
-                }
-            })
-            .filter(|k| (filter.keep)(k))
-            .collect();
+        let (shards, keys) = self.series_to_read(db, rp, measurement, (min, max), filter);
         for key in keys {
             let mut cols = Vec::new();
             for field in fields {
@@ -538,6 +582,61 @@ impl Engine {
                 visit(SeriesData { key, fields: cols });
             }
         }
+    }
+
+    /// What [`Engine::visit_measurement`] with the same arguments would touch, without
+    /// reading any data.
+    pub fn plan_measurement(
+        &self,
+        db: &str,
+        rp: &str,
+        measurement: &str,
+        fields: &[String],
+        (min, max): (i64, i64),
+        filter: &SeriesFilter<'_>,
+    ) -> MeasurementPlan {
+        let (shards, keys) = self.series_to_read(db, rp, measurement, (min, max), filter);
+        // InfluxDB 1.x counts, in every shard searched, the series its database-wide index
+        // knows: the series times the shards.
+        let mut plan = MeasurementPlan {
+            shards: shards.len(),
+            series: shards.len() * keys.len(),
+            fields: BTreeMap::new(),
+        };
+        for field in fields {
+            let read = plan.fields.entry(field.clone()).or_default();
+            for key in &keys {
+                for s in &shards {
+                    *read += s.plan(key, field, min, max);
+                }
+            }
+        }
+        plan
+    }
+
+    /// The shards of `db`/`rp` overlapping `[min, max]` and the keys of the series of
+    /// `measurement` in them that `filter` wants.
+    fn series_to_read(
+        &self,
+        db: &str,
+        rp: &str,
+        measurement: &str,
+        (min, max): (i64, i64),
+        filter: &SeriesFilter<'_>,
+    ) -> (Vec<Arc<Shard>>, BTreeSet<Arc<[u8]>>) {
+        let shards = self.shards_for(db, Some(rp), min, max);
+        let keys = shards
+            .iter()
+            .flat_map(|s| {
+                if filter.tags.is_empty() {
+                    s.series_of(measurement)
+                } else {
+                    s.series_where(measurement, filter.tags)
+                }
+            })
+            .filter(|k| (filter.keep)(k))
+            .collect();
+        (shards, keys)
     }
 
     /// Deletes the points in `[min, max]` of the series of `db` (every retention policy)
@@ -641,12 +740,52 @@ impl Engine {
     /// how many went.
     pub fn enforce_retention(&self, now: i64) -> Result<usize, EngineError> {
         let removed = self.update_catalog(|c| Ok(c.remove_expired(now)))?;
-        for loc in &removed {
+        self.remove_shards(&removed, "retention dropped shard group")?;
+        Ok(removed.len())
+    }
+
+    /// `DROP SHARD id`: the shard and its data go; an unknown id is no error (as InfluxDB).
+    pub fn drop_shard(&self, id: u64) -> Result<(), EngineError> {
+        let removed = self.update_catalog(|c| Ok(c.remove_shard_group(id)))?;
+        self.remove_shards(&removed, "dropped shard")
+    }
+
+    /// Closes and deletes shards already taken out of the catalog.
+    fn remove_shards(&self, removed: &[ShardLocation], why: &str) -> Result<(), EngineError> {
+        for loc in removed {
             self.close_shards(&[loc.group.id]);
             remove_dir(&self.shard_dir(loc))?;
-            tracing::info!(shard_id = loc.group.id, db = %loc.database, rp = %loc.policy, "retention dropped shard group");
+            tracing::info!(shard_id = loc.group.id, db = %loc.database, rp = %loc.policy, "{why}");
         }
-        Ok(removed.len())
+        Ok(())
+    }
+
+    /// Series of `db` counted against `max-series-per-database` (every retention policy).
+    pub fn series_count(&self, db: &str) -> usize {
+        self.db_series.lock().get(db).map_or(0, |s| s.len())
+    }
+
+    /// Every open shard with where it lives, by id.
+    pub fn shard_stats(&self) -> Vec<ShardStats> {
+        let shards = self.shards.read();
+        let mut out: Vec<ShardStats> = self
+            .catalog()
+            .shards()
+            .into_iter()
+            .filter_map(|loc| {
+                let shard = shards.get(&loc.group.id)?;
+                Some(ShardStats {
+                    id: loc.group.id,
+                    database: loc.database,
+                    policy: loc.policy,
+                    disk_bytes: shard.disk_bytes(),
+                    cache_bytes: shard.cache_bytes(),
+                    measurements: shard.measurements().len(),
+                })
+            })
+            .collect();
+        out.sort_by_key(|s| s.id);
+        out
     }
 
     /// Stops background work and snapshots every cache (clean shutdown).

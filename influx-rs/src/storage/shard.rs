@@ -15,6 +15,7 @@ use super::index::{IndexError, SeriesIndex};
 use super::tombstone::{self, TombstoneError, Tombstones};
 use super::value::{FieldType, Point, Value};
 use super::wal::{self, GroupCommit, WalError, WalWriter};
+use super::ReadPlan;
 use ahash::AHashMap;
 use parking_lot::Mutex;
 use std::collections::BTreeSet;
@@ -608,6 +609,27 @@ impl Shard {
             add(c);
         }
         acc.filter(|c| !c.is_empty())
+    }
+
+    /// What a [`Shard::read`] of `key`/`field` in `[min, max]` would touch, without reading.
+    pub fn plan(&self, key: &[u8], field: &str, min: i64, max: i64) -> ReadPlan {
+        let st = self.state.lock();
+        let mut plan = ReadPlan::default();
+        for f in &st.files {
+            let mut touched = false;
+            for b in f.file.blocks_in(key, field, min, max) {
+                touched = true;
+                plan.blocks += 1;
+                plan.block_bytes += u64::from(b.size);
+            }
+            plan.files += usize::from(touched);
+        }
+        let cached = |c: Option<Column>| c.map_or(0, |c| c.len());
+        plan.cached_values += cached(st.cache.read(key, field, min, max));
+        if let Some(s) = &st.snapshot {
+            plan.cached_values += cached(s.cache.read(key, field, min, max));
+        }
+        plan
     }
 
     /// Deletes the points of `keys` in `[min, max]` that were written before the call:

@@ -1,26 +1,44 @@
-//! Selectors that answer with many rows per window: `distinct()`, `top()`, `bottom()` and
-//! `sample()`, with the fields and tags named beside them (`SELECT top(v, 3), host FROM m`),
-//! following InfluxDB 1.x: `top`/`bottom`/`sample` rows carry the time of the point chosen,
-//! `distinct` rows the start of their window; windows without points give no rows.
+//! Selectors that answer with points and the fields and tags beside them: `distinct()`,
+//! `top()`, `bottom()` and `sample()` (many rows per window), and `max()`, `min()`,
+//! `first()`, `last()` and `percentile()` when fields or tags are named beside them
+//! (`SELECT max(v), host FROM m`), following InfluxDB 1.x: `top`/`bottom`/`sample` rows carry
+//! the time of the point chosen, `distinct` rows the start of their window, and the one-point
+//! selectors the point's time, or with `GROUP BY time()` the window's (empty windows filled
+//! as `fill()` says); many-row windows without points give no rows.
 
 use super::{dimensions, limit, series_limit, shown_tags, Scope};
 use crate::query::functions::{compare, Ordered};
 use crate::query::{QueryError, Series};
 use crate::storage::Value;
-use influxql::{Expr, SelectStatement};
+use influxql::{Expr, Fill, SelectStatement};
 use std::collections::btree_map::Entry;
 use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::rc::Rc;
 
-/// Which many-row selector.
+/// Which selector.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
     Distinct,
     Top,
     Bottom,
     Sample,
+    Max,
+    Min,
+    First,
+    Last,
+    Percentile,
+}
+
+impl Kind {
+    /// Selectors of one point per window.
+    fn picks_one(self) -> bool {
+        matches!(
+            self,
+            Kind::Max | Kind::Min | Kind::First | Kind::Last | Kind::Percentile
+        )
+    }
 }
 
 /// A many-row selector call of the select list.
@@ -33,13 +51,33 @@ struct Selector {
     tags: Vec<String>,
     /// How many points (not for `distinct`).
     n: usize,
+    /// `percentile(v, p)`: `p`.
+    percentile: f64,
 }
 
-/// Whether the select list holds a many-row selector, which [`select`] answers.
+/// Whether [`select`] answers the select list: it holds a many-row selector, or one
+/// one-point selector with fields or tags beside it and nothing else.
 pub(super) fn is_multi_row(sel: &SelectStatement) -> bool {
-    sel.fields
+    let calls: Vec<&str> = sel
+        .fields
         .iter()
-        .any(|f| matches!(&f.expr, Expr::Call { name, .. } if kind(name).is_some()))
+        .filter_map(|f| match &f.expr {
+            Expr::Call { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let beside = sel
+        .fields
+        .iter()
+        .filter(|f| matches!(f.expr, Expr::VarRef(_) | Expr::Wildcard))
+        .count();
+    calls
+        .iter()
+        .any(|name| kind(name).is_some_and(|k| !k.picks_one()))
+        || (calls.len() == 1
+            && beside > 0
+            && calls.len() + beside == sel.fields.len()
+            && kind(calls[0]).is_some_and(Kind::picks_one))
 }
 
 fn kind(name: &str) -> Option<Kind> {
@@ -48,6 +86,11 @@ fn kind(name: &str) -> Option<Kind> {
         "top" => Some(Kind::Top),
         "bottom" => Some(Kind::Bottom),
         "sample" => Some(Kind::Sample),
+        "max" => Some(Kind::Max),
+        "min" => Some(Kind::Min),
+        "first" => Some(Kind::First),
+        "last" => Some(Kind::Last),
+        "percentile" => Some(Kind::Percentile),
         _ => None,
     }
 }
@@ -73,9 +116,25 @@ impl Selector {
             name: name.to_string(),
             field,
             tags: Vec::new(),
-            n: 0,
+            n: 1,
+            percentile: 0.0,
         };
         match kind {
+            Kind::Max | Kind::Min | Kind::First | Kind::Last if args.len() != 1 => {
+                invalid(format!(
+                    "invalid number of arguments for {name}, expected 1, got {}",
+                    args.len()
+                ))
+            }
+            Kind::Max | Kind::Min | Kind::First | Kind::Last => Ok(selector),
+            Kind::Percentile => {
+                selector.percentile = match args.get(1) {
+                    Some(Expr::Integer(i)) if args.len() == 2 => *i as f64,
+                    Some(Expr::Float(f)) if args.len() == 2 => *f,
+                    _ => return invalid("expected float argument in percentile()".into()),
+                };
+                Ok(selector)
+            }
             Kind::Distinct if args.len() != 1 => {
                 invalid("distinct function can only have one argument".into())
             }
@@ -189,13 +248,26 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
             Expr::VarRef(name) => {
                 aux.push((f.alias.clone().unwrap_or(name.clone()), f.expr.clone()))
             }
+            // Every field and tag, by name.
+            Expr::Wildcard => {
+                let mut names: Vec<String> = scope.field_names();
+                names.extend(scope.tag_keys());
+                names.sort();
+                names.dedup();
+                aux.extend(names.into_iter().map(|n| (n.clone(), Expr::VarRef(n))));
+            }
             _ => {}
         }
     }
     let Some((selector, label)) = selector else {
         return Ok(Vec::new());
     };
-    if sel.fields.len() > aux.len() + 1 {
+    let wildcards = sel
+        .fields
+        .iter()
+        .filter(|f| f.expr == Expr::Wildcard)
+        .count();
+    if sel.fields.len() > aux.len() + wildcards + 1 {
         return Err(combined(&selector.name));
     }
     if selector.kind == Kind::Distinct && !aux.is_empty() {
@@ -271,11 +343,41 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
         .chain(selector.tags.iter().cloned())
         .chain(aux.iter().map(|(l, _)| l.clone()))
         .collect();
+    let fill = sel.fill.clone().unwrap_or(Fill::Null);
     let mut out = Vec::new();
-    for (key, windows) in groups {
+    for (key, mut windows) in groups {
         let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
-        for (window, picker) in windows {
-            for (time, c) in picker.picked(&selector, window) {
+        let every_window = match grouping.interval {
+            Some(interval) if selector.kind.picks_one() => {
+                let windows_of = scope.windows(interval);
+                let first = windows.keys().next().copied().unwrap_or(0);
+                let last = windows.keys().next_back().copied().unwrap_or(0);
+                let from = if scope.min == i64::MIN {
+                    first
+                } else {
+                    scope.min
+                };
+                let to = if scope.max == i64::MAX {
+                    last
+                } else {
+                    scope.max
+                };
+                windows_of.list(from, to)
+            }
+            _ => windows.keys().copied().collect(),
+        };
+        for window in every_window {
+            let Some(picker) = windows.remove(&window) else {
+                if let Some(row) = filled_row(&fill, rows.last(), columns.len() - 1) {
+                    rows.push(
+                        std::iter::once(scope.epoch.render(window))
+                            .chain(row)
+                            .collect(),
+                    );
+                }
+                continue;
+            };
+            for (time, c) in picker.picked(&selector, window, grouping.interval.is_some()) {
                 let mut row = vec![scope.epoch.render(time), c.value.to_json()];
                 row.extend(selector.tags.iter().map(|t| {
                     c.tags
@@ -334,6 +436,10 @@ enum Picker {
     BestPerTags(BTreeMap<Vec<Option<String>>, Candidate>),
     /// `sample`.
     Sample(Reservoir<Candidate>),
+    /// `max`, `min`, `first`, `last`: the best point so far.
+    One(Option<Candidate>),
+    /// `percentile`: every point (the rank needs them all).
+    All(Vec<Candidate>),
 }
 
 impl Picker {
@@ -343,6 +449,8 @@ impl Picker {
             Kind::Top | Kind::Bottom if selector.tags.is_empty() => Picker::Best(Vec::new()),
             Kind::Top | Kind::Bottom => Picker::BestPerTags(BTreeMap::new()),
             Kind::Sample => Picker::Sample(Reservoir::new(selector.n)),
+            Kind::Percentile => Picker::All(Vec::new()),
+            Kind::Max | Kind::Min | Kind::First | Kind::Last => Picker::One(None),
         }
     }
 
@@ -384,12 +492,37 @@ impl Picker {
                 }
             }
             Picker::Sample(reservoir) => reservoir.offer(c),
+            Picker::One(best) => {
+                if best.as_ref().is_none_or(|b| selector.better(&c, b).is_lt()) {
+                    *best = Some(c);
+                }
+            }
+            Picker::All(all) => all.push(c),
         }
     }
 
     /// The points picked, in time order, with the time each row shows: the point's own, or
-    /// for `distinct` the window's start.
-    fn picked(self, selector: &Selector, window: i64) -> Vec<(i64, Candidate)> {
+    /// the window's start for `distinct` and, with `GROUP BY time()` (`windowed`), for the
+    /// one-point selectors.
+    fn picked(self, selector: &Selector, window: i64, windowed: bool) -> Vec<(i64, Candidate)> {
+        let shown = |c: Candidate| (if windowed { window } else { c.time }, c);
+        match self {
+            Picker::One(best) => return best.into_iter().map(shown).collect(),
+            // InfluxDB's rank: the value at floor(n * p / 100 + 0.5), 1-based.
+            Picker::All(mut all) => {
+                all.sort_by(|a, b| compare(&a.value, &b.value).then(a.order().cmp(&b.order())));
+                let rank =
+                    (all.len() as f64 * selector.percentile / 100.0 + 0.5).floor() as i64 - 1;
+                return usize::try_from(rank)
+                    .ok()
+                    .filter(|&r| r < all.len())
+                    .map(|r| all.swap_remove(r))
+                    .into_iter()
+                    .map(shown)
+                    .collect();
+            }
+            _ => {}
+        }
         let mut picked: Vec<Candidate> = match self {
             Picker::Distinct(first) => {
                 let mut seen: Vec<Candidate> = first.into_values().collect();
@@ -404,6 +537,7 @@ impl Picker {
                 best
             }
             Picker::Sample(reservoir) => reservoir.kept,
+            Picker::One(_) | Picker::All(_) => Vec::new(),
         };
         picked.sort_by_key(|c| c.time);
         picked.into_iter().map(|c| (c.time, c)).collect()
@@ -411,17 +545,48 @@ impl Picker {
 }
 
 impl Selector {
-    /// `top`: larger values first; `bottom`: smaller first; then the earlier point, then the
-    /// one read first.
+    /// Which of two points the selector prefers (`Less`: `a`). `top`/`max`: the larger value,
+    /// `bottom`/`min`: the smaller, then the earlier point; `first`: the earlier point,
+    /// `last`: the later, then the larger value; last of all, the one read first.
     fn better(&self, a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
         let by_value = compare(&a.value, &b.value);
-        (if self.kind == Kind::Top {
-            by_value.reverse()
-        } else {
-            by_value
-        })
-        .then(a.order().cmp(&b.order()))
+        match self.kind {
+            Kind::Top | Kind::Max => by_value.reverse().then(a.order().cmp(&b.order())),
+            Kind::First => a
+                .time
+                .cmp(&b.time)
+                .then(by_value.reverse())
+                .then(a.arrival.cmp(&b.arrival)),
+            Kind::Last => b
+                .time
+                .cmp(&a.time)
+                .then(by_value.reverse())
+                .then(a.arrival.cmp(&b.arrival)),
+            _ => by_value.then(a.order().cmp(&b.order())),
+        }
     }
+}
+
+/// The cells (after `time`) of an empty window's row under `fill`, given the row before it;
+/// `None` when the window shows no row.
+fn filled_row(
+    fill: &Fill,
+    previous: Option<&Vec<serde_json::Value>>,
+    cells: usize,
+) -> Option<Vec<serde_json::Value>> {
+    let value = match fill {
+        Fill::None => return None,
+        Fill::Null | Fill::Linear => serde_json::Value::Null,
+        Fill::Integer(i) => (*i).into(),
+        Fill::Float(f) => Value::Float(*f).to_json(),
+        Fill::Previous => {
+            return Some(match previous {
+                Some(row) => row[1..].to_vec(),
+                None => vec![serde_json::Value::Null; cells],
+            })
+        }
+    };
+    Some(vec![value; cells])
 }
 
 /// `n` of the items offered chosen uniformly at random (reservoir sampling); all of them when

@@ -286,16 +286,9 @@ impl ColFile {
         min: i64,
         max: i64,
     ) -> (Option<Column>, Vec<ColFileError>) {
-        let Some(fb) = self.fields(series).iter().find(|f| f.field == field) else {
-            return (None, Vec::new());
-        };
         let mut out: Option<Column> = None;
         let mut errors = Vec::new();
-        for b in fb
-            .blocks
-            .iter()
-            .filter(|b| b.max_time >= min && b.min_time <= max)
-        {
+        for b in self.blocks_in(series, field, min, max) {
             match self.read_block(b) {
                 Ok(c) => {
                     let c = if b.min_time >= min && b.max_time <= max {
@@ -317,6 +310,21 @@ impl ColFile {
             }
         }
         (out, errors)
+    }
+
+    /// The blocks a [`ColFile::read`] of `series`/`field` in `[min, max]` would decode.
+    pub fn blocks_in<'a>(
+        &'a self,
+        series: &[u8],
+        field: &'a str,
+        min: i64,
+        max: i64,
+    ) -> impl Iterator<Item = &'a BlockMeta> + 'a {
+        self.fields(series)
+            .iter()
+            .filter(move |f| f.field == field)
+            .flat_map(|f| f.blocks.iter())
+            .filter(move |b| b.max_time >= min && b.min_time <= max)
     }
 
     fn read_block(&self, b: &BlockMeta) -> Result<Column, BlockError> {
