@@ -81,6 +81,8 @@ pub struct DataConfig {
     pub cache_snapshot_memory_size: usize,
     /// Writes are refused (500) while the caches of all shards together exceed this.
     pub cache_max_memory_size: usize,
+    /// Bytes of decoded column-file blocks kept for reads that come again; 0 = none.
+    pub block_cache_max_memory_size: usize,
     /// A shard that received no writes for this long is snapshotted and fully compacted.
     #[serde(with = "humantime_serde")]
     pub compact_full_write_cold_duration: Duration,
@@ -172,6 +174,7 @@ impl Default for DataConfig {
             dir: PathBuf::from("data/influx-rs"),
             cache_snapshot_memory_size: 25 * 1024 * 1024,
             cache_max_memory_size: 512 * 1024 * 1024,
+            block_cache_max_memory_size: 32 * 1024 * 1024,
             compact_full_write_cold_duration: Duration::from_secs(4 * 3600),
             max_concurrent_compactions: 1,
             max_series_per_database: 1_000_000,

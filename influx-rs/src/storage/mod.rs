@@ -13,6 +13,7 @@
 //!
 //! On disk: `<data>/meta.json` and `<data>/<db>/<rp>/<shard id>/{wal/, *.tcf, *.tomb, series.log}`.
 
+pub mod block_cache;
 pub mod cache;
 pub mod colfile;
 pub mod column;
@@ -26,6 +27,7 @@ pub mod wal;
 use crate::config::DataConfig;
 use crate::meta::{Catalog, MetaError, PolicySpec, ShardGroupInfo, ShardLocation};
 use ahash::AHashSet;
+use block_cache::BlockCache;
 use column::Column;
 use parking_lot::{Condvar, Mutex, RwLock};
 use shard::{Shard, ShardError};
@@ -162,6 +164,8 @@ pub struct Engine {
     config: DataConfig,
     catalog: Mutex<Catalog>,
     shards: RwLock<HashMap<u64, Arc<Shard>>>,
+    /// Decoded blocks of column files, shared by every shard (`block-cache-max-memory-size`).
+    blocks: Arc<BlockCache>,
     db_series: Mutex<HashMap<String, AHashSet<u64>>>,
     hasher: ahash::RandomState,
     /// Wake-ups of the background threads: a counter, so no waiter misses one.
@@ -182,6 +186,7 @@ impl Engine {
         let catalog = Catalog::load(&dir)?;
         let engine = Engine {
             dir,
+            blocks: Arc::new(BlockCache::new(config.block_cache_max_memory_size as u64)),
             config,
             catalog: Mutex::new(catalog.clone()),
             shards: RwLock::new(HashMap::new()),
@@ -234,6 +239,7 @@ impl Engine {
             &self.shard_dir(loc),
             loc.group.id,
             self.config.max_values_per_tag,
+            Arc::clone(&self.blocks),
         )?);
         tracing::info!(shard_id = loc.group.id, db = %loc.database, rp = %loc.policy, "opened shard");
         shards.insert(loc.group.id, Arc::clone(&shard));

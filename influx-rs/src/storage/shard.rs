@@ -7,6 +7,7 @@
 //! Delete: snapshot, then tombstone the files (`tombstone.rs`); series left without points
 //! leave the index.
 
+use super::block_cache::BlockCache;
 use super::cache::Cache;
 use super::colfile::encode::{COMPACTION_LEVEL, SNAPSHOT_LEVEL};
 use super::colfile::{ColFile, ColFileError, ColFileWriter};
@@ -122,6 +123,8 @@ pub struct Shard {
     cold_compacted: AtomicBool,
     /// The live cache's size, mirrored for lock-free reads by the write path.
     cache_bytes: AtomicUsize,
+    /// Decoded blocks of the column files, shared by every shard.
+    blocks: Arc<BlockCache>,
 }
 
 fn parse_file_name(name: &str) -> Option<(u64, u32)> {
@@ -141,8 +144,14 @@ fn now_secs() -> i64 {
 }
 
 impl Shard {
-    /// Opens the shard in `dir`, replaying its WAL.
-    pub fn open(dir: &Path, id: u64, max_values_per_tag: usize) -> Result<Shard, ShardError> {
+    /// Opens the shard in `dir`, replaying its WAL; its column files decode their blocks
+    /// through `blocks`.
+    pub fn open(
+        dir: &Path,
+        id: u64,
+        max_values_per_tag: usize,
+        blocks: Arc<BlockCache>,
+    ) -> Result<Shard, ShardError> {
         let wal_dir = dir.join("wal");
         std::fs::create_dir_all(&wal_dir).map_err(io(&wal_dir))?;
         let mut files = Vec::new();
@@ -161,7 +170,7 @@ impl Shard {
             let Some((generation, level)) = parse_file_name(&name) else {
                 continue;
             };
-            match ColFile::open(&entry.path()) {
+            match ColFile::open(&entry.path(), Arc::clone(&blocks)) {
                 Ok(f) => files.push(FileEntry {
                     generation,
                     level,
@@ -230,6 +239,7 @@ impl Shard {
                 writes: 0,
             }),
             commit,
+            blocks,
             snapshot_lock: Mutex::new(()),
             compaction_lock: Mutex::new(()),
             last_write: AtomicI64::new(now_secs()),
@@ -368,7 +378,7 @@ impl Shard {
         }
         let path = w.finish()?;
         super::fsync_dir(&self.dir).map_err(io(&self.dir))?;
-        let file = Arc::new(ColFile::open(&path)?);
+        let file = Arc::new(ColFile::open(&path, Arc::clone(&self.blocks))?);
         {
             let mut st = self.state.lock();
             st.files.push(FileEntry {
@@ -451,7 +461,7 @@ impl Shard {
         }
         let path = w.finish()?;
         super::fsync_dir(&self.dir).map_err(io(&self.dir))?;
-        let file = Arc::new(ColFile::open(&path)?);
+        let file = Arc::new(ColFile::open(&path, Arc::clone(&self.blocks))?);
         {
             let mut st = self.state.lock();
             let first = st
@@ -878,7 +888,7 @@ mod tests {
         #[test]
         fn shard_matches_last_write_wins_model(ops in proptest::collection::vec(op(), 1..30)) {
             let dir = tempfile::tempdir().unwrap();
-            let mut shard = Shard::open(dir.path(), 1, 0).unwrap();
+            let mut shard = Shard::open(dir.path(), 1, 0, Arc::new(BlockCache::new(1 << 20))).unwrap();
             let mut model = BTreeMap::new();
             for op in ops {
                 match op {
@@ -912,7 +922,7 @@ mod tests {
                     }
                     Op::Reopen => {
                         drop(shard);
-                        shard = Shard::open(dir.path(), 1, 0).unwrap();
+                        shard = Shard::open(dir.path(), 1, 0, Arc::new(BlockCache::new(1 << 20))).unwrap();
                     }
                     Op::Delete(series, min, max) => {
                         let keys: Vec<Arc<[u8]>> =

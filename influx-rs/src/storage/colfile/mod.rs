@@ -7,15 +7,18 @@
 
 pub mod encode;
 
+use crate::storage::block_cache::{next_file_id, BlockCache};
 use crate::storage::column::Column;
 use crate::storage::value::FieldType;
 use crate::storage::varint::{get_bytes, get_uvarint, put_uvarint, unzigzag, zigzag};
 use encode::{decode_block, BlockEncoder, BlockError, MAX_BLOCK_POINTS};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const MAGIC: &[u8; 4] = b"TKCF";
 const VERSION: u8 = 1;
@@ -202,15 +205,18 @@ impl ColFileWriter {
 /// An open column file with its index in memory.
 #[derive(Debug)]
 pub struct ColFile {
+    /// Process-unique: the key of its blocks in `blocks`.
+    id: u64,
     path: PathBuf,
     file: File,
     size: u64,
     index: BTreeMap<Vec<u8>, Vec<FieldBlocks>>,
+    blocks: Arc<BlockCache>,
 }
 
 impl ColFile {
-    /// Opens `path` and loads its index.
-    pub fn open(path: &Path) -> Result<ColFile, ColFileError> {
+    /// Opens `path` and loads its index; its blocks are decoded through `blocks`.
+    pub fn open(path: &Path, blocks: Arc<BlockCache>) -> Result<ColFile, ColFileError> {
         let io = |source| ColFileError::Io {
             path: path.to_path_buf(),
             source,
@@ -250,10 +256,12 @@ impl ColFile {
         }
         let index = parse_index(&index, index_offset).ok_or_else(|| corrupt("index"))?;
         Ok(ColFile {
+            id: next_file_id(),
             path: path.to_path_buf(),
             file,
             size,
             index,
+            blocks,
         })
     }
 
@@ -289,16 +297,19 @@ impl ColFile {
         let mut out: Option<Column> = None;
         let mut errors = Vec::new();
         for b in self.blocks_in(series, field, min, max) {
-            match self.read_block(b) {
-                Ok(c) => {
+            match self
+                .blocks
+                .get_or_decode(self.id, b.offset, || self.read_block(b))
+            {
+                Ok(block) => {
                     let c = if b.min_time >= min && b.max_time <= max {
-                        c
+                        Cow::Borrowed(&*block)
                     } else {
-                        c.range(min, max)
+                        Cow::Owned(block.range(min, max))
                     };
                     match &mut out {
                         Some(acc) => acc.merge(&c),
-                        None => out = Some(c),
+                        None => out = Some(c.into_owned()),
                     }
                 }
                 Err(source) => errors.push(ColFileError::CorruptBlock {
@@ -400,7 +411,7 @@ mod tests {
         w.write_column(b"a", "i", &column(10, false)).unwrap();
         w.write_column(b"b", "f", &column(5, true)).unwrap();
         w.finish().unwrap();
-        let f = ColFile::open(&path).unwrap();
+        let f = ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))).unwrap();
         assert_eq!(f.fields(b"a").len(), 2);
         assert_eq!(f.fields(b"a")[0].blocks.len(), 1);
         let (c, errs) = f.read(b"a", "f", 9990, 10_010);
@@ -417,11 +428,14 @@ mod tests {
         w.write_column(b"a", "f", &column(10, true)).unwrap();
         w.write_column(b"b", "f", &column(10, true)).unwrap();
         w.finish().unwrap();
-        let first = ColFile::open(&path).unwrap().fields(b"a")[0].blocks[0];
+        let first = ColFile::open(&path, Arc::new(BlockCache::new(1 << 20)))
+            .unwrap()
+            .fields(b"a")[0]
+            .blocks[0];
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[first.offset as usize + 10] ^= 0x55;
         std::fs::write(&path, &bytes).unwrap();
-        let f = ColFile::open(&path).unwrap();
+        let f = ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))).unwrap();
         let (c, errs) = f.read(b"a", "f", 0, 1000);
         assert!(c.is_none());
         assert_eq!(errs.len(), 1);
@@ -439,7 +453,7 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 7]).unwrap();
         assert!(matches!(
-            ColFile::open(&path),
+            ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))),
             Err(ColFileError::Corrupt { .. })
         ));
     }
