@@ -3,34 +3,42 @@
 
   query_bench.py run URL QUERIES.txt OUT.json [--runs 7]
       GET URL/query?db=bench&q=... for each `name<TAB>query` line: 2 warm-up runs, then
-      --runs timed runs; writes the median ms and the last response body per query.
+      --runs timed runs; writes the median ms and the last response body per query. Requests
+      go over one kept-alive connection, as the clients of both servers send them (the Python
+      `influxdb` client's session, Chronograf, Grafana), so that connection setup in the
+      client does not hide the servers' own times.
   query_bench.py compare REFERENCE.json OURS.json
       prints median times side by side, the speed-up, and whether the results are the same
       (floats equal to 1e-12 relative: summation order may differ in the last digit).
 
 Stdlib only.
 """
+import http.client
 import json
 import statistics
 import sys
 import time
 import urllib.parse
-import urllib.request
 
 
 def run(url, queries_path, out_path, runs=7):
     results = {}
+    server = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(server.hostname, server.port, timeout=600)
     for line in open(queries_path):
         if not line.strip() or line.startswith("#"):
             continue
         name, query = line.rstrip("\n").split("\t", 1)
-        target = f"{url}/query?db=bench&q={urllib.parse.quote(query)}"
+        target = f"/query?db=bench&q={urllib.parse.quote(query)}"
         timings = []
         body = b""
         for i in range(2 + runs):
             start = time.perf_counter()
-            with urllib.request.urlopen(target, timeout=600) as r:
-                body = r.read()
+            conn.request("GET", target)
+            r = conn.getresponse()
+            body = r.read()
+            if r.status != 200:
+                sys.exit(f"{name}: HTTP {r.status}: {body[:200]!r}")
             if i >= 2:
                 timings.append((time.perf_counter() - start) * 1000)
         results[name] = {"median_ms": statistics.median(timings), "body": body.decode()}

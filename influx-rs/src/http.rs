@@ -593,26 +593,14 @@ async fn query(
                 interrupt: interrupt.clone(),
                 ..ctx
             };
-            let engine = Arc::clone(&state.engine);
-            let mut task =
-                tokio::task::spawn_blocking(move || query::execute(&engine, &statements, &ctx));
-            let result = if state.query_timeout.is_zero() {
-                (&mut task).await
-            } else {
-                match tokio::time::timeout(state.query_timeout, &mut task).await {
-                    Ok(r) => r,
-                    Err(_) => {
-                        // Stopped at its next check; it answers with the timeout error.
-                        interrupt.time_out();
-                        task.await
-                    }
-                }
-            };
+            let _timer = stop_after(state.query_timeout, interrupt);
+            // The query runs on this worker thread, whose other tasks tokio hands to another
+            // thread while it blocks: no hop to a blocking thread and back, which cost short
+            // queries about a third of their time.
+            let response =
+                tokio::task::block_in_place(|| query::execute(&state.engine, &statements, &ctx));
             drop(registration);
-            match result {
-                Ok(r) => r,
-                Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-            }
+            response
         }
     };
     if let Some(content_type) = csv_type {
@@ -673,16 +661,7 @@ fn chunked_answer(
         interrupt: interrupt.clone(),
         ..ctx
     };
-    let (finished, finished_rx) = tokio::sync::oneshot::channel::<()>();
-    if !state.query_timeout.is_zero() {
-        let (timeout, interrupt) = (state.query_timeout, interrupt.clone());
-        tokio::spawn(async move {
-            // Ends early, without a timeout, when the query finishes and drops `finished`.
-            if tokio::time::timeout(timeout, finished_rx).await.is_err() {
-                interrupt.time_out();
-            }
-        });
-    }
+    let finished = stop_after(state.query_timeout, interrupt.clone());
     let (lines, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(2);
     let engine = Arc::clone(&state.engine);
     tokio::task::spawn_blocking(move || {
@@ -698,6 +677,25 @@ fn chunked_answer(
         receiver.recv().await.map(|line| (line, receiver))
     });
     json_lines(axum::body::Body::from_stream(stream))
+}
+
+/// Times the query of `interrupt` out after `timeout` (none when zero); it stops at its next
+/// check and answers with the timeout error. Dropping the guard returned cancels the timer.
+fn stop_after(
+    timeout: std::time::Duration,
+    interrupt: query::running::Interrupt,
+) -> Option<tokio::sync::oneshot::Sender<()>> {
+    if timeout.is_zero() {
+        return None;
+    }
+    let (finished, finished_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        // Ends early, without a timeout, when the guard is dropped.
+        if tokio::time::timeout(timeout, finished_rx).await.is_err() {
+            interrupt.time_out();
+        }
+    });
+    Some(finished)
 }
 
 /// A 200 answer of JSON (lines).
