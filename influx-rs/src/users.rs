@@ -414,9 +414,9 @@ fn needs(stmt: &Statement, default_db: &str) -> Needs {
             Needs::On(wanted)
         }
         Statement::ShowMeasurements { database, .. }
-        | Statement::ShowRetentionPolicies { database }
-        | Statement::ShowCardinality { database, .. } => read(on(database)),
-        Statement::ShowTagKeys(s)
+        | Statement::ShowRetentionPolicies { database } => read(on(database)),
+        Statement::ShowCardinality { scope: s, .. }
+        | Statement::ShowTagKeys(s)
         | Statement::ShowTagValues(s, _)
         | Statement::ShowFieldKeys(s)
         | Statement::ShowSeries(s) => read(on(&s.database)),

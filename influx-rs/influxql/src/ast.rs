@@ -90,14 +90,15 @@ pub enum Statement {
     ShowUsers,
     /// `SHOW CONTINUOUS QUERIES`
     ShowContinuousQueries,
-    /// `SHOW MEASUREMENT|SERIES [EXACT] CARDINALITY [ON db]`
+    /// `SHOW MEASUREMENT|SERIES|TAG KEY|TAG VALUES|FIELD KEY [EXACT] CARDINALITY [ON db]
+    /// [FROM …] [WITH KEY …] [WHERE …] [LIMIT n] [OFFSET n]`
     ShowCardinality {
         /// Of what.
         of: CardinalityOf,
         /// `EXACT`: counted per measurement rather than estimated.
         exact: bool,
-        /// `ON db`, when given.
-        database: Option<String>,
+        /// `ON`, `FROM`, `WHERE`, `LIMIT`, `OFFSET`.
+        scope: ShowStatement,
     },
     /// `SHOW TAG KEYS [ON db] [FROM …] [WHERE …] [LIMIT n] [OFFSET n]`
     ShowTagKeys(ShowStatement),
@@ -554,12 +555,18 @@ pub enum Expr {
 }
 
 /// What a `SHOW … CARDINALITY` counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum CardinalityOf {
     /// Measurements.
     Measurement,
     /// Series.
     Series,
+    /// Tag keys, per measurement.
+    TagKey,
+    /// Values of the tags `WITH KEY` picks, per measurement.
+    TagValues(TagKeyFilter),
+    /// Field keys, per measurement.
+    FieldKey,
 }
 
 /// How a subscription spreads writes over its destinations.
@@ -821,22 +828,62 @@ impl fmt::Display for Fill {
 
 impl fmt::Display for ShowStatement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_on(f, &self.database)?;
-        for (i, m) in self.sources.iter().enumerate() {
-            f.write_str(if i == 0 { " FROM " } else { ", " })?;
-            write!(f, "{m}")?;
-        }
-        if let Some(c) = &self.condition {
-            write!(f, " WHERE {c}")?;
-        }
-        if let Some(l) = self.limit {
-            write!(f, " LIMIT {l}")?;
-        }
-        if let Some(o) = self.offset {
-            write!(f, " OFFSET {o}")?;
-        }
-        Ok(())
+        write_show(f, self, None)
     }
+}
+
+/// `[ON db] [FROM …] [WITH KEY …] [WHERE …] [LIMIT n] [OFFSET n]` of a `SHOW`.
+fn write_show(
+    f: &mut fmt::Formatter<'_>,
+    s: &ShowStatement,
+    key: Option<&TagKeyFilter>,
+) -> fmt::Result {
+    write_on(f, &s.database)?;
+    for (i, m) in s.sources.iter().enumerate() {
+        f.write_str(if i == 0 { " FROM " } else { ", " })?;
+        write!(f, "{m}")?;
+    }
+    if let Some(key) = key {
+        f.write_str(" WITH KEY ")?;
+        match key {
+            TagKeyFilter::Eq(k) => {
+                f.write_str("= ")?;
+                write_ident(f, k)?;
+            }
+            TagKeyFilter::Neq(k) => {
+                f.write_str("!= ")?;
+                write_ident(f, k)?;
+            }
+            TagKeyFilter::In(keys) => {
+                f.write_str("IN (")?;
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write_ident(f, k)?;
+                }
+                f.write_str(")")?;
+            }
+            TagKeyFilter::Regex(re) => {
+                f.write_str("=~ ")?;
+                write_regex(f, re)?;
+            }
+            TagKeyFilter::NotRegex(re) => {
+                f.write_str("!~ ")?;
+                write_regex(f, re)?;
+            }
+        }
+    }
+    if let Some(c) = &s.condition {
+        write!(f, " WHERE {c}")?;
+    }
+    if let Some(l) = s.limit {
+        write!(f, " LIMIT {l}")?;
+    }
+    if let Some(o) = s.offset {
+        write!(f, " OFFSET {o}")?;
+    }
+    Ok(())
 }
 
 fn write_on(f: &mut fmt::Formatter<'_>, database: &Option<String>) -> fmt::Result {
@@ -1067,66 +1114,29 @@ impl fmt::Display for Statement {
                 write_ident(f, user)
             }
             Statement::ShowContinuousQueries => f.write_str("SHOW CONTINUOUS QUERIES"),
-            Statement::ShowCardinality {
-                of,
-                exact,
-                database,
-            } => {
+            Statement::ShowCardinality { of, exact, scope } => {
                 f.write_str(match of {
                     CardinalityOf::Measurement => "SHOW MEASUREMENT",
                     CardinalityOf::Series => "SHOW SERIES",
+                    CardinalityOf::TagKey => "SHOW TAG KEY",
+                    CardinalityOf::TagValues(_) => "SHOW TAG VALUES",
+                    CardinalityOf::FieldKey => "SHOW FIELD KEY",
                 })?;
                 if *exact {
                     f.write_str(" EXACT")?;
                 }
                 f.write_str(" CARDINALITY")?;
-                write_on(f, database)
+                match of {
+                    CardinalityOf::TagValues(key) => write_show(f, scope, Some(key)),
+                    _ => write!(f, "{scope}"),
+                }
             }
             Statement::ShowTagKeys(s) => write!(f, "SHOW TAG KEYS{s}"),
             Statement::ShowFieldKeys(s) => write!(f, "SHOW FIELD KEYS{s}"),
             Statement::ShowSeries(s) => write!(f, "SHOW SERIES{s}"),
             Statement::ShowTagValues(s, key) => {
                 f.write_str("SHOW TAG VALUES")?;
-                write_on(f, &s.database)?;
-                for (i, m) in s.sources.iter().enumerate() {
-                    f.write_str(if i == 0 { " FROM " } else { ", " })?;
-                    write!(f, "{m}")?;
-                }
-                f.write_str(" WITH KEY ")?;
-                match key {
-                    TagKeyFilter::Eq(k) => {
-                        f.write_str("= ")?;
-                        write_ident(f, k)?;
-                    }
-                    TagKeyFilter::Neq(k) => {
-                        f.write_str("!= ")?;
-                        write_ident(f, k)?;
-                    }
-                    TagKeyFilter::In(keys) => {
-                        f.write_str("IN (")?;
-                        for (i, k) in keys.iter().enumerate() {
-                            if i > 0 {
-                                f.write_str(", ")?;
-                            }
-                            write_ident(f, k)?;
-                        }
-                        f.write_str(")")?;
-                    }
-                    TagKeyFilter::Regex(re) => {
-                        f.write_str("=~ ")?;
-                        write_regex(f, re)?;
-                    }
-                    TagKeyFilter::NotRegex(re) => {
-                        f.write_str("!~ ")?;
-                        write_regex(f, re)?;
-                    }
-                }
-                let rest = ShowStatement {
-                    database: None,
-                    sources: Vec::new(),
-                    ..s.clone()
-                };
-                write!(f, "{rest}")
+                write_show(f, s, Some(key))
             }
         }
     }

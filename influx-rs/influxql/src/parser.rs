@@ -387,14 +387,20 @@ impl<'a> Parser<'a> {
     }
 
     /// `[EXACT] CARDINALITY [ON db]` after `SHOW MEASUREMENT` / `SHOW SERIES`.
+    /// `[EXACT] CARDINALITY [ON db] [FROM …] [WITH KEY …] [WHERE …] [LIMIT n] [OFFSET n]`
+    /// after `SHOW MEASUREMENT|SERIES|TAG KEY|TAG VALUES|FIELD KEY` (`WITH KEY` only, and
+    /// always, for `TAG VALUES`).
     fn cardinality(&mut self, of: CardinalityOf) -> Result<Statement> {
         let exact = self.eat_keyword("EXACT");
         self.expect_keyword("CARDINALITY")?;
-        Ok(Statement::ShowCardinality {
-            of,
-            exact,
-            database: self.on_database()?,
-        })
+        let with_key = matches!(of, CardinalityOf::TagValues(_));
+        let (scope, key) = self.show_statement(with_key)?;
+        let of = match (of, key) {
+            (CardinalityOf::TagValues(_), Some(key)) => CardinalityOf::TagValues(key),
+            (CardinalityOf::TagValues(_), None) => return Err(self.unexpected(&["WITH"])),
+            (of, _) => of,
+        };
+        Ok(Statement::ShowCardinality { of, exact, scope })
     }
 
     /// `ON db.rp` of the subscription statements.
@@ -488,12 +494,22 @@ impl<'a> Parser<'a> {
             if self.eat_keyword("KEYS") {
                 return Ok(Statement::ShowTagKeys(self.show_statement(false)?.0));
             }
+            if self.eat_keyword("KEY") {
+                return self.cardinality(CardinalityOf::TagKey);
+            }
             self.expect_keyword("VALUES")?;
+            if self.at_keyword("EXACT") || self.at_keyword("CARDINALITY") {
+                // The filter is read after the scope's `FROM`.
+                return self.cardinality(CardinalityOf::TagValues(TagKeyFilter::In(Vec::new())));
+            }
             let (stmt, key) = self.show_statement(true)?;
             let key = key.ok_or_else(|| self.unexpected(&["WITH"]))?;
             return Ok(Statement::ShowTagValues(stmt, key));
         }
         if self.eat_keyword("FIELD") {
+            if self.eat_keyword("KEY") {
+                return self.cardinality(CardinalityOf::FieldKey);
+            }
             self.expect_keyword("KEYS")?;
             return Ok(Statement::ShowFieldKeys(self.show_statement(false)?.0));
         }

@@ -2,8 +2,9 @@
 //! on any text.
 
 use influxql::{
-    parse_statement, BinaryOp, Dimension, Expr, Field, Fill, Measurement, MeasurementName,
-    RetentionPolicyOptions, SelectStatement, Statement,
+    parse_statement, BinaryOp, CardinalityOf, Dimension, Expr, Field, Fill, Measurement,
+    MeasurementName, RetentionPolicyOptions, SelectStatement, ShowStatement, Statement,
+    TagKeyFilter,
 };
 use proptest::prelude::*;
 
@@ -230,6 +231,42 @@ fn policy_options() -> impl Strategy<Value = RetentionPolicyOptions> {
         })
 }
 
+/// `[ON db] [FROM …] [WHERE …] [LIMIT n] [OFFSET n]` of a `SHOW`.
+fn show_scope() -> impl Strategy<Value = ShowStatement> {
+    (
+        prop::option::of(name()),
+        prop::collection::vec(measurement(), 0..3),
+        prop::option::of(expr()),
+        prop::option::of(0u64..1000),
+        prop::option::of(0u64..1000),
+    )
+        .prop_map(
+            |(database, sources, condition, limit, offset)| ShowStatement {
+                database,
+                sources,
+                condition,
+                limit,
+                offset,
+            },
+        )
+}
+
+/// What a `SHOW … CARDINALITY` counts.
+fn cardinality_of() -> impl Strategy<Value = CardinalityOf> {
+    prop_oneof![
+        Just(CardinalityOf::Measurement),
+        Just(CardinalityOf::Series),
+        Just(CardinalityOf::TagKey),
+        Just(CardinalityOf::FieldKey),
+        name().prop_map(|k| CardinalityOf::TagValues(TagKeyFilter::Eq(k))),
+        name().prop_map(|k| CardinalityOf::TagValues(TagKeyFilter::Neq(k))),
+        prop::collection::vec(name(), 1..3)
+            .prop_map(|k| CardinalityOf::TagValues(TagKeyFilter::In(k))),
+        regex().prop_map(|re| CardinalityOf::TagValues(TagKeyFilter::Regex(re))),
+        regex().prop_map(|re| CardinalityOf::TagValues(TagKeyFilter::NotRegex(re))),
+    ]
+}
+
 fn statement() -> impl Strategy<Value = Statement> {
     prop_oneof![
         6 => select().prop_map(Statement::Select),
@@ -245,6 +282,8 @@ fn statement() -> impl Strategy<Value = Statement> {
         }).prop_map(|o| RetentionPolicyOptions { default: false, ..o })))
             .prop_map(|(name, policy)| Statement::CreateDatabase { name, policy }),
         1 => name().prop_map(|name| Statement::DropDatabase { name }),
+        1 => (cardinality_of(), any::<bool>(), show_scope())
+            .prop_map(|(of, exact, scope)| Statement::ShowCardinality { of, exact, scope }),
         1 => (any::<bool>(), select())
             .prop_map(|(analyze, s)| Statement::Explain { analyze, select: Box::new(s) }),
         1 => prop::option::of("\\PC{0,10}").prop_map(|module| Statement::ShowStats { module }),

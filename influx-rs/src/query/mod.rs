@@ -560,14 +560,10 @@ fn execute_one(
             engine.update_catalog(|c| c.drop_continuous_query(database, name))?;
             Ok(Vec::new())
         }
-        Statement::ShowCardinality {
-            of,
-            exact,
-            database: on,
-        } => {
-            let db = database(on, ctx)?;
+        Statement::ShowCardinality { of, exact, scope } => {
+            let db = database(&scope.database, ctx)?;
             engine.catalog().database(db)?;
-            Ok(show::cardinality(engine, db, *of, *exact))
+            show::cardinality(engine, db, of, *exact, scope, ctx)
         }
         Statement::Select(s) if s.into.is_some() => crate::continuous::select_into(engine, s, ctx),
         Statement::Select(s) => select::select(engine, s, ctx),

@@ -351,12 +351,103 @@ pub(super) fn shard_groups(catalog: &crate::meta::Catalog) -> Vec<Series> {
     }]
 }
 
-/// `SHOW MEASUREMENT|SERIES [EXACT] CARDINALITY`: an estimate is one total (here counted
-/// exactly), `EXACT` a count per measurement (series) or one count (measurements).
+/// `SHOW … CARDINALITY`. Without `FROM` or `WHERE`, measurements and series are counted as
+/// InfluxDB 1.x does: the estimate is one total (counted exactly here), `EXACT` a count per
+/// measurement (series) or one count (measurements). Otherwise, and for tag keys, tag values
+/// and field keys, 1.x runs the query as `SELECT count(distinct(…)) … GROUP BY _name`: a
+/// count per measurement of what the matching `SHOW` lists.
 pub(super) fn cardinality(
     engine: &Engine,
     db: &str,
-    of: influxql::CardinalityOf,
+    of: &influxql::CardinalityOf,
+    exact: bool,
+    scope: &ShowStatement,
+    ctx: &QueryContext,
+) -> Result<Vec<Series>, QueryError> {
+    use influxql::CardinalityOf;
+    let whole_database = scope.sources.is_empty() && scope.condition.is_none();
+    let per_measurement = |listed: Vec<Series>, count: &dyn Fn(&Series) -> usize| {
+        listed
+            .iter()
+            .map(|s| counted(s.name.clone(), "count", count(s)))
+            .filter(|s| s.values[0][0] != 0)
+            .collect::<Vec<_>>()
+    };
+    let unlimited = ShowStatement {
+        limit: None,
+        offset: None,
+        ..scope.clone()
+    };
+    Ok(match of {
+        CardinalityOf::Measurement | CardinalityOf::Series if whole_database => {
+            whole_database_cardinality(engine, db, of, exact)
+        }
+        CardinalityOf::Measurement => {
+            let keys = series_by_measurement(&series(engine, &unlimited, ctx)?);
+            vec![counted(None, "count", keys.len())]
+        }
+        CardinalityOf::Series => {
+            // As without FROM or WHERE, a series counts once per shard that holds it.
+            let shards = engine.shards_for(db, None, i64::MIN, i64::MAX);
+            series_by_measurement(&series(engine, &unlimited, ctx)?)
+                .into_iter()
+                .map(|(m, keys)| {
+                    let n = keys
+                        .iter()
+                        .map(|k| shards.iter().filter(|s| s.has_series(k.as_bytes())).count())
+                        .sum();
+                    counted(Some(m), "count", n)
+                })
+                .collect()
+        }
+        CardinalityOf::TagKey => {
+            per_measurement(tag_keys(engine, &unlimited, ctx)?, &|s| s.values.len())
+        }
+        CardinalityOf::FieldKey => {
+            per_measurement(field_keys(engine, &unlimited, ctx)?, &|s| s.values.len())
+        }
+        CardinalityOf::TagValues(key) => {
+            per_measurement(tag_values(engine, &unlimited, key, ctx)?, &|s| {
+                let mut values: Vec<&serde_json::Value> =
+                    s.values.iter().filter_map(|row| row.get(1)).collect();
+                values.sort_by_key(|v| v.to_string());
+                values.dedup();
+                values.len()
+            })
+        }
+    })
+}
+
+/// One row of one count.
+fn counted(name: Option<String>, column: &str, n: usize) -> Series {
+    Series {
+        name,
+        tags: None,
+        columns: vec![column.to_string()],
+        values: vec![vec![n.into()]],
+    }
+}
+
+/// The series keys `SHOW SERIES` listed, per measurement.
+fn series_by_measurement(listed: &[Series]) -> BTreeMap<String, Vec<String>> {
+    let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for key in listed
+        .iter()
+        .flat_map(|s| &s.values)
+        .filter_map(|row| row.first()?.as_str())
+    {
+        if let Some(k) = lineproto::series_key::split(key.as_bytes()) {
+            keys.entry(k.measurement).or_default().push(key.to_string());
+        }
+    }
+    keys
+}
+
+/// `SHOW MEASUREMENT|SERIES [EXACT] CARDINALITY [ON db]` over the whole database.
+fn whole_database_cardinality(
+    engine: &Engine,
+    db: &str,
+    of: &influxql::CardinalityOf,
     exact: bool,
 ) -> Vec<Series> {
     let measurements = engine.measurements(db);
@@ -368,34 +459,22 @@ pub(super) fn cardinality(
             .map(|s| s.series_of(m).len())
             .sum()
     };
-    let one = |column: &str, n: usize| Series {
-        name: None,
-        tags: None,
-        columns: vec![column.to_string()],
-        values: vec![vec![n.into()]],
-    };
-    match (of, exact) {
-        (influxql::CardinalityOf::Measurement, false) => {
-            vec![one("cardinality estimation", measurements.len())]
-        }
-        (influxql::CardinalityOf::Series, false) => {
+    let series = matches!(of, influxql::CardinalityOf::Series);
+    match (series, exact) {
+        (false, false) => vec![counted(None, "cardinality estimation", measurements.len())],
+        (true, false) => {
             // The estimate counts distinct series, whichever shards hold them.
             let distinct = measurements
                 .iter()
                 .map(|m| engine.series_keys(db, m, i64::MIN, i64::MAX).len())
                 .sum();
-            vec![one("cardinality estimation", distinct)]
+            vec![counted(None, "cardinality estimation", distinct)]
         }
         (_, true) if measurements.is_empty() => Vec::new(),
-        (influxql::CardinalityOf::Measurement, true) => vec![one("count", measurements.len())],
-        (influxql::CardinalityOf::Series, true) => measurements
+        (false, true) => vec![counted(None, "count", measurements.len())],
+        (true, true) => measurements
             .iter()
-            .map(|m| Series {
-                name: Some(m.clone()),
-                tags: None,
-                columns: vec!["count".into()],
-                values: vec![vec![series_of(m).into()]],
-            })
+            .map(|m| counted(Some(m.clone()), "count", series_of(m)))
             .collect(),
     }
 }

@@ -440,7 +440,7 @@ impl Shard {
             for field in fields {
                 let mut acc: Option<Column> = None;
                 for input in &inputs {
-                    let (col, errors) = input.file.read(key, field, i64::MIN, i64::MAX);
+                    let (col, errors) = input.file.read_all_uncached(key, field);
                     for e in errors {
                         tracing::error!(shard_id = self.id, error = %e, "corrupt block left out of compaction");
                     }

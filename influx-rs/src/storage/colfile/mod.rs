@@ -294,13 +294,36 @@ impl ColFile {
         min: i64,
         max: i64,
     ) -> (Option<Column>, Vec<ColFileError>) {
+        self.read_blocks(series, field, (min, max), true)
+    }
+
+    /// Every point of `series`/`field`, decoded without going through the block cache: a
+    /// compaction reads each block once, and would only push out the blocks queries use.
+    pub fn read_all_uncached(
+        &self,
+        series: &[u8],
+        field: &str,
+    ) -> (Option<Column>, Vec<ColFileError>) {
+        self.read_blocks(series, field, (i64::MIN, i64::MAX), false)
+    }
+
+    fn read_blocks(
+        &self,
+        series: &[u8],
+        field: &str,
+        (min, max): (i64, i64),
+        cached: bool,
+    ) -> (Option<Column>, Vec<ColFileError>) {
         let mut out: Option<Column> = None;
         let mut errors = Vec::new();
         for b in self.blocks_in(series, field, min, max) {
-            match self
-                .blocks
-                .get_or_decode(self.id, b.offset, || self.read_block(b))
-            {
+            let block = if cached {
+                self.blocks
+                    .get_or_decode(self.id, b.offset, || self.read_block(b))
+            } else {
+                self.read_block(b).map(Arc::new)
+            };
+            match block {
                 Ok(block) => {
                     let c = if b.min_time >= min && b.max_time <= max {
                         Cow::Borrowed(&*block)
