@@ -339,6 +339,21 @@ fn query_dataset() -> String {
     out
 }
 
+/// Creates database `db` on both servers and writes [`query_dataset`] to it.
+fn load_query_dataset(ports: [u16; 2], db: &str) {
+    let data = query_dataset();
+    for port in ports {
+        post(
+            port,
+            "/query",
+            &[("q", &format!("CREATE DATABASE {db}"))],
+            "",
+        );
+        let r = post(port, "/write", &[("db", db)], &data);
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+}
+
 /// Queries over the dataset, every `GROUP BY time` bounded so `now()` plays no part.
 const QUERIES: &[&str] = &[
     "SELECT * FROM cpu WHERE time >= '2020-01-01T00:10:00Z' AND time < '2020-01-01T00:11:00Z'",
@@ -553,12 +568,7 @@ fn queries_match_influxdb_1_6_7() {
     let dir = tempfile::tempdir().unwrap();
     let ours = TestServer::start(&dir.path().join("data"));
     let ports = [reference.port, ours.port];
-    let data = query_dataset();
-    for port in ports {
-        post(port, "/query", &[("q", "CREATE DATABASE q")], "");
-        let r = post(port, "/write", &[("db", "q")], &data);
-        assert_eq!(r.status, 204, "{}", r.body);
-    }
+    load_query_dataset(ports, "q");
     let mut mismatches = Vec::new();
     for q in QUERIES {
         for epoch in [None, Some("s")] {
@@ -606,13 +616,7 @@ fn csv_output_matches_influxdb_1_6_7() {
     let dir = tempfile::tempdir().unwrap();
     let ours = TestServer::start(&dir.path().join("data"));
     let ports = [reference.port, ours.port];
-    for port in ports {
-        post(port, "/query", &[("q", "CREATE DATABASE q")], "");
-        assert_eq!(
-            post(port, "/write", &[("db", "q")], &query_dataset()).status,
-            204
-        );
-    }
+    load_query_dataset(ports, "q");
     let csv = |port: u16, q: &str, epoch: Option<&str>| {
         let mut params = vec![("db", "q"), ("q", q)];
         if let Some(e) = epoch {
@@ -646,13 +650,7 @@ fn chunked_answers_match_influxdb_1_6_7() {
     let dir = tempfile::tempdir().unwrap();
     let ours = TestServer::start(&dir.path().join("data"));
     let ports = [reference.port, ours.port];
-    for port in ports {
-        post(port, "/query", &[("q", "CREATE DATABASE ch")], "");
-        assert_eq!(
-            post(port, "/write", &[("db", "ch")], &query_dataset()).status,
-            204
-        );
-    }
+    load_query_dataset(ports, "ch");
     let lines = |port: u16, q: &str, size: Option<&str>| -> Vec<serde_json::Value> {
         let mut params = vec![("db", "ch"), ("q", q), ("chunked", "true")];
         params.extend(size.map(|s| ("chunk_size", s)));
@@ -866,11 +864,7 @@ fn deletes_match_influxdb_1_6_7_and_survive_a_restart() {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut ours = TestServer::start(&dir.path().join("data"));
-    let data = query_dataset();
-    for port in [reference.port, ours.port] {
-        post(port, "/query", &[("q", "CREATE DATABASE del")], "");
-        assert_eq!(post(port, "/write", &[("db", "del")], &data).status, 204);
-    }
+    load_query_dataset([reference.port, ours.port], "del");
     let mismatches = run_steps([reference.port, ours.port], "del", Some("del"), DELETES);
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     // Tombstones and the shrunk index are on disk: the answers hold after a restart.

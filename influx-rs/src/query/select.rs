@@ -336,34 +336,26 @@ impl Scope<'_> {
                     .iter()
                     .filter_map(|f| tag_values_wanted(f, &tag_keys))
                     .collect();
-                let filter = crate::storage::SeriesFilter {
-                    tags: &tags,
-                    keep: &keep,
+                let read = crate::storage::MeasurementRead {
+                    db: self.db,
+                    rp: self.rp,
+                    measurement: self.measurement,
+                    fields: &wanted,
+                    range: (self.min, self.max),
+                    filter: crate::storage::SeriesFilter {
+                        tags: &tags,
+                        keep: &keep,
+                    },
                 };
-                if let Some(planner) = self.planner {
-                    let types =
-                        self.engine
-                            .fields(self.db, self.rp, self.measurement, self.min, self.max);
-                    let plan = self.engine.plan_measurement(
-                        self.db,
-                        self.rp,
+                match self.planner {
+                    Some(planner) => planner.add(
                         self.measurement,
-                        &wanted,
-                        (self.min, self.max),
-                        &filter,
-                    );
-                    planner.add(self.measurement, types, plan);
-                    return wanted;
+                        self.engine
+                            .fields(self.db, self.rp, self.measurement, self.min, self.max),
+                        self.engine.plan_measurement(&read),
+                    ),
+                    None => self.engine.visit_measurement(&read, visit),
                 }
-                self.engine.visit_measurement(
-                    self.db,
-                    self.rp,
-                    self.measurement,
-                    &wanted,
-                    (self.min, self.max),
-                    &filter,
-                    visit,
-                )
             }
         }
         wanted

@@ -148,6 +148,22 @@ impl std::ops::AddAssign for ReadPlan {
     }
 }
 
+/// A read of some fields of the series of one measurement: where, what, and which series.
+pub struct MeasurementRead<'a> {
+    /// Database.
+    pub db: &'a str,
+    /// Retention policy.
+    pub rp: &'a str,
+    /// Measurement.
+    pub measurement: &'a str,
+    /// Fields read.
+    pub fields: &'a [String],
+    /// Time range, ns, both ends included.
+    pub range: (i64, i64),
+    /// Which series.
+    pub filter: SeriesFilter<'a>,
+}
+
 /// Which series of a measurement a read wants.
 pub struct SeriesFilter<'a> {
     /// `(tag, values)`: the tag must have one of the (non-empty) values; looked up in the
@@ -539,38 +555,26 @@ impl Engine {
         keep: &dyn Fn(&[u8]) -> bool,
     ) -> Vec<SeriesData> {
         let mut out = Vec::new();
-        let every_series = SeriesFilter { tags: &[], keep };
-        self.visit_measurement(
+        let read = MeasurementRead {
             db,
             rp,
             measurement,
             fields,
             range,
-            &every_series,
-            &mut |s| out.push(s),
-        );
+            filter: SeriesFilter { tags: &[], keep },
+        };
+        self.visit_measurement(&read, &mut |s| out.push(s));
         out
     }
 
     /// [`Engine::read_measurement`] handing each series to `visit` as soon as it is read, so
-    /// only one series is in memory at a time; `filter` picks the series.
-    // Where (db, rp, measurement), what (fields, range), which series, and to whom: grouping
-    // them into structs would only rename them.
-    #[allow(clippy::too_many_arguments)]
-    pub fn visit_measurement(
-        &self,
-        db: &str,
-        rp: &str,
-        measurement: &str,
-        fields: &[String],
-        (min, max): (i64, i64),
-        filter: &SeriesFilter<'_>,
-        visit: &mut dyn FnMut(SeriesData),
-    ) {
-        let (shards, keys) = self.series_to_read(db, rp, measurement, (min, max), filter);
+    /// only one series is in memory at a time; the read's filter picks the series.
+    pub fn visit_measurement(&self, read: &MeasurementRead<'_>, visit: &mut dyn FnMut(SeriesData)) {
+        let (min, max) = read.range;
+        let (shards, keys) = self.series_to_read(read);
         for key in keys {
             let mut cols = Vec::new();
-            for field in fields {
+            for field in read.fields {
                 let mut acc: Option<Column> = None;
                 for s in &shards {
                     if let Some(c) = s.read(&key, field, min, max) {
@@ -590,18 +594,10 @@ impl Engine {
         }
     }
 
-    /// What [`Engine::visit_measurement`] with the same arguments would touch, without
-    /// reading any data.
-    pub fn plan_measurement(
-        &self,
-        db: &str,
-        rp: &str,
-        measurement: &str,
-        fields: &[String],
-        (min, max): (i64, i64),
-        filter: &SeriesFilter<'_>,
-    ) -> MeasurementPlan {
-        let (shards, keys) = self.series_to_read(db, rp, measurement, (min, max), filter);
+    /// What [`Engine::visit_measurement`] of `read` would touch, without reading any data.
+    pub fn plan_measurement(&self, read: &MeasurementRead<'_>) -> MeasurementPlan {
+        let (min, max) = read.range;
+        let (shards, keys) = self.series_to_read(read);
         // InfluxDB 1.x counts, in every shard searched, the series its database-wide index
         // knows: the series times the shards.
         let mut plan = MeasurementPlan {
@@ -609,38 +605,32 @@ impl Engine {
             series: shards.len() * keys.len(),
             fields: BTreeMap::new(),
         };
-        for field in fields {
-            let read = plan.fields.entry(field.clone()).or_default();
+        for field in read.fields {
+            let planned = plan.fields.entry(field.clone()).or_default();
             for key in &keys {
                 for s in &shards {
-                    *read += s.plan(key, field, min, max);
+                    *planned += s.plan(key, field, min, max);
                 }
             }
         }
         plan
     }
 
-    /// The shards of `db`/`rp` overlapping `[min, max]` and the keys of the series of
-    /// `measurement` in them that `filter` wants.
-    fn series_to_read(
-        &self,
-        db: &str,
-        rp: &str,
-        measurement: &str,
-        (min, max): (i64, i64),
-        filter: &SeriesFilter<'_>,
-    ) -> (Vec<Arc<Shard>>, BTreeSet<Arc<[u8]>>) {
-        let shards = self.shards_for(db, Some(rp), min, max);
+    /// The shards of the read's database and policy overlapping its range, and the keys of
+    /// the series of its measurement in them that its filter wants.
+    fn series_to_read(&self, read: &MeasurementRead<'_>) -> (Vec<Arc<Shard>>, BTreeSet<Arc<[u8]>>) {
+        let (min, max) = read.range;
+        let shards = self.shards_for(read.db, Some(read.rp), min, max);
         let keys = shards
             .iter()
             .flat_map(|s| {
-                if filter.tags.is_empty() {
-                    s.series_of(measurement)
+                if read.filter.tags.is_empty() {
+                    s.series_of(read.measurement)
                 } else {
-                    s.series_where(measurement, filter.tags)
+                    s.series_where(read.measurement, read.filter.tags)
                 }
             })
-            .filter(|k| (filter.keep)(k))
+            .filter(|k| (read.filter.keep)(k))
             .collect();
         (shards, keys)
     }
