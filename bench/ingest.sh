@@ -37,6 +37,12 @@ values=$((lines * 10))
 wait_ping() { for _ in $(seq 1 300); do curl -sf -o /dev/null "http://127.0.0.1:$1/ping" && return 0; sleep 0.1; done; echo "no ping on $1"; exit 1; }
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 alloc_bytes() { du -s --block-size=1 "$1" | cut -f1; }
+# Reads every row as `chunked=true` JSON lines (as `influx -import`-style dumps and the Python
+# client's `chunked=True` do); prints the server's peak RSS since its start, in KiB.
+chunked_read_peak_kib() {
+  curl -s -G "http://127.0.0.1:$1/query?db=bench&chunked=true" --data-urlencode 'q=SELECT * FROM cpu' > /dev/null
+  peak_rss_kib "$2"
+}
 
 # --- InfluxDB 1.6.7 -------------------------------------------------------------------------
 ref_port=28086
@@ -54,6 +60,7 @@ INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION=5s INFLUXDB_DATA_COMPACT_FULL_W
 wait_ping $ref_port; sleep 45
 if [ "$QUERIES" = yes ]; then
   python3 bench/query_bench.py run "http://127.0.0.1:$ref_port" "$SHARED/queries.txt" "$work/ref-queries.json"
+  ref_chunked_kib=$(chunked_read_peak_kib $ref_port $ref)
 fi
 ref_tsm=$(find "$work/ref/data" -name '*.tsm' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 ref_all=$(alloc_bytes "$work/ref")
@@ -75,6 +82,7 @@ TOML
 wait_ping $rs_port; sleep 15
 if [ "$QUERIES" = yes ]; then
   python3 bench/query_bench.py run "http://127.0.0.1:$rs_port" "$SHARED/queries.txt" "$work/rs-queries.json"
+  rs_chunked_kib=$(chunked_read_peak_kib $rs_port $rs)
 fi
 rs_count=$(curl -s -G "http://127.0.0.1:$rs_port/query?db=bench" --data-urlencode 'q=SELECT usage_user FROM cpu' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["results"][0]["series"][0]["values"]))')
 rs_all=$(alloc_bytes "$work/rs")
@@ -98,4 +106,6 @@ PY
 if [ "$QUERIES" = yes ]; then
   echo
   python3 bench/query_bench.py compare "$work/ref-queries.json" "$work/rs-queries.json" || { echo "RESULTS DIFFER"; exit 1; }
+  echo "peak RSS of the query-serving process after a chunked read of every row (SELECT * FROM cpu):" \
+    "InfluxDB 1.6.7 $((ref_chunked_kib / 1024)) MiB, influx-rs $((rs_chunked_kib / 1024)) MiB"
 fi

@@ -2,6 +2,7 @@
 //! `/api/v2/write`, `/query`, `/metrics`.
 
 use crate::query::running::RunningQueries;
+use crate::query::sink::ResultSink;
 use crate::query::{self, Epoch, QueryContext, QueryResponse, StatementResult};
 use crate::storage::{Engine, EngineError};
 use crate::subscriber::Subscriber;
@@ -627,9 +628,9 @@ async fn query(
     }
 }
 
-/// A `chunked=true` answer in JSON lines: each statement's lines are sent as soon as the
-/// statement is done, so no more than one statement's result is held. A client that goes away
-/// stops the query; `query-timeout` still applies.
+/// A `chunked=true` answer in JSON lines, each sent as soon as it is complete, so that a
+/// `SELECT` holds about one chunk of rows at a time ([`query::chunked::LineWriter`]). A client
+/// that goes away stops the query; `query-timeout` still applies.
 fn chunked_answer(
     state: &AppState,
     q: &str,
@@ -639,21 +640,21 @@ fn chunked_answer(
     chunking: Vec<query::chunked::Chunking>,
     chunk_size: usize,
 ) -> Response {
-    let lines_of = move |result: &StatementResult| {
-        query::chunked::statement_to_lines(result, &chunking, chunk_size)
-            .map_err(std::io::Error::other)
-    };
+    let (lines, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(2);
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|line| (line, receiver))
+    });
     let registration = match state.running.register(q, db) {
         Ok(registration) => registration,
         Err(e) => {
-            let refused = StatementResult {
-                error: Some(e.to_string()),
-                ..Default::default()
-            };
-            return match lines_of(&refused) {
-                Ok(text) => json_lines(axum::body::Body::from(text)),
-                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-            };
+            let mut refused = Vec::new();
+            let mut writer = query::chunked::LineWriter::new(chunking, chunk_size, |line| {
+                refused.push(line);
+                Ok(())
+            });
+            writer.start(0);
+            writer.end(0, Some(e.to_string()));
+            return json_lines(axum::body::Body::from(refused.concat()));
         }
     };
     let interrupt = registration.interrupt();
@@ -662,19 +663,18 @@ fn chunked_answer(
         ..ctx
     };
     let finished = stop_after(state.query_timeout, interrupt.clone());
-    let (lines, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(2);
     let engine = Arc::clone(&state.engine);
     tokio::task::spawn_blocking(move || {
         let _registered_until_done = registration;
         let _finished = finished;
-        query::execute_each(&engine, &statements, &ctx, &mut |result| {
-            if lines.blocking_send(lines_of(&result)).is_err() {
+        let mut writer = query::chunked::LineWriter::new(chunking, chunk_size, |line| {
+            lines.blocking_send(Ok(line)).or_else(|_| {
+                // The client went away: the query stops at once.
                 interrupt.kill();
-            }
+                interrupt.check()
+            })
         });
-    });
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|line| (line, receiver))
+        query::execute_each(&engine, &statements, &ctx, &mut writer);
     });
     json_lines(axum::body::Body::from_stream(stream))
 }

@@ -369,6 +369,19 @@ const QUERIES: &[&str] = &[
     "SELECT * FROM cpu WHERE time < '2020-01-01T00:00:30Z' GROUP BY host",
     "SELECT * FROM cpu WHERE time < '2020-01-01T00:00:30Z' GROUP BY *",
     "SELECT usage FROM cpu WHERE time < '2020-01-01T00:02:00Z' GROUP BY region LIMIT 2 OFFSET 1",
+    // SLIMIT/SOFFSET pick among the groups of series the tags let through, before any field
+    // condition: groups without a row that passes take their place and show nothing.
+    "SELECT usage FROM cpu WHERE time < '2020-01-01T00:01:00Z' GROUP BY host SLIMIT 2 SOFFSET 1",
+    "SELECT usage FROM cpu WHERE usage > 90 GROUP BY host SLIMIT 1",
+    "SELECT usage FROM cpu WHERE usage > 90 GROUP BY host SLIMIT 2 SOFFSET 1",
+    "SELECT max(usage) FROM cpu WHERE usage > 90 GROUP BY host SLIMIT 1 SOFFSET 1",
+    "SELECT max(usage), count FROM cpu WHERE usage > 90 GROUP BY host SLIMIT 1",
+    "SELECT usage FROM cpu WHERE host != 'a' GROUP BY host SLIMIT 1",
+    // ORDER BY time DESC reverses the series too, after SLIMIT has picked them.
+    "SELECT usage FROM cpu WHERE time < '2020-01-01T00:00:30Z' GROUP BY host ORDER BY time DESC",
+    "SELECT usage FROM cpu WHERE time < '2020-01-01T00:00:30Z' GROUP BY host ORDER BY time DESC SLIMIT 2",
+    "SELECT max(usage) FROM cpu WHERE time < '2020-01-01T00:05:00Z' GROUP BY time(1m), host ORDER BY time DESC SLIMIT 2 SOFFSET 1",
+    "SELECT max(usage), count FROM cpu WHERE time < '2020-01-01T00:05:00Z' GROUP BY host ORDER BY time DESC",
     "SELECT usage FROM cpu GROUP BY time(1m)",
     // Arithmetic in the select list, as Chronograf's canned layouts write it.
     "SELECT 100 - mean(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:10:00Z' GROUP BY time(1m)",
@@ -664,6 +677,10 @@ fn chunked_answers_match_influxdb_1_6_7() {
     };
     for q in [
         "SELECT usage FROM cpu WHERE time < '2020-01-01T00:01:00Z' GROUP BY host",
+        // Raw selects are read and sent a time slice at a time: the lines must not show it.
+        "SELECT * FROM cpu WHERE host = 'c'",
+        "SELECT usage FROM cpu GROUP BY host ORDER BY time DESC LIMIT 30 OFFSET 3",
+        "SELECT usage FROM cpu WHERE usage > 50 GROUP BY host SLIMIT 2 SOFFSET 1",
         "SELECT mean(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(1m), host; SHOW DATABASES; SELECT nothing FROM cpu",
         "SELECT * FROM mem; SELECT x FROM nowhere; SELECT mean(x), x FROM mem",
         "SHOW SERIES; SHOW TAG VALUES WITH KEY = host",

@@ -5,7 +5,8 @@
 //! - `delete`: `DELETE`, `DROP SERIES`, `DROP MEASUREMENT`;
 //! - `select`: raw and aggregate `SELECT`s; `functions`: the aggregate and selector
 //!   functions; `show`: the schema `SHOW` statements; [`csv`]: results as CSV;
-//!   [`chunked`]: results as a stream of JSON lines (`chunked=true`);
+//!   [`chunked`]: results as a stream of JSON lines (`chunked=true`); [`sink`]: where results
+//!   go as they are made;
 //! - [`running`]: queries in flight (`SHOW QUERIES`, `KILL QUERY`, limits).
 
 pub mod chunked;
@@ -18,6 +19,7 @@ mod functions;
 mod math;
 pub mod running;
 mod select;
+pub mod sink;
 
 /// The zone of a `tz('…')` clause, or InfluxDB's error for an unknown one.
 pub fn select_zone(name: &str) -> Result<chrono_tz::Tz, String> {
@@ -33,7 +35,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The body of a `/query` answer.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, Default)]
 pub struct QueryResponse {
     /// One result per statement.
     pub results: Vec<StatementResult>,
@@ -236,41 +238,37 @@ pub struct QueryContext {
 
 /// Runs statements in order; after a failure the rest answer `not executed`, as InfluxDB.
 pub fn execute(engine: &Engine, statements: &[Statement], ctx: &QueryContext) -> QueryResponse {
-    let mut results = Vec::with_capacity(statements.len());
-    execute_each(engine, statements, ctx, &mut |r| results.push(r));
-    QueryResponse { results }
+    let mut response = QueryResponse::default();
+    execute_each(engine, statements, ctx, &mut response);
+    response
 }
 
-/// [`execute`] handing each statement's result to `on_result` as soon as it is known, so that
-/// a streamed answer holds one statement's result at a time.
+/// [`execute`] handing each statement's result to `out` as it is made: a `SELECT` sends its
+/// series a piece at a time when `out` asks for it ([`sink::SeriesSink::rows_per_read`]).
 pub fn execute_each(
     engine: &Engine,
     statements: &[Statement],
     ctx: &QueryContext,
-    on_result: &mut dyn FnMut(StatementResult),
+    out: &mut dyn sink::ResultSink,
 ) {
     let mut failed = false;
     for (id, stmt) in statements.iter().enumerate() {
-        let mut result = StatementResult {
-            statement_id: id,
-            ..Default::default()
-        };
-        if failed {
-            result.error = Some("not executed".into());
+        out.start(id);
+        let error = if failed {
+            Some("not executed".to_string())
         } else {
-            match ctx
-                .interrupt
-                .check()
-                .and_then(|()| execute_one(engine, stmt, ctx))
-            {
-                Ok(series) => result.series = series,
-                Err(e) => {
-                    result.error = Some(e.to_string());
-                    failed = true;
-                }
-            }
-        }
-        on_result(result);
+            let run = ctx.interrupt.check().and_then(|()| match stmt {
+                Statement::Select(s) if s.into.is_none() => select::select_to(engine, s, ctx, out),
+                _ => execute_one(engine, stmt, ctx)?
+                    .into_iter()
+                    .try_for_each(|series| out.series(series, true)),
+            });
+            run.err().map(|e| {
+                failed = true;
+                e.to_string()
+            })
+        };
+        out.end(id, error);
     }
 }
 

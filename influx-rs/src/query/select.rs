@@ -3,12 +3,14 @@
 use super::condition::{eval_condition, series_filters, time_and_tags_only, time_range};
 use super::functions::{Accumulator, Function, Transform};
 use super::math::{self, Math};
+use super::sink::SeriesSink;
 use super::{Epoch, QueryContext, QueryError, Series};
 use crate::storage::{Engine, Value};
 use influxql::{Dimension, Expr, Fill, MeasurementName, SelectStatement};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod multi;
+mod raw;
 mod subquery;
 mod windows;
 
@@ -33,12 +35,24 @@ struct SeriesPoints {
     points: Vec<Vec<(i64, Value)>>,
 }
 
-/// Runs a `SELECT` over each of its sources.
+/// Runs a `SELECT` over each of its sources and returns its series whole.
 pub(super) fn select(
     engine: &Engine,
     sel: &SelectStatement,
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
+    let mut out = Vec::new();
+    select_to(engine, sel, ctx, &mut out)?;
+    Ok(out)
+}
+
+/// Runs a `SELECT` over each of its sources, handing its series to `out` as they are made.
+pub(super) fn select_to(
+    engine: &Engine,
+    sel: &SelectStatement,
+    ctx: &QueryContext,
+    out: &mut dyn SeriesSink,
+) -> Result<(), QueryError> {
     let calls = sel
         .fields
         .iter()
@@ -78,33 +92,59 @@ pub(super) fn select(
         (Epoch::Rfc3339, Some(tz)) => Epoch::Local(tz),
         (epoch, _) => epoch,
     };
-    let mut out = Vec::new();
-    let run = |scope: &Scope<'_>| -> Result<Vec<Series>, QueryError> {
-        if multi_row {
-            multi::select(scope, sel)
-        } else if calls > 0 {
-            aggregate(scope, sel, ctx.now)
-        } else {
-            raw(scope, sel)
+    let run = |scope: &Scope<'_>, out: &mut dyn SeriesSink| -> Result<(), QueryError> {
+        if !multi_row && calls == 0 {
+            return raw::raw(scope, sel, out);
         }
+        // `SLIMIT`/`SOFFSET` pick among the groups of series the tags let through, whatever
+        // their points: as InfluxDB, which applies them to its index.
+        let limited;
+        let scope = match series_limit(scope, sel)? {
+            Some(series) => {
+                limited = series;
+                &Scope {
+                    series: Some(&limited),
+                    ..*scope
+                }
+            }
+            None => scope,
+        };
+        let mut series = if multi_row {
+            multi::select(scope, sel)?
+        } else {
+            aggregate(scope, sel, ctx.now)?
+        };
+        // `ORDER BY time DESC` puts the series in reverse order too, as InfluxDB.
+        if sel.descending {
+            series.reverse();
+        }
+        series.into_iter().try_for_each(|s| out.series(s, true))
+    };
+    // What every source shares; each sets where it reads.
+    let base = Scope {
+        engine,
+        derived: None,
+        series: None,
+        interrupt: &ctx.interrupt,
+        planner: ctx.planner.as_deref(),
+        db: "",
+        rp: "",
+        measurement: "",
+        min,
+        max,
+        epoch,
+        tz,
     };
     for source in &sel.sources {
         if let MeasurementName::Subquery(inner) = &source.name {
             for derived in subquery::run(engine, inner, (min, max), ctx)? {
                 ctx.interrupt.check()?;
-                out.extend(run(&Scope {
-                    engine,
+                let scope = Scope {
                     derived: Some(&derived),
-                    interrupt: &ctx.interrupt,
-                    planner: ctx.planner.as_deref(),
-                    db: "",
-                    rp: "",
                     measurement: &derived.name,
-                    min,
-                    max,
-                    epoch,
-                    tz,
-                })?);
+                    ..base
+                };
+                run(&scope, out)?;
             }
             continue;
         }
@@ -136,22 +176,16 @@ pub(super) fn select(
         };
         for m in measurements {
             ctx.interrupt.check()?;
-            out.extend(run(&Scope {
-                engine,
-                derived: None,
-                interrupt: &ctx.interrupt,
-                planner: ctx.planner.as_deref(),
+            let scope = Scope {
                 db,
                 rp: &rp,
                 measurement: &m,
-                min,
-                max,
-                epoch,
-                tz,
-            })?);
+                ..base
+            };
+            run(&scope, out)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// What one measurement of one source is read with.
@@ -163,6 +197,8 @@ struct Scope<'a> {
     interrupt: &'a super::running::Interrupt,
     /// `EXPLAIN`: reads of the engine are counted here instead of done.
     planner: Option<&'a super::explain::Planner>,
+    /// When set, only these series (sorted) are read: a group of them, or those `SLIMIT` left.
+    series: Option<&'a [std::sync::Arc<[u8]>]>,
     db: &'a str,
     rp: &'a str,
     measurement: &'a str,
@@ -310,43 +346,17 @@ impl Scope<'_> {
         visit: &mut dyn FnMut(crate::storage::SeriesData),
     ) -> Vec<String> {
         let wanted = self.wanted_fields(fields, condition);
-        // Conditions on tags alone decide whole series before any data is read.
-        let tag_keys = self.tag_keys();
-        let filters = condition
-            .map(|c| series_filters(c, &tag_keys))
-            .unwrap_or_default();
-        let no_fields = |_: &str| None;
-        let keep = |key: &[u8]| {
-            filters.is_empty()
-                || lineproto::series_key::split(key).is_some_and(|k| {
-                    let tags: BTreeMap<String, String> = k.tags.into_iter().collect();
-                    filters.iter().all(|f| eval_condition(f, &tags, &no_fields))
-                })
-        };
-        match self.derived {
+        self.with_filter(condition, |filter| match self.derived {
             Some(d) => d
-                .read(&wanted, (self.min, self.max), &keep)
+                .read(&wanted, (self.min, self.max), filter.keep)
                 .into_iter()
                 .for_each(visit),
-            None if last_only && self.planner.is_none() => {
-                self.last_points(&wanted, &keep).into_iter().for_each(visit)
-            }
+            None if last_only && self.planner.is_none() => self
+                .last_points(&wanted, filter.keep)
+                .into_iter()
+                .for_each(visit),
             None => {
-                let tags: Vec<(String, Vec<String>)> = filters
-                    .iter()
-                    .filter_map(|f| tag_values_wanted(f, &tag_keys))
-                    .collect();
-                let read = crate::storage::MeasurementRead {
-                    db: self.db,
-                    rp: self.rp,
-                    measurement: self.measurement,
-                    fields: &wanted,
-                    range: (self.min, self.max),
-                    filter: crate::storage::SeriesFilter {
-                        tags: &tags,
-                        keep: &keep,
-                    },
-                };
+                let read = self.measurement_read(&wanted, filter);
                 match self.planner {
                     Some(planner) => planner.add(
                         self.measurement,
@@ -357,8 +367,73 @@ impl Scope<'_> {
                     None => self.engine.visit_measurement(&read, visit),
                 }
             }
-        }
+        });
         wanted
+    }
+
+    /// The keys of the series that pass the tag-only parts of `condition`, sorted, without
+    /// reading their points.
+    fn series_keys(&self, condition: Option<&Expr>) -> Vec<std::sync::Arc<[u8]>> {
+        self.with_filter(condition, |filter| match self.derived {
+            Some(d) => {
+                let keys: BTreeSet<_> = d.keys().filter(|k| (filter.keep)(k)).collect();
+                keys.into_iter().collect()
+            }
+            None => self
+                .engine
+                .series_to_visit(&self.measurement_read(&[], filter))
+                .into_iter()
+                .collect(),
+        })
+    }
+
+    fn measurement_read<'r>(
+        &'r self,
+        fields: &'r [String],
+        filter: crate::storage::SeriesFilter<'r>,
+    ) -> crate::storage::MeasurementRead<'r> {
+        crate::storage::MeasurementRead {
+            db: self.db,
+            rp: self.rp,
+            measurement: self.measurement,
+            fields,
+            range: (self.min, self.max),
+            filter,
+        }
+    }
+
+    /// Hands `f` the series filter of the scope: conditions on tags alone (which decide whole
+    /// series before any data is read) and the series the scope is limited to.
+    fn with_filter<R>(
+        &self,
+        condition: Option<&Expr>,
+        f: impl FnOnce(crate::storage::SeriesFilter<'_>) -> R,
+    ) -> R {
+        let tag_keys = self.tag_keys();
+        let filters = condition
+            .map(|c| series_filters(c, &tag_keys))
+            .unwrap_or_default();
+        let no_fields = |_: &str| None;
+        let keep = |key: &[u8]| {
+            let listed = self
+                .series
+                .is_none_or(|keys| keys.binary_search_by(|k| (**k).cmp(key)).is_ok());
+            listed
+                && (filters.is_empty()
+                    || lineproto::series_key::split(key).is_some_and(|k| {
+                        let tags: BTreeMap<String, String> = k.tags.into_iter().collect();
+                        filters.iter().all(|f| eval_condition(f, &tags, &no_fields))
+                    }))
+        };
+        let tags: Vec<(String, Vec<String>)> = filters
+            .iter()
+            .filter_map(|f| tag_values_wanted(f, &tag_keys))
+            .collect();
+        f(crate::storage::SeriesFilter {
+            tags: &tags,
+            keep: &keep,
+            keys: self.series,
+        })
     }
 }
 
@@ -522,14 +597,6 @@ fn index_of(read: &mut Vec<String>, name: &str) -> usize {
     }
 }
 
-/// What a raw select-list item refers to.
-enum Column {
-    Field(usize),
-    Tag(String),
-    /// Arithmetic over fields (cells are the fields read, in `read` order).
-    Math(Math),
-}
-
 /// What `GROUP BY` asks for.
 struct Grouping {
     /// Tag keys (from tags, `*` and regexes), sorted.
@@ -565,156 +632,19 @@ fn dimensions(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Grouping, Quer
     })
 }
 
-/// Raw `SELECT` of fields and tags: one series per measurement (per tag group with
-/// `GROUP BY` tags), rows merged by time.
-fn raw(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryError> {
-    let all_fields = scope.field_names();
-    if all_fields.is_empty() {
-        return Ok(Vec::new());
-    }
-    let Grouping {
-        tags: group_tags,
-        interval,
-    } = dimensions(scope, sel)?;
-    if interval.is_some() {
-        return Err(QueryError::Invalid(
-            "GROUP BY requires at least one aggregate function".into(),
-        ));
-    }
-    let tag_keys: BTreeSet<String> = scope.tag_keys();
-    let mut read: Vec<String> = Vec::new();
-    let mut columns: Vec<(String, Column)> = Vec::new();
-    for f in &sel.fields {
-        match &f.expr {
-            Expr::Wildcard => {
-                let mut names: Vec<(String, bool)> = all_fields
-                    .iter()
-                    .map(|n| (n.clone(), true))
-                    // Tags grouped by are in the series' tags, not in its columns.
-                    .chain(
-                        tag_keys
-                            .iter()
-                            .filter(|t| !group_tags.contains(t))
-                            .map(|t| (t.clone(), false)),
-                    )
-                    .collect();
-                names.sort();
-                for (name, is_field) in names {
-                    let column = if is_field {
-                        Column::Field(index_of(&mut read, &name))
-                    } else {
-                        Column::Tag(name.clone())
-                    };
-                    columns.push((name, column));
-                }
-            }
-            e if math::wildcard_call(e).is_some() => {
-                let name = math::wildcard_call(e).unwrap_or_default();
-                for field in &all_fields {
-                    let call = Expr::Call {
-                        name: name.to_string(),
-                        args: vec![Expr::VarRef(field.clone())],
-                    };
-                    let mut leaf = |_: &Expr| Ok(index_of(&mut read, field));
-                    columns.push((
-                        format!("{name}_{field}"),
-                        Column::Math(math::build(&call, &mut leaf)?),
-                    ));
-                }
-            }
-            e if math::is_math(e) => {
-                let label = f.alias.clone().unwrap_or_else(|| math::name(e));
-                let mut leaf = |leaf: &Expr| match leaf {
-                    Expr::VarRef(name) => Ok(index_of(&mut read, name)),
-                    other => Err(QueryError::Invalid(format!(
-                        "invalid expression in the select list: {other}"
-                    ))),
-                };
-                columns.push((label, Column::Math(math::build(e, &mut leaf)?)));
-            }
-            Expr::VarRef(name) if name != "time" => {
-                let label = f.alias.clone().unwrap_or_else(|| name.clone());
-                let column = if tag_keys.contains(name) && !all_fields.contains(name) {
-                    Column::Tag(name.clone())
-                } else {
-                    Column::Field(index_of(&mut read, name))
-                };
-                columns.push((label, column));
-            }
-            _ => {}
-        }
-    }
-    if !columns
-        .iter()
-        .any(|(_, c)| matches!(c, Column::Field(_) | Column::Math(_)))
-    {
-        return Ok(Vec::new());
-    }
-    let mut groups: BTreeMap<Vec<String>, Vec<(i64, Vec<serde_json::Value>)>> = BTreeMap::new();
-    for s in scope.rows(&read, sel.condition.as_ref())? {
-        let key: Vec<String> = group_tags
-            .iter()
-            .map(|t| s.tags.get(t).cloned().unwrap_or_default())
-            .collect();
-        let rows = groups.entry(key).or_default();
-        for row in s.rows {
-            if !row.values[..read.len()].iter().any(Option::is_some) {
-                continue;
-            }
-            let cells = std::iter::once(scope.epoch.render(row.time))
-                .chain(columns.iter().map(|(_, c)| {
-                    match c {
-                        Column::Field(i) => row.values[*i]
-                            .as_ref()
-                            .map_or(serde_json::Value::Null, Value::to_json),
-                        Column::Tag(k) => s
-                            .tags
-                            .get(k)
-                            .map_or(serde_json::Value::Null, |v| v.clone().into()),
-                        Column::Math(m) => {
-                            let cells: Vec<serde_json::Value> = row.values[..read.len()]
-                                .iter()
-                                .map(|v| v.as_ref().map_or(serde_json::Value::Null, Value::to_json))
-                                .collect();
-                            m.eval(&cells)
-                        }
-                    }
-                }))
-                .collect();
-            rows.push((row.time, cells));
-        }
-    }
-    let names: Vec<String> = std::iter::once("time".to_string())
-        .chain(column_names(columns.into_iter().map(|(n, _)| n)))
-        .collect();
-    let mut out = Vec::new();
-    for (key, mut rows) in groups {
-        rows.sort_by_key(|(t, _)| *t);
-        if sel.descending {
-            rows.reverse();
-        }
-        let values = limit(rows.into_iter().map(|(_, r)| r), sel);
-        if values.is_empty() {
-            continue;
-        }
-        let tags = (!group_tags.is_empty()).then(|| group_tags.iter().cloned().zip(key).collect());
-        out.push(Series {
-            name: Some(scope.measurement.to_string()),
-            tags,
-            columns: names.clone(),
-            values,
-        });
-    }
-    Ok(out)
+/// `OFFSET`/`LIMIT` (or `SOFFSET`/`SLIMIT`) as counts: what to skip, then how many to keep at
+/// most (no limit, or 0, keeps all).
+fn skip_and_take(offset: Option<u64>, limit: Option<u64>) -> (usize, usize) {
+    let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    (
+        offset.map_or(0, count),
+        limit.filter(|&l| l > 0).map_or(usize::MAX, count),
+    )
 }
 
 fn limit<T>(rows: impl Iterator<Item = T>, sel: &SelectStatement) -> Vec<T> {
-    let offset = usize::try_from(sel.offset.unwrap_or(0)).unwrap_or(usize::MAX);
-    let limit = sel
-        .limit
-        .filter(|&l| l > 0)
-        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-    rows.skip(offset).take(limit).collect()
+    let (skip, take) = skip_and_take(sel.offset, sel.limit);
+    rows.skip(skip).take(take).collect()
 }
 
 /// Column names as InfluxDB gives them: alias or function name, repeats suffixed `_1`, `_2`.
@@ -1032,17 +962,39 @@ fn aggregate(
             values,
         });
     }
-    Ok(series_limit(out, sel))
+    Ok(out)
 }
 
-/// `SLIMIT`/`SOFFSET` applied to the series of a result.
-fn series_limit(series: Vec<Series>, sel: &SelectStatement) -> Vec<Series> {
-    let soffset = usize::try_from(sel.soffset.unwrap_or(0)).unwrap_or(usize::MAX);
-    let slimit = sel
-        .slimit
-        .filter(|&l| l > 0)
-        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-    series.into_iter().skip(soffset).take(slimit).collect()
+/// Series keys by group: the group's values of the `GROUP BY` tags, and its series, sorted.
+type SeriesGroups = Vec<(Vec<String>, Vec<std::sync::Arc<[u8]>>)>;
+
+/// The series the tag-only parts of the condition let through, by group (the values of
+/// `group_tags`), groups in order, after `SOFFSET` and `SLIMIT`.
+fn series_groups(scope: &Scope<'_>, sel: &SelectStatement, group_tags: &[String]) -> SeriesGroups {
+    let mut groups: BTreeMap<Vec<String>, Vec<std::sync::Arc<[u8]>>> = BTreeMap::new();
+    for key in scope.series_keys(sel.condition.as_ref()) {
+        let group = group_key(group_tags, &series_tags(&key));
+        groups.entry(group).or_default().push(key);
+    }
+    let (skip, take) = skip_and_take(sel.soffset, sel.slimit);
+    groups.into_iter().skip(skip).take(take).collect()
+}
+
+/// With `SLIMIT` or `SOFFSET`: the series of the groups they leave, sorted.
+fn series_limit(
+    scope: &Scope<'_>,
+    sel: &SelectStatement,
+) -> Result<Option<Vec<std::sync::Arc<[u8]>>>, QueryError> {
+    if sel.slimit.is_none() && sel.soffset.is_none() {
+        return Ok(None);
+    }
+    let group_tags = dimensions(scope, sel)?.tags;
+    let mut series: Vec<_> = series_groups(scope, sel, &group_tags)
+        .into_iter()
+        .flat_map(|(_, keys)| keys)
+        .collect();
+    series.sort();
+    Ok(Some(series))
 }
 
 /// A group's tags as its series shows them: absent when `GROUP BY` names time only.

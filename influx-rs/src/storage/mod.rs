@@ -171,6 +171,9 @@ pub struct SeriesFilter<'a> {
     pub tags: &'a [(String, Vec<String>)],
     /// Decides each remaining series from its key.
     pub keep: &'a dyn Fn(&[u8]) -> bool,
+    /// When set, these series (sorted) instead of the index's: a query that listed its series
+    /// once reads them group by group, without searching the index again.
+    pub keys: Option<&'a [Arc<[u8]>]>,
 }
 
 /// The storage engine of the daemon.
@@ -561,7 +564,11 @@ impl Engine {
             measurement,
             fields,
             range,
-            filter: SeriesFilter { tags: &[], keep },
+            filter: SeriesFilter {
+                tags: &[],
+                keep,
+                keys: None,
+            },
         };
         self.visit_measurement(&read, &mut |s| out.push(s));
         out
@@ -616,22 +623,41 @@ impl Engine {
         plan
     }
 
+    /// The keys of the series [`Engine::visit_measurement`] of `read` would visit, without
+    /// reading any data.
+    pub fn series_to_visit(&self, read: &MeasurementRead<'_>) -> BTreeSet<Arc<[u8]>> {
+        self.series_to_read(read).1
+    }
+
+    /// The first and last instant of `[min, max]` that a shard group of `db`'s policy `rp`
+    /// covers: where a read of that range can find points.
+    pub fn time_span(&self, db: &str, rp: &str, min: i64, max: i64) -> Option<(i64, i64)> {
+        let groups = self.located_shards(db, Some(rp), min, max);
+        let first = groups.iter().map(|(g, _)| g.start).min()?;
+        let last = groups.iter().map(|(g, _)| g.end.saturating_sub(1)).max()?;
+        Some((first.max(min), last.min(max)))
+    }
+
     /// The shards of the read's database and policy overlapping its range, and the keys of
     /// the series of its measurement in them that its filter wants.
     fn series_to_read(&self, read: &MeasurementRead<'_>) -> (Vec<Arc<Shard>>, BTreeSet<Arc<[u8]>>) {
         let (min, max) = read.range;
         let shards = self.shards_for(read.db, Some(read.rp), min, max);
-        let keys = shards
-            .iter()
-            .flat_map(|s| {
-                if read.filter.tags.is_empty() {
-                    s.series_of(read.measurement)
-                } else {
-                    s.series_where(read.measurement, read.filter.tags)
-                }
-            })
-            .filter(|k| (read.filter.keep)(k))
-            .collect();
+        let keep = read.filter.keep;
+        let keys = match read.filter.keys {
+            Some(keys) => keys.iter().filter(|k| keep(k)).cloned().collect(),
+            None => shards
+                .iter()
+                .flat_map(|s| {
+                    if read.filter.tags.is_empty() {
+                        s.series_of(read.measurement)
+                    } else {
+                        s.series_where(read.measurement, read.filter.tags)
+                    }
+                })
+                .filter(|k| keep(k))
+                .collect(),
+        };
         (shards, keys)
     }
 

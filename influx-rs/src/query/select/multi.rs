@@ -6,7 +6,7 @@
 //! selectors the point's time, or with `GROUP BY time()` the window's (empty windows filled
 //! as `fill()` says); many-row windows without points give no rows.
 
-use super::{dimensions, limit, series_limit, shown_tags, Scope};
+use super::{dimensions, limit, shown_tags, Scope};
 use crate::query::functions::{compare, Ordered};
 use crate::query::{QueryError, Series};
 use crate::storage::Value;
@@ -413,7 +413,7 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
             values,
         });
     }
-    Ok(series_limit(out, sel))
+    Ok(out)
 }
 
 /// InfluxDB's refusal to combine a many-row selector with other functions.

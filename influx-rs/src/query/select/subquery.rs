@@ -30,6 +30,11 @@ impl Derived {
         self.tag_keys.clone()
     }
 
+    /// The keys of its series, sorted.
+    pub(super) fn keys(&self) -> impl Iterator<Item = Arc<[u8]>> + '_ {
+        self.series.iter().map(|s| Arc::clone(&s.key))
+    }
+
     /// The `fields` of the series `keep` accepts, points in `[min, max]`.
     pub(super) fn read(
         &self,
