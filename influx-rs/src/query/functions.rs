@@ -1,6 +1,7 @@
 //! Aggregate and selector functions over the points of one bucket, with InfluxDB's result
 //! types and tie rules.
 
+use super::technical::Technical;
 use super::QueryError;
 use crate::storage::Value;
 use influxql::Expr;
@@ -446,7 +447,7 @@ impl Accumulator {
 }
 
 /// `derivative`, `non_negative_derivative`, `difference`, `non_negative_difference`,
-/// `cumulative_sum`, `moving_average`, `elapsed` and the exponential moving averages:
+/// `cumulative_sum`, `moving_average`, `elapsed` and the technical-analysis functions:
 /// functions of consecutive points (raw, or the buckets of an inner aggregate).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Transform {
@@ -463,95 +464,9 @@ pub(super) enum Transform {
     MovingAverage { window: usize },
     /// Time since the previous point, in `unit` ns.
     Elapsed { unit: i64 },
-    /// `exponential_moving_average` (`order` 1), `double_…` (2) and `triple_…` (3) over
-    /// `period` points, shown from the point after the first `hold`; `simple_warmup`: the
-    /// first `period` averages are plain means (InfluxDB's `'simple'` warmup type).
-    ExponentialMovingAverage {
-        order: u8,
-        period: usize,
-        hold: usize,
-        simple_warmup: bool,
-    },
-}
-
-/// One exponential moving average as InfluxDB computes it (the `gota` library): starts at
-/// the first value and weighs the `i`-th by `2 / (min(i, period) + 1)` (the exponential
-/// warmup), or with the simple warmup averages plainly until `period` values were seen and
-/// weighs by `2 / (period + 1)` after.
-#[derive(Debug, Clone, Copy)]
-struct Ema {
-    period: usize,
-    count: usize,
-    last: f64,
-    simple_warmup: bool,
-}
-
-impl Ema {
-    fn new(period: usize, simple_warmup: bool) -> Ema {
-        Ema {
-            period,
-            count: 0,
-            last: 0.0,
-            simple_warmup,
-        }
-    }
-
-    /// Whether `period` values were seen.
-    fn warmed(&self) -> bool {
-        self.count >= self.period
-    }
-
-    fn add(&mut self, v: f64) -> f64 {
-        self.last = if self.count == 0 {
-            v
-        } else if !self.warmed() && self.simple_warmup {
-            (self.last * self.count as f64 + v) / (self.count + 1) as f64
-        } else {
-            let seen = (self.count + 1).min(self.period);
-            let alpha = 2.0 / (seen as f64 + 1.0);
-            self.last + alpha * (v - self.last)
-        };
-        if self.count < self.period {
-            self.count += 1;
-        }
-        self.last
-    }
-}
-
-/// The single, double or triple exponential moving average of `values`, as InfluxDB
-/// chains them: later averages wait for the earlier to warm up under the simple warmup.
-fn exponential_moving_averages(
-    values: impl Iterator<Item = f64>,
-    order: u8,
-    period: usize,
-    simple_warmup: bool,
-) -> Vec<f64> {
-    let mut emas = [Ema::new(period, simple_warmup); 3];
-    values
-        .map(|v| {
-            let first = emas[0].add(v);
-            if order == 1 {
-                return first;
-            }
-            let waits = |e: &Ema| simple_warmup && !e.warmed();
-            let second = if waits(&emas[0]) {
-                first
-            } else {
-                emas[1].add(first)
-            };
-            if order == 2 {
-                return 2.0 * first - second;
-            }
-            let third = if waits(&emas[0]) {
-                first
-            } else if waits(&emas[1]) {
-                second
-            } else {
-                emas[2].add(second)
-            };
-            3.0 * first - 3.0 * second + third
-        })
-        .collect()
+    /// A technical-analysis function: the exponential moving averages, TRIX, RSI, CMO and
+    /// Kaufman's ratio and average.
+    Technical(Technical),
 }
 
 impl Transform {
@@ -561,6 +476,16 @@ impl Transform {
         args: &'e [Expr],
     ) -> Result<Option<(Transform, &'e Expr)>, QueryError> {
         let non_negative = name.starts_with("non_negative_");
+        if let Some(call) = Technical::parse(name, args)? {
+            return match args.first() {
+                Some(inner @ (Expr::VarRef(_) | Expr::Call { .. })) => {
+                    Ok(Some((Transform::Technical(call), inner)))
+                }
+                _ => Err(QueryError::Invalid(format!(
+                    "expected field argument in {name}()"
+                ))),
+            };
+        }
         let transform = match name.trim_start_matches("non_negative_") {
             "derivative" => {
                 let unit = match args.get(1) {
@@ -605,13 +530,6 @@ impl Transform {
                     }
                 }
             }
-            "exponential_moving_average"
-            | "double_exponential_moving_average"
-            | "triple_exponential_moving_average"
-                if !non_negative =>
-            {
-                exponential_moving_average(name, args)?
-            }
             "elapsed" if !non_negative => {
                 let unit = match args.get(1) {
                     None => 1,
@@ -627,11 +545,8 @@ impl Transform {
             }
             _ => return Ok(None),
         };
-        let extra_arguments = matches!(transform, Transform::ExponentialMovingAverage { .. });
         match args.first() {
-            Some(inner @ (Expr::VarRef(_) | Expr::Call { .. }))
-                if args.len() <= 2 || extra_arguments =>
-            {
+            Some(inner @ (Expr::VarRef(_) | Expr::Call { .. })) if args.len() <= 2 => {
                 Ok(Some((transform, inner)))
             }
             _ => Err(QueryError::Invalid(format!(
@@ -651,26 +566,16 @@ impl Transform {
         }
         match *self {
             Transform::CumulativeSum => cumulative_sum(&distinct),
-            Transform::ExponentialMovingAverage {
-                order,
-                period,
-                hold,
-                simple_warmup,
-            } => {
+            Transform::Technical(call) => {
                 let numbers: Vec<(i64, f64)> = distinct
                     .iter()
                     .filter_map(|p| Some((p.0, as_f64(&p.1)?)))
                     .collect();
-                let averages = exponential_moving_averages(
-                    numbers.iter().map(|(_, v)| *v),
-                    order,
-                    period,
-                    simple_warmup,
-                );
+                let outputs = call.outputs(numbers.iter().map(|(_, v)| *v));
                 numbers
                     .iter()
-                    .zip(averages)
-                    .skip(hold)
+                    .zip(outputs)
+                    .skip(call.hold)
                     .map(|((t, _), v)| (*t, Value::Float(v)))
                     .collect()
             }
@@ -724,7 +629,7 @@ impl Transform {
             Transform::Elapsed { unit } => Some(Value::Integer((p.0 - q.0) / unit)),
             Transform::CumulativeSum
             | Transform::MovingAverage { .. }
-            | Transform::ExponentialMovingAverage { .. } => None,
+            | Transform::Technical(_) => None,
         }
     }
 }
@@ -802,55 +707,6 @@ fn cumulative_sum(points: &[&(i64, Value)]) -> Vec<(i64, Value)> {
 }
 
 /// `Ok` when `name` got exactly `n` arguments, else InfluxDB's error.
-/// Reads `name(inner, period[, hold_period[, warmup_type]])` with InfluxDB's checks and words.
-fn exponential_moving_average(name: &str, args: &[Expr]) -> Result<Transform, QueryError> {
-    let invalid = |m: String| Err(QueryError::Invalid(m));
-    if !(2..=4).contains(&args.len()) {
-        return invalid(format!(
-            "invalid number of arguments for {name}, expected at least 2 but no more than 4, got {}",
-            args.len()
-        ));
-    }
-    let period = match &args[1] {
-        Expr::Integer(n) if *n >= 1 => usize::try_from(*n).unwrap_or(usize::MAX),
-        Expr::Integer(_) => {
-            return invalid(format!("{name} period must be greater than or equal to 1"))
-        }
-        _ => return invalid(format!("{name} period must be an integer")),
-    };
-    let hold = match args.get(2) {
-        None | Some(Expr::Integer(-1)) => period - 1,
-        Some(Expr::Integer(h)) if *h >= 0 => usize::try_from(*h).unwrap_or(usize::MAX),
-        Some(Expr::Integer(_)) => {
-            return invalid(format!(
-                "{name} hold period must be greater than or equal to 0"
-            ))
-        }
-        Some(_) => return invalid(format!("{name} hold period must be an integer")),
-    };
-    let simple_warmup = match args.get(3) {
-        None => false,
-        Some(Expr::Str(w)) if w == "exponential" => false,
-        Some(Expr::Str(w)) if w == "simple" => true,
-        Some(_) => {
-            return invalid(format!(
-                "{name} warmup type must be one of: 'exponential' 'simple'"
-            ))
-        }
-    };
-    let order = match name {
-        "double_exponential_moving_average" => 2,
-        "triple_exponential_moving_average" => 3,
-        _ => 1,
-    };
-    Ok(Transform::ExponentialMovingAverage {
-        order,
-        period,
-        hold,
-        simple_warmup,
-    })
-}
-
 fn expect_args(name: &str, args: &[Expr], n: usize) -> Result<(), QueryError> {
     if args.len() == n {
         Ok(())
@@ -1040,51 +896,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn exponential_moving_averages_follow_influxdb_1_6_7() {
-        // InfluxDB 1.6.7's answers to `…_moving_average(v, 3, 0)` over 1, 4, 2, 8, and with
-        // `'simple'` to `(v, 3, 1, 'simple')` (the first value is the first point's own).
-        let values = [1.0, 4.0, 2.0, 8.0];
-        let close = |got: Vec<f64>, want: &[f64]| {
-            assert_eq!(got.len(), want.len());
-            for (g, w) in got.iter().zip(want) {
-                assert!((g - w).abs() < 1e-12, "{got:?} vs {want:?}");
-            }
-        };
-        let ema = |order, simple| exponential_moving_averages(values.into_iter(), order, 3, simple);
-        close(ema(1, false), &[1.0, 3.0, 2.5, 5.25]);
-        close(
-            ema(2, false),
-            &[
-                1.0,
-                3.666666666666667,
-                2.5833333333333335,
-                6.666666666666667,
-            ],
-        );
-        close(
-            ema(3, false),
-            &[
-                1.0,
-                3.8888888888888893,
-                2.4027777777777777,
-                7.243055555555555,
-            ],
-        );
-        close(
-            ema(1, true),
-            &[1.0, 2.5, 2.3333333333333335, 5.166666666666666],
-        );
-        close(
-            ema(2, true),
-            &[1.0, 2.5, 2.3333333333333335, 6.583333333333332],
-        );
-        close(
-            ema(3, true),
-            &[1.0, 2.5, 2.3333333333333335, 7.999999999999998],
-        );
     }
 
     #[test]

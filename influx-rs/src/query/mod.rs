@@ -4,7 +4,8 @@
 //! - `condition`: time ranges and row filters of `WHERE` clauses;
 //! - `delete`: `DELETE`, `DROP SERIES`, `DROP MEASUREMENT`;
 //! - `select`: raw and aggregate `SELECT`s; `functions`: the aggregate and selector
-//!   functions; `show`: the schema `SHOW` statements; [`csv`]: results as CSV;
+//!   functions; `technical`: the technical-analysis functions; `show`: the schema `SHOW`
+//!   statements; [`csv`]: results as CSV;
 //!   [`chunked`]: results as a stream of JSON lines (`chunked=true`); [`sink`]: where results
 //!   go as they are made;
 //! - [`running`]: queries in flight (`SHOW QUERIES`, `KILL QUERY`, limits).
@@ -20,6 +21,7 @@ mod math;
 pub mod running;
 mod select;
 pub mod sink;
+mod technical;
 
 /// The zone of a `tz('…')` clause, or InfluxDB's error for an unknown one.
 pub fn select_zone(name: &str) -> Result<chrono_tz::Tz, String> {
