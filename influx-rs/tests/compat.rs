@@ -447,6 +447,19 @@ const QUERIES: &[&str] = &[
     "SELECT chande_momentum_oscillator(usage, 'x') FROM cpu",
     "SELECT relative_strength_index(3, 2) FROM cpu",
     "SELECT exponential_moving_average(3, 2) FROM cpu",
+    // Holt-Winters forecasts (1.6.7's Nelder-Mead fit, step for step), seasonal or not, with
+    // and without the fit, beside other calls, with offsets, and their argument errors.
+    "SELECT holt_winters(mean(usage), 3, 0) FROM cpu WHERE host = 'a' AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(2m)",
+    "SELECT holt_winters_with_fit(max(usage), 2, 3) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(1m), host",
+    "SELECT holt_winters(sum(count), 4, 2), sum(count) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(3m)",
+    "SELECT holt_winters(first(usage), 2, 4) FROM cpu WHERE host = 'b' AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(2m, 30s)",
+    "SELECT holt_winters_with_fit(mean(usage), 5, 6) FROM cpu WHERE host = 'c' AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(1m)",
+    "SELECT holt_winters(usage, 1, 1) FROM cpu",
+    "SELECT holt_winters(mean(usage), 1, 1) FROM cpu",
+    "SELECT holt_winters(mean(usage), 0, 1) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(1m)",
+    "SELECT holt_winters_with_fit(mean(usage), 1) FROM cpu",
+    "SELECT holt_winters(mean(usage), 2, -1) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(1m)",
+    "SELECT holt_winters(mean(usage), 2, 'x') FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(1m)",
     // One-point selectors with fields and tags beside them.
     "SELECT max(usage), count, host FROM cpu",
     "SELECT min(usage), count FROM cpu GROUP BY host",
@@ -709,6 +722,8 @@ fn chunked_answers_match_influxdb_1_6_7() {
         "SELECT * FROM cpu WHERE host = 'c'",
         "SELECT usage FROM cpu GROUP BY host ORDER BY time DESC LIMIT 30 OFFSET 3",
         "SELECT usage FROM cpu WHERE usage > 50 GROUP BY host SLIMIT 2 SOFFSET 1",
+        // Aggregates send each group's series as soon as it is made.
+        "SELECT max(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:10:00Z' GROUP BY time(1m), host ORDER BY time DESC",
         "SELECT mean(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(1m), host; SHOW DATABASES; SELECT nothing FROM cpu",
         "SELECT * FROM mem; SELECT x FROM nowhere; SELECT mean(x), x FROM mem",
         "SHOW SERIES; SHOW TAG VALUES WITH KEY = host",

@@ -1,6 +1,7 @@
 //! Aggregate and selector functions over the points of one bucket, with InfluxDB's result
 //! types and tie rules.
 
+use super::holt_winters::HoltWinters;
 use super::technical::Technical;
 use super::QueryError;
 use crate::storage::Value;
@@ -467,6 +468,9 @@ pub(super) enum Transform {
     /// A technical-analysis function: the exponential moving averages, TRIX, RSI, CMO and
     /// Kaufman's ratio and average.
     Technical(Technical),
+    /// `holt_winters` / `holt_winters_with_fit` of an aggregate's windows: values at times of
+    /// their own, past the windows.
+    HoltWinters(HoltWinters),
 }
 
 impl Transform {
@@ -476,6 +480,14 @@ impl Transform {
         args: &'e [Expr],
     ) -> Result<Option<(Transform, &'e Expr)>, QueryError> {
         let non_negative = name.starts_with("non_negative_");
+        if let Some(hw) = holt_winters(name, args)? {
+            return match args.first() {
+                Some(inner @ Expr::Call { .. }) => Ok(Some((Transform::HoltWinters(hw), inner))),
+                _ => Err(QueryError::Invalid(format!(
+                    "must use aggregate function with {name}"
+                ))),
+            };
+        }
         if let Some(call) = Technical::parse(name, args)? {
             return match args.first() {
                 Some(inner @ (Expr::VarRef(_) | Expr::Call { .. })) => {
@@ -579,6 +591,16 @@ impl Transform {
                     .map(|((t, _), v)| (*t, Value::Float(v)))
                     .collect()
             }
+            Transform::HoltWinters(hw) => {
+                let numbers: Vec<(i64, f64)> = distinct
+                    .iter()
+                    .filter_map(|p| Some((p.0, as_f64(&p.1)?)))
+                    .collect();
+                hw.forecast(&numbers, default_unit)
+                    .into_iter()
+                    .map(|(t, v)| (t, Value::Float(v)))
+                    .collect()
+            }
             Transform::MovingAverage { window } => {
                 let numbers: Vec<(i64, f64)> = distinct
                     .iter()
@@ -607,7 +629,7 @@ impl Transform {
     /// window, whose first values then come later).
     pub(super) fn lookback_buckets(&self) -> i64 {
         match *self {
-            Transform::CumulativeSum => 0,
+            Transform::CumulativeSum | Transform::HoltWinters(_) => 0,
             _ => 1,
         }
     }
@@ -629,7 +651,8 @@ impl Transform {
             Transform::Elapsed { unit } => Some(Value::Integer((p.0 - q.0) / unit)),
             Transform::CumulativeSum
             | Transform::MovingAverage { .. }
-            | Transform::Technical(_) => None,
+            | Transform::Technical(_)
+            | Transform::HoltWinters(_) => None,
         }
     }
 }
@@ -704,6 +727,39 @@ fn cumulative_sum(points: &[&(i64, Value)]) -> Vec<(i64, Value)> {
             }
         })
         .collect()
+}
+
+/// Reads `holt_winters(agg, N, S)` (or `holt_winters_with_fit`) with InfluxDB's checks and
+/// words; `None` when `name` is neither.
+fn holt_winters(name: &str, args: &[Expr]) -> Result<Option<HoltWinters>, QueryError> {
+    let with_fit = match name {
+        "holt_winters" => false,
+        "holt_winters_with_fit" => true,
+        _ => return Ok(None),
+    };
+    expect_args(name, args, 3)?;
+    let invalid = |m: String| Err(QueryError::Invalid(m));
+    let horizon = match &args[1] {
+        Expr::Integer(n) if *n > 0 => usize::try_from(*n).unwrap_or(usize::MAX),
+        Expr::Integer(n) => {
+            return invalid(format!(
+                "second arg to {name} must be greater than 0, got {n}"
+            ))
+        }
+        _ => return invalid(format!("expected integer argument as second arg in {name}")),
+    };
+    let season = match &args[2] {
+        Expr::Integer(n) if *n >= 0 => usize::try_from(*n).unwrap_or(usize::MAX),
+        Expr::Integer(n) => {
+            return invalid(format!("third arg to {name} cannot be negative, got {n}"))
+        }
+        _ => return invalid(format!("expected integer argument as third arg in {name}")),
+    };
+    Ok(Some(HoltWinters {
+        horizon,
+        season,
+        with_fit,
+    }))
 }
 
 /// `Ok` when `name` got exactly `n` arguments, else InfluxDB's error.

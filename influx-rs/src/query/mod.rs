@@ -4,8 +4,8 @@
 //! - `condition`: time ranges and row filters of `WHERE` clauses;
 //! - `delete`: `DELETE`, `DROP SERIES`, `DROP MEASUREMENT`;
 //! - `select`: raw and aggregate `SELECT`s; `functions`: the aggregate and selector
-//!   functions; `technical`: the technical-analysis functions; `show`: the schema `SHOW`
-//!   statements; [`csv`]: results as CSV;
+//!   functions; `technical`: the technical-analysis functions; `holt_winters` and
+//!   `nelder_mead`: forecasts; `show`: the schema `SHOW` statements; [`csv`]: results as CSV;
 //!   [`chunked`]: results as a stream of JSON lines (`chunked=true`); [`sink`]: where results
 //!   go as they are made;
 //! - [`running`]: queries in flight (`SHOW QUERIES`, `KILL QUERY`, limits).
@@ -17,7 +17,9 @@ mod delete;
 pub mod diagnostics;
 pub mod explain;
 mod functions;
+mod holt_winters;
 mod math;
+mod nelder_mead;
 pub mod running;
 mod select;
 pub mod sink;

@@ -109,11 +109,10 @@ pub(super) fn select_to(
             }
             None => scope,
         };
-        let mut series = if multi_row {
-            multi::select(scope, sel)?
-        } else {
-            aggregate(scope, sel, ctx.now)?
-        };
+        if !multi_row {
+            return aggregate(scope, sel, ctx.now, out);
+        }
+        let mut series = multi::select(scope, sel)?;
         // `ORDER BY time DESC` puts the series in reverse order too, as InfluxDB.
         if sel.descending {
             series.reverse();
@@ -667,7 +666,8 @@ fn aggregate(
     scope: &Scope<'_>,
     sel: &SelectStatement,
     now: i64,
-) -> Result<Vec<Series>, QueryError> {
+    out: &mut dyn SeriesSink,
+) -> Result<(), QueryError> {
     let mut calls: Vec<Call> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
     let mut outputs: Vec<Math> = Vec::new();
@@ -726,6 +726,17 @@ fn aggregate(
         tags: group_tags,
         interval,
     } = dimensions(scope, sel)?;
+    if interval.is_none() {
+        let forecast = sel.fields.iter().find_map(|f| match &f.expr {
+            Expr::Call { name, .. } if name.starts_with("holt_winters") => Some(name),
+            _ => None,
+        });
+        if let Some(name) = forecast {
+            return Err(QueryError::Invalid(format!(
+                "{name} aggregate requires a GROUP BY interval"
+            )));
+        }
+    }
     let transforms = calls.iter().any(|c| c.transform.is_some());
     let lookback = calls
         .iter()
@@ -781,7 +792,7 @@ fn aggregate(
         point_groups(scope, sel, &read, &group_tags, by_time_and_tags, only_last)?
     };
     let Some(first_time) = first_time else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     let single_selector = calls.len() == 1
         && calls[0].transform.is_none()
@@ -796,7 +807,13 @@ fn aggregate(
         .iter()
         .all(|c| matches!(c.function, Some(Function::Integral(_))));
 
-    let mut out = Vec::new();
+    // Each group's series goes out as soon as it is made. `ORDER BY time DESC` puts the series
+    // in reverse order too, as InfluxDB.
+    let groups: Box<dyn Iterator<Item = (Vec<String>, GroupValues)>> = if sel.descending {
+        Box::new(groups.into_iter().rev())
+    } else {
+        Box::new(groups.into_iter())
+    };
     for (key, group) in groups {
         let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
         match interval {
@@ -908,16 +925,26 @@ fn aggregate(
                     columns.push(column);
                 }
                 fill_columns(&mut columns, &fill);
-                for (call, column) in calls.iter().zip(columns.iter_mut()) {
+                // Forecasts past the windows, by time: a row each, after the windows' rows.
+                let mut beyond: BTreeMap<i64, Vec<Option<serde_json::Value>>> = BTreeMap::new();
+                for (i, (call, column)) in calls.iter().zip(columns.iter_mut()).enumerate() {
                     if let Some(transform) = call.transform {
-                        *column = transform_buckets(transform, &buckets, column, width);
+                        let (aligned, after) =
+                            transform_buckets(transform, &buckets, column, width);
+                        *column = aligned;
+                        for (t, v) in after {
+                            beyond.entry(t).or_insert_with(|| vec![None; calls.len()])[i] = Some(v);
+                        }
                     }
                 }
                 // The bucket read only to transform the first one is not shown.
                 let first_shown = buckets.partition_point(|&b| transforms && b < start_shown);
-                for (n, &b) in buckets.iter().enumerate().skip(first_shown) {
+                let in_windows = buckets.iter().enumerate().skip(first_shown).map(|(n, &b)| {
                     let cells: Vec<Option<serde_json::Value>> =
                         columns.iter().map(|c| c[n].clone()).collect();
+                    (b, cells)
+                });
+                for (b, cells) in in_windows.chain(beyond) {
                     if (fill == Fill::None || transforms || only_integrals)
                         && cells.iter().all(Option::is_none)
                     {
@@ -953,16 +980,17 @@ fn aggregate(
             continue;
         }
         let tags = shown_tags(sel, &group_tags, key);
-        out.push(Series {
+        let series = Series {
             name: Some(scope.measurement.to_string()),
             tags,
             columns: std::iter::once("time".to_string())
                 .chain(names.iter().cloned())
                 .collect(),
             values,
-        });
+        };
+        out.series(series, true)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Series keys by group: the group's values of the `GROUP BY` tags, and its series, sorted.
@@ -1264,14 +1292,17 @@ struct Call {
     transform: Option<Transform>,
 }
 
-/// A transformation of a column of bucket values (nulls skipped); results land in the bucket
-/// of the point they were computed at. The default unit is the bucket width.
+/// A transformation of a column of bucket values (nulls skipped): the results at the buckets'
+/// own times, aligned with them, and those at other times (forecasts), in time order.
 fn transform_buckets(
     transform: Transform,
     buckets: &[i64],
     column: &[Option<serde_json::Value>],
     width: i64,
-) -> Vec<Option<serde_json::Value>> {
+) -> (
+    Vec<Option<serde_json::Value>>,
+    Vec<(i64, serde_json::Value)>,
+) {
     let points: Vec<(i64, Value)> = buckets
         .iter()
         .zip(column)
@@ -1284,13 +1315,15 @@ fn transform_buckets(
             Some((b, value))
         })
         .collect();
-    let mut out = vec![None; buckets.len()];
+    let mut aligned = vec![None; buckets.len()];
+    let mut elsewhere = Vec::new();
     for (t, v) in transform.apply(&points, width) {
-        if let Ok(i) = buckets.binary_search(&t) {
-            out[i] = Some(v.to_json());
+        match buckets.binary_search(&t) {
+            Ok(i) => aligned[i] = Some(v.to_json()),
+            Err(_) => elsewhere.push((t, v.to_json())),
         }
     }
-    out
+    (aligned, elsewhere)
 }
 
 /// Applies `fill(previous|linear|<number>)` to empty buckets (null and none need nothing here).
