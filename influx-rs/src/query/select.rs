@@ -386,6 +386,16 @@ impl Scope<'_> {
         })
     }
 
+    /// The first and last time the points of `fields` (and of the fields `condition` names)
+    /// of the scope's series may have, from the storage's metadata alone.
+    fn data_span(&self, fields: &[String], condition: Option<&Expr>) -> Option<(i64, i64)> {
+        let wanted = self.wanted_fields(fields, condition);
+        self.with_filter(condition, |filter| {
+            self.engine
+                .time_bounds(&self.measurement_read(&wanted, filter))
+        })
+    }
+
     fn measurement_read<'r>(
         &'r self,
         fields: &'r [String],

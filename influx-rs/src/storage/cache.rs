@@ -75,6 +75,19 @@ impl Cache {
         Some(column.deduped().range(min, max))
     }
 
+    /// The first and last time of the cached points of one field of one series in
+    /// `[min, max]`, without copying them.
+    pub fn bounds(&self, key: &[u8], field: &str, min: i64, max: i64) -> Option<(i64, i64)> {
+        let (_, column) = self.series.get(key)?.iter().find(|(n, _)| n == field)?;
+        column
+            .times
+            .iter()
+            .filter(|t| (min..=max).contains(*t))
+            .fold(None, |b, &t| {
+                Some(b.map_or((t, t), |(lo, hi)| (t.min(lo), t.max(hi))))
+            })
+    }
+
     /// Everything by series key then field name, for writing a frozen, shared cache to a
     /// column file (columns are not copied: call [`Column::deduped`] on each).
     pub fn sorted(&self) -> Vec<SortedSeries<'_>> {
@@ -121,5 +134,10 @@ mod tests {
         assert_eq!(col.values.get(1), Some(Value::Integer(3)));
         let sorted = c.sorted();
         assert_eq!(sorted.len(), 1);
+        // Bounds see points written out of order, within the range asked.
+        assert_eq!(c.bounds(b"m", "v", i64::MIN, i64::MAX), Some((1, 19)));
+        assert_eq!(c.bounds(b"m", "v", 2, 12), Some((2, 12)));
+        assert_eq!(c.bounds(b"m", "v", 3, 9), None);
+        assert_eq!(c.bounds(b"m", "w", i64::MIN, i64::MAX), None);
     }
 }

@@ -640,13 +640,20 @@ impl Engine {
         self.series_to_read(read).1
     }
 
-    /// The first and last instant of `[min, max]` that a shard group of `db`'s policy `rp`
-    /// covers: where a read of that range can find points.
-    pub fn time_span(&self, db: &str, rp: &str, min: i64, max: i64) -> Option<(i64, i64)> {
-        let groups = self.located_shards(db, Some(rp), min, max);
-        let first = groups.iter().map(|(g, _)| g.start).min()?;
-        let last = groups.iter().map(|(g, _)| g.end.saturating_sub(1)).max()?;
-        Some((first.max(min), last.min(max)))
+    /// The first and last time at which [`Engine::visit_measurement`] of `read` may find a
+    /// point, from block metadata and the caches, without reading any data.
+    pub fn time_bounds(&self, read: &MeasurementRead<'_>) -> Option<(i64, i64)> {
+        let (min, max) = read.range;
+        let (shards, keys) = self.series_to_read(read);
+        keys.iter()
+            .flat_map(|key| {
+                read.fields.iter().flat_map(|field| {
+                    shards
+                        .iter()
+                        .filter_map(|s| s.time_bounds(key, field, min, max))
+                })
+            })
+            .reduce(|(lo, hi), (a, b)| (lo.min(a), hi.max(b)))
     }
 
     /// The shards of the read's database and policy overlapping its range, and the keys of

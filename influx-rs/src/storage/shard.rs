@@ -642,6 +642,23 @@ impl Shard {
         plan
     }
 
+    /// The first and last time in `[min, max]` that one field of one series may have a point
+    /// at, from the blocks' time ranges and the caches (deleted points may still count).
+    pub fn time_bounds(&self, key: &[u8], field: &str, min: i64, max: i64) -> Option<(i64, i64)> {
+        let st = self.state.lock();
+        let blocks = st.files.iter().flat_map(|f| {
+            f.file
+                .blocks_in(key, field, min, max)
+                .map(|b| (b.min_time.max(min), b.max_time.min(max)))
+        });
+        let cached = std::iter::once(&st.cache)
+            .chain(st.snapshot.as_ref().map(|s| &*s.cache))
+            .filter_map(|c| c.bounds(key, field, min, max));
+        blocks
+            .chain(cached)
+            .reduce(|(lo, hi), (a, b)| (lo.min(a), hi.max(b)))
+    }
+
     /// Deletes the points of `keys` in `[min, max]` that were written before the call:
     /// everything acknowledged goes to a column file first, then the files get tombstones.
     /// Series left without points leave the index, and measurements without series the

@@ -82,7 +82,14 @@ fn send_group(
 ) -> Result<(), QueryError> {
     let (mut to_skip, mut to_send) = skip_and_take(sel.offset, sel.limit);
     let mut started = false;
-    let mut slices = TimeSlices::of(scope, out.rows_per_read(), sel.descending);
+    let mut slices = match out.rows_per_read().filter(|_| scope.derived.is_none()) {
+        None => TimeSlices::whole((scope.min, scope.max), sel.descending),
+        Some(aim) => TimeSlices::over(
+            scope.data_span(&list.read, sel.condition.as_ref()),
+            aim,
+            sel.descending,
+        ),
+    };
     while let Some((min, max)) = slices.next() {
         if to_send == 0 {
             break;
@@ -256,9 +263,10 @@ impl SelectList {
 }
 
 /// The time ranges a group is read in, in the order its rows go out: its whole range at once,
-/// or, with a count of rows to aim at, slices of the span its shards cover, each as wide as the
-/// rows the previous one held suggest (starting narrow, widening fast over gaps, and read again
-/// narrower when a slice meets far more rows than aimed at).
+/// or, with a count of rows to aim at, slices of the span its points lie in (from the storage's
+/// metadata): first the whole span, read again narrower whenever a slice meets far more rows
+/// than aimed at, then each slice as wide as the rows the one before held suggest (widening
+/// fast over gaps).
 struct TimeSlices {
     /// Next instant to read, and the last one (both included; `next` moves towards `last`).
     next: i128,
@@ -271,36 +279,28 @@ struct TimeSlices {
     descending: bool,
 }
 
-/// Slices of the first read: the span over this, at least one nanosecond.
-const FIRST_SLICE_FRACTION: i128 = 1024;
 /// How much one slice may be wider or narrower than the one before; also how many times the
 /// rows aimed at a slice may hold before it is read again narrower.
 const MAX_SLICE_CHANGE: i128 = 4;
 
 impl TimeSlices {
-    fn of(scope: &Scope<'_>, aim: Option<usize>, descending: bool) -> TimeSlices {
-        let (min, max) = (i128::from(scope.min), i128::from(scope.max));
-        let whole = TimeSlices {
+    /// The whole of `[min, max]` in one read.
+    fn whole((min, max): (i64, i64), descending: bool) -> TimeSlices {
+        let (min, max) = (i128::from(min), i128::from(max));
+        TimeSlices {
             next: if descending { max } else { min },
             last: if descending { min } else { max },
             width: 0,
             current: (0, 0),
             aim: 0,
             descending,
-        };
-        let Some(aim) = aim.filter(|_| scope.derived.is_none()) else {
-            return whole;
-        };
-        let Some((first, last)) = scope
-            .engine
-            .time_span(scope.db, scope.rp, scope.min, scope.max)
-        else {
-            // No shard holds any of the range: nothing to read.
-            return TimeSlices {
-                next: 1,
-                last: 0,
-                ..whole
-            };
+        }
+    }
+
+    /// Slices of `span` (where the points lie; none to read when `None`) of about `aim` rows.
+    fn over(span: Option<(i64, i64)>, aim: usize, descending: bool) -> TimeSlices {
+        let Some((first, last)) = span else {
+            return TimeSlices::whole((1, 0), descending);
         };
         let (first, last) = (i128::from(first), i128::from(last));
         let (next, last) = if descending {
@@ -311,7 +311,8 @@ impl TimeSlices {
         TimeSlices {
             next,
             last,
-            width: ((last - next).abs() / FIRST_SLICE_FRACTION).max(1),
+            // The whole span first: most groups fit in one read.
+            width: (last - next).abs() + 1,
             current: (next, 0),
             aim: aim.max(1),
             descending,
