@@ -91,8 +91,13 @@ impl Cli {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    http_serve::runtime()
+        .context("starting the runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let mut cli = Cli::parse();
     if let Some(Command::HashPassword) = cli.command.take() {
         let mut password = String::new();
@@ -155,17 +160,22 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.bind))?;
     tracing::info!(bind = %config.bind, store = %config.sources[0].url, "chronograf-rs listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            if let Ok(mut term) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
+    let shutdown = async {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
             }
-        })
-        .await
-        .context("serving")
+        }
+    };
+    http_serve::serve(
+        listener,
+        router(state),
+        http_serve::Limits::default(),
+        shutdown,
+    )
+    .await
+    .context("serving")
 }

@@ -69,6 +69,26 @@ pub struct HttpConfig {
     /// Key of the JWTs accepted as `Authorization: Bearer …` (`INFLUX_RS_HTTP_SHARED_SECRET`);
     /// empty refuses bearer tokens.
     pub shared_secret: String,
+    /// Connections served at once (InfluxDB's key); more wait to be accepted. 0 = 1,024.
+    pub max_connection_limit: usize,
+    /// Time a client has to send a request's header, and an idle kept-alive connection to
+    /// start its next request, before the connection is closed.
+    #[serde(with = "humantime_serde")]
+    pub read_header_timeout: Duration,
+}
+
+impl HttpConfig {
+    /// The bounds the HTTP server runs within.
+    pub fn serve_limits(&self) -> http_serve::Limits {
+        let default = http_serve::Limits::default();
+        http_serve::Limits {
+            header_read_timeout: self.read_header_timeout,
+            max_connections: match self.max_connection_limit {
+                0 => default.max_connections,
+                n => n,
+            },
+        }
+    }
 }
 
 /// `[data]`
@@ -164,6 +184,8 @@ impl Default for HttpConfig {
             max_body_size: 25_000_000,
             auth_enabled: false,
             shared_secret: String::new(),
+            max_connection_limit: 1024,
+            read_header_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -106,8 +106,13 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    http_serve::runtime()
+        .context("starting the runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     influx_rs::query::diagnostics::mark_started();
     let args = Args::parse();
     let config = load_config(&args)?;
@@ -172,9 +177,13 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.http.bind_address))?;
     tracing::info!(bind = %config.http.bind_address, data_dir = %config.data.dir.display(), "influx-rs listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    http_serve::serve(
+        listener,
+        router(state),
+        config.http.serve_limits(),
+        shutdown_signal(),
+    )
+    .await?;
     drop(continuous_queries);
     tracing::info!("shutting down: snapshotting caches");
     let e = Arc::clone(&engine);

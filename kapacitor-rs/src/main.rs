@@ -350,10 +350,7 @@ fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
     init_logging(&config)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let runtime = http_serve::runtime().context("starting the runtime")?;
     runtime.block_on(serve(config))
 }
 
@@ -440,18 +437,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!(bind = %bind, data_dir = %config.data_dir.display(), "kapacitor-rs listening");
     let app = router(AppState { tasks, events });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => return std::future::pending().await,
-                };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        })
+    let shutdown = async {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    http_serve::serve(listener, app, http_serve::Limits::default(), shutdown)
         .await
         .context("serving")?;
     tracing::info!("stopped");

@@ -189,6 +189,20 @@ enum Node {
     If(Pipeline, Vec<Node>, Vec<Node>),
 }
 
+/// How deeply `{{if}}` blocks and parenthesised pipelines may nest: parsing and running
+/// recurse once per level, and the template comes from a task anyone with the API can define.
+const MAX_DEPTH: usize = 100;
+
+/// An error if `depth` is past [`MAX_DEPTH`].
+fn check_depth(depth: usize) -> Result<(), TemplateError> {
+    if depth > MAX_DEPTH {
+        return Err(TemplateError(format!(
+            "template nested too deeply (more than {MAX_DEPTH} levels)"
+        )));
+    }
+    Ok(())
+}
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
@@ -203,7 +217,7 @@ impl Template {
     pub fn parse(source: &str, html: bool) -> Result<Template, TemplateError> {
         let tokens = split(source)?;
         let mut pos = 0;
-        let nodes = parse_nodes(&tokens, &mut pos, false)?;
+        let nodes = parse_nodes(&tokens, &mut pos, false, 0)?;
         if pos < tokens.len() {
             return Err(TemplateError(format!(
                 "unexpected {{{{{}}}}}",
@@ -264,7 +278,9 @@ fn parse_nodes(
     tokens: &[(bool, String)],
     pos: &mut usize,
     in_if: bool,
+    depth: usize,
 ) -> Result<Vec<Node>, TemplateError> {
+    check_depth(depth)?;
     let mut nodes = Vec::new();
     while *pos < tokens.len() {
         let (action, body) = &tokens[*pos];
@@ -284,12 +300,12 @@ fn parse_nodes(
             continue;
         }
         if let Some(cond) = body.strip_prefix("if ") {
-            let cond = parse_pipeline(cond)?;
-            let then = parse_nodes(tokens, pos, true)?;
+            let cond = parse_pipeline(cond, depth)?;
+            let then = parse_nodes(tokens, pos, true, depth + 1)?;
             let mut otherwise = Vec::new();
             if tokens.get(*pos).is_some_and(|t| t.1 == "else") {
                 *pos += 1;
-                otherwise = parse_nodes(tokens, pos, true)?;
+                otherwise = parse_nodes(tokens, pos, true, depth + 1)?;
             }
             if tokens.get(*pos).is_none_or(|t| t.1 != "end") {
                 return Err(TemplateError("missing {{end}}".into()));
@@ -298,7 +314,7 @@ fn parse_nodes(
             nodes.push(Node::If(cond, then, otherwise));
             continue;
         }
-        nodes.push(Node::Action(parse_pipeline(body)?));
+        nodes.push(Node::Action(parse_pipeline(body, depth)?));
     }
     if in_if {
         return Err(TemplateError("missing {{end}}".into()));
@@ -362,7 +378,8 @@ fn words(body: &str) -> Result<Vec<String>, TemplateError> {
     Ok(out)
 }
 
-fn parse_pipeline(body: &str) -> Result<Pipeline, TemplateError> {
+fn parse_pipeline(body: &str, depth: usize) -> Result<Pipeline, TemplateError> {
+    check_depth(depth)?;
     let mut pipeline = Vec::new();
     let mut command = Vec::new();
     for word in words(body)? {
@@ -373,7 +390,7 @@ fn parse_pipeline(body: &str) -> Result<Pipeline, TemplateError> {
             pipeline.push(std::mem::take(&mut command));
             continue;
         }
-        command.push(operand(&word)?);
+        command.push(operand(&word, depth)?);
     }
     if command.is_empty() {
         return Err(TemplateError(format!("empty command in {{{{{body}}}}}")));
@@ -382,7 +399,7 @@ fn parse_pipeline(body: &str) -> Result<Pipeline, TemplateError> {
     Ok(pipeline)
 }
 
-fn operand(word: &str) -> Result<Operand, TemplateError> {
+fn operand(word: &str, depth: usize) -> Result<Operand, TemplateError> {
     Ok(if word == "." {
         Operand::Dot
     } else if let Some(path) = word.strip_prefix('.') {
@@ -395,7 +412,10 @@ fn operand(word: &str) -> Result<Operand, TemplateError> {
     } else if let Some(raw) = word.strip_prefix('`') {
         Operand::Str(raw.trim_end_matches('`').to_string())
     } else if let Some(inner) = word.strip_prefix('(') {
-        Operand::Sub(parse_pipeline(inner.strip_suffix(')').unwrap_or(inner))?)
+        Operand::Sub(parse_pipeline(
+            inner.strip_suffix(')').unwrap_or(inner),
+            depth + 1,
+        )?)
     } else if word == "true" || word == "false" {
         Operand::Bool(word == "true")
     } else if let Ok(i) = word.parse::<i64>() {
@@ -754,6 +774,22 @@ mod tests {
 
     fn render(t: &str) -> String {
         Template::parse(t, false).unwrap().render(&data()).unwrap()
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let ifs = format!(
+            "{}x{}",
+            "{{ if true }}".repeat(5000),
+            "{{ end }}".repeat(5000)
+        );
+        let e = Template::parse(&ifs, false).unwrap_err();
+        assert!(e.0.contains("nested too deeply"), "{e:?}");
+        let parens = format!("{{{{ {}1{} }}}}", "(print ".repeat(5000), ")".repeat(5000));
+        let e = Template::parse(&parens, false).unwrap_err();
+        assert!(e.0.contains("nested too deeply"), "{e:?}");
+        let fine = format!("{}x{}", "{{ if true }}".repeat(20), "{{ end }}".repeat(20));
+        assert_eq!(render(&fine), "x");
     }
 
     #[test]

@@ -22,4 +22,4 @@ pub use ast::{
     RetentionPolicyOptions, SelectStatement, ShowStatement, Statement, SubscriptionMode,
     TagKeyFilter,
 };
-pub use parser::{parse_statement, parse_statements, ParseError};
+pub use parser::{parse_statement, parse_statements, ParseError, MAX_DEPTH, MAX_SUBQUERY_DEPTH};

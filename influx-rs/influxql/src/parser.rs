@@ -39,6 +39,23 @@ impl fmt::Display for ParseError {
 
 type Result<T, E = ParseError> = std::result::Result<T, E>;
 
+/// How deeply expressions may nest: parentheses, function calls, subqueries and the links of
+/// a chain of binary operators (`a OR b OR c` is a tree as deep as it is long) all count.
+///
+/// Every pass over the tree (printing, planning, evaluation, dropping) recurses once per
+/// level, so an unbounded depth lets one request overflow a thread's stack and abort the
+/// process. InfluxDB's Go stacks grow instead; queries people write stay far below this.
+pub const MAX_DEPTH: usize = 1000;
+
+/// How deeply `SELECT`s may nest as subqueries of one another: each level is planned and
+/// run as a query of its own, so it costs much more than a level of an expression.
+pub const MAX_SUBQUERY_DEPTH: usize = 32;
+
+/// Stack left below which a level of nesting is parsed on a new segment.
+const RED_ZONE: usize = 64 * 1024;
+/// The size of each segment the stack grows by.
+const STACK_SEGMENT: usize = 1024 * 1024;
+
 /// InfluxQL keywords; an unquoted identifier equal to one of these (any case) is the keyword.
 const KEYWORDS: &[&str] = &[
     "ALL",
@@ -169,6 +186,10 @@ pub fn parse_statement(text: &str) -> Result<Statement> {
 struct Parser<'a> {
     lexer: Lexer<'a>,
     peeked: Option<Token>,
+    /// Levels of nesting open at this point, bounded by [`MAX_DEPTH`].
+    depth: usize,
+    /// Subqueries open at this point, bounded by [`MAX_SUBQUERY_DEPTH`].
+    subqueries: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -176,7 +197,35 @@ impl<'a> Parser<'a> {
         Parser {
             lexer: Lexer::new(text),
             peeked: None,
+            depth: 0,
+            subqueries: 0,
         }
+    }
+
+    /// Opens `levels` more levels of nesting, or errors at the token that would go past
+    /// [`MAX_DEPTH`]. Each successful call is matched by [`Parser::leave`].
+    fn enter(&mut self, levels: usize) -> Result<()> {
+        if self.depth + levels > MAX_DEPTH {
+            return Err(self.error_here(format!(
+                "expression nested too deeply (more than {MAX_DEPTH} levels)"
+            )));
+        }
+        self.depth += levels;
+        Ok(())
+    }
+
+    /// Closes levels opened by [`Parser::enter`].
+    fn leave(&mut self, levels: usize) {
+        self.depth -= levels;
+    }
+
+    /// Runs `inner` one level deeper, on a stack grown on the heap when the thread's runs
+    /// low: how much stack a level takes depends on the build, the bound must not.
+    fn nested<T>(&mut self, inner: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.enter(1)?;
+        let out = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || inner(self));
+        self.leave(1);
+        out
     }
 
     fn peek(&mut self) -> &Token {
@@ -1150,27 +1199,45 @@ impl<'a> Parser<'a> {
     }
 
     /// Precedence climbing; operators of equal precedence associate to the left.
+    ///
+    /// Each link of a chain counts as a level of nesting, since the tree it builds is as deep
+    /// as the chain is long.
     fn expr(&mut self, min_prec: u8) -> Result<Expr> {
-        let mut lhs = self.unary()?;
-        while let Some(op) = self.binary_op() {
+        let mut lhs = self.nested(Self::unary)?;
+        let mut links = 0;
+        let out = loop {
+            let Some(op) = self.binary_op() else {
+                break Ok(lhs);
+            };
             let prec = op.precedence();
             if prec <= min_prec {
-                break;
+                break Ok(lhs);
             }
+            if let Err(e) = self.enter(1) {
+                break Err(e);
+            }
+            links += 1;
             self.advance();
             let rhs = if matches!(op, BinaryOp::EqRegex | BinaryOp::NeqRegex) {
-                self.expect(TokenKind::Slash, "regex")?;
-                Expr::Regex(self.regex_body()?)
+                self.expect(TokenKind::Slash, "regex")
+                    .and_then(|()| self.regex_body())
+                    .map(Expr::Regex)
             } else {
-                self.expr(prec)?
+                self.expr(prec)
             };
-            lhs = Expr::Binary {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-            };
-        }
-        Ok(lhs)
+            match rhs {
+                Ok(rhs) => {
+                    lhs = Expr::Binary {
+                        op,
+                        lhs: Box::new(lhs),
+                        rhs: Box::new(rhs),
+                    }
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        self.leave(links);
+        out
     }
 
     /// `m, /re/, db.rp.m` after `FROM`, and `(SELECT …)` when `subqueries` are allowed.
@@ -1182,7 +1249,15 @@ impl<'a> Parser<'a> {
                 if !self.at_keyword("SELECT") {
                     return Err(self.unexpected(&["SELECT"]));
                 }
-                let inner = self.select()?;
+                if self.subqueries >= MAX_SUBQUERY_DEPTH {
+                    return Err(self.error_here(format!(
+                        "subqueries nested too deeply (more than {MAX_SUBQUERY_DEPTH} levels)"
+                    )));
+                }
+                self.subqueries += 1;
+                let inner = self.nested(Self::select);
+                self.subqueries -= 1;
+                let inner = inner?;
                 self.expect(TokenKind::RParen, ")")?;
                 sources.push(Measurement {
                     database: None,
@@ -1220,7 +1295,7 @@ impl<'a> Parser<'a> {
         let mut args = Vec::new();
         if self.peek().kind != TokenKind::RParen {
             loop {
-                args.push(self.expr(0)?);
+                args.push(self.nested(|p| p.expr(0))?);
                 if self.peek().kind == TokenKind::Comma {
                     self.advance();
                 } else {

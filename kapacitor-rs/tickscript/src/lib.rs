@@ -15,4 +15,4 @@ pub mod parser;
 
 pub use ast::{BinaryOp, ChainOp, Expr, Program, Statement, UnaryOp};
 pub use lexer::Pos;
-pub use parser::{parse, ParseError};
+pub use parser::{parse, ParseError, MAX_DEPTH};

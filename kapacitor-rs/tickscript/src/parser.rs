@@ -22,6 +22,20 @@ impl From<LexError> for ParseError {
     }
 }
 
+/// How deeply a script may nest: parentheses, lambdas, lists, call arguments, unary
+/// operators, and the links of chains (`a|b().c()` is a tree as deep as the chain is long) and
+/// of binary operators all count.
+///
+/// Every pass over the tree (printing, compiling, evaluating lambdas, dropping) recurses once
+/// per level, so an unbounded depth lets one request overflow a thread's stack and abort the
+/// process; real scripts stay far below this.
+pub const MAX_DEPTH: usize = 1000;
+
+/// Stack left below which a level of nesting is parsed on a new segment.
+const RED_ZONE: usize = 64 * 1024;
+/// The size of each segment the stack grows by.
+const STACK_SEGMENT: usize = 1024 * 1024;
+
 /// Parses a whole script.
 ///
 /// ```
@@ -30,7 +44,11 @@ impl From<LexError> for ParseError {
 /// ```
 pub fn parse(text: &str) -> Result<Program, ParseError> {
     let tokens = tokenize(text)?;
-    let mut p = Parser { tokens, at: 0 };
+    let mut p = Parser {
+        tokens,
+        at: 0,
+        depth: 0,
+    };
     let mut statements = Vec::new();
     while p.peek().kind != TokenKind::Eof {
         statements.push(p.statement()?);
@@ -41,9 +59,41 @@ pub fn parse(text: &str) -> Result<Program, ParseError> {
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    /// Levels of nesting open at this point, bounded by [`MAX_DEPTH`].
+    depth: usize,
 }
 
 impl Parser {
+    /// Opens one more level of nesting, or errors at the next token with `what` went too deep.
+    /// Each successful call is matched by [`Parser::leave`].
+    fn enter(&mut self, what: &str) -> Result<(), ParseError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(ParseError {
+                pos: self.peek().pos,
+                message: format!("{what} (more than {MAX_DEPTH} levels)"),
+            });
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Closes levels opened by [`Parser::enter`].
+    fn leave(&mut self, levels: usize) {
+        self.depth -= levels;
+    }
+
+    /// Runs `inner` one level deeper, on a stack grown on the heap when the thread's runs
+    /// low: how much stack a level takes depends on the build, the bound must not.
+    fn nested<T>(
+        &mut self,
+        inner: impl FnOnce(&mut Self) -> Result<T, ParseError>,
+    ) -> Result<T, ParseError> {
+        self.enter("expression nested too deeply")?;
+        let out = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || inner(self));
+        self.leave(1);
+        out
+    }
+
     fn peek(&self) -> &Token {
         &self.tokens[self.at.min(self.tokens.len() - 1)]
     }
@@ -149,18 +199,33 @@ impl Parser {
     }
 
     /// Precedence climbing: operators binding at least as tight as `min`.
+    ///
+    /// Each link of a chain counts as a level of nesting.
     fn binary(&mut self, min: u8) -> Result<Expr, ParseError> {
-        let mut lhs = self.unary()?;
-        while let Some(op) = self.binary_op().filter(|op| op.precedence() >= min) {
-            self.next();
-            let rhs = self.binary(op.precedence() + 1)?;
-            lhs = Expr::Binary {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
+        let mut lhs = self.nested(Self::unary)?;
+        let mut links = 0;
+        let out = loop {
+            let Some(op) = self.binary_op().filter(|op| op.precedence() >= min) else {
+                break Ok(lhs);
             };
-        }
-        Ok(lhs)
+            if let Err(e) = self.enter("expression nested too deeply") {
+                break Err(e);
+            }
+            links += 1;
+            self.next();
+            match self.binary(op.precedence() + 1) {
+                Ok(rhs) => {
+                    lhs = Expr::Binary {
+                        op,
+                        lhs: Box::new(lhs),
+                        rhs: Box::new(rhs),
+                    }
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        self.leave(links);
+        out
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
@@ -172,13 +237,22 @@ impl Parser {
         self.next();
         Ok(Expr::Unary {
             op,
-            expr: Box::new(self.unary()?),
+            expr: Box::new(self.nested(Self::unary)?),
         })
     }
 
-    /// A primary followed by any `|x()`, `.x()`, `@x()`.
+    /// A primary followed by any `|x()`, `.x()`, `@x()`; each link is a level of nesting.
     fn chained(&mut self) -> Result<Expr, ParseError> {
-        let mut expr = self.primary()?;
+        let expr = self.primary()?;
+        let depth = self.depth;
+        let out = self.links(expr);
+        self.depth = depth;
+        out
+    }
+
+    /// The `|x()`, `.x()`, `@x()` links after `expr`, each opening a level of nesting that
+    /// [`Parser::chained`] closes.
+    fn links(&mut self, mut expr: Expr) -> Result<Expr, ParseError> {
         loop {
             let op = match self.peek().kind {
                 TokenKind::Pipe => ChainOp::Pipe,
@@ -186,6 +260,7 @@ impl Parser {
                 TokenKind::At => ChainOp::At,
                 _ => return Ok(expr),
             };
+            self.enter("chain too long or nested too deeply")?;
             self.next();
             let (name, pos) = self.ident()?;
             let args = if self.peek().kind == TokenKind::LParen {
@@ -213,7 +288,7 @@ impl Parser {
             return Ok(args);
         }
         loop {
-            args.push(self.expr()?);
+            args.push(self.nested(Self::expr)?);
             match self.peek().kind {
                 TokenKind::Comma => {
                     self.next();
@@ -239,11 +314,11 @@ impl Parser {
             TokenKind::Star => Expr::Star,
             TokenKind::Lambda => {
                 self.next();
-                return Ok(Expr::Lambda(Box::new(self.expr()?)));
+                return Ok(Expr::Lambda(Box::new(self.nested(Self::expr)?)));
             }
             TokenKind::LParen => {
                 self.next();
-                let inner = self.expr()?;
+                let inner = self.nested(Self::expr)?;
                 self.expect(TokenKind::RParen, ")")?;
                 return Ok(inner);
             }
@@ -252,7 +327,7 @@ impl Parser {
                 let mut items = Vec::new();
                 if self.peek().kind != TokenKind::RBracket {
                     loop {
-                        items.push(self.expr()?);
+                        items.push(self.nested(Self::expr)?);
                         if self.peek().kind == TokenKind::Comma {
                             self.next();
                         } else {

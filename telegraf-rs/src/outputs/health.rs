@@ -180,7 +180,16 @@ async fn serve(address: String, state: ServerState, timeout: Duration) {
                     .unwrap_or_else(|_| StatusCode::REQUEST_TIMEOUT.into_response())
             },
         ));
-    if let Err(e) = axum::serve(listener, app).await {
+    let default = http_serve::Limits::default();
+    let limits = http_serve::Limits {
+        header_read_timeout: if timeout.is_zero() {
+            default.header_read_timeout
+        } else {
+            timeout
+        },
+        ..default
+    };
+    if let Err(e) = http_serve::serve(listener, app, limits, std::future::pending()).await {
         tracing::error!(address = %address, "outputs.health: {e}");
     }
 }
