@@ -9,8 +9,9 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
   });
 })();
 
-// With a login (chronograf-rs.toml [[users]]), every state-changing request carries the CSRF
-// token of its cookie, and the side bar gets a logout button.
+// Every state-changing request carries the CSRF token of its cookie (set by the server on
+// every page, or at login); with a login (chronograf-rs.toml [[users]]) the side bar gets a
+// logout button, which posts with the token too.
 (function () {
   "use strict";
   var m = document.cookie.match(/(?:^|; )tick_csrf=([^;]+)/);
@@ -25,12 +26,17 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     return plainFetch.call(window, url, opts);
   };
   var nav = document.querySelector("nav.side");
-  if (nav) {
-    var form = document.createElement("form");
-    form.method = "post";
-    form.action = "/logout";
-    form.innerHTML = '<button type="submit" class="logout">Log out</button>';
-    nav.appendChild(form);
+  if (nav && /(?:^|; )tick_login=1/.test(document.cookie)) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "logout";
+    button.textContent = "Log out";
+    button.addEventListener("click", function () {
+      window.fetch("/logout", { method: "POST" }).then(function () {
+        location.href = "/login";
+      });
+    });
+    nav.appendChild(button);
   }
 })();
 

@@ -1333,6 +1333,29 @@ async fn schema(
     }
 }
 
+/// Refuses a query sent with `GET` unless every statement only reads (`SELECT` without `INTO`,
+/// `SHOW`): a `GET` can be made by any `<img>` on any page, so it must not change anything.
+/// `405` as InfluxDB 1.x's own split of GET and POST implies; `400` if it does not parse.
+fn read_only(q: &str) -> Result<(), Box<Response>> {
+    let refuse = |status, message: &str| Box::new(error(status, message));
+    let statements = influxql::parse_statements(q).map_err(|e| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("error parsing query: {e}"),
+        )
+    })?;
+    match statements.iter().find(|s| !s.is_read_only()) {
+        None => Ok(()),
+        Some(s) => Err(refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!(
+                "{} changes the store: only SELECT (without INTO) and SHOW may be sent with GET; POST it to /chronograf/v1/sources/{{id}}/proxy",
+                s.redacted()
+            ),
+        )),
+    }
+}
+
 /// A query's result as CSV (`name,tags,time,<columns>` per series), for download.
 async fn csv(
     State(state): State<AppState>,
@@ -1346,6 +1369,9 @@ async fn csv(
         params.get("db").cloned().unwrap_or_default(),
         params.get("q").cloned().unwrap_or_default(),
     );
+    if let Err(refusal) = read_only(&q) {
+        return *refusal;
+    }
     let answer = match src.query(&db, "", &q).await {
         Ok(a) => a,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),

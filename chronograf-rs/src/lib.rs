@@ -7,10 +7,12 @@
 //! dashboards and their template variables), [`hosts`] (the host list's
 //! queries), [`layouts`] (the canned `system` layouts and their query completion), [`http`]
 //! (pages, JSON endpoints, assets), [`rules`] (threshold rules as Chronograf's TICKscript),
-//! [`login`] (optional login, sessions and CSRF tokens), [`users`] (the store's users and grants on the admin page), [`template_vars`] (dashboards'
+//! [`login`] (optional login and sessions), [`csrf`] (same-origin and CSRF checks, login or
+//! not), [`users`] (the store's users and grants on the admin page), [`template_vars`] (dashboards'
 //! user variables).
 
 pub mod config;
+pub mod csrf;
 pub mod dashboards;
 pub mod hosts;
 pub mod http;

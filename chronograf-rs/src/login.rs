@@ -3,7 +3,8 @@
 //! password and sets the session cookie (`HttpOnly`, `SameSite=Strict`) and a CSRF cookie
 //! readable by the page's script, which sends it back as `X-CSRF-Token` on every state-changing
 //! request (double submit). Sessions live in memory for `session-hours`; `/ping`, `/health`,
-//! `/metrics`, `/login` and the static assets stay open. Without users nothing is asked.
+//! `/metrics`, `/login` and the static assets stay open. Without users no login is asked, but
+//! the same-origin and CSRF checks of [`crate::csrf`] hold all the same.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -25,8 +26,10 @@ pub struct LoginUser {
 
 /// The session cookie's name.
 const SESSION_COOKIE: &str = "tick_session";
-/// The CSRF cookie's name (readable by scripts).
-const CSRF_COOKIE: &str = "tick_csrf";
+use crate::csrf::{self, cookie, random_token, COOKIE as CSRF_COOKIE};
+
+/// A cookie the pages' script reads to know a user is logged in (and show "Log out").
+const LOGIN_COOKIE: &str = "tick_login";
 
 struct Session {
     user: String,
@@ -47,35 +50,6 @@ impl std::fmt::Debug for Login {
             .field("users", &self.users.len())
             .finish_non_exhaustive()
     }
-}
-
-fn random_token() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
-}
-
-/// The value of cookie `name` in the request.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// Compares without stopping at the first difference.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 impl Login {
@@ -152,30 +126,66 @@ fn refuse(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// The middleware: sessions for pages and APIs, CSRF tokens on state-changing requests.
+fn refused(why: csrf::Refused) -> Response {
+    refuse(why.status(), &why.to_string())
+}
+
+/// The middleware: the same-origin and JSON checks on every state-changing request; sessions
+/// for pages and APIs when login is on; the CSRF token on state-changing requests (the
+/// session's, or without login the `tick_csrf` cookie's, which pages are given here).
 pub async fn guard(
     State(login): State<Arc<Login>>,
     req: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if !login.enabled() || open_path(req.uri().path()) {
+    let path = req.uri().path().to_string();
+    let changes_state = csrf::changes_state(req.method());
+    if changes_state {
+        let checked = csrf::same_origin(req.headers())
+            .and_then(|()| csrf::json_body(req.method(), &path, req.headers()));
+        if let Err(why) = checked {
+            return refused(why);
+        }
+    }
+    if !login.enabled() {
+        // `/login` has nothing to protect without users; everything else needs the token.
+        if changes_state && path != "/login" {
+            if let Err(why) = csrf::token(req.headers(), None) {
+                return refused(why);
+            }
+        }
+        let had_cookie = cookie(req.headers(), CSRF_COOKIE).is_some_and(|c| !c.is_empty());
+        let mut res = next.run(req).await;
+        if !had_cookie {
+            set_cookie(
+                &mut res,
+                format!("{CSRF_COOKIE}={}; Path=/; SameSite=Strict", random_token()),
+            );
+        }
+        return res;
+    }
+    let session = login.session(req.headers());
+    if path == "/logout" {
+        // Ending a session is a change too: a cross-site page must not log the user out.
+        if let Some((_, token)) = &session {
+            if let Err(why) = csrf::token(req.headers(), Some(token)) {
+                return refused(why);
+            }
+        }
         return next.run(req).await;
     }
-    let Some((_, csrf)) = login.session(req.headers()) else {
-        if api_path(req.uri().path()) || req.method() != Method::GET {
+    if open_path(&path) {
+        return next.run(req).await;
+    }
+    let Some((_, token)) = session else {
+        if api_path(&path) || req.method() != Method::GET {
             return refuse(StatusCode::UNAUTHORIZED, "login required");
         }
         return Redirect::to("/login").into_response();
     };
-    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if changes_state {
-        let sent = req
-            .headers()
-            .get("X-CSRF-Token")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !same(sent, &csrf) {
-            return refuse(StatusCode::FORBIDDEN, "missing or wrong CSRF token");
+        if let Err(why) = csrf::token(req.headers(), Some(&token)) {
+            return refused(why);
         }
     }
     next.run(req).await
@@ -228,6 +238,11 @@ pub async fn sign_in(
         &mut res,
         format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}"),
     );
+    // Tells the pages' script to offer a logout button.
+    set_cookie(
+        &mut res,
+        format!("{LOGIN_COOKIE}=1; Path=/; SameSite=Strict; Max-Age={max_age}"),
+    );
     res
 }
 
@@ -242,6 +257,10 @@ pub async fn sign_out(State(login): State<Arc<Login>>, headers: HeaderMap) -> Re
     set_cookie(
         &mut res,
         format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0"),
+    );
+    set_cookie(
+        &mut res,
+        format!("{LOGIN_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0"),
     );
     res
 }
@@ -297,10 +316,7 @@ mod tests {
     }
 
     #[test]
-    fn tokens_compare_whole() {
-        assert!(same("abc", "abc"));
-        assert!(!same("abc", "abd"));
-        assert!(!same("abc", "ab"));
+    fn assets_are_open() {
         assert!(open_path("/assets/app.js") && !open_path("/sources/1/hosts"));
     }
 }

@@ -559,3 +559,25 @@ pub fn mails(dir: &Path) -> Vec<String> {
 pub fn alert_count_query(name: &str) -> String {
     format!("SELECT count(\"value\") FROM alerts WHERE \"alertName\" = '{name}'")
 }
+
+/// The CSRF token the tests' dashboard client sends, as cookie and header (double submit).
+pub const TEST_CSRF_TOKEN: &str = "tick-tests-csrf-token";
+
+/// An HTTP client for chronograf-rs's API as a script would drive it: every request carries
+/// a `tick_csrf` cookie and the same value as `X-CSRF-Token`, which state-changing requests
+/// need whether login is on or off.
+pub fn dashboard_client() -> reqwest::blocking::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::COOKIE,
+        reqwest::header::HeaderValue::from_static("tick_csrf=tick-tests-csrf-token"),
+    );
+    headers.insert(
+        "X-CSRF-Token",
+        reqwest::header::HeaderValue::from_static(TEST_CSRF_TOKEN),
+    );
+    reqwest::blocking::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap_or_else(|e| panic!("building the dashboard client: {e}"))
+}

@@ -108,7 +108,7 @@ fn wait_subscribed(store: &Store, api: u16) {
 /// A store with the `telegraf` database, so kapacitor-rs finds it to subscribe to.
 fn store_with_telegraf(dir: &Path) -> Store {
     let store = Store::start(&dir.join("store"), free_port());
-    reqwest::blocking::Client::new()
+    tick_tests::dashboard_client()
         .post(store.url("/query"))
         .form(&[("q", "CREATE DATABASE telegraf")])
         .send()
@@ -117,7 +117,7 @@ fn store_with_telegraf(dir: &Path) -> Store {
 }
 
 fn write(store: &Store, body: &str) {
-    let r = reqwest::blocking::Client::new()
+    let r = tick_tests::dashboard_client()
         .post(store.url("/write?db=telegraf"))
         .body(body.to_string())
         .send()
@@ -247,7 +247,7 @@ fn deadman_fires_when_writes_stop() {
         "stream\n    |from()\n        .measurement('heartbeat')\n    |deadman(0.0, 2s)\n        .post('http://127.0.0.1:{}/dead')\n",
         webhook.port
     );
-    let created = reqwest::blocking::Client::new()
+    let created = tick_tests::dashboard_client()
         .post(format!("http://127.0.0.1:{api}/kapacitor/v1/tasks"))
         .json(&serde_json::json!({ "id": "beat", "script": script, "dbrps": [{ "db": "telegraf", "rp": "autogen" }], "status": "enabled" }))
         .send()
@@ -367,7 +367,7 @@ fn operators_define_with_the_cli_and_replay_yesterdays_data() {
         String::from_utf8_lossy(&bad.stderr)
     );
 
-    let replay: serde_json::Value = reqwest::blocking::Client::new()
+    let replay: serde_json::Value = tick_tests::dashboard_client()
         .post(format!("http://127.0.0.1:{api}/kapacitor/v1/replays/query"))
         .json(&serde_json::json!({ "task": "cpu", "query": format!("SELECT usage_idle FROM telegraf.autogen.cpu WHERE time > {} GROUP BY host", yesterday - 1) }))
         .send()
@@ -391,7 +391,7 @@ fn operators_define_with_the_cli_and_replay_yesterdays_data() {
         chrono::DateTime::from_timestamp_nanos(ns)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     };
-    let by_range: serde_json::Value = reqwest::blocking::Client::new()
+    let by_range: serde_json::Value = tick_tests::dashboard_client()
         .post(format!("http://127.0.0.1:{api}/kapacitor/v1/replays/query"))
         .json(&serde_json::json!({ "task": "cpu", "start": rfc(yesterday - 1_000_000_000), "stop": rfc(now) }))
         .send()
@@ -445,7 +445,7 @@ fn batch_tasks_query_the_store_and_log_tcp_exec_handlers_deliver() {
         ),
     ]
     .join("\n");
-    let created = reqwest::blocking::Client::new()
+    let created = tick_tests::dashboard_client()
         .post(format!("http://127.0.0.1:{api}/kapacitor/v1/tasks"))
         .json(&serde_json::json!({ "id": "batchy", "type": "batch", "script": script, "dbrps": [{ "db": "telegraf", "rp": "autogen" }], "status": "enabled" }))
         .send()
@@ -529,7 +529,7 @@ fn a_rule_made_in_chronograf_runs_in_kapacitor_and_shows_in_the_history() {
         _kapacitor,
         _chronograf,
     } = rule_stack(dir.path());
-    let http = reqwest::blocking::Client::new();
+    let http = tick_tests::dashboard_client();
     let created = http
         .post(&rules)
         .json(&serde_json::json!({ "name": "cpu hot", "measurement": "cpu", "field": "usage_user", "operator": "greater than", "value": 90, "group_by": ["host"] }))
@@ -620,7 +620,7 @@ fn relative_and_deadman_rules_from_chronograf_fire() {
     let dir = tempfile::tempdir().unwrap();
     let stack = rule_stack(dir.path());
     let (store, api, rules) = (&stack.store, stack.api, &stack.rules);
-    let http = reqwest::blocking::Client::new();
+    let http = tick_tests::dashboard_client();
     for rule in [
         serde_json::json!({ "trigger": "relative", "name": "jump", "measurement": "load", "field": "v",
             "operator": "greater than", "value": 50, "change": "% change", "shift": "1s", "group_by": ["host"] }),

@@ -23,7 +23,7 @@ fn now_ns() -> i64 {
 /// A store holding 5 minutes of Telegraf-shaped data for host web1 (and an ill-named host).
 fn store_with_hosts(dir: &std::path::Path) -> Store {
     let store = Store::start(&dir.join("store"), free_port());
-    reqwest::blocking::Client::new()
+    tick_tests::dashboard_client()
         .post(store.url("/query"))
         .form(&[("q", "CREATE DATABASE telegraf")])
         .send()
@@ -48,7 +48,7 @@ fn store_with_hosts(dir: &std::path::Path) -> Store {
         body.push_str(&format!("disk,host=web1,path=/ used_percent=42.5 {t}\n"));
         body.push_str(&format!("system,host=db<script>1 load1=1,uptime=5i {t}\n"));
     }
-    let r = reqwest::blocking::Client::new()
+    let r = tick_tests::dashboard_client()
         .post(store.url("/write?db=telegraf"))
         .body(body)
         .send()
@@ -103,7 +103,7 @@ fn hosts_and_host_pages_show_the_stores_data() {
         "no net data, no net cell"
     );
     let cpu_query = "SELECT 100 - mean(\"usage_idle\") AS \"usage\" FROM \"cpu\" WHERE time > now() - 1h AND \"host\" = 'web1' GROUP BY time(1m)";
-    let series: serde_json::Value = reqwest::blocking::Client::new()
+    let series: serde_json::Value = tick_tests::dashboard_client()
         .post(format!(
             "http://127.0.0.1:{port}/chronograf/v1/sources/1/series"
         ))
@@ -126,7 +126,7 @@ fn hosts_and_host_pages_show_the_stores_data() {
         "milliseconds"
     );
 
-    let bad: serde_json::Value = reqwest::blocking::Client::new()
+    let bad: serde_json::Value = tick_tests::dashboard_client()
         .post(format!(
             "http://127.0.0.1:{port}/chronograf/v1/sources/1/series"
         ))
@@ -264,7 +264,7 @@ fn dashboards_are_created_drawn_edited_exported_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_hosts(dir.path());
     let (mut c, port) = chronograf(dir.path(), &store, &[]);
-    let http = reqwest::blocking::Client::new();
+    let http = tick_tests::dashboard_client();
     let api = |path: &str| format!("http://127.0.0.1:{port}{path}");
     let cell_query = "SELECT mean(\"usage_idle\") FROM \"cpu\" WHERE time > :dashboardTime: GROUP BY time(:interval:)";
     let created = http
@@ -349,7 +349,7 @@ fn dashboards_are_created_drawn_edited_exported_and_kept() {
         .collect();
     assert_eq!(names, ["Ops 2", "Ops 2"]);
     assert_eq!(all["dashboards"][0]["cells"][0]["type"], "single-stat");
-    let http = reqwest::blocking::Client::new();
+    let http = tick_tests::dashboard_client();
     assert_eq!(
         http.delete(format!(
             "http://127.0.0.1:{port}/chronograf/v1/dashboards/{id}"
@@ -374,7 +374,7 @@ fn admin_creates_and_drops_databases_and_policies() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_hosts(dir.path());
     let (_c, port) = chronograf(dir.path(), &store, &[]);
-    let http = reqwest::blocking::Client::new();
+    let http = tick_tests::dashboard_client();
     let api = |p: &str| format!("http://127.0.0.1:{port}/chronograf/v1/sources/1{p}");
     assert_eq!(
         http.post(api("/dbs"))
@@ -501,7 +501,7 @@ fn admin_manages_users_and_grants_on_an_auth_enabled_store() {
         free_port(),
         &[("INFLUX_RS_HTTP_AUTH_ENABLED", "true")],
     );
-    let http = reqwest::blocking::Client::new();
+    let http = tick_tests::dashboard_client();
     let bootstrap = http
         .post(store.url("/query"))
         .form(&[(
@@ -606,7 +606,7 @@ fn tickscripts_are_written_and_edited_through_the_kapacitor_proxy() {
     let _k = tick_tests::start_kapacitor(dir.path(), &store, free_port(), api, "kapacitor.log");
     let kapacitor_url = format!("http://127.0.0.1:{api}");
     let (_c, port) = chronograf(dir.path(), &store, &["--kapacitor-url", &kapacitor_url]);
-    let http = reqwest::blocking::Client::new();
+    let http = tick_tests::dashboard_client();
     // The connection itself, as Chronograf's API lists it.
     let listed: serde_json::Value = get(port, "/chronograf/v1/sources/1/kapacitors")
         .json()
@@ -676,7 +676,7 @@ fn template_variables_fill_cell_queries() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_hosts(dir.path());
     let (_c, port) = chronograf(dir.path(), &store, &[]);
-    let http = reqwest::blocking::Client::new();
+    let http = tick_tests::dashboard_client();
     let dashboards = format!("http://127.0.0.1:{port}/chronograf/v1/dashboards");
     let created: serde_json::Value = http
         .post(&dashboards)
@@ -869,9 +869,23 @@ fn login_sessions_and_csrf_tokens_guard_everything() {
         .unwrap();
     assert_eq!(made.status().as_u16(), 201);
 
-    // Logged out, the session is gone.
+    // Logging out is a state change too: without the token it is refused and the session
+    // lives on; with it the session is gone.
+    let forged_logout = http
+        .post(format!("{base}/logout"))
+        .header("Cookie", &cookie_header)
+        .send()
+        .unwrap();
+    assert_eq!(forged_logout.status().as_u16(), 403);
+    let still = http
+        .get(format!("{base}/chronograf/v1/dashboards"))
+        .header("Cookie", &cookie_header)
+        .send()
+        .unwrap();
+    assert_eq!(still.status().as_u16(), 200);
     http.post(format!("{base}/logout"))
         .header("Cookie", &cookie_header)
+        .header("X-CSRF-Token", &csrf)
         .send()
         .unwrap();
     let after = http
@@ -887,7 +901,7 @@ fn sources_are_added_edited_and_removed_in_the_ui() {
     let dir = tempfile::tempdir().unwrap();
     let first = store_with_hosts(dir.path());
     let second = Store::start(&dir.path().join("second"), free_port());
-    let client = reqwest::blocking::Client::new();
+    let client = tick_tests::dashboard_client();
     client
         .post(second.url("/query"))
         .form(&[("q", "CREATE DATABASE other")])

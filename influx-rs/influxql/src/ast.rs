@@ -226,6 +226,59 @@ pub enum Statement {
 }
 
 impl Statement {
+    /// Whether the statement only reads: `SELECT` without `INTO`, `SHOW …`, or `EXPLAIN` of
+    /// such a `SELECT`. These are what InfluxDB 1.x means by a read-only context, the
+    /// statements a `GET` may carry; everything else changes the server and must be `POST`ed.
+    ///
+    /// ```
+    /// use influxql::parse_statement;
+    /// assert!(parse_statement("SELECT * FROM cpu").unwrap().is_read_only());
+    /// assert!(!parse_statement("SELECT * INTO b FROM cpu").unwrap().is_read_only());
+    /// assert!(!parse_statement("DROP DATABASE x").unwrap().is_read_only());
+    /// ```
+    pub fn is_read_only(&self) -> bool {
+        match self {
+            Statement::Select(s) => s.into.is_none(),
+            Statement::Explain { select, .. } => select.into.is_none(),
+            Statement::ShowDatabases
+            | Statement::ShowSubscriptions
+            | Statement::ShowRetentionPolicies { .. }
+            | Statement::ShowMeasurements { .. }
+            | Statement::ShowShards
+            | Statement::ShowShardGroups
+            | Statement::ShowUsers
+            | Statement::ShowContinuousQueries
+            | Statement::ShowCardinality { .. }
+            | Statement::ShowTagKeys(_)
+            | Statement::ShowTagValues(..)
+            | Statement::ShowFieldKeys(_)
+            | Statement::ShowSeries(_)
+            | Statement::ShowQueries
+            | Statement::ShowStats { .. }
+            | Statement::ShowDiagnostics { .. }
+            | Statement::ShowGrants { .. } => true,
+            Statement::CreateDatabase { .. }
+            | Statement::DropDatabase { .. }
+            | Statement::CreateSubscription { .. }
+            | Statement::DropSubscription { .. }
+            | Statement::CreateRetentionPolicy { .. }
+            | Statement::AlterRetentionPolicy { .. }
+            | Statement::DropRetentionPolicy { .. }
+            | Statement::CreateUser { .. }
+            | Statement::DropUser { .. }
+            | Statement::SetPassword { .. }
+            | Statement::Delete { .. }
+            | Statement::DropSeries { .. }
+            | Statement::DropMeasurement { .. }
+            | Statement::Grant { .. }
+            | Statement::Revoke { .. }
+            | Statement::DropShard { .. }
+            | Statement::CreateContinuousQuery { .. }
+            | Statement::DropContinuousQuery { .. }
+            | Statement::KillQuery { .. } => false,
+        }
+    }
+
     /// The statement as text with passwords shown as `[REDACTED]`, for logs and error messages
     /// (as InfluxDB prints it there; the result does not parse back).
     pub fn redacted(&self) -> String {
