@@ -53,6 +53,13 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     }).then(function (r) { return r.json(); });
   }
 
+  // Text as HTML that shows exactly that text, for the few places dygraphs takes HTML.
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
   // Merges series (each: times + one column per field) into dygraph rows keyed by time.
   function merge(all) {
     var labels = ["time"], byTime = new Map(), width = 0;
@@ -102,10 +109,12 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
           dateWindow: customWindow(),
           underlayCallback: thresholdLine(el),
           valueRange: rangeWithThreshold(el, data.rows) || axisBounds(y),
-          ylabel: y.label || undefined,
+          // dygraphs puts the axis title and tick labels in as HTML: what the cell's author
+          // typed goes in as text.
+          ylabel: y.label ? escapeHtml(y.label) : undefined,
           logscale: y.scale === "log",
           axes: y.prefix || y.suffix
-            ? { y: { axisLabelFormatter: function (v) { return (y.prefix || "") + Number(v.toFixed(2)) + (y.suffix || ""); } } }
+            ? { y: { axisLabelFormatter: function (v) { return escapeHtml((y.prefix || "") + Number(v.toFixed(2)) + (y.suffix || "")); } } }
             : {},
         });
         // Drawing times, read by bench/dashboard.py.
