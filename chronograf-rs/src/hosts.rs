@@ -127,9 +127,9 @@ pub async fn measurements_of(
     layouts: &[Layout],
 ) -> Result<BTreeSet<String>, SourceError> {
     let q = format!(
-        "SHOW SERIES FROM {} WHERE host = '{}'",
+        "SHOW SERIES FROM {} WHERE host = {}",
         measurements_regex(layouts),
-        crate::layouts::quote_value(host)
+        influxql::quote_string(host)
     );
     let answer = source
         .query(&source.config.telegraf, &source.config.default_rp, &q)

@@ -6,13 +6,14 @@ use crate::dashboards::{render_query, Dashboard, DashboardError, DashboardStore,
 use crate::hosts::{self, Host};
 use crate::layouts::{self, Layout, Range, TimeWindow, RANGES};
 use crate::source::{Source, WriteRefused};
-use crate::users::{quote_ident, UserChange, UserRow};
+use crate::users::{UserChange, UserRow};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use influxql::quote_ident;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

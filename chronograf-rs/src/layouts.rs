@@ -293,18 +293,13 @@ pub fn rfc3339_ms(ms: i64) -> String {
     )
 }
 
-/// Escapes a value for a single-quoted InfluxQL string.
-pub fn quote_value(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('\'', "\\'")
-}
-
 /// `<query> WHERE <time condition> AND "host" = '<host>' GROUP BY time(<g>)[, <groupbys>]`.
 pub fn complete(query: &CellQuery, host: &str, window: &TimeWindow) -> String {
     let mut q = format!(
-        "{} WHERE {} AND \"host\" = '{}' GROUP BY time({})",
+        "{} WHERE {} AND \"host\" = {} GROUP BY time({})",
         query.query,
         window.condition(),
-        quote_value(host),
+        influxql::quote_string(host),
         window.group_by
     );
     for g in query.groupbys {

@@ -103,14 +103,14 @@ fn default_rp() -> String {
 #[error("{0}")]
 pub struct RuleError(pub String);
 
-/// A TICKscript string literal (only `'` is escaped there).
-fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "\\'"))
+/// `s` as a TICKscript string literal, or why it cannot be one.
+fn lit(s: &str) -> Result<String, RuleError> {
+    tickscript::quote_string(s).map_err(|e| RuleError(e.to_string()))
 }
 
-/// A TICKscript field reference.
-fn reference(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\\\""))
+/// `s` as a TICKscript field reference, or why it cannot be one.
+fn reference(s: &str) -> Result<String, RuleError> {
+    tickscript::quote_reference(s).map_err(|e| RuleError(e.to_string()))
 }
 
 fn operator(op: &str) -> Result<&'static str, RuleError> {
@@ -142,20 +142,24 @@ pub fn rule_script(rule: &AlertRule) -> Result<String, RuleError> {
         .iter()
         .filter(|g| !g.is_empty())
         .map(|g| lit(g))
-        .collect();
+        .collect::<Result<_, _>>()?;
     let mut handlers = String::new();
     if !rule.email.is_empty() {
-        let to: Vec<String> = rule.email.iter().map(|e| lit(e)).collect();
+        let to: Vec<String> = rule
+            .email
+            .iter()
+            .map(|e| lit(e))
+            .collect::<Result<_, _>>()?;
         handlers.push_str(&format!("\n        .email({})", to.join(", ")));
     }
     if !rule.post.is_empty() {
-        handlers.push_str(&format!("\n        .post({})", lit(&rule.post)));
+        handlers.push_str(&format!("\n        .post({})", lit(&rule.post)?));
     }
     if !rule.log.is_empty() {
         if !rule.log.starts_with('/') {
             return Err(RuleError("the log path must be absolute".into()));
         }
-        handlers.push_str(&format!("\n        .log({})", lit(&rule.log)));
+        handlers.push_str(&format!("\n        .log({})", lit(&rule.log)?));
     }
     let message = if !rule.message.is_empty() {
         rule.message.as_str()
@@ -165,9 +169,9 @@ pub fn rule_script(rule: &AlertRule) -> Result<String, RuleError> {
         "{{ .ID }} is {{ .Level }} value: {{ index .Fields \"value\" }}"
     };
     let mut vars = vec![
-        format!("var db = {}", lit(&rule.db)),
-        format!("var rp = {}", lit(&rule.rp)),
-        format!("var measurement = {}", lit(&rule.measurement)),
+        format!("var db = {}", lit(&rule.db)?),
+        format!("var rp = {}", lit(&rule.rp)?),
+        format!("var measurement = {}", lit(&rule.measurement)?),
         format!("var groupBy = [{}]", group_by.join(", ")),
         "var whereFilter = lambda: TRUE".to_string(),
     ];
@@ -178,9 +182,9 @@ pub fn rule_script(rule: &AlertRule) -> Result<String, RuleError> {
         ));
     }
     vars.extend([
-        format!("var name = {}", lit(&rule.name)),
+        format!("var name = {}", lit(&rule.name)?),
         "var idVar = name + '-{{.Group}}'".to_string(),
-        format!("var message = {}", lit(message)),
+        format!("var message = {}", lit(message)?),
         "var idTag = 'alertID'".to_string(),
         "var levelTag = 'level'".to_string(),
         "var messageField = 'message'".to_string(),
@@ -188,7 +192,7 @@ pub fn rule_script(rule: &AlertRule) -> Result<String, RuleError> {
         "var outputDB = 'chronograf'".to_string(),
         "var outputRP = 'autogen'".to_string(),
         "var outputMeasurement = 'alerts'".to_string(),
-        format!("var triggerType = {}", lit(&rule.trigger)),
+        format!("var triggerType = {}", lit(&rule.trigger)?),
     ]);
     let from = "stream\n    |from()\n        .database(db)\n        .retentionPolicy(rp)\n        .measurement(measurement)\n        .groupBy(groupBy)\n        .where(whereFilter)";
     let alert_props = format!(
@@ -196,7 +200,7 @@ pub fn rule_script(rule: &AlertRule) -> Result<String, RuleError> {
     );
     let value = format!(
         "|eval(lambda: {})\n        .as('value')",
-        reference(&rule.field)
+        reference(&rule.field)?
     );
     let mut script = vars;
     match rule.trigger.as_str() {
@@ -256,6 +260,90 @@ pub fn rule_script(rule: &AlertRule) -> Result<String, RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotes_backslashes_newlines_and_semicolons_stay_inside_their_values() {
+        let nasty = [
+            "it's",
+            "ends with a backslash\\",
+            "x')\n    |exec('/bin/sh', '-c', 'id')\n//",
+            "a\"b; c",
+            "''' \\'",
+        ];
+        for text in nasty {
+            let rule = AlertRule {
+                trigger: "threshold".into(),
+                change: default_change(),
+                shift: default_shift(),
+                period: default_period(),
+                name: text.into(),
+                db: text.into(),
+                rp: text.into(),
+                measurement: text.into(),
+                field: text.replace('\n', " ").trim_end_matches('\\').into(),
+                operator: ">".into(),
+                value: 1.0,
+                group_by: vec![text.into()],
+                message: text.into(),
+                email: vec![text.into()],
+                post: text.into(),
+                log: format!("/{text}"),
+            };
+            let script = rule_script(&rule).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            let program = tickscript::parse(&script).unwrap_or_else(|e| panic!("{script}: {e}"));
+            // Every var still holds exactly the value, and no node was smuggled in.
+            let value_of = |name: &str| {
+                program.statements.iter().find_map(|s| match s {
+                    tickscript::Statement::Var { name: n, value, .. } if n == name => {
+                        Some(value.clone())
+                    }
+                    _ => None,
+                })
+            };
+            for var in ["name", "db", "rp", "measurement", "message"] {
+                assert_eq!(
+                    value_of(var),
+                    Some(tickscript::Expr::Str(text.into())),
+                    "{var} in {script}"
+                );
+            }
+            fn nodes(e: &tickscript::Expr, out: &mut Vec<String>) {
+                if let tickscript::Expr::Chain { target, name, .. } = e {
+                    out.push(name.clone());
+                    nodes(target, out);
+                }
+            }
+            let mut names = Vec::new();
+            for s in &program.statements {
+                if let tickscript::Statement::Var { value, .. }
+                | tickscript::Statement::Expr(value) = s
+                {
+                    nodes(value, &mut names);
+                }
+            }
+            assert!(!names.iter().any(|n| n == "exec"), "{script}");
+        }
+        // The one value no TICKscript literal can hold is refused, not mangled.
+        let unwritable = AlertRule {
+            trigger: "threshold".into(),
+            change: default_change(),
+            shift: default_shift(),
+            period: default_period(),
+            name: "''' and \\".into(),
+            db: "telegraf".into(),
+            rp: "autogen".into(),
+            measurement: "cpu".into(),
+            field: "v".into(),
+            operator: ">".into(),
+            value: 1.0,
+            group_by: Vec::new(),
+            message: String::new(),
+            email: Vec::new(),
+            post: String::new(),
+            log: String::new(),
+        };
+        assert!(rule_script(&unwritable).is_err());
+    }
 
     #[test]
     fn writes_chronograf_s_threshold_script() {

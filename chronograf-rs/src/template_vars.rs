@@ -3,7 +3,9 @@
 //! any InfluxQL, which may use the variables before it), a CSV list, a map (a name shown for
 //! each value) or free text; the chosen value replaces the variable in the cells' queries,
 //! quoted as Chronograf quotes it (`"db"` for names, `'value'` for tag values, verbatim for
-//! lists, maps, text and custom queries, and unquoted inside a regular expression).
+//! lists, maps, text and custom queries when the value is one plain token, and escaped inside
+//! the quotes or regular expression the query puts it in). Values are written with the
+//! `influxql` crate's quoting, so no value can end a literal or add a statement.
 
 use serde::{Deserialize, Serialize};
 
@@ -77,10 +79,6 @@ enum Quoting {
     Verbatim,
 }
 
-fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
 impl TemplateVar {
     /// The variable's name without colons (the key of `?tempVars[name]=`).
     pub fn key(&self) -> &str {
@@ -139,18 +137,26 @@ impl TemplateVar {
         bindings: &[(TemplateVar, String)],
     ) -> Option<(String, String, usize)> {
         let q = &self.query;
-        let on = |what: &str| format!("{what} ON {}", ident(&q.db));
+        let on = |what: &str| format!("{what} ON {}", influxql::quote_ident(&q.db));
         Some(match self.kind.as_str() {
             "databases" => (String::new(), "SHOW DATABASES".into(), 0),
             "measurements" => (q.db.clone(), on("SHOW MEASUREMENTS"), 0),
             "fieldKeys" => (
                 q.db.clone(),
-                format!("{} FROM {}", on("SHOW FIELD KEYS"), ident(&q.measurement)),
+                format!(
+                    "{} FROM {}",
+                    on("SHOW FIELD KEYS"),
+                    influxql::quote_ident(&q.measurement)
+                ),
                 0,
             ),
             "tagKeys" => (
                 q.db.clone(),
-                format!("{} FROM {}", on("SHOW TAG KEYS"), ident(&q.measurement)),
+                format!(
+                    "{} FROM {}",
+                    on("SHOW TAG KEYS"),
+                    influxql::quote_ident(&q.measurement)
+                ),
                 0,
             ),
             "tagValues" => (
@@ -158,8 +164,8 @@ impl TemplateVar {
                 format!(
                     "{} FROM {} WITH KEY = {}",
                     on("SHOW TAG VALUES"),
-                    ident(&q.measurement),
-                    ident(&q.tag_key)
+                    influxql::quote_ident(&q.measurement),
+                    influxql::quote_ident(&q.tag_key)
                 ),
                 1,
             ),
@@ -183,14 +189,21 @@ impl TemplateVar {
             .or_else(|| options.first().cloned())
     }
 
-    /// `value` as this variable writes it into a query outside a regular expression.
-    fn quoted(&self, value: &str) -> String {
-        match self.quoting() {
-            Some(Quoting::Double) => ident(value),
-            Some(Quoting::Single) => {
-                format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+    /// `value` as this variable writes it at a place of `context`: inside quotes or a regex
+    /// the template has, escaped for them; elsewhere a name as an identifier, a tag value as a
+    /// string, and the verbatim kinds as they are if they are one plain token, else as a
+    /// string. Never anything that could end a literal or start another statement.
+    fn written(&self, value: &str, context: Context) -> String {
+        match (context, self.quoting()) {
+            (Context::Quoted('/'), _) => influxql::escape_regex(value),
+            (Context::Quoted(quote), _) => influxql::escape_quoted(value, quote),
+            (Context::Bare, Some(Quoting::Double)) => influxql::quote_ident(value),
+            (Context::Bare, _)
+                if single_token(value) && self.quoting() != Some(Quoting::Single) =>
+            {
+                value.to_string()
             }
-            _ => value.to_string(),
+            (Context::Bare, _) => influxql::quote_string(value),
         }
     }
 }
@@ -226,23 +239,68 @@ pub fn values_of(answer: &serde_json::Value, column: usize) -> Vec<String> {
     out
 }
 
-/// Whether byte offset `at` of `query` lies inside a `/regex/` literal.
-fn inside_regex(query: &str, at: usize) -> bool {
-    let before = &query[..at];
-    let mut slashes = 0;
+/// Where in a query a variable stands, which decides how its value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// Between tokens: the value becomes a token of its own.
+    Bare,
+    /// Inside `'…'`, `"…"` (the quote) or `/…/` (`/`) that the template already has.
+    Quoted(char),
+}
+
+/// Where byte offset `at` of `query` stands: outside any literal, or inside a string,
+/// identifier or regex the query opened before it. A `/` opens a regex after `=~`, `!~`,
+/// `FROM` or a comma, as InfluxQL reads it; elsewhere it divides.
+fn context_at(query: &str, at: usize) -> Context {
+    let mut open: Option<char> = None;
     let mut escaped = false;
-    for c in before.chars() {
-        match c {
-            '\\' if !escaped => {
-                escaped = true;
-                continue;
+    let mut previous = String::new();
+    for c in query[..at].chars() {
+        match open {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(q) if c == q => open = None,
+            Some(_) => {}
+            None => {
+                let before = previous.trim_end();
+                let regex_may_start = before.ends_with('~')
+                    || before.ends_with(',')
+                    || before.to_ascii_uppercase().ends_with("FROM");
+                if c == '\'' || c == '"' || (c == '/' && regex_may_start) {
+                    open = Some(c);
+                } else if !c.is_whitespace() {
+                    previous.push(c);
+                } else if !previous.is_empty() {
+                    previous.push(' ');
+                }
+                while previous.len() > 8 {
+                    previous.remove(0);
+                }
             }
-            '/' if !escaped => slashes += 1,
-            _ => {}
         }
-        escaped = false;
     }
-    slashes % 2 == 1
+    open.map_or(Context::Bare, Context::Quoted)
+}
+
+/// Whether `value` reads as exactly one plain token (a number, duration, name that is no
+/// keyword, quoted name, string or `*`), so that a verbatim variable may stand for it unquoted.
+fn single_token(value: &str) -> bool {
+    use influxql::lexer::{Lexer, TokenKind};
+    let mut lexer = Lexer::new(value);
+    let first = lexer.next_token();
+    let plain = matches!(
+        first.kind,
+        TokenKind::Ident(ref word) if !influxql::parser::is_keyword(word)
+    ) || matches!(
+        first.kind,
+        TokenKind::QuotedIdent(_)
+            | TokenKind::Str(_)
+            | TokenKind::Integer(_)
+            | TokenKind::Float(_)
+            | TokenKind::Duration(..)
+            | TokenKind::Star
+    );
+    plain && lexer.next_token().kind == TokenKind::Eof
 }
 
 /// `query` with every bound variable replaced by its chosen value.
@@ -254,27 +312,11 @@ pub fn substitute(query: &str, bindings: &[(TemplateVar, String)]) -> String {
         while let Some(pos) = out[rest..].find(&var.temp_var) {
             let at = rest + pos;
             result.push_str(&out[rest..at]);
-            if inside_regex(&out, at) {
-                result.push_str(&regex_escape(value));
-            } else {
-                result.push_str(&var.quoted(value));
-            }
+            result.push_str(&var.written(value, context_at(&out, at)));
             rest = at + var.temp_var.len();
         }
         result.push_str(&out[rest..]);
         out = result;
-    }
-    out
-}
-
-/// `value` safe inside an InfluxQL `/regex/`.
-fn regex_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if "\\/.^$|?*+()[]{}".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
     }
     out
 }
@@ -294,6 +336,60 @@ mod tests {
                 tag_key: "host".into(),
                 influxql: String::new(),
             },
+        }
+    }
+
+    #[test]
+    fn no_value_ends_a_literal_or_adds_a_statement() {
+        let nasty = [
+            "x' OR 1=1; DROP DATABASE telegraf; --",
+            "x\" ; DROP DATABASE telegraf",
+            "ends with a backslash\\",
+            "new\nline",
+            "/; DROP DATABASE telegraf; /",
+            "DROP",
+            "web1",
+            "10",
+        ];
+        let templates = [
+            "SELECT v FROM m WHERE host = :v:",
+            "SELECT v FROM m WHERE host = ':v:'",
+            "SELECT v FROM m WHERE \":v:\" = 1",
+            "SELECT v FROM m WHERE host =~ /^:v:$/",
+            "SELECT v / 2 FROM m WHERE host = ':v:' AND x =~ /:v:/",
+            "SELECT :v: FROM m",
+            "SELECT v FROM :v:",
+        ];
+        for kind in [
+            "text",
+            "csv",
+            "map",
+            "influxql",
+            "tagValues",
+            "databases",
+            "fieldKeys",
+        ] {
+            for value in nasty {
+                for template in templates {
+                    let q = substitute(template, &[(var(":v:", kind), value.to_string())]);
+                    // Parses to at most one statement: no value ends its literal.
+                    if let Ok(statements) = influxql::parse_statements(&q) {
+                        assert_eq!(statements.len(), 1, "{kind} {value:?}: {q}");
+                    }
+                }
+                // Inside a string the query had, the value reads back whole.
+                let q = substitute(
+                    "SELECT v FROM m WHERE host = ':v:'",
+                    &[(var(":v:", kind), value.to_string())],
+                );
+                let Ok(influxql::Statement::Select(s)) = influxql::parse_statement(&q) else {
+                    panic!("{q}")
+                };
+                let Some(influxql::Expr::Binary { rhs, .. }) = s.condition else {
+                    panic!("{q}")
+                };
+                assert_eq!(*rhs, influxql::Expr::Str(value.to_string()), "{q}");
+            }
         }
     }
 

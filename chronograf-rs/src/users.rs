@@ -68,15 +68,7 @@ pub enum UserChange {
 #[error("{0}")]
 pub struct UserChangeError(pub String);
 
-/// `"name"` as an InfluxQL identifier.
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// `'text'` as an InfluxQL string literal.
-fn quote_string(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-}
+use influxql::{quote_ident, quote_string};
 
 fn privilege(p: &str) -> Result<&'static str, UserChangeError> {
     match p.to_ascii_uppercase().as_str() {

@@ -21,9 +21,7 @@ pub struct Subscriber {
     pub destination: String,
 }
 
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\\\""))
-}
+use influxql::{quote_ident as quote, quote_string};
 
 fn strings(v: &serde_json::Value, column: usize) -> Vec<String> {
     v["results"][0]["series"][0]["values"]
@@ -95,11 +93,11 @@ impl Subscriber {
                     continue;
                 }
                 let q = format!(
-                    "CREATE SUBSCRIPTION {} ON {}.{} DESTINATIONS ANY '{}'",
+                    "CREATE SUBSCRIPTION {} ON {}.{} DESTINATIONS ANY {}",
                     quote(&self.name),
                     quote(&db),
                     quote(&rp),
-                    self.destination
+                    quote_string(&self.destination)
                 );
                 self.store.query(&db, &q).await?;
                 tracing::info!(db, rp, destination = %self.destination, "subscribed");

@@ -647,11 +647,12 @@ impl Tasks {
             chrono::DateTime::parse_from_rfc3339(t)
                 .map_err(|e| bad(format!("invalid time {t:?}: {e}")))?;
         }
-        let quote = |s: &str| s.replace('"', "\\\"");
         Ok(format!(
-            "SELECT * FROM \"{}\".\"{}\"./.*/ WHERE time >= '{start}' AND time < '{stop}' GROUP BY *",
-            quote(&d.db),
-            quote(&d.rp)
+            "SELECT * FROM {}.{}./.*/ WHERE time >= {} AND time < {} GROUP BY *",
+            influxql::quote_ident(&d.db),
+            influxql::quote_ident(&d.rp),
+            influxql::quote_string(start),
+            influxql::quote_string(stop)
         ))
     }
 

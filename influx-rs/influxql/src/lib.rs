@@ -18,8 +18,8 @@ pub mod lexer;
 pub mod parser;
 
 pub use ast::{
-    BinaryOp, CardinalityOf, Dimension, Expr, Field, Fill, Measurement, MeasurementName, Privilege,
-    RetentionPolicyOptions, SelectStatement, ShowStatement, Statement, SubscriptionMode,
-    TagKeyFilter,
+    escape_quoted, escape_regex, quote_ident, quote_string, BinaryOp, CardinalityOf, Dimension,
+    Expr, Field, Fill, Measurement, MeasurementName, Privilege, RetentionPolicyOptions,
+    SelectStatement, ShowStatement, Statement, SubscriptionMode, TagKeyFilter,
 };
 pub use parser::{parse_statement, parse_statements, ParseError, MAX_DEPTH, MAX_SUBQUERY_DEPTH};

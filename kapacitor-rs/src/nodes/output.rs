@@ -63,7 +63,7 @@ impl InfluxDbOut {
         if create {
             let (store, db) = (services.store.clone(), n.database.clone());
             services.runtime.spawn(async move {
-                let q = format!("CREATE DATABASE \"{}\"", db.replace('"', "\\\""));
+                let q = format!("CREATE DATABASE {}", influxql::quote_ident(&db));
                 if let Err(e) = store.query(&db, &q).await {
                     tracing::warn!(db, "influxDBOut create: {e}");
                 }

@@ -118,11 +118,7 @@ impl Query {
         if self.star {
             dims.push("*".into());
         }
-        dims.extend(
-            self.tags
-                .iter()
-                .map(|t| format!("\"{}\"", t.replace('"', "\\\""))),
-        );
+        dims.extend(self.tags.iter().map(|t| influxql::quote_ident(t)));
         if !dims.is_empty() {
             q.push_str(" GROUP BY ");
             q.push_str(&dims.join(", "));

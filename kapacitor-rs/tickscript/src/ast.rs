@@ -312,20 +312,64 @@ fn write_operand(
     }
 }
 
+/// A text no TICKscript literal can hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteError {
+    /// Ends with a backslash (which would escape a closing `'`) and holds `'''` (which would
+    /// close a triple-quoted string).
+    #[error(
+        "{0:?} cannot be written as a TICKscript string: it ends with a backslash and holds '''"
+    )]
+    String(String),
+    /// Holds a newline, or ends with a backslash (which would escape the closing `"`).
+    #[error(
+        "{0:?} cannot be a TICKscript field reference: it holds a newline or ends with a backslash"
+    )]
+    Reference(String),
+}
+
+/// `text` as a TICKscript string literal that reads back as exactly `text`: the one way to
+/// put a value into a generated script.
+///
+/// Kapacitor's lexer unescapes only `\'` in `'…'` and nothing in `'''…'''`, so a text with a
+/// final backslash goes between triple quotes.
+///
+/// ```
+/// assert_eq!(tickscript::quote_string("it's").unwrap(), r"'it\'s'");
+/// assert_eq!(tickscript::quote_string(r"C:\").unwrap(), r"'''C:\'''");
+/// assert!(tickscript::quote_string(r"''' and \").is_err());
+/// ```
+pub fn quote_string(text: &str) -> Result<String, QuoteError> {
+    if !text.ends_with('\\') {
+        return Ok(format!("'{}'", text.replace('\'', "\\'")));
+    }
+    if text.contains("'''") {
+        return Err(QuoteError::String(text.to_string()));
+    }
+    Ok(format!("'''{text}'''"))
+}
+
+/// `name` as a TICKscript field or tag reference (`"name"`) that reads back as `name`.
+///
+/// ```
+/// assert_eq!(tickscript::quote_reference(r#"a "b""#).unwrap(), r#""a \"b\"""#);
+/// ```
+pub fn quote_reference(name: &str) -> Result<String, QuoteError> {
+    if name.contains('\n') || name.ends_with('\\') {
+        return Err(QuoteError::Reference(name.to_string()));
+    }
+    Ok(format!("\"{}\"", name.replace('"', "\\\"")))
+}
+
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Ident { name, .. } => f.write_str(name),
-            Expr::Str(s) => {
-                // A quote, or a final backslash (which would escape the closing quote), reads
-                // back only between triple quotes, where nothing is escaped.
-                let awkward = s.contains('\'') || s.ends_with('\\');
-                if awkward && !s.contains("'''") && !s.ends_with('\'') {
-                    write!(f, "'''{s}'''")
-                } else {
-                    write!(f, "'{}'", s.replace('\'', "\\'"))
-                }
-            }
+            // The one text no literal can hold is printed as near as it gets.
+            Expr::Str(s) => match quote_string(s) {
+                Ok(quoted) => f.write_str(&quoted),
+                Err(_) => write!(f, "'{}'", s.replace('\'', "\\'")),
+            },
             Expr::Int(i) => write!(f, "{i}"),
             Expr::Float(x) => {
                 // Always with a decimal point, so it reads back as a float.
@@ -341,7 +385,10 @@ impl fmt::Display for Expr {
             Expr::Duration(_, text) => f.write_str(text),
             Expr::Regex(r) => write!(f, "/{}/", r.replace('/', "\\/")),
             Expr::Star => f.write_str("*"),
-            Expr::Reference(r) => write!(f, "\"{}\"", r.replace('"', "\\\"")),
+            Expr::Reference(r) => match quote_reference(r) {
+                Ok(quoted) => f.write_str(&quoted),
+                Err(_) => write!(f, "\"{}\"", r.replace('"', "\\\"")),
+            },
             Expr::List(items) => {
                 f.write_str("[")?;
                 for (i, a) in items.iter().enumerate() {

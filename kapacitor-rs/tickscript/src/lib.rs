@@ -13,6 +13,8 @@ pub mod ast;
 pub mod lexer;
 pub mod parser;
 
-pub use ast::{BinaryOp, ChainOp, Expr, Program, Statement, UnaryOp};
+pub use ast::{
+    quote_reference, quote_string, BinaryOp, ChainOp, Expr, Program, QuoteError, Statement, UnaryOp,
+};
 pub use lexer::Pos;
 pub use parser::{parse, ParseError, MAX_DEPTH};
