@@ -21,6 +21,9 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// How long a login lasts.
     pub session_hours: u64,
+    /// The address users reach the dashboard at, when it is not `bind` (a reverse proxy):
+    /// with `https://` the session cookies get the `Secure` flag.
+    pub public_url: String,
     /// Users who may log in; none: no login is asked.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<crate::login::LoginUser>,
@@ -51,6 +54,7 @@ impl Default for Config {
             kapacitor: KapacitorConfig::default(),
             sources: vec![SourceConfig::default()],
             session_hours: 24,
+            public_url: String::new(),
             users: Vec::new(),
         }
     }

@@ -986,7 +986,7 @@ async fn kapacitor_json(state: &AppState, source: &str) -> serde_json::Value {
     serde_json::json!({
         "id": "1",
         "name": "kapacitor-rs",
-        "url": state.kapacitor.url,
+        "url": crate::source::redacted_url(&state.kapacitor.url),
         "active": active,
         "links": {
             "self": base,
@@ -1452,7 +1452,7 @@ fn source_json(l: &crate::sources::Listed) -> serde_json::Value {
         "name": c.name,
         "type": "influx",
         "username": c.username,
-        "url": c.url,
+        "url": c.shown_url(),
         "default": id == "1",
         "telegraf": c.telegraf,
         "defaultRP": c.default_rp,

@@ -7,7 +7,7 @@
 //! dashboards and their template variables), [`hosts`] (the host list's
 //! queries), [`layouts`] (the canned `system` layouts and their query completion), [`http`]
 //! (pages, JSON endpoints, assets), [`rules`] (threshold rules as Chronograf's TICKscript),
-//! [`login`] (optional login and sessions), [`csrf`] (same-origin and CSRF checks, login or
+//! [`login`] (optional login and sessions), [`throttle`] (failed logins counted), [`csrf`] (same-origin and CSRF checks, login or
 //! not), [`users`] (the store's users and grants on the admin page), [`template_vars`] (dashboards'
 //! user variables).
 
@@ -22,4 +22,5 @@ pub mod rules;
 pub mod source;
 pub mod sources;
 pub mod template_vars;
+pub mod throttle;
 pub mod users;

@@ -27,6 +27,7 @@ pub struct LoginUser {
 /// The session cookie's name.
 const SESSION_COOKIE: &str = "tick_session";
 use crate::csrf::{self, cookie, random_token, COOKIE as CSRF_COOKIE};
+use crate::throttle::Throttle;
 
 /// A cookie the pages' script reads to know a user is logged in (and show "Log out").
 const LOGIN_COOKIE: &str = "tick_login";
@@ -42,6 +43,27 @@ pub struct Login {
     users: Vec<LoginUser>,
     lifetime: Duration,
     sessions: Mutex<HashMap<String, Session>>,
+    /// Failed logins, so that passwords cannot be guessed at speed.
+    throttle: Mutex<Throttle>,
+    /// A hash of the users' cost that no password matches: an unknown name is checked against
+    /// it, so the time an answer takes does not tell which names exist.
+    dummy_hash: String,
+    /// Cookies get the `Secure` flag (the public URL is https).
+    secure: bool,
+}
+
+/// Why a login was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// Unknown user or wrong password (the two are not told apart).
+    Wrong,
+    /// Too many failures lately: try again after this long.
+    Throttled(Duration),
+}
+
+/// The bcrypt cost of `hash` (`$2b$12$…` → 12), if it reads as a bcrypt hash.
+fn cost_of(hash: &str) -> Option<u32> {
+    hash.split('$').nth(2)?.parse().ok()
 }
 
 impl std::fmt::Debug for Login {
@@ -53,13 +75,38 @@ impl std::fmt::Debug for Login {
 }
 
 impl Login {
-    /// Login with `users` (none: open access), sessions lasting `lifetime`.
-    pub fn new(users: Vec<LoginUser>, lifetime: Duration) -> Arc<Login> {
+    /// Login with `users` (none: open access), sessions lasting `lifetime`, cookies marked
+    /// `Secure` when `secure` (the dashboard is reached over https).
+    pub fn new(users: Vec<LoginUser>, lifetime: Duration, secure: bool) -> Arc<Login> {
+        let dummy_hash = match users.first() {
+            Some(u) => {
+                let cost = cost_of(&u.password_hash).unwrap_or(bcrypt::DEFAULT_COST);
+                bcrypt::hash(random_token(), cost).unwrap_or_default()
+            }
+            None => String::new(),
+        };
         Arc::new(Login {
             users,
             lifetime,
             sessions: Mutex::new(HashMap::new()),
+            throttle: Mutex::new(Throttle::default()),
+            dummy_hash,
+            secure,
         })
+    }
+
+    /// The flags a cookie set in answer to a request with `headers` gets beyond the usual:
+    /// `Secure` when the dashboard is reached over https.
+    fn secure_flag(&self, headers: &HeaderMap) -> &'static str {
+        let forwarded_https = headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        if self.secure || forwarded_https {
+            "; Secure"
+        } else {
+            ""
+        }
     }
 
     /// Whether a login is required.
@@ -68,11 +115,19 @@ impl Login {
     }
 
     /// A new session for `name` if `password` is theirs: (session token, CSRF token).
-    fn sign_in(&self, name: &str, password: &str) -> Option<(String, String)> {
-        let user = self.users.iter().find(|u| u.name == name)?;
-        if !bcrypt::verify(password, &user.password_hash).unwrap_or(false) {
-            return None;
+    fn sign_in(&self, name: &str, password: &str) -> Result<(String, String), Refusal> {
+        let throttle = || self.throttle.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(wait) = throttle().refused(name, Instant::now()) {
+            return Err(Refusal::Throttled(wait));
         }
+        let user = self.users.iter().find(|u| u.name == name);
+        let hash = user.map_or(self.dummy_hash.as_str(), |u| u.password_hash.as_str());
+        let matches = bcrypt::verify(password, hash).unwrap_or(false);
+        let Some(user) = user.filter(|_| matches) else {
+            throttle().failed(name, Instant::now());
+            return Err(Refusal::Wrong);
+        };
+        throttle().succeeded(name);
         let (token, csrf) = (random_token(), random_token());
         let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
@@ -85,7 +140,7 @@ impl Login {
                 expires: now + self.lifetime,
             },
         );
-        Some((token, csrf))
+        Ok((token, csrf))
     }
 
     /// The user and CSRF token of the request's session, if it is live.
@@ -155,11 +210,15 @@ pub async fn guard(
             }
         }
         let had_cookie = cookie(req.headers(), CSRF_COOKIE).is_some_and(|c| !c.is_empty());
+        let secure = login.secure_flag(req.headers());
         let mut res = next.run(req).await;
         if !had_cookie {
             set_cookie(
                 &mut res,
-                format!("{CSRF_COOKIE}={}; Path=/; SameSite=Strict", random_token()),
+                format!(
+                    "{CSRF_COOKIE}={}; Path=/; SameSite=Strict{secure}",
+                    random_token()
+                ),
             );
         }
         return res;
@@ -212,36 +271,60 @@ fn set_cookie(res: &mut Response, value: String) {
 /// Checks the form; on success sets the cookies and goes to the hosts page.
 pub async fn sign_in(
     State(login): State<Arc<Login>>,
+    headers: HeaderMap,
     axum::Form(c): axum::Form<Credentials>,
 ) -> Response {
     let checked = {
         let login = Arc::clone(&login);
         tokio::task::spawn_blocking(move || login.sign_in(&c.username, &c.password)).await
     };
-    let Ok(Some((token, csrf))) = checked else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Html(LOGIN_HTML.replace(
-                "<!--error-->",
-                "<p class=\"error\">Wrong user name or password.</p>",
-            )),
-        )
-            .into_response();
+    let (token, csrf) = match checked {
+        Ok(Ok(session)) => session,
+        Ok(Err(Refusal::Throttled(wait))) => {
+            let seconds = wait.as_secs().max(1);
+            let mut res = (
+                StatusCode::TOO_MANY_REQUESTS,
+                Html(LOGIN_HTML.replace(
+                    "<!--error-->",
+                    &format!(
+                        "<p class=\"error\">Too many failed logins: try again in {seconds} s.</p>"
+                    ),
+                )),
+            )
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return res;
+        }
+        Ok(Err(Refusal::Wrong)) | Err(_) => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Html(LOGIN_HTML.replace(
+                    "<!--error-->",
+                    "<p class=\"error\">Wrong user name or password.</p>",
+                )),
+            )
+                .into_response();
+        }
     };
     let max_age = login.lifetime.as_secs();
+    let secure = login.secure_flag(&headers);
     let mut res = Redirect::to("/").into_response();
     set_cookie(
         &mut res,
-        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}"),
+        format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+        ),
     );
     set_cookie(
         &mut res,
-        format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}"),
+        format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}"),
     );
     // Tells the pages' script to offer a logout button.
     set_cookie(
         &mut res,
-        format!("{LOGIN_COOKIE}=1; Path=/; SameSite=Strict; Max-Age={max_age}"),
+        format!("{LOGIN_COOKIE}=1; Path=/; SameSite=Strict; Max-Age={max_age}{secure}"),
     );
     res
 }
@@ -303,16 +386,37 @@ mod tests {
                 password_hash: hash,
             }],
             Duration::from_secs(60),
+            false,
         );
         assert!(login.enabled());
-        assert!(login.sign_in("ops", "bad").is_none());
-        assert!(login.sign_in("nobody", "pw").is_none());
+        assert_eq!(login.sign_in("ops", "bad"), Err(Refusal::Wrong));
+        assert_eq!(login.sign_in("nobody", "pw"), Err(Refusal::Wrong));
         let (token, csrf) = login.sign_in("ops", "pw").unwrap();
         let h = headers(&format!("other=1; {SESSION_COOKIE}={token}"));
         assert_eq!(login.session(&h), Some(("ops".to_string(), csrf)));
         login.sign_out(&h);
         assert_eq!(login.session(&h), None);
-        assert!(!Login::new(Vec::new(), Duration::from_secs(1)).enabled());
+        assert!(!Login::new(Vec::new(), Duration::from_secs(1), false).enabled());
+    }
+
+    #[test]
+    fn unknown_users_cost_a_bcrypt_check_and_guessing_is_throttled() {
+        let users = vec![LoginUser {
+            name: "ops".into(),
+            password_hash: bcrypt::hash("pw", 6).unwrap(),
+        }];
+        let login = Login::new(users, Duration::from_secs(60), true);
+        assert_eq!(cost_of(&login.dummy_hash), Some(6));
+        assert!(!bcrypt::verify("", &login.dummy_hash).unwrap());
+        for _ in 0..crate::throttle::PER_NAME {
+            assert_eq!(login.sign_in("ops", "guess"), Err(Refusal::Wrong));
+        }
+        // Refused even with the right password, until the failures expire.
+        assert!(matches!(
+            login.sign_in("ops", "pw"),
+            Err(Refusal::Throttled(_))
+        ));
+        assert_eq!(login.secure_flag(&HeaderMap::new()), "; Secure");
     }
 
     #[test]

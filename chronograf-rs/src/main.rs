@@ -154,6 +154,7 @@ async fn run() -> anyhow::Result<()> {
         login: chronograf_rs::login::Login::new(
             config.users.clone(),
             std::time::Duration::from_secs(config.session_hours.saturating_mul(3600)),
+            config.public_url.starts_with("https://"),
         ),
     };
     let listener = tokio::net::TcpListener::bind(&config.bind)

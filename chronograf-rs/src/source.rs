@@ -21,6 +21,33 @@ pub struct SourceConfig {
     pub default_rp: String,
 }
 
+impl SourceConfig {
+    /// The URL as pages and the API show it: without a user name or password in it.
+    pub fn shown_url(&self) -> String {
+        redacted_url(&self.url)
+    }
+}
+
+/// `url` without any user name or password in it, for showing: credentials belong in the
+/// username and password settings, which are never shown, and must not leak through the URL.
+pub fn redacted_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Ok(_) => url.to_string(),
+        // Not a URL: cut whatever stands between the scheme and an `@`.
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                format!("{}{}", &url[..scheme + 3], &url[at + 1..])
+            }
+            _ => url.to_string(),
+        },
+    }
+}
+
 impl Default for SourceConfig {
     fn default() -> Self {
         SourceConfig {
@@ -81,15 +108,13 @@ impl Source {
         if !self.config.username.is_empty() {
             req = req.basic_auth(&self.config.username, Some(&self.config.password));
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| SourceError(format!("source {}: {e}", self.config.name)))?;
+        let resp = req.send().await.map_err(|e| {
+            SourceError(format!("source {}: {}", self.config.name, e.without_url()))
+        })?;
         let status = resp.status();
-        let body: serde_json::Value = resp
-            .json()
-            .await
-            .map_err(|e| SourceError(format!("source {}: {e}", self.config.name)))?;
+        let body: serde_json::Value = resp.json().await.map_err(|e| {
+            SourceError(format!("source {}: {}", self.config.name, e.without_url()))
+        })?;
         if !status.is_success() {
             return Err(SourceError(format!(
                 "received status code {} from server: err: {}",
@@ -125,7 +150,7 @@ impl Source {
         }
         let resp = req.send().await.map_err(|e| WriteRefused {
             status: 502,
-            message: format!("source {}: {e}", self.config.name),
+            message: format!("source {}: {}", self.config.name, e.without_url()),
         })?;
         let status = resp.status();
         if status.is_success() {

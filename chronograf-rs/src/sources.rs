@@ -4,6 +4,8 @@
 
 use crate::source::{Source, SourceConfig};
 use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLock};
 
@@ -61,6 +63,11 @@ impl SourceStore {
         std::fs::create_dir_all(dir)
             .map_err(|e| SourcesError::Io(format!("{}: {e}", dir.display())))?;
         let path = dir.join("sources.json");
+        // A file written by an earlier version may be readable by all: it holds passwords.
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| SourcesError::Io(format!("{}: {e}", path.display())))?;
+        }
         let added: Vec<Added> = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|e| SourcesError::Io(format!("{}: {e}", path.display())))?,
@@ -134,6 +141,10 @@ impl SourceStore {
         if config.password.is_empty() {
             config.password = entry.config.password.clone();
         }
+        // The form shows the URL without its credentials; sent back unchanged, it keeps them.
+        if config.url == entry.config.shown_url() {
+            config.url = entry.config.url.clone();
+        }
         entry.config = config;
         self.save(&added)
     }
@@ -172,7 +183,16 @@ impl SourceStore {
         let bytes =
             serde_json::to_vec_pretty(added).map_err(|e| SourcesError::Io(e.to_string()))?;
         let tmp = self.path.with_extension("tmp");
-        std::fs::write(&tmp, bytes).map_err(io)?;
+        let _ = std::fs::remove_file(&tmp);
+        // Passwords are in it: readable by the owner only, from the moment it exists.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io)?;
+        file.write_all(&bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
         std::fs::rename(&tmp, &self.path).map_err(io)
     }
 }
@@ -186,7 +206,7 @@ pub fn check(config: &SourceConfig) -> Result<(), SourcesError> {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
         _ => Err(SourcesError::Invalid(format!(
             "url {:?} is not an http:// or https:// URL",
-            config.url
+            config.shown_url()
         ))),
     }
 }
@@ -245,5 +265,37 @@ mod tests {
         store.remove("2").unwrap();
         assert!(matches!(store.remove("2"), Err(SourcesError::NotFound(_))));
         assert_eq!(open().list().len(), 1);
+    }
+
+    #[test]
+    fn credentials_are_kept_private_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sources.json");
+        std::fs::write(&path, "[]").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = SourceStore::open(Vec::new(), dir.path(), reqwest::Client::new()).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600, "an old file is made private on start");
+        let id = store
+            .add(SourceConfig {
+                password: "secret".into(),
+                ..config("creds", "http://admin:hunter2@b:8086")
+            })
+            .unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let shown = store.get(&id).unwrap().config.shown_url();
+        assert_eq!(shown, "http://b:8086/");
+        // The edit form sends the shown URL back: the credentials in it are kept.
+        store.update(&id, config("creds", &shown)).unwrap();
+        assert_eq!(
+            store.get(&id).unwrap().config.url,
+            "http://admin:hunter2@b:8086"
+        );
+        let bad = store.add(config("x", "ftp://admin:hunter2@b")).unwrap_err();
+        assert!(!bad.to_string().contains("hunter2"), "{bad}");
+        assert_eq!(
+            crate::source::redacted_url("not a url://u:p@host"),
+            "not a url://host"
+        );
     }
 }

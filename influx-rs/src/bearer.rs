@@ -6,7 +6,8 @@
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
-/// Why a bearer token was refused; `Display` is what InfluxDB answers (always with 401).
+/// Why a bearer token was refused, in InfluxDB's words; logged, while the client gets only
+/// "authorization failed" (see [`crate::users::AuthError::Bearer`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BearerError {
     /// A bearer token, but no `shared-secret` configured. (Misspelt as InfluxDB 1.6.7 spells

@@ -136,6 +136,11 @@ fn error(status: StatusCode, message: &str) -> Response {
 
 /// An authentication or authorization failure as InfluxDB answers it (401s ask for Basic auth).
 fn auth_error(e: &AuthError) -> Response {
+    match e {
+        AuthError::Bearer(why) => tracing::info!(reason = %why, "bearer token refused"),
+        AuthError::UserNotFound => tracing::info!("bearer token names an unknown user"),
+        _ => {}
+    }
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
     let mut res = error(status, &e.to_string());
     if status == StatusCode::UNAUTHORIZED {

@@ -187,11 +187,13 @@ pub enum AuthError {
     /// Unknown user or wrong password.
     #[error("authorization failed")]
     Failed,
-    /// A bearer token refused.
-    #[error(transparent)]
+    /// A bearer token refused. Deliberately not InfluxDB's words (which say whether the
+    /// signature, the algorithm, the expiry or a claim was wrong, helping whoever forges
+    /// tokens): the reason goes to the server's log only.
+    #[error("authorization failed")]
     Bearer(#[from] BearerError),
-    /// A valid bearer token naming an unknown user.
-    #[error("user not found")]
+    /// A valid bearer token naming an unknown user (InfluxDB says "user not found").
+    #[error("authorization failed")]
     UserNotFound,
     /// No users at all, and the query does not create an admin.
     #[error("error authorizing query: create admin user first or disable authentication")]
@@ -694,9 +696,11 @@ mod tests {
             Err(AuthError::UserNotFound)
         );
         let disabled = authenticate(&catalog, Some(&token("a")), &cache, "").unwrap_err();
+        // The reason stays in the log; the client is told only that it failed.
         assert_eq!(
             (disabled.status(), disabled.to_string()),
-            (401, "bearer auth disabld".to_string())
+            (401, "authorization failed".to_string())
         );
+        assert!(matches!(disabled, AuthError::Bearer(BearerError::Disabled)));
     }
 }
