@@ -55,6 +55,7 @@ fn runner(script: &str, rt: &tokio::runtime::Runtime) -> TaskRunner {
         history: None,
         events: Default::default(),
         global_handlers: Vec::new(),
+        sandbox: Default::default(),
     };
     let graph = build(script, &Default::default()).expect("script");
     TaskRunner::new(&graph, &services).expect("nodes")

@@ -28,6 +28,48 @@ pub struct Config {
     pub load: LoadConfig,
     /// `[alert-history]`
     pub alert_history: AlertHistoryConfig,
+    /// `[sandbox]`: what scripts may reach on this machine (not in Kapacitor).
+    pub sandbox: SandboxConfig,
+}
+
+/// `[sandbox]`: the programs `.exec()` may run and the directories `.log()` may write to.
+/// Both empty by default, so a task can run nothing and write no file: a deliberate
+/// difference from Kapacitor, where anyone who may define a task may run any command and
+/// write any file the daemon can.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct SandboxConfig {
+    /// Absolute paths of the programs `.exec()` may run, exactly as the script names them.
+    pub exec_allowed: Vec<PathBuf>,
+    /// Directories under which `.log()` may append its files.
+    pub log_allowed_dirs: Vec<PathBuf>,
+}
+
+impl SandboxConfig {
+    /// Why `.exec(program, …)` is refused, if it is.
+    pub fn check_exec(&self, program: &str) -> Result<(), String> {
+        if self.exec_allowed.iter().any(|p| p.as_os_str() == program) {
+            return Ok(());
+        }
+        Err(format!(
+            "exec of {program:?} is not allowed: kapacitor-rs runs only the programs listed in [sandbox] exec-allowed (none by default)"
+        ))
+    }
+
+    /// Why `.log(path)` is refused, if it is: `path` must lie under an allowed directory,
+    /// with no `..` to climb out of it.
+    pub fn check_log(&self, path: &std::path::Path) -> Result<(), String> {
+        let climbs = path
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir));
+        if !climbs && self.log_allowed_dirs.iter().any(|d| path.starts_with(d)) {
+            return Ok(());
+        }
+        Err(format!(
+            "log to {} is not allowed: kapacitor-rs writes only under the directories listed in [sandbox] log-allowed-dirs (none by default)",
+            path.display()
+        ))
+    }
 }
 
 /// `[http]`
@@ -169,6 +211,7 @@ impl Default for Config {
             logging: LoggingConfig::default(),
             load: LoadConfig::default(),
             alert_history: AlertHistoryConfig::default(),
+            sandbox: SandboxConfig::default(),
         }
     }
 }

@@ -396,6 +396,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         } else {
             Vec::new()
         },
+        sandbox: std::sync::Arc::new(config.sandbox.clone()),
     })
     .context("opening the task store")?;
     if config.load.enabled {

@@ -190,4 +190,6 @@ pub struct Services {
     pub events: EventStore,
     /// Handlers every alert uses without naming them (`[smtp] global = true`).
     pub global_handlers: Vec<crate::alert::handlers::HandlerSpec>,
+    /// What `.exec()` and `.log()` may reach.
+    pub sandbox: std::sync::Arc<crate::config::SandboxConfig>,
 }

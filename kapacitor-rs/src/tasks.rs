@@ -190,6 +190,8 @@ pub struct TaskContext {
     pub events: crate::services::EventStore,
     /// Handlers every alert uses without naming them.
     pub global_handlers: Vec<crate::alert::handlers::HandlerSpec>,
+    /// What `.exec()` and `.log()` may reach.
+    pub sandbox: Arc<crate::config::SandboxConfig>,
 }
 
 /// All tasks.
@@ -292,6 +294,7 @@ impl Tasks {
             history: (h.enabled && !writes_history).then(|| h.clone()),
             events: self.ctx.events.clone(),
             global_handlers: self.ctx.global_handlers.clone(),
+            sandbox: Arc::clone(&self.ctx.sandbox),
         }
     }
 

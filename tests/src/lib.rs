@@ -326,11 +326,28 @@ pub fn start_chronograf(dir: &Path, store: &Store, extra: &[&str]) -> (Daemon, u
 }
 
 /// Starts kapacitor-rs with its API on 127.0.0.1:`api`, `store` as its store (subscribing
-/// every second), `[smtp]` on 127.0.0.1:`smtp_port` and `[load]` from `dir/load`; waits (at
+/// every second), `[smtp]` on 127.0.0.1:`smtp_port`, `[load]` from `dir/load`, and a
+/// `[sandbox]` that lets `.exec()` run `/bin/sh` and `.log()` write under `dir`; waits (at
 /// most 20 s) for `/kapacitor/v1/ping`.
 pub fn start_kapacitor(dir: &Path, store: &Store, smtp_port: u16, api: u16, log: &str) -> Daemon {
+    let sandbox = format!(
+        "[sandbox]\nexec-allowed = [\"/bin/sh\"]\nlog-allowed-dirs = [{:?}]\n",
+        dir.to_string_lossy()
+    );
+    start_kapacitor_with(dir, store, smtp_port, api, log, &sandbox)
+}
+
+/// [`start_kapacitor`] with `extra` TOML (whole sections) in place of its `[sandbox]`.
+pub fn start_kapacitor_with(
+    dir: &Path,
+    store: &Store,
+    smtp_port: u16,
+    api: u16,
+    log: &str,
+    extra: &str,
+) -> Daemon {
     let config = format!(
-        "hostname = \"127.0.0.1\"\ndata-dir = {:?}\n[http]\nbind-address = \"127.0.0.1:{api}\"\n[[influxdb]]\nurls = [\"{}\"]\nsubscriptions-sync-interval = \"1s\"\n[smtp]\nenabled = true\nhost = \"127.0.0.1\"\nport = {smtp_port}\nfrom = \"kapacitor@example.com\"\n[load]\nenabled = true\ndir = {:?}\n",
+        "hostname = \"127.0.0.1\"\ndata-dir = {:?}\n[http]\nbind-address = \"127.0.0.1:{api}\"\n[[influxdb]]\nurls = [\"{}\"]\nsubscriptions-sync-interval = \"1s\"\n[smtp]\nenabled = true\nhost = \"127.0.0.1\"\nport = {smtp_port}\nfrom = \"kapacitor@example.com\"\n[load]\nenabled = true\ndir = {:?}\n{extra}",
         dir.join("kapacitor").to_string_lossy(),
         store.url(""),
         dir.join("load").to_string_lossy(),

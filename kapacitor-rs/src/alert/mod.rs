@@ -251,14 +251,24 @@ impl AlertNode {
                         format!("log path must be absolute: {}", path.display()),
                     ));
                 }
+                self.services
+                    .sandbox
+                    .check_log(&path)
+                    .map_err(|e| PipelineError::at(p.pos, e))?;
                 self.handlers.push(HandlerSpec::Log { path, mode: 0o600 })
             }
             "tcp" => self.handlers.push(HandlerSpec::Tcp {
                 address: args::string(p)?,
             }),
-            "exec" => self.handlers.push(HandlerSpec::Exec {
-                argv: args::strings(p)?,
-            }),
+            "exec" => {
+                let argv = args::strings(p)?;
+                let program = argv.first().map(String::as_str).unwrap_or("");
+                self.services
+                    .sandbox
+                    .check_exec(program)
+                    .map_err(|e| PipelineError::at(p.pos, e))?;
+                self.handlers.push(HandlerSpec::Exec { argv })
+            }
             "slack" => self.handlers.push(HandlerSpec::Slack {
                 channel: String::new(),
                 username: String::new(),

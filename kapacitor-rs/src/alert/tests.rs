@@ -29,6 +29,10 @@ fn services(dir: &std::path::Path) -> (Services, mpsc::Receiver<HandlerJob>) {
         history: None,
         events: Default::default(),
         global_handlers: Vec::new(),
+        sandbox: std::sync::Arc::new(crate::config::SandboxConfig {
+            exec_allowed: vec!["/usr/bin/true".into()],
+            log_allowed_dirs: vec![dir.join("logs")],
+        }),
     };
     std::mem::forget(rt);
     (s, rx)
@@ -177,4 +181,37 @@ fn event_json_is_kapacitors() {
         json["details"].as_str().unwrap().starts_with("{&#34;"),
         "details are HTML-escaped JSON"
     );
+}
+
+#[test]
+fn exec_and_log_reach_only_what_the_sandbox_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _rx) = services(dir.path());
+    let logs = dir.path().join("logs");
+    let attempt = |handler: String| {
+        let g = build(
+            &format!("stream\n    |from()\n    |alert()\n        {handler}"),
+            &Default::default(),
+        )
+        .unwrap();
+        AlertNode::build(&g.nodes[2], &s)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(attempt(".exec('/usr/bin/true', 'x')".into()), Ok(()));
+    let refused = attempt(".exec('/bin/sh', '-c', 'id')".into()).unwrap_err();
+    assert!(
+        refused.contains("exec of \"/bin/sh\" is not allowed"),
+        "{refused}"
+    );
+    assert!(refused.contains("line 4 char 10"), "{refused}");
+    let inside = logs.join("alerts.log");
+    assert_eq!(attempt(format!(".log('{}')", inside.display())), Ok(()));
+    for outside in [
+        "/etc/cron.d/x".to_string(),
+        format!("{}/../escape.log", logs.display()),
+    ] {
+        let refused = attempt(format!(".log('{outside}')")).unwrap_err();
+        assert!(refused.contains("is not allowed"), "{refused}");
+    }
 }
