@@ -35,12 +35,19 @@ pub struct Config {
 pub struct KapacitorConfig {
     /// Base URL of its API.
     pub url: String,
+    /// A user of kapacitor-rs's `[auth]` (with the `api` permission); empty sends none.
+    pub username: String,
+    /// Its password (never shown).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub password: String,
 }
 
 impl Default for KapacitorConfig {
     fn default() -> Self {
         KapacitorConfig {
             url: "http://localhost:9092".into(),
+            username: String::new(),
+            password: String::new(),
         }
     }
 }

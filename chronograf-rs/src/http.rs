@@ -68,6 +68,10 @@ impl RequestMetrics {
 pub struct Kapacitor {
     /// Base URL.
     pub url: String,
+    /// User of kapacitor-rs's `[auth]` (empty: none sent).
+    pub username: String,
+    /// Its password.
+    pub password: String,
     /// HTTP client.
     pub client: reqwest::Client,
 }
@@ -82,10 +86,18 @@ impl Kapacitor {
 
     /// Sends a request and returns status and JSON body (`{}` when empty).
     async fn call(&self, req: reqwest::RequestBuilder) -> Result<(u16, serde_json::Value), String> {
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| format!("kapacitor {}: {e}", self.url))?;
+        let req = if self.username.is_empty() {
+            req
+        } else {
+            req.basic_auth(&self.username, Some(&self.password))
+        };
+        let resp = req.send().await.map_err(|e| {
+            format!(
+                "kapacitor {}: {}",
+                crate::source::redacted_url(&self.url),
+                e.without_url()
+            )
+        })?;
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         Ok((

@@ -40,6 +40,16 @@ struct Cli {
     /// The alerting engine the alert pages drive.
     #[arg(long = "kapacitor-url", env = "KAPACITOR_URL")]
     kapacitor_url: Option<String>,
+    /// A user of the alerting engine's `[auth]`.
+    #[arg(long = "kapacitor-username", env = "KAPACITOR_USERNAME")]
+    kapacitor_username: Option<String>,
+    /// Its password.
+    #[arg(
+        long = "kapacitor-password",
+        env = "KAPACITOR_PASSWORD",
+        hide_env_values = true
+    )]
+    kapacitor_password: Option<String>,
     /// Where dashboards are kept.
     #[arg(long = "data-dir", env = "CHRONOGRAF_RS_DATA_DIR")]
     data_dir: Option<std::path::PathBuf>,
@@ -70,6 +80,12 @@ impl Cli {
         }
         if let Some(k) = self.kapacitor_url {
             config.kapacitor.url = k;
+        }
+        if let Some(u) = self.kapacitor_username {
+            config.kapacitor.username = u;
+        }
+        if let Some(p) = self.kapacitor_password {
+            config.kapacitor.password = p;
         }
         if config.sources.is_empty() {
             config.sources.push(SourceConfig::default());
@@ -133,6 +149,8 @@ async fn run() -> anyhow::Result<()> {
         .context("HTTP client")?;
     let kapacitor = chronograf_rs::http::Kapacitor {
         url: config.kapacitor.url.clone(),
+        username: config.kapacitor.username.clone(),
+        password: config.kapacitor.password.clone(),
         client: client.clone(),
     };
     let sources = chronograf_rs::sources::SourceStore::open(

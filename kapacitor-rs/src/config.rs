@@ -30,6 +30,53 @@ pub struct Config {
     pub alert_history: AlertHistoryConfig,
     /// `[sandbox]`: what scripts may reach on this machine (not in Kapacitor).
     pub sandbox: SandboxConfig,
+    /// `[auth]`: Kapacitor's internal users.
+    pub auth: AuthConfig,
+}
+
+/// `[auth]`: Kapacitor's internal authorizations. With `enabled`, users exist (from
+/// `[[auth.users]]` and the `/kapacitor/v1/users` API); `[http] auth-enabled` then demands
+/// their credentials on every endpoint but ping, health and metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct AuthConfig {
+    /// Turn the users on.
+    pub enabled: bool,
+    /// bcrypt cost of the hashes made for new passwords (4…31).
+    pub bcrypt_cost: u32,
+    /// Users defined here (fixed: the API cannot change them). Not in Kapacitor, whose first
+    /// admin must be made through the API while auth is off.
+    pub users: Vec<ConfigUser>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            enabled: false,
+            bcrypt_cost: 10,
+            users: Vec::new(),
+        }
+    }
+}
+
+/// One `[[auth.users]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigUser {
+    /// Login name.
+    pub name: String,
+    /// The password (hashed at start); or give `password-hash`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub password: String,
+    /// A bcrypt hash of the password.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub password_hash: String,
+    /// `admin` or `normal`.
+    #[serde(rename = "type")]
+    pub kind: crate::auth::UserType,
+    /// A normal user's permissions: `api`, `config_api`, `write_points`, `all`, `none`.
+    #[serde(default)]
+    pub permissions: Vec<crate::auth::Permission>,
 }
 
 /// `[sandbox]`: the programs `.exec()` may run and the directories `.log()` may write to.
@@ -80,6 +127,10 @@ pub struct HttpConfig {
     pub bind_address: String,
     /// Log each request.
     pub log_enabled: bool,
+    /// Demand credentials of an `[auth]` user on every endpoint but ping, health, metrics.
+    pub auth_enabled: bool,
+    /// Key of the JWTs accepted as `Authorization: Bearer …`; empty refuses them.
+    pub shared_secret: String,
 }
 
 /// One `[[influxdb]]` store.
@@ -212,6 +263,7 @@ impl Default for Config {
             load: LoadConfig::default(),
             alert_history: AlertHistoryConfig::default(),
             sandbox: SandboxConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -221,6 +273,8 @@ impl Default for HttpConfig {
         HttpConfig {
             bind_address: ":9092".into(),
             log_enabled: true,
+            auth_enabled: false,
+            shared_secret: String::new(),
         }
     }
 }

@@ -25,6 +25,14 @@ pub struct AppState {
     pub tasks: Arc<Tasks>,
     /// The last alert events per topic.
     pub events: EventStore,
+    /// Users and what they may do.
+    pub auth: Arc<crate::auth::Auth>,
+}
+
+impl axum::extract::FromRef<AppState> for Arc<crate::auth::Auth> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.auth)
+    }
 }
 
 /// Builds the router.
@@ -55,6 +63,20 @@ pub fn router(state: AppState) -> Router {
             "/kapacitor/v1/alerts/topics/{topic}/events/{id}",
             get(topic_event),
         )
+        .route(
+            "/kapacitor/v1/users",
+            get(crate::auth::list_users).post(crate::auth::create_user),
+        )
+        .route(
+            "/kapacitor/v1/users/{name}",
+            get(crate::auth::get_user)
+                .patch(crate::auth::update_user)
+                .delete(crate::auth::delete_user),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.auth),
+            crate::auth::guard,
+        ))
         .layer(axum::middleware::from_fn(version_header))
         .with_state(state)
 }

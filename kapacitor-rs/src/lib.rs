@@ -10,12 +10,14 @@
 //! - [`nodes`]: the node executors; [`alert`]: the alert node, its state machine and handlers;
 //! - [`runner`]: a running task; [`tasks`]: task definitions, persistence and routing;
 //! - [`services`]: what nodes reach outside (the store, handlers, `httpOut` caches);
-//! - [`subscriptions`]: registering with the store; [`http`]: the `/kapacitor/v1` API.
+//! - [`subscriptions`]: registering with the store; [`http`]: the `/kapacitor/v1` API;
+//!   [`auth`]: its users and their permissions.
 //!
 //! Points arrive on `/write` → [`tasks::Tasks::route`] → each matching task's queue →
 //! [`runner`] → nodes → alert events → handler deliveries (own tasks, retried).
 
 pub mod alert;
+pub mod auth;
 pub mod config;
 pub mod http;
 pub mod lambda;

@@ -407,6 +407,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         config.http.bind_address.clone()
     };
+    let auth = kapacitor_rs::auth::Auth::open(
+        &config.auth,
+        config.http.auth_enabled,
+        &config.http.shared_secret,
+        &config.data_dir,
+    )
+    .context("setting up [auth]")?;
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
@@ -428,7 +435,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let subscriber = Subscriber {
             store,
             name: format!("kapacitor-{}", server_id(&config.data_dir)?),
-            destination: format!("{}://{host}:{port}", influx.subscription_protocol),
+            // With credentials demanded, the store writes as the subscriber user.
+            destination: format!(
+                "{}://{}{host}:{port}",
+                influx.subscription_protocol,
+                auth.subscriber_userinfo().unwrap_or_default()
+            ),
             config: influx.clone(),
         };
         tokio::spawn(subscriber.run(
@@ -437,7 +449,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ));
     }
     tracing::info!(bind = %bind, data_dir = %config.data_dir.display(), "kapacitor-rs listening");
-    let app = router(AppState { tasks, events });
+    let app = router(AppState {
+        tasks,
+        events,
+        auth,
+    });
     let shutdown = async {
         let mut term =
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

@@ -337,7 +337,9 @@ pub fn start_kapacitor(dir: &Path, store: &Store, smtp_port: u16, api: u16, log:
     start_kapacitor_with(dir, store, smtp_port, api, log, &sandbox)
 }
 
-/// [`start_kapacitor`] with `extra` TOML (whole sections) in place of its `[sandbox]`.
+/// [`start_kapacitor`] with `extra` TOML in place of its `[sandbox]`, put right after
+/// `[http]`'s `bind-address`: keys of `[http]` first (`auth-enabled = true`), then whole
+/// sections.
 pub fn start_kapacitor_with(
     dir: &Path,
     store: &Store,
@@ -347,7 +349,7 @@ pub fn start_kapacitor_with(
     extra: &str,
 ) -> Daemon {
     let config = format!(
-        "hostname = \"127.0.0.1\"\ndata-dir = {:?}\n[http]\nbind-address = \"127.0.0.1:{api}\"\n[[influxdb]]\nurls = [\"{}\"]\nsubscriptions-sync-interval = \"1s\"\n[smtp]\nenabled = true\nhost = \"127.0.0.1\"\nport = {smtp_port}\nfrom = \"kapacitor@example.com\"\n[load]\nenabled = true\ndir = {:?}\n{extra}",
+        "hostname = \"127.0.0.1\"\ndata-dir = {:?}\n[http]\nbind-address = \"127.0.0.1:{api}\"\n{extra}\n[[influxdb]]\nurls = [\"{}\"]\nsubscriptions-sync-interval = \"1s\"\n[smtp]\nenabled = true\nhost = \"127.0.0.1\"\nport = {smtp_port}\nfrom = \"kapacitor@example.com\"\n[load]\nenabled = true\ndir = {:?}\n",
         dir.join("kapacitor").to_string_lossy(),
         store.url(""),
         dir.join("load").to_string_lossy(),
