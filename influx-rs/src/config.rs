@@ -126,7 +126,7 @@ pub struct RetentionConfig {
 }
 
 /// `[coordinator]`: limits on queries, with InfluxDB's names.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
 pub struct CoordinatorConfig {
     /// Longest a query may run before it is stopped; 0 = no limit.
@@ -134,6 +134,40 @@ pub struct CoordinatorConfig {
     pub query_timeout: Duration,
     /// Queries that may run at once; 0 = no limit.
     pub max_concurrent_queries: usize,
+    /// Points one `SELECT` may read; 0 = no limit.
+    pub max_select_point: u64,
+    /// Series one `SELECT` may read; 0 = no limit.
+    pub max_select_series: u64,
+    /// `GROUP BY time()` windows one `SELECT` may make; 0 = no limit.
+    pub max_select_buckets: u64,
+    /// Bytes the windows of one `SELECT` may take (an estimate); 0 = no limit.
+    pub query_memory_limit: u64,
+}
+
+impl Default for CoordinatorConfig {
+    /// InfluxDB's defaults (no limits), but for the memory of a `SELECT`: one GiB.
+    fn default() -> Self {
+        CoordinatorConfig {
+            query_timeout: Duration::ZERO,
+            max_concurrent_queries: 0,
+            max_select_point: 0,
+            max_select_series: 0,
+            max_select_buckets: 0,
+            query_memory_limit: 1 << 30,
+        }
+    }
+}
+
+impl CoordinatorConfig {
+    /// The limits each `SELECT` is held to.
+    pub fn select_limits(&self) -> crate::query::running::SelectLimits {
+        crate::query::running::SelectLimits {
+            max_points: self.max_select_point,
+            max_series: self.max_select_series,
+            max_buckets: self.max_select_buckets,
+            max_memory: self.query_memory_limit,
+        }
+    }
 }
 
 /// `[continuous_queries]`

@@ -516,3 +516,94 @@ fn continuous_queries_run_at_each_interval() {
     let listed = s.query("", "SHOW CONTINUOUS QUERIES");
     assert!(!listed.to_string().contains("per_second"), "{listed}");
 }
+
+/// The first error of a query's answer.
+fn first_error(answer: &serde_json::Value) -> String {
+    answer["results"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `[coordinator]` limits end a SELECT with InfluxDB's error instead of truncating it, and a
+/// `GROUP BY time(1ns)` over many series is stopped before its windows take the machine's
+/// memory (the default `query-memory-limit`).
+#[test]
+fn select_limits_stop_queries_with_influxdb_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start_with_config(
+        &dir.path().join("limited"),
+        "[coordinator]\nmax-select-point = 25\nmax-select-series = 5\nmax-select-buckets = 100\n",
+    );
+    s.query("", "CREATE DATABASE db");
+    let body: String = (0..10)
+        .flat_map(|series| {
+            (0..4i64).map(move |i| format!("m,s={series} v={i} {}\n", i * 1_000_000_000))
+        })
+        .collect();
+    assert_eq!(s.write("db", &body).0, 204);
+    let cases = [
+        ("SELECT v FROM m WHERE s =~ /^[0-3]$/", None),
+        (
+            "SELECT v FROM m",
+            Some("max-select-series limit exceeded: (6/5)"),
+        ),
+        ("SELECT v FROM m WHERE s =~ /^[0-4]$/ AND v >= 0", None),
+        (
+            "SELECT count(v) FROM m WHERE time >= 0 AND time < 200s GROUP BY time(1s)",
+            Some("max-select-buckets limit exceeded: (200/100)"),
+        ),
+        (
+            "SELECT count(v) FROM m WHERE time >= 0 AND time < 100s GROUP BY time(1s), s",
+            Some("max-select-series limit exceeded: (6/5)"),
+        ),
+    ];
+    for (q, want) in cases {
+        let answer = s.query("db", q);
+        assert_eq!(
+            first_error(&answer).as_str(),
+            want.unwrap_or(""),
+            "{q}: {answer}"
+        );
+    }
+    let points = TestServer::start_with_config(
+        &dir.path().join("points"),
+        "[coordinator]\nmax-select-point = 25\n",
+    );
+    points.query("", "CREATE DATABASE db");
+    assert_eq!(points.write("db", &body).0, 204);
+    let answer = points.query("db", "SELECT v FROM m");
+    assert_eq!(
+        first_error(&answer),
+        "max-select-point limit exceeded: (28/25)"
+    );
+
+    // Defaults: no InfluxDB limit, but the memory of the windows is bounded.
+    let d = TestServer::start(&dir.path().join("defaults"));
+    d.query("", "CREATE DATABASE db");
+    assert_eq!(d.write("db", &body).0, 204);
+    let answer = d.query(
+        "db",
+        "SELECT count(v) FROM m WHERE time >= 0 AND time < 4s GROUP BY time(1ns), s",
+    );
+    let error = first_error(&answer);
+    assert!(error.starts_with("query-memory-limit exceeded"), "{answer}");
+    let r = client().get(d.url("/ping")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    // Within the budget the same shape of query answers, with every window.
+    let answer = d.query(
+        "db",
+        "SELECT count(v) FROM m WHERE time >= 0 AND time < 4s GROUP BY time(1ms), s",
+    );
+    assert_eq!(first_error(&answer), "", "{answer}");
+    assert_eq!(
+        answer["results"][0]["series"].as_array().map(Vec::len),
+        Some(10)
+    );
+    assert_eq!(
+        answer["results"][0]["series"][0]["values"]
+            .as_array()
+            .map(Vec::len),
+        Some(4000)
+    );
+}

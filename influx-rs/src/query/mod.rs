@@ -98,6 +98,10 @@ pub enum QueryError {
     /// Ran past `query-timeout`.
     #[error("query-timeout limit exceeded")]
     TimedOut,
+    /// Read past `max-select-point`, `max-select-series` or `max-select-buckets`, in
+    /// InfluxDB's words.
+    #[error("{0}")]
+    LimitExceeded(String),
     /// `max-concurrent-queries` were already running.
     #[error("max-concurrent-queries limit exceeded({running}, {limit})")]
     TooManyQueries {

@@ -35,6 +35,19 @@ struct SeriesPoints {
     points: Vec<Vec<(i64, Value)>>,
 }
 
+/// Hands series `s`, read from storage, to `visit` if the query's `max-select-series` and
+/// `max-select-point` still allow; past them the query stops at its next check.
+fn counted(
+    interrupt: &super::running::Interrupt,
+    s: crate::storage::SeriesData,
+    visit: &mut dyn FnMut(crate::storage::SeriesData),
+) {
+    let points = s.fields.iter().map(|(_, c)| c.times.len()).sum();
+    if interrupt.count_series(points) {
+        visit(s);
+    }
+}
+
 /// Runs a `SELECT` over each of its sources and returns its series whole.
 pub(super) fn select(
     engine: &Engine,
@@ -53,6 +66,7 @@ pub(super) fn select_to(
     ctx: &QueryContext,
     out: &mut dyn SeriesSink,
 ) -> Result<(), QueryError> {
+    ctx.interrupt.start_select();
     let calls = sel
         .fields
         .iter()
@@ -92,6 +106,18 @@ pub(super) fn select_to(
         (Epoch::Rfc3339, Some(tz)) => Epoch::Local(tz),
         (epoch, _) => epoch,
     };
+    // `max-select-buckets` is checked before anything is read, as InfluxDB checks it: the
+    // windows of the query's time range (up to now when it has no end).
+    let interval = sel.dimensions.iter().find_map(|d| match d {
+        Dimension::Time { interval, offset } => Some((*interval, *offset)),
+        _ => None,
+    });
+    if let Some((width, offset)) = interval.filter(|_| min != i64::MIN && (calls > 0 || multi_row))
+    {
+        let end = if max == i64::MAX { ctx.now } else { max };
+        let windows = Windows::new(width, offset, tz);
+        ctx.interrupt.check_buckets(windows.count(min, end))?;
+    }
     let run = |scope: &Scope<'_>, out: &mut dyn SeriesSink| -> Result<(), QueryError> {
         if !multi_row && calls == 0 {
             return raw::raw(scope, sel, out);
@@ -184,7 +210,9 @@ pub(super) fn select_to(
             run(&scope, out)?;
         }
     }
-    Ok(())
+    // A limit passed during the last reads ends the statement with its error, never with
+    // an answer silently missing what was not read.
+    ctx.interrupt.check()
 }
 
 /// What one measurement of one source is read with.
@@ -353,7 +381,7 @@ impl Scope<'_> {
             None if last_only && self.planner.is_none() => self
                 .last_points(&wanted, filter.keep)
                 .into_iter()
-                .for_each(visit),
+                .for_each(|s| counted(self.interrupt, s, visit)),
             None => {
                 let read = self.measurement_read(&wanted, filter);
                 match self.planner {
@@ -363,7 +391,9 @@ impl Scope<'_> {
                             .fields(self.db, self.rp, self.measurement, self.min, self.max),
                         self.engine.plan_measurement(&read),
                     ),
-                    None => self.engine.visit_measurement(&read, visit),
+                    None => self
+                        .engine
+                        .visit_measurement(&read, &mut |s| counted(self.interrupt, s, visit)),
                 }
             }
         });
@@ -897,6 +927,9 @@ fn aggregate(
                     scope.max
                 };
                 let mut columns: Vec<Vec<Option<serde_json::Value>>> = Vec::new();
+                scope
+                    .interrupt
+                    .charge_windows(windows.count(start, end), calls.len() as u64)?;
                 let buckets: Vec<i64> = windows.list(start, end);
                 for (n, call) in calls.iter().enumerate() {
                     let Some(function) = &call.function else {

@@ -362,6 +362,9 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
                 } else {
                     scope.max
                 };
+                scope
+                    .interrupt
+                    .charge_windows(windows_of.count(from, to), columns.len() as u64)?;
                 windows_of.list(from, to)
             }
             _ => windows.keys().copied().collect(),

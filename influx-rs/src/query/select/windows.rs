@@ -60,14 +60,28 @@ impl Windows {
         }
     }
 
-    /// The starts of the windows from the one holding `from` to the one holding `to`, at most
-    /// a million.
+    /// How many windows [`Windows::list`] would give (within an hour's shift of a time
+    /// zone), without making them: what the query's limits are checked against first.
+    pub(super) fn count(&self, from: i64, to: i64) -> u64 {
+        let first = self.start(from);
+        if to < first {
+            return 0;
+        }
+        u64::try_from((to - first) / self.width).map_or(0, |n| n.saturating_add(1))
+    }
+
+    /// The starts of the windows from the one holding `from` to the one holding `to`. Callers
+    /// charge [`Windows::count`] to the query's limits first.
     pub(super) fn list(&self, from: i64, to: i64) -> Vec<i64> {
         let mut out = Vec::new();
         let mut b = self.start(from);
-        while b <= to && out.len() < 1_000_000 {
+        while b <= to {
             out.push(b);
-            b = self.after(b);
+            let next = self.after(b);
+            if next <= b {
+                break;
+            }
+            b = next;
         }
         out
     }
@@ -101,6 +115,13 @@ mod tests {
         let nov1 = chicago.start(1_604_188_800_000_000_000 + 12 * HOUR); // 2020-11-01, 25 h
         assert_eq!(chicago.after(nov1) - nov1, 25 * HOUR);
         assert_eq!(chicago.list(jan2, jan2 + 2 * DAY).len(), 3);
+        assert_eq!(chicago.count(jan2, jan2 + 2 * DAY), 3);
+        assert_eq!(utc.count(DAY, DAY - 1), 0);
+        // A billion billion windows are counted, not made.
+        assert_eq!(
+            Windows::new(1, 0, None).count(0, i64::MAX),
+            i64::MAX as u64 + 1
+        );
         assert_eq!(
             zone("Nowhere/X").unwrap_err(),
             "unable to find time zone Nowhere/X"
