@@ -382,7 +382,7 @@ impl DashboardClient {
     pub fn new(port: u16) -> DashboardClient {
         DashboardClient {
             base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::blocking::Client::builder()
+            http: dashboard_client_builder()
                 .timeout(Duration::from_secs(10))
                 .build()
                 .unwrap_or_else(|e| panic!("HTTP client: {e}")),
@@ -586,6 +586,13 @@ pub const TEST_CSRF_TOKEN: &str = "tick-tests-csrf-token";
 /// a `tick_csrf` cookie and the same value as `X-CSRF-Token`, which state-changing requests
 /// need whether login is on or off.
 pub fn dashboard_client() -> reqwest::blocking::Client {
+    dashboard_client_builder()
+        .build()
+        .unwrap_or_else(|e| panic!("building the dashboard client: {e}"))
+}
+
+/// The builder of [`dashboard_client`], for clients that need more settings.
+pub fn dashboard_client_builder() -> reqwest::blocking::ClientBuilder {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::COOKIE,
@@ -595,8 +602,5 @@ pub fn dashboard_client() -> reqwest::blocking::Client {
         "X-CSRF-Token",
         reqwest::header::HeaderValue::from_static(TEST_CSRF_TOKEN),
     );
-    reqwest::blocking::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap_or_else(|e| panic!("building the dashboard client: {e}"))
+    reqwest::blocking::Client::builder().default_headers(headers)
 }

@@ -1,6 +1,10 @@
 //! `inputs.socket_listener`: a service input receiving line protocol (or JSON) over TCP, UDP or
 //! a Unix socket. Lines of a stream are split on `\n`; a bad line is logged and skipped, the
 //! others are kept. Timestamps come from the data, or the arrival time.
+//!
+//! Whatever a client sends, memory stays bounded: a line may be at most [`MAX_LINE`] bytes (as
+//! Telegraf's scanner, which closes the connection on a longer one), and parse errors are
+//! logged at most [`ERRORS_PER_SECOND`] a second, each cut to [`LOGGED_BYTES`].
 
 use super::parsers::{Parser, ParserConfig};
 use super::{Accumulator, BuildContext, GatherFuture, Input, InputError, ServiceFuture};
@@ -8,7 +12,9 @@ use crate::agent::now_nanos;
 use crate::config::GoDuration;
 use crate::metric::Metric;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::{mpsc, Semaphore};
 
@@ -118,6 +124,7 @@ async fn serve_socket(
     parser: Arc<Parser>,
     sink: mpsc::Sender<Vec<Metric>>,
 ) -> std::io::Result<()> {
+    let errors = Arc::new(ErrorLog::new());
     match socket {
         Socket::Tcp(l) => {
             let listener = tokio::net::TcpListener::from_std(l)?;
@@ -126,6 +133,7 @@ async fn serve_socket(
                 config,
                 parser,
                 sink,
+                errors,
             )
             .await;
         }
@@ -136,10 +144,13 @@ async fn serve_socket(
                 config,
                 parser,
                 sink,
+                errors,
             )
             .await;
         }
-        Socket::Udp(s) => datagrams(tokio::net::UdpSocket::from_std(s)?, parser, sink).await,
+        Socket::Udp(s) => {
+            datagrams(tokio::net::UdpSocket::from_std(s)?, parser, sink, &errors).await
+        }
     }
     Ok(())
 }
@@ -149,6 +160,7 @@ async fn accept_loop<S, F, Fut>(
     config: &SocketListenerConfig,
     parser: Arc<Parser>,
     sink: mpsc::Sender<Vec<Metric>>,
+    errors: Arc<ErrorLog>,
 ) where
     S: AsyncRead + Unpin + Send + 'static,
     F: Fn() -> Fut,
@@ -172,8 +184,9 @@ async fn accept_loop<S, F, Fut>(
             continue;
         };
         let (parser, sink, timeout) = (parser.clone(), sink.clone(), config.read_timeout.0);
+        let errors = Arc::clone(&errors);
         tokio::spawn(async move {
-            stream_lines(stream, &parser, &sink, timeout).await;
+            stream_lines(stream, &parser, &sink, timeout, &errors).await;
             drop(permit);
         });
     }
@@ -182,18 +195,107 @@ async fn accept_loop<S, F, Fut>(
 /// Most lines parsed into one batch for the agent.
 const BATCH_LINES: usize = 1000;
 
+/// The longest line a stream may send: Telegraf's 64 KiB (Go's `bufio.MaxScanTokenSize`).
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Parse errors logged per second at most; the others are counted and reported.
+pub const ERRORS_PER_SECOND: u64 = 10;
+
+/// How much of a bad line a log message shows.
+pub const LOGGED_BYTES: usize = 1024;
+
+/// Keeps the parse-error log to [`ERRORS_PER_SECOND`], whatever the clients send.
+#[derive(Debug)]
+struct ErrorLog {
+    window: std::sync::Mutex<(Instant, u64)>,
+    suppressed: AtomicU64,
+}
+
+impl ErrorLog {
+    fn new() -> ErrorLog {
+        ErrorLog {
+            window: std::sync::Mutex::new((Instant::now(), 0)),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether one more message may be logged now; when a new second starts, how many were
+    /// left out in the ones before is logged first.
+    fn allow(&self) -> bool {
+        let mut w = self
+            .window
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if w.0.elapsed() >= Duration::from_secs(1) {
+            *w = (Instant::now(), 0);
+            let left_out = self.suppressed.swap(0, Ordering::Relaxed);
+            if left_out > 0 {
+                tracing::warn!("socket_listener: {left_out} more parse errors not logged");
+            }
+        }
+        if w.1 < ERRORS_PER_SECOND {
+            w.1 += 1;
+            true
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+}
+
+/// At most [`LOGGED_BYTES`] of `data`, as text, marked when cut.
+fn shown(data: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&data[..data.len().min(LOGGED_BYTES)]);
+    let text = text.trim_end();
+    if data.len() > LOGGED_BYTES {
+        format!("{text}… ({} bytes)", data.len())
+    } else {
+        text.to_string()
+    }
+}
+
+/// Reads up to and including the next `\n` into `line` (cleared first), at most
+/// [`MAX_LINE`] bytes: `Ok(0)` at the end of the stream, `Err` for a longer line.
+async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    line.clear();
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(line.len());
+        }
+        let (take, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        if line.len() + take > MAX_LINE {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a line is longer than {MAX_LINE} bytes"),
+            ));
+        }
+        line.extend_from_slice(&available[..take]);
+        reader.consume(take);
+        if done {
+            return Ok(line.len());
+        }
+    }
+}
+
 async fn stream_lines<S: AsyncRead + Unpin>(
     stream: S,
     parser: &Parser,
     sink: &mpsc::Sender<Vec<Metric>>,
     timeout: std::time::Duration,
+    errors: &ErrorLog,
 ) {
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let mut line = Vec::new();
     let mut batch = Vec::new();
     loop {
-        line.clear();
-        let read = reader.read_until(b'\n', &mut line);
+        let read = read_line(&mut reader, &mut line);
         let n = if timeout.is_zero() {
             read.await
         } else {
@@ -204,13 +306,20 @@ async fn stream_lines<S: AsyncRead + Unpin>(
         };
         let n = match n {
             Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                // As Telegraf: the connection is closed, what came before it is kept.
+                if errors.allow() {
+                    tracing::warn!("socket_listener: {e}: connection closed");
+                }
+                0
+            }
             Err(e) => {
                 tracing::debug!("socket_listener: read: {e}");
                 0
             }
         };
         if n > 0 {
-            parse_into(parser, &line, &mut batch);
+            parse_into(parser, &line, &mut batch, errors);
         }
         let idle = reader.buffer().is_empty();
         if !batch.is_empty()
@@ -225,13 +334,18 @@ async fn stream_lines<S: AsyncRead + Unpin>(
     }
 }
 
-fn parse_into(parser: &Parser, data: &[u8], out: &mut Vec<Metric>) {
+fn parse_into(parser: &Parser, data: &[u8], out: &mut Vec<Metric>, errors: &ErrorLog) {
     match parser.parse(data, "socket_listener", now_nanos()) {
         Ok(metrics) => out.extend(metrics),
-        Err(e) => tracing::warn!(
-            "socket_listener: unable to parse {:?}: {e}",
-            String::from_utf8_lossy(data).trim_end()
-        ),
+        Err(e) if errors.allow() => {
+            let e = e.to_string();
+            tracing::warn!(
+                "socket_listener: unable to parse {:?}: {}",
+                shown(data),
+                shown(e.as_bytes())
+            )
+        }
+        Err(_) => {}
     }
 }
 
@@ -239,6 +353,7 @@ async fn datagrams(
     socket: tokio::net::UdpSocket,
     parser: Arc<Parser>,
     sink: mpsc::Sender<Vec<Metric>>,
+    errors: &ErrorLog,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -252,7 +367,7 @@ async fn datagrams(
         let mut batch = Vec::new();
         // One bad line must not lose the datagram's other lines.
         for line in buf[..n].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            parse_into(&parser, line, &mut batch);
+            parse_into(&parser, line, &mut batch, errors);
         }
         if !batch.is_empty() && sink.send(batch).await.is_err() {
             return;
@@ -330,6 +445,64 @@ mod tests {
             got[1].time > 1_000_000_000_000_000_000,
             "arrival time stands in"
         );
+    }
+
+    #[test]
+    fn a_line_past_64_kib_closes_the_connection_and_keeps_what_came_before() {
+        let port = free_port();
+        let (_input, mut rx, rt) = listener(&format!("tcp://127.0.0.1:{port}"));
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        conn.write_all(b"a v=1i 5\n").unwrap();
+        // 300 MiB without a newline would be read forever; the agent stops at 64 KiB.
+        let chunk = vec![b'x'; 1 << 20];
+        let mut sent = 0usize;
+        while sent < 300 << 20 {
+            if conn.write_all(&chunk).is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+        assert!(sent < 300 << 20, "the agent read on past the line limit");
+        let got = receive(&rt, &mut rx, 1);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].time, 5);
+    }
+
+    #[test]
+    fn lines_are_read_within_the_bound() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut line = Vec::new();
+        let exact = [vec![b'a'; MAX_LINE - 1], b"\n".to_vec(), b"tail".to_vec()].concat();
+        let mut reader = BufReader::with_capacity(1024, exact.as_slice());
+        assert_eq!(
+            rt.block_on(read_line(&mut reader, &mut line)).unwrap(),
+            MAX_LINE
+        );
+        assert_eq!(rt.block_on(read_line(&mut reader, &mut line)).unwrap(), 4);
+        assert_eq!(line, b"tail");
+        assert_eq!(rt.block_on(read_line(&mut reader, &mut line)).unwrap(), 0);
+        let long = vec![b'a'; MAX_LINE + 1];
+        let mut reader = BufReader::with_capacity(1024, long.as_slice());
+        assert!(rt.block_on(read_line(&mut reader, &mut line)).is_err());
+        assert!(line.len() <= MAX_LINE);
+    }
+
+    #[test]
+    fn parse_errors_are_logged_cut_and_rate_limited() {
+        let log = ErrorLog::new();
+        let allowed = (0..1000).filter(|_| log.allow()).count() as u64;
+        assert_eq!(allowed, ERRORS_PER_SECOND);
+        assert_eq!(
+            log.suppressed.load(Ordering::Relaxed),
+            1000 - ERRORS_PER_SECOND
+        );
+        let long = vec![b'z'; 10_000];
+        let text = shown(&long);
+        assert!(text.len() < LOGGED_BYTES + 32, "{}", text.len());
+        assert!(text.ends_with("(10000 bytes)"), "{text}");
+        assert_eq!(shown(b"short\n"), "short");
     }
 
     #[test]
