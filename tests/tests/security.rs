@@ -453,3 +453,66 @@ fn the_dashboard_refuses_cross_site_and_write_statements_over_get() {
     assert_eq!(res.status().as_u16(), 200);
     assert!(alive(&format!("{base}/ping")));
 }
+
+#[test]
+fn deep_json_and_a_100k_field_measurement_are_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::start(&dir.path().join("store"), free_port());
+    let (_c, port) = start_chronograf(dir.path(), &store, &[]);
+    let base = format!("http://127.0.0.1:{port}");
+    // JSON nested past serde_json's 128 levels: refused as bad JSON, the dashboard goes on.
+    let deep = format!(
+        "{{\"name\":\"x\",\"cells\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let res = dashboard_client()
+        .post(format!("{base}/chronograf/v1/dashboards"))
+        .header("Content-Type", "application/json")
+        .body(deep)
+        .send()
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert!(alive(&format!("{base}/ping")));
+
+    // One point of 100,000 fields: written, listed and read back whole (each step used to
+    // take minutes, quadratic in the number of fields).
+    store.query("", "CREATE DATABASE wide");
+    let fields = 100_000;
+    let line = format!(
+        "m {} 1000000000\n",
+        (0..fields)
+            .map(|i| format!("f{i}={i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let res = reqwest::blocking::Client::new()
+        .post(store.url("/write?db=wide"))
+        .body(line)
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    let keys = store.query("wide", "SHOW FIELD KEYS FROM m");
+    assert_eq!(
+        keys["results"][0]["series"][0]["values"]
+            .as_array()
+            .map(Vec::len),
+        Some(fields)
+    );
+    let row = store.query("wide", "SELECT * FROM m LIMIT 1");
+    let columns = &row["results"][0]["series"][0]["columns"];
+    assert_eq!(
+        columns.as_array().map(Vec::len),
+        Some(fields + 1),
+        "time and every field"
+    );
+    assert_eq!(row["results"][0]["series"][0]["values"][0][1], 0);
+    let means = store.query("wide", "SELECT mean(*) FROM m");
+    assert_eq!(
+        means["results"][0]["series"][0]["columns"]
+            .as_array()
+            .map(Vec::len),
+        Some(fields + 1)
+    );
+    assert!(alive(&store.url("/ping")));
+}

@@ -758,10 +758,13 @@ impl fmt::Display for Expr {
             Expr::Str(s) => write_string(f, s),
             Expr::Integer(i) => write!(f, "{i}"),
             Expr::Float(v) => {
-                if v.fract() == 0.0 && v.is_finite() && v.abs() < 1e15 {
-                    write!(f, "{v:.1}")
+                // Always with a decimal point, so that it reads back as a float: Rust prints
+                // whole floats, however large, as plain digits.
+                let text = v.to_string();
+                if v.is_finite() && !text.contains(['.', 'e', 'E']) {
+                    write!(f, "{text}.0")
                 } else {
-                    write!(f, "{v}")
+                    f.write_str(&text)
                 }
             }
             Expr::Bool(b) => f.write_str(if *b { "true" } else { "false" }),

@@ -317,3 +317,16 @@ proptest! {
         let _ = parse_statement(&text);
     }
 }
+
+/// Found by fuzzing: a whole float past 1e15 printed as plain digits and read back as an
+/// integer.
+#[test]
+fn large_whole_floats_print_as_floats() {
+    for text in [
+        "SELECT 3333333333333333333.3333 FROM m",
+        "SELECT 100000000000000000000000000000.5 FROM m",
+    ] {
+        let s = parse_statement(text).unwrap();
+        assert_eq!(parse_statement(&s.to_string()).unwrap(), s, "{s}");
+    }
+}

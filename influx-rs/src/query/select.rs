@@ -523,9 +523,13 @@ fn series_rows(
     condition: Option<&Expr>,
 ) -> Option<SeriesRows> {
     let tags = series_tags(&s.key);
+    // By name: a linear search per wanted field would be quadratic in the fields of wide
+    // measurements (`SELECT *` over 100,000 fields).
+    let by_name: ahash::AHashMap<&str, &crate::storage::column::Column> =
+        s.fields.iter().map(|(n, c)| (n.as_str(), c)).collect();
     let columns: Vec<Option<&crate::storage::column::Column>> = wanted
         .iter()
-        .map(|f| s.fields.iter().find(|(n, _)| n == f).map(|(_, c)| c))
+        .map(|f| by_name.get(f.as_str()).copied())
         .collect();
     // Fields written together share their times (the usual case): no merge is needed then.
     let mut present = columns.iter().flatten();
@@ -625,6 +629,25 @@ pub(super) fn var_refs(e: &Expr) -> Vec<String> {
     }
 }
 
+/// Positions of `names` in the list of fields to read, new ones added at the end: one pass
+/// however many there are (a wildcard over 100,000 fields must not search the list for each).
+fn indices_of<'n>(read: &mut Vec<String>, names: impl IntoIterator<Item = &'n str>) -> Vec<usize> {
+    let mut at: ahash::AHashMap<String, usize> = read
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), i))
+        .collect();
+    names
+        .into_iter()
+        .map(|name| {
+            *at.entry(name.to_string()).or_insert_with(|| {
+                read.push(name.to_string());
+                read.len() - 1
+            })
+        })
+        .collect()
+}
+
 /// Position of field `name` in the list of fields to read, added at the end when new.
 fn index_of(read: &mut Vec<String>, name: &str) -> usize {
     match read.iter().position(|r| r == name) {
@@ -689,13 +712,16 @@ fn limit<T>(rows: impl Iterator<Item = T>, sel: &SelectStatement) -> Vec<T> {
 /// Column names as InfluxDB gives them: alias or function name, repeats suffixed `_1`, `_2`.
 fn column_names(names: impl Iterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    // The names taken so far, so that 100,000 columns are named in linear time.
+    let mut taken: ahash::AHashSet<String> = ahash::AHashSet::new();
     for name in names {
         let mut candidate = name.clone();
         let mut n = 0;
-        while out.contains(&candidate) {
+        while taken.contains(&candidate) {
             n += 1;
             candidate = format!("{name}_{n}");
         }
+        taken.insert(candidate.clone());
         out.push(candidate);
     }
     out
@@ -751,10 +777,11 @@ fn aggregate(
         } else {
             vec![(field, label)]
         };
-        for (field, label) in targets {
+        let at = indices_of(&mut read, targets.iter().map(|(f, _)| f.as_str()));
+        for ((_, label), field) in targets.into_iter().zip(at) {
             calls.push(Call {
                 function: call.function.clone(),
-                field: index_of(&mut read, &field),
+                field,
                 transform: call.transform,
             });
             outputs.push(Math::Cell(calls.len() - 1));
@@ -1198,8 +1225,11 @@ fn fold_groups(
         scope.visit_series(read, sel.condition.as_ref(), false, &mut |s| {
             let key = group_key(group_tags, &series_tags(&s.key));
             let folded = groups.entry(key).or_insert_with(fresh);
+            // By name: a search per call would be quadratic in `f(*)` over wide measurements.
+            let by_name: ahash::AHashMap<&str, &crate::storage::column::Column> =
+                s.fields.iter().map(|(n, c)| (n.as_str(), c)).collect();
             for (call, state) in calls.iter().zip(folded.iter_mut()) {
-                if let Some((_, column)) = s.fields.iter().find(|(n, _)| *n == read[call.field]) {
+                if let Some(column) = by_name.get(read[call.field].as_str()) {
                     earliest(state.fold(windows, &column.times, |i| column.values.get(i)));
                 }
             }

@@ -183,15 +183,14 @@ pub(super) fn field_keys(
     let info = catalog.database(db)?;
     let mut out = Vec::new();
     for m in measurements(engine, db, s)? {
-        let mut fields = Vec::new();
+        // The first retention policy to list a field gives its type.
+        let mut by_name: std::collections::BTreeMap<String, _> = Default::default();
         for rp in info.policies.keys() {
             for (name, ty) in engine.fields(db, rp, &m, i64::MIN, i64::MAX) {
-                if !fields.iter().any(|(n, _)| *n == name) {
-                    fields.push((name, ty));
-                }
+                by_name.entry(name).or_insert(ty);
             }
         }
-        fields.sort();
+        let fields: Vec<_> = by_name.into_iter().collect();
         let values: Vec<Vec<serde_json::Value>> = paged(fields, s)
             .into_iter()
             .map(|(n, ty)| vec![n.into(), ty.name().into()])

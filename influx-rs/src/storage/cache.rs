@@ -8,8 +8,56 @@ use ahash::AHashMap;
 /// Series key → fields → column, with a running byte count for the memory limits.
 #[derive(Debug, Default)]
 pub struct Cache {
-    series: AHashMap<Vec<u8>, Vec<(String, Column)>>,
+    series: AHashMap<Vec<u8>, SeriesFields>,
     bytes: usize,
+}
+
+/// A series with more fields than this also keeps an index of their names.
+const INDEXED_FROM: usize = 32;
+
+/// The columns of one series, in the order their fields arrived. A wide series (more than
+/// [`INDEXED_FROM`] fields) also keeps a name index, so that finding a field costs the same
+/// whatever the number of fields: without it, writing or reading a point of 100,000 fields
+/// took time quadratic in their number.
+#[derive(Debug, Default)]
+struct SeriesFields {
+    columns: Vec<(String, Column)>,
+    index: Option<AHashMap<String, usize>>,
+}
+
+impl SeriesFields {
+    /// Where field `name` is, if the series has it; `guess` is tried first (points of a
+    /// series usually list their fields in the same order).
+    fn position(&self, name: &str, guess: usize) -> Option<usize> {
+        match (self.columns.get(guess), &self.index) {
+            (Some((n, _)), _) if n == name => Some(guess),
+            (_, Some(index)) => index.get(name).copied(),
+            (_, None) => self.columns.iter().position(|(n, _)| n == name),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&Column> {
+        self.position(name, 0).map(|i| &self.columns[i].1)
+    }
+
+    /// Adds a column for a new field; returns where it is.
+    fn push(&mut self, name: String, column: Column) -> usize {
+        let at = self.columns.len();
+        if let Some(index) = &mut self.index {
+            index.insert(name.clone(), at);
+        }
+        self.columns.push((name, column));
+        if self.index.is_none() && self.columns.len() > INDEXED_FROM {
+            self.index = Some(
+                self.columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (n, _))| (n.clone(), i))
+                    .collect(),
+            );
+        }
+        at
+    }
 }
 
 /// One series of [`Cache::sorted`]: its key and its (field, column) pairs by field name.
@@ -29,20 +77,14 @@ impl Cache {
             }
         };
         for (i, (name, value)) in p.fields.iter().enumerate() {
-            // Points of a series usually list their fields in the same order: try that slot.
-            let slot = match fields.get(i) {
-                Some((n, _)) if n == name => Some(i),
-                _ => fields.iter().position(|(n, _)| n == name),
-            };
-            let column = match slot {
-                Some(i) => &mut fields[i].1,
+            let slot = match fields.position(name, i) {
+                Some(slot) => slot,
                 None => {
                     self.bytes += name.len() + COLUMN_OVERHEAD;
-                    fields.push((name.to_string(), Column::new(value.field_type())));
-                    let last = fields.len() - 1;
-                    &mut fields[last].1
+                    fields.push(name.to_string(), Column::new(value.field_type()))
                 }
             };
+            let column = &mut fields.columns[slot].1;
             // Charge what the vectors reserve, not what they hold: growth doubles them.
             let before = column.reserved_bytes();
             if column.push(p.time, value) {
@@ -71,14 +113,14 @@ impl Cache {
 
     /// The cached points of one field of one series in `[min, max]`, deduplicated.
     pub fn read(&self, key: &[u8], field: &str, min: i64, max: i64) -> Option<Column> {
-        let (_, column) = self.series.get(key)?.iter().find(|(n, _)| n == field)?;
+        let column = self.series.get(key)?.get(field)?;
         Some(column.deduped().range(min, max))
     }
 
     /// The first and last time of the cached points of one field of one series in
     /// `[min, max]`, without copying them.
     pub fn bounds(&self, key: &[u8], field: &str, min: i64, max: i64) -> Option<(i64, i64)> {
-        let (_, column) = self.series.get(key)?.iter().find(|(n, _)| n == field)?;
+        let column = self.series.get(key)?.get(field)?;
         column
             .times
             .iter()
@@ -95,8 +137,11 @@ impl Cache {
             .series
             .iter()
             .map(|(k, fields)| {
-                let mut fs: Vec<(&str, &Column)> =
-                    fields.iter().map(|(n, c)| (n.as_str(), c)).collect();
+                let mut fs: Vec<(&str, &Column)> = fields
+                    .columns
+                    .iter()
+                    .map(|(n, c)| (n.as_str(), c))
+                    .collect();
                 fs.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 (k.as_slice(), fs)
             })

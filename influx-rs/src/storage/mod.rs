@@ -545,16 +545,14 @@ impl Engine {
         min: i64,
         max: i64,
     ) -> Vec<(String, FieldType)> {
-        let mut out: Vec<(String, FieldType)> = Vec::new();
+        // The first shard to list a field gives its type.
+        let mut out: std::collections::BTreeMap<String, FieldType> = Default::default();
         for s in self.shards_for(db, Some(rp), min, max) {
             for (name, ty) in s.fields_of(measurement) {
-                if !out.iter().any(|(n, _)| *n == name) {
-                    out.push((name, ty));
-                }
+                out.entry(name).or_insert(ty);
             }
         }
-        out.sort();
-        out
+        out.into_iter().collect()
     }
 
     /// The listed fields' points in `[min, max]` of the series of a measurement that `keep`

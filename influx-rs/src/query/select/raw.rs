@@ -5,7 +5,9 @@
 //! returns (and a `LIMIT` stops the reading).
 
 use super::math::{self, Math};
-use super::{column_names, dimensions, index_of, series_groups, skip_and_take, Grouping, Scope};
+use super::{
+    column_names, dimensions, index_of, indices_of, series_groups, skip_and_take, Grouping, Scope,
+};
 use crate::query::sink::SeriesSink;
 use crate::query::{QueryError, Series};
 use crate::storage::Value;
@@ -165,23 +167,25 @@ impl SelectList {
                         )
                         .collect();
                     names.sort();
+                    let fields = names.iter().filter(|(_, f)| *f).map(|(n, _)| n.as_str());
+                    let mut at = indices_of(&mut read, fields).into_iter();
                     for (name, is_field) in names {
-                        let column = if is_field {
-                            Column::Field(index_of(&mut read, &name))
-                        } else {
-                            Column::Tag(name.clone())
+                        let column = match is_field.then(|| at.next()).flatten() {
+                            Some(i) => Column::Field(i),
+                            None => Column::Tag(name.clone()),
                         };
                         columns.push((name, column));
                     }
                 }
                 e if math::wildcard_call(e).is_some() => {
                     let name = math::wildcard_call(e).unwrap_or_default();
-                    for field in all_fields {
+                    let at = indices_of(&mut read, all_fields.iter().map(String::as_str));
+                    for (field, at) in all_fields.iter().zip(at) {
                         let call = Expr::Call {
                             name: name.to_string(),
                             args: vec![Expr::VarRef(field.clone())],
                         };
-                        let mut leaf = |_: &Expr| Ok(index_of(&mut read, field));
+                        let mut leaf = |_: &Expr| Ok(at);
                         columns.push((
                             format!("{name}_{field}"),
                             Column::Math(math::build(&call, &mut leaf)?),
