@@ -258,6 +258,19 @@ fn tickscript_nesting_sandbox_and_credentials_in_kapacitor() {
         .contains("3:"),
         "the lambda's error names its line"
     );
+    // Just inside the bound: compiled, and evaluated on every point, without harm.
+    let deep_ok = format!(
+        "stream\n    |from()\n        .measurement('cpu')\n    |where(lambda: {}\"v\" > 0{})\n    |httpOut('deep')\n",
+        "(".repeat(900),
+        ")".repeat(900)
+    );
+    let (status, body) = kapacitor(
+        reqwest::Method::POST,
+        &tasks,
+        admin,
+        Some(task("deep", &deep_ok)),
+    );
+    assert_eq!(status, 200, "{body}");
 
     // Outside the sandbox: no program runs, no file is written.
     let marker = dir.path().join("pwned");
@@ -317,6 +330,14 @@ fn tickscript_nesting_sandbox_and_credentials_in_kapacitor() {
             .contains("\"cpu\"")
     });
     assert!(arrived, "the store's writes did not reach kapacitor-rs");
+    let deep = format!("{tasks}/deep/deep");
+    let evaluated = wait_until(Duration::from_secs(10), || {
+        kapacitor(reqwest::Method::GET, &deep, admin, None)
+            .1
+            .contains("\"cpu\"")
+    });
+    assert!(evaluated, "the deep lambda passed nothing");
+    assert!(alive(&ping));
 
     // chronograf-rs reaches it with its credentials, and only with them.
     let proxy = "/chronograf/v1/sources/1/kapacitors/1/proxy?path=/kapacitor/v1/tasks";
