@@ -272,6 +272,19 @@ impl Auth {
             .filter(|u| u.name != SUBSCRIBER)
     }
 
+    /// A bcrypt hash of `password` at the configured cost, made off the runtime's workers;
+    /// the 500 to answer if it cannot be made.
+    async fn hash(&self, password: String) -> Result<String, Box<Response>> {
+        let cost = self.bcrypt_cost;
+        match tokio::task::spawn_blocking(move || bcrypt::hash(password, cost)).await {
+            Ok(Ok(hash)) => Ok(hash),
+            _ => Err(Box::new(refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "hashing the password failed",
+            ))),
+        }
+    }
+
     fn forget(&self, name: &str) {
         self.verified
             .lock()
@@ -484,13 +497,9 @@ pub async fn create_user(
     if auth.find(&name).is_some() {
         return refuse(StatusCode::CONFLICT, &format!("user {name} already exists"));
     }
-    let cost = auth.bcrypt_cost;
-    let hashed = tokio::task::spawn_blocking(move || bcrypt::hash(password, cost)).await;
-    let Ok(Ok(hash)) = hashed else {
-        return refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "hashing the password failed",
-        );
+    let hash = match auth.hash(password).await {
+        Ok(hash) => hash,
+        Err(refusal) => return *refusal,
     };
     let user = User {
         name,
@@ -518,18 +527,10 @@ pub async fn update_user(
         return *r;
     }
     let hash = match req.password.filter(|p| !p.is_empty()) {
-        Some(p) => {
-            let cost = auth.bcrypt_cost;
-            match tokio::task::spawn_blocking(move || bcrypt::hash(p, cost)).await {
-                Ok(Ok(h)) => Some(h),
-                _ => {
-                    return refuse(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "hashing the password failed",
-                    )
-                }
-            }
-        }
+        Some(p) => match auth.hash(p).await {
+            Ok(hash) => Some(hash),
+            Err(refusal) => return *refusal,
+        },
         None => None,
     };
     let mut stored = auth.stored.write().unwrap_or_else(PoisonError::into_inner);

@@ -317,8 +317,9 @@ impl Parser {
                 return Ok(Expr::Lambda(Box::new(self.nested(Self::expr)?)));
             }
             TokenKind::LParen => {
+                // Parentheses add no node: the expression inside counts its own level.
                 self.next();
-                let inner = self.nested(Self::expr)?;
+                let inner = self.expr()?;
                 self.expect(TokenKind::RParen, ")")?;
                 return Ok(inner);
             }
