@@ -5,6 +5,7 @@
 //! - [`parser`]: tokens → [`Statement`]s by recursive descent; errors read as InfluxDB's
 //!   (`found X, expected Y at line 1, char N`).
 //! - [`ast`]: the tree; `Display` writes valid InfluxQL, so print → parse is the identity.
+//! - [`quote`]: names and values quoted so they read back as themselves.
 //!
 //! ```
 //! use influxql::{parse_statement, Statement};
@@ -16,10 +17,12 @@
 pub mod ast;
 pub mod lexer;
 pub mod parser;
+pub mod quote;
 
 pub use ast::{
-    escape_quoted, escape_regex, quote_ident, quote_string, BinaryOp, CardinalityOf, Dimension,
-    Expr, Field, Fill, Measurement, MeasurementName, Privilege, RetentionPolicyOptions,
-    SelectStatement, ShowStatement, Statement, SubscriptionMode, TagKeyFilter,
+    BinaryOp, CardinalityOf, Dimension, Expr, Field, Fill, Measurement, MeasurementName, Privilege,
+    RetentionPolicyOptions, SelectStatement, ShowStatement, Statement, SubscriptionMode,
+    TagKeyFilter,
 };
 pub use parser::{parse_statement, parse_statements, ParseError, MAX_DEPTH, MAX_SUBQUERY_DEPTH};
+pub use quote::{escape_quoted, escape_regex, quote_ident, quote_string};

@@ -48,6 +48,26 @@ fn counted(
     }
 }
 
+/// A series with more fields than this is searched through a map of their names.
+const SEARCHED_BY_MAP_FROM: usize = 16;
+
+/// The column of each of `names` in a series' `fields`, `None` where it has none. Few fields
+/// are searched in place (no allocation on the read path); many through a map, so that
+/// `SELECT *` or `f(*)` over 100,000 fields is not quadratic.
+fn columns_named<'a, 'n>(
+    fields: &'a [(String, crate::storage::column::Column)],
+    names: impl Iterator<Item = &'n str>,
+) -> Vec<Option<&'a crate::storage::column::Column>> {
+    if fields.len() < SEARCHED_BY_MAP_FROM {
+        return names
+            .map(|n| fields.iter().find(|(f, _)| f == n).map(|(_, c)| c))
+            .collect();
+    }
+    let by_name: ahash::AHashMap<&str, &crate::storage::column::Column> =
+        fields.iter().map(|(n, c)| (n.as_str(), c)).collect();
+    names.map(|n| by_name.get(n).copied()).collect()
+}
+
 /// Runs a `SELECT` over each of its sources and returns its series whole.
 pub(super) fn select(
     engine: &Engine,
@@ -523,14 +543,7 @@ fn series_rows(
     condition: Option<&Expr>,
 ) -> Option<SeriesRows> {
     let tags = series_tags(&s.key);
-    // By name: a linear search per wanted field would be quadratic in the fields of wide
-    // measurements (`SELECT *` over 100,000 fields).
-    let by_name: ahash::AHashMap<&str, &crate::storage::column::Column> =
-        s.fields.iter().map(|(n, c)| (n.as_str(), c)).collect();
-    let columns: Vec<Option<&crate::storage::column::Column>> = wanted
-        .iter()
-        .map(|f| by_name.get(f.as_str()).copied())
-        .collect();
+    let columns = columns_named(&s.fields, wanted.iter().map(String::as_str));
     // Fields written together share their times (the usual case): no merge is needed then.
     let mut present = columns.iter().flatten();
     let first = present.next().map(|c| &c.times);
@@ -1225,11 +1238,9 @@ fn fold_groups(
         scope.visit_series(read, sel.condition.as_ref(), false, &mut |s| {
             let key = group_key(group_tags, &series_tags(&s.key));
             let folded = groups.entry(key).or_insert_with(fresh);
-            // By name: a search per call would be quadratic in `f(*)` over wide measurements.
-            let by_name: ahash::AHashMap<&str, &crate::storage::column::Column> =
-                s.fields.iter().map(|(n, c)| (n.as_str(), c)).collect();
-            for (call, state) in calls.iter().zip(folded.iter_mut()) {
-                if let Some(column) = by_name.get(read[call.field].as_str()) {
+            let columns = columns_named(&s.fields, calls.iter().map(|c| read[c.field].as_str()));
+            for (column, state) in columns.into_iter().zip(folded.iter_mut()) {
+                if let Some(column) = column {
                     earliest(state.fold(windows, &column.times, |i| column.values.get(i)));
                 }
             }
