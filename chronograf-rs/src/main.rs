@@ -107,6 +107,9 @@ impl Cli {
     }
 }
 
+/// How long a request to the store or to kapacitor-rs may take.
+const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn main() -> anyhow::Result<()> {
     http_serve::runtime()
         .context("starting the runtime")?
@@ -144,19 +147,19 @@ async fn run() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
+        .timeout(QUERY_TIMEOUT)
         .build()
         .context("HTTP client")?;
     let kapacitor = chronograf_rs::http::Kapacitor {
         url: config.kapacitor.url.clone(),
         username: config.kapacitor.username.clone(),
         password: config.kapacitor.password.clone(),
-        client: client.clone(),
+        client,
     };
     let sources = chronograf_rs::sources::SourceStore::open(
         config.sources.clone(),
         &config.data_dir,
-        client.clone(),
+        QUERY_TIMEOUT,
     )
     .context("opening the sources")?;
     let state = AppState {

@@ -2,6 +2,7 @@
 //! words. Only configured sources are ever queried.
 
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// A configured InfluxDB connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,53 +77,51 @@ pub struct WriteRefused {
     pub message: String,
 }
 
-/// A source with its HTTP client.
+/// A source with its store client.
 #[derive(Debug, Clone)]
 pub struct Source {
     /// Its settings.
     pub config: SourceConfig,
-    client: reqwest::Client,
+    client: influx_client::Client,
 }
 
 impl Source {
-    /// Wraps `config`.
-    pub fn new(config: SourceConfig, client: reqwest::Client) -> Self {
-        Source { config, client }
+    /// Wraps `config`, each request to the store bounded by `timeout`.
+    pub fn new(config: SourceConfig, timeout: Duration) -> Result<Self, SourceError> {
+        let client = influx_client::ClientBuilder::new([config.url.as_str()])
+            .auth(influx_client::Auth::basic(
+                &config.username,
+                &config.password,
+            ))
+            .timeout(timeout)
+            .build()
+            .map_err(|e| SourceError(format!("source {}: {e}", config.name)))?;
+        Ok(Source { config, client })
     }
 
-    /// Runs `q` on `db` (and `rp`) with millisecond epochs.
+    /// Runs `q` on `db` (and `rp`) with millisecond epochs; the answer as the store gave it.
     pub async fn query(
         &self,
         db: &str,
         rp: &str,
         q: &str,
     ) -> Result<serde_json::Value, SourceError> {
-        let mut params = vec![("q", q), ("db", db), ("epoch", "ms")];
-        if !rp.is_empty() {
-            params.push(("rp", rp));
-        }
-        let mut req = self
+        let query = influx_client::Query::new(q)
+            .database(db)
+            .retention_policy(rp)
+            .epoch(influx_client::Epoch::Ms);
+        let answer = self
             .client
-            .post(format!("{}/query", self.config.url.trim_end_matches('/')))
-            .query(&params);
-        if !self.config.username.is_empty() {
-            req = req.basic_auth(&self.config.username, Some(&self.config.password));
-        }
-        let resp = req.send().await.map_err(|e| {
-            SourceError(format!("source {}: {}", self.config.name, e.without_url()))
-        })?;
-        let status = resp.status();
-        let body: serde_json::Value = resp.json().await.map_err(|e| {
-            SourceError(format!("source {}: {}", self.config.name, e.without_url()))
-        })?;
-        if !status.is_success() {
-            return Err(SourceError(format!(
-                "received status code {} from server: err: {}",
-                status.as_u16(),
-                body["error"].as_str().unwrap_or("")
-            )));
-        }
-        Ok(body)
+            .query(&query)
+            .await
+            .map_err(|e| match e.status() {
+                Some(status) => SourceError(format!(
+                    "received status code {status} from server: err: {}",
+                    e.message()
+                )),
+                None => SourceError(format!("source {}: {e}", self.config.name)),
+            })?;
+        serde_json::to_value(answer).map_err(|e| SourceError(e.to_string()))
     }
 
     /// Writes line protocol to `db` (and `rp`, `precision`) through the store's `/write`.
@@ -133,43 +132,33 @@ impl Source {
         precision: &str,
         body: Vec<u8>,
     ) -> Result<(), WriteRefused> {
-        let mut params = vec![("db", db)];
-        if !rp.is_empty() {
-            params.push(("rp", rp));
-        }
+        let mut target = influx_client::Write::new(db).retention_policy(rp);
         if !precision.is_empty() {
-            params.push(("precision", precision));
+            let unit = precision
+                .parse()
+                .map_err(|e: lineproto::PrecisionError| WriteRefused {
+                    status: 400,
+                    message: format!("{e} (use n, u, ms, s, m or h)"),
+                })?;
+            target = target.precision(unit);
         }
-        let mut req = self
-            .client
-            .post(format!("{}/write", self.config.url.trim_end_matches('/')))
-            .query(&params)
-            .body(body);
-        if !self.config.username.is_empty() {
-            req = req.basic_auth(&self.config.username, Some(&self.config.password));
-        }
-        let resp = req.send().await.map_err(|e| WriteRefused {
-            status: 502,
-            message: format!("source {}: {}", self.config.name, e.without_url()),
-        })?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body: serde_json::Value = resp.json().await.unwrap_or_default();
-        Err(WriteRefused {
-            status: status.as_u16(),
-            message: body["error"].as_str().unwrap_or("write failed").to_string(),
-        })
+        self.client
+            .write(&target, body)
+            .await
+            .map_err(|e| match e.status() {
+                Some(status) => WriteRefused {
+                    status,
+                    message: e.message(),
+                },
+                None => WriteRefused {
+                    status: 502,
+                    message: format!("source {}: {e}", self.config.name),
+                },
+            })
     }
 
     /// Whether `/ping` answers.
     pub async fn ping(&self) -> bool {
-        let url = format!("{}/ping", self.config.url.trim_end_matches('/'));
-        self.client
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
+        self.client.ping().await.is_ok()
     }
 }

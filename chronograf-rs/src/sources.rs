@@ -8,6 +8,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
 
 /// Why a source could not be added, changed or removed.
 #[derive(Debug, thiserror::Error)]
@@ -48,9 +49,16 @@ pub struct Listed {
 #[derive(Debug)]
 pub struct SourceStore {
     configured: Vec<Source>,
-    added: RwLock<Vec<Added>>,
+    added: RwLock<Vec<Entry>>,
     path: PathBuf,
-    client: reqwest::Client,
+    timeout: Duration,
+}
+
+/// An added source: as saved, and with its store client.
+#[derive(Debug)]
+struct Entry {
+    saved: Added,
+    source: Source,
 }
 
 impl SourceStore {
@@ -58,7 +66,7 @@ impl SourceStore {
     pub fn open(
         configured: Vec<SourceConfig>,
         dir: &Path,
-        client: reqwest::Client,
+        timeout: Duration,
     ) -> Result<SourceStore, SourcesError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| SourcesError::Io(format!("{}: {e}", dir.display())))?;
@@ -74,14 +82,24 @@ impl SourceStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(SourcesError::Io(format!("{}: {e}", path.display()))),
         };
+        let source = |config: SourceConfig| {
+            Source::new(config, timeout).map_err(|e| SourcesError::Invalid(e.to_string()))
+        };
+        let added = added
+            .into_iter()
+            .map(|saved| {
+                let source = source(saved.config.clone())?;
+                Ok(Entry { saved, source })
+            })
+            .collect::<Result<_, SourcesError>>()?;
         Ok(SourceStore {
             configured: configured
                 .into_iter()
-                .map(|c| Source::new(c, client.clone()))
-                .collect(),
+                .map(source)
+                .collect::<Result<_, _>>()?,
             added: RwLock::new(added),
             path,
-            client,
+            timeout,
         })
     }
 
@@ -95,9 +113,9 @@ impl SourceStore {
         let added: Vec<Listed> = self
             .read()
             .iter()
-            .map(|a| Listed {
-                id: a.id.to_string(),
-                source: Source::new(a.config.clone(), self.client.clone()),
+            .map(|e| Listed {
+                id: e.saved.id.to_string(),
+                source: e.source.clone(),
                 configured: false,
             })
             .collect();
@@ -120,15 +138,19 @@ impl SourceStore {
     /// Adds a source; returns its id.
     pub fn add(&self, config: SourceConfig) -> Result<String, SourcesError> {
         check(&config)?;
+        let source = self.source(config.clone())?;
         let mut added = self.write();
         let id = added
             .iter()
-            .map(|a| a.id)
+            .map(|e| e.saved.id)
             .max()
             .unwrap_or(0)
             .max(self.configured.len() as u64)
             + 1;
-        added.push(Added { id, config });
+        added.push(Entry {
+            saved: Added { id, config },
+            source,
+        });
         self.save(&added)?;
         Ok(id.to_string())
     }
@@ -139,13 +161,14 @@ impl SourceStore {
         let mut added = self.write();
         let entry = self.find(&mut added, id)?;
         if config.password.is_empty() {
-            config.password = entry.config.password.clone();
+            config.password = entry.saved.config.password.clone();
         }
         // The form shows the URL without its credentials; sent back unchanged, it keeps them.
-        if config.url == entry.config.shown_url() {
-            config.url = entry.config.url.clone();
+        if config.url == entry.saved.config.shown_url() {
+            config.url = entry.saved.config.url.clone();
         }
-        entry.config = config;
+        entry.source = self.source(config.clone())?;
+        entry.saved.config = config;
         self.save(&added)
     }
 
@@ -153,11 +176,16 @@ impl SourceStore {
     pub fn remove(&self, id: &str) -> Result<(), SourcesError> {
         let mut added = self.write();
         self.find(&mut added, id)?;
-        added.retain(|a| a.id.to_string() != id);
+        added.retain(|e| e.saved.id.to_string() != id);
         self.save(&added)
     }
 
-    fn find<'a>(&self, added: &'a mut [Added], id: &str) -> Result<&'a mut Added, SourcesError> {
+    /// The source of `config`, with its client.
+    fn source(&self, config: SourceConfig) -> Result<Source, SourcesError> {
+        Source::new(config, self.timeout).map_err(|e| SourcesError::Invalid(e.to_string()))
+    }
+
+    fn find<'a>(&self, added: &'a mut [Entry], id: &str) -> Result<&'a mut Entry, SourcesError> {
         let configured = id
             .parse::<usize>()
             .is_ok_and(|n| n >= 1 && n <= self.configured.len());
@@ -166,22 +194,23 @@ impl SourceStore {
         }
         added
             .iter_mut()
-            .find(|a| a.id.to_string() == id)
+            .find(|e| e.saved.id.to_string() == id)
             .ok_or_else(|| SourcesError::NotFound(id.to_string()))
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Added>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Entry>> {
         self.added.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Added>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Entry>> {
         self.added.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn save(&self, added: &[Added]) -> Result<(), SourcesError> {
+    fn save(&self, added: &[Entry]) -> Result<(), SourcesError> {
         let io = |e: std::io::Error| SourcesError::Io(format!("{}: {e}", self.path.display()));
+        let saved: Vec<&Added> = added.iter().map(|e| &e.saved).collect();
         let bytes =
-            serde_json::to_vec_pretty(added).map_err(|e| SourcesError::Io(e.to_string()))?;
+            serde_json::to_vec_pretty(&saved).map_err(|e| SourcesError::Io(e.to_string()))?;
         let tmp = self.path.with_extension("tmp");
         let _ = std::fs::remove_file(&tmp);
         // Passwords are in it: readable by the owner only, from the moment it exists.
@@ -226,12 +255,11 @@ mod tests {
     #[test]
     fn added_sources_persist_and_configured_ones_are_fixed() {
         let dir = tempfile::tempdir().unwrap();
-        let client = reqwest::Client::new();
         let open = || {
             SourceStore::open(
                 vec![config("main", "http://a:8086")],
                 dir.path(),
-                client.clone(),
+                Duration::from_secs(1),
             )
             .unwrap()
         };
@@ -273,7 +301,7 @@ mod tests {
         let path = dir.path().join("sources.json");
         std::fs::write(&path, "[]").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let store = SourceStore::open(Vec::new(), dir.path(), reqwest::Client::new()).unwrap();
+        let store = SourceStore::open(Vec::new(), dir.path(), Duration::from_secs(1)).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600, "an old file is made private on start");
         let id = store

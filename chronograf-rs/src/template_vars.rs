@@ -290,7 +290,7 @@ fn single_token(value: &str) -> bool {
     let first = lexer.next_token();
     let plain = matches!(
         first.kind,
-        TokenKind::Ident(ref word) if !influxql::parser::is_keyword(word)
+        TokenKind::Ident(ref word) if !influxql::lexer::is_keyword(word)
     ) || matches!(
         first.kind,
         TokenKind::QuotedIdent(_)

@@ -158,18 +158,6 @@ impl Default for CoordinatorConfig {
     }
 }
 
-impl CoordinatorConfig {
-    /// The limits each `SELECT` is held to.
-    pub fn select_limits(&self) -> crate::query::running::SelectLimits {
-        crate::query::running::SelectLimits {
-            max_points: self.max_select_point,
-            max_series: self.max_select_series,
-            max_buckets: self.max_select_buckets,
-            max_memory: self.query_memory_limit,
-        }
-    }
-}
-
 /// `[continuous_queries]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]

@@ -11,25 +11,14 @@
 //! field, with the type it had; empty buckets are skipped unless a `fill()` is given. It
 //! answers `written` as InfluxDB does.
 
-use crate::meta::{Catalog, MetaError};
-use crate::query::{self, QueryContext, QueryError, Series};
+use crate::meta::{Catalog, ContinuousQueryInfo, MetaError};
+use crate::query::{self, QueryContext};
 use crate::storage::Engine;
 use influxql::{BinaryOp, Dimension, Expr, Measurement, SelectStatement, Statement};
-use lineproto::write::{LineWriter, Value as LineValue};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A continuous query as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContinuousQueryInfo {
-    /// Its name.
-    pub name: String,
-    /// `CREATE CONTINUOUS QUERY …`, qualified as InfluxDB stores it.
-    pub query: String,
-}
 
 /// `m` with database and retention policy filled in where missing.
 fn qualify(m: &Measurement, db: &str, rp: &str) -> Measurement {
@@ -103,121 +92,6 @@ impl Catalog {
         }
         Ok(())
     }
-}
-
-/// JSON result cell → line-protocol value, keeping the type it was computed with.
-fn line_value(v: &serde_json::Value) -> Option<LineValue<'_>> {
-    match v {
-        serde_json::Value::Number(n) if n.is_f64() => n.as_f64().map(LineValue::Float),
-        serde_json::Value::Number(n) => n
-            .as_i64()
-            .map(LineValue::Integer)
-            .or_else(|| n.as_u64().map(LineValue::UInteger)),
-        serde_json::Value::String(s) => Some(LineValue::String(s)),
-        serde_json::Value::Bool(b) => Some(LineValue::Boolean(*b)),
-        _ => None,
-    }
-}
-
-/// The rows of `series` as line protocol for measurement `name` (or, for `None`, each
-/// series' own); how many points.
-fn series_lines(series: &[Series], name: Option<&str>) -> (Vec<u8>, u64) {
-    let mut w = LineWriter::default();
-    let mut count = 0;
-    for s in series {
-        let Some(measurement) = name.or(s.name.as_deref()) else {
-            continue;
-        };
-        let tags: Vec<(&String, &String)> = s
-            .tags
-            .as_ref()
-            .map(|t| t.iter().filter(|(_, v)| !v.is_empty()).collect())
-            .unwrap_or_default();
-        for row in &s.values {
-            let Some(time) = row.first().and_then(serde_json::Value::as_i64) else {
-                continue;
-            };
-            let fields: Vec<(&str, LineValue<'_>)> = s
-                .columns
-                .iter()
-                .zip(row)
-                .skip(1)
-                .filter_map(|(c, v)| Some((c.as_str(), line_value(v)?)))
-                .collect();
-            if w.write_line(measurement, &tags, &fields, Some(time))
-                .is_ok()
-            {
-                count += 1;
-            }
-        }
-    }
-    (w.into_bytes(), count)
-}
-
-/// `SELECT … INTO`: runs the select (times as ns), writes its rows, answers `written`.
-pub fn select_into(
-    engine: &Engine,
-    select: &SelectStatement,
-    ctx: &QueryContext,
-) -> Result<Vec<Series>, QueryError> {
-    let Some(into) = &select.into else {
-        return Ok(Vec::new());
-    };
-    let db = into
-        .database
-        .clone()
-        .filter(|d| !d.is_empty())
-        .or_else(|| ctx.database.clone())
-        .filter(|d| !d.is_empty())
-        .ok_or(QueryError::DatabaseRequired)?;
-    let catalog = engine.catalog();
-    let rp = catalog
-        .resolve_policy(&db, into.retention_policy.as_deref().unwrap_or(""))?
-        .to_string();
-    // `None`: `:MEASUREMENT`, each row into the measurement it was read from.
-    let name = match &into.name {
-        influxql::MeasurementName::Name(n) => Some(n.as_str()),
-        influxql::MeasurementName::Source => None,
-        influxql::MeasurementName::Subquery(_) => return Err(QueryError::MisplacedSubquery),
-        influxql::MeasurementName::Regex(_) => {
-            return Err(QueryError::Invalid(
-                "a regular expression cannot be an INTO target".into(),
-            ))
-        }
-    };
-    // Empty buckets are not written (not even count's zeros), unless a fill asks for them.
-    let inner = SelectStatement {
-        into: None,
-        fill: select.fill.clone().or(Some(influxql::Fill::None)),
-        ..select.clone()
-    };
-    let inner_ctx = QueryContext {
-        epoch: Some(query::Epoch::Unit(1)),
-        ..ctx.clone()
-    };
-    let response = query::execute(engine, &[Statement::Select(inner)], &inner_ctx);
-    let result = response.results.into_iter().next().unwrap_or_default();
-    if let Some(e) = result.error {
-        return Err(QueryError::Invalid(e));
-    }
-    let (lines, written) = series_lines(&result.series, name);
-    if written > 0 {
-        let parsed = crate::write::parse_body(&lines, lineproto::Precision::Nanoseconds, ctx.now);
-        if let (crate::write::WriteResponse::BadRequest(e), _) =
-            crate::write::store(engine, &db, &rp, &parsed)?
-        {
-            return Err(QueryError::Invalid(e));
-        }
-    }
-    Ok(vec![Series {
-        name: Some("result".into()),
-        tags: None,
-        columns: vec!["time".into(), "written".into()],
-        values: vec![vec![
-            ctx.epoch.unwrap_or(query::Epoch::Rfc3339).render(0),
-            written.into(),
-        ]],
-    }])
 }
 
 /// A CQ ready to run: its select and schedule.
@@ -347,7 +221,7 @@ fn run_due(engine: &Engine, last_run: &mut HashMap<(String, String), i64>, now: 
                 now,
                 ..QueryContext::default()
             };
-            if let Err(e) = select_into(engine, &windowed(&plan, end), &ctx) {
+            if let Err(e) = query::into::select_into(engine, &windowed(&plan, end), &ctx) {
                 tracing::warn!(database = %db, cq = %cq.name, "continuous query failed: {e}");
             } else {
                 tracing::debug!(database = %db, cq = %cq.name, end, "continuous query ran");

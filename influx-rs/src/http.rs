@@ -8,6 +8,7 @@ use crate::storage::{Engine, EngineError};
 use crate::subscriber::Subscriber;
 use crate::users::{self, AuthCache, AuthError, Credentials, Principal};
 use crate::write::{self, WriteResponse};
+use crate::COMPAT_VERSION;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -19,9 +20,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-/// The InfluxDB version this API is compatible with, announced to clients.
-pub const COMPAT_VERSION: &str = "1.8.10";
 
 /// Request counters exposed on `/metrics`.
 #[derive(Debug, Default)]

@@ -13,9 +13,13 @@
 //! shards (WAL + group commit + cache) → 204. Background threads snapshot caches into column
 //! files and compact them; a tokio task drops expired shard groups.
 
+/// The InfluxDB version this API is compatible with, announced to clients.
+pub const COMPAT_VERSION: &str = "1.8.10";
+
 pub mod bearer;
 pub mod config;
 pub mod continuous;
+pub mod fsync;
 pub mod http;
 pub mod meta;
 pub mod query;

@@ -165,7 +165,7 @@ async fn run() -> anyhow::Result<()> {
         shared_secret: config.http.shared_secret.as_str().into(),
         running: influx_rs::query::running::RunningQueries::new(
             config.coordinator.max_concurrent_queries,
-            config.coordinator.select_limits(),
+            influx_rs::query::running::SelectLimits::from(&config.coordinator),
         ),
         query_timeout: config.coordinator.query_timeout,
         metrics: Arc::new(Metrics::default()),

@@ -3,6 +3,7 @@
 //! Every change is written to a temporary file, fsynced and renamed over `meta.json`, so the
 //! catalog on disk is always one complete version.
 
+use influxql::Privilege;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -84,7 +85,7 @@ pub struct Catalog {
     pub databases: BTreeMap<String, DatabaseInfo>,
     /// Users by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub users: BTreeMap<String, crate::users::UserInfo>,
+    pub users: BTreeMap<String, UserInfo>,
 }
 
 /// A database and its policies.
@@ -96,7 +97,7 @@ pub struct DatabaseInfo {
     pub policies: BTreeMap<String, RetentionPolicyInfo>,
     /// Continuous queries, in the order they were created.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub continuous_queries: Vec<crate::continuous::ContinuousQueryInfo>,
+    pub continuous_queries: Vec<ContinuousQueryInfo>,
 }
 
 /// A retention policy and its shard groups.
@@ -302,7 +303,7 @@ impl Catalog {
             f.sync_all().map_err(io)?;
         }
         std::fs::rename(&tmp, &path).map_err(io)?;
-        crate::storage::fsync_dir(dir).map_err(io)
+        crate::fsync::fsync_dir(dir).map_err(io)
     }
 
     /// Adds a subscription to `db`.`rp`.
@@ -594,6 +595,63 @@ fn build_policy(spec: PolicySpec) -> Result<RetentionPolicyInfo, MetaError> {
         shard_groups: Vec::new(),
         subscriptions: Vec::new(),
     })
+}
+
+/// A user as stored in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// bcrypt hash of the password.
+    pub hash: String,
+    /// Whether the user may do everything.
+    pub admin: bool,
+    /// Privileges per database.
+    #[serde(default, with = "privileges_text")]
+    pub privileges: BTreeMap<String, Privilege>,
+}
+
+/// Privileges as `"READ"`, `"WRITE"`, `"ALL PRIVILEGES"` in `meta.json`.
+mod privileges_text {
+    use influxql::Privilege;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<String, Privilege>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let text: BTreeMap<&String, String> = map.iter().map(|(k, v)| (k, v.to_string())).collect();
+        text.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Privilege>, D::Error> {
+        let text = BTreeMap::<String, String>::deserialize(d)?;
+        text.into_iter()
+            .map(|(db, p)| {
+                let privilege = match p.as_str() {
+                    "READ" => Privilege::Read,
+                    "WRITE" => Privilege::Write,
+                    "ALL PRIVILEGES" => Privilege::All,
+                    other => {
+                        return Err(serde::de::Error::custom(format!(
+                            "unknown privilege {other:?}"
+                        )))
+                    }
+                };
+                Ok((db, privilege))
+            })
+            .collect()
+    }
+}
+
+/// A continuous query as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContinuousQueryInfo {
+    /// Its name.
+    pub name: String,
+    /// `CREATE CONTINUOUS QUERY …`, qualified as InfluxDB stores it.
+    pub query: String,
 }
 
 #[cfg(test)]

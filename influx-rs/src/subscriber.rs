@@ -11,8 +11,10 @@
 
 use crate::meta::{Catalog, SubscriptionInfo};
 use crate::storage::{Point, Value};
+use influx_client::{Client, ClientBuilder, Write};
 use influxql::SubscriptionMode;
 use lineproto::escape::{escape_into, Element};
+use lineproto::Precision;
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -69,7 +71,8 @@ struct Routes {
 #[derive(Debug)]
 pub struct Subscriber {
     routes: RwLock<Routes>,
-    client: reqwest::Client,
+    /// How long one HTTP delivery may take.
+    timeout: Duration,
     runtime: tokio::runtime::Handle,
     /// Delivery counters.
     pub stats: Arc<SubscriberStats>,
@@ -83,10 +86,7 @@ impl Subscriber {
                 version: u64::MAX,
                 by_policy: HashMap::new(),
             }),
-            client: reqwest::Client::builder()
-                .timeout(timeout)
-                .build()
-                .unwrap_or_default(),
+            timeout,
             runtime,
             stats: Arc::default(),
         }
@@ -144,11 +144,25 @@ impl Subscriber {
 
     fn start(&self, db: &str, rp: &str, info: SubscriptionInfo) -> Arc<Running> {
         let (tx, rx) = mpsc::channel(QUEUE_WRITES);
+        // Credentials in a destination URL (`http://user:pass@host`) become its basic auth.
+        let clients = info
+            .destinations
+            .iter()
+            .map(|dest| match dest.split_once("://") {
+                Some(("udp", _)) => Err("a UDP destination".to_string()),
+                _ => ClientBuilder::new([dest.as_str()])
+                    .timeout(self.timeout)
+                    .build()
+                    .map_err(|e| e.to_string()),
+            })
+            .collect();
         let delivery = Delivery {
-            db: db.to_string(),
-            rp: rp.to_string(),
+            target: Write::new(db)
+                .retention_policy(rp)
+                .precision(Precision::Nanoseconds)
+                .consistency(""),
             info: info.clone(),
-            client: self.client.clone(),
+            clients,
             stats: Arc::clone(&self.stats),
             next: AtomicUsize::new(0),
         };
@@ -160,10 +174,10 @@ impl Subscriber {
 
 /// The task of one subscription.
 struct Delivery {
-    db: String,
-    rp: String,
+    target: Write,
     info: SubscriptionInfo,
-    client: reqwest::Client,
+    /// The client of each HTTP destination, by position in `info.destinations`.
+    clients: Vec<Result<Client, String>>,
     stats: Arc<SubscriberStats>,
     next: AtomicUsize,
 }
@@ -172,21 +186,27 @@ impl Delivery {
     async fn run(self, mut rx: mpsc::Receiver<Arc<Vec<u8>>>) {
         let udp = tokio::net::UdpSocket::bind("0.0.0.0:0").await.ok();
         while let Some(body) = rx.recv().await {
-            let targets: Vec<&String> = match self.info.mode {
-                SubscriptionMode::All => self.info.destinations.iter().collect(),
+            let targets: Vec<usize> = match self.info.mode {
+                SubscriptionMode::All => (0..self.info.destinations.len()).collect(),
                 SubscriptionMode::Any => {
                     let n = self.info.destinations.len().max(1);
-                    let i = self.next.fetch_add(1, Ordering::Relaxed) % n;
-                    self.info.destinations.get(i).into_iter().collect()
+                    vec![self.next.fetch_add(1, Ordering::Relaxed) % n]
                 }
             };
-            for dest in targets {
-                let result = match dest.split_once("://") {
-                    Some(("udp", addr)) => match &udp {
+            for i in targets {
+                let Some(dest) = self.info.destinations.get(i) else {
+                    continue;
+                };
+                let result = match (dest.split_once("://"), &self.clients[i]) {
+                    (Some(("udp", addr)), _) => match &udp {
                         Some(socket) => send_udp(socket, addr, &body).await,
                         None => Err("no UDP socket".to_string()),
                     },
-                    _ => self.post(dest, &body).await,
+                    (_, Ok(client)) => client
+                        .write(&self.target, body.to_vec())
+                        .await
+                        .map_err(|e| e.to_string()),
+                    (_, Err(e)) => Err(e.clone()),
                 };
                 match result {
                     Ok(()) => self.stats.writes_ok.fetch_add(1, Ordering::Relaxed),
@@ -196,35 +216,6 @@ impl Delivery {
                     }
                 };
             }
-        }
-    }
-
-    async fn post(&self, dest: &str, body: &[u8]) -> Result<(), String> {
-        let url = format!("{}/write", dest.trim_end_matches('/'));
-        let mut req = self
-            .client
-            .post(&url)
-            .query(&[
-                ("db", self.db.as_str()),
-                ("rp", &self.rp),
-                ("precision", "ns"),
-                ("consistency", ""),
-            ])
-            .body(body.to_vec());
-        if let Ok(parsed) = reqwest::Url::parse(dest) {
-            if !parsed.username().is_empty() {
-                req = req.basic_auth(parsed.username(), parsed.password());
-            }
-        }
-        let resp = req.send().await.map_err(|e| e.to_string())?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{}: {}",
-                resp.status(),
-                resp.text().await.unwrap_or_default().trim()
-            ))
         }
     }
 }

@@ -10,62 +10,13 @@
 //! admin exists nothing is authenticated, and the only query accepted is the one creating it.
 
 use crate::bearer::{self, BearerError};
-use crate::meta::{Catalog, MetaError};
+use crate::meta::{Catalog, MetaError, UserInfo};
 use influxql::{Measurement, MeasurementName, Privilege, SelectStatement, Statement};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
 /// bcrypt cost of stored password hashes (InfluxDB's).
 const BCRYPT_COST: u32 = 10;
-
-/// A user as stored in the catalog.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UserInfo {
-    /// bcrypt hash of the password.
-    pub hash: String,
-    /// Whether the user may do everything.
-    pub admin: bool,
-    /// Privileges per database.
-    #[serde(default, with = "privileges_text")]
-    pub privileges: BTreeMap<String, Privilege>,
-}
-
-/// Privileges as `"READ"`, `"WRITE"`, `"ALL PRIVILEGES"` in `meta.json`.
-mod privileges_text {
-    use influxql::Privilege;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::BTreeMap;
-
-    pub(super) fn serialize<S: Serializer>(
-        map: &BTreeMap<String, Privilege>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        let text: BTreeMap<&String, String> = map.iter().map(|(k, v)| (k, v.to_string())).collect();
-        text.serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<String, Privilege>, D::Error> {
-        let text = BTreeMap::<String, String>::deserialize(d)?;
-        text.into_iter()
-            .map(|(db, p)| {
-                let privilege = match p.as_str() {
-                    "READ" => Privilege::Read,
-                    "WRITE" => Privilege::Write,
-                    "ALL PRIVILEGES" => Privilege::All,
-                    other => {
-                        return Err(serde::de::Error::custom(format!(
-                            "unknown privilege {other:?}"
-                        )))
-                    }
-                };
-                Ok((db, privilege))
-            })
-            .collect()
-    }
-}
 
 /// A password hashed for storage.
 pub fn hash_password(password: &str) -> Result<String, MetaError> {

@@ -7,7 +7,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use kapacitor_rs::pipeline::build;
 use kapacitor_rs::point::{Dimensions, FieldValue, GroupKey, Point};
 use kapacitor_rs::runner::TaskRunner;
-use kapacitor_rs::services::{Services, Store};
+use kapacitor_rs::services::Services;
 use std::collections::BTreeMap;
 
 const POINTS: usize = 100_000;
@@ -41,12 +41,9 @@ fn runner(script: &str, rt: &tokio::runtime::Runtime) -> TaskRunner {
     let services = Services {
         task: "bench".into(),
         hostname: "bench".into(),
-        store: Store {
-            url: "http://127.0.0.1:1".into(),
-            username: String::new(),
-            password: String::new(),
-            client: reqwest::Client::new(),
-        },
+        store: influx_client::ClientBuilder::new(["http://127.0.0.1:1"])
+            .build()
+            .expect("a client of a loopback URL"),
         handlers,
         http_out: Default::default(),
         input,

@@ -15,13 +15,9 @@
 //! A password that verified is remembered (as InfluxDB's auth cache does) so that the store's
 //! stream of writes costs one bcrypt check, not one per request.
 
-use crate::config::{AuthConfig, ConfigUser};
-use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use crate::config::{AuthConfig, ConfigUser, Permission, UserType};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -29,22 +25,6 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// The user the store's subscription writes come as.
 pub const SUBSCRIBER: &str = "kapacitor-subscriber";
-
-/// What a user may do, by Kapacitor's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
-    /// Nothing.
-    None,
-    /// The tasks, replays and alerts API.
-    Api,
-    /// The configuration API.
-    ConfigApi,
-    /// Writing points (`/write`, `/kapacitor/v1/write`).
-    WritePoints,
-    /// Everything a normal user can be given.
-    All,
-}
 
 /// A user as kept and as the users API shows it (without the hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,18 +42,8 @@ pub struct User {
     pub hash: String,
 }
 
-/// Kapacitor's user types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UserType {
-    /// May do everything, users included.
-    Admin,
-    /// May do what its permissions say.
-    Normal,
-}
-
 impl User {
-    fn may(&self, needed: Permission) -> bool {
+    pub(crate) fn may(&self, needed: Permission) -> bool {
         self.kind == UserType::Admin
             || self
                 .permissions
@@ -91,6 +61,9 @@ pub enum AuthError {
     /// A user definition that cannot be used.
     #[error("{0}")]
     Invalid(String),
+    /// bcrypt could not hash a new password.
+    #[error("hashing the password failed")]
+    Hash,
 }
 
 /// The users, their checked passwords, and the settings that govern them.
@@ -99,8 +72,8 @@ pub struct Auth {
     pub required: bool,
     bcrypt_cost: u32,
     shared_secret: String,
-    configured: Vec<User>,
-    stored: RwLock<Vec<User>>,
+    pub(crate) configured: Vec<User>,
+    pub(crate) stored: RwLock<Vec<User>>,
     path: PathBuf,
     /// Passwords that verified, by user: so a stream of writes costs one bcrypt check.
     verified: Mutex<HashMap<String, String>>,
@@ -208,11 +181,11 @@ impl Auth {
             .then(|| format!("{SUBSCRIBER}:{}@", self.subscriber_password))
     }
 
-    fn stored(&self) -> std::sync::RwLockReadGuard<'_, Vec<User>> {
+    pub(crate) fn stored(&self) -> std::sync::RwLockReadGuard<'_, Vec<User>> {
         self.stored.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn find(&self, name: &str) -> Option<User> {
+    pub(crate) fn find(&self, name: &str) -> Option<User> {
         if name == SUBSCRIBER {
             return Some(User {
                 name: SUBSCRIBER.into(),
@@ -229,7 +202,7 @@ impl Auth {
     }
 
     /// The user `name` if `password` is theirs.
-    fn check_password(&self, name: &str, password: &str) -> Option<User> {
+    pub(crate) fn check_password(&self, name: &str, password: &str) -> Option<User> {
         let user = self.find(name)?;
         if name == SUBSCRIBER {
             return (!password.is_empty() && password == self.subscriber_password).then_some(user);
@@ -251,7 +224,7 @@ impl Auth {
     }
 
     /// The user a bearer token names, if it is signed with the shared secret and unexpired.
-    fn check_token(&self, token: &str) -> Option<User> {
+    pub(crate) fn check_token(&self, token: &str) -> Option<User> {
         if self.shared_secret.is_empty() {
             return None;
         }
@@ -272,319 +245,26 @@ impl Auth {
             .filter(|u| u.name != SUBSCRIBER)
     }
 
-    /// A bcrypt hash of `password` at the configured cost, made off the runtime's workers;
-    /// the 500 to answer if it cannot be made.
-    async fn hash(&self, password: String) -> Result<String, Box<Response>> {
+    /// A bcrypt hash of `password` at the configured cost, made off the runtime's workers.
+    pub(crate) async fn hash(&self, password: String) -> Result<String, AuthError> {
         let cost = self.bcrypt_cost;
         match tokio::task::spawn_blocking(move || bcrypt::hash(password, cost)).await {
             Ok(Ok(hash)) => Ok(hash),
-            _ => Err(Box::new(refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "hashing the password failed",
-            ))),
+            _ => Err(AuthError::Hash),
         }
     }
 
-    fn forget(&self, name: &str) {
+    pub(crate) fn forget(&self, name: &str) {
         self.verified
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(name);
     }
 
-    fn save(&self, users: &[User]) -> Result<(), AuthError> {
+    pub(crate) fn save(&self, users: &[User]) -> Result<(), AuthError> {
         let bytes = serde_json::to_vec_pretty(users).map_err(|e| io(&self.path, e))?;
         write_private(&self.path, &bytes)
     }
-}
-
-/// Credentials as a request carries them.
-enum Credentials {
-    Password(String, String),
-    Bearer(String),
-}
-
-fn credentials(headers: &HeaderMap, query: Option<&str>) -> Option<Credentials> {
-    if let Some(q) = query {
-        let params: HashMap<String, String> =
-            form_urlencoded::parse(q.as_bytes()).into_owned().collect();
-        if let (Some(u), Some(p)) = (params.get("u"), params.get("p")) {
-            return Some(Credentials::Password(u.clone(), p.clone()));
-        }
-    }
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    if let Some(token) = value.strip_prefix("Bearer ") {
-        return Some(Credentials::Bearer(token.trim().to_string()));
-    }
-    use base64::Engine;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(value.strip_prefix("Basic ")?.trim())
-        .ok()?;
-    let (u, p) = String::from_utf8(raw)
-        .ok()?
-        .split_once(':')
-        .map(|(u, p)| (u.to_string(), p.to_string()))?;
-    Some(Credentials::Password(u, p))
-}
-
-/// What a request to `path` with `method` needs: `None` for the open endpoints; for the
-/// users API, admin (checked by the handlers).
-fn needed(method: &Method, path: &str) -> Option<Permission> {
-    match path {
-        "/kapacitor/v1/ping" | "/health" | "/metrics" => None,
-        "/write" | "/kapacitor/v1/write" if method == Method::POST => Some(Permission::WritePoints),
-        p if p.starts_with("/kapacitor/v1/config") => Some(Permission::ConfigApi),
-        _ => Some(Permission::Api),
-    }
-}
-
-/// Kapacitor's word for what a method does, for the 403 message.
-fn action(method: &Method) -> &'static str {
-    match *method {
-        Method::GET | Method::HEAD => "read",
-        Method::DELETE => "delete",
-        _ => "write",
-    }
-}
-
-fn refuse(status: StatusCode, message: &str) -> Response {
-    let mut res = crate::http::error(status.as_u16(), message);
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"Kapacitor\""),
-        );
-    }
-    res
-}
-
-/// The authenticated user of a request, for handlers that check more (the users API).
-#[derive(Debug, Clone)]
-pub struct Caller(pub Option<User>);
-
-/// The middleware: credentials and permission on every endpoint but the open ones.
-pub async fn guard(
-    State(auth): State<Arc<Auth>>,
-    mut req: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    if !auth.required {
-        req.extensions_mut().insert(Caller(None));
-        return next.run(req).await;
-    }
-    let Some(permission) = needed(req.method(), req.uri().path()) else {
-        return next.run(req).await;
-    };
-    let Some(creds) = credentials(req.headers(), req.uri().query()) else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "unable to parse authentication credentials",
-        );
-    };
-    let checked = {
-        let auth = Arc::clone(&auth);
-        tokio::task::spawn_blocking(move || match creds {
-            Credentials::Password(u, p) => auth.check_password(&u, &p),
-            Credentials::Bearer(t) => auth.check_token(&t),
-        })
-        .await
-        .ok()
-        .flatten()
-    };
-    let Some(user) = checked else {
-        return refuse(StatusCode::UNAUTHORIZED, "authorization failed");
-    };
-    if !user.may(permission) {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            &format!(
-                "user {} does not have \"{}\" privilege for API endpoint \"{}\"",
-                user.name,
-                action(req.method()),
-                req.uri().path()
-            ),
-        );
-    }
-    req.extensions_mut().insert(Caller(Some(user)));
-    next.run(req).await
-}
-
-/// A user as the users API takes it.
-#[derive(Debug, Deserialize)]
-pub struct UserRequest {
-    name: Option<String>,
-    password: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<UserType>,
-    permissions: Option<Vec<Permission>>,
-}
-
-fn user_json(u: &User) -> serde_json::Value {
-    serde_json::json!({
-        "link": { "rel": "self", "href": format!("/kapacitor/v1/users/{}", u.name) },
-        "name": u.name,
-        "type": u.kind,
-        "permissions": u.permissions,
-    })
-}
-
-/// Only admins (or anyone while credentials are not demanded) manage users: the refusal
-/// otherwise.
-fn admin_only(caller: &Caller, auth: &Auth) -> Result<(), Box<Response>> {
-    let refusal = match &caller.0 {
-        _ if !auth.required => return Ok(()),
-        Some(u) if u.kind == UserType::Admin => return Ok(()),
-        Some(u) => refuse(
-            StatusCode::FORBIDDEN,
-            &format!("user {} is not an admin: only admins manage users", u.name),
-        ),
-        None => refuse(StatusCode::UNAUTHORIZED, "authorization failed"),
-    };
-    Err(Box::new(refusal))
-}
-
-/// `GET /kapacitor/v1/users`
-pub async fn list_users(
-    State(auth): State<Arc<Auth>>,
-    axum::Extension(caller): axum::Extension<Caller>,
-) -> Response {
-    if let Err(r) = admin_only(&caller, &auth) {
-        return *r;
-    }
-    let mut users: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    for u in auth.configured.iter().chain(auth.stored().iter()) {
-        users.entry(u.name.clone()).or_insert_with(|| user_json(u));
-    }
-    Json(serde_json::json!({ "users": users.into_values().collect::<Vec<_>>() })).into_response()
-}
-
-/// `GET /kapacitor/v1/users/{name}`
-pub async fn get_user(
-    State(auth): State<Arc<Auth>>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    Path(name): Path<String>,
-) -> Response {
-    if let Err(r) = admin_only(&caller, &auth) {
-        return *r;
-    }
-    match auth.find(&name).filter(|u| u.name != SUBSCRIBER) {
-        Some(u) => Json(user_json(&u)).into_response(),
-        None => refuse(
-            StatusCode::NOT_FOUND,
-            &format!("user {name} does not exist"),
-        ),
-    }
-}
-
-/// `POST /kapacitor/v1/users`: `{"name", "password", "type", "permissions"}`.
-pub async fn create_user(
-    State(auth): State<Arc<Auth>>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    Json(req): Json<UserRequest>,
-) -> Response {
-    if let Err(r) = admin_only(&caller, &auth) {
-        return *r;
-    }
-    let (Some(name), Some(password)) = (
-        req.name.filter(|n| !n.is_empty()),
-        req.password.filter(|p| !p.is_empty()),
-    ) else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "a user needs a name and a password",
-        );
-    };
-    if auth.find(&name).is_some() {
-        return refuse(StatusCode::CONFLICT, &format!("user {name} already exists"));
-    }
-    let hash = match auth.hash(password).await {
-        Ok(hash) => hash,
-        Err(refusal) => return *refusal,
-    };
-    let user = User {
-        name,
-        kind: req.kind.unwrap_or(UserType::Normal),
-        permissions: req.permissions.unwrap_or_default(),
-        hash,
-    };
-    let mut stored = auth.stored.write().unwrap_or_else(PoisonError::into_inner);
-    stored.push(user.clone());
-    if let Err(e) = auth.save(&stored) {
-        stored.pop();
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
-    }
-    (StatusCode::CREATED, Json(user_json(&user))).into_response()
-}
-
-/// `PATCH /kapacitor/v1/users/{name}`: a new password, type or permissions.
-pub async fn update_user(
-    State(auth): State<Arc<Auth>>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    Path(name): Path<String>,
-    Json(req): Json<UserRequest>,
-) -> Response {
-    if let Err(r) = admin_only(&caller, &auth) {
-        return *r;
-    }
-    let hash = match req.password.filter(|p| !p.is_empty()) {
-        Some(p) => match auth.hash(p).await {
-            Ok(hash) => Some(hash),
-            Err(refusal) => return *refusal,
-        },
-        None => None,
-    };
-    let mut stored = auth.stored.write().unwrap_or_else(PoisonError::into_inner);
-    let before = stored.clone();
-    let Some(user) = stored.iter_mut().find(|u| u.name == name) else {
-        let why = if auth.find(&name).is_some() {
-            "is defined in the configuration file and cannot be changed here"
-        } else {
-            "does not exist"
-        };
-        return refuse(StatusCode::NOT_FOUND, &format!("user {name} {why}"));
-    };
-    if let Some(h) = hash {
-        user.hash = h;
-    }
-    if let Some(k) = req.kind {
-        user.kind = k;
-    }
-    if let Some(p) = req.permissions {
-        user.permissions = p;
-    }
-    let shown = user_json(user);
-    if let Err(e) = auth.save(&stored) {
-        *stored = before;
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
-    }
-    auth.forget(&name);
-    Json(shown).into_response()
-}
-
-/// `DELETE /kapacitor/v1/users/{name}`
-pub async fn delete_user(
-    State(auth): State<Arc<Auth>>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    Path(name): Path<String>,
-) -> Response {
-    if let Err(r) = admin_only(&caller, &auth) {
-        return *r;
-    }
-    let mut stored = auth.stored.write().unwrap_or_else(PoisonError::into_inner);
-    let before = stored.clone();
-    stored.retain(|u| u.name != name);
-    if stored.len() == before.len() {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            &format!("user {name} does not exist"),
-        );
-    }
-    if let Err(e) = auth.save(&stored) {
-        *stored = before;
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
-    }
-    auth.forget(&name);
-    StatusCode::NO_CONTENT.into_response()
 }
 
 #[cfg(test)]
@@ -649,15 +329,6 @@ mod tests {
         assert!(a.check_token(&token("k3y", 4_000_000_000)).is_some());
         assert!(a.check_token(&token("wrong", 4_000_000_000)).is_none());
         assert!(a.check_token(&token("k3y", 1)).is_none(), "expired");
-        assert_eq!(needed(&Method::GET, "/kapacitor/v1/ping"), None);
-        assert_eq!(
-            needed(&Method::POST, "/write"),
-            Some(Permission::WritePoints)
-        );
-        assert_eq!(
-            needed(&Method::GET, "/kapacitor/v1/tasks"),
-            Some(Permission::Api)
-        );
     }
 
     #[test]

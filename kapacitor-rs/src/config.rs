@@ -73,10 +73,10 @@ pub struct ConfigUser {
     pub password_hash: String,
     /// `admin` or `normal`.
     #[serde(rename = "type")]
-    pub kind: crate::auth::UserType,
+    pub kind: UserType,
     /// A normal user's permissions: `api`, `config_api`, `write_points`, `all`, `none`.
     #[serde(default)]
-    pub permissions: Vec<crate::auth::Permission>,
+    pub permissions: Vec<Permission>,
 }
 
 /// `[sandbox]`: the programs `.exec()` may run and the directories `.log()` may write to.
@@ -496,6 +496,32 @@ fn apply_env(value: &mut toml::Value, name: &str, env: &[(String, String)]) {
             };
         }
     }
+}
+
+/// What a user may do, by Kapacitor's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Nothing.
+    None,
+    /// The tasks, replays and alerts API.
+    Api,
+    /// The configuration API.
+    ConfigApi,
+    /// Writing points (`/write`, `/kapacitor/v1/write`).
+    WritePoints,
+    /// Everything a normal user can be given.
+    All,
+}
+
+/// Kapacitor's user types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserType {
+    /// May do everything, users included.
+    Admin,
+    /// May do what its permissions say.
+    Normal,
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 use kapacitor_rs::alert::handlers::Delivery;
 use kapacitor_rs::config::Config;
 use kapacitor_rs::http::{router, AppState};
-use kapacitor_rs::services::Store;
 use kapacitor_rs::subscriptions::Subscriber;
 use kapacitor_rs::tasks::{TaskContext, Tasks};
 use std::path::{Path, PathBuf};
@@ -359,20 +358,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .default_store()
         .cloned()
         .context("no enabled [[influxdb]]")?;
+    let timeout = duration(&influx.timeout, Duration::from_secs(30));
     let client = reqwest::Client::builder()
-        .timeout(duration(&influx.timeout, Duration::from_secs(30)))
+        .timeout(timeout)
         .build()
         .context("HTTP client")?;
-    let store = Store {
-        url: influx
-            .urls
-            .first()
-            .cloned()
-            .context("[[influxdb]] urls is empty")?,
-        username: influx.username.clone(),
-        password: influx.password.clone(),
-        client: client.clone(),
-    };
+    // Every URL of the [[influxdb]] table: the store's nodes, tried in turn when one is down.
+    let store = influx_client::ClientBuilder::new(&influx.urls)
+        .auth(influx_client::Auth::basic(
+            &influx.username,
+            &influx.password,
+        ))
+        .timeout(timeout)
+        .build()
+        .context("[[influxdb]] urls")?;
     let (handler_tx, handler_rx) = tokio::sync::mpsc::channel(10_000);
     let delivery = Arc::new(Delivery {
         smtp: config.smtp.clone(),

@@ -3,72 +3,30 @@
 
 use crate::alert::handlers::HandlerJob;
 use crate::point::{GroupKey, Message};
+use influx_client::{Client, Epoch, Query, QueryResponse, Write};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
-/// How to reach the store.
-#[derive(Debug, Clone)]
-pub struct Store {
-    /// Base URL (`http://localhost:8086`).
-    pub url: String,
-    /// Basic-auth user (empty: none).
-    pub username: String,
-    /// Basic-auth password.
-    pub password: String,
-    /// The HTTP client.
-    pub client: reqwest::Client,
+/// Runs InfluxQL `q` on `db` with nanosecond epochs; a statement's error is an error here, as
+/// every node and the subscriber treat it.
+pub async fn query(store: &Client, db: &str, q: &str) -> Result<QueryResponse, String> {
+    let answer = store
+        .query(&Query::new(q).database(db).epoch(Epoch::Ns))
+        .await
+        .map_err(|e| e.to_string())?;
+    match answer.first_error() {
+        Some(e) => Err(e.to_string()),
+        None => Ok(answer),
+    }
 }
 
-impl Store {
-    fn auth(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        if self.username.is_empty() {
-            req
-        } else {
-            req.basic_auth(&self.username, Some(&self.password))
-        }
-    }
-
-    /// Writes line protocol (ns) to `db`.`rp`.
-    pub async fn write(&self, db: &str, rp: &str, body: Vec<u8>) -> Result<(), String> {
-        let mut params = vec![("db", db)];
-        if !rp.is_empty() {
-            params.push(("rp", rp));
-        }
-        let req = self
-            .client
-            .post(format!("{}/write", self.url.trim_end_matches('/')))
-            .query(&params)
-            .body(body);
-        let resp = self.auth(req).send().await.map_err(|e| e.to_string())?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{}: {}",
-                resp.status(),
-                resp.text().await.unwrap_or_default().trim()
-            ))
-        }
-    }
-
-    /// Runs InfluxQL `q` (POST) and returns the JSON answer.
-    pub async fn query(&self, db: &str, q: &str) -> Result<serde_json::Value, String> {
-        let req = self
-            .client
-            .post(format!("{}/query", self.url.trim_end_matches('/')))
-            .form(&[("db", db), ("q", q), ("epoch", "ns")]);
-        let resp = self.auth(req).send().await.map_err(|e| e.to_string())?;
-        let status = resp.status();
-        let body: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
-        if !status.is_success() {
-            return Err(body["error"].as_str().unwrap_or("query failed").to_string());
-        }
-        if let Some(e) = body["results"][0]["error"].as_str() {
-            return Err(e.to_string());
-        }
-        Ok(body)
-    }
+/// Writes line protocol (ns) to `db`.`rp`.
+pub async fn write(store: &Client, db: &str, rp: &str, body: Vec<u8>) -> Result<(), String> {
+    store
+        .write(&Write::new(db).retention_policy(rp), body)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Latest data of every `httpOut` node, by task and node name, then group.
@@ -173,7 +131,7 @@ pub struct Services {
     /// This server's host name (templates' `.ServerInfo.Hostname`).
     pub hostname: String,
     /// The store.
-    pub store: Store,
+    pub store: Client,
     /// Where alert events go.
     pub handlers: mpsc::Sender<HandlerJob>,
     /// `httpOut` caches.

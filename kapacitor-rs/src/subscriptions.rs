@@ -4,7 +4,8 @@
 //! every sync interval.
 
 use crate::config::InfluxDbConfig;
-use crate::services::Store;
+use crate::services::query;
+use influx_client::{Client, QueryResponse};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Subscriber {
     /// The store.
-    pub store: Store,
+    pub store: Client,
     /// Its `[[influxdb]]` settings.
     pub config: InfluxDbConfig,
     /// Subscription name (`kapacitor-<server id>`).
@@ -23,13 +24,13 @@ pub struct Subscriber {
 
 use influxql::{quote_ident as quote, quote_string};
 
-fn strings(v: &serde_json::Value, column: usize) -> Vec<String> {
-    v["results"][0]["series"][0]["values"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|row| row[column].as_str().map(str::to_string))
-        .collect()
+/// The first column of the first statement's rows: the names a SHOW statement lists.
+fn names(answer: &QueryResponse) -> Vec<String> {
+    answer
+        .results
+        .first()
+        .map(|r| r.column_strings(0))
+        .unwrap_or_default()
 }
 
 impl Subscriber {
@@ -46,25 +47,20 @@ impl Subscriber {
 
     /// One pass: creates the missing subscriptions and replaces ours that point elsewhere.
     pub async fn sync(&self) -> Result<usize, String> {
-        let dbs = strings(&self.store.query("", "SHOW DATABASES").await?, 0);
-        let existing = self.store.query("", "SHOW SUBSCRIPTIONS").await?;
+        let dbs = names(&query(&self.store, "", "SHOW DATABASES").await?);
+        let existing = query(&self.store, "", "SHOW SUBSCRIPTIONS").await?;
         let mut ours: BTreeSet<(String, String)> = BTreeSet::new();
-        for series in existing["results"][0]["series"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let db = series["name"].as_str().unwrap_or_default().to_string();
-            for row in series["values"].as_array().into_iter().flatten() {
-                let (rp, name) = (
-                    row[0].as_str().unwrap_or_default(),
-                    row[1].as_str().unwrap_or_default(),
-                );
+        for series in existing.results.iter().take(1).flat_map(|r| &r.series) {
+            let db = series.name.clone();
+            for row in &series.values {
+                let text = |i: usize| row.get(i).and_then(|v| v.as_str()).unwrap_or_default();
+                let (rp, name) = (text(0), text(1));
                 if name != self.name {
                     continue;
                 }
-                let points_here = row[3]
-                    .as_array()
+                let points_here = row
+                    .get(3)
+                    .and_then(|v| v.as_array())
                     .is_some_and(|d| d.iter().any(|x| x.as_str() == Some(&self.destination)));
                 if points_here {
                     ours.insert((db.clone(), rp.to_string()));
@@ -75,18 +71,19 @@ impl Subscriber {
                         quote(&db),
                         quote(rp)
                     );
-                    self.store.query(&db, &q).await?;
+                    query(&self.store, &db, &q).await?;
                 }
             }
         }
         let mut created = 0;
         for db in dbs {
-            let rps = strings(
-                &self
-                    .store
-                    .query(&db, &format!("SHOW RETENTION POLICIES ON {}", quote(&db)))
-                    .await?,
-                0,
+            let rps = names(
+                &query(
+                    &self.store,
+                    &db,
+                    &format!("SHOW RETENTION POLICIES ON {}", quote(&db)),
+                )
+                .await?,
             );
             for rp in rps {
                 if !self.wanted(&db, &rp) || ours.contains(&(db.clone(), rp.clone())) {
@@ -99,7 +96,7 @@ impl Subscriber {
                     quote(&rp),
                     quote_string(&self.destination)
                 );
-                self.store.query(&db, &q).await?;
+                query(&self.store, &db, &q).await?;
                 tracing::info!(db, rp, destination = %self.destination, "subscribed");
                 created += 1;
             }

@@ -8,7 +8,7 @@ use crate::lambda::Value;
 use crate::pipeline::{self, Graph, TaskType};
 use crate::point::{rfc3339, Point};
 use crate::runner::{self, SharedStats, TaskRunner};
-use crate::services::{HttpOutCache, Services, Store, TaskInput};
+use crate::services::{HttpOutCache, Services, TaskInput};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -177,7 +177,7 @@ pub struct TaskContext {
     /// This server's host name.
     pub hostname: String,
     /// The store.
-    pub store: Store,
+    pub store: influx_client::Client,
     /// Alert handler queue.
     pub handlers: mpsc::Sender<HandlerJob>,
     /// `httpOut` caches.
@@ -599,10 +599,7 @@ impl Tasks {
             ..self.services(id, &graph, input)
         };
         let mut runner = TaskRunner::new(&graph, &services).map_err(|e| bad(e.to_string()))?;
-        let answer = self
-            .ctx
-            .store
-            .query("", query)
+        let answer = crate::services::query(&self.ctx.store, "", query)
             .await
             .map_err(|e| bad(format!("replay query: {e}")))?;
         let (db, rp) = def

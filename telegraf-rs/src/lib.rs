@@ -5,6 +5,8 @@
 //! Layout:
 //! - [`config`]: loading `telegraf.conf` (env substitution, `[agent]`, plugin tables, warnings
 //!   for what is not implemented, errors naming file, line and key);
+//! - [`options`]: reading one table of options (types, file:line errors, warnings, Go
+//!   durations), what every plugin's settings use;
 //! - [`filter`]: `namepass`/`tagdrop`/`fieldinclude`/… with globs;
 //! - [`metric`]: the metric type and its line-protocol form;
 //! - [`inputs`]: one module per input plugin behind the `Input` trait;
@@ -21,5 +23,6 @@ pub mod filter;
 pub mod inputs;
 pub mod logging;
 pub mod metric;
+pub mod options;
 pub mod outputs;
 pub mod stats;

@@ -2,6 +2,7 @@
 
 use lineproto::{LineWriter, Value, WriteError};
 use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One field value; Telegraf's types.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,6 +165,14 @@ pub fn from_line(
         m.add_field(k.as_str().into_owned(), value);
     }
     m
+}
+
+/// Nanoseconds since the epoch now.
+pub fn now_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

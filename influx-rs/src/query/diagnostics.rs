@@ -140,7 +140,7 @@ pub(super) fn diagnostics(
                 ("Branch", "".into()),
                 ("Build Time", "".into()),
                 ("Commit", "".into()),
-                ("Version", crate::http::COMPAT_VERSION.into()),
+                ("Version", crate::COMPAT_VERSION.into()),
             ],
         ),
         ModuleStats::new(

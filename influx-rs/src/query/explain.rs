@@ -8,43 +8,14 @@
 //! `EXPLAIN ANALYZE` plans the query the same way, then runs it, and answers with a tree of
 //! the planning and execution times, what was read and how many rows came out.
 
+use super::planner::{PlannedRead, Planner};
 use super::{select, QueryContext, QueryError, Series};
 use crate::meta::go_duration;
 use crate::storage::{Engine, FieldType, MeasurementPlan, ReadPlan};
 use influxql::{Expr, SelectStatement};
-use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// What the reads of a query in planning mode would touch, per measurement read.
-#[derive(Debug, Default)]
-pub struct Planner(Mutex<Vec<PlannedRead>>);
-
-/// One measurement's planned read.
-#[derive(Debug, Clone)]
-struct PlannedRead {
-    measurement: String,
-    /// The measurement's field types, to write `v::float`.
-    types: BTreeMap<String, FieldType>,
-    plan: MeasurementPlan,
-}
-
-impl Planner {
-    /// Records the plan of reading `measurement`, whose fields have `types`.
-    pub(super) fn add(
-        &self,
-        measurement: &str,
-        types: Vec<(String, FieldType)>,
-        plan: MeasurementPlan,
-    ) {
-        self.0.lock().push(PlannedRead {
-            measurement: measurement.to_string(),
-            types: types.into_iter().collect(),
-            plan,
-        });
-    }
-}
 
 /// Answers `EXPLAIN [ANALYZE] select`.
 pub(super) fn explain(

@@ -10,20 +10,23 @@
 //!   go as they are made;
 //! - [`running`]: queries in flight (`SHOW QUERIES`, `KILL QUERY`, limits).
 
+mod aggregates;
 pub mod chunked;
 mod condition;
 pub mod csv;
 mod delete;
 pub mod diagnostics;
 pub mod explain;
-mod functions;
 mod holt_winters;
+pub mod into;
 mod math;
 mod nelder_mead;
+pub mod planner;
 pub mod running;
 mod select;
 pub mod sink;
 mod technical;
+mod transforms;
 
 /// The zone of a `tz('…')` clause, or InfluxDB's error for an unknown one.
 pub fn select_zone(name: &str) -> Result<chrono_tz::Tz, String> {
@@ -239,7 +242,7 @@ pub struct QueryContext {
     /// The queries in flight, for `SHOW QUERIES` and `KILL QUERY`.
     pub running: Option<std::sync::Arc<running::RunningQueries>>,
     /// Set by `EXPLAIN`: reads are counted here instead of done.
-    pub planner: Option<std::sync::Arc<explain::Planner>>,
+    pub planner: Option<std::sync::Arc<planner::Planner>>,
     /// Counters of the layers above the query engine, for `SHOW STATS`.
     pub stats: Vec<std::sync::Arc<dyn diagnostics::StatsSource>>,
 }
@@ -571,7 +574,7 @@ fn execute_one(
             engine.catalog().database(db)?;
             show::cardinality(engine, db, of, *exact, scope, ctx)
         }
-        Statement::Select(s) if s.into.is_some() => crate::continuous::select_into(engine, s, ctx),
+        Statement::Select(s) if s.into.is_some() => into::select_into(engine, s, ctx),
         Statement::Select(s) => select::select(engine, s, ctx),
         Statement::Explain { analyze, select } => explain::explain(engine, select, *analyze, ctx),
         Statement::ShowStats { module } => diagnostics::stats(engine, module.as_deref(), ctx),

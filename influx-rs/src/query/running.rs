@@ -34,6 +34,18 @@ pub struct SelectLimits {
     pub max_memory: u64,
 }
 
+/// The limits `[coordinator]` sets for each `SELECT`.
+impl From<&crate::config::CoordinatorConfig> for SelectLimits {
+    fn from(c: &crate::config::CoordinatorConfig) -> Self {
+        SelectLimits {
+            max_points: c.max_select_point,
+            max_series: c.max_select_series,
+            max_buckets: c.max_select_buckets,
+            max_memory: c.query_memory_limit,
+        }
+    }
+}
+
 /// What one value of one `GROUP BY time()` window costs while an answer is built: measured
 /// as 2.9 GB of RSS for 10 series of a million one-value windows.
 pub const BYTES_PER_CELL: u64 = 256;

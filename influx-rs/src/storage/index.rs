@@ -223,7 +223,7 @@ impl SeriesIndex {
         File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
         std::fs::rename(&tmp, &self.path).map_err(io)?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        super::fsync_dir(dir).map_err(io)?;
+        crate::fsync::fsync_dir(dir).map_err(io)?;
         *self = SeriesIndex::open(dir, self.max_values_per_tag)?;
         Ok(())
     }

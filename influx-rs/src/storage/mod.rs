@@ -17,7 +17,10 @@ pub mod block_cache;
 pub mod cache;
 pub mod colfile;
 pub mod column;
+mod compaction;
 pub mod index;
+mod read_plan;
+mod retention;
 pub mod shard;
 pub mod tombstone;
 pub mod value;
@@ -30,6 +33,7 @@ use ahash::AHashSet;
 use block_cache::BlockCache;
 use column::Column;
 use parking_lot::{Condvar, Mutex, RwLock};
+pub use read_plan::{MeasurementPlan, MeasurementRead, ReadPlan, SeriesFilter};
 use shard::{Shard, ShardError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -78,11 +82,6 @@ pub struct WriteSummary {
     pub policy: String,
 }
 
-/// Fsyncs a directory so renames and new files in it are durable.
-pub fn fsync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
-}
-
 fn now_nanos() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -113,67 +112,6 @@ pub struct ShardStats {
     pub cache_bytes: usize,
     /// Measurements with series in it.
     pub measurements: usize,
-}
-
-/// What reading some fields of the series of a measurement would touch (`EXPLAIN`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MeasurementPlan {
-    /// Shards searched.
-    pub shards: usize,
-    /// Series read.
-    pub series: usize,
-    /// Per field: what reading it touches.
-    pub fields: BTreeMap<String, ReadPlan>,
-}
-
-/// What reading one field of some series would touch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReadPlan {
-    /// Values still in caches (not yet in column files).
-    pub cached_values: usize,
-    /// Column files with blocks to decode (counted per field and series).
-    pub files: usize,
-    /// Blocks to decode.
-    pub blocks: usize,
-    /// Their compressed size.
-    pub block_bytes: u64,
-}
-
-impl std::ops::AddAssign for ReadPlan {
-    fn add_assign(&mut self, other: ReadPlan) {
-        self.cached_values += other.cached_values;
-        self.files += other.files;
-        self.blocks += other.blocks;
-        self.block_bytes += other.block_bytes;
-    }
-}
-
-/// A read of some fields of the series of one measurement: where, what, and which series.
-pub struct MeasurementRead<'a> {
-    /// Database.
-    pub db: &'a str,
-    /// Retention policy.
-    pub rp: &'a str,
-    /// Measurement.
-    pub measurement: &'a str,
-    /// Fields read.
-    pub fields: &'a [String],
-    /// Time range, ns, both ends included.
-    pub range: (i64, i64),
-    /// Which series.
-    pub filter: SeriesFilter<'a>,
-}
-
-/// Which series of a measurement a read wants.
-pub struct SeriesFilter<'a> {
-    /// `(tag, values)`: the tag must have one of the (non-empty) values; looked up in the
-    /// indexes' bitmaps before any key is read.
-    pub tags: &'a [(String, Vec<String>)],
-    /// Decides each remaining series from its key.
-    pub keep: &'a dyn Fn(&[u8]) -> bool,
-    /// When set, these series (sorted) instead of the index's: a query that listed its series
-    /// once reads them group by group, without searching the index again.
-    pub keys: Option<&'a [Arc<[u8]>]>,
 }
 
 /// Hands the memory a snapshot freed (a whole cache's columns) back to the system. glibc keeps
@@ -716,30 +654,6 @@ impl Engine {
         }
     }
 
-    /// One round of compaction on the shards with `id % workers == worker`: level
-    /// compactions, then a full compaction of shards gone cold.
-    pub fn compact_shards(&self, worker: usize, workers: usize) {
-        let shards: Vec<Arc<Shard>> = self
-            .shards
-            .read()
-            .values()
-            .filter(|s| s.id as usize % workers == worker)
-            .cloned()
-            .collect();
-        let cold = i64::try_from(self.config.compact_full_write_cold_duration.as_secs())
-            .unwrap_or(i64::MAX);
-        for s in shards {
-            let result = (|| -> Result<(), ShardError> {
-                while s.compact(false)? {}
-                s.compact_if_cold(cold)?;
-                Ok(())
-            })();
-            if let Err(e) = result {
-                tracing::error!(shard_id = s.id, error = %e, "compaction failed");
-            }
-        }
-    }
-
     /// Waits until [`Engine::wake_maintenance`] is called after `seen` or `timeout` passes;
     /// returns the wake-up count to wait past next time.
     fn wait_for_wake(&self, seen: u64, timeout: Duration) -> u64 {
@@ -775,30 +689,6 @@ impl Engine {
             }));
         }
         threads
-    }
-
-    /// Drops shard groups whose whole range is past their retention at `now` (ns); returns
-    /// how many went.
-    pub fn enforce_retention(&self, now: i64) -> Result<usize, EngineError> {
-        let removed = self.update_catalog(|c| Ok(c.remove_expired(now)))?;
-        self.remove_shards(&removed, "retention dropped shard group")?;
-        Ok(removed.len())
-    }
-
-    /// `DROP SHARD id`: the shard and its data go; an unknown id is no error (as InfluxDB).
-    pub fn drop_shard(&self, id: u64) -> Result<(), EngineError> {
-        let removed = self.update_catalog(|c| Ok(c.remove_shard_group(id)))?;
-        self.remove_shards(&removed, "dropped shard")
-    }
-
-    /// Closes and deletes shards already taken out of the catalog.
-    fn remove_shards(&self, removed: &[ShardLocation], why: &str) -> Result<(), EngineError> {
-        for loc in removed {
-            self.close_shards(&[loc.group.id]);
-            remove_dir(&self.shard_dir(loc))?;
-            tracing::info!(shard_id = loc.group.id, db = %loc.database, rp = %loc.policy, "{why}");
-        }
-        Ok(())
     }
 
     /// Series of `db` counted against `max-series-per-database` (every retention policy).
@@ -856,7 +746,7 @@ impl Engine {
     }
 }
 
-fn remove_dir(path: &Path) -> Result<(), EngineError> {
+pub(super) fn remove_dir(path: &Path) -> Result<(), EngineError> {
     match std::fs::remove_dir_all(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

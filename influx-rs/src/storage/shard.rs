@@ -9,23 +9,20 @@
 
 use super::block_cache::BlockCache;
 use super::cache::Cache;
-use super::colfile::encode::{COMPACTION_LEVEL, SNAPSHOT_LEVEL};
+use super::colfile::encode::SNAPSHOT_LEVEL;
 use super::colfile::{ColFile, ColFileError, ColFileWriter};
 use super::column::Column;
 use super::index::{IndexError, SeriesIndex};
+use super::read_plan::ReadPlan;
 use super::tombstone::{self, TombstoneError, Tombstones};
 use super::value::{FieldType, Point, Value};
 use super::wal::{self, GroupCommit, WalError, WalWriter};
-use super::ReadPlan;
 use ahash::AHashMap;
 use parking_lot::Mutex;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
-
-/// Files merged by one level compaction.
-const FILES_PER_COMPACTION: usize = 4;
 
 /// Shard errors.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +49,7 @@ pub enum ShardError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ShardError + '_ {
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ShardError + '_ {
     move |source| ShardError::Io {
         path: path.to_path_buf(),
         source,
@@ -74,12 +71,12 @@ pub struct ShardWrite {
 
 /// A column file in the shard's ordered list.
 #[derive(Debug, Clone)]
-struct FileEntry {
-    generation: u64,
-    level: u32,
-    file: Arc<ColFile>,
+pub(super) struct FileEntry {
+    pub(super) generation: u64,
+    pub(super) level: u32,
+    pub(super) file: Arc<ColFile>,
     /// Its deleted ranges (replaced whole when a delete adds some).
-    tombstones: Arc<Tombstones>,
+    pub(super) tombstones: Arc<Tombstones>,
 }
 
 /// Series key → (field, time, value) of the newest point of each field asked for.
@@ -93,12 +90,13 @@ struct Snapshot {
     wal_id: u64,
 }
 
+/// What the shard's lock guards.
 #[derive(Debug)]
-struct ShardState {
+pub(super) struct ShardState {
     wal: WalWriter,
     cache: Cache,
     snapshot: Option<Snapshot>,
-    files: Vec<FileEntry>,
+    pub(super) files: Vec<FileEntry>,
     index: SeriesIndex,
     schema: AHashMap<String, AHashMap<String, FieldType>>,
     next_generation: u64,
@@ -114,17 +112,17 @@ struct ShardState {
 pub struct Shard {
     /// Shard id (as in the catalog).
     pub id: u64,
-    dir: PathBuf,
-    state: Mutex<ShardState>,
+    pub(super) dir: PathBuf,
+    pub(super) state: Mutex<ShardState>,
     commit: GroupCommit,
     snapshot_lock: Mutex<()>,
-    compaction_lock: Mutex<()>,
+    pub(super) compaction_lock: Mutex<()>,
     last_write: AtomicI64,
-    cold_compacted: AtomicBool,
+    pub(super) cold_compacted: AtomicBool,
     /// The live cache's size, mirrored for lock-free reads by the write path.
     cache_bytes: AtomicUsize,
     /// Decoded blocks of the column files, shared by every shard.
-    blocks: Arc<BlockCache>,
+    pub(super) blocks: Arc<BlockCache>,
 }
 
 fn parse_file_name(name: &str) -> Option<(u64, u32)> {
@@ -133,7 +131,7 @@ fn parse_file_name(name: &str) -> Option<(u64, u32)> {
     Some((g.parse().ok()?, l.parse().ok()?))
 }
 
-fn file_path(dir: &Path, generation: u64, level: u32) -> PathBuf {
+pub(super) fn file_path(dir: &Path, generation: u64, level: u32) -> PathBuf {
     dir.join(format!("{generation:08}-{level:02}.tcf"))
 }
 
@@ -377,7 +375,7 @@ impl Shard {
             }
         }
         let path = w.finish()?;
-        super::fsync_dir(&self.dir).map_err(io(&self.dir))?;
+        crate::fsync::fsync_dir(&self.dir).map_err(io(&self.dir))?;
         let file = Arc::new(ColFile::open(&path, Arc::clone(&self.blocks))?);
         {
             let mut st = self.state.lock();
@@ -400,117 +398,6 @@ impl Shard {
         }
         tracing::debug!(shard_id = self.id, generation, "cache snapshot written");
         Ok(())
-    }
-
-    /// Merges files: with `full` all of them, else the oldest run of
-    /// `FILES_PER_COMPACTION` (4) adjacent files of one level. Returns whether it merged.
-    pub fn compact(&self, full: bool) -> Result<bool, ShardError> {
-        let _one_at_a_time = self.compaction_lock.lock();
-        let inputs: Vec<FileEntry> = {
-            let st = self.state.lock();
-            if full {
-                if st.files.len() < 2 {
-                    return Ok(false);
-                }
-                st.files.clone()
-            } else {
-                match st
-                    .files
-                    .windows(FILES_PER_COMPACTION)
-                    .find(|w| w.iter().all(|f| f.level == w[0].level))
-                {
-                    Some(w) => w.to_vec(),
-                    None => return Ok(false),
-                }
-            }
-        };
-        let generation = inputs.last().map_or(0, |f| f.generation);
-        let level = inputs.iter().map(|f| f.level).max().unwrap_or(1) + 1;
-        let path = file_path(&self.dir, generation, level);
-        let mut w = ColFileWriter::create(&path, COMPACTION_LEVEL)?;
-        let keys: BTreeSet<&[u8]> = inputs
-            .iter()
-            .flat_map(|f| f.file.entries().map(|(k, _)| k))
-            .collect();
-        for key in keys {
-            let fields: BTreeSet<&str> = inputs
-                .iter()
-                .flat_map(|f| f.file.fields(key).iter().map(|fb| fb.field.as_str()))
-                .collect();
-            for field in fields {
-                let mut acc: Option<Column> = None;
-                for input in &inputs {
-                    let (col, errors) = input.file.read_all_uncached(key, field);
-                    for e in errors {
-                        tracing::error!(shard_id = self.id, error = %e, "corrupt block left out of compaction");
-                    }
-                    let col = col
-                        .map(|c| input.tombstones.apply(key, c))
-                        .filter(|c| !c.is_empty());
-                    if let Some(c) = col {
-                        match &mut acc {
-                            Some(a) => a.merge(&c),
-                            None => acc = Some(c),
-                        }
-                    }
-                }
-                if let Some(c) = acc {
-                    w.write_column(key, field, &c)?;
-                }
-            }
-        }
-        let path = w.finish()?;
-        super::fsync_dir(&self.dir).map_err(io(&self.dir))?;
-        let file = Arc::new(ColFile::open(&path, Arc::clone(&self.blocks))?);
-        {
-            let mut st = self.state.lock();
-            let first = st
-                .files
-                .iter()
-                .position(|f| Arc::ptr_eq(&f.file, &inputs[0].file))
-                .unwrap_or(0);
-            st.files
-                .retain(|f| !inputs.iter().any(|i| Arc::ptr_eq(&i.file, &f.file)));
-            let at = first.min(st.files.len());
-            st.files.insert(
-                at,
-                FileEntry {
-                    generation,
-                    level,
-                    file,
-                    tombstones: Arc::default(),
-                },
-            );
-        }
-        for input in &inputs {
-            let p = input.file.path();
-            if p != path {
-                std::fs::remove_file(p).map_err(io(p))?;
-            }
-            if !input.tombstones.is_empty() {
-                let t = tombstone::path_for(p);
-                std::fs::remove_file(&t).map_err(io(&t))?;
-            }
-        }
-        tracing::debug!(
-            shard_id = self.id,
-            files = inputs.len(),
-            generation,
-            level,
-            "compacted"
-        );
-        Ok(true)
-    }
-
-    /// Snapshots and fully compacts a shard that has been idle for `cold_secs`, once.
-    pub fn compact_if_cold(&self, cold_secs: i64) -> Result<bool, ShardError> {
-        if self.idle_secs() < cold_secs || self.cold_compacted.load(Ordering::Relaxed) {
-            return Ok(false);
-        }
-        self.snapshot()?;
-        let merged = self.compact(true)?;
-        self.cold_compacted.store(true, Ordering::Relaxed);
-        Ok(merged)
     }
 
     /// Measurement names in this shard.
@@ -687,7 +574,7 @@ impl Shard {
             tombstones.save(&tombstone::path_for(entry.file.path()))?;
             entry.tombstones = Arc::new(tombstones);
         }
-        super::fsync_dir(&self.dir).map_err(io(&self.dir))?;
+        crate::fsync::fsync_dir(&self.dir).map_err(io(&self.dir))?;
         st.last_values.clear();
         st.writes += 1;
         let emptied: Vec<&Arc<[u8]>> = keys.iter().filter(|k| !has_points(&st, k)).collect();

@@ -222,7 +222,7 @@ impl WalWriter {
         if len == 0 {
             file.write_all(&header()).map_err(io(&path))?;
             file.sync_all().map_err(io(&path))?;
-            super::fsync_dir(dir).map_err(io(dir))?;
+            crate::fsync::fsync_dir(dir).map_err(io(dir))?;
             len = HEADER_LEN as u64;
         }
         Ok(WalWriter {

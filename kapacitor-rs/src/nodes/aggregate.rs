@@ -3,7 +3,7 @@
 //! the transformations (`difference`, `cumulativeSum`, `movingAverage`, `elapsed`) that also
 //! work on a stream.
 
-use super::basic::map_points;
+use super::map_points;
 use super::{constructor, unknown, Node};
 use crate::lambda::Value;
 use crate::pipeline::{args, Arg, NodeDecl, PipelineError};

@@ -1,15 +1,26 @@
 //! The node executors of a running task: one per script node, fed messages by the task runner
 //! (`runner`), each turning what it receives into what its children receive.
 
-use crate::pipeline::{args, NodeDecl, PipelineError, Property};
-use crate::point::Message;
+use crate::pipeline::{args, Arg, NodeDecl, PipelineError, Property};
+use crate::point::{Dimensions, GroupKey, Message, Point};
 use crate::services::Services;
 
 pub mod aggregate;
-pub mod basic;
+pub mod alert;
+pub mod default;
+pub mod delete;
+pub mod derivative;
+pub mod eval;
+pub mod from;
+pub mod group_by;
 pub mod join;
+pub mod log;
 pub mod output;
 pub mod query;
+pub mod shift;
+pub mod state;
+pub mod stream;
+pub mod r#where;
 pub mod window;
 
 /// A running node.
@@ -43,20 +54,54 @@ pub fn constructor(decl: &NodeDecl) -> Property {
     args::constructor(&decl.kind, &decl.args, decl.pos)
 }
 
+/// Applies `f` to the point, or to each point of the batch (dropping those it rejects).
+pub fn map_points(msg: Message, mut f: impl FnMut(Point) -> Option<Point>) -> Option<Message> {
+    match msg {
+        Message::Point(p) => f(p).map(Message::Point),
+        Message::Batch(mut b) => {
+            b.points = b.points.into_iter().filter_map(f).collect();
+            Some(Message::Batch(b))
+        }
+    }
+}
+
+/// Regroups a point: new dimensions, new key (the measurement first when `by_measurement`).
+pub fn regroup(mut p: Point, dims: &Dimensions, by_measurement: bool) -> Point {
+    p.group = GroupKey::of(&p.tags, dims);
+    if by_measurement {
+        p.group = GroupKey(format!("{}\n{}", p.name, p.group.0));
+    }
+    p.dims = dims.clone();
+    p
+}
+
+/// Dimensions from `groupBy` arguments: tag names, lists of them, or `*`.
+pub fn dimensions(p: &crate::pipeline::Property) -> Result<Dimensions, PipelineError> {
+    if p.args.iter().any(|a| matches!(a, Arg::Star))
+        || matches!(p.args.as_slice(), [Arg::List(l)] if l.iter().any(|a| matches!(a, Arg::Star)))
+    {
+        return Ok(Dimensions::All);
+    }
+    let mut tags = args::strings(p)?;
+    tags.sort();
+    tags.dedup();
+    Ok(Dimensions::Tags(tags.into()))
+}
+
 /// Builds the executor of `decl`.
 pub fn build(decl: &NodeDecl, services: &Services) -> Result<Box<dyn Node>, PipelineError> {
     Ok(match decl.kind.as_str() {
-        "stream" | "batch" => Box::new(basic::PassThrough),
-        "from" => Box::new(basic::From::build(decl)?),
-        "where" => Box::new(basic::Where::build(decl)?),
-        "groupBy" => Box::new(basic::GroupBy::build(decl)?),
-        "eval" => Box::new(basic::Eval::build(decl)?),
-        "default" => Box::new(basic::Default::build(decl)?),
-        "delete" => Box::new(basic::Delete::build(decl)?),
-        "shift" => Box::new(basic::Shift::build(decl)?),
-        "log" => Box::new(basic::Log::build(decl, &services.task)?),
-        "derivative" => Box::new(basic::Derivative::build(decl)?),
-        "stateDuration" | "stateCount" => Box::new(basic::State::build(decl)?),
+        "stream" | "batch" => Box::new(stream::PassThrough),
+        "from" => Box::new(from::From::build(decl)?),
+        "where" => Box::new(r#where::Where::build(decl)?),
+        "groupBy" => Box::new(group_by::GroupBy::build(decl)?),
+        "eval" => Box::new(eval::Eval::build(decl)?),
+        "default" => Box::new(default::Default::build(decl)?),
+        "delete" => Box::new(delete::Delete::build(decl)?),
+        "shift" => Box::new(shift::Shift::build(decl)?),
+        "log" => Box::new(log::Log::build(decl, &services.task)?),
+        "derivative" => Box::new(derivative::Derivative::build(decl)?),
+        "stateDuration" | "stateCount" => Box::new(state::State::build(decl)?),
         "window" => Box::new(window::Window::build(decl)?),
         "join" => Box::new(join::Join::build(decl)?),
         "query" => {
@@ -66,8 +111,8 @@ pub fn build(decl: &NodeDecl, services: &Services) -> Result<Box<dyn Node>, Pipe
         }
         "influxDBOut" => Box::new(output::InfluxDbOut::build(decl, services)?),
         "httpOut" => Box::new(output::HttpOut::build(decl, services)?),
-        "alert" => Box::new(crate::alert::AlertNode::build(decl, services)?),
-        "deadman" => Box::new(crate::alert::deadman(decl, services)?),
+        "alert" => Box::new(alert::AlertNode::build(decl, services)?),
+        "deadman" => Box::new(alert::deadman::deadman(decl, services)?),
         kind if aggregate::is_function(kind) => Box::new(aggregate::Aggregate::build(decl)?),
         other => {
             return Err(PipelineError::at(

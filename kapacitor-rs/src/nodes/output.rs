@@ -63,8 +63,7 @@ impl InfluxDbOut {
         if create {
             let (store, db) = (services.store.clone(), n.database.clone());
             services.runtime.spawn(async move {
-                let q = format!("CREATE DATABASE {}", influxql::quote_ident(&db));
-                if let Err(e) = store.query(&db, &q).await {
+                if let Err(e) = store.create_database(&db).await {
                     tracing::warn!(db, "influxDBOut create: {e}");
                 }
             });
@@ -120,7 +119,7 @@ impl InfluxDbOut {
             self.services.task.clone(),
         );
         self.services.runtime.spawn(async move {
-            if let Err(e) = store.write(&db, &rp, body).await {
+            if let Err(e) = crate::services::write(&store, &db, &rp, body).await {
                 tracing::error!(task, db, "influxDBOut write failed: {e}");
             }
         });

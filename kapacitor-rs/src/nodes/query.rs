@@ -7,6 +7,7 @@ use crate::lambda::Value;
 use crate::pipeline::{args, Arg, NodeDecl, PipelineError};
 use crate::point::{Batch, Dimensions, FieldValue, GroupKey, Message, Point};
 use crate::services::{Services, TaskInput};
+use influx_client::QueryResponse;
 use std::collections::BTreeMap;
 
 /// The node.
@@ -141,7 +142,7 @@ impl Query {
 }
 
 /// Every row of a query answer as an ungrouped point.
-pub fn points(answer: &serde_json::Value) -> Vec<Point> {
+pub fn points(answer: &QueryResponse) -> Vec<Point> {
     batches(answer, &Dimensions::default(), 0)
         .into_iter()
         .flat_map(|m| match m {
@@ -152,42 +153,24 @@ pub fn points(answer: &serde_json::Value) -> Vec<Point> {
 }
 
 /// The series of a query answer as batches stamped `time`.
-pub fn batches(answer: &serde_json::Value, dims: &Dimensions, time: i64) -> Vec<Message> {
+pub fn batches(answer: &QueryResponse, dims: &Dimensions, time: i64) -> Vec<Message> {
     let mut out = Vec::new();
-    for series in answer["results"][0]["series"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let name = series["name"].as_str().unwrap_or_default().to_string();
-        let tags: BTreeMap<String, String> = series["tags"]
-            .as_object()
-            .map(|t| {
-                t.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let columns: Vec<&str> = series["columns"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.as_str())
-            .collect();
-        let group = GroupKey::of(&tags, dims);
-        let points = series["values"]
-            .as_array()
-            .into_iter()
-            .flatten()
+    for series in answer.results.first().into_iter().flat_map(|r| &r.series) {
+        let name = series.name.clone();
+        let tags = &series.tags;
+        let group = GroupKey::of(tags, dims);
+        let points = series
+            .values
+            .iter()
             .filter_map(|row| {
-                let row = row.as_array()?;
                 let t = row.first()?.as_i64()?;
-                let fields: BTreeMap<String, FieldValue> = columns
+                let fields: BTreeMap<String, FieldValue> = series
+                    .columns
                     .iter()
                     .zip(row)
                     .skip(1)
                     // Tags a wildcard select also lists as columns are tags, not fields.
-                    .filter(|(c, _)| !tags.contains_key(**c))
+                    .filter(|(c, _)| !tags.contains_key(c.as_str()))
                     .filter_map(|(c, v)| {
                         let f = match v {
                             serde_json::Value::Number(n) if n.is_i64() => {
@@ -217,7 +200,7 @@ pub fn batches(answer: &serde_json::Value, dims: &Dimensions, time: i64) -> Vec<
             name,
             group,
             dims: dims.clone(),
-            tags: dims.select(&tags),
+            tags: dims.select(tags),
             time,
             points,
         }));
@@ -252,7 +235,7 @@ impl Node for Query {
         };
         let (id, dims) = (self.id, self.dims());
         services.runtime.clone().spawn(async move {
-            match services.store.query("", &statement).await {
+            match crate::services::query(&services.store, "", &statement).await {
                 Ok(answer) => {
                     let messages = batches(&answer, &dims, stop);
                     let _ = services.input.send(TaskInput::Deliver { node: id, messages }).await;

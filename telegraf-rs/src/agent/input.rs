@@ -4,7 +4,7 @@
 use crate::config::{AgentConfig, InputInstance};
 use crate::filter::Filter;
 use crate::inputs::{Accumulator, BuildContext, Input};
-use crate::metric::Metric;
+use crate::metric::{now_nanos, Metric};
 use crate::stats::Stats;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -39,14 +39,6 @@ fn auto_precision(interval: Duration) -> Duration {
     .into_iter()
     .find(|p| interval >= *p)
     .unwrap_or(Duration::from_nanos(1))
-}
-
-/// Nanoseconds since the epoch now.
-pub fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// `t` rounded to the nearest multiple of `precision`.

@@ -10,7 +10,7 @@
 mod input;
 mod output;
 
-pub use input::{now_nanos, RunningInput};
+pub use input::RunningInput;
 pub use output::{backoff, FlushResult, OutputIntake, OutputWriter};
 
 use crate::config::Config;

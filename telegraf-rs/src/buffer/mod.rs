@@ -8,7 +8,14 @@ use std::path::{Path, PathBuf};
 
 /// A segment is closed once it holds this many bytes.
 const SEGMENT_BYTES: u64 = 4 << 20;
+/// Bytes before each record's payload: its length and checksum.
 const HEADER: usize = 8;
+/// What a segment file starts with: the magic number, then the format version.
+const MAGIC: &[u8; 4] = b"TBUF";
+/// The segment format this agent writes; version 1 is the first with a file header.
+const VERSION: u8 = 1;
+/// The file header: `MAGIC`, `VERSION`, three reserved zero bytes.
+const FILE_HEADER: [u8; 8] = [MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, 0, 0, 0];
 /// No line of line protocol this agent writes comes near this; longer means damage.
 const MAX_RECORD: u32 = 16 << 20;
 
@@ -22,6 +29,14 @@ pub enum BufferError {
         path: PathBuf,
         /// The OS error.
         source: std::io::Error,
+    },
+    /// A segment written by a later telegraf-rs, in a format this one does not read.
+    #[error("buffer {path}: segment format version {version}; this telegraf-rs reads versions up to {VERSION}")]
+    Version {
+        /// The segment.
+        path: PathBuf,
+        /// The version its header names.
+        version: u8,
     },
 }
 
@@ -78,8 +93,28 @@ fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("{id:020}.seg"))
 }
 
-/// Reads records from `file` starting at `offset`: returns each record's end offset (up to
-/// `max`) and where valid data stops (`None` if all of the file was valid).
+/// Where the records of a segment start: after the file header, or at 0 in a segment written
+/// before segments had one. No record of such a segment can start with the magic number: read
+/// as a length, `TBUF` is past `MAX_RECORD`.
+fn records_start(file: &mut File, path: &Path) -> Result<u64, BufferError> {
+    let mut header = [0u8; FILE_HEADER.len()];
+    file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
+    let read = file.read(&mut header).map_err(io_err(path))?;
+    if read < header.len() || header[..4] != MAGIC[..] {
+        return Ok(0);
+    }
+    match header[4] {
+        version if version > VERSION => Err(BufferError::Version {
+            path: path.to_path_buf(),
+            version,
+        }),
+        _ => Ok(FILE_HEADER.len() as u64),
+    }
+}
+
+/// Reads records from `file` starting at `offset` (or where its records start, if later):
+/// returns each record's end offset (up to `max`) and where valid data stops (`None` if all of
+/// the file was valid).
 fn scan(
     file: &mut File,
     path: &Path,
@@ -88,6 +123,7 @@ fn scan(
     mut visit: impl FnMut(&[u8]),
 ) -> Result<(Vec<u64>, Option<u64>), BufferError> {
     let size = file.metadata().map_err(io_err(path))?.len();
+    let offset = offset.max(records_start(file, path)?);
     file.seek(SeekFrom::Start(offset)).map_err(io_err(path))?;
     let mut reader = std::io::BufReader::new(file);
     let mut pos = offset;
@@ -212,12 +248,6 @@ impl DiskBuffer {
             return Ok(0);
         }
         let mut bytes = Vec::new();
-        for line in lines {
-            let line = line.as_ref();
-            bytes.extend_from_slice(&(line.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(&crc32fast::hash(line).to_le_bytes());
-            bytes.extend_from_slice(line);
-        }
         let (id, size) = self.segments.last().copied().unwrap_or((1, 0));
         let (id, size) = if size >= self.segment_bytes {
             self.tail = None;
@@ -226,6 +256,15 @@ impl DiskBuffer {
         } else {
             (id, size)
         };
+        if size == 0 {
+            bytes.extend_from_slice(&FILE_HEADER);
+        }
+        for line in lines {
+            let line = line.as_ref();
+            bytes.extend_from_slice(&(line.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&crc32fast::hash(line).to_le_bytes());
+            bytes.extend_from_slice(line);
+        }
         let path = segment_path(&self.dir, id);
         if self.tail.is_none() {
             let file = OpenOptions::new()

@@ -158,3 +158,99 @@ fn acknowledged_segments_are_deleted() {
     assert!(segments(dir.path()) <= 1);
     assert!(buffer.is_empty());
 }
+
+#[test]
+fn segments_start_with_the_magic_number_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut buffer = open(dir.path(), 1000);
+    for i in 0..30 {
+        buffer.append(&[line(i, 0)]).unwrap();
+    }
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "seg") {
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(&bytes[..8], b"TBUF\x01\0\0\0", "{}", path.display());
+            seen += 1;
+        }
+    }
+    assert!(seen > 1);
+    let (mut again, recovery) = DiskBuffer::open(dir.path(), 1000).unwrap();
+    assert_eq!(recovery.waiting, 30);
+    assert!(again.peek(1000).unwrap().body.starts_with(&line(0, 0)));
+}
+
+/// A segment as telegraf-rs wrote them before segments had a header: records from byte 0.
+fn legacy_segment(lines: &[Vec<u8>]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for l in lines {
+        bytes.extend_from_slice(&(l.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&crc32fast::hash(l).to_le_bytes());
+        bytes.extend_from_slice(l);
+    }
+    bytes
+}
+
+#[test]
+fn segments_without_a_header_are_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        segment_path(dir.path(), 1),
+        legacy_segment(&[line(1, 1), line(2, 2)]),
+    )
+    .unwrap();
+    let (mut buffer, recovery) = DiskBuffer::open(dir.path(), 100).unwrap();
+    assert_eq!(
+        recovery,
+        Recovery {
+            waiting: 2,
+            discarded_bytes: 0
+        }
+    );
+    // Appends go on in the old segment, and a new one gets the header.
+    buffer.append(&[line(3, 3)]).unwrap();
+    let batch = buffer.peek(10).unwrap();
+    assert_eq!(batch.count, 3);
+    assert_eq!(batch.body, [line(1, 1), line(2, 2), line(3, 3)].concat());
+    let first = buffer.peek(1).unwrap();
+    buffer.ack(&first).unwrap();
+    drop(buffer);
+    let (mut buffer, recovery) = DiskBuffer::open(dir.path(), 100).unwrap();
+    assert_eq!(recovery.waiting, 2);
+    assert_eq!(
+        buffer.peek(10).unwrap().body,
+        [line(2, 2), line(3, 3)].concat()
+    );
+}
+
+#[test]
+fn a_segment_from_a_later_format_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"TBUF\x02\0\0\0".to_vec();
+    bytes.extend(legacy_segment(&[line(1, 1)]));
+    std::fs::write(segment_path(dir.path(), 1), bytes).unwrap();
+    let e = DiskBuffer::open(dir.path(), 100).unwrap_err();
+    assert!(
+        e.to_string().contains("format version 2") && e.to_string().contains(".seg"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_torn_first_header_is_cut_and_written_again() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(segment_path(dir.path(), 1), b"TBU").unwrap();
+    let (mut buffer, recovery) = DiskBuffer::open(dir.path(), 100).unwrap();
+    assert_eq!(
+        recovery,
+        Recovery {
+            waiting: 0,
+            discarded_bytes: 3
+        }
+    );
+    buffer.append(&[line(1, 1)]).unwrap();
+    let bytes = std::fs::read(segment_path(dir.path(), 1)).unwrap();
+    assert_eq!(&bytes[..8], b"TBUF\x01\0\0\0");
+    assert_eq!(buffer.peek(10).unwrap().body, line(1, 1));
+}

@@ -6,11 +6,10 @@
 //! and line; a file that cannot be used (bad TOML, a wrong type, a bad pattern) is an error
 //! naming file, line and key.
 
-mod duration;
 mod env;
-mod locate;
 
-pub use duration::GoDuration;
+use crate::options::{header_line, parse_options, take_keys, Place};
+pub use crate::options::{GoDuration, OptionError};
 pub use env::{substitute, EnvError};
 
 use crate::filter::{FilterConfig, FilterError, FILTER_KEYS};
@@ -50,19 +49,8 @@ pub enum ConfigError {
         message: String,
     },
     /// An option has a value of the wrong type or form.
-    #[error("{path}:{line}: {section}: {key}: {message}")]
-    Option {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the option (or of its table).
-        line: usize,
-        /// `agent`, `inputs.cpu`, ….
-        section: String,
-        /// The option's name (dotted inside sub-tables).
-        key: String,
-        /// What is wrong with it.
-        message: String,
-    },
+    #[error(transparent)]
+    Option(#[from] OptionError),
     /// A filter pattern does not compile.
     #[error("{path}:{line}: {section}: {source}")]
     Filter {
@@ -299,72 +287,6 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
-/// Where a table sits, for messages.
-#[derive(Debug, Clone)]
-pub struct Place {
-    path: PathBuf,
-    text: Arc<str>,
-    section: String,
-    line: usize,
-}
-
-impl Place {
-    /// `file:line`.
-    pub fn origin(&self) -> String {
-        format!("{}:{}", self.path.display(), self.line)
-    }
-
-    fn key_line(&self, key: &str) -> usize {
-        let first = key.split('.').next().unwrap_or(key);
-        locate::key_line(&self.text, self.line, first)
-    }
-
-    /// An option error for `key` with `message`.
-    pub fn option_error(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        ConfigError::Option {
-            path: self.path.clone(),
-            line: self.key_line(key),
-            section: self.section.clone(),
-            key: key.to_string(),
-            message: message.into(),
-        }
-    }
-}
-
-/// Reads `table` into `T`: a value of the wrong type is an error naming the key and line; keys
-/// `T` does not know become warnings ("not implemented, ignored").
-pub fn parse_options<T: DeserializeOwned>(
-    table: toml::Table,
-    place: &Place,
-    warnings: &mut Vec<String>,
-) -> Result<T, ConfigError> {
-    let mut ignored = Vec::new();
-    let value = toml::Value::Table(table);
-    let mut record = |path: serde_ignored::Path<'_>| ignored.push(path.to_string());
-    let de = serde_ignored::Deserializer::new(value, &mut record);
-    let parsed: Result<T, _> = serde_path_to_error::deserialize(de);
-    let parsed = parsed.map_err(|e| {
-        let key = e.path().to_string();
-        place.option_error(&key, e.into_inner().to_string())
-    })?;
-    for key in ignored {
-        warnings.push(format!(
-            "{}:{}: {}: option {key:?} is not implemented by telegraf-rs; ignored",
-            place.path.display(),
-            place.key_line(&key),
-            place.section
-        ));
-    }
-    Ok(parsed)
-}
-
-/// Moves the entries named in `keys` out of `table` into a new table.
-pub(crate) fn take_keys(table: &mut toml::Table, keys: &[&str]) -> toml::Table {
-    keys.iter()
-        .filter_map(|k| table.remove(*k).map(|v| (k.to_string(), v)))
-        .collect()
-}
-
 /// Loads `files` and every `*.conf` of `dirs` (sorted by name), in that order, with `lookup`
 /// answering environment variables.
 pub fn load(
@@ -434,11 +356,13 @@ impl Loader {
                 path: path.to_path_buf(),
                 message: syntax_message(&text, &e),
             })?;
-        let place_of = |section: &str, nth: usize| Place {
-            path: path.to_path_buf(),
-            text: text.clone(),
-            section: section.to_string(),
-            line: locate::header_line(&text, section, nth).unwrap_or(1),
+        let place_of = |section: &str, nth: usize| {
+            Place::new(
+                path,
+                text.clone(),
+                section,
+                header_line(&text, section, nth).unwrap_or(1),
+            )
         };
         for (key, value) in root {
             match key.as_str() {
@@ -543,7 +467,7 @@ fn read_instance<C: DeserializeOwned, S>(
     place: &Place,
     common_keys: &[&str],
     warnings: &mut Vec<String>,
-    parse: impl FnOnce(&str, toml::Table, &Place, &mut Vec<String>) -> Result<Option<S>, ConfigError>,
+    parse: impl FnOnce(&str, toml::Table, &Place, &mut Vec<String>) -> Result<Option<S>, OptionError>,
 ) -> Result<Option<Instance<C, S>>, ConfigError> {
     let common: C = parse_options(take_keys(&mut table, common_keys), place, warnings)?;
     let filter: FilterConfig = parse_options(take_keys(&mut table, FILTER_KEYS), place, warnings)?;
@@ -579,9 +503,9 @@ fn check_filter(filter: &FilterConfig, place: &Place) -> Result<(), ConfigError>
 fn as_table(value: toml::Value, place: &Place, key: &str) -> Result<toml::Table, ConfigError> {
     match value {
         toml::Value::Table(t) => Ok(t),
-        other => {
-            Err(place.option_error(key, format!("expected a table, found {}", other.type_str())))
-        }
+        other => Err(place
+            .option_error(key, format!("expected a table, found {}", other.type_str()))
+            .into()),
     }
 }
 

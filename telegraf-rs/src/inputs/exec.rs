@@ -3,7 +3,7 @@
 
 use super::parsers::{Parser, ParserConfig};
 use super::{Accumulator, BuildContext, GatherFuture, Input, InputError};
-use crate::config::GoDuration;
+use crate::options::GoDuration;
 use globset::Glob;
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -1,9 +1,11 @@
 //! `inputs.http`: fetches URLs each interval and parses the bodies (`influx` by default, or
 //! `json`); each metric gets a `url` tag unless it has one.
 
+use super::http_auth::HttpAuth;
 use super::parsers::{Parser, ParserConfig};
 use super::{Accumulator, BuildContext, GatherFuture, Input, InputError};
-use crate::config::GoDuration;
+use crate::options::GoDuration;
+use influx_client::error_chain;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -98,23 +100,17 @@ impl Http {
         if !self.config.body.is_empty() {
             req = req.body(self.config.body.clone());
         }
-        if !self.config.username.is_empty() {
-            req = req.basic_auth(&self.config.username, Some(&self.config.password));
-        }
-        let token = match (&self.config.token, &self.config.token_file) {
-            (t, _) if !t.is_empty() => Some(t.clone()),
-            (_, f) if !f.is_empty() => {
-                Some(super::read(std::path::Path::new(f))?.trim().to_string())
-            }
-            _ => None,
+        let auth = HttpAuth {
+            username: &self.config.username,
+            password: &self.config.password,
+            token: &self.config.token,
+            token_file: &self.config.token_file,
         };
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req
+        let resp = auth
+            .apply(req)?
             .send()
             .await
-            .map_err(|e| fail(crate::outputs::error_chain(&e)))?;
+            .map_err(|e| fail(error_chain(&e)))?;
         let status = resp.status().as_u16();
         if !self.config.success_status_codes.contains(&status) {
             return Err(fail(format!(

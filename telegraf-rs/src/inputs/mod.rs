@@ -5,8 +5,8 @@
 //! [`HostPaths`] so that a container can report its host (`HOST_PROC`, `HOST_SYS`, …) and tests
 //! can point them at fixture trees.
 
-use crate::config::{parse_options, take_keys, ConfigError, Place};
 use crate::metric::Metric;
+use crate::options::{parse_options, take_keys, OptionError, Place};
 use crate::stats::Stats;
 use serde::Serialize;
 use std::future::Future;
@@ -19,6 +19,7 @@ pub mod disk;
 pub mod diskio;
 pub mod exec;
 pub mod http;
+pub mod http_auth;
 pub mod internal;
 pub mod kernel;
 pub mod mem;
@@ -235,7 +236,7 @@ macro_rules! registry {
                 table: toml::Table,
                 place: &Place,
                 warnings: &mut Vec<String>,
-            ) -> Result<Option<Self>, ConfigError> {
+            ) -> Result<Option<Self>, OptionError> {
                 Ok(Some(match name {
                     $($name => Self::$variant(parse_options(table, place, warnings)?),)*
                     _ => return Ok(None),
@@ -263,7 +264,7 @@ impl InputSettings {
         mut table: toml::Table,
         place: &Place,
         warnings: &mut Vec<String>,
-    ) -> Result<Option<Self>, ConfigError> {
+    ) -> Result<Option<Self>, OptionError> {
         let parser: parsers::ParserConfig = match PARSING_INPUTS.contains(&name) {
             true => parse_options(take_keys(&mut table, parsers::PARSER_KEYS), place, warnings)?,
             false => parsers::ParserConfig::default(),

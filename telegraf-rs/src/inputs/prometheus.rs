@@ -4,10 +4,12 @@
 //! field per bucket or quantile plus `count` and `sum`); `metric_version = 2` puts everything in
 //! measurement `prometheus` with one field per metric name.
 
+use super::http_auth::HttpAuth;
 use super::prometheus_text::{parse, Family, Kind};
 use super::{Accumulator, BuildContext, GatherFuture, Input, InputError};
-use crate::config::GoDuration;
 use crate::metric::Metric;
+use crate::options::GoDuration;
+use influx_client::error_chain;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -81,27 +83,21 @@ impl Prometheus {
             command: format!("GET {url}"),
             message,
         };
-        let mut req = self
+        let req = self
             .client
             .get(url)
             .header("Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1");
-        if !self.config.username.is_empty() {
-            req = req.basic_auth(&self.config.username, Some(&self.config.password));
-        }
-        let token = match (&self.config.bearer_token_string, &self.config.bearer_token) {
-            (t, _) if !t.is_empty() => Some(t.clone()),
-            (_, file) if !file.is_empty() => {
-                Some(super::read(std::path::Path::new(file))?.trim().to_string())
-            }
-            _ => None,
+        let auth = HttpAuth {
+            username: &self.config.username,
+            password: &self.config.password,
+            token: &self.config.bearer_token_string,
+            token_file: &self.config.bearer_token,
         };
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req
+        let resp = auth
+            .apply(req)?
             .send()
             .await
-            .map_err(|e| fail(crate::outputs::error_chain(&e)))?;
+            .map_err(|e| fail(error_chain(&e)))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(fail(format!("answered {status}")));

@@ -8,9 +8,9 @@
 
 use super::parsers::{Parser, ParserConfig};
 use super::{Accumulator, BuildContext, GatherFuture, Input, InputError, ServiceFuture};
-use crate::agent::now_nanos;
-use crate::config::GoDuration;
+use crate::metric::now_nanos;
 use crate::metric::Metric;
+use crate::options::GoDuration;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -7,7 +7,7 @@
 //! metric of the batch carries its field.
 
 use super::{OutputError, WriteOutcome};
-use crate::config::GoDuration;
+use crate::options::GoDuration;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;

@@ -1,8 +1,9 @@
 //! `outputs.influxdb`: InfluxDB 1.x `/write` over HTTP, with failover between URLs and the
 //! database created on first contact, answering each response as Telegraf does.
 
-use super::{gzip, http_client, OutputError, WriteOutcome, DEFAULT_USER_AGENT};
-use crate::config::GoDuration;
+use super::{store_client, OutputError, WriteOutcome};
+use crate::options::GoDuration;
+use influx_client::{Auth, Client, Error, Write};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -67,12 +68,21 @@ impl Default for InfluxDbConfig {
 #[derive(Debug)]
 pub struct InfluxDb {
     config: InfluxDbConfig,
-    client: reqwest::Client,
-    /// URLs where the database is known to exist (or creation is skipped).
-    database_ready: Vec<bool>,
+    /// One client per URL: Telegraf tries the URLs itself, creating the database on each.
+    servers: Vec<Server>,
 }
 
-/// Answer bodies after which Telegraf drops a batch instead of retrying it.
+/// One URL of `urls`.
+#[derive(Debug)]
+struct Server {
+    url: String,
+    client: Client,
+    /// Whether the database is known to exist there (or creation is skipped).
+    database_ready: bool,
+}
+
+/// Answer texts after which Telegraf drops a batch instead of retrying it, even from a server
+/// error.
 const NOT_RETRYABLE: &[&str] = &[
     "partial write",
     "unable to parse",
@@ -89,130 +99,92 @@ enum Answer {
 }
 
 impl InfluxDb {
-    /// Checks the URLs and builds the HTTP client.
+    /// Checks the URLs and builds a client for each.
     pub fn new(config: &InfluxDbConfig) -> Result<Self, OutputError> {
         if config.urls.is_empty() {
             return Err(OutputError::Settings(
                 "urls: at least one URL is needed".into(),
             ));
         }
-        for url in &config.urls {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(OutputError::Settings(format!(
-                    "urls: {url:?}: only http:// and https:// are implemented by telegraf-rs"
-                )));
-            }
-        }
-        let agent = if config.user_agent.is_empty() {
-            DEFAULT_USER_AGENT
-        } else {
-            &config.user_agent
-        };
+        let servers = config
+            .urls
+            .iter()
+            .map(|url| {
+                let client = store_client(
+                    [url],
+                    Auth::basic(&config.username, &config.password),
+                    config.timeout.0,
+                    &config.user_agent,
+                    &config.http_headers,
+                    config.content_encoding == "gzip",
+                )
+                .map_err(|e| OutputError::Settings(format!("urls: {url:?}: {e}")))?;
+                Ok(Server {
+                    url: url.clone(),
+                    client,
+                    database_ready: config.skip_database_creation,
+                })
+            })
+            .collect::<Result<_, OutputError>>()?;
         Ok(InfluxDb {
-            client: http_client(config.timeout.0, agent, &config.http_headers)?,
-            database_ready: vec![config.skip_database_creation; config.urls.len()],
+            servers,
             config: config.clone(),
         })
     }
 
-    fn endpoint(&self, url: &str, path: &str) -> String {
-        format!("{}{path}", url.trim_end_matches('/'))
+    /// `CREATE DATABASE` on `server`.
+    async fn create_database(&self, server: &Server) -> Result<(), Error> {
+        server.client.create_database(&self.config.database).await
     }
 
-    fn authorize(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match self.config.username.is_empty() {
-            true => req,
-            false => req.basic_auth(&self.config.username, Some(&self.config.password)),
-        }
-    }
-
-    /// `CREATE DATABASE` on the server at `url`.
-    async fn create_database(&self, url: &str) -> Result<(), String> {
-        let q = format!(
-            "CREATE DATABASE \"{}\"",
-            self.config.database.replace('"', "\\\"")
-        );
-        let req = self
-            .client
-            .post(self.endpoint(url, "/query"))
-            .form(&[("q", q)]);
-        let resp = self
-            .authorize(req)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        if status.is_success() && !text.contains("\"error\"") {
-            Ok(())
-        } else {
-            Err(format!("{status}: {}", text.trim()))
-        }
-    }
-
-    async fn write_to(&self, url: &str, body: &[u8], count: usize) -> Answer {
-        let mut params = vec![("db", self.config.database.as_str())];
-        if !self.config.retention_policy.is_empty() {
-            params.push(("rp", &self.config.retention_policy));
-        }
+    async fn write_to(&self, server: &Server, body: &[u8], count: usize) -> Answer {
+        let mut target =
+            Write::new(&self.config.database).retention_policy(&self.config.retention_policy);
         if !self.config.write_consistency.is_empty() {
-            params.push(("consistency", &self.config.write_consistency));
+            target = target.consistency(&self.config.write_consistency);
         }
-        let mut req = self
-            .client
-            .post(self.endpoint(url, "/write"))
-            .query(&params)
-            .header("Content-Type", "text/plain; charset=utf-8");
-        req = match self.config.content_encoding.as_str() {
-            "gzip" => req.header("Content-Encoding", "gzip").body(gzip(body)),
-            _ => req.body(body.to_vec()),
+        let error = match server.client.write(&target, body.to_vec()).await {
+            Ok(()) => return Answer::Done(WriteOutcome::Written),
+            Err(Error::DatabaseNotFound(_)) => return Answer::DatabaseNotFound,
+            Err(e) => e,
         };
-        let resp = match self.authorize(req).send().await {
-            Ok(r) => r,
-            Err(e) => return Answer::Failed(format!("{url}: {}", super::error_chain(&e))),
+        let reason = error.message();
+        let dropped = match &error {
+            Error::PartialWrite {
+                dropped: Some(n), ..
+            } => *n,
+            _ => count,
         };
-        let status = resp.status();
-        if status.is_success() {
-            return Answer::Done(WriteOutcome::Written);
-        }
-        let text = resp.text().await.unwrap_or_default();
-        let reason = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_string))
-            .unwrap_or_else(|| text.trim().to_string());
-        if reason.contains("database not found") {
-            return Answer::DatabaseNotFound;
-        }
-        let dropped = dropped_count(&reason).unwrap_or(count);
-        if status.is_client_error() || NOT_RETRYABLE.iter().any(|s| reason.contains(s)) {
+        let client_error = error.status().is_some_and(|s| (400..500).contains(&s));
+        if client_error || NOT_RETRYABLE.iter().any(|s| reason.contains(s)) {
             return Answer::Done(WriteOutcome::Rejected {
                 dropped,
-                reason: format!("{status}: {reason}"),
+                reason: error.to_string(),
             });
         }
-        Answer::Failed(format!("{url}: {status}: {reason}"))
+        Answer::Failed(format!("{}: {error}", server.url))
     }
 
     /// Writes one batch, trying the URLs in random order.
     pub async fn write(&mut self, body: &[u8], count: usize) -> Result<WriteOutcome, OutputError> {
-        let mut order: Vec<usize> = (0..self.config.urls.len()).collect();
+        let mut order: Vec<usize> = (0..self.servers.len()).collect();
         order.shuffle(&mut rand::thread_rng());
         let mut failures = Vec::new();
         let mut all_missing = true;
         for i in order {
-            let url = self.config.urls[i].clone();
-            if !self.database_ready[i] {
-                match self.create_database(&url).await {
-                    Ok(()) => self.database_ready[i] = true,
+            let url = self.servers[i].url.clone();
+            if !self.servers[i].database_ready {
+                match self.create_database(&self.servers[i]).await {
+                    Ok(()) => self.servers[i].database_ready = true,
                     Err(e) => tracing::debug!(url = %url, "create database: {e}"),
                 }
             }
-            match self.write_to(&url, body, count).await {
+            match self.write_to(&self.servers[i], body, count).await {
                 Answer::Done(outcome) => return Ok(outcome),
                 Answer::DatabaseNotFound if !self.config.skip_database_creation => {
-                    match self.create_database(&url).await {
+                    match self.create_database(&self.servers[i]).await {
                         Ok(()) => {
-                            self.database_ready[i] = true;
+                            self.servers[i].database_ready = true;
                             return Err(OutputError::Retry(format!(
                                 "{url}: database {:?} was missing and has been created",
                                 self.config.database
@@ -226,7 +198,7 @@ impl InfluxDb {
                 Answer::DatabaseNotFound => failures.push(format!("{url}: database not found")),
                 Answer::Failed(e) => {
                     all_missing = false;
-                    self.database_ready[i] = self.config.skip_database_creation;
+                    self.servers[i].database_ready = self.config.skip_database_creation;
                     failures.push(e);
                 }
             }
@@ -245,28 +217,9 @@ impl InfluxDb {
     }
 }
 
-/// The `dropped=N` of an InfluxDB partial-write message.
-fn dropped_count(reason: &str) -> Option<usize> {
-    let at = reason.rfind("dropped=")?;
-    let digits: String = reason[at + 8..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_the_dropped_count() {
-        assert_eq!(
-            dropped_count("partial write: field type conflict dropped=3"),
-            Some(3)
-        );
-        assert_eq!(dropped_count("unable to parse 'x': missing fields"), None);
-    }
 
     #[test]
     fn only_http_urls() {

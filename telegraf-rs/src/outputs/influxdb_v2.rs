@@ -1,8 +1,9 @@
 //! `outputs.influxdb_v2`: the InfluxDB 2.x `/api/v2/write` endpoint (also served by InfluxDB
 //! 1.8+ and influx-rs), with Telegraf's answer handling: 413 splits the batch in halves.
 
-use super::{gzip, http_client, OutputError, WriteOutcome, DEFAULT_USER_AGENT};
-use crate::config::GoDuration;
+use super::{store_client, OutputError, WriteOutcome};
+use crate::options::GoDuration;
+use influx_client::{Auth, Client, WriteV2};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -55,8 +56,9 @@ impl Default for InfluxDbV2Config {
 /// The running output.
 #[derive(Debug)]
 pub struct InfluxDbV2 {
-    config: InfluxDbV2Config,
-    client: reqwest::Client,
+    target: WriteV2,
+    /// Every URL, the one that answered last tried first.
+    client: Client,
 }
 
 /// How deep a batch answered with 413 is split before it is dropped.
@@ -73,32 +75,30 @@ impl InfluxDbV2 {
         if config.bucket.is_empty() {
             return Err(OutputError::Settings("bucket: a bucket is needed".into()));
         }
-        let agent = if config.user_agent.is_empty() {
-            DEFAULT_USER_AGENT
-        } else {
-            &config.user_agent
-        };
+        let client = store_client(
+            &config.urls,
+            Auth::token(&config.token),
+            config.timeout.0,
+            &config.user_agent,
+            &config.http_headers,
+            config.content_encoding == "gzip",
+        )
+        .map_err(|e| OutputError::Settings(format!("urls: {e}")))?;
         Ok(InfluxDbV2 {
-            client: http_client(config.timeout.0, agent, &config.http_headers)?,
-            config: config.clone(),
+            client,
+            target: WriteV2::new(&config.organization, &config.bucket),
         })
     }
 
     /// Writes one batch to the first URL that answers.
     pub async fn write(&mut self, body: &[u8], count: usize) -> Result<WriteOutcome, OutputError> {
-        let mut failures = Vec::new();
-        for url in self.config.urls.clone() {
-            match self.write_split(&url, body, count, 0).await {
-                Ok(outcome) => return Ok(outcome),
-                Err(e) => failures.push(e),
-            }
-        }
-        Err(OutputError::Retry(failures.join("; ")))
+        self.write_split(body, count, 0)
+            .await
+            .map_err(OutputError::Retry)
     }
 
     fn write_split<'a>(
         &'a self,
-        url: &'a str,
         body: &'a [u8],
         count: usize,
         depth: u32,
@@ -106,44 +106,23 @@ impl InfluxDbV2 {
         Box<dyn std::future::Future<Output = Result<WriteOutcome, String>> + Send + 'a>,
     > {
         Box::pin(async move {
-            let endpoint = format!("{}/api/v2/write", url.trim_end_matches('/'));
-            let mut req = self
-                .client
-                .post(endpoint)
-                .query(&[
-                    ("org", &self.config.organization),
-                    ("bucket", &self.config.bucket),
-                ])
-                .header("Content-Type", "text/plain; charset=utf-8");
-            if !self.config.token.is_empty() {
-                req = req.header("Authorization", format!("Token {}", self.config.token));
-            }
-            req = match self.config.content_encoding.as_str() {
-                "gzip" => req.header("Content-Encoding", "gzip").body(gzip(body)),
-                _ => req.body(body.to_vec()),
+            let error = match self.client.write_v2(&self.target, body.to_vec()).await {
+                Ok(()) => return Ok(WriteOutcome::Written),
+                Err(e) => e,
             };
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| format!("{url}: {}", super::error_chain(&e)))?;
-            let status = resp.status().as_u16();
-            if (200..300).contains(&status) {
-                return Ok(WriteOutcome::Written);
-            }
-            let text = resp.text().await.unwrap_or_default();
-            match status {
-                413 if count > 1 && depth < MAX_SPLITS => {
+            match error.status() {
+                Some(413) if count > 1 && depth < MAX_SPLITS => {
                     let (left, right, left_count) = split_lines(body);
-                    let a = self.write_split(url, left, left_count, depth + 1).await?;
+                    let a = self.write_split(left, left_count, depth + 1).await?;
                     let b = self
-                        .write_split(url, right, count - left_count, depth + 1)
+                        .write_split(right, count - left_count, depth + 1)
                         .await?;
                     Ok(merge(a, b))
                 }
-                401 | 403 | 429 | 500..=599 => Err(format!("{url}: {status}: {}", text.trim())),
-                _ => Ok(WriteOutcome::Rejected {
+                None | Some(401 | 403 | 429 | 500..=599) => Err(error.to_string()),
+                Some(_) => Ok(WriteOutcome::Rejected {
                     dropped: count,
-                    reason: format!("{status}: {}", text.trim()),
+                    reason: error.to_string(),
                 }),
             }
         })

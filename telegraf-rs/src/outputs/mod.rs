@@ -5,7 +5,7 @@
 //! does for 4xx answers), or fails in a way worth retrying (kept in the buffer, retried with
 //! back-off).
 
-use crate::config::{parse_options, ConfigError, Place};
+use crate::options::{parse_options, OptionError, Place};
 use serde::Serialize;
 
 pub mod file;
@@ -110,7 +110,7 @@ impl OutputSettings {
         table: toml::Table,
         place: &Place,
         warnings: &mut Vec<String>,
-    ) -> Result<Option<Self>, ConfigError> {
+    ) -> Result<Option<Self>, OptionError> {
         Ok(Some(match name {
             "influxdb" => Self::InfluxDb(parse_options(table, place, warnings)?),
             "influxdb_v2" => Self::InfluxDbV2(parse_options(table, place, warnings)?),
@@ -146,53 +146,31 @@ impl OutputSettings {
     }
 }
 
-/// `body` gzip-compressed.
-pub fn gzip(body: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4),
-        flate2::Compression::fast(),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = enc.write_all(body);
-    enc.finish().unwrap_or_default()
-}
-
-/// An HTTP client with `timeout`, `user_agent` and the given extra headers.
-pub fn http_client(
+/// A client of the store for an output's settings (`user_agent` empty: telegraf-rs's own).
+pub fn store_client<I, S>(
+    urls: I,
+    auth: influx_client::Auth,
     timeout: std::time::Duration,
     user_agent: &str,
     headers: &std::collections::BTreeMap<String, String>,
-) -> Result<reqwest::Client, OutputError> {
-    let mut map = reqwest::header::HeaderMap::new();
-    for (k, v) in headers {
-        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-            .map_err(|e| OutputError::Settings(format!("http_headers: {k:?}: {e}")))?;
-        let value = reqwest::header::HeaderValue::from_str(v)
-            .map_err(|e| OutputError::Settings(format!("http_headers: {k:?}: {e}")))?;
-        map.insert(name, value);
-    }
-    reqwest::Client::builder()
+    gzip: bool,
+) -> Result<influx_client::Client, influx_client::Error>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let agent = if user_agent.is_empty() {
+        DEFAULT_USER_AGENT
+    } else {
+        user_agent
+    };
+    influx_client::ClientBuilder::new(urls)
+        .auth(auth)
         .timeout(timeout)
-        .user_agent(user_agent)
-        .default_headers(map)
+        .user_agent(agent)
+        .headers(headers)
+        .gzip(gzip)
         .build()
-        .map_err(|e| OutputError::Settings(e.to_string()))
-}
-
-/// An error with its causes (`error sending request: connection refused`): HTTP client errors
-/// keep the useful part in their sources.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let more = cause.to_string();
-        if !text.contains(&more) {
-            text = format!("{text}: {more}");
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// The user agent sent when a table sets none.

@@ -7,7 +7,7 @@
 //! as `fill()` says); many-row windows without points give no rows.
 
 use super::{dimensions, limit, shown_tags, Scope};
-use crate::query::functions::{compare, Ordered};
+use crate::query::aggregates::{compare, Ordered};
 use crate::query::{QueryError, Series};
 use crate::storage::Value;
 use influxql::{Expr, Fill, SelectStatement};

@@ -1,0 +1,530 @@
+//! Tokens of InfluxQL and the scanner that produces them with their positions.
+
+use std::fmt;
+
+/// One token and where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    /// What was read.
+    pub kind: TokenKind,
+    /// 1-based line of the first character.
+    pub line: usize,
+    /// 1-based character (not byte) column of the first character.
+    pub column: usize,
+}
+
+/// The kinds of token InfluxQL has.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenKind {
+    /// An unquoted identifier or keyword (keywords are recognised by the parser).
+    Ident(String),
+    /// A double-quoted identifier; never a keyword.
+    QuotedIdent(String),
+    /// A single-quoted string.
+    Str(String),
+    /// An integer literal.
+    Integer(i64),
+    /// A float literal.
+    Float(f64),
+    /// A duration literal in nanoseconds, with its text.
+    Duration(i64, String),
+    /// `/regex/`.
+    Regex(String),
+    /// `,`
+    Comma,
+    /// `;`
+    Semicolon,
+    /// `.`
+    Dot,
+    /// `(`
+    LParen,
+    /// `)`
+    RParen,
+    /// `*`
+    Star,
+    /// `+`
+    Plus,
+    /// `-`
+    Minus,
+    /// `/`
+    Slash,
+    /// `%`
+    Percent,
+    /// `=`
+    Eq,
+    /// `!=` or `<>`
+    Neq,
+    /// `<`
+    Lt,
+    /// `<=`
+    Lte,
+    /// `>`
+    Gt,
+    /// `>=`
+    Gte,
+    /// `=~`
+    EqRegex,
+    /// `!~`
+    NeqRegex,
+    /// `::`
+    DoubleColon,
+    /// `:` (of `:MEASUREMENT`)
+    Colon,
+    /// A character that starts no token.
+    Illegal(char),
+    /// End of input.
+    Eof,
+}
+
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenKind::Ident(s) => f.write_str(s),
+            TokenKind::QuotedIdent(s) => f.write_str(s),
+            TokenKind::Str(s) => f.write_str(s),
+            TokenKind::Integer(i) => write!(f, "{i}"),
+            TokenKind::Float(v) => write!(f, "{v}"),
+            TokenKind::Duration(_, text) => f.write_str(text),
+            TokenKind::Regex(r) => write!(f, "/{r}/"),
+            TokenKind::Comma => f.write_str(","),
+            TokenKind::Semicolon => f.write_str(";"),
+            TokenKind::Dot => f.write_str("."),
+            TokenKind::LParen => f.write_str("("),
+            TokenKind::RParen => f.write_str(")"),
+            TokenKind::Star => f.write_str("*"),
+            TokenKind::Plus => f.write_str("+"),
+            TokenKind::Minus => f.write_str("-"),
+            TokenKind::Slash => f.write_str("/"),
+            TokenKind::Percent => f.write_str("%"),
+            TokenKind::Eq => f.write_str("="),
+            TokenKind::Neq => f.write_str("!="),
+            TokenKind::Lt => f.write_str("<"),
+            TokenKind::Lte => f.write_str("<="),
+            TokenKind::Gt => f.write_str(">"),
+            TokenKind::Gte => f.write_str(">="),
+            TokenKind::EqRegex => f.write_str("=~"),
+            TokenKind::NeqRegex => f.write_str("!~"),
+            TokenKind::DoubleColon => f.write_str("::"),
+            TokenKind::Colon => f.write_str(":"),
+            TokenKind::Illegal(c) => write!(f, "{c}"),
+            TokenKind::Eof => f.write_str("EOF"),
+        }
+    }
+}
+
+/// Scans InfluxQL text on demand; the parser decides when a `/` starts a regex.
+#[derive(Debug, Clone)]
+pub struct Lexer<'a> {
+    chars: Vec<char>,
+    pos: usize,
+    line: usize,
+    column: usize,
+    _text: std::marker::PhantomData<&'a str>,
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer over `text`.
+    pub fn new(text: &'a str) -> Self {
+        Lexer {
+            chars: text.chars().collect(),
+            pos: 0,
+            line: 1,
+            column: 1,
+            _text: std::marker::PhantomData,
+        }
+    }
+
+    fn peek_char(&self, ahead: usize) -> Option<char> {
+        self.chars.get(self.pos + ahead).copied()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.chars.get(self.pos).copied()?;
+        self.pos += 1;
+        if c == '\n' {
+            self.line += 1;
+            self.column = 1;
+        } else {
+            self.column += 1;
+        }
+        Some(c)
+    }
+
+    fn skip_whitespace_and_comments(&mut self) {
+        loop {
+            match (self.peek_char(0), self.peek_char(1)) {
+                (Some(c), _) if c.is_whitespace() => {
+                    self.bump();
+                }
+                (Some('-'), Some('-')) => {
+                    while let Some(c) = self.bump() {
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                (Some('/'), Some('*')) => {
+                    self.bump();
+                    self.bump();
+                    while let Some(c) = self.bump() {
+                        if c == '*' && self.peek_char(0) == Some('/') {
+                            self.bump();
+                            break;
+                        }
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Reads the next token; `/` is read as [`TokenKind::Slash`].
+    pub fn next_token(&mut self) -> Token {
+        self.skip_whitespace_and_comments();
+        let (line, column) = (self.line, self.column);
+        let kind = self.scan();
+        Token { kind, line, column }
+    }
+
+    /// Reads a regex body after the parser consumed an opening `/` (positioned just after it).
+    pub fn scan_regex_body(&mut self) -> Result<String, (usize, usize)> {
+        let (line, column) = (self.line, self.column);
+        let mut out = String::new();
+        loop {
+            match self.bump() {
+                None | Some('\n') => return Err((line, column)),
+                Some('\\') if self.peek_char(0) == Some('/') => {
+                    self.bump();
+                    out.push('/');
+                }
+                Some('\\') => {
+                    out.push('\\');
+                    if let Some(c) = self.bump() {
+                        out.push(c);
+                    }
+                }
+                Some('/') => return Ok(out),
+                Some(c) => out.push(c),
+            }
+        }
+    }
+
+    fn scan(&mut self) -> TokenKind {
+        let Some(c) = self.bump() else {
+            return TokenKind::Eof;
+        };
+        match c {
+            ',' => TokenKind::Comma,
+            ';' => TokenKind::Semicolon,
+            '(' => TokenKind::LParen,
+            ')' => TokenKind::RParen,
+            '*' => TokenKind::Star,
+            '+' => TokenKind::Plus,
+            '-' => TokenKind::Minus,
+            '/' => TokenKind::Slash,
+            '%' => TokenKind::Percent,
+            '=' => {
+                if self.peek_char(0) == Some('~') {
+                    self.bump();
+                    TokenKind::EqRegex
+                } else {
+                    TokenKind::Eq
+                }
+            }
+            '!' => match self.peek_char(0) {
+                Some('=') => {
+                    self.bump();
+                    TokenKind::Neq
+                }
+                Some('~') => {
+                    self.bump();
+                    TokenKind::NeqRegex
+                }
+                _ => TokenKind::Illegal('!'),
+            },
+            '<' => match self.peek_char(0) {
+                Some('=') => {
+                    self.bump();
+                    TokenKind::Lte
+                }
+                Some('>') => {
+                    self.bump();
+                    TokenKind::Neq
+                }
+                _ => TokenKind::Lt,
+            },
+            '>' => {
+                if self.peek_char(0) == Some('=') {
+                    self.bump();
+                    TokenKind::Gte
+                } else {
+                    TokenKind::Gt
+                }
+            }
+            ':' if self.peek_char(0) == Some(':') => {
+                self.bump();
+                TokenKind::DoubleColon
+            }
+            ':' => TokenKind::Colon,
+            '"' => self
+                .scan_quoted('"')
+                .map_or(TokenKind::Illegal('"'), TokenKind::QuotedIdent),
+            '\'' => self
+                .scan_quoted('\'')
+                .map_or(TokenKind::Illegal('\''), TokenKind::Str),
+            '.' if self.peek_char(0).is_some_and(|c| c.is_ascii_digit()) => self.scan_number('.'),
+            '.' => TokenKind::Dot,
+            c if c.is_ascii_digit() => self.scan_number(c),
+            c if c.is_alphabetic() || c == '_' => {
+                let mut s = String::from(c);
+                while let Some(n) = self.peek_char(0) {
+                    if n.is_alphanumeric() || n == '_' {
+                        s.push(n);
+                        self.bump();
+                    } else {
+                        break;
+                    }
+                }
+                TokenKind::Ident(s)
+            }
+            other => TokenKind::Illegal(other),
+        }
+    }
+
+    fn scan_quoted(&mut self, quote: char) -> Option<String> {
+        let mut out = String::new();
+        loop {
+            match self.bump()? {
+                '\\' => match self.bump()? {
+                    'n' => out.push('\n'),
+                    '\\' => out.push('\\'),
+                    c if c == quote => out.push(c),
+                    c => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                },
+                '\n' => return None,
+                c if c == quote => return Some(out),
+                c => out.push(c),
+            }
+        }
+    }
+
+    fn scan_number(&mut self, first: char) -> TokenKind {
+        let mut text = String::from(first);
+        while let Some(c) = self.peek_char(0) {
+            if c.is_ascii_digit() || (c == '.' && !text.contains('.')) {
+                text.push(c);
+                self.bump();
+            } else {
+                break;
+            }
+        }
+        // A duration: integer followed by a unit, possibly repeated (1h30m).
+        if !text.contains('.') && self.peek_unit().is_some() {
+            return self.scan_duration(text);
+        }
+        if text.contains('.') {
+            text.parse()
+                .map_or(TokenKind::Illegal(first), TokenKind::Float)
+        } else {
+            match text.parse::<i64>() {
+                Ok(i) => TokenKind::Integer(i),
+                Err(_) => text
+                    .parse()
+                    .map_or(TokenKind::Illegal(first), TokenKind::Float),
+            }
+        }
+    }
+
+    /// The duration unit at the cursor, if any, with its length in characters.
+    fn peek_unit(&self) -> Option<(i64, usize)> {
+        let a = self.peek_char(0)?;
+        let b = self.peek_char(1);
+        let unit = match (a, b) {
+            ('n', Some('s')) => (1, 2),
+            ('m', Some('s')) => (1_000_000, 2),
+            ('u' | 'µ', _) => (1_000, 1),
+            ('s', _) => (1_000_000_000, 1),
+            ('m', _) => (60_000_000_000, 1),
+            ('h', _) => (3_600_000_000_000, 1),
+            ('d', _) => (86_400_000_000_000, 1),
+            ('w', _) => (604_800_000_000_000, 1),
+            _ => return None,
+        };
+        // The unit must end the word: `10s` yes, `10sec` no.
+        let after = self.peek_char(unit.1);
+        if after.is_some_and(|c| c.is_alphabetic() || c == '_') {
+            return None;
+        }
+        Some(unit)
+    }
+
+    fn scan_duration(&mut self, mut digits: String) -> TokenKind {
+        let mut text = String::new();
+        let mut total: i64 = 0;
+        loop {
+            let Some((unit, len)) = self.peek_unit() else {
+                return TokenKind::Illegal('0');
+            };
+            text.push_str(&digits);
+            for _ in 0..len {
+                if let Some(c) = self.bump() {
+                    text.push(c);
+                }
+            }
+            let Some(n) = digits
+                .parse::<i64>()
+                .ok()
+                .and_then(|n| n.checked_mul(unit))
+                .and_then(|n| total.checked_add(n))
+            else {
+                return TokenKind::Illegal('0');
+            };
+            total = n;
+            if !self.peek_char(0).is_some_and(|c| c.is_ascii_digit()) {
+                return TokenKind::Duration(total, text);
+            }
+            digits = String::new();
+            while let Some(c) = self.peek_char(0).filter(char::is_ascii_digit) {
+                digits.push(c);
+                self.bump();
+            }
+            if self.peek_unit().is_none() {
+                return TokenKind::Illegal(digits.chars().next().unwrap_or('0'));
+            }
+        }
+    }
+}
+
+/// InfluxQL keywords; an unquoted identifier equal to one of these (any case) is the keyword.
+const KEYWORDS: &[&str] = &[
+    "ALL",
+    "ALTER",
+    "ANALYZE",
+    "ANY",
+    "AS",
+    "ASC",
+    "BEGIN",
+    "BY",
+    "CARDINALITY",
+    "CREATE",
+    "CONTINUOUS",
+    "DATABASE",
+    "DATABASES",
+    "DEFAULT",
+    "DELETE",
+    "DESC",
+    "DESTINATIONS",
+    "DIAGNOSTICS",
+    "DISTINCT",
+    "DROP",
+    "DURATION",
+    "END",
+    "EVERY",
+    "EXACT",
+    "EXPLAIN",
+    "FIELD",
+    "FOR",
+    "FROM",
+    "GRANT",
+    "GRANTS",
+    "GROUP",
+    "GROUPS",
+    "IN",
+    "INF",
+    "INSERT",
+    "INTO",
+    "KEY",
+    "KEYS",
+    "KILL",
+    "LIMIT",
+    "MEASUREMENT",
+    "MEASUREMENTS",
+    "NAME",
+    "OFFSET",
+    "ON",
+    "ORDER",
+    "PASSWORD",
+    "POLICY",
+    "POLICIES",
+    "PRIVILEGES",
+    "QUERIES",
+    "QUERY",
+    "READ",
+    "REPLICATION",
+    "RESAMPLE",
+    "RETENTION",
+    "REVOKE",
+    "SELECT",
+    "SERIES",
+    "SET",
+    "SHOW",
+    "SHARD",
+    "SHARDS",
+    "SLIMIT",
+    "SOFFSET",
+    "STATS",
+    "SUBSCRIPTION",
+    "SUBSCRIPTIONS",
+    "TAG",
+    "TO",
+    "USER",
+    "USERS",
+    "VALUES",
+    "WHERE",
+    "WITH",
+    "WRITE",
+    "AND",
+    "OR",
+    "TRUE",
+    "FALSE",
+];
+
+/// Whether `word` is a reserved keyword (case-insensitive).
+pub fn is_keyword(word: &str) -> bool {
+    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(s: &str) -> Vec<TokenKind> {
+        let mut l = Lexer::new(s);
+        let mut out = Vec::new();
+        loop {
+            let t = l.next_token();
+            if t.kind == TokenKind::Eof {
+                return out;
+            }
+            out.push(t.kind);
+        }
+    }
+
+    #[test]
+    fn scans_durations_numbers_and_strings() {
+        assert_eq!(
+            kinds("1h30m 10 1.5 'a\\'b' \"x y\" >= <> -- c\n/* c */ ;"),
+            vec![
+                TokenKind::Duration(5_400_000_000_000, "1h30m".into()),
+                TokenKind::Integer(10),
+                TokenKind::Float(1.5),
+                TokenKind::Str("a'b".into()),
+                TokenKind::QuotedIdent("x y".into()),
+                TokenKind::Gte,
+                TokenKind::Neq,
+                TokenKind::Semicolon,
+            ]
+        );
+    }
+
+    #[test]
+    fn positions_are_one_based() {
+        let mut l = Lexer::new("SELECT\n  x");
+        assert_eq!(l.next_token().column, 1);
+        let t = l.next_token();
+        assert_eq!((t.line, t.column), (2, 3));
+    }
+}

@@ -1,0 +1,122 @@
+//! `SELECT … INTO`: the select's rows written back into the store as points, answered with the
+//! number written (what continuous queries run each interval).
+
+use super::{Epoch, QueryContext, QueryError, Series};
+use crate::storage::Engine;
+use influxql::{SelectStatement, Statement};
+use lineproto::write::{LineWriter, Value as LineValue};
+
+/// `SELECT … INTO`: runs the select (times as ns), writes its rows, answers `written`.
+pub fn select_into(
+    engine: &Engine,
+    select: &SelectStatement,
+    ctx: &QueryContext,
+) -> Result<Vec<Series>, QueryError> {
+    let Some(into) = &select.into else {
+        return Ok(Vec::new());
+    };
+    let db = into
+        .database
+        .clone()
+        .filter(|d| !d.is_empty())
+        .or_else(|| ctx.database.clone())
+        .filter(|d| !d.is_empty())
+        .ok_or(QueryError::DatabaseRequired)?;
+    let catalog = engine.catalog();
+    let rp = catalog
+        .resolve_policy(&db, into.retention_policy.as_deref().unwrap_or(""))?
+        .to_string();
+    // `None`: `:MEASUREMENT`, each row into the measurement it was read from.
+    let name = match &into.name {
+        influxql::MeasurementName::Name(n) => Some(n.as_str()),
+        influxql::MeasurementName::Source => None,
+        influxql::MeasurementName::Subquery(_) => return Err(QueryError::MisplacedSubquery),
+        influxql::MeasurementName::Regex(_) => {
+            return Err(QueryError::Invalid(
+                "a regular expression cannot be an INTO target".into(),
+            ))
+        }
+    };
+    // Empty buckets are not written (not even count's zeros), unless a fill asks for them.
+    let inner = SelectStatement {
+        into: None,
+        fill: select.fill.clone().or(Some(influxql::Fill::None)),
+        ..select.clone()
+    };
+    let inner_ctx = QueryContext {
+        epoch: Some(Epoch::Unit(1)),
+        ..ctx.clone()
+    };
+    let response = super::execute(engine, &[Statement::Select(inner)], &inner_ctx);
+    let result = response.results.into_iter().next().unwrap_or_default();
+    if let Some(e) = result.error {
+        return Err(QueryError::Invalid(e));
+    }
+    let (lines, written) = series_lines(&result.series, name);
+    if written > 0 {
+        let parsed = crate::write::parse_body(&lines, lineproto::Precision::Nanoseconds, ctx.now);
+        if let (crate::write::WriteResponse::BadRequest(e), _) =
+            crate::write::store(engine, &db, &rp, &parsed)?
+        {
+            return Err(QueryError::Invalid(e));
+        }
+    }
+    Ok(vec![Series {
+        name: Some("result".into()),
+        tags: None,
+        columns: vec!["time".into(), "written".into()],
+        values: vec![vec![
+            ctx.epoch.unwrap_or(Epoch::Rfc3339).render(0),
+            written.into(),
+        ]],
+    }])
+}
+
+/// The rows of `series` as line protocol for measurement `name` (or, for `None`, each
+/// series' own); how many points.
+fn series_lines(series: &[Series], name: Option<&str>) -> (Vec<u8>, u64) {
+    let mut w = LineWriter::default();
+    let mut count = 0;
+    for s in series {
+        let Some(measurement) = name.or(s.name.as_deref()) else {
+            continue;
+        };
+        let tags: Vec<(&String, &String)> = s
+            .tags
+            .as_ref()
+            .map(|t| t.iter().filter(|(_, v)| !v.is_empty()).collect())
+            .unwrap_or_default();
+        for row in &s.values {
+            let Some(time) = row.first().and_then(serde_json::Value::as_i64) else {
+                continue;
+            };
+            let fields: Vec<(&str, LineValue<'_>)> = s
+                .columns
+                .iter()
+                .zip(row)
+                .skip(1)
+                .filter_map(|(c, v)| Some((c.as_str(), line_value(v)?)))
+                .collect();
+            if w.write_line(measurement, &tags, &fields, Some(time))
+                .is_ok()
+            {
+                count += 1;
+            }
+        }
+    }
+    (w.into_bytes(), count)
+}
+
+/// JSON result cell → line-protocol value, keeping the type it was computed with.
+fn line_value(v: &serde_json::Value) -> Option<LineValue<'_>> {
+    match v {
+        serde_json::Value::Number(n) if n.is_f64() => n.as_f64().map(LineValue::Float),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(LineValue::Integer)
+            .or_else(|| n.as_u64().map(LineValue::UInteger)),
+        serde_json::Value::String(s) => Some(LineValue::String(s)),
+        serde_json::Value::Bool(b) => Some(LineValue::Boolean(*b)),
+        _ => None,
+    }
+}

@@ -1,0 +1,155 @@
+//! Compaction: merging a shard's column files so that reads touch few of them — level
+//! compactions of `FILES_PER_COMPACTION` adjacent files of one level into one of the next, and
+//! a full compaction of a shard gone cold — run by the engine's compaction threads.
+
+use super::colfile::encode::COMPACTION_LEVEL;
+use super::colfile::{ColFile, ColFileWriter};
+use super::column::Column;
+use super::shard::{file_path, io, FileEntry, Shard, ShardError};
+use super::tombstone;
+use super::Engine;
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Files merged by one level compaction.
+const FILES_PER_COMPACTION: usize = 4;
+
+impl Shard {
+    /// Merges files: with `full` all of them, else the oldest run of
+    /// `FILES_PER_COMPACTION` (4) adjacent files of one level. Returns whether it merged.
+    pub fn compact(&self, full: bool) -> Result<bool, ShardError> {
+        let _one_at_a_time = self.compaction_lock.lock();
+        let inputs: Vec<FileEntry> = {
+            let st = self.state.lock();
+            if full {
+                if st.files.len() < 2 {
+                    return Ok(false);
+                }
+                st.files.clone()
+            } else {
+                match st
+                    .files
+                    .windows(FILES_PER_COMPACTION)
+                    .find(|w| w.iter().all(|f| f.level == w[0].level))
+                {
+                    Some(w) => w.to_vec(),
+                    None => return Ok(false),
+                }
+            }
+        };
+        let generation = inputs.last().map_or(0, |f| f.generation);
+        let level = inputs.iter().map(|f| f.level).max().unwrap_or(1) + 1;
+        let path = file_path(&self.dir, generation, level);
+        let mut w = ColFileWriter::create(&path, COMPACTION_LEVEL)?;
+        let keys: BTreeSet<&[u8]> = inputs
+            .iter()
+            .flat_map(|f| f.file.entries().map(|(k, _)| k))
+            .collect();
+        for key in keys {
+            let fields: BTreeSet<&str> = inputs
+                .iter()
+                .flat_map(|f| f.file.fields(key).iter().map(|fb| fb.field.as_str()))
+                .collect();
+            for field in fields {
+                let mut acc: Option<Column> = None;
+                for input in &inputs {
+                    let (col, errors) = input.file.read_all_uncached(key, field);
+                    for e in errors {
+                        tracing::error!(shard_id = self.id, error = %e, "corrupt block left out of compaction");
+                    }
+                    let col = col
+                        .map(|c| input.tombstones.apply(key, c))
+                        .filter(|c| !c.is_empty());
+                    if let Some(c) = col {
+                        match &mut acc {
+                            Some(a) => a.merge(&c),
+                            None => acc = Some(c),
+                        }
+                    }
+                }
+                if let Some(c) = acc {
+                    w.write_column(key, field, &c)?;
+                }
+            }
+        }
+        let path = w.finish()?;
+        crate::fsync::fsync_dir(&self.dir).map_err(io(&self.dir))?;
+        let file = Arc::new(ColFile::open(&path, Arc::clone(&self.blocks))?);
+        {
+            let mut st = self.state.lock();
+            let first = st
+                .files
+                .iter()
+                .position(|f| Arc::ptr_eq(&f.file, &inputs[0].file))
+                .unwrap_or(0);
+            st.files
+                .retain(|f| !inputs.iter().any(|i| Arc::ptr_eq(&i.file, &f.file)));
+            let at = first.min(st.files.len());
+            st.files.insert(
+                at,
+                FileEntry {
+                    generation,
+                    level,
+                    file,
+                    tombstones: Arc::default(),
+                },
+            );
+        }
+        for input in &inputs {
+            let p = input.file.path();
+            if p != path {
+                std::fs::remove_file(p).map_err(io(p))?;
+            }
+            if !input.tombstones.is_empty() {
+                let t = tombstone::path_for(p);
+                std::fs::remove_file(&t).map_err(io(&t))?;
+            }
+        }
+        tracing::debug!(
+            shard_id = self.id,
+            files = inputs.len(),
+            generation,
+            level,
+            "compacted"
+        );
+        Ok(true)
+    }
+
+    /// Snapshots and fully compacts a shard that has been idle for `cold_secs`, once.
+    pub fn compact_if_cold(&self, cold_secs: i64) -> Result<bool, ShardError> {
+        if self.idle_secs() < cold_secs || self.cold_compacted.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        self.snapshot()?;
+        let merged = self.compact(true)?;
+        self.cold_compacted.store(true, Ordering::Relaxed);
+        Ok(merged)
+    }
+}
+
+impl Engine {
+    /// One round of compaction on the shards with `id % workers == worker`: level
+    /// compactions, then a full compaction of shards gone cold.
+    pub fn compact_shards(&self, worker: usize, workers: usize) {
+        let shards: Vec<Arc<Shard>> = self
+            .shards
+            .read()
+            .values()
+            .filter(|s| s.id as usize % workers == worker)
+            .cloned()
+            .collect();
+        let cold = i64::try_from(self.config.compact_full_write_cold_duration.as_secs())
+            .unwrap_or(i64::MAX);
+        for s in shards {
+            let result = (|| -> Result<(), ShardError> {
+                while s.compact(false)? {}
+                s.compact_if_cold(cold)?;
+                Ok(())
+            })();
+            if let Err(e) = result {
+                tracing::error!(shard_id = s.id, error = %e, "compaction failed");
+            }
+        }
+    }
+}
