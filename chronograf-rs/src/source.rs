@@ -12,6 +12,10 @@ pub struct SourceConfig {
     pub name: String,
     /// Base URL.
     pub url: String,
+    /// More URLs of the same store (the other nodes of an influx-rs cluster), tried in turn
+    /// when `url` does not answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failover_urls: Vec<String>,
     /// Basic-auth user.
     pub username: String,
     /// Basic-auth password (never shown).
@@ -54,6 +58,7 @@ impl Default for SourceConfig {
         SourceConfig {
             name: "influx-rs".into(),
             url: "http://localhost:8086".into(),
+            failover_urls: Vec::new(),
             username: String::new(),
             password: String::new(),
             telegraf: "telegraf".into(),
@@ -88,7 +93,8 @@ pub struct Source {
 impl Source {
     /// Wraps `config`, each request to the store bounded by `timeout`.
     pub fn new(config: SourceConfig, timeout: Duration) -> Result<Self, SourceError> {
-        let client = influx_client::ClientBuilder::new([config.url.as_str()])
+        let urls = std::iter::once(&config.url).chain(&config.failover_urls);
+        let client = influx_client::ClientBuilder::new(urls)
             .auth(influx_client::Auth::basic(
                 &config.username,
                 &config.password,

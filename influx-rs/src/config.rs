@@ -34,6 +34,14 @@ pub enum ConfigError {
         /// Why.
         message: String,
     },
+    /// A section that cannot work as it is set.
+    #[error("[{section}]: {message}")]
+    Invalid {
+        /// The section.
+        section: &'static str,
+        /// What is wrong.
+        message: &'static str,
+    },
 }
 
 /// Top-level configuration.
@@ -54,6 +62,85 @@ pub struct Config {
     pub continuous_queries: ContinuousQueriesConfig,
     /// Log output.
     pub logging: LoggingConfig,
+    /// Replication over a NATS JetStream log; absent = a single node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// `[cluster]`: this node as one of several that apply one replicated log (see
+/// `src/cluster/README.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct ClusterConfig {
+    /// NATS servers of the JetStream cluster (`INFLUX_RS_CLUSTER_NATS_URLS`, comma-separated).
+    pub nats_urls: Vec<String>,
+    /// This node's name, unique in the cluster (`INFLUX_RS_CLUSTER_NODE_ID`); required.
+    pub node_id: String,
+    /// The JetStream stream holding the log (its subject is `<stream>.log`).
+    pub stream: String,
+    /// Copies JetStream keeps of the log (1, 3 or 5; at most the number of NATS servers).
+    pub replicas: usize,
+    /// How long the log keeps entries.
+    #[serde(with = "humantime_serde")]
+    pub max_log_age: Duration,
+    /// Most bytes the log keeps; 0 = no limit but the age.
+    pub max_log_bytes: u64,
+    /// NATS user (with `nats-password`).
+    pub nats_user: String,
+    /// NATS password.
+    pub nats_password: String,
+    /// NATS token.
+    pub nats_token: String,
+    /// A NATS credentials (`.creds`) file.
+    pub nats_credentials_file: String,
+    /// CA certificate for TLS to NATS; set = TLS required.
+    pub nats_ca_file: String,
+    /// Longest a query with `after-sequence` waits for this node to apply it.
+    #[serde(with = "humantime_serde")]
+    pub sequence_wait_timeout: Duration,
+    /// Entries a node may be behind the log and still count as in step (green).
+    pub max_lag: u64,
+}
+
+impl ClusterConfig {
+    /// What a node cannot start without: its node id and at least one NATS server.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let missing = |message| ConfigError::Invalid {
+            section: "cluster",
+            message,
+        };
+        if self.node_id.is_empty() {
+            return Err(missing(
+                "node-id is required (INFLUX_RS_CLUSTER_NODE_ID), unique in the cluster",
+            ));
+        }
+        if self.nats_urls.is_empty() {
+            return Err(missing(
+                "nats-urls needs at least one server (INFLUX_RS_CLUSTER_NATS_URLS)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            nats_urls: vec!["nats://127.0.0.1:4222".into()],
+            node_id: String::new(),
+            stream: "influx-rs".into(),
+            replicas: 3,
+            max_log_age: Duration::from_secs(7 * 24 * 3600),
+            max_log_bytes: 0,
+            nats_user: String::new(),
+            nats_password: String::new(),
+            nats_token: String::new(),
+            nats_credentials_file: String::new(),
+            nats_ca_file: String::new(),
+            sequence_wait_timeout: Duration::from_secs(10),
+            max_lag: 1000,
+        }
+    }
 }
 
 /// `[http]`
@@ -279,6 +366,51 @@ impl Config {
         if let Some(secret) = env("INFLUX_RS_HTTP_SHARED_SECRET") {
             self.http.shared_secret = secret;
         }
+        self.apply_cluster_env(env)
+    }
+
+    /// `INFLUX_RS_CLUSTER_*`: setting any of them turns the cluster on.
+    fn apply_cluster_env(
+        &mut self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let names = [
+            "NATS_URLS",
+            "NODE_ID",
+            "STREAM",
+            "REPLICAS",
+            "NATS_USER",
+            "NATS_PASSWORD",
+            "NATS_TOKEN",
+        ];
+        for name in names {
+            let var = format!("INFLUX_RS_CLUSTER_{name}");
+            let Some(value) = env(&var) else {
+                continue;
+            };
+            let cluster = self.cluster.get_or_insert_with(ClusterConfig::default);
+            match name {
+                "NATS_URLS" => {
+                    cluster.nats_urls = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|u| !u.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                }
+                "NODE_ID" => cluster.node_id = value,
+                "STREAM" => cluster.stream = value,
+                "REPLICAS" => {
+                    cluster.replicas = value.parse().map_err(|e| ConfigError::Env {
+                        name: var.clone(),
+                        message: format!("{value:?}: {e}"),
+                    })?
+                }
+                "NATS_USER" => cluster.nats_user = value,
+                "NATS_PASSWORD" => cluster.nats_password = value,
+                _ => cluster.nats_token = value,
+            }
+        }
         Ok(())
     }
 }
@@ -294,6 +426,36 @@ mod tests {
         assert_eq!(
             toml::to_string(&example).unwrap(),
             toml::to_string(&Config::default()).unwrap()
+        );
+    }
+
+    #[test]
+    fn cluster_section_and_its_variables() {
+        let c: Config = toml::from_str(
+            "[cluster]\nnats-urls = [\"nats://a:4222\"]\nnode-id = \"n1\"\nmax-log-age = \"1h\"\n",
+        )
+        .unwrap();
+        let cluster = c.cluster.unwrap();
+        assert_eq!(cluster.node_id, "n1");
+        assert_eq!(cluster.max_log_age, Duration::from_secs(3600));
+        assert_eq!(cluster.replicas, 3);
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "INFLUX_RS_CLUSTER_NATS_URLS" => Some("nats://a:1, nats://b:2".into()),
+            "INFLUX_RS_CLUSTER_NODE_ID" => Some("n2".into()),
+            "INFLUX_RS_CLUSTER_REPLICAS" => Some("1".into()),
+            _ => None,
+        })
+        .unwrap();
+        let cluster = c.cluster.unwrap();
+        assert_eq!(cluster.nats_urls, ["nats://a:1", "nats://b:2"]);
+        assert_eq!((cluster.node_id.as_str(), cluster.replicas), ("n2", 1));
+        let err = Config::default()
+            .apply_env(|k| (k == "INFLUX_RS_CLUSTER_REPLICAS").then(|| "three".into()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("INFLUX_RS_CLUSTER_REPLICAS"),
+            "{err}"
         );
     }
 

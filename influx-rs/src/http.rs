@@ -1,6 +1,7 @@
 //! The HTTP API on port 8086, in InfluxDB 1.x's shapes: `/ping`, `/health`, `/write`,
 //! `/api/v2/write`, `/query`, `/metrics`.
 
+use crate::cluster::{self, ClusterNode};
 use crate::query::running::RunningQueries;
 use crate::query::sink::ResultSink;
 use crate::query::{self, Epoch, QueryContext, QueryResponse, StatementResult};
@@ -71,6 +72,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Forwards accepted writes to subscriptions.
     pub subscriber: Arc<Subscriber>,
+    /// This node of a cluster (`[cluster]`); `None` on a single node.
+    pub cluster: Option<Arc<ClusterNode>>,
 }
 
 /// Builds the router.
@@ -78,6 +81,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ping", get(ping).head(ping))
         .route("/health", get(health))
+        .route("/cluster", get(cluster_status))
         .route("/write", any(write_v1))
         .route("/api/v2/write", any(write_v2))
         .route("/query", any(query))
@@ -188,18 +192,51 @@ async fn ping(Query(params): Query<HashMap<String, String>>) -> Response {
     }
 }
 
-async fn health() -> Response {
-    let body = serde_json::json!({
+/// `/health` in InfluxDB's shape; on a node of a cluster, with the cluster's colour and this
+/// node's place in it: 503 and `fail` when the log has no quorum (red).
+async fn health(State(state): State<AppState>) -> Response {
+    let mut body = serde_json::json!({
         "name": "influxdb",
         "message": "ready for queries and writes",
         "status": "pass",
         "checks": [],
         "version": COMPAT_VERSION,
     });
+    let mut status = StatusCode::OK;
+    if let Some(node) = &state.cluster {
+        let health = node.health().await;
+        let this = health.nodes.iter().find(|n| n.node == health.node);
+        body["message"] = match (health.status, this) {
+            (cluster::health::Status::Red, _) => {
+                status = StatusCode::SERVICE_UNAVAILABLE;
+                body["status"] = "fail".into();
+                "the cluster's log has no quorum: writes are refused".into()
+            }
+            (_, Some(n)) if !n.in_step => {
+                "this node is behind the cluster's log: its reads may be stale".into()
+            }
+            _ => "ready for queries and writes".into(),
+        };
+        body["cluster"] = serde_json::to_value(&health).unwrap_or_default();
+    }
     (
-        StatusCode::OK,
+        status,
         [(header::CONTENT_TYPE, "application/json")],
         format!("{body}\n"),
+    )
+        .into_response()
+}
+
+/// `/cluster`: the cluster's colour, the log's bounds and every node's applied sequence, lag
+/// and last contact; 404 on a single node.
+async fn cluster_status(State(state): State<AppState>) -> Response {
+    let Some(node) = &state.cluster else {
+        return error(StatusCode::NOT_FOUND, "this influx-rs is not in a cluster");
+    };
+    let health = node.health().await;
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{}\n", serde_json::to_string(&health).unwrap_or_default()),
     )
         .into_response()
 }
@@ -303,6 +340,9 @@ fn engine_error(e: &EngineError) -> Response {
 }
 
 async fn do_write(state: AppState, target: WriteTarget, body: Bytes) -> Response {
+    if let Some(node) = state.cluster.clone() {
+        return cluster_write(state, node, target, body).await;
+    }
     let WriteTarget { db, rp, precision } = target;
     let engine = Arc::clone(&state.engine);
     let subscriber = Arc::clone(&state.subscriber);
@@ -318,20 +358,83 @@ async fn do_write(state: AppState, target: WriteTarget, body: Bytes) -> Response
         Ok::<_, EngineError>((response, points))
     })
     .await;
-    let m = &state.metrics;
     let res = match result {
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-        Ok(Err(e)) => engine_error(&e),
-        Ok(Ok((WriteResponse::NoContent, points))) => {
+        Ok(result) => write_answer(&state.metrics, result),
+    };
+    count_status(&state.metrics, res.status());
+    res
+}
+
+/// A write's answer from what storing it did, counted.
+fn write_answer(m: &Metrics, result: Result<(WriteResponse, usize), EngineError>) -> Response {
+    match result {
+        Err(e) => engine_error(&e),
+        Ok((WriteResponse::NoContent, points)) => {
             m.points_written.fetch_add(points as u64, Ordering::Relaxed);
             StatusCode::NO_CONTENT.into_response()
         }
-        Ok(Ok((WriteResponse::BadRequest(msg), _))) => {
+        Ok((WriteResponse::BadRequest(msg), _)) => {
             m.points_dropped.fetch_add(1, Ordering::Relaxed);
             error(StatusCode::BAD_REQUEST, &msg)
         }
+    }
+}
+
+/// A write on a node of a cluster: parsed and checked here as on a single node, published to
+/// the log, answered once this node has applied it (with the sequence in
+/// [`cluster::SEQUENCE_HEADER`]); 503 when the log cannot take it.
+async fn cluster_write(
+    state: AppState,
+    node: Arc<ClusterNode>,
+    target: WriteTarget,
+    body: Bytes,
+) -> Response {
+    let WriteTarget { db, rp, precision } = target;
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    let parsed =
+        match tokio::task::spawn_blocking(move || write::parse_body(&body, precision, now)).await {
+            Ok(p) => p,
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        };
+    let m = &state.metrics;
+    // Nothing to store, or nowhere to store it: answered here, as a single node answers.
+    let unknown = state.engine.catalog().resolve_policy(&db, &rp).err();
+    if parsed.points.is_empty() || unknown.is_some() {
+        let result = match unknown {
+            Some(e) => Err(EngineError::Meta(e)),
+            None => write::store(&state.engine, &db, &rp, &parsed).map(|(r, _)| (r, 0)),
+        };
+        let res = write_answer(m, result);
+        count_status(m, res.status());
+        return res;
+    }
+    let points = parsed.points.len();
+    let res = match node.write(&db, &rp, &parsed).await {
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Ok((stored, sequence)) => {
+            let result = stored.map(|summary| {
+                let (response, policy) = write::answer(&parsed, summary);
+                // Each point reaches the subscriptions once: from the node it was written to.
+                if !policy.is_empty() {
+                    let subscriber = &state.subscriber;
+                    subscriber.sync(state.engine.catalog_version(), || state.engine.catalog());
+                    subscriber.forward(&db, &policy, &parsed.points);
+                }
+                (response, points)
+            });
+            with_sequence(write_answer(m, result), sequence)
+        }
     };
     count_status(m, res.status());
+    res
+}
+
+/// `res` with the log sequence its request was stored at.
+fn with_sequence(mut res: Response, sequence: u64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&sequence.to_string()) {
+        res.headers_mut().insert(cluster::SEQUENCE_HEADER, v);
+    }
     res
 }
 
@@ -581,10 +684,55 @@ async fn query(
         .and_then(|n| n.parse().ok())
         .unwrap_or(query::chunked::DEFAULT_CHUNK_SIZE);
     let db_param = ctx.database.clone().unwrap_or_default();
-    if chunked && csv_type.is_none() {
+    let mut through_log = None;
+    if let Some(node) = &state.cluster {
+        if let Some(after) = params.get(cluster::AFTER_SEQUENCE_PARAM) {
+            let Ok(sequence) = after.parse::<u64>() else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "{}: {after:?} is not a sequence number",
+                        cluster::AFTER_SEQUENCE_PARAM
+                    ),
+                );
+            };
+            if let Err(why) = node.wait_for(sequence).await {
+                return error(StatusCode::SERVICE_UNAVAILABLE, &why);
+            }
+        }
+        if statements.iter().any(cluster::goes_through_log) {
+            through_log = Some(Arc::clone(node));
+        }
+    }
+    if chunked && csv_type.is_none() && through_log.is_none() {
         return chunked_answer(&state, q, &db_param, statements, ctx, chunking, chunk_size);
     }
-    let response = match state.running.register(q, &db_param) {
+    let mut sequence = None;
+    let response = match through_log {
+        Some(node) => {
+            let (response, last) = cluster_statements(&state, &node, &statements, &ctx).await;
+            sequence = last;
+            response
+        }
+        None => local_statements(&state, q, &db_param, &statements, ctx),
+    };
+    let res = render(&response, csv_type, pretty);
+    match sequence {
+        Some(s) => with_sequence(res, s),
+        None => res,
+    }
+}
+
+/// Runs statements on this node, registered as a running query (`SHOW QUERIES`, limits,
+/// `query-timeout`).
+fn local_statements(
+    state: &AppState,
+    q: &str,
+    db_param: &str,
+    statements: &[influxql::Statement],
+    ctx: QueryContext,
+) -> QueryResponse {
+    match state.running.register(q, db_param) {
         Err(e) => QueryResponse {
             results: vec![StatementResult {
                 error: Some(e.to_string()),
@@ -602,23 +750,76 @@ async fn query(
             // thread while it blocks: no hop to a blocking thread and back, which cost short
             // queries about a third of their time.
             let response =
-                tokio::task::block_in_place(|| query::execute(&state.engine, &statements, &ctx));
+                tokio::task::block_in_place(|| query::execute(&state.engine, statements, &ctx));
             drop(registration);
             response
         }
-    };
+    }
+}
+
+/// Statements on a node of a cluster when some change state: those go through the log (in
+/// order with the writes, applied by every node, answered once applied here), the others run
+/// here; after a failure the rest answer `not executed`, as InfluxDB. The last sequence used.
+async fn cluster_statements(
+    state: &AppState,
+    node: &ClusterNode,
+    statements: &[influxql::Statement],
+    ctx: &QueryContext,
+) -> (QueryResponse, Option<u64>) {
+    let mut response = QueryResponse::default();
+    let mut last = None;
+    let mut failed = false;
+    let db = ctx.database.clone().unwrap_or_default();
+    let rp = ctx.retention_policy.clone().unwrap_or_default();
+    for (id, statement) in statements.iter().enumerate() {
+        let mut result = if failed {
+            StatementResult {
+                error: Some("not executed".into()),
+                ..Default::default()
+            }
+        } else if cluster::goes_through_log(statement) {
+            match node
+                .execute(&statement.to_string(), &db, &rp, ctx.now)
+                .await
+            {
+                Ok((result, sequence)) => {
+                    last = Some(sequence);
+                    result
+                }
+                Err(e) => StatementResult {
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                },
+            }
+        } else {
+            let one = std::slice::from_ref(statement);
+            tokio::task::block_in_place(|| query::execute(&state.engine, one, ctx))
+                .results
+                .into_iter()
+                .next()
+                .unwrap_or_default()
+        };
+        failed = result.error.is_some();
+        result.statement_id = id;
+        response.results.push(result);
+    }
+    (response, last)
+}
+
+/// A query's answer as JSON (pretty when asked) or as CSV.
+fn render(response: &QueryResponse, csv_type: Option<&'static str>, pretty: bool) -> Response {
     if let Some(content_type) = csv_type {
         return (
             StatusCode::OK,
             [(header::CONTENT_TYPE, content_type)],
-            query::csv::to_csv(&response),
+            query::csv::to_csv(response),
         )
             .into_response();
     }
     let body = if pretty {
-        serde_json::to_string_pretty(&response).map(|b| format!("{b}\n"))
+        serde_json::to_string_pretty(response).map(|b| format!("{b}\n"))
     } else {
-        serde_json::to_string(&response).map(|b| format!("{b}\n"))
+        serde_json::to_string(response).map(|b| format!("{b}\n"))
     };
     match body {
         Ok(b) => (

@@ -7,6 +7,8 @@
 //! - [`write`](mod@write): request body → points (line protocol, precision, validation) → engine.
 //! - [`query`]: InfluxQL statements executed against the engine, in InfluxDB's JSON shape.
 //! - [`subscriber`]: forwarding of accepted writes to subscription destinations (Kapacitor).
+//! - [`cluster`]: a node of a cluster: writes and state-changing statements through a
+//!   replicated log (NATS JetStream) that every node applies.
 //! - [`http`]: the axum routes (`/ping`, `/health`, `/write`, `/api/v2/write`, `/query`, `/metrics`).
 //!
 //! A write flows `http` → `write` (parse, split per point) → `storage::Engine::write` →
@@ -17,6 +19,7 @@
 pub const COMPAT_VERSION: &str = "1.8.10";
 
 pub mod bearer;
+pub mod cluster;
 pub mod config;
 pub mod continuous;
 pub mod fsync;

@@ -3,6 +3,8 @@
 
 use anyhow::Context;
 use clap::Parser;
+use influx_rs::cluster::nats::NatsLog;
+use influx_rs::cluster::Node;
 use influx_rs::config::Config;
 use influx_rs::http::{router, AppState, Metrics};
 use influx_rs::storage::Engine;
@@ -85,6 +87,78 @@ fn bootstrap_admin(engine: &Engine) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a node waits at start for the cluster's log (NATS starting beside it, a JetStream
+/// cluster electing its leaders) before it gives up.
+const JOIN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Connects to the log and joins; retries while the log is unreachable or has no quorum (at
+/// most [`JOIN_PATIENCE`]), fails at once when this node is refused (node id in use, data
+/// newer than the log).
+async fn join_cluster(
+    config: &influx_rs::config::ClusterConfig,
+    engine: &Arc<Engine>,
+) -> anyhow::Result<Arc<Node<NatsLog>>> {
+    use influx_rs::cluster::log::LogError;
+    use influx_rs::cluster::ClusterError;
+    config.check()?;
+    let deadline = std::time::Instant::now() + JOIN_PATIENCE;
+    loop {
+        let attempt = match NatsLog::connect(config).await {
+            Ok(log) => Node::start(log, Arc::clone(engine), config.clone()).await,
+            Err(e) => Err(ClusterError::Log(e)),
+        };
+        match attempt {
+            Ok(node) => return Ok(node),
+            Err(ClusterError::Log(LogError::Unavailable(why)))
+                if std::time::Instant::now() < deadline =>
+            {
+                tracing::warn!(nats = ?config.nats_urls, "waiting for the cluster's log: {why}");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("joining the cluster (NATS servers {:?})", config.nats_urls)
+                })
+            }
+        }
+    }
+}
+
+/// [`bootstrap_admin`] on a node of a cluster: the user is created through the log, so every
+/// node has it (a node that finds it already there, from another node, does nothing).
+async fn bootstrap_admin_through_log(engine: &Engine, node: &Node<NatsLog>) -> anyhow::Result<()> {
+    let (Ok(user), Ok(password)) = (
+        std::env::var("INFLUX_RS_ADMIN_USER"),
+        std::env::var("INFLUX_RS_ADMIN_PASSWORD"),
+    ) else {
+        return Ok(());
+    };
+    if user.is_empty() || engine.catalog().users.contains_key(&user) {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        !password.is_empty(),
+        "INFLUX_RS_ADMIN_PASSWORD is empty: an admin needs a password"
+    );
+    let statement = format!(
+        "CREATE USER {} WITH PASSWORD {} WITH ALL PRIVILEGES",
+        influxql::quote_ident(&user),
+        influxql::quote_string(&password)
+    );
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    let (result, _) = node
+        .execute(&statement, "", "", now)
+        .await
+        .context("creating the admin user through the cluster's log")?;
+    match result.error {
+        Some(e) if !e.contains("already exists") => anyhow::bail!("creating the admin user: {e}"),
+        _ => {
+            tracing::info!(user = %user, "admin user created");
+            Ok(())
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -127,7 +201,17 @@ async fn run() -> anyhow::Result<()> {
             .await?
             .context("opening the data directory")?,
     );
-    bootstrap_admin(&engine)?;
+    let cluster = match &config.cluster {
+        None => {
+            bootstrap_admin(&engine)?;
+            None
+        }
+        Some(c) => {
+            let node = join_cluster(c, &engine).await?;
+            bootstrap_admin_through_log(&engine, &node).await?;
+            Some(node)
+        }
+    };
     let maintenance = engine.start_maintenance();
     let continuous_queries = if config.continuous_queries.enabled {
         Some(
@@ -173,6 +257,7 @@ async fn run() -> anyhow::Result<()> {
             tokio::runtime::Handle::current(),
             config.subscriber.http_timeout,
         )),
+        cluster,
     };
     let listener = tokio::net::TcpListener::bind(config.http.bind_address)
         .await

@@ -1,6 +1,6 @@
 //! The write pipeline between HTTP and the engine: body → points → engine → InfluxDB's answer.
 
-use crate::storage::{Engine, EngineError, Point, Value};
+use crate::storage::{Engine, EngineError, Point, Value, WriteSummary};
 use compact_str::CompactString;
 use lineproto::{parse_lines, FieldValue, Precision};
 
@@ -130,6 +130,13 @@ pub fn store(
     } else {
         engine.write(db, rp, &body.points)?
     };
+    Ok(answer(body, summary))
+}
+
+/// The answer to a write whose points the engine stored as `summary` says (here, or on every
+/// node of a cluster): 204, or InfluxDB's partial-write and parse-error messages; and the
+/// retention policy written to.
+pub fn answer(body: &ParsedBody, summary: WriteSummary) -> (WriteResponse, String) {
     let dropped = summary.dropped + body.dropped;
     let policy = summary.policy;
     if dropped > 0 {
@@ -139,7 +146,7 @@ pub fn store(
             .or(summary.first_error)
             .unwrap_or_default();
         let message = format!("partial write: {reason} dropped={dropped}");
-        return Ok((WriteResponse::BadRequest(message), policy));
+        return (WriteResponse::BadRequest(message), policy);
     }
     if !body.parse_errors.is_empty() {
         let errors = body.parse_errors.join("\n");
@@ -148,9 +155,9 @@ pub fn store(
         } else {
             format!("partial write: {errors} dropped=0")
         };
-        return Ok((WriteResponse::BadRequest(message), policy));
+        return (WriteResponse::BadRequest(message), policy);
     }
-    Ok((WriteResponse::NoContent, policy))
+    (WriteResponse::NoContent, policy)
 }
 
 #[cfg(test)]

@@ -48,6 +48,12 @@ fn store_with_hosts(dir: &std::path::Path) -> Store {
         body.push_str(&format!("disk,host=web1,path=/ used_percent=42.5 {t}\n"));
         body.push_str(&format!("system,host=db<script>1 load1=1,uptime=5i {t}\n"));
     }
+    // Uptime goes on rising a minute past now, so that the host still counts as up when a busy
+    // machine takes its time between this write and the query (its last windows are not empty).
+    for i in 30..36i64 {
+        let t = now - (30 - i) * 10_000_000_000;
+        body.push_str(&format!("system,host=web1 uptime={}i {t}\n", 1000 + i * 10));
+    }
     let r = tick_tests::dashboard_client()
         .post(store.url("/write?db=telegraf"))
         .body(body)

@@ -69,6 +69,7 @@ pub(super) struct SourceBody {
 impl SourceBody {
     fn into_config(self) -> crate::source::SourceConfig {
         crate::source::SourceConfig {
+            failover_urls: Vec::new(),
             name: self.name,
             url: self.url,
             username: self.username,

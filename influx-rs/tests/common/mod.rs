@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod nats;
 pub mod reference;
 
 use std::net::TcpListener;
@@ -43,6 +44,45 @@ impl TestServer {
 
     pub fn start_on(data_dir: &Path, port: u16) -> TestServer {
         Self::spawn(data_dir, port, &[])
+    }
+
+    /// [`TestServer::start_with_config`] on a given port (to restart a node where it was).
+    pub fn start_on_with_config(data_dir: &Path, port: u16, config: &str) -> TestServer {
+        let path = data_dir.with_extension("toml");
+        std::fs::write(&path, config).expect("config file");
+        Self::spawn(data_dir, port, &["--config".as_ref(), path.as_os_str()])
+    }
+
+    /// Starts influx-rs with `config` and waits for it to exit (at most 20 s): its exit status
+    /// and log, for configurations it must refuse.
+    pub fn run_refused(data_dir: &Path, config: &str) -> (bool, String) {
+        let path = data_dir.with_extension("toml");
+        std::fs::write(&path, config).expect("config file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_influx-rs"))
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{}", free_port()))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--config")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn influx-rs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                return (status.success(), err);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        (true, "still running after 20 s".into())
     }
 
     fn spawn(data_dir: &Path, port: u16, extra: &[&std::ffi::OsStr]) -> TestServer {

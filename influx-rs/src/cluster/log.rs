@@ -1,0 +1,75 @@
+//! The replicated log the cluster is built on, behind a small interface of our own: publish an
+//! entry and learn the sequence it was stored at once a quorum has it, read the entries in order
+//! from a sequence, know the log's first and last sequences, and keep small shared records
+//! (node heartbeats). JetStream is the one implementation ([`super::nats`]); a Kafka-compatible
+//! log would be another.
+
+use std::future::Future;
+use std::time::Duration;
+
+/// Why the log could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogError {
+    /// The log cannot be reached, or has no quorum to store or answer.
+    #[error("the cluster's log cannot be reached or has no quorum: {0}")]
+    Unavailable(String),
+    /// The log answered with something this node cannot use.
+    #[error("the cluster's log: {0}")]
+    Invalid(String),
+}
+
+/// One message read back: its sequence and bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Position in the log, from 1.
+    pub sequence: u64,
+    /// The message.
+    pub payload: Vec<u8>,
+}
+
+/// What the log holds now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogState {
+    /// The oldest sequence still kept (0 when empty).
+    pub first: u64,
+    /// The newest sequence (0 when empty).
+    pub last: u64,
+}
+
+/// The entries of the log in order, from a sequence on.
+pub trait LogReader: Send {
+    /// The next record; waits for one to be published. An error ends the reading: open a new
+    /// reader from the sequence after the last record read.
+    fn next(&mut self) -> impl Future<Output = Result<Record, LogError>> + Send;
+}
+
+/// A replicated, ordered log and a small shared key-value store.
+pub trait ReplicatedLog: Send + Sync + 'static {
+    /// Its reader.
+    type Reader: LogReader + 'static;
+
+    /// Largest message it takes, in bytes.
+    fn max_message(&self) -> usize;
+
+    /// Appends `payload`; the sequence it got once the log has stored it durably on a quorum.
+    fn publish(&self, payload: Vec<u8>) -> impl Future<Output = Result<u64, LogError>> + Send;
+
+    /// The first and last sequences the log holds.
+    fn state(&self) -> impl Future<Output = Result<LogState, LogError>> + Send;
+
+    /// Reads from `sequence` (inclusive) on.
+    fn read_from(
+        &self,
+        sequence: u64,
+    ) -> impl Future<Output = Result<Self::Reader, LogError>> + Send;
+
+    /// Sets shared record `key` to `value` (it expires when not set again within the store's
+    /// time to live).
+    fn put(&self, key: &str, value: Vec<u8>) -> impl Future<Output = Result<(), LogError>> + Send;
+
+    /// Every shared record.
+    fn records(&self) -> impl Future<Output = Result<Vec<(String, Vec<u8>)>, LogError>> + Send;
+
+    /// How long a shared record lives without being set again.
+    fn record_ttl(&self) -> Duration;
+}

@@ -1,0 +1,401 @@
+//! influx-rs nodes replicating over a real NATS JetStream (Debian's `nats-server`) on loopback:
+//! writes and statements sent to any node reach every node; a node killed with `kill -9` under a
+//! write load catches up by itself with every acknowledged point; without a quorum of NATS
+//! servers writes answer 503 and nothing acknowledged is lost; a second node with a node id in
+//! use, and a node whose data is newer than the log, refuse to start.
+
+mod common;
+
+use common::nats::{nats_server_or_skip, NatsServer};
+use common::{free_port, TestServer};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SEQUENCE: &str = "x-influx-rs-sequence";
+
+fn config(nats: &[String], node: &str, replicas: usize) -> String {
+    let urls: Vec<String> = nats.iter().map(|u| format!("{u:?}")).collect();
+    format!(
+        "[cluster]\nnats-urls = [{}]\nnode-id = \"{node}\"\nreplicas = {replicas}\nmax-lag = 100\n",
+        urls.join(", ")
+    )
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap()
+}
+
+/// A statement through `/query`: the JSON answer and the sequence it was stored at.
+fn statement(node: &TestServer, q: &str) -> (serde_json::Value, u64) {
+    statement_on(node, "", q)
+}
+
+/// [`statement`] with `db` as the query's database.
+fn statement_on(node: &TestServer, db: &str, q: &str) -> (serde_json::Value, u64) {
+    let r = client()
+        .post(node.url("/query"))
+        .form(&[("q", q), ("db", db)])
+        .send()
+        .unwrap();
+    let seq = sequence(&r);
+    (r.json().unwrap(), seq)
+}
+
+fn sequence(r: &reqwest::blocking::Response) -> u64 {
+    r.headers()
+        .get(SEQUENCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A write: status, body and the sequence it was stored at (0 if none).
+fn write(node: &TestServer, db: &str, body: &str) -> (u16, String, u64) {
+    match client()
+        .post(node.url("/write"))
+        .query(&[("db", db)])
+        .body(body.to_string())
+        .send()
+    {
+        Ok(r) => {
+            let (status, seq) = (r.status().as_u16(), sequence(&r));
+            (status, r.text().unwrap_or_default(), seq)
+        }
+        Err(e) => (0, e.to_string(), 0),
+    }
+}
+
+/// A query on `node` once it has applied `after` (read-your-writes).
+fn read(node: &TestServer, db: &str, q: &str, after: u64) -> serde_json::Value {
+    client()
+        .get(node.url("/query"))
+        .query(&[
+            ("db", db),
+            ("q", q),
+            ("epoch", "ns"),
+            ("after-sequence", &after.to_string()),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+fn cluster_health(node: &TestServer) -> serde_json::Value {
+    client()
+        .get(node.url("/cluster"))
+        .send()
+        .and_then(|r| r.json())
+        .unwrap_or_default()
+}
+
+/// Polls `check` every 100 ms for at most `limit`.
+fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    check()
+}
+
+#[test]
+fn writes_and_statements_sent_to_any_node_reach_every_node() {
+    let Some(bin) = nats_server_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::single(bin, &dir.path().join("nats"));
+    let urls = [nats.url()];
+    let nodes: Vec<TestServer> = (1..=3)
+        .map(|i| {
+            TestServer::start_with_config(
+                &dir.path().join(format!("n{i}")),
+                &config(&urls, &format!("n{i}"), 1),
+            )
+        })
+        .collect();
+    let (answer, created) = statement(&nodes[0], "CREATE DATABASE db");
+    assert_eq!(
+        answer,
+        serde_json::json!({"results": [{"statement_id": 0}]})
+    );
+    assert!(created > 0);
+    let (status, body, written) = write(
+        &nodes[1],
+        "db",
+        "cpu,host=a v=1 1000\ncpu,host=b v=2 2000\ncpu,host=c v=3 3000\n",
+    );
+    assert_eq!((status, body.as_str()), (204, ""));
+    assert!(written > created, "{written} after {created}");
+    let q = "SELECT * FROM cpu";
+    let first = read(&nodes[0], "db", q, written);
+    assert_eq!(common::rows(&first).len(), 3, "{first}");
+    for node in &nodes[1..] {
+        assert_eq!(read(node, "db", q, written), first);
+    }
+    // Statements from another node, in order with the writes.
+    let (_, rp) = statement(
+        &nodes[2],
+        "CREATE RETENTION POLICY week ON db DURATION 7d REPLICATION 1",
+    );
+    let (answer, dropped) = statement_on(&nodes[2], "db", "DROP SERIES FROM cpu WHERE host = 'a'");
+    assert_eq!(
+        answer["results"][0]["error"],
+        serde_json::Value::Null,
+        "{answer}"
+    );
+    assert!(dropped > rp);
+    for node in &nodes {
+        let policies = read(node, "db", "SHOW RETENTION POLICIES ON db", dropped);
+        assert_eq!(common::rows(&policies).len(), 2, "{policies}");
+        let count = read(node, "db", "SELECT count(v) FROM cpu", dropped);
+        assert_eq!(common::rows(&count)[0][1], 2, "{count}");
+    }
+    // A partial write answers as a single node does, and its accepted points are everywhere.
+    let (status, body, partial) = write(
+        &nodes[0],
+        "db",
+        "cpu,host=d v=4i 4000\ncpu,host=e v=5 5000\n",
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("partial write") && body.contains("dropped=1"),
+        "{body}"
+    );
+    assert!(partial > 0, "a partial write still stored points");
+    for node in &nodes {
+        let count = read(node, "db", "SELECT count(v) FROM cpu", partial);
+        assert_eq!(common::rows(&count)[0][1], 3, "{count}");
+    }
+    // Unknown databases and bad lines are refused without going through the log.
+    let (status, body, seq) = write(&nodes[2], "nope", "cpu v=1 1\n");
+    assert_eq!((status, seq), (404, 0), "{body}");
+    assert!(body.contains("database not found"), "{body}");
+    // Health: green once every node has sent a heartbeat in step.
+    let green = eventually(Duration::from_secs(10), || {
+        let h = cluster_health(&nodes[1]);
+        h["status"] == "green" && h["nodes"].as_array().is_some_and(|n| n.len() == 3)
+    });
+    assert!(green, "{}", cluster_health(&nodes[1]));
+    let h: serde_json::Value = client()
+        .get(nodes[0].url("/health"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(h["status"], "pass", "{h}");
+    assert_eq!(h["cluster"]["node"], "n1", "{h}");
+}
+
+#[test]
+fn a_node_killed_under_load_catches_up_with_every_acknowledged_point() {
+    let Some(bin) = nats_server_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::single(bin, &dir.path().join("nats"));
+    let urls = [nats.url()];
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let node_dir = |i: usize| dir.path().join(format!("n{i}"));
+    let node_config = |i: usize| config(&urls, &format!("n{i}"), 1);
+    let nodes: Vec<Arc<Mutex<TestServer>>> = (0..3)
+        .map(|i| {
+            Arc::new(Mutex::new(TestServer::start_on_with_config(
+                &node_dir(i),
+                ports[i],
+                &node_config(i),
+            )))
+        })
+        .collect();
+    statement(&nodes[0].lock().unwrap(), "CREATE DATABASE db");
+    let acked: Arc<Mutex<BTreeSet<(usize, u64)>>> = Arc::default();
+    let last_seq = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let (acked, last_seq, stop) =
+                (Arc::clone(&acked), Arc::clone(&last_seq), Arc::clone(&stop));
+            let ports = ports.clone();
+            std::thread::spawn(move || {
+                let http = client();
+                // Bounded: stops when told, or after 10,000 writes.
+                for i in 0..10_000u64 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let port = ports[(w + i as usize) % 3];
+                    let r = http
+                        .post(format!("http://127.0.0.1:{port}/write"))
+                        .query(&[("db", "db")])
+                        .body(format!("m,w={w} v={i} {}\n", 1_000_000 + i))
+                        .timeout(Duration::from_secs(5))
+                        .send();
+                    if let Ok(r) = r {
+                        if r.status().as_u16() == 204 {
+                            last_seq.fetch_max(sequence(&r), Ordering::Relaxed);
+                            acked.lock().unwrap().insert((w, i));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    nodes[1].lock().unwrap().kill9();
+    std::thread::sleep(Duration::from_millis(1000));
+    *nodes[1].lock().unwrap() =
+        TestServer::start_on_with_config(&node_dir(1), ports[1], &node_config(1));
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 50, "only {} writes acknowledged", acked.len());
+    let after = last_seq.load(Ordering::Relaxed);
+    let q = "SELECT v FROM m GROUP BY w";
+    let answers: Vec<serde_json::Value> = nodes
+        .iter()
+        .map(|n| read(&n.lock().unwrap(), "db", q, after))
+        .collect();
+    for a in &answers[1..] {
+        assert_eq!(a, &answers[0], "nodes differ");
+    }
+    let mut stored = BTreeSet::new();
+    for series in answers[0]["results"][0]["series"].as_array().unwrap() {
+        let w: usize = series["tags"]["w"].as_str().unwrap().parse().unwrap();
+        for row in series["values"].as_array().unwrap() {
+            stored.insert((w, row[1].as_u64().unwrap()));
+        }
+    }
+    let missing: Vec<_> = acked.difference(&stored).collect();
+    assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+    let log = nodes[1].lock().unwrap().log();
+    assert!(log.matches("joined the cluster").count() >= 2, "{log}");
+}
+
+#[test]
+fn without_a_quorum_writes_answer_503_and_nothing_acknowledged_is_lost() {
+    let Some(bin) = nats_server_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut nats = NatsServer::cluster(bin, dir.path());
+    let urls: Vec<String> = nats.iter().map(NatsServer::url).collect();
+    let nodes: Vec<TestServer> = (1..=2)
+        .map(|i| {
+            TestServer::start_with_config(
+                &dir.path().join(format!("n{i}")),
+                &config(&urls, &format!("n{i}"), 3),
+            )
+        })
+        .collect();
+    statement(&nodes[0], "CREATE DATABASE db");
+    let mut next = 0u64;
+    let mut acked = BTreeSet::new();
+    let mut refused = 0;
+    let mut last = 0;
+    // Writes alternate between the nodes; each is a new point.
+    let mut burst = |nodes: &[TestServer],
+                     n: usize,
+                     acked: &mut BTreeSet<u64>,
+                     refused: &mut usize,
+                     last: &mut u64| {
+        let mut ok = 0;
+        for _ in 0..n {
+            let node = &nodes[(next % 2) as usize];
+            let (status, body, seq) = write(node, "db", &format!("m v={next} {}\n", next + 1));
+            match status {
+                204 => {
+                    acked.insert(next);
+                    *last = (*last).max(seq);
+                    ok += 1;
+                }
+                503 => *refused += 1,
+                // No answer in time: neither acknowledged nor refused (the client cannot know).
+                0 => {}
+                other => panic!("write answered {other}: {body}\nnode log:\n{}", node.log()),
+            }
+            next += 1;
+        }
+        ok
+    };
+    assert_eq!(burst(&nodes, 20, &mut acked, &mut refused, &mut last), 20);
+    // One of three NATS servers down: the log keeps its quorum.
+    nats[0].kill();
+    let resumed = eventually(Duration::from_secs(20), || {
+        burst(&nodes, 5, &mut acked, &mut refused, &mut last) == 5
+    });
+    assert!(
+        resumed,
+        "writes did not go on with two NATS servers of three"
+    );
+    // Two down: no quorum, writes are refused, health is red.
+    nats[1].kill();
+    let red = eventually(Duration::from_secs(30), || {
+        burst(&nodes, 1, &mut acked, &mut refused, &mut last) == 0
+            && cluster_health(&nodes[0])["status"] == "red"
+    });
+    assert!(red, "{}", cluster_health(&nodes[0]));
+    let before = refused;
+    burst(&nodes, 4, &mut acked, &mut refused, &mut last);
+    assert!(refused > before, "writes without quorum were acknowledged");
+    let health = client().get(nodes[1].url("/health")).send().unwrap();
+    assert_eq!(health.status().as_u16(), 503);
+    // One back: quorum again, writes resume, health green again.
+    nats[1].start();
+    let back = eventually(Duration::from_secs(60), || {
+        burst(&nodes, 1, &mut acked, &mut refused, &mut last) == 1
+    });
+    assert!(back, "writes did not resume: {}", cluster_health(&nodes[0]));
+    burst(&nodes, 10, &mut acked, &mut refused, &mut last);
+    for node in &nodes {
+        let answer = read(node, "db", "SELECT v FROM m", last);
+        let stored: BTreeSet<u64> = common::rows(&answer)
+            .iter()
+            .filter_map(|r| r[1].as_u64())
+            .collect();
+        let missing: Vec<_> = acked.difference(&stored).collect();
+        assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+    }
+    let green = eventually(Duration::from_secs(20), || {
+        cluster_health(&nodes[0])["status"] == "green"
+    });
+    assert!(green, "{}", cluster_health(&nodes[0]));
+}
+
+#[test]
+fn a_node_id_in_use_and_data_newer_than_the_log_are_refused() {
+    let Some(bin) = nats_server_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::single(bin, &dir.path().join("nats"));
+    let urls = [nats.url()];
+    let first = TestServer::start_with_config(&dir.path().join("n1"), &config(&urls, "n1", 1));
+    let (ok, log) = TestServer::run_refused(&dir.path().join("twin"), &config(&urls, "n1", 1));
+    assert!(!ok && log.contains("node-id \"n1\" is in use"), "{log}");
+    let (_, seq) = statement(&first, "CREATE DATABASE db");
+    assert!(seq > 0);
+    drop(first);
+    drop(nats);
+    // The log recreated empty (a new NATS store), the node's data still at sequence `seq`.
+    let nats = NatsServer::single(bin, &dir.path().join("nats-new"));
+    let (ok, log) =
+        TestServer::run_refused(&dir.path().join("n1"), &config(&[nats.url()], "n1", 1));
+    assert!(!ok && log.contains("the log was recreated"), "{log}");
+    let (ok, log) =
+        TestServer::run_refused(&dir.path().join("none"), "[cluster]\nnats-urls = []\n");
+    assert!(
+        !ok && log.contains("[cluster]: node-id is required"),
+        "{log}"
+    );
+}

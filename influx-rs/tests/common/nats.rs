@@ -1,0 +1,136 @@
+//! Real `nats-server` processes (Debian's package) with JetStream on loopback ports, alone or
+//! as a three-server cluster, for the cluster tests; each killed by PID on drop.
+
+use super::free_port;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One `nats-server` with JetStream.
+pub struct NatsServer {
+    child: Option<Child>,
+    /// Its client port on 127.0.0.1.
+    pub port: u16,
+    args: Vec<String>,
+    log: PathBuf,
+}
+
+/// The `nats-server` binary, or `None` (the test says SKIPPED; under CI=true it fails).
+pub fn nats_server_or_skip() -> Option<&'static str> {
+    let found = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    if found.is_none() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("nats-server (Debian package nats-server) is required in CI");
+        }
+        eprintln!("SKIPPED: nats-server not installed (apt-get install nats-server)");
+    }
+    found
+}
+
+impl NatsServer {
+    /// A single server storing in `dir`.
+    pub fn single(bin: &str, dir: &Path) -> NatsServer {
+        let port = free_port();
+        let args = vec![
+            "-js".into(),
+            "-a".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+            "-sd".into(),
+            dir.display().to_string(),
+        ];
+        Self::spawn(bin, port, args, dir)
+    }
+
+    /// Three servers in one JetStream cluster, storing under `dir`.
+    pub fn cluster(bin: &str, dir: &Path) -> Vec<NatsServer> {
+        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let route_list = routes
+            .iter()
+            .map(|r| format!("nats://127.0.0.1:{r}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        (0..3)
+            .map(|i| {
+                let store = dir.join(format!("nats{i}"));
+                let args = vec![
+                    "-js".into(),
+                    "-a".into(),
+                    "127.0.0.1".into(),
+                    "-p".into(),
+                    ports[i].to_string(),
+                    "-sd".into(),
+                    store.display().to_string(),
+                    "-n".into(),
+                    format!("nats{i}"),
+                    "--cluster_name".into(),
+                    "tick".into(),
+                    "--cluster".into(),
+                    format!("nats://127.0.0.1:{}", routes[i]),
+                    "--routes".into(),
+                    route_list.clone(),
+                ];
+                Self::spawn(bin, ports[i], args, &store)
+            })
+            .collect()
+    }
+
+    fn spawn(bin: &str, port: u16, args: Vec<String>, dir: &Path) -> NatsServer {
+        std::fs::create_dir_all(dir).expect("nats dir");
+        let mut server = NatsServer {
+            child: None,
+            port,
+            args: std::iter::once(bin.to_string()).chain(args).collect(),
+            log: dir.with_extension("log"),
+        };
+        server.start();
+        server
+    }
+
+    /// Starts (again) with the same arguments and storage, and waits for its port.
+    pub fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("nats log");
+        let child = Command::new(&self.args[0])
+            .args(&self.args[1..])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn nats-server");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("nats-server did not listen on {}", self.port);
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it (by PID).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
