@@ -5,13 +5,13 @@
 //! | bytes | content |
 //! |---|---|
 //! | 1 | format version, `1` |
-//! | 1 | kind: `1` write, `2` statement |
+//! | 1 | kind: `1` write, `2` statement, `3` write compressed with zstd |
 //! | 2 + n | origin: the publishing process (`node-id/instance`), u16 LE length + UTF-8 |
 //! | 8 | request number at the origin, u64 LE |
 //! | 2 + n | database, u16 LE length + UTF-8 |
 //! | 2 + n | retention policy ("" = the default), u16 LE length + UTF-8 |
 //! | 8 | the origin's `now()` when it accepted the request, i64 LE (ns) |
-//! | rest | a write: line protocol with nanosecond timestamps, one point a line; a statement: its InfluxQL text |
+//! | rest | a write: line protocol with nanosecond timestamps, one point a line (kind 3: that text as one zstd frame, at most [`MAX_WRITE`] bytes once decompressed); a statement: its InfluxQL text |
 //!
 //! A message of another version or kind, or one cut short, is an [`EntryError`]: the node stops
 //! applying there rather than skip it.
@@ -46,6 +46,12 @@ pub enum Action {
 pub const VERSION: u8 = 1;
 const KIND_WRITE: u8 = 1;
 const KIND_STATEMENT: u8 = 2;
+const KIND_WRITE_ZSTD: u8 = 3;
+/// Writes longer than this are compressed (line protocol shrinks about tenfold, and every byte
+/// published is stored `replicas` times and sent to every node).
+const COMPRESS_FROM: usize = 4096;
+/// Largest write an entry may decompress to.
+pub const MAX_WRITE: usize = 64 << 20;
 
 /// A message that is not an entry this node can apply.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,21 +71,27 @@ pub enum EntryError {
     /// A text field longer than 65,535 bytes (never written).
     #[error("log entry {0} is longer than 65535 bytes")]
     TooLong(&'static str),
+    /// A compressed write that does not decompress (or past [`MAX_WRITE`]).
+    #[error("log entry's compressed write: {0}")]
+    Compressed(String),
 }
 
 impl Entry {
     /// The message bytes.
     pub fn encode(&self) -> Result<Vec<u8>, EntryError> {
-        let body: &[u8] = match &self.action {
-            Action::Write(lines) => lines,
-            Action::Statement(text) => text.as_bytes(),
+        let compressed;
+        let (kind, body): (u8, &[u8]) = match &self.action {
+            Action::Write(lines) if lines.len() >= COMPRESS_FROM && lines.len() <= MAX_WRITE => {
+                compressed = zstd::bulk::compress(lines, 1)
+                    .map_err(|e| EntryError::Compressed(e.to_string()))?;
+                (KIND_WRITE_ZSTD, &compressed)
+            }
+            Action::Write(lines) => (KIND_WRITE, lines),
+            Action::Statement(text) => (KIND_STATEMENT, text.as_bytes()),
         };
         let mut out = Vec::with_capacity(32 + self.origin.len() + self.database.len() + body.len());
         out.push(VERSION);
-        out.push(match self.action {
-            Action::Write(_) => KIND_WRITE,
-            Action::Statement(_) => KIND_STATEMENT,
-        });
+        out.push(kind);
         put_str(&mut out, &self.origin, "origin")?;
         out.extend_from_slice(&self.request.to_le_bytes());
         put_str(&mut out, &self.database, "database")?;
@@ -97,7 +109,7 @@ impl Entry {
             return Err(EntryError::Version(version));
         }
         let kind = r.byte("kind")?;
-        if kind != KIND_WRITE && kind != KIND_STATEMENT {
+        if !matches!(kind, KIND_WRITE | KIND_STATEMENT | KIND_WRITE_ZSTD) {
             return Err(EntryError::Kind(kind));
         }
         let origin = r.string("origin")?;
@@ -107,6 +119,10 @@ impl Entry {
         let now = i64::from_le_bytes(r.array("now")?);
         let action = match kind {
             KIND_WRITE => Action::Write(r.0.to_vec()),
+            KIND_WRITE_ZSTD => Action::Write(
+                zstd::bulk::decompress(r.0, MAX_WRITE)
+                    .map_err(|e| EntryError::Compressed(e.to_string()))?,
+            ),
             _ => Action::Statement(
                 std::str::from_utf8(r.0)
                     .map_err(|_| EntryError::Utf8("statement"))?
@@ -176,7 +192,7 @@ mod tests {
             ".{0,20}",
             any::<i64>(),
             prop_oneof![
-                proptest::collection::vec(any::<u8>(), 0..300).prop_map(Action::Write),
+                proptest::collection::vec(any::<u8>(), 0..6000).prop_map(Action::Write),
                 ".{0,200}".prop_map(Action::Statement),
             ],
         )
@@ -214,6 +230,39 @@ mod tests {
             let at = cut.min(fixed.saturating_sub(1));
             prop_assert!(Entry::decode(&bytes[..at]).is_err());
         }
+    }
+
+    #[test]
+    fn long_writes_travel_compressed_and_read_back_whole() {
+        let lines: Vec<u8> = (0..2000)
+            .flat_map(|i| format!("cpu,host=h{} usage=0.{i} {i}\n", i % 10).into_bytes())
+            .collect();
+        let e = Entry {
+            origin: "n1/1".into(),
+            request: 1,
+            database: "db".into(),
+            retention_policy: String::new(),
+            now: 0,
+            action: Action::Write(lines.clone()),
+        };
+        let bytes = e.encode().unwrap();
+        assert_eq!(bytes[1], KIND_WRITE_ZSTD);
+        assert!(
+            bytes.len() * 4 < lines.len(),
+            "{} of {}",
+            bytes.len(),
+            lines.len()
+        );
+        assert_eq!(Entry::decode(&bytes).unwrap(), e);
+        // A frame that is not zstd is an error, not a write.
+        let mut bad = bytes.clone();
+        let last = bad.len() - 5;
+        bad[last] ^= 0xff;
+        bad.truncate(bad.len() - 2);
+        assert!(matches!(
+            Entry::decode(&bad),
+            Err(EntryError::Compressed(_))
+        ));
     }
 
     #[test]

@@ -187,12 +187,25 @@ impl<L: ReplicatedLog> Node<L> {
         body: &ParsedBody,
     ) -> Result<(Result<WriteSummary, EngineError>, u64), ClusterError> {
         let lines = crate::subscriber::to_line_protocol(&body.points);
-        let room = self.log.max_message().saturating_sub(HEADER_ROOM).max(1);
+        let max = self.log.max_message().saturating_sub(HEADER_ROOM).max(1);
         let mut pending = Vec::new();
         let mut last = 0;
-        for part in split_lines(&lines, room) {
+        // Parts are cut for their compressed size (line protocol shrinks about tenfold); one
+        // that still does not fit is cut again.
+        let mut parts: Vec<&[u8]> = split_lines(&lines, max * 4);
+        parts.reverse();
+        while let Some(part) = parts.pop() {
             let entry = self.entry(db, rp, 0, Action::Write(part.to_vec()));
-            let (sequence, rx) = self.publish(entry).await?;
+            let bytes = entry.encode()?;
+            if bytes.len() > max + HEADER_ROOM {
+                let halves = split_lines(part, part.len().div_ceil(2));
+                // One line too long for a message cannot be cut: NATS refuses it (503).
+                if halves.len() > 1 {
+                    parts.extend(halves.into_iter().rev());
+                    continue;
+                }
+            }
+            let (sequence, rx) = self.publish(entry.request, bytes).await?;
             pending.push((sequence, rx));
             last = sequence;
         }
@@ -229,7 +242,7 @@ impl<L: ReplicatedLog> Node<L> {
         now: i64,
     ) -> Result<(StatementResult, u64), ClusterError> {
         let entry = self.entry(db, rp, now, Action::Statement(statement.to_string()));
-        let (sequence, rx) = self.publish(entry).await?;
+        let (sequence, rx) = self.publish(entry.request, entry.encode()?).await?;
         match self.outcome(sequence, rx).await? {
             Outcome::Statement(r) => Ok((r, sequence)),
             Outcome::Write(_) => Err(ClusterError::NotApplied {
@@ -250,17 +263,18 @@ impl<L: ReplicatedLog> Node<L> {
         }
     }
 
+    /// Publishes the encoded entry of `request`; its sequence and where its outcome will come.
     async fn publish(
         &self,
-        entry: Entry,
+        request: u64,
+        bytes: Vec<u8>,
     ) -> Result<(u64, oneshot::Receiver<Outcome>), ClusterError> {
-        let bytes = entry.encode()?;
         let (tx, rx) = oneshot::channel();
-        self.waiters.lock().insert(entry.request, tx);
+        self.waiters.lock().insert(request, tx);
         match self.log.publish(bytes).await {
             Ok(sequence) => Ok((sequence, rx)),
             Err(e) => {
-                self.waiters.lock().remove(&entry.request);
+                self.waiters.lock().remove(&request);
                 Err(e.into())
             }
         }
