@@ -32,6 +32,11 @@ struct Args {
     /// Print the effective configuration and exit.
     #[arg(long)]
     print_config: bool,
+    /// On a stopped node of a cluster whose apply loop halted at entry SEQUENCE (it cannot
+    /// apply it: `/health` says why), record that entry as applied without applying it, and
+    /// exit; start the node again to go on. What the entry held is then missing on this node.
+    #[arg(long, value_name = "SEQUENCE")]
+    skip_log_entry: Option<u64>,
 }
 
 fn load_config(args: &Args) -> anyhow::Result<Config> {
@@ -192,6 +197,21 @@ async fn run() -> anyhow::Result<()> {
     let config = load_config(&args)?;
     if args.print_config {
         print!("{}", toml::to_string_pretty(&config)?);
+        return Ok(());
+    }
+    if let Some(sequence) = args.skip_log_entry {
+        let position = influx_rs::cluster::applied::AppliedFile::new(&config.data.dir);
+        let applied = position.read()?;
+        anyhow::ensure!(
+            sequence == applied + 1,
+            "this node has applied the log up to sequence {applied}: only the entry after it, \
+             {}, can be skipped",
+            applied + 1
+        );
+        position.write(sequence)?;
+        println!(
+            "log entry {sequence} recorded as applied without applying it; start the node to go on"
+        );
         return Ok(());
     }
     init_logging(&config);

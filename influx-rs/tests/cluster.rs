@@ -399,3 +399,81 @@ fn a_node_id_in_use_and_data_newer_than_the_log_are_refused() {
         "{log}"
     );
 }
+
+/// `influx-rs --data-dir <dir> --skip-log-entry <sequence>`: success and what it printed.
+fn skip_entry(data_dir: &std::path::Path, sequence: u64) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_influx-rs"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--skip-log-entry")
+        .arg(sequence.to_string())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn an_entry_a_node_cannot_apply_stops_it_until_an_operator_skips_it() {
+    let Some(bin) = nats_server_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::single(bin, &dir.path().join("nats"));
+    let urls = [nats.url()];
+    let port = free_port();
+    let data = dir.path().join("n1");
+    let mut node = TestServer::start_on_with_config(&data, port, &config(&urls, "n1", 1));
+    statement(&node, "CREATE DATABASE db");
+    let (status, _, first) = write(&node, "db", "m v=1 1\n");
+    assert_eq!(status, 204);
+    // A message no influx-rs wrote: another format version.
+    let bad = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let client = async_nats::connect(nats.url()).await.unwrap();
+            let js = async_nats::jetstream::new(client);
+            js.publish("influx-rs.log", vec![9u8, 1, 2, 3].into())
+                .await
+                .unwrap()
+                .await
+                .unwrap()
+                .sequence
+        });
+    assert_eq!(bad, first + 1);
+    let stopped = eventually(Duration::from_secs(10), || {
+        let h = cluster_health(&node);
+        h["status"] == "yellow"
+            && h["reasons"].to_string().contains(&format!(
+                "entry at sequence {bad}: log entry format version 9"
+            ))
+    });
+    assert!(stopped, "{}", cluster_health(&node));
+    assert!(
+        node.log().contains("the apply loop stopped"),
+        "{}",
+        node.log()
+    );
+    node.kill9();
+    // Only the entry after the applied one can be skipped.
+    let (ok, text) = skip_entry(&data, bad + 1);
+    assert!(
+        !ok && text.contains(&format!("only the entry after it, {bad}")),
+        "{text}"
+    );
+    let (ok, text) = skip_entry(&data, bad);
+    assert!(ok, "{text}");
+    let node = TestServer::start_on_with_config(&data, port, &config(&urls, "n1", 1));
+    let (status, body, after) = write(&node, "db", "m v=2 2\n");
+    assert_eq!((status, body.as_str()), (204, ""));
+    assert!(after > bad);
+    let count = read(&node, "db", "SELECT count(v) FROM m", after);
+    assert_eq!(common::rows(&count)[0][1], 2, "{count}");
+    let green = eventually(Duration::from_secs(10), || {
+        cluster_health(&node)["status"] == "green"
+    });
+    assert!(green, "{}", cluster_health(&node));
+}
