@@ -169,8 +169,7 @@ impl Scheduler {
         let thread = std::thread::Builder::new()
             .name("continuous-queries".into())
             .spawn(move || {
-                // The boundary each CQ last ran for, by (database, name).
-                let mut last_run: HashMap<(String, String), i64> = HashMap::new();
+                let mut last_run = LastRuns::new();
                 while !flag.load(Ordering::Relaxed) {
                     run_due(&engine, &mut last_run, now_ns());
                     std::thread::sleep(Duration::from_secs(1));
@@ -198,8 +197,55 @@ fn now_ns() -> i64 {
 
 /// Runs every CQ whose `EVERY` boundary passed since its last run; a CQ seen for the first
 /// time waits for its next boundary.
-fn run_due(engine: &Engine, last_run: &mut HashMap<(String, String), i64>, now: i64) {
-    let catalog = engine.catalog();
+fn run_due(engine: &Engine, last_run: &mut LastRuns, now: i64) {
+    for run in due(&engine.catalog(), last_run, now) {
+        let ctx = QueryContext {
+            database: Some(run.database.clone()),
+            now,
+            ..QueryContext::default()
+        };
+        if let Err(e) = query::into::select_into(engine, &run.select, &ctx) {
+            tracing::warn!(database = %run.database, cq = %run.name, "continuous query failed: {e}");
+        } else {
+            tracing::debug!(database = %run.database, cq = %run.name, "continuous query ran");
+        }
+    }
+}
+
+/// The boundary each CQ last ran for, by (database, name).
+pub type LastRuns = HashMap<(String, String), i64>;
+
+/// One run of a continuous query: its `SELECT … INTO` over the window that just ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueRun {
+    /// The CQ's database.
+    pub database: String,
+    /// The CQ's name.
+    pub name: String,
+    /// The statement to run (with its time range).
+    pub select: SelectStatement,
+}
+
+/// Marks every CQ of `catalog` as last run one `EVERY` before its latest boundary, so that the
+/// next [`due`] runs the window that ended there: how a cluster node that just took over the
+/// continuous queries makes sure the window the previous holder may not have run is not skipped
+/// (run twice, it writes the same points again).
+pub fn seed_previous(catalog: &Catalog, last_run: &mut LastRuns, now: i64) {
+    for (db, info) in &catalog.databases {
+        for cq in &info.continuous_queries {
+            if let Some(plan) = plan(&cq.query) {
+                let boundary =
+                    (now - plan.offset).div_euclid(plan.every) * plan.every + plan.offset;
+                last_run.insert((db.clone(), cq.name.clone()), boundary - plan.every);
+            }
+        }
+    }
+}
+
+/// The CQs of `catalog` whose `EVERY` boundary passed since their run in `last_run` (which is
+/// updated); a CQ seen for the first time waits for its next boundary.
+pub fn due(catalog: &Catalog, last_run: &mut LastRuns, now: i64) -> Vec<DueRun> {
+    let mut runs = Vec::new();
     let mut seen = Vec::new();
     for (db, info) in &catalog.databases {
         for cq in &info.continuous_queries {
@@ -216,19 +262,15 @@ fn run_due(engine: &Engine, last_run: &mut HashMap<(String, String), i64>, now: 
             last_run.insert(key, boundary);
             let end =
                 (boundary - plan.offset).div_euclid(plan.interval) * plan.interval + plan.offset;
-            let ctx = QueryContext {
-                database: Some(db.clone()),
-                now,
-                ..QueryContext::default()
-            };
-            if let Err(e) = query::into::select_into(engine, &windowed(&plan, end), &ctx) {
-                tracing::warn!(database = %db, cq = %cq.name, "continuous query failed: {e}");
-            } else {
-                tracing::debug!(database = %db, cq = %cq.name, end, "continuous query ran");
-            }
+            runs.push(DueRun {
+                database: db.clone(),
+                name: cq.name.clone(),
+                select: windowed(&plan, end),
+            });
         }
     }
     last_run.retain(|k, _| seen.contains(k));
+    runs
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use anyhow::Context;
 use clap::Parser;
 use influx_rs::cluster::nats::NatsLog;
+use influx_rs::cluster::once::OnceWork;
 use influx_rs::cluster::Node;
 use influx_rs::config::Config;
 use influx_rs::http::{router, AppState, Metrics};
@@ -233,7 +234,21 @@ async fn run() -> anyhow::Result<()> {
         }
     };
     let maintenance = engine.start_maintenance();
-    let continuous_queries = if config.continuous_queries.enabled {
+    // On a node of a cluster, CQs and retention run once per cluster, on the lease holder,
+    // through the log.
+    if let Some(node) = &cluster {
+        tokio::spawn(
+            Arc::clone(node).run_once_per_cluster(OnceWork {
+                continuous_queries: config.continuous_queries.enabled,
+                retention: config
+                    .retention
+                    .enabled
+                    .then_some(config.retention.check_interval),
+            }),
+        );
+    }
+    let local_work = cluster.is_none();
+    let continuous_queries = if local_work && config.continuous_queries.enabled {
         Some(
             influx_rs::continuous::Scheduler::start(Arc::clone(&engine))
                 .context("starting the continuous-query scheduler")?,
@@ -241,7 +256,7 @@ async fn run() -> anyhow::Result<()> {
     } else {
         None
     };
-    if config.retention.enabled {
+    if local_work && config.retention.enabled {
         let engine = Arc::clone(&engine);
         let every = config.retention.check_interval;
         tokio::spawn(async move {

@@ -544,6 +544,26 @@ impl Catalog {
         })
     }
 
+    /// The ids of the shard groups past their retention at `now`, oldest first (what a cluster's
+    /// lease holder publishes `DROP SHARD` for).
+    pub fn expired_groups(&self, now: i64) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .databases
+            .values()
+            .flat_map(|info| info.policies.values())
+            .filter(|policy| policy.duration != 0)
+            .flat_map(|policy| {
+                policy
+                    .shard_groups
+                    .iter()
+                    .filter(move |g| g.end <= now.saturating_sub(policy.duration))
+                    .map(|g| g.id)
+            })
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Removes the shard group (and shard) `id`, if there is one (`DROP SHARD`).
     pub fn remove_shard_group(&mut self, id: u64) -> Vec<ShardLocation> {
         self.remove_shard_groups(|g, _| g.id == id)

@@ -477,3 +477,105 @@ fn an_entry_a_node_cannot_apply_stops_it_until_an_operator_skips_it() {
     });
     assert!(green, "{}", cluster_health(&node));
 }
+
+/// The node holding the once-per-cluster lease, as `node`'s `/cluster` shows the heartbeats.
+fn lease_holder(node: &TestServer) -> Option<String> {
+    cluster_health(node)["nodes"]
+        .as_array()?
+        .iter()
+        .find(|n| {
+            n["holds_lease"] == true && n["last_contact_ms"].as_u64().is_some_and(|ms| ms < 3000)
+        })
+        .and_then(|n| n["node"].as_str().map(str::to_string))
+}
+
+#[test]
+fn continuous_queries_run_once_through_the_log_and_move_when_their_node_dies() {
+    let Some(bin) = nats_server_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::single(bin, &dir.path().join("nats"));
+    let urls = [nats.url()];
+    let mut nodes: Vec<Option<TestServer>> = (1..=2)
+        .map(|i| {
+            Some(TestServer::start_with_config(
+                &dir.path().join(format!("n{i}")),
+                &config(&urls, &format!("n{i}"), 1),
+            ))
+        })
+        .collect();
+    let first = nodes[0].as_ref().unwrap();
+    statement(first, "CREATE DATABASE db");
+    statement(
+        first,
+        "CREATE CONTINUOUS QUERY cq ON db RESAMPLE EVERY 1s FOR 30s BEGIN SELECT count(v) INTO db.autogen.counts FROM m GROUP BY time(1s) END",
+    );
+    let holder = eventually(Duration::from_secs(15), || lease_holder(first).is_some());
+    assert!(holder, "{}", cluster_health(first));
+    let holder = lease_holder(first).unwrap();
+    let (dead, alive) = if holder == "n1" { (0, 1) } else { (1, 0) };
+    // Points every 50 ms for 3 s, then the holder dies, then 3 s more through the survivor.
+    let now_ns = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    };
+    let start = now_ns();
+    let mut last = 0;
+    for i in 0..120u64 {
+        if i == 60 {
+            nodes[dead].take().unwrap().kill9();
+        }
+        let target = if i < 60 { i as usize % 2 } else { alive };
+        let (status, body, seq) = write(
+            nodes[target].as_ref().unwrap(),
+            "db",
+            &format!("m v={i} {}\n", now_ns()),
+        );
+        assert_eq!(status, 204, "{body}");
+        last = last.max(seq);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let end = now_ns();
+    let survivor = nodes[alive].as_ref().unwrap();
+    let moved = eventually(Duration::from_secs(20), || {
+        lease_holder(survivor).as_deref() == Some(if alive == 0 { "n1" } else { "n2" })
+    });
+    assert!(
+        moved,
+        "the lease did not move: {}",
+        cluster_health(survivor)
+    );
+    // Once the survivor's resampling covered the whole range, every 1 s window of the CQ's
+    // results equals the count of the points themselves: none skipped, none doubled.
+    let from = start / 1_000_000_000 * 1_000_000_000 + 1_000_000_000;
+    let to = end / 1_000_000_000 * 1_000_000_000;
+    let range = format!("time >= {from} AND time < {to}");
+    let answers = || {
+        let direct = read(
+            survivor,
+            "db",
+            &format!("SELECT count(v) FROM m WHERE {range} GROUP BY time(1s)"),
+            last,
+        );
+        let cq = read(
+            survivor,
+            "db",
+            &format!("SELECT count FROM counts WHERE {range}"),
+            last,
+        );
+        (direct, cq)
+    };
+    let same = eventually(Duration::from_secs(30), || {
+        let (direct, cq) = answers();
+        let direct: Vec<_> = common::rows(&direct)
+            .into_iter()
+            .filter(|r| r[1] != 0)
+            .collect();
+        !direct.is_empty() && direct == common::rows(&cq)
+    });
+    let (direct, cq) = answers();
+    assert!(same, "points per second {direct}\nCQ results {cq}");
+}

@@ -30,6 +30,9 @@ pub struct Heartbeat {
     /// Why its apply loop stopped, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// Whether it holds the once-per-cluster lease (continuous queries, retention).
+    #[serde(default)]
+    pub lease: bool,
 }
 
 /// The cluster's colour.
@@ -57,6 +60,8 @@ pub struct NodeHealth {
     pub last_contact_ms: u64,
     /// Whether it counts as in step.
     pub in_step: bool,
+    /// Whether it runs the continuous queries and retention (holds the lease).
+    pub holds_lease: bool,
     /// Why its apply loop stopped, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
@@ -89,6 +94,7 @@ impl<L: ReplicatedLog> Node<L> {
             applied: self.applied(),
             time_ms: now_ms(),
             stopped: self.stopped.lock().clone(),
+            lease: self.holds_lease(),
         };
         let bytes = serde_json::to_vec(&beat).unwrap_or_default();
         self.log.put(&self.config.node_id, bytes).await
@@ -161,6 +167,7 @@ impl<L: ReplicatedLog> Node<L> {
                 lag,
                 last_contact_ms,
                 in_step,
+                holds_lease: beat.lease,
                 stopped: beat.stopped,
             });
         }

@@ -72,4 +72,16 @@ pub trait ReplicatedLog: Send + Sync + 'static {
 
     /// How long a shared record lives without being set again.
     fn record_ttl(&self) -> Duration;
+
+    /// Takes or keeps lease `name` for `holder`: true when `holder` holds it now (it was free,
+    /// or already `holder`'s and is renewed). A lease not renewed within [`Self::lease_ttl`]
+    /// lapses and another holder may take it.
+    fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+    ) -> impl Future<Output = Result<bool, LogError>> + Send;
+
+    /// How long a lease lasts without renewal.
+    fn lease_ttl(&self) -> Duration;
 }

@@ -8,6 +8,7 @@ pub mod entry;
 pub mod health;
 pub mod log;
 pub mod nats;
+pub mod once;
 
 use crate::config::ClusterConfig;
 use crate::query::{self, QueryContext, StatementResult};
@@ -96,6 +97,8 @@ pub struct Node<L: ReplicatedLog> {
     applied_file: AppliedFile,
     /// Why the apply loop stopped (an entry it cannot apply), for health and the log.
     stopped: Mutex<Option<String>>,
+    /// Whether this node holds the once-per-cluster lease ([`once`]).
+    lease_held: std::sync::atomic::AtomicBool,
 }
 
 impl<L: ReplicatedLog> std::fmt::Debug for Node<L> {
@@ -135,6 +138,7 @@ impl<L: ReplicatedLog> Node<L> {
             applied: watch::Sender::new(applied),
             applied_file,
             stopped: Mutex::default(),
+            lease_held: Default::default(),
         });
         node.check_node_id().await?;
         let state = node.log.state().await?;

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 /// How long a heartbeat lives in the nodes bucket.
 const RECORD_TTL: Duration = Duration::from_secs(60);
+/// How long a lease lasts without renewal: a dead holder's work moves within this (plus a
+/// renewal period).
+const LEASE_TTL: Duration = Duration::from_secs(10);
 /// How long a publish waits for the quorum's acknowledgement.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -19,6 +22,7 @@ pub struct NatsLog {
     js: jetstream::Context,
     stream: stream::Stream,
     nodes: kv::Store,
+    leases: kv::Store,
     subject: String,
     max_message: usize,
 }
@@ -78,28 +82,51 @@ impl NatsLog {
             })
             .await
             .map_err(unavailable)?;
-        let bucket = format!("{}-nodes", config.stream);
-        let nodes = match js.get_key_value(&bucket).await {
-            Ok(store) => store,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: bucket.clone(),
-                    history: 1,
-                    max_age: RECORD_TTL,
-                    num_replicas: config.replicas,
-                    ..Default::default()
-                })
-                .await
-                .map_err(unavailable)?,
-        };
+        let nodes = bucket(
+            &js,
+            format!("{}-nodes", config.stream),
+            RECORD_TTL,
+            config.replicas,
+        )
+        .await?;
+        let leases = bucket(
+            &js,
+            format!("{}-leases", config.stream),
+            LEASE_TTL,
+            config.replicas,
+        )
+        .await?;
         let max_message = client.server_info().max_payload.max(64 * 1024);
         Ok(NatsLog {
             js,
             stream,
             nodes,
+            leases,
             subject,
             max_message,
         })
+    }
+}
+
+/// Key-value bucket `name` whose entries live `ttl`, created when missing.
+async fn bucket(
+    js: &jetstream::Context,
+    name: String,
+    ttl: Duration,
+    replicas: usize,
+) -> Result<kv::Store, LogError> {
+    match js.get_key_value(&name).await {
+        Ok(store) => Ok(store),
+        Err(_) => js
+            .create_key_value(kv::Config {
+                bucket: name,
+                history: 1,
+                max_age: ttl,
+                num_replicas: replicas,
+                ..Default::default()
+            })
+            .await
+            .map_err(unavailable),
     }
 }
 
@@ -194,5 +221,33 @@ impl ReplicatedLog for NatsLog {
 
     fn record_ttl(&self) -> Duration {
         RECORD_TTL
+    }
+
+    async fn acquire_lease(&self, name: &str, holder: &str) -> Result<bool, LogError> {
+        let current = self.leases.entry(name).await.map_err(unavailable)?;
+        match current {
+            // Ours: renewed only if nobody took it meanwhile (compare and set on its revision).
+            Some(e)
+                if e.operation == kv::Operation::Put && e.value.as_ref() == holder.as_bytes() =>
+            {
+                Ok(self
+                    .leases
+                    .update(name, holder.as_bytes().to_vec().into(), e.revision)
+                    .await
+                    .is_ok())
+            }
+            // Someone else's, still alive.
+            Some(e) if e.operation == kv::Operation::Put => Ok(false),
+            // Free (never taken, or lapsed): create fails if another took it first.
+            _ => Ok(self
+                .leases
+                .create(name, holder.as_bytes().to_vec().into())
+                .await
+                .is_ok()),
+        }
+    }
+
+    fn lease_ttl(&self) -> Duration {
+        LEASE_TTL
     }
 }
