@@ -163,6 +163,14 @@ impl Source {
             })
     }
 
+    /// The store's cluster (influx-rs `/cluster`); `None` for a single node.
+    pub async fn cluster(&self) -> Result<Option<serde_json::Value>, SourceError> {
+        self.client
+            .cluster()
+            .await
+            .map_err(|e| SourceError(format!("source {}: {e}", self.config.name)))
+    }
+
     /// Whether `/ping` answers.
     pub async fn ping(&self) -> bool {
         self.client.ping().await.is_ok()

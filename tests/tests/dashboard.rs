@@ -1013,3 +1013,84 @@ fn sources_are_added_edited_and_removed_in_the_ui() {
         "a removed source is queried no more"
     );
 }
+
+/// A `nats-server` with JetStream on a loopback port, killed by PID on drop.
+struct Nats(std::process::Child);
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_cluster_page_shows_a_single_node_or_the_clusters_colour_and_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["c1", "c2"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    let single = Store::start(&dir.path().join("single"), free_port());
+    let (_c, port) = chronograf(&dir.path().join("c1"), &single, &[]);
+    let html = get(port, "/sources/1/cluster").text().unwrap();
+    assert!(html.contains("a single node"), "{html}");
+    let json: serde_json::Value = get(port, "/chronograf/v1/sources/1/cluster")
+        .json()
+        .unwrap();
+    assert_eq!(json, serde_json::json!({"cluster": null}));
+
+    let Some(bin) = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        assert!(
+            !tick_tests::required(),
+            "nats-server (Debian package) is required in CI"
+        );
+        eprintln!("SKIPPED: nats-server not installed");
+        return;
+    };
+    let nats_port = free_port();
+    let _nats = Nats(
+        std::process::Command::new(bin)
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &nats_port.to_string(),
+                "-sd",
+            ])
+            .arg(dir.path().join("nats"))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("nats://127.0.0.1:{nats_port}");
+    let node = Store::start_with_env(
+        &dir.path().join("n1"),
+        free_port(),
+        &[
+            ("INFLUX_RS_CLUSTER_NATS_URLS", url.as_str()),
+            ("INFLUX_RS_CLUSTER_NODE_ID", "n1"),
+            ("INFLUX_RS_CLUSTER_REPLICAS", "1"),
+        ],
+    );
+    let (_c, port) = chronograf(&dir.path().join("c2"), &node, &[]);
+    let ready = wait_until(Duration::from_secs(15), || {
+        let json: serde_json::Value = get(port, "/chronograf/v1/sources/1/cluster")
+            .json()
+            .unwrap_or_default();
+        json["cluster"]["status"] == "green" && json["cluster"]["nodes"][0]["holds_lease"] == true
+    });
+    let json: serde_json::Value = get(port, "/chronograf/v1/sources/1/cluster")
+        .json()
+        .unwrap();
+    assert!(ready, "{json}");
+    let html = get(port, "/sources/1/cluster").text().unwrap();
+    assert!(
+        html.contains("class=\"health green\"") && html.contains(">n1<"),
+        "{html}"
+    );
+    assert!(html.contains("runs CQs and retention"), "{html}");
+}

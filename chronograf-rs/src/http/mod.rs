@@ -3,6 +3,7 @@
 //! compact series for charts. InfluxQL only ever goes to configured sources.
 
 mod assets;
+mod cluster;
 mod kapacitor;
 
 pub use kapacitor::Kapacitor;
@@ -119,6 +120,11 @@ pub fn router(state: AppState) -> Router {
             axum::routing::patch(alerting::update_rule).delete(alerting::delete_rule),
         )
         .route("/sources/{id}/admin", get(admin::admin_page))
+        .route("/sources/{id}/cluster", get(cluster::cluster_page))
+        .route(
+            "/chronograf/v1/sources/{id}/cluster",
+            get(cluster::cluster_json),
+        )
         .route(
             "/sources/{id}/tickscripts/{tid}",
             get(alerting::tickscript_page),

@@ -244,6 +244,23 @@ impl Client {
             .map_err(|e| Error::Decode(error_chain(&e)))
     }
 
+    /// `GET /cluster` of an influx-rs node: the cluster's colour and nodes as JSON; `None` when
+    /// the store is a single node (it answers 404).
+    pub async fn cluster(&self) -> Result<Option<serde_json::Value>, Error> {
+        match self
+            .send(|http, url| http.get(endpoint(url, "cluster")))
+            .await
+        {
+            Ok(resp) => resp
+                .json()
+                .await
+                .map(Some)
+                .map_err(|e| Error::Decode(error_chain(&e))),
+            Err(Error::Refused { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn send_write(
         &self,
         path: &str,
