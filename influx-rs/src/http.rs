@@ -295,12 +295,34 @@ async fn metrics(State(state): State<AppState>) -> Response {
         sub.writes_failed.load(Ordering::Relaxed),
         sub.writes_dropped.load(Ordering::Relaxed),
     );
+    let body = match &state.cluster {
+        Some(node) => body + &cluster_metrics(node),
+        None => body,
+    };
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         body,
     )
         .into_response()
+}
+
+/// This node's place in its cluster, in Prometheus text.
+fn cluster_metrics(node: &ClusterNode) -> String {
+    format!(
+        "# HELP influxrs_cluster_applied_sequence The last log sequence this node applied.\n\
+         # TYPE influxrs_cluster_applied_sequence gauge\n\
+         influxrs_cluster_applied_sequence {}\n\
+         # HELP influxrs_cluster_apply_stopped 1 when this node's apply loop stopped at an entry it cannot apply.\n\
+         # TYPE influxrs_cluster_apply_stopped gauge\n\
+         influxrs_cluster_apply_stopped {}\n\
+         # HELP influxrs_cluster_lease 1 when this node runs the continuous queries and retention.\n\
+         # TYPE influxrs_cluster_lease gauge\n\
+         influxrs_cluster_lease {}\n",
+        node.applied(),
+        u8::from(node.is_stopped()),
+        u8::from(node.holds_lease()),
+    )
 }
 
 /// Reads the body, gunzipping it when asked, within `limit` bytes (0 = unlimited).
@@ -656,10 +678,16 @@ async fn query(
         interrupt: Default::default(),
         running: Some(Arc::clone(&state.running)),
         planner: None,
-        stats: vec![
-            Arc::clone(&state.metrics) as Arc<dyn query::diagnostics::StatsSource>,
-            Arc::clone(&state.subscriber.stats) as Arc<dyn query::diagnostics::StatsSource>,
-        ],
+        stats: {
+            let mut stats = vec![
+                Arc::clone(&state.metrics) as Arc<dyn query::diagnostics::StatsSource>,
+                Arc::clone(&state.subscriber.stats) as Arc<dyn query::diagnostics::StatsSource>,
+            ];
+            if let Some(node) = &state.cluster {
+                stats.push(Arc::clone(node) as Arc<dyn query::diagnostics::StatsSource>);
+            }
+            stats
+        },
     };
     // CSV when asked for; its times are integers (ns unless `epoch` says otherwise).
     let csv_type = headers

@@ -193,6 +193,20 @@ fn writes_and_statements_sent_to_any_node_reach_every_node() {
         .unwrap();
     assert_eq!(h["status"], "pass", "{h}");
     assert_eq!(h["cluster"]["node"], "n1", "{h}");
+    // The node's place in the cluster on /metrics and in SHOW STATS.
+    let metrics = client()
+        .get(nodes[0].url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("influxrs_cluster_applied_sequence ")
+            && metrics.contains("influxrs_cluster_apply_stopped 0"),
+        "{metrics}"
+    );
+    let stats = read(&nodes[0], "", "SHOW STATS", 0);
+    assert!(stats.to_string().contains("appliedSequence"), "{stats}");
 }
 
 #[test]

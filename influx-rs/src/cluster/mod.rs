@@ -157,6 +157,11 @@ impl<L: ReplicatedLog> Node<L> {
         Ok(node)
     }
 
+    /// Whether the apply loop stopped at an entry it cannot apply.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.lock().is_some()
+    }
+
     /// The sequence of the last entry this node applied.
     pub fn applied(&self) -> u64 {
         *self.applied.borrow()
@@ -445,6 +450,22 @@ impl<L: ReplicatedLog> Node<L> {
             .filter(|(key, _)| *key == self.config.node_id)
             .filter_map(|(_, value)| serde_json::from_slice::<health::Heartbeat>(&value).ok())
             .find(|beat| beat.origin != self.origin))
+    }
+}
+
+/// `SHOW STATS` module `cluster`: the node's applied position, whether it stopped, whether it
+/// holds the lease.
+impl<L: ReplicatedLog> query::diagnostics::StatsSource for Node<L> {
+    fn stats(&self) -> Vec<query::diagnostics::ModuleStats> {
+        vec![query::diagnostics::ModuleStats::new(
+            "cluster",
+            &[("nodeID", self.config.node_id.clone())],
+            [
+                ("appliedSequence", self.applied().into()),
+                ("applyStopped", self.is_stopped().into()),
+                ("lease", self.holds_lease().into()),
+            ],
+        )]
     }
 }
 
