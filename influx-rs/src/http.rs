@@ -421,7 +421,7 @@ async fn cluster_write(
         };
     let m = &state.metrics;
     // Nothing to store, or nowhere to store it: answered here, as a single node answers.
-    let unknown = state.engine.catalog().resolve_policy(&db, &rp).err();
+    let unknown = state.engine.resolve_policy(&db, &rp).err();
     if parsed.points.is_empty() || unknown.is_some() {
         let result = match unknown {
             Some(e) => Err(EngineError::Meta(e)),

@@ -74,23 +74,32 @@ fn init_logging(config: &Config) {
 /// user of that name exists yet: how a container's first start sets up authentication (as the
 /// InfluxDB image's `INFLUXDB_ADMIN_USER`). An existing user is left as it is.
 fn bootstrap_admin(engine: &Engine) -> anyhow::Result<()> {
+    let Some((user, password)) = admin_to_create(engine)? else {
+        return Ok(());
+    };
+    let hash = influx_rs::users::hash_password(&password)?;
+    engine.update_catalog(|c| c.create_user(&user, &password, hash, true))?;
+    tracing::info!(user = %user, "admin user created");
+    Ok(())
+}
+
+/// The admin `INFLUX_RS_ADMIN_USER` / `INFLUX_RS_ADMIN_PASSWORD` name, when there is one and no
+/// user of that name exists yet; an error when its password is empty.
+fn admin_to_create(engine: &Engine) -> anyhow::Result<Option<(String, String)>> {
     let (Ok(user), Ok(password)) = (
         std::env::var("INFLUX_RS_ADMIN_USER"),
         std::env::var("INFLUX_RS_ADMIN_PASSWORD"),
     ) else {
-        return Ok(());
+        return Ok(None);
     };
     if user.is_empty() || engine.catalog().users.contains_key(&user) {
-        return Ok(());
+        return Ok(None);
     }
     anyhow::ensure!(
         !password.is_empty(),
         "INFLUX_RS_ADMIN_PASSWORD is empty: an admin needs a password"
     );
-    let hash = influx_rs::users::hash_password(&password)?;
-    engine.update_catalog(|c| c.create_user(&user, &password, hash, true))?;
-    tracing::info!(user = %user, "admin user created");
-    Ok(())
+    Ok(Some((user, password)))
 }
 
 /// How long a node waits at start for the cluster's log (NATS starting beside it, a JetStream
@@ -133,19 +142,9 @@ async fn join_cluster(
 /// [`bootstrap_admin`] on a node of a cluster: the user is created through the log, so every
 /// node has it (a node that finds it already there, from another node, does nothing).
 async fn bootstrap_admin_through_log(engine: &Engine, node: &Node<NatsLog>) -> anyhow::Result<()> {
-    let (Ok(user), Ok(password)) = (
-        std::env::var("INFLUX_RS_ADMIN_USER"),
-        std::env::var("INFLUX_RS_ADMIN_PASSWORD"),
-    ) else {
+    let Some((user, password)) = admin_to_create(engine)? else {
         return Ok(());
     };
-    if user.is_empty() || engine.catalog().users.contains_key(&user) {
-        return Ok(());
-    }
-    anyhow::ensure!(
-        !password.is_empty(),
-        "INFLUX_RS_ADMIN_PASSWORD is empty: an admin needs a password"
-    );
     let statement = format!(
         "CREATE USER {} WITH PASSWORD {} WITH ALL PRIVILEGES",
         influxql::quote_ident(&user),

@@ -219,6 +219,15 @@ impl Engine {
         self.catalog.lock().clone()
     }
 
+    /// The retention policy a write to `db` (and `rp`, "" for the default) goes to, looked up
+    /// in place: what a write checks before anything else, without copying the catalog.
+    pub fn resolve_policy(&self, db: &str, rp: &str) -> Result<String, MetaError> {
+        self.catalog
+            .lock()
+            .resolve_policy(db, rp)
+            .map(str::to_string)
+    }
+
     /// Applies a catalog change and persists it; returns what `f` returned.
     pub fn update_catalog<T>(
         &self,
