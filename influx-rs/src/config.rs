@@ -80,11 +80,18 @@ pub struct ClusterConfig {
     pub stream: String,
     /// Copies JetStream keeps of the log (1, 3 or 5; at most the number of NATS servers).
     pub replicas: usize,
-    /// How long the log keeps entries.
+    /// How long the log keeps entries that the newest snapshot covers (older ones are trimmed
+    /// after each snapshot; never one the snapshot does not cover). 0 = no limit but the bytes.
     #[serde(with = "humantime_serde")]
     pub max_log_age: Duration,
-    /// Most bytes the log keeps; 0 = no limit but the age.
+    /// Most bytes the log keeps of entries that the newest snapshot covers; 0 = no limit but
+    /// the age.
     pub max_log_bytes: u64,
+    /// How often the once-per-cluster lease holder publishes a snapshot of its data (a
+    /// backup, with the log sequence it covers) for nodes that join behind the log's history,
+    /// and then trims the log; 0 = never (and the log is never trimmed).
+    #[serde(with = "humantime_serde")]
+    pub snapshot_interval: Duration,
     /// NATS user (with `nats-password`).
     pub nats_user: String,
     /// NATS password.
@@ -132,6 +139,7 @@ impl Default for ClusterConfig {
             replicas: 3,
             max_log_age: Duration::from_secs(7 * 24 * 3600),
             max_log_bytes: 0,
+            snapshot_interval: Duration::from_secs(3600),
             nats_user: String::new(),
             nats_password: String::new(),
             nats_token: String::new(),
@@ -382,6 +390,8 @@ impl Config {
             "NATS_USER",
             "NATS_PASSWORD",
             "NATS_TOKEN",
+            "SNAPSHOT_INTERVAL",
+            "MAX_LOG_AGE",
         ];
         for name in names {
             let var = format!("INFLUX_RS_CLUSTER_{name}");
@@ -408,6 +418,19 @@ impl Config {
                 }
                 "NATS_USER" => cluster.nats_user = value,
                 "NATS_PASSWORD" => cluster.nats_password = value,
+                "SNAPSHOT_INTERVAL" | "MAX_LOG_AGE" => {
+                    let every =
+                        humantime_serde::re::humantime::parse_duration(&value).map_err(|e| {
+                            ConfigError::Env {
+                                name: var.clone(),
+                                message: format!("{value:?}: {e}"),
+                            }
+                        })?;
+                    match name {
+                        "SNAPSHOT_INTERVAL" => cluster.snapshot_interval = every,
+                        _ => cluster.max_log_age = every,
+                    }
+                }
                 _ => cluster.nats_token = value,
             }
         }

@@ -76,6 +76,8 @@ pub struct AppState {
     pub cluster: Option<Arc<ClusterNode>>,
 }
 
+mod backup;
+
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -86,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/write", any(write_v2))
         .route("/query", any(query))
         .route("/metrics", get(metrics))
+        .route("/backup", get(backup::backup))
         .layer(axum::middleware::from_fn(common_headers))
         .with_state(state)
 }

@@ -18,7 +18,9 @@
 /// The InfluxDB version this API is compatible with, announced to clients.
 pub const COMPAT_VERSION: &str = "1.8.10";
 
+pub mod backup;
 pub mod bearer;
+pub mod bootstrap;
 pub mod cluster;
 pub mod config;
 pub mod continuous;

@@ -22,13 +22,13 @@ use std::sync::Arc;
 )]
 struct Args {
     /// Configuration file (TOML).
-    #[arg(long, env = "INFLUX_RS_CONFIG")]
+    #[arg(long, env = "INFLUX_RS_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Listen address, e.g. 127.0.0.1:8086.
     #[arg(long)]
     bind: Option<std::net::SocketAddr>,
     /// Data directory.
-    #[arg(long)]
+    #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
     /// Print the effective configuration and exit.
     #[arg(long)]
@@ -38,6 +38,111 @@ struct Args {
     /// exit; start the node again to go on. What the entry held is then missing on this node.
     #[arg(long, value_name = "SEQUENCE")]
     skip_log_entry: Option<u64>,
+    /// Without a command: run the store.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// What `influx-rs` does besides serving.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Takes a consistent backup of a running store (online; on a node of a cluster, with
+    /// the log sequence it covers) into a new directory.
+    Backup {
+        /// The store's URL.
+        #[arg(long, default_value = "http://127.0.0.1:8086")]
+        host: String,
+        /// An admin's name, when the store demands credentials.
+        #[arg(long, env = "INFLUX_USERNAME")]
+        username: Option<String>,
+        /// Its password.
+        #[arg(long, env = "INFLUX_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Where the backup goes: a new or empty directory.
+        dir: PathBuf,
+    },
+    /// Restores a backup into the data directory (`--data-dir` or the configuration's) of a
+    /// stopped or new store, which must be empty. A node of a cluster then replays the log
+    /// from the backup's sequence.
+    Restore {
+        /// The backup's directory.
+        dir: PathBuf,
+    },
+}
+
+/// `influx-rs backup`: streams `GET /backup` into `dir`, unpacking as it arrives.
+async fn take_backup(
+    host: &str,
+    credentials: Option<(String, String)>,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let mut builder = influx_client::ClientBuilder::new([host])
+        .timeout(std::time::Duration::from_secs(24 * 3600));
+    if let Some((user, password)) = credentials {
+        builder = builder.auth(influx_client::Auth::basic(user, password));
+    }
+    let client = builder.build()?;
+    let mut stream = client
+        .backup()
+        .await
+        .with_context(|| format!("asking {host} for a backup"))?;
+    let (pieces, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+    let target = dir.to_path_buf();
+    let unpacking = tokio::task::spawn_blocking(move || {
+        influx_rs::backup::unpack(PieceReader::new(received), &target)
+    });
+    while let Some(piece) = stream.next_piece().await {
+        let piece = piece.context("receiving the backup")?;
+        if pieces.send(piece).is_err() {
+            break;
+        }
+    }
+    drop(pieces);
+    let manifest = unpacking.await??;
+    let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+    match manifest.sequence {
+        Some(sequence) => println!(
+            "backup of {} files ({bytes} bytes) in {}, covering the cluster's log up to sequence {sequence}",
+            manifest.files.len(),
+            dir.display()
+        ),
+        None => println!(
+            "backup of {} files ({bytes} bytes) in {}",
+            manifest.files.len(),
+            dir.display()
+        ),
+    }
+    Ok(())
+}
+
+/// The pieces of a download as one `Read`, for the tar reader on its own thread.
+struct PieceReader {
+    pieces: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: std::io::Cursor<Vec<u8>>,
+}
+
+impl PieceReader {
+    fn new(pieces: std::sync::mpsc::Receiver<Vec<u8>>) -> PieceReader {
+        PieceReader {
+            pieces,
+            current: std::io::Cursor::new(Vec::new()),
+        }
+    }
+}
+
+impl std::io::Read for PieceReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.current.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            match self.pieces.recv() {
+                Ok(piece) => self.current = std::io::Cursor::new(piece),
+                Err(_) => return Ok(0),
+            }
+        }
+    }
 }
 
 fn load_config(args: &Args) -> anyhow::Result<Config> {
@@ -70,60 +175,71 @@ fn init_logging(config: &Config) {
     }
 }
 
-/// Creates the admin user named by `INFLUX_RS_ADMIN_USER` / `INFLUX_RS_ADMIN_PASSWORD` when no
-/// user of that name exists yet: how a container's first start sets up authentication (as the
-/// InfluxDB image's `INFLUXDB_ADMIN_USER`). An existing user is left as it is.
-fn bootstrap_admin(engine: &Engine) -> anyhow::Result<()> {
-    let Some((user, password)) = admin_to_create(engine)? else {
-        return Ok(());
-    };
-    let hash = influx_rs::users::hash_password(&password)?;
-    engine.update_catalog(|c| c.create_user(&user, &password, hash, true))?;
-    tracing::info!(user = %user, "admin user created");
+/// Runs what the environment asks to set up ([`influx_rs::bootstrap`]) on a node alone.
+fn bootstrap(engine: &Engine) -> anyhow::Result<()> {
+    let statements = bootstrap_statements(engine)?;
+    for text in &statements {
+        let statement = influxql::parse_statement(text)?;
+        let ctx = influx_rs::query::QueryContext {
+            now: chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0),
+            ..Default::default()
+        };
+        let result = influx_rs::query::execute(engine, &[statement], &ctx);
+        bootstrap_outcome(
+            text,
+            result.results.into_iter().next().and_then(|r| r.error),
+        )?;
+    }
     Ok(())
 }
 
-/// The admin `INFLUX_RS_ADMIN_USER` / `INFLUX_RS_ADMIN_PASSWORD` name, when there is one and no
-/// user of that name exists yet; an error when its password is empty.
-fn admin_to_create(engine: &Engine) -> anyhow::Result<Option<(String, String)>> {
-    let (Ok(user), Ok(password)) = (
-        std::env::var("INFLUX_RS_ADMIN_USER"),
-        std::env::var("INFLUX_RS_ADMIN_PASSWORD"),
-    ) else {
-        return Ok(None);
-    };
-    if user.is_empty() || engine.catalog().users.contains_key(&user) {
-        return Ok(None);
+/// The statements the environment asks for, given what the store holds.
+fn bootstrap_statements(engine: &Engine) -> anyhow::Result<Vec<String>> {
+    Ok(influx_rs::bootstrap::statements(
+        |k| std::env::var(k).ok(),
+        &engine.catalog(),
+    )?)
+}
+
+/// A bootstrap statement's error, unless it says only that its work was done before; the
+/// statement is named without its password.
+fn bootstrap_outcome(statement: &str, error: Option<String>) -> anyhow::Result<()> {
+    let shown = statement
+        .split(" WITH PASSWORD")
+        .next()
+        .unwrap_or(statement);
+    match error {
+        Some(e) if !influx_rs::bootstrap::already_done(&e) => {
+            anyhow::bail!("setting up the store ({shown}): {e}")
+        }
+        _ => {
+            tracing::info!("set up: {shown}");
+            Ok(())
+        }
     }
-    anyhow::ensure!(
-        !password.is_empty(),
-        "INFLUX_RS_ADMIN_PASSWORD is empty: an admin needs a password"
-    );
-    Ok(Some((user, password)))
 }
 
 /// How long a node waits at start for the cluster's log (NATS starting beside it, a JetStream
 /// cluster electing its leaders) before it gives up.
 const JOIN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Connects to the log and joins; retries while the log is unreachable or has no quorum (at
-/// most [`JOIN_PATIENCE`]), fails at once when this node is refused (node id in use, data
-/// newer than the log).
-async fn join_cluster(
+/// Runs `attempt` until it succeeds, retrying while the log is unreachable or has no quorum
+/// (at most [`JOIN_PATIENCE`]); any other failure ends it at once.
+async fn with_patience<T, F, Fut>(
     config: &influx_rs::config::ClusterConfig,
-    engine: &Arc<Engine>,
-) -> anyhow::Result<Arc<Node<NatsLog>>> {
+    what: &str,
+    mut attempt: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, influx_rs::cluster::ClusterError>>,
+{
     use influx_rs::cluster::log::LogError;
     use influx_rs::cluster::ClusterError;
-    config.check()?;
     let deadline = std::time::Instant::now() + JOIN_PATIENCE;
     loop {
-        let attempt = match NatsLog::connect(config).await {
-            Ok(log) => Node::start(log, Arc::clone(engine), config.clone()).await,
-            Err(e) => Err(ClusterError::Log(e)),
-        };
-        match attempt {
-            Ok(node) => return Ok(node),
+        match attempt().await {
+            Ok(done) => return Ok(done),
             Err(ClusterError::Log(LogError::Unavailable(why)))
                 if std::time::Instant::now() < deadline =>
             {
@@ -131,37 +247,58 @@ async fn join_cluster(
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
             Err(e) => {
-                return Err(e).with_context(|| {
-                    format!("joining the cluster (NATS servers {:?})", config.nats_urls)
-                })
+                return Err(e)
+                    .with_context(|| format!("{what} (NATS servers {:?})", config.nats_urls))
             }
         }
     }
 }
 
-/// [`bootstrap_admin`] on a node of a cluster: the user is created through the log, so every
-/// node has it (a node that finds it already there, from another node, does nothing).
-async fn bootstrap_admin_through_log(engine: &Engine, node: &Node<NatsLog>) -> anyhow::Result<()> {
-    let Some((user, password)) = admin_to_create(engine)? else {
-        return Ok(());
-    };
-    let statement = format!(
-        "CREATE USER {} WITH PASSWORD {} WITH ALL PRIVILEGES",
-        influxql::quote_ident(&user),
-        influxql::quote_string(&password)
-    );
-    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
-    let (result, _) = node
-        .execute(&statement, "", "", now)
-        .await
-        .context("creating the admin user through the cluster's log")?;
-    match result.error {
-        Some(e) if !e.contains("already exists") => anyhow::bail!("creating the admin user: {e}"),
-        _ => {
-            tracing::info!(user = %user, "admin user created");
-            Ok(())
-        }
+/// Before the engine opens: a node with a new data directory on a log that no longer starts
+/// at its beginning restores the newest snapshot ([`influx_rs::cluster::snapshot`]).
+async fn restore_snapshot_if_needed(
+    config: &influx_rs::config::ClusterConfig,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    config.check()?;
+    with_patience(
+        config,
+        "restoring the cluster's newest snapshot",
+        || async {
+            let log = NatsLog::connect(config).await?;
+            influx_rs::cluster::snapshot::restore_newest(&log, data_dir).await
+        },
+    )
+    .await
+    .map(drop)
+}
+
+/// Connects to the log and joins; retries while the log is unreachable or has no quorum (at
+/// most [`JOIN_PATIENCE`]), fails at once when this node is refused (node id in use, data
+/// newer than the log, data older than the log's history).
+async fn join_cluster(
+    config: &influx_rs::config::ClusterConfig,
+    engine: &Arc<Engine>,
+) -> anyhow::Result<Arc<Node<NatsLog>>> {
+    with_patience(config, "joining the cluster", || async {
+        let log = NatsLog::connect(config).await?;
+        Node::start(log, Arc::clone(engine), config.clone()).await
+    })
+    .await
+}
+
+/// [`bootstrap`] on a node of a cluster: the statements go through the log, so every node has
+/// what they make (a node that finds it already there, from another node, does nothing).
+async fn bootstrap_through_log(engine: &Engine, node: &Node<NatsLog>) -> anyhow::Result<()> {
+    for text in bootstrap_statements(engine)? {
+        let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+        let (result, _) = node
+            .execute(&text, "", "", now)
+            .await
+            .context("setting up the store through the cluster's log")?;
+        bootstrap_outcome(&text, result.error)?;
     }
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -199,6 +336,38 @@ async fn run() -> anyhow::Result<()> {
         print!("{}", toml::to_string_pretty(&config)?);
         return Ok(());
     }
+    match &args.command {
+        Some(Command::Backup {
+            host,
+            username,
+            password,
+            dir,
+        }) => {
+            let credentials = username
+                .clone()
+                .map(|u| (u, password.clone().unwrap_or_default()));
+            return take_backup(host, credentials, dir).await;
+        }
+        Some(Command::Restore { dir }) => {
+            let manifest = influx_rs::backup::restore(dir, &config.data.dir)?;
+            let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+            println!(
+                "restored {} files ({bytes} bytes) of the backup taken {} into {}{}",
+                manifest.files.len(),
+                manifest.created,
+                config.data.dir.display(),
+                manifest
+                    .sequence
+                    .map(|s| format!(
+                        "; as a node of a cluster it replays the log from sequence {}",
+                        s + 1
+                    ))
+                    .unwrap_or_default()
+            );
+            return Ok(());
+        }
+        None => {}
+    }
     if let Some(sequence) = args.skip_log_entry {
         let position = influx_rs::cluster::applied::AppliedFile::new(&config.data.dir);
         let applied = position.read()?;
@@ -215,6 +384,9 @@ async fn run() -> anyhow::Result<()> {
         return Ok(());
     }
     init_logging(&config);
+    if let Some(c) = &config.cluster {
+        restore_snapshot_if_needed(c, &config.data.dir).await?;
+    }
     let data = config.data.clone();
     let engine = Arc::new(
         tokio::task::spawn_blocking(move || Engine::open(data))
@@ -223,12 +395,12 @@ async fn run() -> anyhow::Result<()> {
     );
     let cluster = match &config.cluster {
         None => {
-            bootstrap_admin(&engine)?;
+            bootstrap(&engine)?;
             None
         }
         Some(c) => {
             let node = join_cluster(c, &engine).await?;
-            bootstrap_admin_through_log(&engine, &node).await?;
+            bootstrap_through_log(&engine, &node).await?;
             Some(node)
         }
     };
@@ -243,6 +415,11 @@ async fn run() -> anyhow::Result<()> {
                     .retention
                     .enabled
                     .then_some(config.retention.check_interval),
+                snapshots: config
+                    .cluster
+                    .as_ref()
+                    .map(|c| c.snapshot_interval)
+                    .filter(|every| !every.is_zero()),
             }),
         );
     }

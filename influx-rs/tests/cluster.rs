@@ -2,7 +2,8 @@
 //! writes and statements sent to any node reach every node; a node killed with `kill -9` under a
 //! write load catches up by itself with every acknowledged point; without a quorum of NATS
 //! servers writes answer 503 and nothing acknowledged is lost; a second node with a node id in
-//! use, and a node whose data is newer than the log, refuse to start.
+//! use, and a node whose data is newer than the log, refuse to start; nodes join, and come back,
+//! behind a log trimmed past their position by restoring the newest snapshot.
 
 mod common;
 
@@ -592,4 +593,121 @@ fn continuous_queries_run_once_through_the_log_and_move_when_their_node_dies() {
     });
     let (direct, cq) = answers();
     assert!(same, "points per second {direct}\nCQ results {cq}");
+}
+
+/// Answers of the fixed query set on `node` once it applied `sequence`, as text.
+fn query_set(node: &TestServer, sequence: u64) -> Vec<String> {
+    [
+        ("", "SHOW DATABASES"),
+        ("db", "SHOW RETENTION POLICIES"),
+        ("db", "SHOW MEASUREMENTS"),
+        ("db", "SHOW SERIES"),
+        ("db", "SHOW FIELD KEYS"),
+        ("db", "SHOW TAG VALUES WITH KEY = \"host\""),
+        ("db", "SELECT count(*) FROM /.*/ GROUP BY *"),
+        (
+            "db",
+            "SELECT * FROM cpu WHERE host = 'h3' ORDER BY time DESC LIMIT 5",
+        ),
+        ("db", "SELECT mean(v) FROM week.cpu GROUP BY host"),
+        ("", "SHOW USERS"),
+        ("db", "SHOW CONTINUOUS QUERIES"),
+    ]
+    .iter()
+    .map(|(db, q)| read(node, db, q, sequence).to_string())
+    .collect()
+}
+
+/// A node with `snapshot-interval` and `max-log-age` short enough that the log is trimmed
+/// within seconds.
+fn trimming_config(nats: &[String], node: &str) -> String {
+    format!(
+        "{}snapshot-interval = \"2s\"\nmax-log-age = \"1s\"\n",
+        config(nats, node, 1)
+    )
+}
+
+#[test]
+fn nodes_join_and_come_back_behind_a_trimmed_log_through_snapshots() {
+    let Some(bin) = nats_server_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::single(bin, &dir.path().join("nats"));
+    let urls = [nats.url()];
+    let n1 = TestServer::start_with_config(&dir.path().join("n1"), &trimming_config(&urls, "n1"));
+    let mut n2 =
+        TestServer::start_with_config(&dir.path().join("n2"), &trimming_config(&urls, "n2"));
+    statement(&n1, "CREATE DATABASE db");
+    statement_on(
+        &n1,
+        "db",
+        "CREATE RETENTION POLICY week ON db DURATION 7d REPLICATION 1",
+    );
+    statement(&n1, "CREATE USER reader WITH PASSWORD 'r'");
+    statement_on(
+        &n1,
+        "db",
+        "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT mean(v) INTO m_mean FROM cpu GROUP BY time(1h) END",
+    );
+    let mut last = 0;
+    for batch in 0..20i64 {
+        let body: String = (0..50)
+            .map(|i| {
+                format!(
+                    "cpu,host=h{} v={batch}.{i} {}\n",
+                    i % 7,
+                    (batch * 50 + i) * 1_000_000_000
+                )
+            })
+            .collect();
+        let (status, text, seq) = write(if batch % 2 == 0 { &n1 } else { &n2 }, "db", &body);
+        assert_eq!(status, 204, "{text}");
+        last = last.max(seq);
+    }
+    // A point in the other retention policy, recent enough for it.
+    let r = client()
+        .post(n1.url("/write?db=db&rp=week"))
+        .body(format!("cpu,host=w v=2 {}", now_ns()))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    last = last.max(sequence(&r));
+    // n2 stops here, at `last`.
+    assert!(!read(&n2, "db", "SHOW MEASUREMENTS", last)
+        .to_string()
+        .contains("error"));
+    n2.kill9();
+
+    // The holder snapshots and trims: the log soon starts past 1.
+    let trimmed = eventually(Duration::from_secs(30), || {
+        // Something new keeps being written, so entries age past max-log-age.
+        let _ = write(&n1, "db", &format!("tick v=1 {}", now_ns()));
+        cluster_health(&n1)["log"][0].as_u64().unwrap_or(0) > last + 1
+    });
+    assert!(trimmed, "the log was not trimmed: {}", cluster_health(&n1));
+    let (status, _, _) = write(&n1, "db", "cpu,host=late v=9 2000000000");
+    assert_eq!(status, 204);
+    statement(&n1, "CREATE USER late WITH PASSWORD 'l'");
+
+    // A new node restores the newest snapshot, replays the rest, answers as n1 does.
+    let n3 = TestServer::start_with_config(&dir.path().join("n3"), &trimming_config(&urls, "n3"));
+    let (_, end) = statement(&n1, "CREATE DATABASE end_marker");
+    assert_eq!(query_set(&n3, end), query_set(&n1, end));
+    assert!(query_set(&n3, end).concat().contains("late"));
+
+    // n2 came back too late: its data is older than the log's first entry.
+    let (ok, log) = TestServer::run_refused(&dir.path().join("n2"), &trimming_config(&urls, "n2"));
+    assert!(!ok && log.contains("needs a snapshot"), "{log}");
+    // Its data directory moved aside, it starts as a new node from the snapshot.
+    std::fs::rename(dir.path().join("n2"), dir.path().join("n2-old")).unwrap();
+    let n2 = TestServer::start_with_config(&dir.path().join("n2"), &trimming_config(&urls, "n2"));
+    assert_eq!(query_set(&n2, end), query_set(&n1, end));
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
 }

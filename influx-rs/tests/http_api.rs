@@ -606,4 +606,40 @@ fn select_limits_stop_queries_with_influxdb_errors() {
             .map(Vec::len),
         Some(4000)
     );
+
+    // Rows of an answer held whole count too (about 96 bytes a cell): 40 rows of 2 columns
+    // pass a 5,000-byte budget, so the SELECT ends with the limit's error, also as a
+    // subquery; with a LIMIT it fits, and a chunked answer holds few rows at a time.
+    let m = TestServer::start_with_config(
+        &dir.path().join("memory"),
+        "[coordinator]\nquery-memory-limit = 5000\n",
+    );
+    m.query("", "CREATE DATABASE db");
+    assert_eq!(m.write("db", &body).0, 204);
+    for q in ["SELECT v FROM m", "SELECT count(v) FROM (SELECT v FROM m)"] {
+        let answer = m.query("db", q);
+        assert!(
+            first_error(&answer).starts_with("query-memory-limit exceeded"),
+            "{q}: {answer}"
+        );
+    }
+    let answer = m.query("db", "SELECT v FROM m LIMIT 10");
+    assert_eq!(first_error(&answer), "", "{answer}");
+    let chunked = client()
+        .get(m.url("/query"))
+        .query(&[("db", "db"), ("q", "SELECT v FROM m"), ("chunked", "true")])
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let rows: usize = chunked
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|l| {
+            l["results"][0]["series"][0]["values"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
+        .sum();
+    assert_eq!(rows, 40, "{chunked}");
 }

@@ -1,9 +1,9 @@
 //! The stack as a user starts it: `deploy/compose.yml` on a real Docker engine, with the image
 //! built by `deploy/compose.prebuilt.yml` from the static binaries `scripts/build-static` made
 //! (no image can be pulled here; the override changes only how the image is built). The test
-//! reaches the stack only through the dashboard's port, published on 127.0.0.1, and an SMTP
-//! sink container of its own on the compose network; everything it started is removed at the
-//! end, also when it fails.
+//! reaches the stack through the dashboard's port and the store's (`deploy/compose.ports.yml`),
+//! published on free ports of 127.0.0.1, and an SMTP sink container of its own on the compose
+//! network; everything it started is removed at the end, also when it fails.
 //!
 //! Without a Docker engine (or without the static binaries) it says SKIPPED; under `CI=true`
 //! either is a failure.
@@ -77,6 +77,91 @@ impl SmtpSink {
 
 const SERVICES: [&str; 4] = ["influxdb", "telegraf", "kapacitor", "chronograf"];
 
+/// The store's API, published on loopback for the test.
+struct Store(String);
+
+impl Store {
+    /// `POST /query` as `user`: the status and the body.
+    fn query(&self, (user, password): (&str, &str), q: &str) -> (u16, String) {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/query", self.0))
+            .basic_auth(user, Some(password))
+            .form(&[("q", q), ("db", "telegraf")])
+            .send()
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        (r.status().as_u16(), r.text().unwrap_or_default())
+    }
+
+    /// `POST /write?db=telegraf` as `user`: the status and the body.
+    fn write(&self, (user, password): (&str, &str), lines: &str) -> (u16, String) {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/write?db=telegraf", self.0))
+            .basic_auth(user, Some(password))
+            .body(lines.to_string())
+            .send()
+            .unwrap_or_else(|e| panic!("write: {e}"));
+        (r.status().as_u16(), r.text().unwrap_or_default())
+    }
+}
+
+/// The admin and the three daemons' users exist, and each daemon's user can do what its
+/// daemon needs and nothing more.
+fn check_least_privilege(store: &Store) {
+    let admin = ("admin", "compose-secret");
+    let (status, users) = store.query(admin, "SHOW USERS");
+    assert_eq!(status, 200, "{users}");
+    for row in [
+        r#"["admin",true]"#,
+        r#"["telegraf",false]"#,
+        r#"["kapacitor",false]"#,
+        r#"["chronograf",false]"#,
+    ] {
+        assert!(users.contains(row), "{row} missing: {users}");
+    }
+    let grants = |user: &str| store.query(admin, &format!("SHOW GRANTS FOR {user}")).1;
+    assert!(grants("telegraf").contains(r#"["telegraf","WRITE"]"#));
+    let k = grants("kapacitor");
+    assert!(
+        k.contains(r#"["telegraf","READ"]"#) && k.contains(r#"["chronograf","WRITE"]"#),
+        "{k}"
+    );
+    let c = grants("chronograf");
+    assert!(
+        c.contains(r#"["telegraf","READ"]"#) && c.contains(r#"["chronograf","READ"]"#),
+        "{c}"
+    );
+    let (_, subscriptions) = store.query(admin, "SHOW SUBSCRIPTIONS");
+    assert!(
+        subscriptions.contains("http://kapacitor:9092"),
+        "{subscriptions}"
+    );
+
+    let agent = ("telegraf", "agent's secret");
+    let alerting = ("kapacitor", "alerting\\secret");
+    let dashboard = ("chronograf", "dashboard secret");
+    let refused = [
+        (agent, "SELECT * FROM cpu LIMIT 1"),
+        (agent, "CREATE DATABASE x"),
+        (alerting, "DROP DATABASE telegraf"),
+        (
+            alerting,
+            "CREATE USER x WITH PASSWORD 'x' WITH ALL PRIVILEGES",
+        ),
+        (dashboard, "DROP MEASUREMENT cpu"),
+        (dashboard, "SHOW USERS"),
+    ];
+    for (user, q) in refused {
+        let (status, body) = store.query(user, q);
+        assert_eq!(status, 403, "{} may run {q}: {body}", user.0);
+    }
+    for user in [alerting, dashboard] {
+        let (status, body) = store.query(user, "SELECT * FROM cpu LIMIT 1");
+        assert_eq!(status, 200, "{} cannot read: {body}", user.0);
+        let (status, body) = store.write(user, "not_theirs value=1");
+        assert_eq!(status, 403, "{} may write telegraf: {body}", user.0);
+    }
+}
+
 #[test]
 fn docker_compose_runs_the_whole_stack() {
     if let Some(why) = engine_unavailable() {
@@ -96,6 +181,7 @@ fn docker_compose_runs_the_whole_stack() {
     let image = format!("tick-rs:{project}");
     let sink_image = format!("tick-smtp-sink:{project}");
     let port = free_port();
+    let store_port = free_port();
     let mail_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
     let env = [
         ("TICK_RS_IMAGE", image.clone()),
@@ -103,15 +189,28 @@ fn docker_compose_runs_the_whole_stack() {
         ("SMTP_HOST", "smtp-sink".to_string()),
         ("SMTP_PORT", "2525".to_string()),
         ("ALERT_EMAIL_TO", "oncall@example.com".to_string()),
-        // The whole stack under authentication: the admin is created at the store's first
-        // start and every daemon uses it.
+        // The whole stack under authentication: the admin and each daemon's own user are
+        // created at the store's first start.
         ("INFLUXDB_AUTH_ENABLED", "true".to_string()),
         ("INFLUXDB_ADMIN_USER", "admin".to_string()),
         ("INFLUXDB_ADMIN_PASSWORD", "compose-secret".to_string()),
+        ("INFLUXDB_TELEGRAF_PASSWORD", "agent's secret".to_string()),
+        (
+            "INFLUXDB_KAPACITOR_PASSWORD",
+            "alerting\\secret".to_string(),
+        ),
+        (
+            "INFLUXDB_CHRONOGRAF_PASSWORD",
+            "dashboard secret".to_string(),
+        ),
+        ("INFLUXDB_PUBLISH", format!("127.0.0.1:{store_port}")),
+        ("KAPACITOR_PUBLISH", format!("127.0.0.1:{}", free_port())),
     ];
     let compose_file = root.join("deploy/compose.yml");
     let prebuilt = root.join("deploy/compose.prebuilt.yml");
-    let Some(mut compose) = Compose::new(&project, &[&compose_file, &prebuilt], &env) else {
+    let ports = root.join("deploy/compose.ports.yml");
+    let Some(mut compose) = Compose::new(&project, &[&compose_file, &prebuilt, &ports], &env)
+    else {
         return skip("neither `docker compose` nor `docker-compose` is installed");
     };
     compose.own_image(&image);
@@ -152,11 +251,12 @@ fn docker_compose_runs_the_whole_stack() {
     eprintln!("compose test: healthy after {:?}", started.elapsed());
 
     let dash = DashboardClient::new(port);
-    let users = dash.text("/chronograf/v1/sources/1/users");
-    assert!(
-        users.contains("\"admin\":true") && users.contains("\"name\":\"admin\""),
-        "the admin was not created at the store's first start: {users}"
-    );
+    let store = Store(format!("http://127.0.0.1:{store_port}"));
+    check_least_privilege(&store);
+    // The dashboard's source reads as its own user: it sees its two databases only.
+    let mut databases = dash.column("", "SHOW DATABASES", 0);
+    databases.sort();
+    assert_eq!(databases, ["chronograf", "telegraf"], "{databases:?}");
 
     // Within 60 s the store holds the host's metrics, tagged with the host's own name.
     let expected_host = host_name();
@@ -192,11 +292,11 @@ fn docker_compose_runs_the_whole_stack() {
     eprintln!("compose test: alert e-mailed after {:?}", started.elapsed());
 
     // A write acknowledged before `restart influxdb` is there after it.
-    let status = dash.write(
-        "telegraf",
+    let (status, body) = store.write(
+        ("telegraf", "agent's secret"),
         &format!("compose_marker,run={project} value=42i {}", now_ns()),
     );
-    assert_eq!(status, 204);
+    assert_eq!(status, 204, "{body}");
     let marker = format!("SELECT count(\"value\") FROM compose_marker WHERE \"run\" = '{project}'");
     let marker_kept = || {
         wait_until(Duration::from_secs(20), || {

@@ -7,13 +7,17 @@
 //! - chronograf-rs refuses cross-site and non-JSON state changes, and write statements over
 //!   `GET`, with login on or off;
 //! - kapacitor-rs demands credentials when `[http] auth-enabled`, and runs no program and
-//!   writes no file outside its `[sandbox]`; chronograf-rs reaches it with its credentials.
+//!   writes no file outside its `[sandbox]`; chronograf-rs reaches it with its credentials;
+//! - telegraf-rs's `socket_listener` keeps its memory and its log bounded whatever a client
+//!   sends (a line without end, a flood of bad lines);
+//! - the store sets up the daemons' own users, each with only its grants, from its
+//!   environment (what compose passes), and refuses a wrong setting by name.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 use tick_tests::{
-    dashboard_client, free_port, start_chronograf, start_kapacitor_with, wait_until, Store,
+    dashboard_client, free_port, start_chronograf, start_kapacitor_with, wait_until, Daemon, Store,
 };
 
 /// `POST /query` with `q` (and optional Basic credentials): status and body.
@@ -536,4 +540,181 @@ fn deep_json_and_a_100k_field_measurement_are_answered() {
         Some(fields + 1)
     );
     assert!(alive(&store.url("/ping")));
+}
+
+/// The environment compose gives the store: an admin, a user per daemon, a subscription.
+const SERVICE_USERS: [(&str, &str); 13] = [
+    ("INFLUX_RS_HTTP_AUTH_ENABLED", "true"),
+    ("INFLUX_RS_ADMIN_USER", "admin"),
+    ("INFLUX_RS_ADMIN_PASSWORD", "admin's"),
+    ("INFLUX_RS_USERS_0_NAME", "telegraf"),
+    (
+        "INFLUX_RS_USERS_0_PASSWORD",
+        "w'; DROP DATABASE telegraf; --",
+    ),
+    ("INFLUX_RS_USERS_0_GRANTS", "telegraf=WRITE"),
+    ("INFLUX_RS_USERS_1_NAME", "kapacitor"),
+    ("INFLUX_RS_USERS_1_PASSWORD", "k\\"),
+    ("INFLUX_RS_USERS_1_GRANTS", "telegraf=READ,chronograf=WRITE"),
+    ("INFLUX_RS_USERS_2_NAME", "chronograf"),
+    ("INFLUX_RS_USERS_2_PASSWORD", ""),
+    ("INFLUX_RS_USERS_2_GRANTS", "telegraf=READ"),
+    (
+        "INFLUX_RS_INIT_STATEMENTS",
+        "CREATE SUBSCRIPTION k ON telegraf.autogen DESTINATIONS ALL 'http://127.0.0.1:9'",
+    ),
+];
+
+#[test]
+fn the_store_sets_up_each_daemon_user_with_only_its_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let admin = Some(("admin", "admin's"));
+    let agent = Some(("telegraf", "w'; DROP DATABASE telegraf; --"));
+    let alerting = Some(("kapacitor", "k\\"));
+    for start in 0..2 {
+        // The second start finds everything in place and changes nothing.
+        let store = Store::start_with_env(&data, port, &SERVICE_USERS);
+        let (_, users) = query(&store, "SHOW USERS", admin);
+        assert!(
+            users.contains(r#"["admin",true],["kapacitor",false],["telegraf",false]"#),
+            "start {start}: {users}"
+        );
+        // A user without a password is not created.
+        assert!(!users.contains("chronograf"), "{users}");
+        let (_, grants) = query(&store, "SHOW GRANTS FOR kapacitor", admin);
+        assert!(
+            grants.contains(r#"["chronograf","WRITE"],["telegraf","READ"]"#)
+                || grants.contains(r#"["telegraf","READ"],["chronograf","WRITE"]"#),
+            "{grants}"
+        );
+        let (_, subscriptions) = query(&store, "SHOW SUBSCRIPTIONS", admin);
+        assert!(
+            subscriptions.contains("http://127.0.0.1:9"),
+            "{subscriptions}"
+        );
+        // Each user can do its daemon's work and no more.
+        let write = |user: Option<(&str, &str)>| {
+            let (u, p) = user.unwrap_or_default();
+            reqwest::blocking::Client::new()
+                .post(store.url("/write?db=telegraf"))
+                .basic_auth(u, Some(p))
+                .body(format!("m v={start}"))
+                .send()
+                .map(|r| r.status().as_u16())
+                .unwrap()
+        };
+        assert_eq!(write(agent), 204);
+        assert_eq!(write(alerting), 403);
+        assert_eq!(query(&store, "SELECT * FROM telegraf..m", agent).0, 403);
+        assert_eq!(query(&store, "SELECT * FROM telegraf..m", alerting).0, 200);
+        assert_eq!(query(&store, "DROP DATABASE telegraf", alerting).0, 403);
+        assert_eq!(query(&store, "CREATE DATABASE x", agent).0, 403);
+    }
+
+    // A wrong setting stops the start, naming the variable.
+    let log = dir.path().join("refused.log");
+    let mut env = SERVICE_USERS.to_vec();
+    env[5] = ("INFLUX_RS_USERS_0_GRANTS", "telegraf=OWNER");
+    let bind = format!("127.0.0.1:{}", free_port());
+    let other = dir.path().join("other");
+    let mut refused = Daemon::spawn(
+        "influx-rs",
+        &["--bind", &bind, "--data-dir", &other.to_string_lossy()],
+        &env,
+        &log,
+    );
+    assert!(wait_until(Duration::from_secs(20), || !refused.running()));
+    let text = refused.log();
+    assert!(
+        text.contains("INFLUX_RS_USERS_0_GRANTS") && text.contains("OWNER"),
+        "{text}"
+    );
+}
+
+/// The peak resident memory of process `pid`, in KiB (`VmHWM`).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_agent_listener_bounds_lines_and_its_error_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_port = free_port();
+    let store = Store::start(&dir.path().join("store"), store_port);
+    let listen = free_port();
+    let config = format!(
+        "[agent]\n  interval = \"1s\"\n  flush_interval = \"1s\"\n\n[[outputs.influxdb]]\n  urls = [\"http://127.0.0.1:{store_port}\"]\n  database = \"telegraf\"\n\n[[inputs.socket_listener]]\n  service_address = \"tcp://127.0.0.1:{listen}\"\n"
+    );
+    let path = dir.path().join("telegraf.conf");
+    std::fs::write(&path, config).unwrap();
+    let log = dir.path().join("agent.log");
+    let agent = Daemon::spawn(
+        "telegraf-rs",
+        &[
+            "--config",
+            &path.to_string_lossy(),
+            "--data-dir",
+            &dir.path().join("agent").to_string_lossy(),
+        ],
+        &[("RUST_LOG", "info")],
+        &log,
+    );
+    let address = format!("127.0.0.1:{listen}");
+    assert!(
+        wait_until(Duration::from_secs(20), || TcpStream::connect(&address)
+            .is_ok()),
+        "the listener did not open:\n{}",
+        agent.log()
+    );
+    let pid = agent.pid().unwrap();
+    let before = peak_rss_kib(pid);
+
+    // 64 MiB without a newline, after one good line: the agent closes the connection past
+    // 64 KiB (our writes then fail, which is the point) and keeps the good line.
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream.write_all(b"kept,via=long v=1\n").unwrap();
+    let block = vec![b'x'; 1 << 20];
+    let mut sent = 0usize;
+    for _ in 0..64 {
+        match stream.write_all(&block) {
+            Ok(()) => sent += block.len(),
+            Err(_) => break,
+        }
+    }
+    drop(stream);
+    // 20,000 bad lines, each 2 KiB, in one second: the log takes a few of them, cut.
+    let mut stream = TcpStream::connect(&address).unwrap();
+    let bad = format!("{}\n", "y".repeat(2048));
+    for _ in 0..20_000 {
+        if stream.write_all(bad.as_bytes()).is_err() {
+            break;
+        }
+    }
+    stream.write_all(b"kept,via=after v=2\n").unwrap();
+    drop(stream);
+
+    let arrived = wait_until(Duration::from_secs(20), || {
+        let answer = store.query("telegraf", "SELECT count(v) FROM kept GROUP BY via");
+        answer["results"][0]["series"]
+            .as_array()
+            .is_some_and(|s| s.len() == 2)
+    });
+    assert!(arrived, "the good lines did not arrive:\n{}", agent.log());
+    let grown = peak_rss_kib(pid).saturating_sub(before);
+    let log_bytes = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "socket_listener: {sent} bytes of one line accepted before the close, peak RSS grew {grown} KiB, log {log_bytes} bytes"
+    );
+    assert!(grown < 32 * 1024, "RSS grew {grown} KiB for a bounded line");
+    assert!(
+        log_bytes < 256 * 1024,
+        "the parse-error log is not bounded: {log_bytes} bytes"
+    );
 }

@@ -261,6 +261,20 @@ impl Client {
         }
     }
 
+    /// `GET /backup` of an influx-rs store (an admin's credentials when it demands them): a
+    /// consistent backup as a tar stream, read a piece at a time.
+    pub async fn backup(&self) -> Result<BackupStream, Error> {
+        let response = self
+            .send(|http, url| http.get(endpoint(url, "backup")))
+            .await?;
+        let sequence = response
+            .headers()
+            .get("X-Influx-Rs-Sequence")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        Ok(BackupStream { response, sequence })
+    }
+
     async fn send_write(
         &self,
         path: &str,
@@ -430,6 +444,25 @@ mod tests {
         match c.ping().await {
             Err(Error::Unreachable(tried)) => assert_eq!(tried.len(), 2, "{tried:?}"),
             other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// A backup being received ([`Client::backup`]).
+#[derive(Debug)]
+pub struct BackupStream {
+    response: reqwest::Response,
+    /// On a node of a cluster, the log sequence the backup covers.
+    pub sequence: Option<u64>,
+}
+
+impl BackupStream {
+    /// The next piece of the tar stream; `None` after the last.
+    pub async fn next_piece(&mut self) -> Option<Result<Vec<u8>, Error>> {
+        match self.response.chunk().await {
+            Ok(Some(piece)) => Some(Ok(piece.to_vec())),
+            Ok(None) => None,
+            Err(e) => Some(Err(Error::Decode(error_chain(&e)))),
         }
     }
 }

@@ -47,7 +47,7 @@ mod query;
 mod write;
 
 pub use auth::Auth;
-pub use client::{Client, ClientBuilder, Failover, Pong};
+pub use client::{BackupStream, Client, ClientBuilder, Failover, Pong};
 pub use error::{error_chain, Error};
 pub use query::{Chunks, Epoch, Message, Query, QueryResponse, Series, StatementResult};
 pub use write::{Write, WriteV2};

@@ -1,7 +1,7 @@
 //! The replicated log the cluster is built on, behind a small interface of our own: publish an
 //! entry and learn the sequence it was stored at once a quorum has it, read the entries in order
-//! from a sequence, know the log's first and last sequences, and keep small shared records
-//! (node heartbeats). JetStream is the one implementation ([`super::nats`]); a Kafka-compatible
+//! from a sequence, know the log's first and last sequences, keep small shared records
+//! (node heartbeats) and leases, keep the newest snapshot, and trim entries a snapshot covers. JetStream is the one implementation ([`super::nats`]); a Kafka-compatible
 //! log would be another.
 
 use std::future::Future;
@@ -34,6 +34,8 @@ pub struct LogState {
     pub first: u64,
     /// The newest sequence (0 when empty).
     pub last: u64,
+    /// Bytes the log holds.
+    pub bytes: u64,
 }
 
 /// The entries of the log in order, from a sequence on.
@@ -84,4 +86,30 @@ pub trait ReplicatedLog: Send + Sync + 'static {
 
     /// How long a lease lasts without renewal.
     fn lease_ttl(&self) -> Duration;
+
+    /// Keeps the file `tar` (a backup's tar stream) as the cluster's newest snapshot, covering
+    /// the log up to `sequence`; it replaces the one before.
+    fn put_snapshot(
+        &self,
+        sequence: u64,
+        tar: std::path::PathBuf,
+    ) -> impl Future<Output = Result<(), LogError>> + Send;
+
+    /// The sequence the newest snapshot covers; `None` when there is none.
+    fn snapshot_sequence(&self) -> impl Future<Output = Result<Option<u64>, LogError>> + Send;
+
+    /// Copies the newest snapshot into the file `tar`; the sequence it covers.
+    fn fetch_snapshot(
+        &self,
+        tar: std::path::PathBuf,
+    ) -> impl Future<Output = Result<u64, LogError>> + Send;
+
+    /// The first sequence stored at or after `since`; `None` when every entry is older.
+    fn first_since(
+        &self,
+        since: std::time::SystemTime,
+    ) -> impl Future<Output = Result<Option<u64>, LogError>> + Send;
+
+    /// Removes every entry before `sequence`.
+    fn trim_before(&self, sequence: u64) -> impl Future<Output = Result<(), LogError>> + Send;
 }

@@ -9,6 +9,7 @@ pub mod health;
 pub mod log;
 pub mod nats;
 pub mod once;
+pub mod snapshot;
 
 use crate::config::ClusterConfig;
 use crate::query::{self, QueryContext, StatementResult};
@@ -142,6 +143,15 @@ impl<L: ReplicatedLog> Node<L> {
         });
         node.check_node_id().await?;
         let state = node.log.state().await?;
+        if applied + 1 < state.first {
+            return Err(ClusterError::Refused(format!(
+                "this node has applied the log up to sequence {applied}, but the log keeps \
+                 entries from {} on only: this node needs a snapshot. Move its data directory \
+                 aside (or empty it) and start it again: it restores the newest snapshot and \
+                 replays the log from there",
+                state.first
+            )));
+        }
         if applied > state.last {
             return Err(ClusterError::Refused(format!(
                 "this node has applied the log up to sequence {applied}, but the log ends at {}: \
@@ -331,9 +341,17 @@ impl<L: ReplicatedLog> Node<L> {
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         break;
                     }
-                    // Quiet: fine if the log has nothing newer; a reader stuck on a server
-                    // that went away is reopened.
+                    // Quiet: the position is recorded; fine if the log has nothing newer; a
+                    // reader stuck on a server that went away is reopened.
                     Err(_) => match self.log.state().await {
+                        _ if self.applied() != persisted => {
+                            persisted = self.applied();
+                            if let Err(e) = self.applied_file.write(persisted) {
+                                tracing::error!(error = %e, "recording the applied position");
+                            }
+                            last_persist = Instant::now();
+                            continue;
+                        }
                         Ok(s) if s.last > self.applied() => {
                             tracing::info!(
                                 applied = self.applied(),

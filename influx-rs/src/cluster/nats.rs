@@ -1,10 +1,14 @@
 //! The log on NATS JetStream: one stream (subject `<stream>.log`) replicated on `replicas`
 //! servers holds the entries; a key-value bucket (`<stream>-nodes`) holds the nodes'
-//! heartbeats. A publish is acknowledged by JetStream once the stream's quorum stored it.
+//! heartbeats, another (`<stream>-leases`) the leases, and an object store
+//! (`<stream>-snapshots`) the newest snapshot, as object [`SNAPSHOT`] whose description is
+//! `sequence=N`. A publish is acknowledged by JetStream once the stream's quorum stored it. The
+//! stream has no limits of its own: entries go only when the cluster trims them behind a
+//! snapshot.
 
 use super::log::{LogError, LogReader, LogState, Record, ReplicatedLog};
 use crate::config::ClusterConfig;
-use async_nats::jetstream::{self, consumer, kv, stream};
+use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 use futures_util::StreamExt;
 use std::time::Duration;
 
@@ -15,16 +19,28 @@ const RECORD_TTL: Duration = Duration::from_secs(60);
 const LEASE_TTL: Duration = Duration::from_secs(10);
 /// How long a publish waits for the quorum's acknowledgement.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
+/// The snapshot's object name.
+pub const SNAPSHOT: &str = "newest";
 
 /// The cluster's log and records on JetStream.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NatsLog {
     js: jetstream::Context,
     stream: stream::Stream,
     nodes: kv::Store,
     leases: kv::Store,
+    snapshots: object_store::ObjectStore,
     subject: String,
     max_message: usize,
+}
+
+impl std::fmt::Debug for NatsLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsLog")
+            .field("subject", &self.subject)
+            .field("max_message", &self.max_message)
+            .finish_non_exhaustive()
+    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> LogError {
@@ -70,12 +86,6 @@ impl NatsLog {
                 name: config.stream.clone(),
                 subjects: vec![subject.clone()],
                 num_replicas: config.replicas,
-                max_age: config.max_log_age,
-                max_bytes: if config.max_log_bytes == 0 {
-                    -1
-                } else {
-                    i64::try_from(config.max_log_bytes).unwrap_or(i64::MAX)
-                },
                 storage: stream::StorageType::File,
                 discard: stream::DiscardPolicy::Old,
                 ..Default::default()
@@ -96,12 +106,25 @@ impl NatsLog {
             config.replicas,
         )
         .await?;
+        let snapshots_name = format!("{}-snapshots", config.stream);
+        let snapshots = match js.get_object_store(&snapshots_name).await {
+            Ok(store) => store,
+            Err(_) => js
+                .create_object_store(object_store::Config {
+                    bucket: snapshots_name,
+                    num_replicas: config.replicas,
+                    ..Default::default()
+                })
+                .await
+                .map_err(unavailable)?,
+        };
         let max_message = client.server_info().max_payload.max(64 * 1024);
         Ok(NatsLog {
             js,
             stream,
             nodes,
             leases,
+            snapshots,
             subject,
             max_message,
         })
@@ -177,6 +200,7 @@ impl ReplicatedLog for NatsLog {
         Ok(LogState {
             first: info.state.first_sequence,
             last: info.state.last_sequence,
+            bytes: info.state.bytes,
         })
     }
 
@@ -250,4 +274,93 @@ impl ReplicatedLog for NatsLog {
     fn lease_ttl(&self) -> Duration {
         LEASE_TTL
     }
+
+    async fn put_snapshot(&self, sequence: u64, tar: std::path::PathBuf) -> Result<(), LogError> {
+        let mut file = tokio::fs::File::open(&tar)
+            .await
+            .map_err(|e| LogError::Invalid(format!("{}: {e}", tar.display())))?;
+        self.snapshots
+            .put(
+                object_store::ObjectMetadata {
+                    name: SNAPSHOT.into(),
+                    description: Some(format!("sequence={sequence}")),
+                    chunk_size: Some(1 << 20),
+                },
+                &mut file,
+            )
+            .await
+            .map(drop)
+            .map_err(unavailable)
+    }
+
+    async fn snapshot_sequence(&self) -> Result<Option<u64>, LogError> {
+        match self.snapshots.info(SNAPSHOT).await {
+            Ok(info) if !info.deleted => snapshot_sequence_of(&info).map(Some),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == object_store::InfoErrorKind::NotFound => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn fetch_snapshot(&self, tar: std::path::PathBuf) -> Result<u64, LogError> {
+        let mut object = self.snapshots.get(SNAPSHOT).await.map_err(unavailable)?;
+        let sequence = snapshot_sequence_of(object.info())?;
+        let mut file = tokio::fs::File::create(&tar)
+            .await
+            .map_err(|e| LogError::Invalid(format!("{}: {e}", tar.display())))?;
+        tokio::io::copy(&mut object, &mut file)
+            .await
+            .map_err(unavailable)?;
+        file.sync_all()
+            .await
+            .map_err(|e| LogError::Invalid(format!("{}: {e}", tar.display())))?;
+        Ok(sequence)
+    }
+
+    async fn first_since(&self, since: std::time::SystemTime) -> Result<Option<u64>, LogError> {
+        let start_time = time::OffsetDateTime::from(since);
+        let consumer = self
+            .stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                deliver_policy: consumer::DeliverPolicy::ByStartTime { start_time },
+                ..Default::default()
+            })
+            .await
+            .map_err(unavailable)?;
+        let mut messages = consumer.messages().await.map_err(unavailable)?;
+        // Nothing within a second: every entry is older (a consumer delivers what is stored
+        // at once).
+        match tokio::time::timeout(Duration::from_secs(1), messages.next()).await {
+            Ok(Some(Ok(m))) => Ok(Some(
+                m.info()
+                    .map_err(|e| LogError::Invalid(e.to_string()))?
+                    .stream_sequence,
+            )),
+            Ok(Some(Err(e))) => Err(unavailable(e)),
+            Ok(None) | Err(_) => Ok(None),
+        }
+    }
+
+    async fn trim_before(&self, sequence: u64) -> Result<(), LogError> {
+        self.stream
+            .purge()
+            .sequence(sequence)
+            .await
+            .map(drop)
+            .map_err(unavailable)
+    }
+}
+
+/// The sequence in a snapshot's description (`sequence=N`).
+fn snapshot_sequence_of(info: &object_store::ObjectInfo) -> Result<u64, LogError> {
+    info.description
+        .as_deref()
+        .and_then(|d| d.strip_prefix("sequence="))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            LogError::Invalid(format!(
+                "the snapshot's description {:?} names no sequence",
+                info.description
+            ))
+        })
 }

@@ -1,5 +1,5 @@
 //! Work done once per cluster rather than once per node, by the holder of the lease
-//! [`LEASE`]: continuous queries and retention. The holder publishes what that work decides to
+//! [`LEASE`]: continuous queries, retention, and snapshots ([`super::snapshot`]). The holder publishes what that work decides to
 //! the log — the CQs' `SELECT … INTO` for each window that ended, and `DROP SHARD` for each
 //! expired shard group — and every node applies it like any other entry. When the holder dies,
 //! its lease lapses after [`ReplicatedLog::lease_ttl`] and another node takes it at its next
@@ -25,6 +25,8 @@ pub struct OnceWork {
     pub continuous_queries: bool,
     /// Enforce retention, this often (`None`: not at all).
     pub retention: Option<Duration>,
+    /// Publish a snapshot and trim the log, this often (`None`: never).
+    pub snapshots: Option<Duration>,
 }
 
 impl<L: ReplicatedLog> Node<L> {
@@ -39,6 +41,9 @@ impl<L: ReplicatedLog> Node<L> {
         let mut last_runs = LastRuns::new();
         let mut last_attempt: Option<Instant> = None;
         let mut last_retention = Instant::now();
+        let mut last_snapshot = Instant::now();
+        // A snapshot runs beside the loop (it may take long), one at a time.
+        let snapshotting = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut tick = tokio::time::interval(TICK);
         loop {
             tick.tick().await;
@@ -77,6 +82,20 @@ impl<L: ReplicatedLog> Node<L> {
                             tracing::warn!(database = %run.database, cq = %run.name, "continuous query not published: {e}")
                         }
                     }
+                }
+            }
+            if let Some(every) = work.snapshots {
+                if last_snapshot.elapsed() >= every
+                    && !snapshotting.swap(true, std::sync::atomic::Ordering::AcqRel)
+                {
+                    last_snapshot = Instant::now();
+                    let (node, busy) = (Arc::clone(&self), Arc::clone(&snapshotting));
+                    tokio::spawn(async move {
+                        if let Err(e) = node.publish_snapshot().await {
+                            tracing::warn!("snapshot not published: {e}");
+                        }
+                        busy.store(false, std::sync::atomic::Ordering::Release);
+                    });
                 }
             }
             if let Some(every) = work.retention {

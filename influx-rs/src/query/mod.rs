@@ -247,10 +247,12 @@ pub struct QueryContext {
     pub stats: Vec<std::sync::Arc<dyn diagnostics::StatsSource>>,
 }
 
-/// Runs statements in order; after a failure the rest answer `not executed`, as InfluxDB.
+/// Runs statements in order; after a failure the rest answer `not executed`, as InfluxDB. The
+/// answer is held whole, within each `SELECT`'s `query-memory-limit`.
 pub fn execute(engine: &Engine, statements: &[Statement], ctx: &QueryContext) -> QueryResponse {
     let mut response = QueryResponse::default();
-    execute_each(engine, statements, ctx, &mut response);
+    let mut held = sink::Held::new(&mut response, ctx.interrupt.clone());
+    execute_each(engine, statements, ctx, &mut held);
     response
 }
 

@@ -46,6 +46,10 @@ impl From<&crate::config::CoordinatorConfig> for SelectLimits {
     }
 }
 
+/// What one cell of an answer held whole costs, from reading it to sending it as JSON: its
+/// value, its share of its row, and its text.
+pub const BYTES_PER_ANSWER_CELL: u64 = 96;
+
 /// What one value of one `GROUP BY time()` window costs while an answer is built: measured
 /// as 2.9 GB of RSS for 10 series of a million one-value windows.
 pub const BYTES_PER_CELL: u64 = 256;
@@ -159,20 +163,35 @@ impl Interrupt {
     /// make: `Err` before they are made if that passes `max-select-buckets` or the
     /// `query-memory-limit` of the whole `SELECT`.
     pub fn charge_windows(&self, buckets: u64, values: u64) -> Result<(), QueryError> {
-        let limits = self.0.limits;
         self.check_buckets(buckets)?;
         let bytes = buckets
             .saturating_mul(values.max(1))
             .saturating_mul(BYTES_PER_CELL);
+        self.charge(bytes, "fewer GROUP BY time() windows or series would fit")
+    }
+
+    /// Counts `rows` rows of `columns` cells that an answer held whole (not chunked) is about
+    /// to keep: `Err` once the `SELECT`'s answer passes the `query-memory-limit`.
+    pub fn charge_rows(&self, rows: u64, columns: u64) -> Result<(), QueryError> {
+        let bytes = rows
+            .saturating_mul(columns.max(1))
+            .saturating_mul(BYTES_PER_ANSWER_CELL);
+        self.charge(
+            bytes,
+            "a narrower time range, a LIMIT or a chunked answer, which holds few rows at a time, would fit",
+        )
+    }
+
+    fn charge(&self, bytes: u64, advice: &str) -> Result<(), QueryError> {
+        let limit = self.0.limits.max_memory;
         let total = self
             .0
             .memory
             .fetch_add(bytes, Ordering::Relaxed)
             .saturating_add(bytes);
-        if limits.max_memory > 0 && total > limits.max_memory {
+        if limit > 0 && total > limit {
             return Err(QueryError::LimitExceeded(format!(
-                "query-memory-limit exceeded: the answer would take about {total} bytes, more than {} (fewer GROUP BY time() windows or series would fit)",
-                limits.max_memory
+                "query-memory-limit exceeded: the answer would take about {total} bytes, more than {limit} ({advice})"
             )));
         }
         Ok(())

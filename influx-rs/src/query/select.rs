@@ -70,14 +70,20 @@ fn columns_named<'a, 'n>(
     names.map(|n| by_name.get(n).copied()).collect()
 }
 
-/// Runs a `SELECT` over each of its sources and returns its series whole.
+/// Runs a `SELECT` over each of its sources and returns its series whole, within the query's
+/// `query-memory-limit`.
 pub(super) fn select(
     engine: &Engine,
     sel: &SelectStatement,
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
     let mut out = Vec::new();
-    select_to(engine, sel, ctx, &mut out)?;
+    select_to(
+        engine,
+        sel,
+        ctx,
+        &mut super::sink::Held::new(&mut out, ctx.interrupt.clone()),
+    )?;
     Ok(out)
 }
 

@@ -3,6 +3,7 @@
 //! sends each as soon as it is full, so that a `SELECT` returning millions of rows holds a few
 //! thousand of them at a time.
 
+use super::running::Interrupt;
 use super::{QueryError, QueryResponse, Series, StatementResult};
 
 /// Takes the series of one statement's result, in order, possibly a piece at a time.
@@ -63,6 +64,47 @@ impl ResultSink for QueryResponse {
             result.series.clear();
             result.error = Some(error);
         }
+    }
+}
+
+/// How many rows a `SELECT` answered whole reads at a time, so that the
+/// `query-memory-limit` stops it after a bounded piece instead of after reading everything.
+pub const HELD_ROWS_PER_READ: usize = 100_000;
+
+/// An answer held whole (a plain, not chunked, answer, or a subquery's rows), charging the rows it keeps to the
+/// query's `query-memory-limit` ([`Interrupt::charge_rows`]) before keeping them: a `SELECT`
+/// of more rows than fit ends with the limit's error instead of taking the machine's memory.
+pub struct Held<'a, S: ?Sized> {
+    answer: &'a mut S,
+    interrupt: Interrupt,
+}
+
+impl<'a, S: SeriesSink + ?Sized> Held<'a, S> {
+    /// `answer`, charged to `interrupt`'s limits.
+    pub fn new(answer: &'a mut S, interrupt: Interrupt) -> Held<'a, S> {
+        Held { answer, interrupt }
+    }
+}
+
+impl<S: SeriesSink + ?Sized> SeriesSink for Held<'_, S> {
+    fn series(&mut self, piece: Series, starts: bool) -> Result<(), QueryError> {
+        self.interrupt
+            .charge_rows(piece.values.len() as u64, piece.columns.len() as u64)?;
+        self.answer.series(piece, starts)
+    }
+
+    fn rows_per_read(&self) -> Option<usize> {
+        Some(HELD_ROWS_PER_READ)
+    }
+}
+
+impl<S: ResultSink + ?Sized> ResultSink for Held<'_, S> {
+    fn start(&mut self, statement_id: usize) {
+        self.answer.start(statement_id)
+    }
+
+    fn end(&mut self, statement_id: usize, error: Option<String>) {
+        self.answer.end(statement_id, error)
     }
 }
 

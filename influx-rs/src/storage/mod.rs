@@ -13,6 +13,7 @@
 //!
 //! On disk: `<data>/meta.json` and `<data>/<db>/<rp>/<shard id>/{wal/, *.tcf, *.tomb, series.log}`.
 
+mod backup;
 pub mod block_cache;
 pub mod cache;
 pub mod colfile;
@@ -141,6 +142,9 @@ pub struct Engine {
     stopping: AtomicBool,
     /// Bumped by every catalog change made through [`Engine::update_catalog`].
     catalog_version: AtomicU64,
+    /// Held shared by every change to the data directory (writes, deletes, catalog changes)
+    /// and exclusively by a backup while it copies, so a backup is one consistent moment.
+    gate: RwLock<()>,
 }
 
 impl Engine {
@@ -163,6 +167,7 @@ impl Engine {
             wake: (Mutex::new(0), Condvar::new()),
             stopping: AtomicBool::new(false),
             catalog_version: AtomicU64::new(0),
+            gate: RwLock::new(()),
         };
         for loc in catalog.shards() {
             let shard = engine.open_shard(&loc)?;
@@ -233,6 +238,15 @@ impl Engine {
         &self,
         f: impl FnOnce(&mut Catalog) -> Result<T, MetaError>,
     ) -> Result<T, EngineError> {
+        let _changing = self.gate.read();
+        self.change_catalog(f)
+    }
+
+    /// [`Engine::update_catalog`] for a caller that holds the gate already.
+    fn change_catalog<T>(
+        &self,
+        f: impl FnOnce(&mut Catalog) -> Result<T, MetaError>,
+    ) -> Result<T, EngineError> {
         let mut catalog = self.catalog.lock();
         let mut next = catalog.clone();
         let out = f(&mut next)?;
@@ -260,7 +274,8 @@ impl Engine {
 
     /// `DROP DATABASE`: removes it from the catalog, then its files.
     pub fn drop_database(&self, name: &str) -> Result<(), EngineError> {
-        let ids = self.update_catalog(|c| Ok(c.drop_database(name)))?;
+        let _changing = self.gate.read();
+        let ids = self.change_catalog(|c| Ok(c.drop_database(name)))?;
         self.close_shards(&ids);
         self.db_series.lock().remove(name);
         remove_dir(&self.dir.join(name))
@@ -268,7 +283,8 @@ impl Engine {
 
     /// `DROP RETENTION POLICY`: removes it and its files.
     pub fn drop_policy(&self, db: &str, rp: &str) -> Result<(), EngineError> {
-        let ids = self.update_catalog(|c| c.drop_policy(db, rp))?;
+        let _changing = self.gate.read();
+        let ids = self.change_catalog(|c| c.drop_policy(db, rp))?;
         self.close_shards(&ids);
         remove_dir(&self.dir.join(db).join(rp))
     }
@@ -282,6 +298,7 @@ impl Engine {
 
     /// Writes points to `db`.`rp` (empty = default policy), splitting them by shard group.
     pub fn write(&self, db: &str, rp: &str, points: &[Point]) -> Result<WriteSummary, EngineError> {
+        let _changing = self.gate.read();
         let used: usize = self.shards.read().values().map(|s| s.cache_bytes()).sum();
         if self.config.cache_max_memory_size > 0 && used > self.config.cache_max_memory_size {
             self.wake_maintenance();
@@ -634,6 +651,7 @@ impl Engine {
         series: &dyn Fn(&[u8]) -> bool,
         (min, max): (i64, i64),
     ) -> Result<usize, EngineError> {
+        let _changing = self.gate.read();
         let mut forgotten = 0;
         for shard in self.shards_for(db, None, min, max) {
             let keys: Vec<Arc<[u8]>> = shard

@@ -8,14 +8,16 @@ impl Engine {
     /// Drops shard groups whose whole range is past their retention at `now` (ns); returns
     /// how many went.
     pub fn enforce_retention(&self, now: i64) -> Result<usize, EngineError> {
-        let removed = self.update_catalog(|c| Ok(c.remove_expired(now)))?;
+        let _changing = self.gate.read();
+        let removed = self.change_catalog(|c| Ok(c.remove_expired(now)))?;
         self.remove_shards(&removed, "retention dropped shard group")?;
         Ok(removed.len())
     }
 
     /// `DROP SHARD id`: the shard and its data go; an unknown id is no error (as InfluxDB).
     pub fn drop_shard(&self, id: u64) -> Result<(), EngineError> {
-        let removed = self.update_catalog(|c| Ok(c.remove_shard_group(id)))?;
+        let _changing = self.gate.read();
+        let removed = self.change_catalog(|c| Ok(c.remove_shard_group(id)))?;
         self.remove_shards(&removed, "dropped shard")
     }
 

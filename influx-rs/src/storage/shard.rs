@@ -115,7 +115,7 @@ pub struct Shard {
     pub(super) dir: PathBuf,
     pub(super) state: Mutex<ShardState>,
     commit: GroupCommit,
-    snapshot_lock: Mutex<()>,
+    pub(super) snapshot_lock: Mutex<()>,
     pub(super) compaction_lock: Mutex<()>,
     last_write: AtomicI64,
     pub(super) cold_compacted: AtomicBool,
