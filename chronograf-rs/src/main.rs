@@ -24,6 +24,14 @@ struct Cli {
     /// The first store's URL.
     #[arg(long = "influxdb-url", env = "INFLUXDB_URL")]
     influxdb_url: Option<String>,
+    /// More URLs of the first store (the other nodes of an influx-rs cluster), comma-separated,
+    /// tried in turn when the first does not answer.
+    #[arg(
+        long = "influxdb-failover-urls",
+        env = "INFLUXDB_FAILOVER_URLS",
+        value_delimiter = ','
+    )]
+    influxdb_failover_urls: Option<Vec<String>>,
     /// Basic-auth user for the first store.
     #[arg(long = "influxdb-username", env = "INFLUXDB_USERNAME")]
     influxdb_username: Option<String>,
@@ -93,6 +101,13 @@ impl Cli {
         let first = &mut config.sources[0];
         if let Some(u) = self.influxdb_url {
             first.url = u;
+        }
+        if let Some(urls) = self.influxdb_failover_urls {
+            first.failover_urls = urls
+                .into_iter()
+                .map(|u| u.trim().to_string())
+                .filter(|u| !u.is_empty())
+                .collect();
         }
         if let Some(u) = self.influxdb_username {
             first.username = u;

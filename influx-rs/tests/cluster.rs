@@ -3,7 +3,8 @@
 //! write load catches up by itself with every acknowledged point; without a quorum of NATS
 //! servers writes answer 503 and nothing acknowledged is lost; a second node with a node id in
 //! use, and a node whose data is newer than the log, refuse to start; nodes join, and come back,
-//! behind a log trimmed past their position by restoring the newest snapshot.
+//! behind a log trimmed past their position by restoring the newest snapshot; a subscription
+//! receives each point once; a seeded random nemesis loses no acknowledged point.
 
 mod common;
 
@@ -210,6 +211,130 @@ fn writes_and_statements_sent_to_any_node_reach_every_node() {
     assert!(stats.to_string().contains("appliedSequence"), "{stats}");
 }
 
+/// Writers spreading new points over nodes, recording each acknowledged one.
+struct Load {
+    acked: Arc<Mutex<BTreeSet<(usize, u64)>>>,
+    refused: Arc<AtomicU64>,
+    last_seq: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    /// `writers` threads writing point `m,w=<writer> v=<i>` to the nodes on `ports` in turn.
+    fn start(ports: &[u16], writers: usize) -> Load {
+        let acked: Arc<Mutex<BTreeSet<(usize, u64)>>> = Arc::default();
+        let refused = Arc::new(AtomicU64::new(0));
+        let last_seq = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..writers)
+            .map(|w| {
+                let (acked, refused, last_seq, stop) = (
+                    Arc::clone(&acked),
+                    Arc::clone(&refused),
+                    Arc::clone(&last_seq),
+                    Arc::clone(&stop),
+                );
+                let ports = ports.to_vec();
+                std::thread::spawn(move || {
+                    let http = client();
+                    // Bounded: stops when told, or after 20,000 writes.
+                    for i in 0..20_000u64 {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let port = ports[(w * 7 + i as usize) % ports.len()];
+                        let r = http
+                            .post(format!("http://127.0.0.1:{port}/write"))
+                            .query(&[("db", "db")])
+                            .body(format!("m,w={w} v={i} {}\n", 1_000_000 + i))
+                            .timeout(Duration::from_secs(5))
+                            .send();
+                        match r.map(|r| (r.status().as_u16(), sequence(&r))) {
+                            Ok((204, seq)) => {
+                                last_seq.fetch_max(seq, Ordering::Relaxed);
+                                acked.lock().unwrap().insert((w, i));
+                            }
+                            Ok((503, _)) => {
+                                refused.fetch_add(1, Ordering::Relaxed);
+                            }
+                            // A dead node, a timeout: the outcome is unknown, nothing claimed.
+                            _ => std::thread::sleep(Duration::from_millis(20)),
+                        }
+                    }
+                })
+            })
+            .collect();
+        Load {
+            acked,
+            refused,
+            last_seq,
+            stop,
+            threads,
+        }
+    }
+
+    /// Stops the writers: the acknowledged points and the last sequence one was stored at.
+    fn finish(self) -> (BTreeSet<(usize, u64)>, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        let acked = self.acked.lock().unwrap().clone();
+        (acked, self.last_seq.load(Ordering::Relaxed))
+    }
+}
+
+/// Every node holds every acknowledged point once it applied `after`, and the nodes' answers
+/// are identical; `context` names the run in failures.
+fn assert_every_node_holds(
+    nodes: &[Arc<Mutex<TestServer>>],
+    acked: &BTreeSet<(usize, u64)>,
+    after: u64,
+    context: &str,
+) {
+    let q = "SELECT v FROM m GROUP BY w";
+    let answers: Vec<serde_json::Value> = nodes
+        .iter()
+        .map(|n| read(&n.lock().unwrap(), "db", q, after))
+        .collect();
+    let mut stored = BTreeSet::new();
+    for series in answers[0]["results"][0]["series"].as_array().unwrap() {
+        let w: usize = series["tags"]["w"].as_str().unwrap().parse().unwrap();
+        for row in series["values"].as_array().unwrap() {
+            stored.insert((w, row[1].as_u64().unwrap()));
+        }
+    }
+    let missing: Vec<_> = acked.difference(&stored).collect();
+    assert!(
+        missing.is_empty(),
+        "{context}: acknowledged but missing: {missing:?}"
+    );
+    for (i, a) in answers.iter().enumerate().skip(1) {
+        assert_eq!(a, &answers[0], "{context}: node {i} differs from node 0");
+    }
+}
+
+/// Three nodes on `ports` over the NATS servers `urls`, the log kept `replicas` times.
+fn start_nodes(
+    dir: &std::path::Path,
+    urls: &[String],
+    ports: &[u16],
+    replicas: usize,
+) -> Vec<Arc<Mutex<TestServer>>> {
+    ports
+        .iter()
+        .enumerate()
+        .map(|(i, &port)| {
+            Arc::new(Mutex::new(TestServer::start_on_with_config(
+                &dir.join(format!("n{i}")),
+                port,
+                &config(urls, &format!("n{i}"), replicas),
+            )))
+        })
+        .collect()
+}
+
 #[test]
 fn a_node_killed_under_load_catches_up_with_every_acknowledged_point() {
     let Some(bin) = nats_server_or_skip() else {
@@ -219,80 +344,18 @@ fn a_node_killed_under_load_catches_up_with_every_acknowledged_point() {
     let nats = NatsServer::single(bin, &dir.path().join("nats"));
     let urls = [nats.url()];
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let node_dir = |i: usize| dir.path().join(format!("n{i}"));
-    let node_config = |i: usize| config(&urls, &format!("n{i}"), 1);
-    let nodes: Vec<Arc<Mutex<TestServer>>> = (0..3)
-        .map(|i| {
-            Arc::new(Mutex::new(TestServer::start_on_with_config(
-                &node_dir(i),
-                ports[i],
-                &node_config(i),
-            )))
-        })
-        .collect();
+    let nodes = start_nodes(dir.path(), &urls, &ports, 1);
     statement(&nodes[0].lock().unwrap(), "CREATE DATABASE db");
-    let acked: Arc<Mutex<BTreeSet<(usize, u64)>>> = Arc::default();
-    let last_seq = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..3)
-        .map(|w| {
-            let (acked, last_seq, stop) =
-                (Arc::clone(&acked), Arc::clone(&last_seq), Arc::clone(&stop));
-            let ports = ports.clone();
-            std::thread::spawn(move || {
-                let http = client();
-                // Bounded: stops when told, or after 10,000 writes.
-                for i in 0..10_000u64 {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let port = ports[(w + i as usize) % 3];
-                    let r = http
-                        .post(format!("http://127.0.0.1:{port}/write"))
-                        .query(&[("db", "db")])
-                        .body(format!("m,w={w} v={i} {}\n", 1_000_000 + i))
-                        .timeout(Duration::from_secs(5))
-                        .send();
-                    if let Ok(r) = r {
-                        if r.status().as_u16() == 204 {
-                            last_seq.fetch_max(sequence(&r), Ordering::Relaxed);
-                            acked.lock().unwrap().insert((w, i));
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
+    let load = Load::start(&ports, 3);
     std::thread::sleep(Duration::from_millis(1500));
     nodes[1].lock().unwrap().kill9();
     std::thread::sleep(Duration::from_millis(1000));
     *nodes[1].lock().unwrap() =
-        TestServer::start_on_with_config(&node_dir(1), ports[1], &node_config(1));
+        TestServer::start_on_with_config(&dir.path().join("n1"), ports[1], &config(&urls, "n1", 1));
     std::thread::sleep(Duration::from_millis(1500));
-    stop.store(true, Ordering::Relaxed);
-    for w in writers {
-        w.join().unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
+    let (acked, after) = load.finish();
     assert!(acked.len() > 50, "only {} writes acknowledged", acked.len());
-    let after = last_seq.load(Ordering::Relaxed);
-    let q = "SELECT v FROM m GROUP BY w";
-    let answers: Vec<serde_json::Value> = nodes
-        .iter()
-        .map(|n| read(&n.lock().unwrap(), "db", q, after))
-        .collect();
-    for a in &answers[1..] {
-        assert_eq!(a, &answers[0], "nodes differ");
-    }
-    let mut stored = BTreeSet::new();
-    for series in answers[0]["results"][0]["series"].as_array().unwrap() {
-        let w: usize = series["tags"]["w"].as_str().unwrap().parse().unwrap();
-        for row in series["values"].as_array().unwrap() {
-            stored.insert((w, row[1].as_u64().unwrap()));
-        }
-    }
-    let missing: Vec<_> = acked.difference(&stored).collect();
-    assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+    assert_every_node_holds(&nodes, &acked, after, "node n1 killed");
     let log = nodes[1].lock().unwrap().log();
     assert!(log.matches("joined the cluster").count() >= 2, "{log}");
 }
@@ -710,4 +773,174 @@ fn now_ns() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
+}
+
+/// One fault the nemesis injects, then heals: what it kills.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// `kill -9` an influx-rs node; restart it a moment later.
+    Node(usize),
+    /// Kill one NATS server (the log keeps its quorum); restart it.
+    Nats(usize),
+    /// Kill two of the three NATS servers (no quorum: writes answer 503); restart them.
+    TwoNats(usize),
+}
+
+/// A checker in the spirit of Jepsen's: writers record every acknowledged point (and count
+/// the 503s) while a seeded nemesis kills influx-rs nodes and NATS servers at random, one fault
+/// at a time, for a bounded number of rounds; at the end every acknowledged point is on every
+/// node, and the nodes hold identical data.
+#[test]
+fn a_random_nemesis_loses_no_acknowledged_point() {
+    use rand::{Rng, SeedableRng};
+    let Some(bin) = nats_server_or_skip() else {
+        return;
+    };
+    let seed: u64 = std::env::var("NEMESIS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::random::<u16>() as u64);
+    eprintln!("nemesis seed {seed} (NEMESIS_SEED={seed} replays it)");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let mut nats = NatsServer::cluster(bin, dir.path());
+    let urls: Vec<String> = nats.iter().map(NatsServer::url).collect();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let nodes = start_nodes(dir.path(), &urls, &ports, 3);
+    statement(&nodes[0].lock().unwrap(), "CREATE DATABASE db");
+    let load = Load::start(&ports, 3);
+
+    let mut history = Vec::new();
+    for _round in 0..8 {
+        // One fault at a time: the one before has healed (JetStream re-elected its leaders,
+        // the restarted node caught up) before the next.
+        eventually(Duration::from_secs(60), || {
+            nodes
+                .iter()
+                .any(|n| cluster_health(&n.lock().unwrap())["status"] == "green")
+        });
+        std::thread::sleep(Duration::from_millis(rng.gen_range(500..1500)));
+        let fault = match rng.gen_range(0..3) {
+            0 => Fault::Node(rng.gen_range(0..3)),
+            1 => Fault::Nats(rng.gen_range(0..3)),
+            _ => Fault::TwoNats(rng.gen_range(0..3)),
+        };
+        history.push(fault);
+        match fault {
+            Fault::Node(i) => {
+                nodes[i].lock().unwrap().kill9();
+                std::thread::sleep(Duration::from_millis(rng.gen_range(200..1500)));
+                *nodes[i].lock().unwrap() = TestServer::start_on_with_config(
+                    &dir.path().join(format!("n{i}")),
+                    ports[i],
+                    &config(&urls, &format!("n{i}"), 3),
+                );
+            }
+            Fault::Nats(j) => {
+                nats[j].kill();
+                std::thread::sleep(Duration::from_millis(rng.gen_range(500..2500)));
+                nats[j].start();
+            }
+            Fault::TwoNats(j) => {
+                let k = (j + 1) % 3;
+                nats[j].kill();
+                nats[k].kill();
+                std::thread::sleep(Duration::from_millis(rng.gen_range(500..2500)));
+                nats[j].start();
+                nats[k].start();
+            }
+        }
+    }
+    // Healed: the cluster turns green again and the writes go on a moment.
+    let green = eventually(Duration::from_secs(60), || {
+        cluster_health(&nodes[0].lock().unwrap())["status"] == "green"
+    });
+    assert!(
+        green,
+        "not green after the nemesis {history:?}: {}",
+        cluster_health(&nodes[0].lock().unwrap())
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let refused = load.refused.load(Ordering::Relaxed);
+    let (acked, after) = load.finish();
+    eprintln!(
+        "nemesis {history:?}: {} writes acknowledged, {refused} answered 503, last sequence {after}",
+        acked.len()
+    );
+    assert!(
+        acked.len() > 100,
+        "only {} writes acknowledged",
+        acked.len()
+    );
+    assert_every_node_holds(
+        &nodes,
+        &acked,
+        after,
+        &format!("nemesis {history:?} (seed {seed})"),
+    );
+}
+
+/// A subscription on a cluster (created through the log, so every node has it) delivers each
+/// accepted point once, not once per node: the node that received the write forwards it.
+#[test]
+fn a_subscription_receives_each_point_once_from_the_cluster() {
+    let Some(bin) = nats_server_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::single(bin, &dir.path().join("nats"));
+    let urls = [nats.url()];
+    let nodes: Vec<TestServer> = (0..3)
+        .map(|i| {
+            TestServer::start_with_config(
+                &dir.path().join(format!("n{i}")),
+                &config(&urls, &format!("n{i}"), 1),
+            )
+        })
+        .collect();
+    let sink = tick_tests::HttpSink::start();
+    statement(&nodes[0], "CREATE DATABASE db");
+    let (answer, seq) = statement(
+        &nodes[1],
+        &format!(
+            "CREATE SUBSCRIPTION k ON db.autogen DESTINATIONS ALL 'http://127.0.0.1:{}'",
+            sink.port
+        ),
+    );
+    assert!(!answer.to_string().contains("error"), "{answer}");
+    for n in &nodes {
+        let subs = read(n, "", "SHOW SUBSCRIPTIONS", seq).to_string();
+        assert!(subs.contains(&sink.port.to_string()), "{subs}");
+    }
+    for i in 0..30u64 {
+        let (status, body, _) = write(
+            &nodes[(i % 3) as usize],
+            "db",
+            &format!("m v={i} {}", i + 1),
+        );
+        assert_eq!(status, 204, "{body}");
+    }
+    let mut seen: Vec<u64> = Vec::new();
+    // Everything arrives well within 5 s; then the sink stays quiet for 2 s.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let Some((_, body)) = sink.next(Duration::from_secs(2)) else {
+            break;
+        };
+        for line in body.lines() {
+            let v = line
+                .split_once("v=")
+                .and_then(|(_, rest)| rest.split(' ').next())
+                .and_then(|v| v.parse::<f64>().ok());
+            if let Some(v) = v {
+                seen.push(v as u64);
+            }
+        }
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (0..30).collect::<Vec<u64>>(),
+        "each point exactly once"
+    );
 }

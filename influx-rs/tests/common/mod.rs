@@ -26,7 +26,7 @@ pub fn free_port() -> u16 {
 }
 
 impl TestServer {
-    /// Starts a server on `data_dir` and waits until `/ping` answers (at most 20 s).
+    /// Starts a server on `data_dir` and waits until `/ping` answers (at most 60 s).
     pub fn start(data_dir: &Path) -> TestServer {
         Self::start_on(data_dir, free_port())
     }
@@ -113,8 +113,9 @@ impl TestServer {
         server
     }
 
+    /// Waits for `/ping` (at most 60 s: a node of a cluster waits up to that for its log).
     fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         let client = reqwest::blocking::Client::new();
         while Instant::now() < deadline {
             if let Ok(r) = client.get(self.url("/ping")).send() {
