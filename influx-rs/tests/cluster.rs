@@ -238,11 +238,13 @@ impl Load {
                 let ports = ports.to_vec();
                 std::thread::spawn(move || {
                     let http = client();
-                    // Bounded: stops when told, or after 20,000 writes.
-                    for i in 0..20_000u64 {
+                    // Bounded: stops when told, or after 100,000 writes; paced so the load
+                    // lasts through every fault and leaves the machine room to heal.
+                    for i in 0..100_000u64 {
                         if stop.load(Ordering::Relaxed) {
                             break;
                         }
+                        std::thread::sleep(Duration::from_millis(3));
                         let port = ports[(w * 7 + i as usize) % ports.len()];
                         let r = http
                             .post(format!("http://127.0.0.1:{port}/write"))
