@@ -11,7 +11,6 @@
 //! <backup>/data/…          the data directory's files, as the store keeps them
 //! ```
 
-use crate::cluster::applied::AppliedFile;
 use crate::storage::{Engine, EngineError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -87,9 +86,14 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
     }
 }
 
+/// Reads the log sequence a copy of a data directory covers (a cluster node's applied
+/// position, kept with its data); `None` for a single node's.
+pub type SequenceOf = fn(&Path) -> Result<Option<u64>, String>;
+
 /// Takes a backup of `engine` into a new directory under its data directory's
-/// [`STAGING`] area; returns that directory and its manifest. The caller removes it.
-pub fn stage(engine: &Engine) -> Result<(PathBuf, Manifest), BackupError> {
+/// [`STAGING`] area, its sequence read from the copy by `sequence_of`; returns that directory
+/// and its manifest. The caller removes it.
+pub fn stage(engine: &Engine, sequence_of: SequenceOf) -> Result<(PathBuf, Manifest), BackupError> {
     let staging = engine.data_dir().join(STAGING);
     // Leftovers of an interrupted backup are no use to anyone.
     let _ = std::fs::remove_dir_all(&staging);
@@ -97,18 +101,10 @@ pub fn stage(engine: &Engine) -> Result<(PathBuf, Manifest), BackupError> {
     let data = dir.join(DATA);
     std::fs::create_dir_all(&data).map_err(io(&data))?;
     let copied = engine.copy_consistent(&data, &staging)?;
-    // A node of a cluster keeps its applied position with its data; a single node has none.
-    let sequence = if data.join("cluster").is_dir() {
-        let position = AppliedFile::new(&data)
-            .read()
-            .map_err(|e| BackupError::Invalid {
-                path: data.clone(),
-                reason: e.to_string(),
-            })?;
-        Some(position)
-    } else {
-        None
-    };
+    let sequence = sequence_of(&data).map_err(|reason| BackupError::Invalid {
+        path: data.clone(),
+        reason,
+    })?;
     let manifest = Manifest {
         format: FORMAT,
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -132,8 +128,11 @@ pub fn stage(engine: &Engine) -> Result<(PathBuf, Manifest), BackupError> {
 
 /// [`stage`], then the staged copy written as one tar file beside it (the copy removed): what
 /// is sent or kept whole. The caller removes the file.
-pub fn stage_tar(engine: &Engine) -> Result<(PathBuf, Manifest), BackupError> {
-    let (dir, manifest) = stage(engine)?;
+pub fn stage_tar(
+    engine: &Engine,
+    sequence_of: SequenceOf,
+) -> Result<(PathBuf, Manifest), BackupError> {
+    let (dir, manifest) = stage(engine, sequence_of)?;
     let tar = dir.with_extension("tar");
     let written = std::fs::File::create(&tar)
         .map_err(io(&tar))

@@ -24,6 +24,18 @@ pub struct AppliedError {
     message: String,
 }
 
+/// The applied position kept in (a copy of) the data directory `data_dir`, when it is a
+/// cluster node's; `None` for a single node's: what a backup records as its sequence.
+pub fn sequence_in(data_dir: &Path) -> Result<Option<u64>, String> {
+    if !data_dir.join("cluster").is_dir() {
+        return Ok(None);
+    }
+    AppliedFile::new(data_dir)
+        .read()
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
 impl AppliedFile {
     /// The file under `data_dir`.
     pub fn new(data_dir: &Path) -> AppliedFile {

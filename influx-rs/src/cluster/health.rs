@@ -100,13 +100,19 @@ impl<L: ReplicatedLog> Node<L> {
         self.log.put(&self.config.node_id, bytes).await
     }
 
-    /// Sends the heartbeat every [`HEARTBEAT`] for as long as the process runs.
+    /// Sends the heartbeat every [`HEARTBEAT`] for as long as the process runs, and every fifth
+    /// time checks that the log still holds what this node applied ([`Node::verify_applied`]).
     pub(super) async fn heartbeats(self: std::sync::Arc<Self>) {
+        /// Heartbeats between two checks that the log still holds what this node applied.
+        const VERIFY_EVERY: u64 = 5;
         let mut tick = tokio::time::interval(HEARTBEAT);
-        loop {
+        for beat in 0u64.. {
             tick.tick().await;
             if let Err(e) = self.heartbeat().await {
                 tracing::debug!(error = %e, "heartbeat not sent");
+            }
+            if beat % VERIFY_EVERY == 0 {
+                self.verify_applied().await;
             }
         }
     }

@@ -110,6 +110,12 @@ pub trait ReplicatedLog: Send + Sync + 'static {
         since: std::time::SystemTime,
     ) -> impl Future<Output = Result<Option<u64>, LogError>> + Send;
 
+    /// The entry stored at `sequence`; `None` when the log no longer holds it.
+    fn entry_at(
+        &self,
+        sequence: u64,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, LogError>> + Send;
+
     /// Removes every entry before `sequence`.
     fn trim_before(&self, sequence: u64) -> impl Future<Output = Result<(), LogError>> + Send;
 }

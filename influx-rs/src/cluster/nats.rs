@@ -341,6 +341,15 @@ impl ReplicatedLog for NatsLog {
         }
     }
 
+    async fn entry_at(&self, sequence: u64) -> Result<Option<Vec<u8>>, LogError> {
+        use async_nats::jetstream::stream::LastRawMessageErrorKind;
+        match self.stream.get_raw_message(sequence).await {
+            Ok(message) => Ok(Some(message.payload.to_vec())),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn trim_before(&self, sequence: u64) -> Result<(), LogError> {
         self.stream
             .purge()

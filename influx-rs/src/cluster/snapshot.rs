@@ -38,10 +38,12 @@ impl<L: ReplicatedLog> Node<L> {
     /// log behind it within `max-log-age` / `max-log-bytes`.
     pub async fn publish_snapshot(&self) -> Result<SnapshotDone, ClusterError> {
         let engine = std::sync::Arc::clone(&self.engine);
-        let (tar, manifest) = tokio::task::spawn_blocking(move || backup::stage_tar(&engine))
-            .await
-            .map_err(invalid)?
-            .map_err(invalid)?;
+        let (tar, manifest) = tokio::task::spawn_blocking(move || {
+            backup::stage_tar(&engine, super::applied::sequence_in)
+        })
+        .await
+        .map_err(invalid)?
+        .map_err(invalid)?;
         let sequence = manifest.sequence.unwrap_or_else(|| self.applied());
         let bytes = std::fs::metadata(&tar).map_or(0, |m| m.len());
         let put = self.log.put_snapshot(sequence, tar.clone()).await;

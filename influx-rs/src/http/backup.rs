@@ -36,7 +36,7 @@ pub(super) async fn backup(
     }
     let engine = state.engine.clone();
     let staged = tokio::task::spawn_blocking(move || {
-        let (tar, manifest) = backup::stage_tar(&engine)?;
+        let (tar, manifest) = backup::stage_tar(&engine, crate::cluster::applied::sequence_in)?;
         // Opened, then removed: the open file lives on until the answer is sent.
         let file = std::fs::File::open(&tar).map_err(|source| backup::BackupError::Io {
             path: tar.clone(),

@@ -120,6 +120,26 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// Stops it as an operator or a service manager does (SIGTERM, by PID): JetStream writes
+    /// out what it holds and leaves its cluster. At most 10 s, then SIGKILL.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: kill(2) on the PID of our own, not yet reaped, child.
+            unsafe {
+                libc::kill(c.id() as i32, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// Kills it (by PID).
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
