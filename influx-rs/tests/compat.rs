@@ -509,6 +509,31 @@ const QUERIES: &[&str] = &[
     "SHOW SERIES FROM cpu WHERE host = 'a'",
     "SHOW SERIES FROM /^cpu$|^mem$/ LIMIT 2 OFFSET 1",
     "SHOW TAG KEYS LIMIT 1",
+    // Aggregates of one point: stddev is null, its row shown.
+    "SELECT stddev(usage) FROM cpu WHERE host = 'a' AND time = '2020-01-01T00:00:00Z'",
+    "SELECT stddev(count), spread(count), mean(usage) FROM cpu WHERE time = '2020-01-01T00:00:00Z' GROUP BY host",
+    "SELECT stddev(count) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:01:00Z' GROUP BY time(10s), host",
+    // Aliases are kept as written, even twice; generated names are numbered past them.
+    "SELECT usage AS x, count AS x FROM cpu WHERE host = 'a' LIMIT 2",
+    "SELECT mean(usage) AS m, max(usage) AS m FROM cpu",
+    "SELECT usage AS count, count FROM cpu WHERE host = 'a' LIMIT 1",
+    "SELECT usage, usage FROM cpu WHERE host = 'a' LIMIT 1",
+    // Cardinality from the index refuses time conditions, in 1.x's words.
+    "SHOW SERIES CARDINALITY WHERE time > now() - 1h",
+    "SHOW SERIES CARDINALITY WHERE host = 'a' AND time > 0",
+    "SHOW MEASUREMENT EXACT CARDINALITY WHERE time > now() - 1h",
+    "SHOW TAG KEY CARDINALITY WHERE time > now() - 1h",
+    "SHOW FIELD KEY CARDINALITY WHERE time > now() - 1h",
+    "SHOW TAG VALUES CARDINALITY WITH KEY = host WHERE time > now() - 1h",
+    // Parse errors: EOF's position, the WITH KEY operators named, deletions scoped to the
+    // query's database.
+    "SELECT usage FROM",
+    "SELECT * FROM cpu WHERE",
+    "CREATE USER bob",
+    "SHOW TAG VALUES WITH KEY",
+    "DELETE FROM q..cpu WHERE time < 0",
+    "DELETE FROM q.autogen.cpu",
+    "DROP SERIES FROM q.autogen.cpu",
 ];
 
 #[test]

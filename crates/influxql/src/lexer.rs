@@ -183,6 +183,13 @@ impl<'a> Lexer<'a> {
         self.skip_whitespace_and_comments();
         let (line, column) = (self.line, self.column);
         let kind = self.scan();
+        // InfluxDB's scanner counts one more character when it reads the end of the text:
+        // its errors place EOF one column past the last character's successor.
+        let column = if kind == TokenKind::Eof {
+            column + 1
+        } else {
+            column
+        };
         Token { kind, line, column }
     }
 

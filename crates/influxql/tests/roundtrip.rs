@@ -267,13 +267,22 @@ fn cardinality_of() -> impl Strategy<Value = CardinalityOf> {
     ]
 }
 
+/// A measurement a deletion may name: no database or retention policy (InfluxDB refuses them).
+fn deletion_source() -> impl Strategy<Value = Measurement> {
+    measurement().prop_map(|m| Measurement {
+        database: None,
+        retention_policy: None,
+        ..m
+    })
+}
+
 fn statement() -> impl Strategy<Value = Statement> {
     prop_oneof![
         6 => select().prop_map(Statement::Select),
-        1 => (prop::collection::vec(measurement(), 0..3), prop::option::of(expr()))
+        1 => (prop::collection::vec(deletion_source(), 0..3), prop::option::of(expr()))
             .prop_filter("FROM or WHERE", |(s, c)| !s.is_empty() || c.is_some())
             .prop_map(|(sources, condition)| Statement::Delete { sources, condition }),
-        1 => (prop::collection::vec(measurement(), 0..3), prop::option::of(expr()))
+        1 => (prop::collection::vec(deletion_source(), 0..3), prop::option::of(expr()))
             .prop_filter("FROM or WHERE", |(s, c)| !s.is_empty() || c.is_some())
             .prop_map(|(sources, condition)| Statement::DropSeries { sources, condition }),
         1 => name().prop_map(|name| Statement::DropMeasurement { name }),

@@ -167,8 +167,9 @@ impl Function {
             }
             Function::Stddev => {
                 let v: Vec<f64> = numbers().collect();
+                // One value has no sample deviation: InfluxDB answers null for it.
                 if v.len() < 2 {
-                    return (!v.is_empty()).then_some((first.0, Value::Float(0.0)));
+                    return None;
                 }
                 let mean = v.iter().sum::<f64>() / v.len() as f64;
                 let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
@@ -276,11 +277,11 @@ impl Welford {
         self.squares += delta * (x - self.mean);
     }
 
-    /// The sample standard deviation (0 for one value, as InfluxDB), `None` for no values.
+    /// The sample standard deviation; `None` (null, as InfluxDB answers) for fewer than two
+    /// values.
     fn stddev(&self) -> Option<f64> {
         match self.n {
-            0 => None,
-            1 => Some(0.0),
+            0 | 1 => None,
             n => Some((self.squares / (n - 1) as f64).sqrt()),
         }
     }
@@ -346,6 +347,11 @@ impl Function {
 }
 
 impl Accumulator {
+    /// Whether it took no point yet.
+    pub(super) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
     /// Takes one point.
     pub(super) fn add(&mut self, t: i64, v: Value) {
         self.count += 1;

@@ -50,6 +50,16 @@ pub(super) fn parse_time_string(s: &str) -> Option<i64> {
         .and_then(|dt| dt.and_utc().timestamp_nanos_opt())
 }
 
+/// Whether `e` compares `time` anywhere.
+pub(super) fn mentions_time(e: &Expr) -> bool {
+    match e {
+        Expr::VarRef(n) => n.eq_ignore_ascii_case("time"),
+        Expr::Binary { lhs, rhs, .. } => mentions_time(lhs) || mentions_time(rhs),
+        Expr::Paren(inner) => mentions_time(inner),
+        _ => false,
+    }
+}
+
 fn is_time(e: &Expr) -> bool {
     matches!(e, Expr::VarRef(n) if n.eq_ignore_ascii_case("time"))
 }

@@ -1,7 +1,7 @@
 //! `DELETE`, `DROP SERIES` and `DROP MEASUREMENT`: which series and time range a statement
 //! names, checked as InfluxDB 1.x checks it, then handed to the engine's delete.
 
-use super::condition::{eval_condition, time_range};
+use super::condition::{eval_condition, mentions_time, time_range};
 use super::{QueryContext, QueryError};
 use crate::storage::Engine;
 use influxql::{Expr, Measurement, MeasurementName};
@@ -91,16 +91,6 @@ pub(super) fn delete(
 enum Matcher<'a> {
     Name(&'a str),
     Regex(regex::Regex),
-}
-
-/// Whether `e` compares `time`.
-fn mentions_time(e: &Expr) -> bool {
-    match e {
-        Expr::VarRef(n) => n.eq_ignore_ascii_case("time"),
-        Expr::Binary { lhs, rhs, .. } => mentions_time(lhs) || mentions_time(rhs),
-        Expr::Paren(inner) => mentions_time(inner),
-        _ => false,
-    }
 }
 
 /// InfluxDB deletes by tags and time only: a condition naming a field of one of the

@@ -730,22 +730,59 @@ fn limit<T>(rows: impl Iterator<Item = T>, sel: &SelectStatement) -> Vec<T> {
     rows.skip(skip).take(take).collect()
 }
 
-/// Column names as InfluxDB gives them: alias or function name, repeats suffixed `_1`, `_2`.
-fn column_names(names: impl Iterator<Item = String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    // The names taken so far, so that 100,000 columns are named in linear time.
-    let mut taken: ahash::AHashSet<String> = ahash::AHashSet::new();
-    for name in names {
-        let mut candidate = name.clone();
-        let mut n = 0;
-        while taken.contains(&candidate) {
-            n += 1;
-            candidate = format!("{name}_{n}");
-        }
-        taken.insert(candidate.clone());
-        out.push(candidate);
+/// A column's name as the select list gives it: an alias the query wrote (kept as written,
+/// even twice), or a name made from the expression (numbered when taken).
+#[derive(Debug, Clone)]
+struct Label {
+    name: String,
+    alias: bool,
+}
+
+impl Label {
+    /// A name made from the expression.
+    fn generated(name: String) -> Label {
+        Label { name, alias: false }
     }
-    out
+
+    /// The field's alias if it has one, else the name `generated` makes.
+    fn of(alias: Option<&String>, generated: impl FnOnce() -> String) -> Label {
+        match alias {
+            Some(a) => Label {
+                name: a.clone(),
+                alias: true,
+            },
+            None => Label::generated(generated()),
+        }
+    }
+}
+
+/// The columns' names as InfluxDB resolves them: aliases first, as written (two columns may
+/// share one); then each generated name, numbered (`max_1`, `max_2`) past every name taken,
+/// aliases included.
+fn column_names(labels: impl Iterator<Item = Label>) -> Vec<String> {
+    let labels: Vec<Label> = labels.collect();
+    // The names taken so far, so that 100,000 columns are named in linear time.
+    let mut taken: ahash::AHashSet<String> = labels
+        .iter()
+        .filter(|l| l.alias)
+        .map(|l| l.name.clone())
+        .collect();
+    labels
+        .into_iter()
+        .map(|label| {
+            if label.alias {
+                return label.name;
+            }
+            let mut candidate = label.name.clone();
+            let mut n = 0;
+            while taken.contains(&candidate) {
+                n += 1;
+                candidate = format!("{}_{n}", label.name);
+            }
+            taken.insert(candidate.clone());
+            candidate
+        })
+        .collect()
 }
 
 /// Series keys by group: the group's values of the `GROUP BY` tags, and its series, sorted.

@@ -364,6 +364,25 @@ pub(super) fn cardinality(
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
     use influxql::CardinalityOf;
+    // 1.x counts these from its index, which knows no time: a time condition is refused, in
+    // its words (which say EXACT for the estimated forms too).
+    let refused = match of {
+        CardinalityOf::Measurement => Some("MEASUREMENT EXACT"),
+        CardinalityOf::Series => Some("SERIES EXACT"),
+        CardinalityOf::TagKey => Some("TAG KEY EXACT"),
+        CardinalityOf::FieldKey => Some("FIELD KEY"),
+        CardinalityOf::TagValues(_) => None,
+    };
+    if let Some(what) = refused.filter(|_| {
+        scope
+            .condition
+            .as_ref()
+            .is_some_and(super::condition::mentions_time)
+    }) {
+        return Err(QueryError::Invalid(format!(
+            "SHOW {what} CARDINALITY doesn't support time in WHERE clause"
+        )));
+    }
     let whole_database = scope.sources.is_empty() && scope.condition.is_none();
     let per_measurement = |listed: Vec<Series>, count: &dyn Fn(&Series) -> usize| {
         listed

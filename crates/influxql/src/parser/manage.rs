@@ -501,7 +501,8 @@ impl Parser<'_> {
                 self.expect(TokenKind::RParen, ")")?;
                 Ok(TagKeyFilter::In(keys))
             }
-            _ => Err(self.unexpected(&["=", "!=", "=~", "!~", "IN"])),
+            // InfluxDB names only these three, though it takes != and !~ too.
+            _ => Err(self.unexpected(&["IN", "=", "=~"])),
         }
     }
 }

@@ -509,12 +509,12 @@ mod tests {
         let e = parse_statement("CREATE DATABASE").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "found EOF, expected identifier at line 1, char 16"
+            "found EOF, expected identifier at line 1, char 17"
         );
         let e = parse_statement("SELECT * FROM").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "found EOF, expected identifier at line 1, char 14"
+            "found EOF, expected identifier at line 1, char 15"
         );
     }
 

@@ -278,6 +278,22 @@ impl Parser<'_> {
         } else {
             Vec::new()
         };
+        // A deletion covers every retention policy of the query's database: naming either in
+        // FROM is refused, as InfluxDB refuses it (placed at the start of the text).
+        for source in &sources {
+            let refused = match (&source.database, &source.retention_policy) {
+                (_, Some(_)) => "retention policy not supported",
+                (Some(_), None) => "database not supported",
+                (None, None) => continue,
+            };
+            return Err(ParseError {
+                found: String::new(),
+                expected: Vec::new(),
+                line: 1,
+                column: 1,
+                message: Some(refused.into()),
+            });
+        }
         let condition = self.where_clause()?;
         if sources.is_empty() && condition.is_none() {
             return Err(self.unexpected(&["FROM", "WHERE"]));

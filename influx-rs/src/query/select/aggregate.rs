@@ -5,7 +5,9 @@
 use super::call::{parse_call, Call};
 use super::groups::{fold_groups, point_groups, GroupValues};
 use super::windows::Windows;
-use super::{column_names, dimensions, index_of, indices_of, limit, shown_tags, Grouping, Scope};
+use super::{
+    column_names, dimensions, index_of, indices_of, limit, shown_tags, Grouping, Label, Scope,
+};
 use crate::query::aggregates::{Accumulator, Function};
 use crate::query::condition::time_and_tags_only;
 use crate::query::math::{self, Math};
@@ -135,7 +137,7 @@ struct SelectList {
 impl SelectList {
     fn parse(scope: &Scope<'_>, sel: &SelectStatement) -> Result<SelectList, QueryError> {
         let mut calls: Vec<Call> = Vec::new();
-        let mut labels: Vec<String> = Vec::new();
+        let mut labels: Vec<Label> = Vec::new();
         let mut outputs: Vec<Math> = Vec::new();
         let mut read: Vec<String> = Vec::new();
         let all_fields = scope.field_names();
@@ -160,7 +162,7 @@ impl SelectList {
                     Ok(calls.len() - 1)
                 };
                 outputs.push(math::build(&f.expr, &mut leaf)?);
-                labels.push(f.alias.clone().unwrap_or_else(|| math::name(&f.expr)));
+                labels.push(Label::of(f.alias.as_ref(), || math::name(&f.expr)));
                 continue;
             }
             let Expr::Call { name, args } = &f.expr else {
@@ -168,6 +170,8 @@ impl SelectList {
             };
             let (call, field) = parse_call(name, args, &f.expr)?;
             let label = f.alias.clone().unwrap_or_else(|| name.clone());
+            // An alias names its one column as written; `f(*) AS a` makes names (`a_<field>`).
+            let aliased = f.alias.is_some() && field != "*";
             // `f(*)` is `f` of every field, in columns named `f_<field>`.
             let targets: Vec<(String, String)> = if field == "*" {
                 all_fields
@@ -185,7 +189,10 @@ impl SelectList {
                     transform: call.transform,
                 });
                 outputs.push(Math::Cell(calls.len() - 1));
-                labels.push(label);
+                labels.push(Label {
+                    name: label,
+                    alias: aliased,
+                });
             }
         }
         Ok(SelectList {
@@ -307,7 +314,8 @@ fn transformed_points(
         .collect()
 }
 
-/// Without `GROUP BY time()`: one row over the whole range, unless every call came back empty.
+/// Without `GROUP BY time()`: one row over the whole range, unless every call came back empty
+/// (a `stddev` of one point is not empty: InfluxDB shows its row, with null).
 fn whole_range_row(
     scope: &Scope<'_>,
     plan: &Plan,
@@ -316,10 +324,17 @@ fn whole_range_row(
 ) -> Option<Vec<serde_json::Value>> {
     let mut time = if scope.min == i64::MIN { 0 } else { scope.min };
     let mut cells = Vec::with_capacity(calls.len());
+    let mut null_but_shown = false;
     for (n, call) in calls.iter().enumerate() {
         let Some(function) = &call.function else {
             continue;
         };
+        if matches!(function, Function::Stddev) {
+            null_but_shown |= match group {
+                GroupValues::Points(fields) => !fields[call.field].is_empty(),
+                GroupValues::Folded(folded) => !folded[n].whole.is_empty(),
+            };
+        }
         let value = match group {
             GroupValues::Points(fields) => function.apply(&fields[call.field]),
             GroupValues::Folded(folded) => folded[n].whole.result(),
@@ -334,7 +349,7 @@ fn whole_range_row(
             None => cells.push(serde_json::Value::Null),
         }
     }
-    cells.iter().any(|c| !c.is_null()).then(|| {
+    (null_but_shown || cells.iter().any(|c| !c.is_null())).then(|| {
         std::iter::once(scope.epoch.render(time))
             .chain(cells)
             .collect()

@@ -6,7 +6,8 @@
 
 use super::math::{self, Math};
 use super::{
-    column_names, dimensions, index_of, indices_of, series_groups, skip_and_take, Grouping, Scope,
+    column_names, dimensions, index_of, indices_of, series_groups, skip_and_take, Grouping, Label,
+    Scope,
 };
 use crate::query::sink::SeriesSink;
 use crate::query::{QueryError, Series};
@@ -139,7 +140,7 @@ struct SelectList {
     /// Fields read, in the order rows hold them.
     read: Vec<String>,
     /// Each column's name (before repeats are numbered) and what it shows.
-    columns: Vec<(String, Column)>,
+    columns: Vec<(Label, Column)>,
 }
 
 impl SelectList {
@@ -151,7 +152,7 @@ impl SelectList {
     ) -> Result<SelectList, QueryError> {
         let tag_keys: BTreeSet<String> = scope.tag_keys();
         let mut read: Vec<String> = Vec::new();
-        let mut columns: Vec<(String, Column)> = Vec::new();
+        let mut columns: Vec<(Label, Column)> = Vec::new();
         for f in &sel.fields {
             match &f.expr {
                 Expr::Wildcard => {
@@ -174,7 +175,7 @@ impl SelectList {
                             Some(i) => Column::Field(i),
                             None => Column::Tag(name.clone()),
                         };
-                        columns.push((name, column));
+                        columns.push((Label::generated(name), column));
                     }
                 }
                 e if math::wildcard_call(e).is_some() => {
@@ -187,13 +188,13 @@ impl SelectList {
                         };
                         let mut leaf = |_: &Expr| Ok(at);
                         columns.push((
-                            format!("{name}_{field}"),
+                            Label::generated(format!("{name}_{field}")),
                             Column::Math(math::build(&call, &mut leaf)?),
                         ));
                     }
                 }
                 e if math::is_math(e) => {
-                    let label = f.alias.clone().unwrap_or_else(|| math::name(e));
+                    let label = Label::of(f.alias.as_ref(), || math::name(e));
                     let mut leaf = |leaf: &Expr| match leaf {
                         Expr::VarRef(name) => Ok(index_of(&mut read, name)),
                         other => Err(QueryError::Invalid(format!(
@@ -203,7 +204,7 @@ impl SelectList {
                     columns.push((label, Column::Math(math::build(e, &mut leaf)?)));
                 }
                 Expr::VarRef(name) if name != "time" => {
-                    let label = f.alias.clone().unwrap_or_else(|| name.clone());
+                    let label = Label::of(f.alias.as_ref(), || name.clone());
                     let column = if tag_keys.contains(name) && !all_fields.contains(name) {
                         Column::Tag(name.clone())
                     } else {
