@@ -534,6 +534,21 @@ const QUERIES: &[&str] = &[
     "DELETE FROM q..cpu WHERE time < 0",
     "DELETE FROM q.autogen.cpu",
     "DROP SERIES FROM q.autogen.cpu",
+    // SHOW MEASUREMENTS with WHERE on tags (a measurement without the tag is never listed;
+    // != and !~ keep those where no value matches), WITH MEASUREMENT, LIMIT and OFFSET.
+    "SHOW MEASUREMENTS WHERE host = 'a'",
+    "SHOW MEASUREMENTS WHERE host != 'a'",
+    "SHOW MEASUREMENTS WHERE host != 'zz'",
+    "SHOW MEASUREMENTS WHERE host =~ /a|b/",
+    "SHOW MEASUREMENTS WHERE region !~ /e/",
+    "SHOW MEASUREMENTS WHERE region !~ /x/",
+    "SHOW MEASUREMENTS WHERE region = 'us' OR host = 'a'",
+    "SHOW MEASUREMENTS WHERE (region = 'us' AND host = 'a')",
+    "SHOW MEASUREMENTS WITH MEASUREMENT =~ /c.*/ WHERE host = 'a'",
+    "SHOW MEASUREMENTS WHERE nokey != 'x'",
+    "SHOW MEASUREMENTS LIMIT 1 OFFSET 1",
+    "SHOW MEASUREMENTS OFFSET 5",
+    "SHOW MEASUREMENTS WHERE host = 'a' AND time > 0",
 ];
 
 #[test]

@@ -82,6 +82,12 @@ pub enum Statement {
         database: Option<String>,
         /// `WITH MEASUREMENT …`, when given.
         measurement: Option<MeasurementName>,
+        /// `WHERE …` on tags, when given.
+        condition: Option<Expr>,
+        /// `LIMIT n`.
+        limit: Option<u64>,
+        /// `OFFSET n`.
+        offset: Option<u64>,
     },
     /// `SHOW SHARDS`
     ShowShards,
@@ -1001,20 +1007,33 @@ impl fmt::Display for Statement {
             Statement::ShowMeasurements {
                 database,
                 measurement,
+                condition,
+                limit,
+                offset,
             } => {
                 f.write_str("SHOW MEASUREMENTS")?;
                 write_on(f, database)?;
                 match measurement {
                     Some(MeasurementName::Name(n)) => {
                         f.write_str(" WITH MEASUREMENT = ")?;
-                        write_ident(f, n)
+                        write_ident(f, n)?;
                     }
                     Some(MeasurementName::Regex(r)) => {
-                        write!(f, " WITH MEASUREMENT =~ /{}/", r.replace('/', "\\/"))
+                        write!(f, " WITH MEASUREMENT =~ /{}/", r.replace('/', "\\/"))?;
                     }
                     // Not something the parser makes here.
-                    Some(MeasurementName::Source | MeasurementName::Subquery(_)) | None => Ok(()),
+                    Some(MeasurementName::Source | MeasurementName::Subquery(_)) | None => {}
                 }
+                if let Some(c) = condition {
+                    write!(f, " WHERE {c}")?;
+                }
+                if let Some(n) = limit {
+                    write!(f, " LIMIT {n}")?;
+                }
+                if let Some(n) = offset {
+                    write!(f, " OFFSET {n}")?;
+                }
+                Ok(())
             }
             Statement::ShowShards => f.write_str("SHOW SHARDS"),
             Statement::ShowShardGroups => f.write_str("SHOW SHARD GROUPS"),

@@ -286,6 +286,19 @@ fn statement() -> impl Strategy<Value = Statement> {
             .prop_filter("FROM or WHERE", |(s, c)| !s.is_empty() || c.is_some())
             .prop_map(|(sources, condition)| Statement::DropSeries { sources, condition }),
         1 => name().prop_map(|name| Statement::DropMeasurement { name }),
+        1 => (
+            prop::option::of(name()),
+            prop::option::of(prop_oneof![
+                name().prop_map(MeasurementName::Name),
+                regex().prop_map(MeasurementName::Regex),
+            ]),
+            prop::option::of(expr()),
+            prop::option::of(0u64..1000),
+            prop::option::of(0u64..1000),
+        )
+            .prop_map(|(database, measurement, condition, limit, offset)| {
+                Statement::ShowMeasurements { database, measurement, condition, limit, offset }
+            }),
         1 => (name(), prop::option::of(policy_options().prop_filter("WITH needs an option", |o| {
             o.duration.is_some() || o.replication.is_some() || o.shard_duration.is_some() || o.name.is_some()
         }).prop_map(|o| RetentionPolicyOptions { default: false, ..o })))

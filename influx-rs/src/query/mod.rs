@@ -406,10 +406,16 @@ fn execute_one(
         Statement::ShowMeasurements {
             database: on,
             measurement,
+            condition,
+            limit,
+            offset,
         } => {
             let db = database(on, ctx)?;
             engine.catalog().database(db)?;
             let mut names = engine.measurements(db);
+            if let Some(c) = condition {
+                names = show::measurements_where(engine, db, names, c)?;
+            }
             match measurement {
                 Some(influxql::MeasurementName::Name(n)) => names.retain(|m| m == n),
                 Some(influxql::MeasurementName::Regex(r)) => {
@@ -423,6 +429,8 @@ fn execute_one(
                 }
                 None => {}
             }
+            let (skip, take) = select::skip_and_take(*offset, *limit);
+            let names: Vec<String> = names.into_iter().skip(skip).take(take).collect();
             if names.is_empty() {
                 return Ok(Vec::new());
             }

@@ -717,7 +717,7 @@ fn dimensions(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Grouping, Quer
 
 /// `OFFSET`/`LIMIT` (or `SOFFSET`/`SLIMIT`) as counts: what to skip, then how many to keep at
 /// most (no limit, or 0, keeps all).
-fn skip_and_take(offset: Option<u64>, limit: Option<u64>) -> (usize, usize) {
+pub(super) fn skip_and_take(offset: Option<u64>, limit: Option<u64>) -> (usize, usize) {
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     (
         offset.map_or(0, count),

@@ -52,6 +52,76 @@ fn range(s: &ShowStatement, ctx: &QueryContext) -> Result<(i64, i64), QueryError
     }
 }
 
+/// `SHOW MEASUREMENTS WHERE …`, as 1.x's in-memory index answers it: `AND` and `OR` intersect
+/// and join; a comparison of a tag keeps the measurements that have that tag and whose values
+/// of it include one that matches (`=`, `=~`), or include none that matches (`!=`, `!~`). A
+/// measurement without the tag is never kept. Time cannot be compared.
+pub(super) fn measurements_where(
+    engine: &Engine,
+    db: &str,
+    names: Vec<String>,
+    condition: &influxql::Expr,
+) -> Result<Vec<String>, QueryError> {
+    use influxql::{BinaryOp, Expr};
+    if super::condition::mentions_time(condition) {
+        return Err(QueryError::Invalid(
+            "SHOW MEASUREMENTS doesn't support time in WHERE clause".into(),
+        ));
+    }
+    match condition {
+        Expr::Paren(inner) => measurements_where(engine, db, names, inner),
+        Expr::Binary { op, lhs, rhs } if matches!(op, BinaryOp::And | BinaryOp::Or) => {
+            let left = measurements_where(engine, db, names.clone(), lhs)?;
+            let right = measurements_where(engine, db, names.clone(), rhs)?;
+            Ok(names
+                .into_iter()
+                .filter(|n| match op {
+                    BinaryOp::And => left.contains(n) && right.contains(n),
+                    _ => left.contains(n) || right.contains(n),
+                })
+                .collect())
+        }
+        Expr::Binary { op, lhs, rhs } => {
+            let (Expr::VarRef(key), wanted) = (&**lhs, &**rhs) else {
+                return Ok(names);
+            };
+            let matches: Box<dyn Fn(&str) -> bool> = match (op, wanted) {
+                (BinaryOp::Eq | BinaryOp::Neq, Expr::Str(v)) => {
+                    let v = v.clone();
+                    Box::new(move |t: &str| t == v)
+                }
+                (BinaryOp::EqRegex | BinaryOp::NeqRegex, Expr::Regex(r)) => {
+                    let re =
+                        regex::Regex::new(r).map_err(|e| QueryError::Invalid(e.to_string()))?;
+                    Box::new(move |t: &str| re.is_match(t))
+                }
+                _ => return Ok(names),
+            };
+            let positive = matches!(op, BinaryOp::Eq | BinaryOp::EqRegex);
+            Ok(names
+                .into_iter()
+                .filter(|m| {
+                    let mut has_key = false;
+                    let mut matched = false;
+                    for series in engine.series_keys(db, m, i64::MIN, i64::MAX) {
+                        let Some(split) = lineproto::series_key::split(&series) else {
+                            continue;
+                        };
+                        for (k, v) in split.tags {
+                            if k == key.as_str() {
+                                has_key = true;
+                                matched |= matches(&v);
+                            }
+                        }
+                    }
+                    has_key && matched == positive
+                })
+                .collect())
+        }
+        _ => Ok(names),
+    }
+}
+
 /// A series key and its tags.
 type KeyAndTags = (Vec<u8>, BTreeMap<String, String>);
 

@@ -113,9 +113,15 @@ impl Parser<'_> {
                     _ => return Err(self.unexpected(&["=", "=~"])),
                 });
             }
+            let condition = self.where_clause()?;
+            let limit = self.optional_unsigned("LIMIT")?;
+            let offset = self.optional_unsigned("OFFSET")?;
             return Ok(Statement::ShowMeasurements {
                 database,
                 measurement,
+                condition,
+                limit,
+                offset,
             });
         }
         if self.eat_keyword("MEASUREMENT") {
