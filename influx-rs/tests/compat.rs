@@ -549,6 +549,32 @@ const QUERIES: &[&str] = &[
     "SHOW MEASUREMENTS LIMIT 1 OFFSET 1",
     "SHOW MEASUREMENTS OFFSET 5",
     "SHOW MEASUREMENTS WHERE host = 'a' AND time > 0",
+    // Transformations over aggregates with empty windows: an empty window counts 0.
+    "SELECT derivative(count(usage)) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m)",
+    "SELECT derivative(count(usage), 10s) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m)",
+    "SELECT difference(count(usage)) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m)",
+    "SELECT moving_average(count(usage), 2) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m)",
+    "SELECT non_negative_derivative(count(usage)) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m)",
+    "SELECT cumulative_sum(count(usage)) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m)",
+    "SELECT derivative(mean(usage)) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m)",
+    "SELECT derivative(count(usage)) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' GROUP BY time(1m), host",
+    "SELECT derivative(count(usage)) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m) fill(none)",
+    "SELECT derivative(count(usage)) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m) fill(5)",
+    "SELECT moving_average(count(usage), 3) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m)",
+    // Selectors beside other columns: select-list order, `time` is the time column.
+    "SELECT host, max(usage) FROM cpu",
+    "SELECT time, max(usage) FROM cpu",
+    "SELECT time, host, max(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:02:00Z' GROUP BY time(30s)",
+    "SELECT host, min(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:02:00Z' GROUP BY time(30s) ORDER BY time DESC",
+    "SELECT first(usage), host FROM cpu GROUP BY region",
+    "SELECT max(usage), host, region FROM cpu",
+    "SELECT host, last(usage), region FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:02:00Z' GROUP BY time(1m)",
+    "SELECT host, top(usage, 3) FROM cpu",
+    "SELECT top(usage, host, 2), region FROM cpu",
+    "SELECT count, max(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:01:00Z' GROUP BY time(30s) fill(none)",
+    "SELECT time, count, max(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:01:00Z' GROUP BY time(30s)",
+    "SELECT time, min(usage) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m)",
+    "SELECT host, max(usage) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m) fill(previous)",
 ];
 
 #[test]

@@ -440,9 +440,9 @@ fn window_rows(
         for value in values {
             column.push(match value {
                 Some(v) => Some(v.to_json()),
+                // An empty window counts 0, also under a transformation (whose input it is).
                 None if matches!(function, Function::Count | Function::CountDistinct)
-                    && plan.fill == Fill::Null
-                    && call.transform.is_none() =>
+                    && plan.fill == Fill::Null =>
                 {
                     Some(0.into())
                 }

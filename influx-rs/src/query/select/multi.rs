@@ -233,6 +233,9 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
     let mut selector: Option<(Selector, String)> = None;
     let mut read: Vec<String> = Vec::new();
     let mut aux: Vec<(String, Expr)> = Vec::new();
+    // The select list's order: the columns named before the selector come before it.
+    let mut selector_at = 0;
+    let is_time = |e: &Expr| matches!(e, Expr::VarRef(n) if n.eq_ignore_ascii_case("time"));
     for f in &sel.fields {
         match &f.expr {
             Expr::Call { name, args } => {
@@ -244,7 +247,10 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
                 }
                 let label = f.alias.clone().unwrap_or_else(|| name.clone());
                 selector = Some((Selector::parse(name, kind, args)?, label));
+                selector_at = aux.len();
             }
+            // `time` written in the list is the time column, always first.
+            e if is_time(e) => {}
             Expr::VarRef(name) => {
                 aux.push((f.alias.clone().unwrap_or(name.clone()), f.expr.clone()))
             }
@@ -267,7 +273,8 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
         .iter()
         .filter(|f| f.expr == Expr::Wildcard)
         .count();
-    if sel.fields.len() > aux.len() + wildcards + 1 {
+    let times = sel.fields.iter().filter(|f| is_time(&f.expr)).count();
+    if sel.fields.len() > aux.len() + wildcards + times + 1 {
         return Err(combined(&selector.name));
     }
     if selector.kind == Kind::Distinct && !aux.is_empty() {
@@ -338,10 +345,12 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
                 );
         }
     })?;
+    let (before, after) = aux.split_at(selector_at);
     let columns: Vec<String> = std::iter::once("time".to_string())
+        .chain(before.iter().map(|(l, _)| l.clone()))
         .chain(std::iter::once(label))
         .chain(selector.tags.iter().cloned())
-        .chain(aux.iter().map(|(l, _)| l.clone()))
+        .chain(after.iter().map(|(l, _)| l.clone()))
         .collect();
     let fill = sel.fill.clone().unwrap_or(Fill::Null);
     let mut out = Vec::new();
@@ -381,23 +390,24 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
                 continue;
             };
             for (time, c) in picker.picked(&selector, window, grouping.interval.is_some()) {
-                let mut row = vec![scope.epoch.render(time), c.value.to_json()];
+                let cell = |(_, a): &(String, Aux)| match a {
+                    Aux::Tag(t) => c
+                        .tags
+                        .get(t)
+                        .map_or(serde_json::Value::Null, |v| v.clone().into()),
+                    Aux::Field(i) => c.aux[i - 1]
+                        .as_ref()
+                        .map_or(serde_json::Value::Null, Value::to_json),
+                };
+                let mut row = vec![scope.epoch.render(time)];
+                row.extend(before.iter().map(cell));
+                row.push(c.value.to_json());
                 row.extend(selector.tags.iter().map(|t| {
                     c.tags
                         .get(t)
                         .map_or(serde_json::Value::Null, |v| v.clone().into())
                 }));
-                row.extend(aux.iter().map(|(_, a)| {
-                    match a {
-                        Aux::Tag(t) => c
-                            .tags
-                            .get(t)
-                            .map_or(serde_json::Value::Null, |v| v.clone().into()),
-                        Aux::Field(i) => c.aux[i - 1]
-                            .as_ref()
-                            .map_or(serde_json::Value::Null, Value::to_json),
-                    }
-                }));
+                row.extend(after.iter().map(cell));
                 rows.push(row);
             }
         }
