@@ -575,6 +575,15 @@ const QUERIES: &[&str] = &[
     "SELECT time, count, max(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:01:00Z' GROUP BY time(30s)",
     "SELECT time, min(usage) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m)",
     "SELECT host, max(usage) FROM cpu WHERE time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' AND host = 'b' GROUP BY time(1m) fill(previous)",
+    // Several measurements: `*` names the keys of all of them, series by measurement name.
+    "SELECT * FROM cpu, mem WHERE host = 'a' AND time < '2020-01-01T00:00:20Z'",
+    "SELECT * FROM /.*/ WHERE host = 'a' AND time < '2020-01-01T00:01:20Z'",
+    "SELECT * FROM mem, cpu WHERE host = 'a' AND time < '2020-01-01T00:00:20Z'",
+    "SELECT * FROM cpu, mem WHERE host = 'a' AND time < '2020-01-01T00:01:00Z' LIMIT 2",
+    "SELECT * FROM cpu, mem WHERE host = 'a' AND time < '2020-01-01T00:01:00Z' GROUP BY region",
+    "SELECT used, usage FROM cpu, mem WHERE host = 'a' AND time < '2020-01-01T00:00:20Z'",
+    "SELECT count(usage), count(used) FROM mem, cpu",
+    "SELECT max(usage) FROM mem, cpu",
 ];
 
 #[test]

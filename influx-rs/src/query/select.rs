@@ -187,18 +187,15 @@ pub(super) fn select_to(
         max,
         epoch,
         tz,
+        wildcard: None,
     };
+    // Where each source reads, in order: a subquery, or a measurement of a database and
+    // retention policy.
+    let mut targets: Vec<(String, String, String)> = Vec::new();
+    let mut subqueries: Vec<(usize, &SelectStatement)> = Vec::new();
     for source in &sel.sources {
         if let MeasurementName::Subquery(inner) = &source.name {
-            for derived in subquery::run(engine, inner, (min, max), ctx)? {
-                ctx.interrupt.check()?;
-                let scope = Scope {
-                    derived: Some(&derived),
-                    measurement: &derived.name,
-                    ..base
-                };
-                run(&scope, out)?;
-            }
+            subqueries.push((targets.len(), inner));
             continue;
         }
         let db = source
@@ -227,16 +224,64 @@ pub(super) fn select_to(
             MeasurementName::Source => return Err(QueryError::TargetAsSource),
             MeasurementName::Subquery(_) => Vec::new(),
         };
-        for m in measurements {
-            ctx.interrupt.check()?;
-            let scope = Scope {
-                db,
-                rp: &rp,
-                measurement: &m,
-                ..base
-            };
-            run(&scope, out)?;
+        targets.extend(
+            measurements
+                .into_iter()
+                .map(|m| (db.to_string(), rp.clone(), m)),
+        );
+    }
+    // The series of several measurements come out by measurement name, whatever order FROM
+    // names them in (as InfluxDB, which sorts its series by name).
+    if subqueries.is_empty() {
+        targets.sort_by(|a, b| a.2.cmp(&b.2));
+    }
+    let raw_wildcard =
+        calls == 0 && !multi_row && sel.fields.iter().any(|f| matches!(f.expr, Expr::Wildcard));
+    let keys = (raw_wildcard && targets.len() > 1).then(|| {
+        let mut fields = BTreeSet::new();
+        let mut tags = BTreeSet::new();
+        for (db, rp, m) in &targets {
+            fields.extend(
+                engine
+                    .fields(db, rp, m, min, max)
+                    .into_iter()
+                    .map(|(n, _)| n),
+            );
+            tags.extend(engine.tag_keys(db, m, min, max));
         }
+        WildcardKeys {
+            fields: fields.into_iter().collect(),
+            tags,
+        }
+    });
+    let base = Scope {
+        wildcard: keys.as_ref(),
+        ..base
+    };
+    let mut subqueries = subqueries.into_iter().peekable();
+    for at in 0..=targets.len() {
+        while let Some((_, inner)) = subqueries.next_if(|(i, _)| *i == at) {
+            for derived in subquery::run(engine, inner, (min, max), ctx)? {
+                ctx.interrupt.check()?;
+                let scope = Scope {
+                    derived: Some(&derived),
+                    measurement: &derived.name,
+                    ..base
+                };
+                run(&scope, out)?;
+            }
+        }
+        let Some((db, rp, m)) = targets.get(at) else {
+            continue;
+        };
+        ctx.interrupt.check()?;
+        let scope = Scope {
+            db,
+            rp,
+            measurement: m,
+            ..base
+        };
+        run(&scope, out)?;
     }
     // A limit passed during the last reads ends the statement with its error, never with
     // an answer silently missing what was not read.
@@ -262,6 +307,15 @@ struct Scope<'a> {
     epoch: Epoch,
     /// `tz('…')`: the clock `GROUP BY time()` windows follow.
     tz: Option<chrono_tz::Tz>,
+    /// With several measurements, the keys `*` expands to in every one of them.
+    wildcard: Option<&'a WildcardKeys>,
+}
+
+/// The fields and tags of every measurement a statement reads: what a raw `*` over several
+/// measurements names in each, as InfluxDB expands it (null where one lacks the key).
+struct WildcardKeys {
+    fields: Vec<String>,
+    tags: BTreeSet<String>,
 }
 
 impl Scope<'_> {

@@ -156,13 +156,17 @@ impl SelectList {
         for f in &sel.fields {
             match &f.expr {
                 Expr::Wildcard => {
-                    let mut names: Vec<(String, bool)> = all_fields
+                    // Over several measurements, the keys of all of them.
+                    let (fields, tags) = match scope.wildcard {
+                        Some(keys) => (keys.fields.as_slice(), &keys.tags),
+                        None => (all_fields, &tag_keys),
+                    };
+                    let mut names: Vec<(String, bool)> = fields
                         .iter()
                         .map(|n| (n.clone(), true))
                         // Tags grouped by are in the series' tags, not in its columns.
                         .chain(
-                            tag_keys
-                                .iter()
+                            tags.iter()
                                 .filter(|t| !group_tags.contains(t))
                                 .map(|t| (t.clone(), false)),
                         )
