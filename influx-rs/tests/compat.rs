@@ -584,6 +584,11 @@ const QUERIES: &[&str] = &[
     "SELECT used, usage FROM cpu, mem WHERE host = 'a' AND time < '2020-01-01T00:00:20Z'",
     "SELECT count(usage), count(used) FROM mem, cpu",
     "SELECT max(usage) FROM mem, cpu",
+    // A number glued to letters is one duration token: invalid unless it is a duration.
+    "SELECT 0xdb0 FROM cpu",
+    "SELECT usage FROM cpu WHERE time > now() - 10sec",
+    "SELECT usage FROM cpu WHERE time > now() - 1h30m LIMIT 1",
+    "SELECT usage FROM cpu WHERE time > 1577836800000000000 - 5d3 LIMIT 1",
 ];
 
 #[test]

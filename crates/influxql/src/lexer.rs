@@ -28,6 +28,9 @@ pub enum TokenKind {
     Float(f64),
     /// A duration literal in nanoseconds, with its text.
     Duration(i64, String),
+    /// A number glued to letters that is no duration (`0xdb0`, `10sec`): one token, as
+    /// InfluxDB scans it, refused as `invalid duration` where a value stands.
+    BadDuration(String),
     /// `/regex/`.
     Regex(String),
     /// `,`
@@ -84,7 +87,7 @@ impl fmt::Display for TokenKind {
             TokenKind::Str(s) => f.write_str(s),
             TokenKind::Integer(i) => write!(f, "{i}"),
             TokenKind::Float(v) => write!(f, "{v}"),
-            TokenKind::Duration(_, text) => f.write_str(text),
+            TokenKind::Duration(_, text) | TokenKind::BadDuration(text) => f.write_str(text),
             TokenKind::Regex(r) => write!(f, "/{r}/"),
             TokenKind::Comma => f.write_str(","),
             TokenKind::Semicolon => f.write_str(";"),
@@ -328,9 +331,24 @@ impl<'a> Lexer<'a> {
                 break;
             }
         }
-        // A duration: integer followed by a unit, possibly repeated (1h30m).
-        if !text.contains('.') && self.peek_unit().is_some() {
-            return self.scan_duration(text);
+        // An integer glued to a letter is one duration token, as InfluxDB scans it: the
+        // letters, then letters and digits (`1h30m`, and `0xdb0`, which is no duration).
+        if !text.contains('.') && self.peek_char(0).is_some_and(|c| c.is_alphabetic()) {
+            while let Some(c) = self.peek_char(0).filter(|c| c.is_alphabetic()) {
+                text.push(c);
+                self.bump();
+            }
+            while let Some(c) = self
+                .peek_char(0)
+                .filter(|c| c.is_alphabetic() || c.is_ascii_digit())
+            {
+                text.push(c);
+                self.bump();
+            }
+            return match parse_duration(&text) {
+                Some(ns) => TokenKind::Duration(ns, text),
+                None => TokenKind::BadDuration(text),
+            };
         }
         if text.contains('.') {
             text.parse()
@@ -344,65 +362,35 @@ impl<'a> Lexer<'a> {
             }
         }
     }
+}
 
-    /// The duration unit at the cursor, if any, with its length in characters.
-    fn peek_unit(&self) -> Option<(i64, usize)> {
-        let a = self.peek_char(0)?;
-        let b = self.peek_char(1);
-        let unit = match (a, b) {
-            ('n', Some('s')) => (1, 2),
-            ('m', Some('s')) => (1_000_000, 2),
-            ('u' | 'µ', _) => (1_000, 1),
-            ('s', _) => (1_000_000_000, 1),
-            ('m', _) => (60_000_000_000, 1),
-            ('h', _) => (3_600_000_000_000, 1),
-            ('d', _) => (86_400_000_000_000, 1),
-            ('w', _) => (604_800_000_000_000, 1),
+/// A duration literal's nanoseconds, by InfluxDB's `ParseDuration`: one or more integers each
+/// followed by a unit (`ns`, `u`/`µ`, `ms`, `s`, `m`, `h`, `d`, `w`); `None` for anything else.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let mut chars = text.chars().peekable();
+    let mut total: i64 = 0;
+    let mut any = false;
+    while chars.peek().is_some() {
+        let mut digits = String::new();
+        while let Some(c) = chars.next_if(char::is_ascii_digit) {
+            digits.push(c);
+        }
+        let n: i64 = digits.parse().ok()?;
+        let unit: i64 = match chars.next()? {
+            'n' if chars.next_if_eq(&'s').is_some() => 1,
+            'u' | 'µ' => 1_000,
+            'm' if chars.next_if_eq(&'s').is_some() => 1_000_000,
+            'm' => 60_000_000_000,
+            's' => 1_000_000_000,
+            'h' => 3_600_000_000_000,
+            'd' => 86_400_000_000_000,
+            'w' => 604_800_000_000_000,
             _ => return None,
         };
-        // The unit must end the word: `10s` yes, `10sec` no.
-        let after = self.peek_char(unit.1);
-        if after.is_some_and(|c| c.is_alphabetic() || c == '_') {
-            return None;
-        }
-        Some(unit)
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        any = true;
     }
-
-    fn scan_duration(&mut self, mut digits: String) -> TokenKind {
-        let mut text = String::new();
-        let mut total: i64 = 0;
-        loop {
-            let Some((unit, len)) = self.peek_unit() else {
-                return TokenKind::Illegal('0');
-            };
-            text.push_str(&digits);
-            for _ in 0..len {
-                if let Some(c) = self.bump() {
-                    text.push(c);
-                }
-            }
-            let Some(n) = digits
-                .parse::<i64>()
-                .ok()
-                .and_then(|n| n.checked_mul(unit))
-                .and_then(|n| total.checked_add(n))
-            else {
-                return TokenKind::Illegal('0');
-            };
-            total = n;
-            if !self.peek_char(0).is_some_and(|c| c.is_ascii_digit()) {
-                return TokenKind::Duration(total, text);
-            }
-            digits = String::new();
-            while let Some(c) = self.peek_char(0).filter(char::is_ascii_digit) {
-                digits.push(c);
-                self.bump();
-            }
-            if self.peek_unit().is_none() {
-                return TokenKind::Illegal(digits.chars().next().unwrap_or('0'));
-            }
-        }
-    }
+    any.then_some(total)
 }
 
 /// InfluxQL keywords; an unquoted identifier equal to one of these (any case) is the keyword.

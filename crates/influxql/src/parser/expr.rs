@@ -1,7 +1,7 @@
 //! Expressions: binary operators by precedence, unary minus, calls and their arguments,
 //! literals, variable references with `::type`, regexes, parentheses.
 
-use super::{Parser, Result};
+use super::{ParseError, Parser, Result};
 use crate::ast::*;
 use crate::lexer::{is_keyword, TokenKind};
 
@@ -120,6 +120,8 @@ impl Parser<'_> {
                 self.advance();
                 Ok(Expr::Duration(ns))
             }
+            // InfluxDB says only this, with no position.
+            TokenKind::BadDuration(_) => Err(ParseError::without_position("invalid duration")),
             TokenKind::Minus => {
                 self.advance();
                 match self.peek().kind.clone() {

@@ -17,7 +17,7 @@ pub struct ParseError {
     pub found: String,
     /// What the parser would have accepted there.
     pub expected: Vec<String>,
-    /// 1-based line.
+    /// 1-based line; 0 for an error InfluxDB reports without a position.
     pub line: usize,
     /// 1-based character in the line.
     pub column: usize,
@@ -25,9 +25,23 @@ pub struct ParseError {
     pub message: Option<String>,
 }
 
+impl ParseError {
+    /// An error InfluxDB reports by its message alone (line 0 marks it).
+    pub fn without_position(message: &str) -> ParseError {
+        ParseError {
+            found: String::new(),
+            expected: Vec::new(),
+            line: 0,
+            column: 0,
+            message: Some(message.into()),
+        }
+    }
+}
+
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.message {
+            Some(m) if self.line == 0 => f.write_str(m),
             Some(m) => write!(f, "{m} at line {}, char {}", self.line, self.column),
             None => write!(
                 f,
