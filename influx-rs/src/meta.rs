@@ -55,8 +55,9 @@ pub enum MetaError {
     /// `CREATE CONTINUOUS QUERY` of a name in use with another query.
     #[error("continuous query already exists")]
     ContinuousQueryExists,
-    /// Names that would escape the data directory.
-    #[error("invalid name: {0:?}")]
+    /// Names that would escape the data directory (the name is kept for the log; InfluxDB's
+    /// text does not show it).
+    #[error("invalid name")]
     InvalidName(String),
     /// Reading or writing `meta.json`.
     #[error("meta store {path}: {source}")]
@@ -369,10 +370,25 @@ impl Catalog {
         spec: PolicySpec,
     ) -> Result<(), MetaError> {
         check_name(name)?;
-        if self.databases.contains_key(name) {
+        let rp = policy_name.unwrap_or("autogen");
+        if let Some(existing) = self.databases.get(name) {
+            // `WITH …` on a database that exists must describe its default policy, as 1.x
+            // checks (what the statement leaves out matches anything).
+            let with = policy_name.is_some()
+                || spec.duration.is_some()
+                || spec.replication.is_some()
+                || spec.shard_group_duration.is_some();
+            let matches = existing.policies.get(rp).is_some_and(|p| {
+                spec.duration.is_none_or(|d| d == p.duration)
+                    && spec.replication.is_none_or(|r| r == p.replication)
+                    && normalised_shard_group_duration(spec.shard_group_duration, p.duration)
+                        == p.shard_group_duration
+            });
+            if with && !(matches && existing.default_policy == rp) {
+                return Err(MetaError::RetentionPolicyConflict);
+            }
             return Ok(());
         }
-        let rp = policy_name.unwrap_or("autogen");
         check_name(rp)?;
         let policy = build_policy(spec)?;
         self.databases.insert(
@@ -596,15 +612,21 @@ impl Catalog {
     }
 }
 
+/// A shard group duration as asked for, made what a policy of `duration` gets: the default
+/// for that duration when none (or 0) is asked, at least an hour.
+fn normalised_shard_group_duration(asked: Option<i64>, duration: i64) -> i64 {
+    match asked {
+        None | Some(0) => default_shard_group_duration(duration),
+        Some(d) => d.max(HOUR),
+    }
+}
+
 fn build_policy(spec: PolicySpec) -> Result<RetentionPolicyInfo, MetaError> {
     let duration = spec.duration.unwrap_or(0);
     if duration != 0 && duration < HOUR {
         return Err(MetaError::DurationTooLow);
     }
-    let shard_group_duration = match spec.shard_group_duration {
-        None | Some(0) => default_shard_group_duration(duration),
-        Some(d) => d.max(HOUR),
-    };
+    let shard_group_duration = normalised_shard_group_duration(spec.shard_group_duration, duration);
     if duration != 0 && shard_group_duration > duration {
         return Err(MetaError::ShardDurationTooLong);
     }

@@ -589,6 +589,10 @@ const QUERIES: &[&str] = &[
     "SELECT usage FROM cpu WHERE time > now() - 10sec",
     "SELECT usage FROM cpu WHERE time > now() - 1h30m LIMIT 1",
     "SELECT usage FROM cpu WHERE time > 1577836800000000000 - 5d3 LIMIT 1",
+    // A deletion by a field is refused, naming the shard.
+    "DROP SERIES FROM cpu WHERE usage > 1",
+    "DELETE FROM cpu WHERE usage > 1",
+    "DELETE WHERE usage > 1",
 ];
 
 #[test]
@@ -741,6 +745,21 @@ fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 const MANAGEMENT: &[&str] = &[
     "SHOW SUBSCRIPTIONS",
     "CREATE DATABASE m",
+    // WITH on a database that exists must describe its default policy.
+    "CREATE DATABASE m WITH DURATION 2h",
+    "CREATE DATABASE m WITH DURATION 2h NAME autogen",
+    "CREATE DATABASE m WITH DURATION INF",
+    "CREATE DATABASE m WITH REPLICATION 1",
+    "CREATE DATABASE m WITH REPLICATION 2",
+    "CREATE DATABASE m WITH NAME autogen",
+    "CREATE DATABASE m WITH NAME other",
+    "CREATE DATABASE m WITH SHARD DURATION 1d",
+    "CREATE DATABASE m WITH DURATION INF REPLICATION 1 SHARD DURATION 7d NAME autogen",
+    // Names that cannot be directories, in 1.x's words.
+    "CREATE DATABASE \".\"",
+    "CREATE DATABASE \"..\"",
+    "CREATE DATABASE \"with/slash\"",
+    "CREATE RETENTION POLICY \".\" ON m DURATION 1h REPLICATION 1",
     "SHOW SUBSCRIPTIONS",
     "CREATE SUBSCRIPTION s1 ON m.autogen DESTINATIONS ANY 'http://127.0.0.1:9', 'http://127.0.0.1:10'",
     "CREATE SUBSCRIPTION s1 ON m.autogen DESTINATIONS ALL 'http://127.0.0.1:9'",

@@ -113,10 +113,12 @@ fn reject_fields(
             let field_named = refs
                 .iter()
                 .any(|r| !tags.contains(r) && fields.iter().any(|(f, _)| f == r));
+            // 1.x refuses it from the first shard that holds such a measurement, naming it.
             if field_named {
-                return Err(QueryError::Invalid(
-                    "fields not supported in WHERE clause during deletion".into(),
-                ));
+                return Err(QueryError::Invalid(format!(
+                    "shard {}: fields not supported in WHERE clause during deletion",
+                    shard.id
+                )));
             }
         }
     }
