@@ -84,6 +84,14 @@ const CASES: &[(&str, &str)] = &[
     ("conflict v=1 1\nconflict v=2i 2\nconflict v=3i 3", ""),
     ("conflict v=\"s\" 4", ""),
     ("conflict v=4 5\nconflict x=1 6", ""),
+    // Leading zeros at the int64 limits; a raw newline inside a string; a string left open
+    // runs to the end of the body.
+    ("lz v=0009223372036854775807i 40", ""),
+    ("lz w=-0009223372036854775808i 41", ""),
+    ("lz v=00000000000000000000009223372036854775808i 42", ""),
+    ("nl s=\"line1\nline2\",i=1i 43\nnl s=\"after\" 44", ""),
+    ("nl,t=a\"b s=\"x\ny\" 45", ""),
+    ("open s=\"unterminated 46\nopen s=\"next\" 47", ""),
 ];
 
 /// Cases where influx-rs follows InfluxDB ≥ 1.8 (unsigned fields), which 1.6.7 rejects.

@@ -176,7 +176,7 @@ impl<'a> Iterator for Lines<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         while self.pos < self.input.len() {
             let rest = &self.input[self.pos..];
-            let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+            let end = line_end(rest);
             let raw = &rest[..end];
             self.pos += end + 1;
             self.line_number += 1;
@@ -292,6 +292,11 @@ fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
     }
     let key = &l[..i];
     i = skip_spaces(l, i);
+    // InfluxDB first checks that no string of the field section is left open: if one is,
+    // the line is unbalanced, whatever the values look like.
+    if memchr::memchr(b'"', &l[i..]).is_some() && !quotes_pair_up(&l[i..]) {
+        return Err((ParseErrorKind::UnbalancedQuotes, i));
+    }
     let mut fields = Fields::new();
     loop {
         let key_start = i;
@@ -489,12 +494,76 @@ fn parse_float(tok: &[u8]) -> Result<f64, ParseErrorKind> {
 }
 
 /// Parses `-?[0-9]+` into an i64 without overflow; `None` on any other text.
+/// Whether the field section `fields` leaves no string open, by InfluxDB's `scanFields`: a
+/// backslash skips the byte after it; a `"` opens or closes a string only where a value stands
+/// (more `=` than `,` seen outside strings), so quotes in keys do not count; the section ends
+/// at a space outside a string.
+fn quotes_pair_up(fields: &[u8]) -> bool {
+    let (mut quoted, mut equals, mut commas) = (false, 0usize, 0usize);
+    let mut i = 0;
+    while i < fields.len() {
+        match fields[i] {
+            b'\\' if i + 1 < fields.len() => {
+                i += 2;
+                continue;
+            }
+            b'"' if equals > commas => quoted = !quoted,
+            b'=' if !quoted => equals += 1,
+            b',' if !quoted => commas += 1,
+            b' ' if !quoted => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    !quoted
+}
+
+/// Where the line at the start of `rest` ends: at its first newline, unless a quoted string
+/// field value holds that newline (InfluxDB's `scanLine`: after the first space, a `"` opens or
+/// closes a string when more `=` than `,` were seen outside strings; a backslash skips the byte
+/// after it). Lines without a `"` before their first newline take the fast path.
+fn line_end(rest: &[u8]) -> usize {
+    let newline = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    if memchr::memchr(b'"', &rest[..newline]).is_none() {
+        return newline;
+    }
+    let (mut quoted, mut fields) = (false, false);
+    let (mut equals, mut commas) = (0usize, 0usize);
+    let mut i = 0;
+    while i < rest.len() {
+        let b = rest[i];
+        if b == b'\\' && i + 2 < rest.len() {
+            i += 2;
+            continue;
+        }
+        if b == b' ' {
+            fields = true;
+        }
+        if fields {
+            if !quoted && b == b'=' {
+                equals += 1;
+            } else if !quoted && b == b',' {
+                commas += 1;
+            } else if b == b'"' && equals > commas {
+                quoted = !quoted;
+            }
+        }
+        if b == b'\n' && !quoted {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 fn parse_i64(b: &[u8]) -> Option<i64> {
     let (neg, digits) = match b.strip_prefix(b"-") {
         Some(d) => (true, d),
         None => (false, b),
     };
-    if digits.is_empty() || digits.len() > 19 {
+    // Any number of leading zeros, as Go's ParseInt takes them; the checked arithmetic
+    // finds what does not fit.
+    if digits.is_empty() {
         return None;
     }
     let mut v: i64 = 0;
@@ -513,7 +582,7 @@ fn parse_i64(b: &[u8]) -> Option<i64> {
 }
 
 fn parse_u64(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 20 {
+    if b.is_empty() {
         return None;
     }
     let mut v: u64 = 0;
@@ -653,7 +722,30 @@ mod tests {
     }
 
     #[test]
+    fn a_quoted_string_may_hold_a_newline() {
+        let lines: Vec<_> = parse_lines(b"s v=\"one\ntwo\",w=1i 4\nm v=1 5\nq,t=a\"b v=\"x\" 6")
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(lines.len(), 3);
+        match &lines[0].fields[0].1 {
+            FieldValue::String(s) => assert_eq!(s, "one\ntwo"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(lines[1].measurement, "m");
+        // An unterminated string runs to the end, as InfluxDB reads it.
+        let mut it = parse_lines(b"s v=\"open 1\nm v=1 2");
+        assert_eq!(
+            it.next().map(|r| r.map_err(|e| e.kind)),
+            Some(Err(ParseErrorKind::UnbalancedQuotes))
+        );
+        assert!(it.next().is_none());
+    }
+
+    #[test]
     fn integers_at_the_edges() {
+        assert_eq!(parse_i64(b"0009223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-0009223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_u64(b"00018446744073709551615"), Some(u64::MAX));
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_i64(b"9223372036854775808"), None);
