@@ -92,6 +92,11 @@ const CASES: &[(&str, &str)] = &[
     ("nl s=\"line1\nline2\",i=1i 43\nnl s=\"after\" 44", ""),
     ("nl,t=a\"b s=\"x\ny\" 45", ""),
     ("open s=\"unterminated 46\nopen s=\"next\" 47", ""),
+    // A field and a tag with one key: `*` shows the field as `core`, the tag as `core_1`.
+    (
+        "dupkey,core=c1 core=1,v=2 48\ndupkey,core=c2 core=3,v=4 49",
+        "",
+    ),
 ];
 
 /// Cases where influx-rs follows InfluxDB ≥ 1.8 (unsigned fields), which 1.6.7 rejects.

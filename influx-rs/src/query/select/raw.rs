@@ -171,7 +171,8 @@ impl SelectList {
                                 .map(|t| (t.clone(), false)),
                         )
                         .collect();
-                    names.sort();
+                    // By name; a field before a tag of the same name (which becomes `name_1`).
+                    names.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
                     let fields = names.iter().filter(|(_, f)| *f).map(|(n, _)| n.as_str());
                     let mut at = indices_of(&mut read, fields).into_iter();
                     for (name, is_field) in names {
