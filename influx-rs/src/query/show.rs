@@ -71,8 +71,14 @@ pub(super) fn measurements_where(
     match condition {
         Expr::Paren(inner) => measurements_where(engine, db, names, inner),
         Expr::Binary { op, lhs, rhs } if matches!(op, BinaryOp::And | BinaryOp::Or) => {
-            let left = measurements_where(engine, db, names.clone(), lhs)?;
-            let right = measurements_where(engine, db, names.clone(), rhs)?;
+            let left: std::collections::BTreeSet<String> =
+                measurements_where(engine, db, names.clone(), lhs)?
+                    .into_iter()
+                    .collect();
+            let right: std::collections::BTreeSet<String> =
+                measurements_where(engine, db, names.clone(), rhs)?
+                    .into_iter()
+                    .collect();
             Ok(names
                 .into_iter()
                 .filter(|n| match op {
@@ -153,12 +159,8 @@ fn series_tags(
 }
 
 fn paged<T>(rows: Vec<T>, s: &ShowStatement) -> Vec<T> {
-    let offset = usize::try_from(s.offset.unwrap_or(0)).unwrap_or(usize::MAX);
-    let limit = s
-        .limit
-        .filter(|&l| l > 0)
-        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-    rows.into_iter().skip(offset).take(limit).collect()
+    let (skip, take) = super::select::skip_and_take(s.offset, s.limit);
+    rows.into_iter().skip(skip).take(take).collect()
 }
 
 /// `SHOW TAG KEYS`: one series per measurement, column `tagKey`.
