@@ -289,13 +289,21 @@ async fn join_cluster(
 
 /// [`bootstrap`] on a node of a cluster: the statements go through the log, so every node has
 /// what they make (a node that finds it already there, from another node, does nothing).
-async fn bootstrap_through_log(engine: &Engine, node: &Node<NatsLog>) -> anyhow::Result<()> {
+async fn bootstrap_through_log(
+    config: &influx_rs::config::ClusterConfig,
+    engine: &Engine,
+    node: &Node<NatsLog>,
+) -> anyhow::Result<()> {
     for text in bootstrap_statements(engine)? {
         let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
-        let (result, _) = node
-            .execute(&text, "", "", now)
-            .await
-            .context("setting up the store through the cluster's log")?;
+        // Nodes starting together may find the log's leaders still being elected: wait for
+        // them as joining does (a statement published twice answers "already exists").
+        let (result, _) = with_patience(
+            config,
+            "setting up the store through the cluster's log",
+            || node.execute(&text, "", "", now),
+        )
+        .await?;
         bootstrap_outcome(&text, result.error)?;
     }
     Ok(())
@@ -400,7 +408,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Some(c) => {
             let node = join_cluster(c, &engine).await?;
-            bootstrap_through_log(&engine, &node).await?;
+            bootstrap_through_log(c, &engine, &node).await?;
             Some(node)
         }
     };
