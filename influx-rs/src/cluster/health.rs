@@ -100,8 +100,9 @@ impl<L: ReplicatedLog> Node<L> {
         self.log.put(&self.config.node_id, bytes).await
     }
 
-    /// Sends the heartbeat every [`HEARTBEAT`] for as long as the process runs, and every fifth
-    /// time checks that the log still holds what this node applied ([`Node::verify_applied`]).
+    /// Sends the heartbeat every [`HEARTBEAT`] for as long as the process runs, and checks that
+    /// the log still holds what this node applied ([`super::verify`]): whole after a
+    /// disturbance, the last entry every fifth time.
     pub(super) async fn heartbeats(self: std::sync::Arc<Self>) {
         /// Heartbeats between two checks that the log still holds what this node applied.
         const VERIFY_EVERY: u64 = 5;
@@ -111,9 +112,7 @@ impl<L: ReplicatedLog> Node<L> {
             if let Err(e) = self.heartbeat().await {
                 tracing::debug!(error = %e, "heartbeat not sent");
             }
-            if beat % VERIFY_EVERY == 0 {
-                self.verify_applied().await;
-            }
+            self.verify_applied(beat % VERIFY_EVERY == 0).await;
         }
     }
 

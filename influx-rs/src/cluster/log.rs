@@ -28,7 +28,7 @@ pub struct Record {
 }
 
 /// What the log holds now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LogState {
     /// The oldest sequence still kept (0 when empty).
     pub first: u64,
@@ -36,6 +36,10 @@ pub struct LogState {
     pub last: u64,
     /// Bytes the log holds.
     pub bytes: u64,
+    /// The server leading the log, when it says: a new one means an election happened.
+    pub leader: Option<String>,
+    /// How many times this node (re)connected to the log: a change means it was cut off.
+    pub connections: u64,
 }
 
 /// The entries of the log in order, from a sequence on.

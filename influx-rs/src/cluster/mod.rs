@@ -10,6 +10,7 @@ pub mod log;
 pub mod nats;
 pub mod once;
 pub mod snapshot;
+mod verify;
 
 use crate::config::ClusterConfig;
 use crate::query::{self, QueryContext, StatementResult};
@@ -98,9 +99,9 @@ pub struct Node<L: ReplicatedLog> {
     applied_file: AppliedFile,
     /// Why the apply loop stopped (an entry it cannot apply), for health and the log.
     stopped: Mutex<Option<String>>,
-    /// The sequence and CRC-32 of the last entry applied, to notice a log whose applied part
-    /// was rewritten ([`Node::verify_applied`]).
-    last_applied: Mutex<Option<(u64, u32)>>,
+    /// The entries applied last, to notice a log whose applied part was rewritten
+    /// ([`verify`]).
+    trail: Mutex<verify::AppliedTrail>,
     /// Whether this node holds the once-per-cluster lease ([`once`]).
     lease_held: std::sync::atomic::AtomicBool,
 }
@@ -142,7 +143,7 @@ impl<L: ReplicatedLog> Node<L> {
             applied: watch::Sender::new(applied),
             applied_file,
             stopped: Mutex::default(),
-            last_applied: Mutex::default(),
+            trail: Mutex::default(),
             lease_held: Default::default(),
         });
         node.check_node_id().await?;
@@ -342,6 +343,7 @@ impl<L: ReplicatedLog> Node<L> {
                     Ok(Ok(r)) => r,
                     Ok(Err(e)) => {
                         tracing::warn!(error = %e, "reading the log; reopening in 1 s");
+                        self.trail.lock().disturb();
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         break;
                     }
@@ -362,6 +364,7 @@ impl<L: ReplicatedLog> Node<L> {
                                 log_last = s.last,
                                 "the log's reader stalled; reopening it"
                             );
+                            self.trail.lock().disturb();
                             break;
                         }
                         _ => continue,
@@ -378,8 +381,7 @@ impl<L: ReplicatedLog> Node<L> {
                     return;
                 }
                 if let Err(why) = self.apply_batch(batch).await {
-                    tracing::error!(node = %self.origin, "the apply loop stopped: {why}. Fix or skip the entry (see src/cluster/README.md) and restart this node");
-                    *self.stopped.lock() = Some(why);
+                    self.stop_applying(format!("{why}. Fix or skip the entry (see src/cluster/README.md) and restart this node"));
                     let _ = self.applied_file.write(self.applied());
                     return;
                 }
@@ -399,7 +401,7 @@ impl<L: ReplicatedLog> Node<L> {
     async fn apply_batch(&self, records: Vec<log::Record>) -> Result<(), String> {
         let mut entries = Vec::with_capacity(records.len());
         let mut expected = self.applied() + 1;
-        let mut last_crc = None;
+        let mut trail = Vec::with_capacity(records.len());
         for r in records {
             if r.sequence < expected {
                 continue; // read again after a reconnect
@@ -413,7 +415,11 @@ impl<L: ReplicatedLog> Node<L> {
             }
             let entry = Entry::decode(&r.payload)
                 .map_err(|e| format!("entry at sequence {}: {e}", r.sequence))?;
-            last_crc = Some((r.sequence, crc32fast::hash(&r.payload)));
+            trail.push((
+                r.sequence,
+                crc32fast::hash(&r.payload),
+                r.payload.len() as u64,
+            ));
             entries.push((r.sequence, entry));
             expected += 1;
         }
@@ -442,34 +448,20 @@ impl<L: ReplicatedLog> Node<L> {
             }
         }
         self.applied.send_replace(last);
-        if last_crc.is_some() {
-            *self.last_applied.lock() = last_crc;
+        let mut applied = self.trail.lock();
+        for (sequence, crc, size) in trail {
+            applied.push(sequence, crc, size);
         }
         Ok(())
     }
 
-    /// Checks that the log still holds, at the last applied sequence, the entry this node
-    /// applied there. JetStream can lose entries a quorum acknowledged when a majority of its
-    /// servers are killed at once (NATS 2.9 has no `sync_interval: always`), and then gives
-    /// their sequences to new entries: this node would silently differ from the others. When
-    /// that is seen, the apply loop stops with the reason in the log, `/health` and `/cluster`.
-    pub(super) async fn verify_applied(&self) {
-        let Some((sequence, crc)) = *self.last_applied.lock() else {
-            return;
-        };
-        let Ok(Some(payload)) = self.log.entry_at(sequence).await else {
-            return; // unreachable for now, or trimmed: nothing to compare
-        };
-        if crc32fast::hash(&payload) != crc && self.stopped.lock().is_none() {
-            let why = format!(
-                "the log's entry at sequence {sequence} is not the one this node applied there: \
-                 the log lost acknowledged entries (a majority of its NATS servers killed at \
-                 once) and gave their sequences to others, so this node's data differs from the \
-                 log's. Move this node's data directory aside and start it again: it restores \
-                 the newest snapshot"
-            );
+    /// Stops the apply loop for `why` (in the log, `/health` and `/cluster`); the first reason
+    /// stays.
+    fn stop_applying(&self, why: String) {
+        let mut stopped = self.stopped.lock();
+        if stopped.is_none() {
             tracing::error!(node = %self.origin, "the apply loop stopped: {why}");
-            *self.stopped.lock() = Some(why);
+            *stopped = Some(why);
         }
     }
 

@@ -10,6 +10,8 @@ use super::log::{LogError, LogReader, LogState, Record, ReplicatedLog};
 use crate::config::ClusterConfig;
 use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 use futures_util::StreamExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a heartbeat lives in the nodes bucket.
@@ -32,6 +34,8 @@ pub struct NatsLog {
     snapshots: object_store::ObjectStore,
     subject: String,
     max_message: usize,
+    /// Times the client (re)connected to a server.
+    connections: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for NatsLog {
@@ -50,9 +54,19 @@ fn unavailable(e: impl std::fmt::Display) -> LogError {
 impl NatsLog {
     /// Connects to the servers of `config` and creates the stream and bucket when missing.
     pub async fn connect(config: &ClusterConfig) -> Result<NatsLog, LogError> {
+        let connections = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&connections);
         let mut options = async_nats::ConnectOptions::new()
             .name(format!("influx-rs {}", config.node_id))
-            .connection_timeout(Duration::from_secs(5));
+            .connection_timeout(Duration::from_secs(5))
+            .event_callback(move |event| {
+                let counted = Arc::clone(&counted);
+                async move {
+                    if matches!(event, async_nats::Event::Connected) {
+                        counted.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
         if !config.nats_user.is_empty() {
             options =
                 options.user_and_password(config.nats_user.clone(), config.nats_password.clone());
@@ -127,6 +141,7 @@ impl NatsLog {
             snapshots,
             subject,
             max_message,
+            connections,
         })
     }
 }
@@ -201,6 +216,8 @@ impl ReplicatedLog for NatsLog {
             first: info.state.first_sequence,
             last: info.state.last_sequence,
             bytes: info.state.bytes,
+            leader: info.cluster.and_then(|c| c.leader),
+            connections: self.connections.load(Ordering::Relaxed),
         })
     }
 

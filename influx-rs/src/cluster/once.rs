@@ -49,11 +49,14 @@ impl<L: ReplicatedLog> Node<L> {
             tick.tick().await;
             if last_attempt.is_none_or(|t| t.elapsed() >= RENEW) {
                 last_attempt = Some(Instant::now());
-                let held = self
-                    .log
-                    .acquire_lease(LEASE, &self.origin)
-                    .await
-                    .unwrap_or(false);
+                // A node that stopped applying has stale data: it lets the lease expire, so
+                // CQs, retention and snapshots move to a node that applies.
+                let held = !self.is_stopped()
+                    && self
+                        .log
+                        .acquire_lease(LEASE, &self.origin)
+                        .await
+                        .unwrap_or(false);
                 let was = self
                     .lease_held
                     .swap(held, std::sync::atomic::Ordering::Relaxed);

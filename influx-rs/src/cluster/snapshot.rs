@@ -37,6 +37,7 @@ impl<L: ReplicatedLog> Node<L> {
     /// Takes a backup of this node, keeps it as the cluster's newest snapshot, and trims the
     /// log behind it within `max-log-age` / `max-log-bytes`.
     pub async fn publish_snapshot(&self) -> Result<SnapshotDone, ClusterError> {
+        self.known_to_match_the_log()?;
         let engine = std::sync::Arc::clone(&self.engine);
         let (tar, manifest) = tokio::task::spawn_blocking(move || {
             backup::stage_tar(&engine, super::applied::sequence_in)
@@ -46,6 +47,10 @@ impl<L: ReplicatedLog> Node<L> {
         .map_err(invalid)?;
         let sequence = manifest.sequence.unwrap_or_else(|| self.applied());
         let bytes = std::fs::metadata(&tar).map_or(0, |m| m.len());
+        if let Err(e) = self.known_to_match_the_log() {
+            let _ = std::fs::remove_file(&tar);
+            return Err(e);
+        }
         let put = self.log.put_snapshot(sequence, tar.clone()).await;
         let _ = std::fs::remove_file(&tar);
         put?;
@@ -75,7 +80,7 @@ impl<L: ReplicatedLog> Node<L> {
                 .await?
                 .unwrap_or(state.last + 1),
         };
-        let keep_from = trim_point(state, by_age, self.config.max_log_bytes, covered);
+        let keep_from = trim_point(&state, by_age, self.config.max_log_bytes, covered);
         if keep_from > state.first {
             self.log.trim_before(keep_from).await?;
             return Ok(keep_from);
@@ -87,7 +92,7 @@ impl<L: ReplicatedLog> Node<L> {
 /// The first sequence to keep: entries before `by_age` are past the age limit, and the oldest
 /// ones are past `max_bytes` (estimated from the log's mean entry size); neither goes past
 /// `covered`, the newest snapshot's sequence.
-pub fn trim_point(state: super::log::LogState, by_age: u64, max_bytes: u64, covered: u64) -> u64 {
+pub fn trim_point(state: &super::log::LogState, by_age: u64, max_bytes: u64, covered: u64) -> u64 {
     let entries = (state.last + 1).saturating_sub(state.first.max(1));
     let by_bytes = if max_bytes > 0 && state.bytes > max_bytes && entries > 0 {
         let mean = (state.bytes / entries).max(1);
@@ -176,20 +181,21 @@ mod tests {
             first: 1,
             last: 100,
             bytes: 10_000,
+            ..Default::default()
         };
         // No limit: nothing goes.
-        assert_eq!(trim_point(state, 0, 0, 100), 0);
+        assert_eq!(trim_point(&state, 0, 0, 100), 0);
         // Entries before 40 are too old; the snapshot covers up to 90.
-        assert_eq!(trim_point(state, 40, 0, 90), 40);
+        assert_eq!(trim_point(&state, 40, 0, 90), 40);
         // ... but only up to 30: what the snapshot lacks stays.
-        assert_eq!(trim_point(state, 40, 0, 29), 30);
+        assert_eq!(trim_point(&state, 40, 0, 29), 30);
         // 2,000 bytes of 100-byte entries: the last 20 stay.
-        assert_eq!(trim_point(state, 0, 2_000, 100), 81);
+        assert_eq!(trim_point(&state, 0, 2_000, 100), 81);
         // Whichever limit is stricter.
-        assert_eq!(trim_point(state, 90, 2_000, 100), 90);
+        assert_eq!(trim_point(&state, 90, 2_000, 100), 90);
         // Every entry too old: all covered ones go.
-        assert_eq!(trim_point(state, 101, 0, 100), 101);
+        assert_eq!(trim_point(&state, 101, 0, 100), 101);
         // An empty log.
-        assert_eq!(trim_point(LogState::default(), 0, 10, 0), 0);
+        assert_eq!(trim_point(&LogState::default(), 0, 10, 0), 0);
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod nats;
+pub mod proxy;
 pub mod reference;
 
 use std::net::TcpListener;

@@ -2,6 +2,7 @@
 //! as a three-server cluster, for the cluster tests; each killed by PID on drop.
 
 use super::free_port;
+use super::proxy::Proxy;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,17 +48,61 @@ impl NatsServer {
 
     /// Three servers in one JetStream cluster, storing under `dir`.
     pub fn cluster(bin: &str, dir: &Path) -> Vec<NatsServer> {
-        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let route_list = routes
-            .iter()
-            .map(|r| format!("nats://127.0.0.1:{r}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        Self::cluster_routed(bin, dir, &routes, |_, j| routes[j], &[])
+    }
+
+    /// Three servers in one JetStream cluster whose routes to each other all go through
+    /// proxies, so a test can partition them: the proxy carrying server `i`'s route to server
+    /// `j` is `(i, j, proxy)`. They advertise neither their route addresses (a server told of
+    /// another's real address would go round the partition) nor their client addresses (nor
+    /// would a client).
+    pub fn partitionable_cluster(bin: &str, dir: &Path) -> (Vec<NatsServer>, RouteProxies) {
+        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let mut proxies = Vec::new();
+        for i in 0..3 {
+            for j in (0..3).filter(|&j| j != i) {
+                proxies.push((i, j, Proxy::start(routes[j])));
+            }
+        }
+        let via = |i: usize, j: usize| {
+            proxies
+                .iter()
+                .find(|(a, b, _)| (*a, *b) == (i, j))
+                .map(|(_, _, p)| p.port)
+                .unwrap_or(0)
+        };
+        // A port nobody listens on: implicit routes to it fail, the proxied ones stay.
+        let nowhere = format!("127.0.0.1:{}", free_port());
+        let servers = Self::cluster_routed(
+            bin,
+            dir,
+            &routes,
+            via,
+            &["--cluster_advertise", &nowhere, "--no_advertise=true"],
+        );
+        (servers, RouteProxies(proxies))
+    }
+
+    /// Three servers listening for routes on `routes`, server `i` reaching server `j` at
+    /// `route_port(i, j)`.
+    fn cluster_routed(
+        bin: &str,
+        dir: &Path,
+        routes: &[u16],
+        route_port: impl Fn(usize, usize) -> u16,
+        extra: &[&str],
+    ) -> Vec<NatsServer> {
+        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         (0..3)
             .map(|i| {
+                let route_list = (0..3)
+                    .filter(|&j| j != i)
+                    .map(|j| format!("nats://127.0.0.1:{}", route_port(i, j)))
+                    .collect::<Vec<_>>()
+                    .join(",");
                 let store = dir.join(format!("nats{i}"));
-                let args = vec![
+                let mut args: Vec<String> = vec![
                     "-js".into(),
                     "-a".into(),
                     "127.0.0.1".into(),
@@ -72,8 +117,9 @@ impl NatsServer {
                     "--cluster".into(),
                     format!("nats://127.0.0.1:{}", routes[i]),
                     "--routes".into(),
-                    route_list.clone(),
+                    route_list,
                 ];
+                args.extend(extra.iter().map(|a| a.to_string()));
                 Self::spawn(bin, ports[i], args, &store)
             })
             .collect()
@@ -152,5 +198,26 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// The proxies carrying a partitionable cluster's routes, `(from, to, proxy)`.
+pub struct RouteProxies(Vec<(usize, usize, Proxy)>);
+
+impl RouteProxies {
+    /// Cuts server `j` off from the other two (both directions).
+    pub fn isolate(&self, j: usize) {
+        for (a, b, p) in &self.0 {
+            if *a == j || *b == j {
+                p.cut();
+            }
+        }
+    }
+
+    /// Mends every route.
+    pub fn heal(&self) {
+        for (_, _, p) in &self.0 {
+            p.heal();
+        }
     }
 }
