@@ -38,6 +38,12 @@ struct Args {
     /// exit; start the node again to go on. What the entry held is then missing on this node.
     #[arg(long, value_name = "SEQUENCE")]
     skip_log_entry: Option<u64>,
+    /// On a node of a cluster whose data can no longer follow the log (its apply loop stopped
+    /// because the log replaced entries it applied, or its data is older than the log's
+    /// history): move the data directory aside (kept as `<data-dir>.aside-<unix time>`), then
+    /// run as a new node: it restores the cluster's newest snapshot and replays the log.
+    #[arg(long)]
+    rejoin: bool,
     /// Without a command: run the store.
     #[command(subcommand)]
     command: Option<Command>,
@@ -256,6 +262,31 @@ where
 
 /// Before the engine opens: a node with a new data directory on a log that no longer starts
 /// at its beginning restores the newest snapshot ([`influx_rs::cluster::snapshot`]).
+/// Moves `data_dir` to `<data-dir>.aside-<unix time>` (`--rejoin`), keeping what it held for
+/// the operator; a missing directory is nothing to move.
+fn move_aside(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    if !data_dir.exists() {
+        return Ok(());
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut aside = data_dir.as_os_str().to_owned();
+    aside.push(format!(".aside-{secs}"));
+    std::fs::rename(data_dir, &aside).with_context(|| {
+        format!(
+            "--rejoin: moving {} aside to {}",
+            data_dir.display(),
+            std::path::Path::new(&aside).display()
+        )
+    })?;
+    tracing::warn!(
+        aside = %std::path::Path::new(&aside).display(),
+        "--rejoin: the data directory was moved aside; this node joins as a new node"
+    );
+    Ok(())
+}
+
 async fn restore_snapshot_if_needed(
     config: &influx_rs::config::ClusterConfig,
     data_dir: &std::path::Path,
@@ -392,6 +423,13 @@ async fn run() -> anyhow::Result<()> {
         return Ok(());
     }
     init_logging(&config);
+    if args.rejoin {
+        anyhow::ensure!(
+            config.cluster.is_some(),
+            "--rejoin is for a node of a cluster: this configuration has no [cluster]"
+        );
+        move_aside(&config.data.dir)?;
+    }
     if let Some(c) = &config.cluster {
         restore_snapshot_if_needed(c, &config.data.dir).await?;
     }

@@ -9,13 +9,13 @@
 
 mod common;
 
-use common::nats::{nats_server_or_skip, NatsServer};
-use common::proxy::Proxy;
 use common::{free_port, TestServer};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tick_tests::nats::{nats_server_or_skip, NatsServer};
+use tick_tests::proxy::Proxy;
 
 const SEQUENCE: &str = "x-influx-rs-sequence";
 
@@ -791,9 +791,18 @@ fn nodes_join_and_come_back_behind_a_trimmed_log_through_snapshots() {
     // n2 came back too late: its data is older than the log's first entry.
     let (ok, log) = TestServer::run_refused(&dir.path().join("n2"), &trimming_config(&urls, "n2"));
     assert!(!ok && log.contains("needs a snapshot"), "{log}");
-    // Its data directory moved aside, it starts as a new node from the snapshot.
-    std::fs::rename(dir.path().join("n2"), dir.path().join("n2-old")).unwrap();
-    let n2 = TestServer::start_with_config(&dir.path().join("n2"), &trimming_config(&urls, "n2"));
+    // Started with `--rejoin`, it moves its data aside and starts as a new node from the
+    // snapshot.
+    let n2 = TestServer::start_on_with_config_and(
+        &dir.path().join("n2"),
+        free_port(),
+        &trimming_config(&urls, "n2"),
+        &["--rejoin"],
+    );
+    assert!(std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("n2.aside-")));
     assert_eq!(query_set(&n2, end), query_set(&n1, end));
 }
 
@@ -821,7 +830,7 @@ enum Fault {
     /// both.
     Quorum(usize, usize),
     /// Not a fault: a node stopped applying because the log replaced entries it had applied,
-    /// and the test moved its data aside and restarted it.
+    /// and the test restarted it with `--rejoin`.
     #[allow(dead_code)] // read by the history's `Debug`, printed on failure
     Replaced(usize),
 }
@@ -844,8 +853,8 @@ fn replaced_under(node: &TestServer) -> bool {
 /// Debian's nats-server 2.9 bring the log back with a different tail than a node had already
 /// read (it has no `sync_interval: always` before 2.10): no acknowledged point is lost, but
 /// that node applied unacknowledged writes the others never see. The node must notice and stop
-/// applying, saying why; the test then does what the message tells the operator (move the data
-/// directory aside, start the node again) and the node must come back identical.
+/// applying, saying why; the test then does what the message tells the operator (start the
+/// node again with `--rejoin`) and the node must come back identical.
 #[test]
 fn a_random_nemesis_loses_no_acknowledged_point() {
     use rand::{Rng, SeedableRng};
@@ -894,13 +903,11 @@ fn a_random_nemesis_loses_no_acknowledged_point() {
                 );
                 let mut node = nodes[i].lock().unwrap();
                 node.kill9();
-                let data = dir.path().join(format!("n{i}"));
-                let aside = data.with_extension(format!("replaced{}", history.len()));
-                std::fs::rename(&data, aside).unwrap();
-                *node = TestServer::start_on_with_config(
-                    &data,
+                *node = TestServer::start_on_with_config_and(
+                    &dir.path().join(format!("n{i}")),
                     ports[i],
                     &config(&urls_of(i), &format!("n{i}"), 3),
+                    &["--rejoin"],
                 );
             }
         }

@@ -6,6 +6,8 @@
 //! `scripts/test` builds them before running the tests.
 
 pub mod compose;
+pub mod nats;
+pub mod proxy;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -151,9 +151,9 @@ impl<L: ReplicatedLog> Node<L> {
         if applied + 1 < state.first {
             return Err(ClusterError::Refused(format!(
                 "this node has applied the log up to sequence {applied}, but the log keeps \
-                 entries from {} on only: this node needs a snapshot. Move its data directory \
-                 aside (or empty it) and start it again: it restores the newest snapshot and \
-                 replays the log from there",
+                 entries from {} on only: this node needs a snapshot. Start it with `--rejoin` \
+                 (it moves its data directory aside) or with an empty data directory: it \
+                 restores the newest snapshot and replays the log from there",
                 state.first
             )));
         }

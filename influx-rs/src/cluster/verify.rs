@@ -14,8 +14,8 @@
 //!   election, which a node sees as one of these.
 //!
 //! An entry found replaced stops the apply loop with the reason (in the log, `/health` and
-//! `/cluster`); the operator moves the data directory aside and the node restores the newest
-//! snapshot (`README.md`). What a restarted node applied before it stopped is checked only at
+//! `/cluster`); the operator starts the node again with `--rejoin`, which moves the data
+//! directory aside, restores the newest snapshot and replays the log (`README.md`). What a restarted node applied before it stopped is checked only at
 //! its last position.
 
 use super::log::{LogReader, LogState, ReplicatedLog};
@@ -158,9 +158,9 @@ impl<L: ReplicatedLog> Node<L> {
             Verdict::Replaced(sequence) => self.stop_applying(format!(
                 "the log's entry at sequence {sequence} is not the one this node applied there: \
                  the log lost entries (a majority of its NATS servers down at once) and gave \
-                 their sequences to others, so this node's data differs from the log's. Move \
-                 this node's data directory aside and start it again: it restores the newest \
-                 snapshot"
+                 their sequences to others, so this node's data differs from the log's. Start \
+                 this node again with `--rejoin`: it moves its data directory aside, restores \
+                 the newest snapshot and replays the log"
             )),
         }
     }

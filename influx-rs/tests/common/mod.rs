@@ -2,8 +2,6 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-pub mod nats;
-pub mod proxy;
 pub mod reference;
 
 use std::net::TcpListener;
@@ -49,9 +47,21 @@ impl TestServer {
 
     /// [`TestServer::start_with_config`] on a given port (to restart a node where it was).
     pub fn start_on_with_config(data_dir: &Path, port: u16, config: &str) -> TestServer {
+        Self::start_on_with_config_and(data_dir, port, config, &[])
+    }
+
+    /// [`TestServer::start_on_with_config`] with more command-line arguments (`--rejoin`).
+    pub fn start_on_with_config_and(
+        data_dir: &Path,
+        port: u16,
+        config: &str,
+        args: &[&str],
+    ) -> TestServer {
         let path = data_dir.with_extension("toml");
         std::fs::write(&path, config).expect("config file");
-        Self::spawn(data_dir, port, &["--config".as_ref(), path.as_os_str()])
+        let mut extra = vec!["--config".as_ref(), path.as_os_str()];
+        extra.extend(args.iter().map(std::ffi::OsStr::new));
+        Self::spawn(data_dir, port, &extra)
     }
 
     /// Starts influx-rs with `config` and waits for it to exit (at most 20 s): its exit status

@@ -1,8 +1,8 @@
 //! Real `nats-server` processes (Debian's package) with JetStream on loopback ports, alone or
 //! as a three-server cluster, for the cluster tests; each killed by PID on drop.
 
-use super::free_port;
-use super::proxy::Proxy;
+use crate::free_port;
+use crate::proxy::Proxy;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
