@@ -246,6 +246,25 @@ fn query_dataset() -> String {
             ));
         }
     }
+    // A field and a tag of one key (`core`), fields of every type; booleans for min/max.
+    for (i, line) in [
+        "dup,host=a,region=us usage=1.5,idle=10i,core=1i,msg=\"x\"",
+        "dup,host=b,region=us usage=2.5,idle=20i,core=2i,msg=\"y\"",
+        "dup,host=a,region=eu,core=c1 usage=3.5,idle=30i",
+        "dup,host=c,region=eu usage=-4.5,idle=40i,core=4i,flag=true",
+        "bm v=true",
+        "bm v=false",
+        "bm v=true",
+        "bm,h=x v=false",
+    ]
+    .iter()
+    .enumerate()
+    {
+        out.push_str(&format!(
+            "{line} {}\n",
+            base + (i as i64 % 4 + 1) * 1_000_000_000
+        ));
+    }
     out
 }
 
@@ -266,6 +285,54 @@ fn load_query_dataset(ports: [u16; 2], db: &str) {
 
 /// Queries over the dataset, every `GROUP BY time` bounded so `now()` plays no part.
 const QUERIES: &[&str] = &[
+    // `name::type`: casts, a field or a tag of one key, in every clause.
+    "SELECT usage::float, usage::integer, usage::unsigned, idle::float FROM dup",
+    "SELECT usage::string FROM dup",
+    "SELECT usage::boolean, msg::float FROM dup",
+    "SELECT msg::string, flag::boolean FROM dup",
+    "SELECT core FROM dup",
+    "SELECT core::field FROM dup",
+    "SELECT core::tag FROM dup",
+    "SELECT core::tag, usage FROM dup",
+    "SELECT core::field, core::tag FROM dup",
+    "SELECT host::tag, usage::field FROM dup",
+    "SELECT host::field FROM dup",
+    "SELECT *::field FROM dup",
+    "SELECT *::tag FROM dup",
+    "SELECT *::tag, usage::integer FROM dup GROUP BY host",
+    "SELECT *::field FROM dup, mem WHERE time < '2020-01-01T00:00:20Z'",
+    "SELECT usage FROM dup WHERE host::tag = 'a'",
+    "SELECT usage FROM dup WHERE core::tag = 'c1'",
+    "SELECT usage FROM dup WHERE core::tag = ''",
+    "SELECT usage FROM dup WHERE core::field = 2",
+    "SELECT usage FROM dup WHERE core = 2",
+    "SELECT usage FROM dup WHERE core = 'c1'",
+    "SELECT usage FROM dup WHERE usage::integer = 1",
+    "SELECT usage FROM dup WHERE host::field = 'a'",
+    "SELECT usage FROM dup GROUP BY core::tag",
+    "SELECT count(usage) FROM dup GROUP BY host::tag",
+    "SELECT usage::float + idle::float, usage::integer * 2 AS twice FROM dup",
+    "SELECT usage::float AS u, \"usage\"::integer FROM dup",
+    "SELECT mean(usage::float), mean(idle::integer), mean(idle::float) FROM dup",
+    "SELECT sum(usage::integer), max(usage::integer), min(usage::integer) FROM dup",
+    "SELECT sum(usage::unsigned), count(msg::float), count(usage::integer) FROM dup",
+    "SELECT first(msg::string), last(msg::string), mean(host::tag) FROM dup",
+    "SELECT mean(usage::integer) FROM dup WHERE time < '2020-01-01T00:00:10Z' GROUP BY time(2s)",
+    "SELECT derivative(usage::integer) FROM dup",
+    "SELECT derivative(mean(usage::integer), 1s) FROM dup WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:10Z' GROUP BY time(1s)",
+    "SELECT mean(usage::float) FROM dup GROUP BY host",
+    "SELECT mean(*::field), mean(*), max(*), count(*) FROM dup",
+    // Columns `f(*)` makes count as aliases: kept even where two are equal.
+    "SELECT mean(*) AS a, mean(usage) AS a_usage FROM dup",
+    "SELECT mean(usage), mean(*) FROM dup",
+    "SELECT max(v), min(v) FROM bm",
+    "SELECT max(v) FROM bm GROUP BY h",
+    "SELECT time FROM dup",
+    "SELECT time::float FROM dup",
+    "SELECT usage::bogus FROM dup",
+    "SELECT *::integer FROM dup",
+    "SELECT usage ::float FROM dup",
+    "SELECT usage:: float FROM dup",
     "SELECT * FROM cpu WHERE time >= '2020-01-01T00:10:00Z' AND time < '2020-01-01T00:11:00Z'",
     "SELECT usage, host FROM cpu WHERE host = 'a' AND time < '2020-01-01T00:01:00Z'",
     // One series only: 1.6.7 orders rows of equal time from different series as its merge heap

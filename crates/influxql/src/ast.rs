@@ -612,6 +612,93 @@ pub enum Expr {
     },
     /// `( expr )`
     Paren(Box<Expr>),
+    /// `name::type`: a field or tag name with the type it is read as (`usage::integer`,
+    /// `host::tag`).
+    Typed {
+        /// The field or tag name.
+        name: String,
+        /// The type asked for.
+        to: VarType,
+    },
+    /// `*::field` or `*::tag`: every field, or every tag.
+    TypedWildcard(VarType),
+}
+
+impl Expr {
+    /// A copy of the expression with the nodes `replace` gives a replacement for replaced,
+    /// and the others copied with their operands, parentheses and call arguments rewritten
+    /// the same way: how a query engine resolves names before it evaluates.
+    pub fn rewrite(&self, replace: &mut impl FnMut(&Expr) -> Option<Expr>) -> Expr {
+        if let Some(new) = replace(self) {
+            return new;
+        }
+        match self {
+            Expr::Binary { op, lhs, rhs } => Expr::Binary {
+                op: *op,
+                lhs: Box::new(lhs.rewrite(replace)),
+                rhs: Box::new(rhs.rewrite(replace)),
+            },
+            Expr::Paren(inner) => Expr::Paren(Box::new(inner.rewrite(replace))),
+            Expr::Call { name, args } => Expr::Call {
+                name: name.clone(),
+                args: args.iter().map(|a| a.rewrite(replace)).collect(),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+/// What `::` after a name asks for: a value type the field is cast to, or which of a field and
+/// a tag of that name is meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarType {
+    /// `::float`
+    Float,
+    /// `::integer`
+    Integer,
+    /// `::unsigned`
+    Unsigned,
+    /// `::string`
+    String,
+    /// `::boolean`
+    Boolean,
+    /// `::field`: the field, not a tag of the same name.
+    Field,
+    /// `::tag`: the tag, not a field of the same name.
+    Tag,
+}
+
+impl VarType {
+    /// Every type, in the order InfluxDB lists them in its parse errors.
+    pub const ALL: [VarType; 7] = [
+        VarType::Float,
+        VarType::Integer,
+        VarType::Unsigned,
+        VarType::String,
+        VarType::Boolean,
+        VarType::Field,
+        VarType::Tag,
+    ];
+
+    /// Its InfluxQL name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VarType::Float => "float",
+            VarType::Integer => "integer",
+            VarType::Unsigned => "unsigned",
+            VarType::String => "string",
+            VarType::Boolean => "boolean",
+            VarType::Field => "field",
+            VarType::Tag => "tag",
+        }
+    }
+
+    /// The type named `word` (any case).
+    pub fn named(word: &str) -> Option<VarType> {
+        VarType::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(word))
+    }
 }
 
 /// What a `SHOW … CARDINALITY` counts.
@@ -705,6 +792,11 @@ impl fmt::Display for Expr {
             }
             Expr::Binary { op, lhs, rhs } => write!(f, "{lhs} {} {rhs}", op.as_str()),
             Expr::Paren(e) => write!(f, "({e})"),
+            Expr::Typed { name, to } => {
+                write_ident(f, name)?;
+                write!(f, "::{}", to.as_str())
+            }
+            Expr::TypedWildcard(to) => write!(f, "*::{}", to.as_str()),
         }
     }
 }

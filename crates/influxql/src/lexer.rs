@@ -11,6 +11,9 @@ pub struct Token {
     pub line: usize,
     /// 1-based character (not byte) column of the first character.
     pub column: usize,
+    /// Whether whitespace or a comment came right before it (`name::type` must be written
+    /// without).
+    pub spaced: bool,
 }
 
 /// The kinds of token InfluxQL has.
@@ -183,8 +186,10 @@ impl<'a> Lexer<'a> {
 
     /// Reads the next token; `/` is read as [`TokenKind::Slash`].
     pub fn next_token(&mut self) -> Token {
+        let before = (self.line, self.column);
         self.skip_whitespace_and_comments();
         let (line, column) = (self.line, self.column);
+        let spaced = (line, column) != before;
         let kind = self.scan();
         // InfluxDB's scanner counts one more character when it reads the end of the text:
         // its errors place EOF one column past the last character's successor.
@@ -193,7 +198,12 @@ impl<'a> Lexer<'a> {
         } else {
             column
         };
-        Token { kind, line, column }
+        Token {
+            kind,
+            line,
+            column,
+            spaced,
+        }
     }
 
     /// Reads a regex body after the parser consumed an opening `/` (positioned just after it).

@@ -22,7 +22,7 @@ pub mod quote;
 pub use ast::{
     BinaryOp, CardinalityOf, Dimension, Expr, Field, Fill, Measurement, MeasurementName, Privilege,
     RetentionPolicyOptions, SelectStatement, ShowStatement, Statement, SubscriptionMode,
-    TagKeyFilter,
+    TagKeyFilter, VarType,
 };
 pub use parser::{parse_statement, parse_statements, ParseError, MAX_DEPTH, MAX_SUBQUERY_DEPTH};
 pub use quote::{escape_quoted, escape_regex, quote_ident, quote_string};

@@ -4,7 +4,7 @@
 use influxql::{
     parse_statement, BinaryOp, CardinalityOf, Dimension, Expr, Field, Fill, Measurement,
     MeasurementName, RetentionPolicyOptions, SelectStatement, ShowStatement, Statement,
-    TagKeyFilter,
+    TagKeyFilter, VarType,
 };
 use proptest::prelude::*;
 
@@ -69,7 +69,13 @@ fn operand(e: Expr) -> Box<Expr> {
 }
 
 fn expr() -> impl Strategy<Value = Expr> {
-    let leaf = prop_oneof![3 => name().prop_map(Expr::VarRef), 2 => literal()];
+    let leaf = prop_oneof![
+        3 => name().prop_map(Expr::VarRef),
+        2 => literal(),
+        1 => (name(), prop::sample::select(VarType::ALL.to_vec()))
+            .prop_map(|(name, to)| Expr::Typed { name, to }),
+        1 => prop::sample::select(vec![VarType::Field, VarType::Tag]).prop_map(Expr::TypedWildcard),
+    ];
     leaf.prop_recursive(4, 24, 3, |inner| {
         prop_oneof![
             (

@@ -136,15 +136,13 @@ impl Function {
                 Some((first.0, Value::Integer(values.len() as i64)))
             }
             Function::Sum => match &first.1 {
-                Value::Integer(_) => Some((
-                    first.0,
-                    Value::Integer(
-                        points
-                            .iter()
-                            .map(|(_, v)| as_i64(v))
-                            .fold(0i64, i64::wrapping_add),
-                    ),
-                )),
+                Value::Integer(_) | Value::Unsigned(_) => {
+                    let sum = points
+                        .iter()
+                        .map(|(_, v)| as_i64(v))
+                        .fold(0i64, i64::wrapping_add);
+                    Some((first.0, integer_like(&first.1, sum)))
+                }
                 _ => Some((first.0, Value::Float(numbers().sum()))),
             },
             Function::Mean => {
@@ -421,15 +419,15 @@ impl Accumulator {
             Function::Sum => Some((
                 *t0,
                 match first {
-                    Value::Integer(_) => Value::Integer(self.int_sum),
+                    Value::Integer(_) | Value::Unsigned(_) => integer_like(first, self.int_sum),
                     _ => Value::Float(self.float_sum),
                 },
             )),
             Function::Mean => {
                 numeric_first.then(|| (*t0, Value::Float(self.float_sum / self.count as f64)))
             }
-            Function::Min => self.low.clone().filter(|_| numeric_first),
-            Function::Max => self.high.clone().filter(|_| numeric_first),
+            Function::Min => self.low.clone().filter(|(_, v)| orderable(v)),
+            Function::Max => self.high.clone().filter(|(_, v)| orderable(v)),
             Function::Spread if numeric_first => {
                 let (low, high) = (self.low.as_ref()?, self.high.as_ref()?);
                 Some((*t0, difference(&high.1, &low.1)))
@@ -480,8 +478,24 @@ pub(super) fn as_f64(v: &Value) -> Option<f64> {
 fn as_i64(v: &Value) -> i64 {
     match v {
         Value::Integer(i) => *i,
+        // Same bits: a wrapping sum of these, read back as u64, is the unsigned sum.
+        Value::Unsigned(u) => *u as i64,
         _ => 0,
     }
+}
+
+/// A sum taken in wrapping 64-bit arithmetic, as the type of `like` (unsigned sums wrap
+/// modulo 2^64, as InfluxDB's).
+fn integer_like(like: &Value, sum: i64) -> Value {
+    match like {
+        Value::Unsigned(_) => Value::Unsigned(sum as u64),
+        _ => Value::Integer(sum),
+    }
+}
+
+/// Whether `min`/`max` take the point: numbers, and booleans (`false` before `true`).
+fn orderable(v: &Value) -> bool {
+    as_f64(v).is_some() || matches!(v, Value::Boolean(_))
 }
 
 /// InfluxDB's order of two values of one field (numbers by value, strings and booleans as such).
@@ -502,7 +516,7 @@ type Point = (i64, Value);
 
 /// The earliest minimum and the earliest maximum (ties go to the earlier point, as InfluxDB).
 fn min_max(points: &[Point]) -> Option<(&Point, &Point)> {
-    if !numeric(points.first()?) {
+    if !orderable(&points.first()?.1) {
         return None;
     }
     let mut min = &points[0];

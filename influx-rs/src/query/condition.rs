@@ -2,7 +2,7 @@
 
 use super::QueryError;
 use crate::storage::Value;
-use influxql::{BinaryOp, Expr};
+use influxql::{BinaryOp, Expr, VarType};
 use std::collections::BTreeMap;
 
 /// Evaluates a time expression (`now()`, `now() - 1h`, RFC3339 strings, integers, durations).
@@ -128,17 +128,21 @@ enum Operand {
 pub(super) type FieldLookup<'a> = &'a dyn Fn(&str) -> Option<Value>;
 
 fn operand(e: &Expr, tags: &BTreeMap<String, String>, values: FieldLookup<'_>) -> Operand {
+    let tag = |n: &str| {
+        tags.get(n)
+            .map_or(Operand::Str(String::new()), |v| Operand::Str(v.clone()))
+    };
     match e {
-        Expr::VarRef(n) => match values(n.as_str()).as_ref() {
-            Some(Value::Float(f)) => Operand::Num(*f),
-            Some(Value::Integer(i)) => Operand::Num(*i as f64),
-            Some(Value::Unsigned(u)) => Operand::Num(*u as f64),
-            Some(Value::String(s)) => Operand::Str(s.clone()),
-            Some(Value::Boolean(b)) => Operand::Bool(*b),
-            None => tags
-                .get(n)
-                .map_or(Operand::Str(String::new()), |v| Operand::Str(v.clone())),
-        },
+        Expr::VarRef(n) => values(n.as_str()).as_ref().map_or_else(|| tag(n), field),
+        // `::tag` is the tag even where a field has its name; any other type, the field.
+        Expr::Typed {
+            name,
+            to: VarType::Tag,
+        } => tag(name),
+        Expr::Typed { name, to } => values(name.as_str())
+            .and_then(|v| super::cast::cast(&v, *to))
+            .as_ref()
+            .map_or(Operand::Missing, field),
         Expr::Str(s) => Operand::Str(s.clone()),
         Expr::Integer(i) => Operand::Num(*i as f64),
         Expr::Float(f) => Operand::Num(*f),
@@ -221,14 +225,41 @@ pub(super) fn time_and_tags_only(e: &Expr, tag_keys: &std::collections::BTreeSet
     }
 }
 
+/// `e` with every name in `both` (a field and a tag) written `name::field`: in a `WHERE`
+/// clause such a name is the field, as in InfluxDB, even in a row without that field.
+pub(super) fn fields_before_tags(e: &Expr, both: &std::collections::BTreeSet<String>) -> Expr {
+    e.rewrite(&mut |e| match e {
+        Expr::VarRef(n) if both.contains(n) => Some(Expr::Typed {
+            name: n.clone(),
+            to: VarType::Field,
+        }),
+        _ => None,
+    })
+}
+
+/// An operand from a field's value.
+fn field(v: &Value) -> Operand {
+    match v {
+        Value::Float(f) => Operand::Num(*f),
+        Value::Integer(i) => Operand::Num(*i as f64),
+        Value::Unsigned(u) => Operand::Num(*u as f64),
+        Value::String(s) => Operand::Str(s.clone()),
+        Value::Boolean(b) => Operand::Bool(*b),
+    }
+}
+
 /// Whether `e` refers to tags only (no fields, no time), so it can be decided per series.
+/// `tag_keys` are the keys that name a tag and no field: a name that is both is the field
+/// unless written `name::tag`, as in InfluxDB.
 fn tags_only(e: &Expr, tag_keys: &std::collections::BTreeSet<String>) -> bool {
+    let is_ref = |e: &Expr| matches!(e, Expr::VarRef(_) | Expr::Typed { .. });
     match e {
         Expr::VarRef(n) => tag_keys.contains(n),
+        Expr::Typed { to, .. } => *to == VarType::Tag,
         Expr::Str(_) | Expr::Regex(_) | Expr::Integer(_) | Expr::Float(_) | Expr::Bool(_) => true,
         Expr::Paren(inner) => tags_only(inner, tag_keys),
         Expr::Binary { lhs, rhs, .. } => {
-            (matches!(**lhs, Expr::VarRef(_)) || matches!(**rhs, Expr::VarRef(_)) || is_logical(e))
+            (is_ref(lhs) || is_ref(rhs) || is_logical(e))
                 && tags_only(lhs, tag_keys)
                 && tags_only(rhs, tag_keys)
         }

@@ -4,7 +4,8 @@
 //! row-wise math functions, evaluated per row with InfluxDB's rules.
 
 use super::QueryError;
-use influxql::{BinaryOp, Expr};
+use crate::storage::Value;
+use influxql::{BinaryOp, Expr, VarType};
 
 /// An expression over the row's computed cells.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +18,8 @@ pub(super) enum Math {
     Binary(BinaryOp, Box<Math>, Box<Math>),
     /// A math function (`abs`, `round`, `pow`, …) of its arguments.
     Func(MathFn, Vec<Math>),
+    /// `name::type`: the value read as the type ([`super::cast`]).
+    Cast(VarType, Box<Math>),
 }
 
 /// InfluxDB's row-wise math functions.
@@ -160,7 +163,7 @@ pub(super) fn has_call(e: &Expr) -> bool {
 /// Whether `e` refers to a field outside any aggregate call.
 pub(super) fn has_bare_ref(e: &Expr) -> bool {
     match e {
-        Expr::VarRef(_) | Expr::Wildcard => true,
+        Expr::VarRef(_) | Expr::Wildcard | Expr::Typed { .. } | Expr::TypedWildcard(_) => true,
         Expr::Call { name, args } if MathFn::named(name).is_some() => args.iter().any(has_bare_ref),
         Expr::Binary { lhs, rhs, .. } => has_bare_ref(lhs) || has_bare_ref(rhs),
         Expr::Paren(inner) => has_bare_ref(inner),
@@ -184,7 +187,7 @@ pub(super) fn wildcard_call(e: &Expr) -> Option<&str> {
 /// fields joined by `_` (`mean(a) * 2` → `mean`, `a + b` → `a_b`).
 pub(super) fn name(e: &Expr) -> String {
     match e {
-        Expr::VarRef(n) => n.clone(),
+        Expr::VarRef(n) | Expr::Typed { name: n, .. } => n.clone(),
         Expr::Call { name, .. } => name.clone(),
         Expr::Paren(inner) => self::name(inner),
         Expr::Binary { lhs, rhs, .. } => {
@@ -245,6 +248,7 @@ pub(super) fn build(
             None => Math::Cell(leaf(e)?),
         },
         Expr::VarRef(_) => Math::Cell(leaf(e)?),
+        Expr::Typed { to, .. } => Math::Cast(*to, Box::new(Math::Cell(leaf(e)?))),
         other => {
             return Err(QueryError::Invalid(format!(
                 "invalid expression in the select list: {other}"
@@ -261,6 +265,21 @@ impl Math {
         match self {
             Math::Cell(i) => cells.get(*i).cloned().unwrap_or(J::Null),
             Math::Const(v) => v.clone(),
+            Math::Cast(to, inner) => {
+                let value = match inner.eval(cells) {
+                    J::Number(n) if n.is_f64() => n.as_f64().map(Value::Float),
+                    J::Number(n) => n
+                        .as_i64()
+                        .map(Value::Integer)
+                        .or_else(|| n.as_u64().map(Value::Unsigned)),
+                    J::String(s) => Some(Value::String(s)),
+                    J::Bool(b) => Some(Value::Boolean(b)),
+                    _ => None,
+                };
+                value
+                    .and_then(|v| super::cast::cast(&v, *to))
+                    .map_or(J::Null, |v| v.to_json())
+            }
             Math::Func(f, args) => {
                 let args: Vec<J> = args.iter().map(|a| a.eval(cells)).collect();
                 f.apply(&args)

@@ -11,6 +11,7 @@
 //! - [`running`]: queries in flight (`SHOW QUERIES`, `KILL QUERY`, limits).
 
 mod aggregates;
+mod cast;
 pub mod chunked;
 mod condition;
 pub mod csv;

@@ -1,6 +1,6 @@
 //! `SELECT`: raw points, and aggregates grouped by time buckets and tags, with `fill()`.
 
-use super::condition::{eval_condition, series_filters, time_range};
+use super::condition::{eval_condition, fields_before_tags, series_filters, time_range};
 use super::math::{self};
 use super::sink::SeriesSink;
 use super::{Epoch, QueryContext, QueryError, Series};
@@ -100,19 +100,30 @@ pub(super) fn select_to(
         .iter()
         .filter(|f| math::has_call(&f.expr))
         .count();
-    let bare = sel
-        .fields
-        .iter()
-        .any(|f| math::has_bare_ref(&f.expr) || matches!(f.expr, Expr::Wildcard));
+    let bare = sel.fields.iter().any(|f| {
+        math::has_bare_ref(&f.expr) || matches!(f.expr, Expr::Wildcard | Expr::TypedWildcard(_))
+    });
     let multi_row = multi::is_multi_row(sel);
     if calls > 0 && bare && !multi_row {
         return Err(QueryError::Invalid(
             "mixing aggregate and non-aggregate queries is not supported".into(),
         ));
     }
+    let is_time = |e: &Expr| matches!(e, Expr::VarRef(n) | Expr::Typed { name: n, .. } if n.eq_ignore_ascii_case("time"));
+    if sel.fields.iter().all(|f| is_time(&f.expr)) {
+        return Err(QueryError::Invalid(
+            "at least 1 non-time field must be queried".into(),
+        ));
+    }
     for f in &sel.fields {
-        let supported = matches!(f.expr, Expr::Wildcard | Expr::VarRef(_) | Expr::Call { .. })
-            || math::is_math(&f.expr);
+        let supported = matches!(
+            f.expr,
+            Expr::Wildcard
+                | Expr::VarRef(_)
+                | Expr::Call { .. }
+                | Expr::Typed { .. }
+                | Expr::TypedWildcard(_)
+        ) || math::is_math(&f.expr);
         if !supported {
             return Err(QueryError::Invalid(format!(
                 "unsupported expression in this version of influx-rs: {}",
@@ -235,8 +246,12 @@ pub(super) fn select_to(
     if subqueries.is_empty() {
         targets.sort_by(|a, b| a.2.cmp(&b.2));
     }
-    let raw_wildcard =
-        calls == 0 && !multi_row && sel.fields.iter().any(|f| matches!(f.expr, Expr::Wildcard));
+    let raw_wildcard = calls == 0
+        && !multi_row
+        && sel
+            .fields
+            .iter()
+            .any(|f| matches!(f.expr, Expr::Wildcard | Expr::TypedWildcard(_)));
     let keys = (raw_wildcard && targets.len() > 1).then(|| {
         let mut fields = BTreeSet::new();
         let mut tags = BTreeSet::new();
@@ -337,6 +352,33 @@ impl Scope<'_> {
         }
     }
 
+    /// The type of field `name` in range; `None` when unknown (a subquery's rows) or no field.
+    fn field_type(&self, name: &str) -> Option<crate::storage::FieldType> {
+        self.field_types().remove(name)
+    }
+
+    /// The types of the fields in range; empty when unknown (a subquery's rows).
+    fn field_types(&self) -> BTreeMap<String, crate::storage::FieldType> {
+        match self.derived {
+            Some(_) => BTreeMap::new(),
+            None => self
+                .engine
+                .fields(self.db, self.rp, self.measurement, self.min, self.max)
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Tag keys that a `WHERE` clause reads as tags: those that name no field too (a name
+    /// that is both is the field there, unless written `name::tag`).
+    fn condition_tag_keys(&self) -> BTreeSet<String> {
+        let mut keys = self.tag_keys();
+        for field in self.field_names() {
+            keys.remove(&field);
+        }
+        keys
+    }
+
     /// Tag keys of the measurement in range.
     fn tag_keys(&self) -> BTreeSet<String> {
         match self.derived {
@@ -368,13 +410,27 @@ impl Scope<'_> {
         visit: &mut dyn FnMut(SeriesRows),
     ) -> Result<(), QueryError> {
         let wanted = self.wanted_fields(fields, condition);
+        // Rows are filtered with names that are a field and a tag read as the field.
+        let both: BTreeSet<String> = match condition {
+            Some(_) => {
+                let fields = self.field_names();
+                let mut tags = self.tag_keys();
+                tags.retain(|t| fields.contains(t));
+                tags
+            }
+            None => BTreeSet::new(),
+        };
+        let rewritten = condition
+            .filter(|_| !both.is_empty())
+            .map(|c| fields_before_tags(c, &both));
+        let row_condition = rewritten.as_ref().or(condition);
         let mut status = Ok(());
         self.visit_series(fields, condition, false, &mut |s| {
             if status.is_ok() {
                 status = self.interrupt.check();
             }
             if status.is_ok() {
-                if let Some(rows) = series_rows(&s, &wanted, condition) {
+                if let Some(rows) = series_rows(&s, &wanted, row_condition) {
                     visit(rows);
                 }
             }
@@ -530,7 +586,7 @@ impl Scope<'_> {
         condition: Option<&Expr>,
         f: impl FnOnce(crate::storage::SeriesFilter<'_>) -> R,
     ) -> R {
-        let tag_keys = self.tag_keys();
+        let tag_keys = self.condition_tag_keys();
         let filters = condition
             .map(|c| series_filters(c, &tag_keys))
             .unwrap_or_default();
@@ -585,6 +641,20 @@ fn tag_values_wanted(e: &Expr, tag_keys: &BTreeSet<String>) -> Option<(String, V
             {
                 Some((t.clone(), vec![v.clone()]))
             }
+            (
+                Expr::Typed {
+                    name: t,
+                    to: influxql::VarType::Tag,
+                },
+                Expr::Str(v),
+            )
+            | (
+                Expr::Str(v),
+                Expr::Typed {
+                    name: t,
+                    to: influxql::VarType::Tag,
+                },
+            ) if !v.is_empty() => Some((t.clone(), vec![v.clone()])),
             _ => None,
         },
         _ => None,
@@ -692,7 +762,7 @@ impl Scope<'_> {
 /// The names of the fields and tags `e` refers to.
 pub(super) fn var_refs(e: &Expr) -> Vec<String> {
     match e {
-        Expr::VarRef(n) => vec![n.clone()],
+        Expr::VarRef(n) | Expr::Typed { name: n, .. } => vec![n.clone()],
         Expr::Binary { lhs, rhs, .. } => {
             let mut v = var_refs(lhs);
             v.extend(var_refs(rhs));

@@ -52,7 +52,7 @@ impl Transform {
         }
         if let Some(call) = Technical::parse(name, args)? {
             return match args.first() {
-                Some(inner @ (Expr::VarRef(_) | Expr::Call { .. })) => {
+                Some(inner @ (Expr::VarRef(_) | Expr::Typed { .. } | Expr::Call { .. })) => {
                     Ok(Some((Transform::Technical(call), inner)))
                 }
                 _ => Err(QueryError::Invalid(format!(
@@ -120,7 +120,9 @@ impl Transform {
             _ => return Ok(None),
         };
         match args.first() {
-            Some(inner @ (Expr::VarRef(_) | Expr::Call { .. })) if args.len() <= 2 => {
+            Some(inner @ (Expr::VarRef(_) | Expr::Typed { .. } | Expr::Call { .. }))
+                if args.len() <= 2 =>
+            {
                 Ok(Some((transform, inner)))
             }
             _ => Err(QueryError::Invalid(format!(

@@ -98,7 +98,19 @@ impl Parser<'_> {
             }
             TokenKind::Star => {
                 self.advance();
-                Ok(Expr::Wildcard)
+                if !self.type_follows()? {
+                    return Ok(Expr::Wildcard);
+                }
+                match self.peek().kind.clone() {
+                    TokenKind::Ident(w) => match VarType::named(&w) {
+                        Some(to @ (VarType::Field | VarType::Tag)) => {
+                            self.advance();
+                            Ok(Expr::TypedWildcard(to))
+                        }
+                        _ => Err(self.unexpected(&["field", "tag"])),
+                    },
+                    _ => Err(self.unexpected(&["field", "tag"])),
+                }
             }
             TokenKind::Slash => {
                 self.advance();
@@ -142,7 +154,7 @@ impl Parser<'_> {
             }
             TokenKind::QuotedIdent(s) => {
                 self.advance();
-                Ok(Expr::VarRef(s))
+                self.var_ref(s)
             }
             TokenKind::Ident(s) => {
                 if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") {
@@ -172,9 +184,57 @@ impl Parser<'_> {
                         args: self.call_args()?,
                     });
                 }
-                Ok(Expr::VarRef(s))
+                self.var_ref(s)
             }
             _ => Err(self.unexpected(&["identifier", "string", "number", "bool"])),
+        }
+    }
+
+    /// A name just read, with the `::type` that may follow it.
+    fn var_ref(&mut self, name: String) -> Result<Expr> {
+        match self.var_type()? {
+            Some(to) => Ok(Expr::Typed { name, to }),
+            None => Ok(Expr::VarRef(name)),
+        }
+    }
+
+    /// Reads `::` written right after what came before (InfluxDB reads `name ::type` as a
+    /// name and a stray `::`); errs when whitespace follows it, in InfluxDB's words.
+    fn type_follows(&mut self) -> Result<bool> {
+        let t = self.peek().clone();
+        if t.kind != TokenKind::DoubleColon || t.spaced {
+            return Ok(false);
+        }
+        self.advance();
+        if self.peek().spaced {
+            return Err(ParseError {
+                found: " ".into(),
+                expected: ["float", "integer", "string", "boolean", "field", "tag"]
+                    .map(String::from)
+                    .to_vec(),
+                line: t.line,
+                column: t.column + 2,
+                message: None,
+            });
+        }
+        Ok(true)
+    }
+
+    /// `::type` if `::` follows.
+    pub(super) fn var_type(&mut self) -> Result<Option<VarType>> {
+        if !self.type_follows()? {
+            return Ok(None);
+        }
+        let expected = VarType::ALL.map(VarType::as_str);
+        match self.peek().kind.clone() {
+            TokenKind::Ident(w) => match VarType::named(&w) {
+                Some(to) => {
+                    self.advance();
+                    Ok(Some(to))
+                }
+                None => Err(self.unexpected(&expected)),
+            },
+            _ => Err(self.unexpected(&expected)),
         }
     }
 

@@ -383,6 +383,50 @@ mod tests {
     }
 
     #[test]
+    fn names_with_a_type_read_and_print_as_influxdb_writes_them() {
+        assert_eq!(
+            round_trip(
+                r#"SELECT "usage"::float, host::tag, *::field FROM cpu WHERE core::tag = 'a' GROUP BY host::tag"#
+            ),
+            "SELECT usage::float, host::tag, *::field FROM cpu WHERE core::tag = 'a' GROUP BY host"
+        );
+        round_trip("SELECT mean(idle::integer), u::unsigned + v::float FROM cpu");
+        // InfluxDB's words and positions.
+        let e = parse_statement("SELECT usage::bogus FROM cpu").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "found bogus, expected float, integer, unsigned, string, boolean, field, tag at line 1, char 15"
+        );
+        let e = parse_statement("SELECT *::integer FROM cpu").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "found integer, expected field, tag at line 1, char 11"
+        );
+        // `::` belongs to the name only when written right after it, and the type right after.
+        let e = parse_statement("SELECT usage ::float FROM cpu").unwrap_err();
+        assert_eq!(e.to_string(), "found ::, expected FROM at line 1, char 14");
+        let e = parse_statement("SELECT usage:: float FROM cpu").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "found  , expected float, integer, string, boolean, field, tag at line 1, char 15"
+        );
+    }
+
+    #[test]
+    fn rewriting_replaces_the_nodes_asked_for_everywhere() {
+        let Statement::Select(sel) =
+            parse_statement("SELECT derivative(mean(a), 1s) + (a * b) FROM m").unwrap()
+        else {
+            unreachable!("a SELECT")
+        };
+        let renamed = sel.fields[0].expr.rewrite(&mut |e| match e {
+            Expr::VarRef(n) if n == "a" => Some(Expr::VarRef("z".into())),
+            _ => None,
+        });
+        assert_eq!(renamed.to_string(), "derivative(mean(z), 1s) + (z * b)");
+    }
+
+    #[test]
     fn management_statements() {
         assert_eq!(round_trip("create database foo"), "CREATE DATABASE foo");
         assert_eq!(

@@ -139,7 +139,12 @@ impl Parser<'_> {
                 self.expect(TokenKind::RParen, ")")?;
                 Ok(Dimension::Time { interval, offset })
             }
-            _ => Ok(Dimension::Tag(self.ident()?)),
+            _ => {
+                let name = self.ident()?;
+                // `host::tag` (any type is read; a dimension is a tag).
+                self.var_type()?;
+                Ok(Dimension::Tag(name))
+            }
         }
     }
 

@@ -9,12 +9,13 @@ use super::{
     column_names, dimensions, index_of, indices_of, limit, shown_tags, Grouping, Label, Scope,
 };
 use crate::query::aggregates::{Accumulator, Function};
+use crate::query::cast;
 use crate::query::condition::time_and_tags_only;
 use crate::query::math::{self, Math};
 use crate::query::sink::SeriesSink;
 use crate::query::transforms::Transform;
 use crate::query::{QueryError, Series};
-use crate::storage::Value;
+use crate::storage::{FieldType, Value};
 use influxql::{Expr, Fill, SelectStatement};
 use std::collections::BTreeMap;
 
@@ -48,7 +49,7 @@ pub(super) fn aggregate(
     let by_time_and_tags = sel
         .condition
         .as_ref()
-        .is_none_or(|c| time_and_tags_only(c, &scope.tag_keys()));
+        .is_none_or(|c| time_and_tags_only(c, &scope.condition_tag_keys()));
     let only_last = by_time_and_tags
         && interval.is_none()
         && scope.derived.is_none()
@@ -141,7 +142,13 @@ impl SelectList {
         let mut outputs: Vec<Math> = Vec::new();
         let mut read: Vec<String> = Vec::new();
         let all_fields = scope.field_names();
+        let types = scope.field_types();
         for f in &sel.fields {
+            let resolved = cast::resolve_in_calls(&f.expr, &types);
+            let f = &influxql::Field {
+                expr: resolved,
+                alias: f.alias.clone(),
+            };
             if math::is_math(&f.expr) {
                 let mut leaf = |e: &Expr| -> Result<usize, QueryError> {
                     let Expr::Call { name, args } = e else {
@@ -170,12 +177,15 @@ impl SelectList {
             };
             let (call, field) = parse_call(name, args, &f.expr)?;
             let label = f.alias.clone().unwrap_or_else(|| name.clone());
-            // An alias names its one column as written; `f(*) AS a` makes names (`a_<field>`).
-            let aliased = f.alias.is_some() && field != "*";
-            // `f(*)` is `f` of every field, in columns named `f_<field>`.
+            // An alias names its one column as written. `f(*)` is `f` of every field it
+            // takes, in columns named `f_<field>` (`a_<field>` with `AS a`) that count as
+            // aliases, as in InfluxDB: kept even where two are equal.
+            let aliased = f.alias.is_some() || field == "*";
             let targets: Vec<(String, String)> = if field == "*" {
+                let takes = wildcard_types(wildcard_call_name(&f.expr));
                 all_fields
                     .iter()
+                    .filter(|n| types.get(*n).is_none_or(|t| takes.contains(t)))
                     .map(|n| (n.clone(), format!("{label}_{n}")))
                     .collect()
             } else {
@@ -187,6 +197,7 @@ impl SelectList {
                     function: call.function.clone(),
                     field,
                     transform: call.transform,
+                    cast: call.cast,
                 });
                 outputs.push(Math::Cell(calls.len() - 1));
                 labels.push(Label {
@@ -218,6 +229,32 @@ impl SelectList {
             })
             .collect()
     }
+}
+
+/// The name of the call whose argument is `*` (the innermost: `derivative(mean(*))` → `mean`).
+fn wildcard_call_name(e: &Expr) -> &str {
+    match e {
+        Expr::Call { name, args } => match args.first() {
+            Some(inner @ Expr::Call { .. }) => wildcard_call_name(inner),
+            _ => name,
+        },
+        _ => "",
+    }
+}
+
+/// The field types `function(*)` expands to, as InfluxDB 1.x: numbers; booleans too for
+/// `min`/`max`; strings and booleans too for functions that only pick or count points.
+fn wildcard_types(function: &str) -> Vec<FieldType> {
+    let mut types = vec![FieldType::Float, FieldType::Integer, FieldType::Unsigned];
+    match function {
+        "count" | "first" | "last" | "distinct" | "elapsed" | "mode" | "sample" => {
+            types.extend([FieldType::String, FieldType::Boolean])
+        }
+        "min" | "max" => types.push(FieldType::Boolean),
+        "holt_winters" | "holt_winters_with_fit" => types.retain(|t| *t != FieldType::Unsigned),
+        _ => {}
+    }
+    types
 }
 
 /// What the calls together ask of the reading and of the rows, checked against InfluxDB's
@@ -298,7 +335,7 @@ fn transformed_points(
         let Some(transform) = call.transform else {
             continue;
         };
-        for (t, v) in transform.apply(&fields[call.field], 1_000_000_000) {
+        for (t, v) in transform.apply(&call.points(&fields[call.field]), 1_000_000_000) {
             by_time
                 .entry(t)
                 .or_insert_with(|| vec![serde_json::Value::Null; calls.len()])[i] = v.to_json();
@@ -331,12 +368,12 @@ fn whole_range_row(
         };
         if matches!(function, Function::Stddev) {
             null_but_shown |= match group {
-                GroupValues::Points(fields) => !fields[call.field].is_empty(),
+                GroupValues::Points(fields) => !call.points(&fields[call.field]).is_empty(),
                 GroupValues::Folded(folded) => !folded[n].whole.is_empty(),
             };
         }
         let value = match group {
-            GroupValues::Points(fields) => function.apply(&fields[call.field]),
+            GroupValues::Points(fields) => function.apply(&call.points(&fields[call.field])),
             GroupValues::Folded(folded) => folded[n].whole.result(),
         };
         match value {
@@ -422,9 +459,12 @@ fn window_rows(
             continue;
         };
         let values = match group {
-            GroupValues::Points(fields) => {
-                window_values(function, &fields[call.field], &buckets, windows)
-            }
+            GroupValues::Points(fields) => window_values(
+                function,
+                &call.points(&fields[call.field]),
+                &buckets,
+                windows,
+            ),
             GroupValues::Folded(folded) => buckets
                 .iter()
                 .map(|b| {

@@ -130,9 +130,11 @@ pub(super) fn fold_groups(
             let key = group_key(group_tags, &series_tags(&s.key));
             let folded = groups.entry(key).or_insert_with(fresh);
             let columns = columns_named(&s.fields, calls.iter().map(|c| read[c.field].as_str()));
-            for (column, state) in columns.into_iter().zip(folded.iter_mut()) {
+            for ((column, state), call) in columns.into_iter().zip(folded.iter_mut()).zip(calls) {
                 if let Some(column) = column {
-                    earliest(state.fold(windows, &column.times, |i| column.values.get(i)));
+                    earliest(
+                        state.fold(windows, &column.times, |i| call.value(column.values.get(i))),
+                    );
                 }
             }
         });
@@ -144,7 +146,7 @@ pub(super) fn fold_groups(
             let times: Vec<i64> = s.rows.iter().map(|r| r.time).collect();
             for (call, state) in calls.iter().zip(folded.iter_mut()) {
                 earliest(state.fold(windows, &times, |i| {
-                    s.rows[i].values.get(call.field).cloned().flatten()
+                    call.value(s.rows[i].values.get(call.field).cloned().flatten())
                 }));
             }
         })?;

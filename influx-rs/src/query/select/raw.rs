@@ -9,10 +9,11 @@ use super::{
     column_names, dimensions, index_of, indices_of, series_groups, skip_and_take, Grouping, Label,
     Scope,
 };
+use crate::query::cast;
 use crate::query::sink::SeriesSink;
 use crate::query::{QueryError, Series};
 use crate::storage::Value;
-use influxql::{Expr, SelectStatement};
+use influxql::{Expr, SelectStatement, VarType};
 use std::collections::BTreeSet;
 
 /// What a raw select-list item refers to.
@@ -21,6 +22,10 @@ enum Column {
     Tag(String),
     /// Arithmetic over fields (cells are the fields read, in `read` order).
     Math(Math),
+    /// `name::type`: the field read, cast.
+    Cast(usize, VarType),
+    /// `name::type` for a field that cannot be read as that type (or is no field): no values.
+    Unreadable,
 }
 
 /// Runs a raw `SELECT` on one measurement, handing its series to `out`.
@@ -46,7 +51,7 @@ pub(super) fn raw(
     if !list
         .columns
         .iter()
-        .any(|(_, c)| matches!(c, Column::Field(_) | Column::Math(_)))
+        .any(|(_, c)| matches!(c, Column::Field(_) | Column::Math(_) | Column::Cast(..)))
     {
         return Ok(());
     }
@@ -155,19 +160,26 @@ impl SelectList {
         let mut columns: Vec<(Label, Column)> = Vec::new();
         for f in &sel.fields {
             match &f.expr {
-                Expr::Wildcard => {
+                Expr::Wildcard | Expr::TypedWildcard(_) => {
                     // Over several measurements, the keys of all of them.
                     let (fields, tags) = match scope.wildcard {
                         Some(keys) => (keys.fields.as_slice(), &keys.tags),
                         None => (all_fields, &tag_keys),
                     };
+                    // `*::field` names the fields only, `*::tag` the tags only.
+                    let (no_fields, no_tags) = match f.expr {
+                        Expr::TypedWildcard(VarType::Tag) => (true, false),
+                        Expr::TypedWildcard(_) => (false, true),
+                        _ => (false, false),
+                    };
                     let mut names: Vec<(String, bool)> = fields
                         .iter()
+                        .filter(|_| !no_fields)
                         .map(|n| (n.clone(), true))
                         // Tags grouped by are in the series' tags, not in its columns.
                         .chain(
                             tags.iter()
-                                .filter(|t| !group_tags.contains(t))
+                                .filter(|t| !no_tags && !group_tags.contains(t))
                                 .map(|t| (t.clone(), false)),
                         )
                         .collect();
@@ -201,7 +213,9 @@ impl SelectList {
                 e if math::is_math(e) => {
                     let label = Label::of(f.alias.as_ref(), || math::name(e));
                     let mut leaf = |leaf: &Expr| match leaf {
-                        Expr::VarRef(name) => Ok(index_of(&mut read, name)),
+                        Expr::VarRef(name) | Expr::Typed { name, .. } => {
+                            Ok(index_of(&mut read, name))
+                        }
                         other => Err(QueryError::Invalid(format!(
                             "invalid expression in the select list: {other}"
                         ))),
@@ -214,6 +228,26 @@ impl SelectList {
                         Column::Tag(name.clone())
                     } else {
                         Column::Field(index_of(&mut read, name))
+                    };
+                    columns.push((label, column));
+                }
+                Expr::Typed {
+                    name,
+                    to: VarType::Tag,
+                } => {
+                    let label = Label::of(f.alias.as_ref(), || name.clone());
+                    columns.push((label, Column::Tag(name.clone())));
+                }
+                Expr::Typed { name, to } if name != "time" => {
+                    let label = Label::of(f.alias.as_ref(), || name.clone());
+                    // A field of unknown type (a subquery's) is cast value by value.
+                    let readable = all_fields.contains(name)
+                        && scope
+                            .field_type(name)
+                            .is_none_or(|t| cast::can_read_as(t, *to));
+                    let column = match readable {
+                        true => Column::Cast(index_of(&mut read, name), *to),
+                        false => Column::Unreadable,
                     };
                     columns.push((label, column));
                 }
@@ -262,6 +296,11 @@ impl SelectList {
                                     (0..read.len()).map(field).collect();
                                 m.eval(&cells)
                             }
+                            Column::Cast(i, to) => row.values[*i]
+                                .as_ref()
+                                .and_then(|v| cast::cast(v, *to))
+                                .map_or(serde_json::Value::Null, |v| v.to_json()),
+                            Column::Unreadable => serde_json::Value::Null,
                         }
                     }))
                     .collect();
