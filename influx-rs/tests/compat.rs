@@ -327,6 +327,16 @@ const QUERIES: &[&str] = &[
     "SELECT mean(usage), mean(*) FROM dup",
     "SELECT max(v), min(v) FROM bm",
     "SELECT max(v) FROM bm GROUP BY h",
+    // Aggregates beside transformations, with and without GROUP BY time(): the rows of both.
+    "SELECT mean(usage), elapsed(usage) FROM dup",
+    "SELECT derivative(usage), max(usage) FROM dup",
+    "SELECT mean(usage) * 2 + elapsed(usage) FROM dup",
+    "SELECT mean(usage), derivative(mean(usage), 1s) FROM dup WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:05Z' GROUP BY time(1s)",
+    "SELECT mean(usage) - elapsed(mean(usage), 1s) FROM dup WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:05Z' GROUP BY time(1s) fill(previous)",
+    "SELECT derivative(mean(usage), 1s) FROM dup WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:05Z' GROUP BY time(1s)",
+    "SELECT mean(usage), derivative(usage) FROM dup WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:05Z' GROUP BY time(1s)",
+    // A duration in arithmetic is no number: null.
+    "SELECT usage + 5ms FROM dup",
     "SELECT time FROM dup",
     "SELECT time::float FROM dup",
     "SELECT usage::bogus FROM dup",

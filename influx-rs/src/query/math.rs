@@ -214,6 +214,8 @@ pub(super) fn build(
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
         ),
         Expr::Paren(inner) => build(inner, leaf)?,
+        // A duration is no number: InfluxDB answers null where it is used (`usage + 5ms`).
+        Expr::Duration(_) => Math::Const(serde_json::Value::Null),
         Expr::Binary { op, lhs, rhs }
             if matches!(
                 op,

@@ -96,8 +96,20 @@ pub(super) fn aggregate(
     };
     for (key, group) in groups {
         let rows = match interval {
-            None if plan.raw_calls > 0 => transformed_points(scope, calls, &group),
-            None => whole_range_row(scope, &plan, calls, &group)
+            // Aggregates beside transformations of raw points: their row at the range's
+            // start among the transformations' rows, as InfluxDB.
+            None if plan.raw_calls > 0 => {
+                let aggregates = (plan.raw_calls < calls.len())
+                    .then(|| whole_range_cells(scope, &plan, calls, &group))
+                    .flatten();
+                transformed_points(scope, calls, &group, aggregates)
+            }
+            None => whole_range_cells(scope, &plan, calls, &group)
+                .map(|(t, cells)| {
+                    std::iter::once(scope.epoch.render(t))
+                        .chain(cells)
+                        .collect()
+                })
                 .into_iter()
                 .collect(),
             Some(interval) => {
@@ -291,11 +303,10 @@ impl Plan {
             }
         }
         let raw_calls = calls.iter().filter(|c| c.function.is_none()).count();
-        if raw_calls > 0 && (raw_calls < calls.len() || interval.is_some()) {
-            return Err(QueryError::Invalid(match interval {
-                Some(_) => "aggregate function required inside the call to derivative".into(),
-                None => "mixing aggregate and non-aggregate queries is not supported".into(),
-            }));
+        if raw_calls > 0 && interval.is_some() {
+            return Err(QueryError::Invalid(
+                "aggregate function required inside the call to derivative".into(),
+            ));
         }
         Ok(Plan {
             transforms: calls.iter().any(|c| c.transform.is_some()),
@@ -321,16 +332,20 @@ impl Plan {
 }
 
 /// Transformations of raw points (`derivative(v)` without `GROUP BY time()`): a row per time
-/// any of them has a value.
+/// any of them has a value, and the `aggregates`' row (a cell per call) among them.
 fn transformed_points(
     scope: &Scope<'_>,
     calls: &[Call],
     group: &GroupValues,
+    aggregates: Option<(i64, Vec<serde_json::Value>)>,
 ) -> Vec<Vec<serde_json::Value>> {
     let GroupValues::Points(fields) = group else {
         return Vec::new();
     };
     let mut by_time: BTreeMap<i64, Vec<serde_json::Value>> = BTreeMap::new();
+    if let Some((t, cells)) = aggregates {
+        by_time.insert(t, cells);
+    }
     for (i, call) in calls.iter().enumerate() {
         let Some(transform) = call.transform else {
             continue;
@@ -351,19 +366,21 @@ fn transformed_points(
         .collect()
 }
 
-/// Without `GROUP BY time()`: one row over the whole range, unless every call came back empty
-/// (a `stddev` of one point is not empty: InfluxDB shows its row, with null).
-fn whole_range_row(
+/// Without `GROUP BY time()`: the time and cells (one per call; null for a call that is no
+/// aggregate) of the one row over the whole range, unless every call came back empty (a
+/// `stddev` of one point is not empty: InfluxDB shows its row, with null).
+fn whole_range_cells(
     scope: &Scope<'_>,
     plan: &Plan,
     calls: &[Call],
     group: &GroupValues,
-) -> Option<Vec<serde_json::Value>> {
+) -> Option<(i64, Vec<serde_json::Value>)> {
     let mut time = if scope.min == i64::MIN { 0 } else { scope.min };
     let mut cells = Vec::with_capacity(calls.len());
     let mut null_but_shown = false;
     for (n, call) in calls.iter().enumerate() {
         let Some(function) = &call.function else {
+            cells.push(serde_json::Value::Null);
             continue;
         };
         if matches!(function, Function::Stddev) {
@@ -386,11 +403,7 @@ fn whole_range_row(
             None => cells.push(serde_json::Value::Null),
         }
     }
-    (null_but_shown || cells.iter().any(|c| !c.is_null())).then(|| {
-        std::iter::once(scope.epoch.render(time))
-            .chain(cells)
-            .collect()
-    })
+    (null_but_shown || cells.iter().any(|c| !c.is_null())).then_some((time, cells))
 }
 
 /// The `GROUP BY time()` windows of one query's answer: which are computed and which shown.
@@ -509,9 +522,12 @@ fn window_rows(
         let cells: Vec<Option<serde_json::Value>> = columns.iter().map(|c| c[n].clone()).collect();
         (b, cells)
     });
+    // Transformations show no row where they have no value, but a plain aggregate beside
+    // them shows every window (as its own column would), as in InfluxDB.
+    let only_transformed = calls.iter().all(|c| c.transform.is_some());
     let mut rows = Vec::new();
     for (b, cells) in in_windows.chain(beyond) {
-        if (plan.fill == Fill::None || plan.transforms || plan.only_integrals)
+        if (plan.fill == Fill::None || (plan.transforms && only_transformed) || plan.only_integrals)
             && cells.iter().all(Option::is_none)
         {
             continue;
