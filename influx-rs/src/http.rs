@@ -847,11 +847,7 @@ fn render(response: &QueryResponse, csv_type: Option<&'static str>, pretty: bool
         )
             .into_response();
     }
-    let body = if pretty {
-        serde_json::to_string_pretty(response).map(|b| format!("{b}\n"))
-    } else {
-        serde_json::to_string(response).map(|b| format!("{b}\n"))
-    };
+    let body = query::json::to_string(response, pretty).map(|b| format!("{b}\n"));
     match body {
         Ok(b) => (
             StatusCode::OK,

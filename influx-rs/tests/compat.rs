@@ -902,8 +902,28 @@ const MANAGEMENT: &[&str] = &[
     "SELECT * FROM m..copy",
     "SELECT max(v) AS top INTO m..m3 FROM m..m2",
     "SELECT * FROM m..m3",
+    "SHOW FIELD KEYS FROM m..m3",
+    // A whole mean is still a float: written as one (a continuous query's later windows
+    // would otherwise conflict with it).
+    "WRITE cqt v=1.5 0\ncqt v=2.5 1000000000\ncqt v=2.5 2000000000",
+    "SELECT mean(v) INTO m..cqt_out FROM m..cqt WHERE time >= 0 AND time < 4s GROUP BY time(2s)",
+    "SHOW FIELD KEYS FROM m..cqt_out",
+    "SELECT * FROM m..cqt_out",
+    "SELECT sum(mean) FROM (SELECT mean(v) FROM m..cqt WHERE time >= 0 AND time < 4s GROUP BY time(2s))",
     "SELECT count(v) INTO m..m4 FROM m..m2 WHERE time >= 0 AND time < 4000000000 GROUP BY time(1s)",
     "SELECT * FROM m..m4",
+    // top/bottom write the tags named in their arguments back as tags; a tag beside them is
+    // a field.
+    "SELECT top(v, host, 2) INTO m..topped FROM m..m2",
+    "SELECT * FROM m..topped",
+    "SHOW TAG KEYS FROM m..topped",
+    "SHOW FIELD KEYS FROM m..topped",
+    "SELECT bottom(v, host, 2), w INTO m..bottomed FROM m..m2",
+    "SELECT * FROM m..bottomed GROUP BY *",
+    "SHOW TAG KEYS FROM m..bottomed",
+    "SHOW FIELD KEYS FROM m..bottomed",
+    // A name taken twice is numbered.
+    "SELECT bottom(v, host, 1), host FROM m..m2 GROUP BY host",
     "CREATE DATABASE m_copy",
     "SELECT * INTO m_copy.autogen.:MEASUREMENT FROM m../^m[0-9]$|^cpu$/ GROUP BY *",
     "SELECT max(v) INTO m_copy..:MEASUREMENT FROM m..cpu, m..m2 WHERE time >= 0 AND time < 4000000000 GROUP BY time(4s)",

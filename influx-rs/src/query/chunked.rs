@@ -139,7 +139,7 @@ impl<F: FnMut(String) -> Result<(), QueryError>> LineWriter<F> {
             }],
         };
         let mut text =
-            serde_json::to_string(&line).map_err(|e| QueryError::Invalid(e.to_string()))?;
+            super::json::to_string(&line, false).map_err(|e| QueryError::Invalid(e.to_string()))?;
         text.push('\n');
         self.sent = true;
         (self.send)(text)

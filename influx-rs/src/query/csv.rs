@@ -63,6 +63,7 @@ fn cell(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => String::new(),
         serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => super::json::number_text(n),
         other => other.to_string(),
     }
 }

@@ -3,8 +3,9 @@
 
 use super::{Epoch, QueryContext, QueryError, Series};
 use crate::storage::Engine;
-use influxql::{SelectStatement, Statement};
+use influxql::{Expr, SelectStatement, Statement};
 use lineproto::write::{LineWriter, Value as LineValue};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// `SELECT … INTO`: runs the select (times as ns), writes its rows, answers `written`.
 pub fn select_into(
@@ -52,7 +53,7 @@ pub fn select_into(
     if let Some(e) = result.error {
         return Err(QueryError::Invalid(e));
     }
-    let (lines, written) = series_lines(&result.series, name);
+    let (lines, written) = series_lines(&result.series, name, &tag_columns(select));
     if written > 0 {
         let parsed = crate::write::parse_body(&lines, lineproto::Precision::Nanoseconds, ctx.now);
         if let (crate::write::WriteResponse::BadRequest(e), _) =
@@ -72,31 +73,64 @@ pub fn select_into(
     }])
 }
 
+/// The columns that `top`/`bottom` fill from the tags named in their arguments
+/// (`top(v, host, 2)`): InfluxDB writes them back as tags, not fields.
+fn tag_columns(select: &SelectStatement) -> BTreeSet<&str> {
+    select
+        .fields
+        .iter()
+        .filter_map(|f| match &f.expr {
+            Expr::Call { name, args } if matches!(name.as_str(), "top" | "bottom") => {
+                Some(args.get(1..args.len().saturating_sub(1)).unwrap_or(&[]))
+            }
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|a| match a {
+            Expr::VarRef(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The rows of `series` as line protocol for measurement `name` (or, for `None`, each
-/// series' own); how many points.
-fn series_lines(series: &[Series], name: Option<&str>) -> (Vec<u8>, u64) {
+/// series' own), the columns in `tag_columns` as tags; how many points.
+fn series_lines(
+    series: &[Series],
+    name: Option<&str>,
+    tag_columns: &BTreeSet<&str>,
+) -> (Vec<u8>, u64) {
     let mut w = LineWriter::default();
     let mut count = 0;
     for s in series {
         let Some(measurement) = name.or(s.name.as_deref()) else {
             continue;
         };
-        let tags: Vec<(&String, &String)> = s
+        let series_tags: BTreeMap<&str, &str> = s
             .tags
-            .as_ref()
-            .map(|t| t.iter().filter(|(_, v)| !v.is_empty()).collect())
-            .unwrap_or_default();
+            .iter()
+            .flatten()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         for row in &s.values {
             let Some(time) = row.first().and_then(serde_json::Value::as_i64) else {
                 continue;
             };
-            let fields: Vec<(&str, LineValue<'_>)> = s
-                .columns
-                .iter()
-                .zip(row)
-                .skip(1)
-                .filter_map(|(c, v)| Some((c.as_str(), line_value(v)?)))
-                .collect();
+            let mut tags = series_tags.clone();
+            let mut fields: Vec<(&str, LineValue<'_>)> = Vec::new();
+            for (c, v) in s.columns.iter().zip(row).skip(1) {
+                match v {
+                    serde_json::Value::String(t) if tag_columns.contains(c.as_str()) => {
+                        if !t.is_empty() {
+                            tags.insert(c, t);
+                        }
+                    }
+                    _ if tag_columns.contains(c.as_str()) => {}
+                    _ => fields.extend(line_value(v).map(|v| (c.as_str(), v))),
+                }
+            }
+            let tags: Vec<(&str, &str)> = tags.into_iter().collect();
             if w.write_line(measurement, &tags, &fields, Some(time))
                 .is_ok()
             {

@@ -359,9 +359,10 @@ mod tests {
             serde_json::json!(3.5)
         );
         let round = build(&field_expr("round(mean(v)) + 1"), &mut |_| Ok(0)).unwrap();
+        // A float stays a float (written `-2` in the answer).
         assert_eq!(
             round.eval(&[serde_json::json!(-2.5)]),
-            serde_json::json!(-2)
+            serde_json::json!(-2.0)
         );
         let ln = build(&field_expr("ln(v)"), &mut |_| Ok(0)).unwrap();
         assert_eq!(ln.eval(&[serde_json::json!(-1)]), serde_json::Value::Null);

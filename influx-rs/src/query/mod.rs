@@ -20,6 +20,7 @@ pub mod diagnostics;
 pub mod explain;
 mod holt_winters;
 pub mod into;
+pub mod json;
 mod math;
 mod nelder_mead;
 pub mod planner;

@@ -250,7 +250,14 @@ pub(super) fn field_keys(
     s: &ShowStatement,
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
-    let db = database(&s.database, ctx)?;
+    // `FROM db..m` names the database too (1.x reads SHOW FIELD KEYS as a select from it).
+    let on = s.database.clone().or_else(|| {
+        s.sources
+            .iter()
+            .find_map(|m| m.database.clone())
+            .filter(|d| !d.is_empty())
+    });
+    let db = database(&on, ctx)?;
     let catalog = engine.catalog();
     let info = catalog.database(db)?;
     let mut out = Vec::new();

@@ -73,8 +73,7 @@ impl Value {
     /// The value as JSON, as InfluxDB renders it in query results.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
-            // Go's encoder writes integral floats without a fraction (`1`, not `1.0`).
-            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => (*f as i64).into(),
+            // A float stays a float (`query::json` writes whole ones as Go does).
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),

@@ -6,7 +6,7 @@
 //! selectors the point's time, or with `GROUP BY time()` the window's (empty windows filled
 //! as `fill()` says); many-row windows without points give no rows.
 
-use super::{dimensions, limit, shown_tags, Scope};
+use super::{column_names, dimensions, limit, shown_tags, Label, Scope};
 use crate::query::aggregates::{compare, Ordered};
 use crate::query::{QueryError, Series};
 use crate::storage::Value;
@@ -230,9 +230,9 @@ enum Aux {
 
 /// Runs a `SELECT` whose select list has `distinct`, `top`, `bottom` or `sample`.
 pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryError> {
-    let mut selector: Option<(Selector, String)> = None;
+    let mut selector: Option<(Selector, Label)> = None;
     let mut read: Vec<String> = Vec::new();
-    let mut aux: Vec<(String, Expr)> = Vec::new();
+    let mut aux: Vec<(Label, Expr)> = Vec::new();
     // The select list's order: the columns named before the selector come before it.
     let mut selector_at = 0;
     let is_time = |e: &Expr| matches!(e, Expr::VarRef(n) if n.eq_ignore_ascii_case("time"));
@@ -245,14 +245,14 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
                 if let Some((first, _)) = &selector {
                     return Err(combined(&first.name));
                 }
-                let label = f.alias.clone().unwrap_or_else(|| name.clone());
+                let label = Label::of(f.alias.as_ref(), || name.clone());
                 selector = Some((Selector::parse(name, kind, args)?, label));
                 selector_at = aux.len();
             }
             // `time` written in the list is the time column, always first.
             e if is_time(e) => {}
             Expr::VarRef(name) => {
-                aux.push((f.alias.clone().unwrap_or(name.clone()), f.expr.clone()))
+                aux.push((Label::of(f.alias.as_ref(), || name.clone()), f.expr.clone()))
             }
             // Every field and tag, by name.
             Expr::Wildcard => {
@@ -260,7 +260,11 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
                 names.extend(scope.tag_keys());
                 names.sort();
                 names.dedup();
-                aux.extend(names.into_iter().map(|n| (n.clone(), Expr::VarRef(n))));
+                aux.extend(
+                    names
+                        .into_iter()
+                        .map(|n| (Label::generated(n.clone()), Expr::VarRef(n))),
+                );
             }
             _ => {}
         }
@@ -291,7 +295,7 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
     let grouping = dimensions(scope, sel)?;
     let tag_keys = scope.tag_keys();
     read.push(selector.field.clone());
-    let aux: Vec<(String, Aux)> = aux
+    let aux: Vec<(Label, Aux)> = aux
         .into_iter()
         .map(|(label, e)| {
             let name = match e {
@@ -346,11 +350,15 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
         }
     })?;
     let (before, after) = aux.split_at(selector_at);
-    let columns: Vec<String> = std::iter::once("time".to_string())
-        .chain(before.iter().map(|(l, _)| l.clone()))
+    // Names taken twice are numbered (`host`, `host_1`), aliases kept, as InfluxDB.
+    let labels = before
+        .iter()
+        .map(|(l, _)| l.clone())
         .chain(std::iter::once(label))
-        .chain(selector.tags.iter().cloned())
-        .chain(after.iter().map(|(l, _)| l.clone()))
+        .chain(selector.tags.iter().cloned().map(Label::generated))
+        .chain(after.iter().map(|(l, _)| l.clone()));
+    let columns: Vec<String> = std::iter::once("time".to_string())
+        .chain(column_names(labels))
         .collect();
     let fill = sel.fill.clone().unwrap_or(Fill::Null);
     let mut out = Vec::new();
@@ -390,7 +398,7 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
                 continue;
             };
             for (time, c) in picker.picked(&selector, window, grouping.interval.is_some()) {
-                let cell = |(_, a): &(String, Aux)| match a {
+                let cell = |(_, a): &(Label, Aux)| match a {
                     Aux::Tag(t) => c
                         .tags
                         .get(t)
