@@ -13,6 +13,9 @@
 //!   to it, or had to reopen its reader. Lost entries can only come back as others through an
 //!   election, which a node sees as one of these.
 //!
+//! A log that stays shorter than this node's position for five checks in a row lost entries
+//! this node applied (before new ones take their sequences): that counts as replaced too.
+//!
 //! An entry found replaced stops the apply loop with the reason (in the log, `/health` and
 //! `/cluster`); the operator starts the node again with `--rejoin`, which moves the data
 //! directory aside, restores the newest snapshot and replays the log (`README.md`). What a restarted node applied before it stopped is checked only at
@@ -26,6 +29,9 @@ use std::collections::VecDeque;
 const TRAIL_ENTRIES: usize = 4096;
 /// Most bytes of entries the trail covers (what a deep check reads back).
 const TRAIL_BYTES: u64 = 64 << 20;
+/// Checks in a row (one a second) that see the log end before this node's position before it
+/// counts as lost entries, not a new leader still catching up.
+const SHORT_LOG_CHECKS: u32 = 5;
 
 /// The entries this node applied last, and whether the log was disturbed since the trail was
 /// last compared with it.
@@ -39,6 +45,8 @@ pub(super) struct AppliedTrail {
     leader: Option<String>,
     /// This node's connections to the log as last seen.
     connections: Option<u64>,
+    /// Checks in a row that saw the log end before this node's position.
+    short_checks: u32,
 }
 
 impl AppliedTrail {
@@ -80,7 +88,16 @@ impl AppliedTrail {
         }
         if state.last < applied {
             self.disturbed = true;
+            self.short_checks += 1;
+        } else {
+            self.short_checks = 0;
         }
+    }
+
+    /// Whether the log has ended before this node's position for [`SHORT_LOG_CHECKS`] checks
+    /// in a row: it lost entries this node applied (and no new ones took their sequences yet).
+    fn log_lost_applied(&self) -> bool {
+        self.short_checks >= SHORT_LOG_CHECKS
     }
 }
 
@@ -111,6 +128,10 @@ fn compare(expected: &[(u64, u32)], read: &[(u64, u32)]) -> Verdict {
     Verdict::Same
 }
 
+/// What an operator does about a node whose data differs from the log.
+const REJOIN: &str = "Start this node again with `--rejoin`: it moves its data directory aside, \
+                      restores the newest snapshot and replays the log";
+
 impl<L: ReplicatedLog> Node<L> {
     /// One check of the trail against the log (called every heartbeat): deep after a
     /// disturbance, else light every `light` call. Stops the apply loop when an entry this node
@@ -130,6 +151,15 @@ impl<L: ReplicatedLog> Node<L> {
         let (deep, expected) = {
             let mut trail = self.trail.lock();
             trail.observe(&state, applied);
+            if trail.log_lost_applied() {
+                drop(trail);
+                return self.stop_applying(format!(
+                    "the log ends at sequence {}, but this node applied it up to {applied}: the \
+                     log lost entries (a majority of its NATS servers down at once), so this \
+                     node's data differs from the log's. {REJOIN}",
+                    state.last
+                ));
+            }
             let expected: Vec<(u64, u32)> = match trail.disturbed {
                 true => trail
                     .entries
@@ -158,9 +188,8 @@ impl<L: ReplicatedLog> Node<L> {
             Verdict::Replaced(sequence) => self.stop_applying(format!(
                 "the log's entry at sequence {sequence} is not the one this node applied there: \
                  the log lost entries (a majority of its NATS servers down at once) and gave \
-                 their sequences to others, so this node's data differs from the log's. Start \
-                 this node again with `--rejoin`: it moves its data directory aside, restores \
-                 the newest snapshot and replays the log"
+                 their sequences to others, so this node's data differs from the log's. \
+                 {REJOIN}"
             )),
         }
     }
@@ -253,6 +282,15 @@ mod tests {
             10,
         );
         assert!(trail.disturbed, "this node reconnected");
+        // A log that stays shorter than this node's position lost what it applied.
+        for _ in 1..SHORT_LOG_CHECKS {
+            trail.observe(&state("b", 9), 10);
+        }
+        assert!(!trail.log_lost_applied(), "a new leader may still catch up");
+        trail.observe(&state("b", 9), 10);
+        assert!(trail.log_lost_applied());
+        trail.observe(&state("b", 10), 10);
+        assert!(!trail.log_lost_applied());
     }
 
     #[test]
