@@ -1113,13 +1113,9 @@ fn a_subscription_receives_each_point_once_from_the_cluster() {
 /// lease go.
 #[test]
 fn a_log_rewritten_under_a_node_stops_it_saying_why() {
-    let Some((dir, nats, _)) = single_nats() else {
+    let Some((_dir, nats, link, node)) = node_behind_a_link() else {
         return;
     };
-    let link = Proxy::start(nats.port);
-    let urls = [format!("nats://127.0.0.1:{}", link.port)];
-    let node = TestServer::start_with_config(&dir.path().join("n1"), &config(&urls, "n1", 1));
-    statement(&node, "CREATE DATABASE db");
     let mut seq = 0;
     for i in 1..=3 {
         let (status, _, s) = write(&node, "db", &format!("m v={i} {i}\n"));
@@ -1152,13 +1148,9 @@ fn a_log_rewritten_under_a_node_stops_it_saying_why() {
 /// instead of leaving it quietly ahead of the others.
 #[test]
 fn a_log_that_lost_applied_entries_stops_the_node_saying_why() {
-    let Some((dir, nats, _)) = single_nats() else {
+    let Some((_dir, nats, link, node)) = node_behind_a_link() else {
         return;
     };
-    let link = Proxy::start(nats.port);
-    let urls = [format!("nats://127.0.0.1:{}", link.port)];
-    let node = TestServer::start_with_config(&dir.path().join("n1"), &config(&urls, "n1", 1));
-    statement(&node, "CREATE DATABASE db");
     let (status, _, seq) = write(&node, "db", "m v=1 1\nm v=2 2\n");
     assert_eq!(status, 204);
     // Cut off, the node does not see the stream come back without its last entry.
@@ -1176,6 +1168,17 @@ fn a_log_that_lost_applied_entries_stops_the_node_saying_why() {
             ))
     });
     assert!(stopped, "{}\n{}", cluster_health(&node), node.log());
+}
+
+/// One NATS server and one node (with database `db`) that reaches it through a proxy the
+/// test can cut; `None` (SKIPPED) without nats-server.
+fn node_behind_a_link() -> Option<(tempfile::TempDir, NatsServer, Proxy, TestServer)> {
+    let (dir, nats, _) = single_nats()?;
+    let link = Proxy::start(nats.port);
+    let urls = [format!("nats://127.0.0.1:{}", link.port)];
+    let node = TestServer::start_with_config(&dir.path().join("n1"), &config(&urls, "n1", 1));
+    statement(&node, "CREATE DATABASE db");
+    Some((dir, nats, link, node))
 }
 
 /// Behind the nodes' backs: reads the log's entries 1 to `last`, lets `edit` change them, and
