@@ -337,6 +337,13 @@ const QUERIES: &[&str] = &[
     "SELECT mean(usage), derivative(usage) FROM dup WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:05Z' GROUP BY time(1s)",
     // A duration in arithmetic is no number: null.
     "SELECT usage + 5ms FROM dup",
+    // A subquery that aggregated its whole range hands a raw outer query its rows series by
+    // series (each at its selector's time), not merged by time.
+    "SELECT m FROM (SELECT max(usage) AS m FROM dup GROUP BY host)",
+    "SELECT m, host FROM (SELECT max(usage) AS m FROM dup GROUP BY host) WHERE m > 0",
+    "SELECT m FROM (SELECT last(usage) AS m FROM dup GROUP BY host, region)",
+    "SELECT m FROM (SELECT max(usage) AS m FROM dup WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:05Z' GROUP BY time(2s), host)",
+    "SELECT u FROM (SELECT usage AS u FROM dup GROUP BY host)",
     "SELECT time FROM dup",
     "SELECT time::float FROM dup",
     "SELECT usage::bogus FROM dup",

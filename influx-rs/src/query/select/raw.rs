@@ -108,8 +108,11 @@ fn send_group(
             continue;
         };
         slices.held(rows.len());
-        // Stable: rows of equal time keep the order of their series.
-        rows.sort_by_key(|(t, _)| *t);
+        // Stable: rows of equal time keep the order of their series. A subquery that
+        // aggregated its whole range gives its rows series by series, as InfluxDB.
+        if !scope.derived.is_some_and(|d| d.in_series_order()) {
+            rows.sort_by_key(|(t, _)| *t);
+        }
         if sel.descending {
             rows.reverse();
         }

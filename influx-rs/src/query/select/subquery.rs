@@ -3,10 +3,11 @@
 //! 1.x reads it: series name → measurement, the series' tags → tags, columns → fields.
 
 use super::QueryContext;
+use crate::query::math;
 use crate::query::{Epoch, QueryError, Series};
 use crate::storage::column::Column;
 use crate::storage::{Engine, FieldType, SeriesData, Value};
-use influxql::{BinaryOp, Expr, SelectStatement};
+use influxql::{BinaryOp, Dimension, Expr, SelectStatement};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -17,9 +18,18 @@ pub(super) struct Derived {
     series: Vec<SeriesData>,
     fields: Vec<String>,
     tag_keys: BTreeSet<String>,
+    /// Whether the inner query aggregates over its whole range (no `GROUP BY time()`): its
+    /// rows come series by series, each at its own time, and InfluxDB hands them to a raw
+    /// outer query in that order, not merged by time.
+    in_series_order: bool,
 }
 
 impl Derived {
+    /// See the field: whether a raw outer query keeps the rows in the inner series' order.
+    pub(super) fn in_series_order(&self) -> bool {
+        self.in_series_order
+    }
+
     /// Field names, sorted.
     pub(super) fn fields(&self) -> Vec<String> {
         self.fields.clone()
@@ -96,6 +106,11 @@ pub(super) fn run(
         epoch: Some(Epoch::Unit(1)),
         ..ctx.clone()
     };
+    let in_series_order = inner.fields.iter().any(|f| math::has_call(&f.expr))
+        && !inner
+            .dimensions
+            .iter()
+            .any(|d| matches!(d, Dimension::Time { .. }));
     let mut by_name: BTreeMap<String, Derived> = BTreeMap::new();
     for s in super::select(engine, &inner, &ctx)? {
         let name = s.name.clone().unwrap_or_default();
@@ -104,6 +119,7 @@ pub(super) fn run(
             series: Vec::new(),
             fields: Vec::new(),
             tag_keys: BTreeSet::new(),
+            in_series_order,
         });
         let tags = s.tags.clone().unwrap_or_default();
         derived.tag_keys.extend(tags.keys().cloned());
