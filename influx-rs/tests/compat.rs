@@ -344,6 +344,12 @@ const QUERIES: &[&str] = &[
     "SELECT m FROM (SELECT last(usage) AS m FROM dup GROUP BY host, region)",
     "SELECT m FROM (SELECT max(usage) AS m FROM dup WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:05Z' GROUP BY time(2s), host)",
     "SELECT u FROM (SELECT usage AS u FROM dup GROUP BY host)",
+    // A measurement named twice in FROM is read twice, into one series.
+    "SELECT usage FROM dup, /d.p/",
+    "SELECT count(usage), max(usage), mean(usage) FROM dup, dup",
+    "SELECT * FROM dup, /d.p/ WHERE host = 'a'",
+    "SELECT top(usage, 3) FROM dup, dup",
+    "SELECT count(usage) FROM dup, mem, /^(dup|mem)$/",
     "SELECT time FROM dup",
     "SELECT time::float FROM dup",
     "SELECT usage::bogus FROM dup",

@@ -199,6 +199,7 @@ pub(super) fn select_to(
         epoch,
         tz,
         wildcard: None,
+        copies: 1,
     };
     // Where each source reads, in order: a subquery, or a measurement of a database and
     // retention policy.
@@ -242,10 +243,21 @@ pub(super) fn select_to(
         );
     }
     // The series of several measurements come out by measurement name, whatever order FROM
-    // names them in (as InfluxDB, which sorts its series by name).
-    if subqueries.is_empty() {
+    // names them in (as InfluxDB, which sorts its series by name); one named twice is read
+    // twice.
+    let targets: Vec<((String, String, String), usize)> = if subqueries.is_empty() {
         targets.sort_by(|a, b| a.2.cmp(&b.2));
-    }
+        let mut counted: Vec<((String, String, String), usize)> = Vec::new();
+        for t in targets {
+            match counted.iter_mut().find(|(u, _)| *u == t) {
+                Some((_, n)) => *n += 1,
+                None => counted.push((t, 1)),
+            }
+        }
+        counted
+    } else {
+        targets.into_iter().map(|t| (t, 1)).collect()
+    };
     let raw_wildcard = calls == 0
         && !multi_row
         && sel
@@ -255,7 +267,7 @@ pub(super) fn select_to(
     let keys = (raw_wildcard && targets.len() > 1).then(|| {
         let mut fields = BTreeSet::new();
         let mut tags = BTreeSet::new();
-        for (db, rp, m) in &targets {
+        for ((db, rp, m), _) in &targets {
             fields.extend(
                 engine
                     .fields(db, rp, m, min, max)
@@ -286,7 +298,7 @@ pub(super) fn select_to(
                 run(&scope, out)?;
             }
         }
-        let Some((db, rp, m)) = targets.get(at) else {
+        let Some(((db, rp, m), copies)) = targets.get(at) else {
             continue;
         };
         ctx.interrupt.check()?;
@@ -294,6 +306,7 @@ pub(super) fn select_to(
             db,
             rp,
             measurement: m,
+            copies: *copies,
             ..base
         };
         run(&scope, out)?;
@@ -324,6 +337,9 @@ struct Scope<'a> {
     tz: Option<chrono_tz::Tz>,
     /// With several measurements, the keys `*` expands to in every one of them.
     wildcard: Option<&'a WildcardKeys>,
+    /// How many times `FROM` names this measurement: InfluxDB reads every source, the same
+    /// one twice too (`FROM cpu, /c.u/`), so each series is read that many times.
+    copies: usize,
 }
 
 /// The fields and tags of every measurement a statement reads: what a raw `*` over several
@@ -511,6 +527,13 @@ impl Scope<'_> {
         visit: &mut dyn FnMut(crate::storage::SeriesData),
     ) -> Vec<String> {
         let wanted = self.wanted_fields(fields, condition);
+        let mut visit = |s: crate::storage::SeriesData| {
+            for _ in 1..self.copies {
+                visit(s.clone());
+            }
+            visit(s);
+        };
+        let visit = &mut visit;
         self.with_filter(condition, |filter| match self.derived {
             Some(d) => d
                 .read(&wanted, (self.min, self.max), filter.keep)

@@ -90,7 +90,7 @@ fn now_nanos() -> i64 {
 }
 
 /// One series' points of a measurement, field by field.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SeriesData {
     /// The series key.
     pub key: Arc<[u8]>,
