@@ -186,6 +186,17 @@ impl Store {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// Writes line protocol to `db`; fails the test unless the store answers 204.
+    pub fn write(&self, db: &str, lines: &str) {
+        let r = dashboard_client()
+            .post(self.url(&format!("/write?db={db}")))
+            .body(lines.to_string())
+            .send()
+            .unwrap_or_else(|e| panic!("write: {e}"));
+        let status = r.status().as_u16();
+        assert_eq!(status, 204, "{}", r.text().unwrap_or_default());
+    }
+
     /// Runs `q` on `db` with nanosecond epochs; the JSON answer.
     pub fn query(&self, db: &str, q: &str) -> serde_json::Value {
         reqwest::blocking::Client::new()
@@ -370,6 +381,30 @@ pub fn start_kapacitor_with(
     });
     assert!(up, "kapacitor-rs did not start:\n{}", d.log());
     d
+}
+
+/// Defines (and enables) task `id` of `kind` (`stream`/`batch`) with `script` on the
+/// kapacitor-rs whose API is on port `api`, reading `telegraf.autogen`; fails the test unless
+/// it is accepted.
+pub fn define_task(api: u16, id: &str, kind: &str, script: &str) {
+    let created = dashboard_client()
+        .post(format!("http://127.0.0.1:{api}/kapacitor/v1/tasks"))
+        .json(&serde_json::json!({
+            "id": id,
+            "type": kind,
+            "script": script,
+            "dbrps": [{ "db": "telegraf", "rp": "autogen" }],
+            "status": "enabled",
+        }))
+        .send()
+        .unwrap_or_else(|e| panic!("defining task {id}: {e}"));
+    let status = created.status().as_u16();
+    assert_eq!(
+        status,
+        200,
+        "{}\n{script}",
+        created.text().unwrap_or_default()
+    );
 }
 
 /// chronograf-rs as the cross-daemon tests use it: its pages and API, and the store behind it

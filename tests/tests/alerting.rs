@@ -117,12 +117,7 @@ fn store_with_telegraf(dir: &Path) -> Store {
 }
 
 fn write(store: &Store, body: &str) {
-    let r = tick_tests::dashboard_client()
-        .post(store.url("/write?db=telegraf"))
-        .body(body.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 204);
+    store.write("telegraf", body);
 }
 
 #[test]
@@ -247,17 +242,7 @@ fn deadman_fires_when_writes_stop() {
         "stream\n    |from()\n        .measurement('heartbeat')\n    |deadman(0.0, 2s)\n        .post('http://127.0.0.1:{}/dead')\n",
         webhook.port
     );
-    let created = tick_tests::dashboard_client()
-        .post(format!("http://127.0.0.1:{api}/kapacitor/v1/tasks"))
-        .json(&serde_json::json!({ "id": "beat", "script": script, "dbrps": [{ "db": "telegraf", "rp": "autogen" }], "status": "enabled" }))
-        .send()
-        .unwrap();
-    assert_eq!(
-        created.status().as_u16(),
-        200,
-        "{}",
-        created.text().unwrap_or_default()
-    );
+    tick_tests::define_task(api, "beat", "stream", &script);
     wait_subscribed(&store, api);
     // Alive while beating.
     for _ in 0..6 {
@@ -445,17 +430,7 @@ fn batch_tasks_query_the_store_and_log_tcp_exec_handlers_deliver() {
         ),
     ]
     .join("\n");
-    let created = tick_tests::dashboard_client()
-        .post(format!("http://127.0.0.1:{api}/kapacitor/v1/tasks"))
-        .json(&serde_json::json!({ "id": "batchy", "type": "batch", "script": script, "dbrps": [{ "db": "telegraf", "rp": "autogen" }], "status": "enabled" }))
-        .send()
-        .unwrap();
-    assert_eq!(
-        created.status().as_u16(),
-        200,
-        "{}\n{script}",
-        created.text().unwrap_or_default()
-    );
+    tick_tests::define_task(api, "batchy", "batch", &script);
     write(
         &store,
         "cpu,host=db9 usage_idle=3\ncpu,host=ok1 usage_idle=70",

@@ -21,15 +21,6 @@ fn node(dir: &Path, nats: &str, i: usize) -> Store {
     )
 }
 
-fn write(store: &Store, body: &str) {
-    let r = tick_tests::dashboard_client()
-        .post(store.url("/write?db=telegraf"))
-        .body(body.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 204, "{}", r.text().unwrap_or_default());
-}
-
 /// What the task's `from` node has let through, as kapacitor-rs counts it.
 fn collected(api: u16) -> u64 {
     reqwest::blocking::get(format!("http://127.0.0.1:{api}/kapacitor/v1/tasks/count_m"))
@@ -77,22 +68,11 @@ fn kapacitor_receives_each_point_once_from_a_cluster_also_when_the_lease_holder_
     // kapacitor-rs subscribes itself through node 0; the subscription goes through the log.
     let api = free_port();
     let kapacitor = start_kapacitor_with(dir.path(), first, 0, api, "kapacitor.log", "");
-    let created = tick_tests::dashboard_client()
-        .post(format!("http://127.0.0.1:{api}/kapacitor/v1/tasks"))
-        .json(&serde_json::json!({
-            "id": "count_m",
-            "type": "stream",
-            "script": "stream\n    |from()\n        .measurement('m')\n",
-            "dbrps": [{ "db": "telegraf", "rp": "autogen" }],
-            "status": "enabled",
-        }))
-        .send()
-        .unwrap();
-    assert_eq!(
-        created.status().as_u16(),
-        200,
-        "{}",
-        created.text().unwrap_or_default()
+    tick_tests::define_task(
+        api,
+        "count_m",
+        "stream",
+        "stream\n    |from()\n        .measurement('m')\n",
     );
     for n in nodes.iter().flatten() {
         let subscribed = wait_until(Duration::from_secs(20), || {
@@ -109,10 +89,8 @@ fn kapacitor_receives_each_point_once_from_a_cluster_also_when_the_lease_holder_
     }
 
     for i in 0..30 {
-        write(
-            nodes[i % 3].as_ref().unwrap(),
-            &format!("m v={i} {}", i + 1),
-        );
+        let node = nodes[i % 3].as_ref().unwrap();
+        node.write("telegraf", &format!("m v={i} {}", i + 1));
     }
     assert_eq!(settle_at(api, 30), 30, "each point once, not once per node");
 
@@ -128,7 +106,7 @@ fn kapacitor_receives_each_point_once_from_a_cluster_also_when_the_lease_holder_
     }
     let alive: Vec<&Store> = nodes.iter().flatten().collect();
     for i in 30..60 {
-        write(alive[i % 2], &format!("m v={i} {}", i + 1));
+        alive[i % 2].write("telegraf", &format!("m v={i} {}", i + 1));
         std::thread::sleep(Duration::from_millis(50));
     }
     let moved = wait_until(Duration::from_secs(20), || {

@@ -609,7 +609,11 @@ impl Scope<'_> {
         condition: Option<&Expr>,
         f: impl FnOnce(crate::storage::SeriesFilter<'_>) -> R,
     ) -> R {
-        let tag_keys = self.condition_tag_keys();
+        // Without a condition nothing filters by tags: the keys are not listed.
+        let tag_keys = match condition {
+            Some(_) => self.condition_tag_keys(),
+            None => BTreeSet::new(),
+        };
         let filters = condition
             .map(|c| series_filters(c, &tag_keys))
             .unwrap_or_default();
