@@ -130,7 +130,11 @@ fn node_id() -> &'static [u8; 6] {
 
 /// `{"error":"…"}` with the status, as InfluxDB answers failures.
 fn error(status: StatusCode, message: &str) -> Response {
-    let body = format!("{}\n", serde_json::json!({ "error": message }));
+    let body = format!(
+        "{}\n",
+        crate::query::json::to_string(&serde_json::json!({ "error": message }), false)
+            .unwrap_or_default()
+    );
     let mut res = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     let short: String = message.chars().take(1024).collect();
     if let Ok(v) = HeaderValue::from_str(&short.replace(['\n', '\r'], " ")) {

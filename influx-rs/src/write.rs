@@ -33,6 +33,13 @@ pub fn parse_body(body: &[u8], precision: Precision, now: i64) -> ParsedBody {
                 continue;
             }
         };
+        if let Some(size) = oversized_key(&line) {
+            out.parse_errors.push(format!(
+                "unable to parse '{}': max key length exceeded: {size} > {MAX_KEY_LEN}",
+                String::from_utf8_lossy(line.raw),
+            ));
+            continue;
+        }
         let time = match line.timestamp {
             None => default_time,
             Some(ts) => match precision.to_nanos(ts) {
@@ -79,14 +86,6 @@ pub fn parse_body(body: &[u8], precision: Precision, now: i64) -> ParsedBody {
             continue;
         }
         let series_key = lineproto::series_key::of_line(&line);
-        if series_key.len() > MAX_KEY_LEN {
-            out.parse_errors.push(format!(
-                "unable to parse '{}': max key length exceeded: {} > {MAX_KEY_LEN}",
-                String::from_utf8_lossy(line.raw),
-                series_key.len()
-            ));
-            continue;
-        }
         out.points.push(Point {
             measurement,
             series_key,
@@ -95,6 +94,19 @@ pub fn parse_body(body: &[u8], precision: Precision, now: i64) -> ParsedBody {
         });
     }
     out
+}
+
+/// The size InfluxDB finds too long, if any: the key as written (measurement and tags), then
+/// the key of each field's storage column (key, a 4-byte separator, field key as written).
+fn oversized_key(line: &lineproto::Line<'_>) -> Option<usize> {
+    let key = line.key.len();
+    if key > MAX_KEY_LEN {
+        return Some(key);
+    }
+    line.fields
+        .iter()
+        .map(|(k, _)| key + 4 + k.raw().len())
+        .find(|&size| size > MAX_KEY_LEN)
 }
 
 fn drop_point(out: &mut ParsedBody, reason: String) {

@@ -76,6 +76,12 @@ pub enum TokenKind {
     DoubleColon,
     /// `:` (of `:MEASUREMENT`)
     Colon,
+    /// A quoted string or identifier left open at a newline or the end of the text, with
+    /// what it held so far (InfluxDB's `BADSTRING`).
+    BadString(String),
+    /// A backslash in a quoted string or identifier before anything but `n`, `\\`, `"` or `'`:
+    /// the two characters (InfluxDB's `BADESCAPE`; the end of the text reads as NUL).
+    BadEscape(String),
     /// A character that starts no token.
     Illegal(char),
     /// End of input.
@@ -112,6 +118,7 @@ impl fmt::Display for TokenKind {
             TokenKind::NeqRegex => f.write_str("!~"),
             TokenKind::DoubleColon => f.write_str("::"),
             TokenKind::Colon => f.write_str(":"),
+            TokenKind::BadString(s) | TokenKind::BadEscape(s) => f.write_str(s),
             TokenKind::Illegal(c) => write!(f, "{c}"),
             TokenKind::Eof => f.write_str("EOF"),
         }
@@ -192,11 +199,14 @@ impl<'a> Lexer<'a> {
         let spaced = (line, column) != before;
         let kind = self.scan();
         // InfluxDB's scanner counts one more character when it reads the end of the text:
-        // its errors place EOF one column past the last character's successor.
-        let column = if kind == TokenKind::Eof {
-            column + 1
-        } else {
-            column
+        // its errors place EOF one column past the last character's successor. A string left
+        // open is placed one column before its quote, a bad escape at its second character.
+        let (line, column) = match &kind {
+            TokenKind::Eof => (line, column + 1),
+            TokenKind::BadString(_) => (line, column.saturating_sub(1).max(1)),
+            TokenKind::BadEscape(e) if e.ends_with('\0') => (self.line, self.column),
+            TokenKind::BadEscape(_) => (self.line, self.column.saturating_sub(1).max(1)),
+            _ => (line, column),
         };
         Token {
             kind,
@@ -288,10 +298,8 @@ impl<'a> Lexer<'a> {
             ':' => TokenKind::Colon,
             '"' => self
                 .scan_quoted('"')
-                .map_or(TokenKind::Illegal('"'), TokenKind::QuotedIdent),
-            '\'' => self
-                .scan_quoted('\'')
-                .map_or(TokenKind::Illegal('\''), TokenKind::Str),
+                .map_or_else(|e| e, TokenKind::QuotedIdent),
+            '\'' => self.scan_quoted('\'').map_or_else(|e| e, TokenKind::Str),
             '.' if self.peek_char(0).is_some_and(|c| c.is_ascii_digit()) => self.scan_number('.'),
             '.' => TokenKind::Dot,
             c if c.is_ascii_digit() => self.scan_number(c),
@@ -311,22 +319,22 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn scan_quoted(&mut self, quote: char) -> Option<String> {
+    /// Reads a quoted string or identifier after its opening quote, as InfluxDB's `ScanString`:
+    /// `\\n`, `\\\\`, `\\"` and `\\'` are escapes in either quote, any other escape is an error.
+    fn scan_quoted(&mut self, quote: char) -> Result<String, TokenKind> {
         let mut out = String::new();
         loop {
-            match self.bump()? {
-                '\\' => match self.bump()? {
-                    'n' => out.push('\n'),
-                    '\\' => out.push('\\'),
-                    c if c == quote => out.push(c),
-                    c => {
-                        out.push('\\');
-                        out.push(c);
+            match self.bump() {
+                Some('\\') => match self.bump() {
+                    Some('n') => out.push('\n'),
+                    Some(c @ ('\\' | '"' | '\'')) => out.push(c),
+                    other => {
+                        return Err(TokenKind::BadEscape(format!("\\{}", other.unwrap_or('\0'))))
                     }
                 },
-                '\n' => return None,
-                c if c == quote => return Some(out),
-                c => out.push(c),
+                None | Some('\n') => return Err(TokenKind::BadString(out)),
+                Some(c) if c == quote => return Ok(out),
+                Some(c) => out.push(c),
             }
         }
     }
@@ -506,6 +514,25 @@ mod tests {
             }
             out.push(t.kind);
         }
+    }
+
+    #[test]
+    fn quoted_text_takes_influxdbs_escapes_only() {
+        let first = |s: &str| {
+            let t = Lexer::new(s).next_token();
+            (t.kind, t.column)
+        };
+        assert_eq!(
+            first(r#"'a\"b\'c\\d\ne'"#),
+            (TokenKind::Str("a\"b'c\\d\ne".into()), 1)
+        );
+        assert_eq!(
+            first(r#"  "ab\x""#),
+            (TokenKind::BadEscape(r"\x".into()), 7)
+        );
+        assert_eq!(first(r#"  "ab\"#), (TokenKind::BadEscape("\\\0".into()), 7));
+        assert_eq!(first("  'ab"), (TokenKind::BadString("ab".into()), 2));
+        assert_eq!(first("  'ab\nc'"), (TokenKind::BadString("ab".into()), 2));
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! Escaping rules of line protocol, per element.
+//! Escaping rules of line protocol, per element, as InfluxDB 1.x applies them.
 //!
-//! | element | escaped characters |
-//! |---|---|
-//! | measurement | `,` and space |
-//! | tag key, tag value, field key | `,`, `=` and space |
-//! | string field value | `"` and `\` |
+//! | element | escaped when written | unescaped when read |
+//! |---|---|---|
+//! | measurement | `,` and space | `\,` `\"` `\ ` `\=`, left to right (Go's `escape.Unescape`) |
+//! | tag key, tag value | `,`, `=` and space | `\,` then `\ ` then `\=`, each replaced throughout in turn (Go's `unescapeTag`) |
+//! | field key | `,`, `=` and space | as a measurement |
+//! | string field value | `"` and `\` | `\\` `\"`, left to right |
 //!
-//! A backslash before any other character is kept literally, as InfluxDB does.
+//! A backslash before any other character is kept literally, as InfluxDB does; so is a
+//! backslash before another backslash, except in string values (`cpu\\=x` names the
+//! measurement `cpu\=x`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,8 +19,10 @@ use std::fmt;
 pub enum Element {
     /// The measurement name.
     Measurement,
-    /// A tag key, tag value or field key.
+    /// A tag key or tag value.
     Key,
+    /// A field key.
+    FieldKey,
     /// The inside of a double-quoted string field value.
     StringValue,
 }
@@ -27,7 +32,7 @@ impl Element {
     pub fn needs_escape(self, b: u8) -> bool {
         match self {
             Element::Measurement => matches!(b, b',' | b' '),
-            Element::Key => matches!(b, b',' | b' ' | b'='),
+            Element::Key | Element::FieldKey => matches!(b, b',' | b' ' | b'='),
             Element::StringValue => matches!(b, b'"' | b'\\'),
         }
     }
@@ -69,25 +74,11 @@ impl<'a> EscapedStr<'a> {
         if !self.has_escape {
             return Cow::Borrowed(self.raw);
         }
-        let mut out = Vec::with_capacity(self.raw.len());
-        let mut i = 0;
-        while i < self.raw.len() {
-            let b = self.raw[i];
-            if b == b'\\' && i + 1 < self.raw.len() {
-                // The parser pairs a backslash with the byte after it; only escapable bytes
-                // lose their backslash, any other pair is kept literally.
-                let next = self.raw[i + 1];
-                if !self.element.needs_escape(next) {
-                    out.push(b);
-                }
-                out.push(next);
-                i += 2;
-            } else {
-                out.push(b);
-                i += 1;
-            }
-        }
-        Cow::Owned(out)
+        Cow::Owned(match self.element {
+            Element::Measurement | Element::FieldKey => unescape_codes(self.raw, b",\" ="),
+            Element::Key => replace_escapes(self.raw, b", ="),
+            Element::StringValue => unescape_codes(self.raw, b"\\\""),
+        })
     }
 
     /// The unescaped text. The parser validated UTF-8, so this never fails for parsed input.
@@ -132,6 +123,47 @@ impl PartialEq<&str> for EscapedStr<'_> {
     }
 }
 
+/// Go's `escape.Unescape`: left to right, a backslash before one of `codes` is dropped; any
+/// other backslash is kept and the byte after it read on its own.
+fn unescape_codes(raw: &[u8], codes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\\' && raw.get(i + 1).is_some_and(|next| codes.contains(next)) {
+            out.push(raw[i + 1]);
+            i += 2;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Go's `unescapeTag`: for each code in turn, every `\c` of the text so far becomes `c`
+/// (`bytes.Replace`, left to right, matches not overlapping).
+pub(crate) fn replace_escapes(raw: &[u8], codes: &[u8]) -> Vec<u8> {
+    let mut text = raw.to_vec();
+    for &code in codes {
+        if !text.windows(2).any(|w| w == [b'\\', code]) {
+            continue;
+        }
+        let mut out = Vec::with_capacity(text.len());
+        let mut i = 0;
+        while i < text.len() {
+            if text[i] == b'\\' && text.get(i + 1) == Some(&code) {
+                out.push(code);
+                i += 2;
+            } else {
+                out.push(text[i]);
+                i += 1;
+            }
+        }
+        text = out;
+    }
+    text
+}
+
 /// Appends `text` to `out`, escaping what `element` requires.
 pub fn escape_into(out: &mut Vec<u8>, text: &[u8], element: Element) {
     if !text.iter().any(|&b| element.needs_escape(b)) {
@@ -151,11 +183,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unescapes_only_the_element_set() {
-        let s = EscapedStr::new(br"a\,b\ c\=d\x", Element::Measurement, true);
-        assert_eq!(&*s.unescaped(), br"a,b c\=d\x");
-        let k = EscapedStr::new(br"a\,b\ c\=d\x", Element::Key, true);
-        assert_eq!(&*k.unescaped(), br"a,b c=d\x");
+    fn unescapes_as_influxdb_does() {
+        let unescape =
+            |raw: &[u8], element| EscapedStr::new(raw, element, true).unescaped().into_owned();
+        // Measurements and field keys: Go's escape.Unescape, `=` and `"` included.
+        assert_eq!(
+            unescape(br#"a\,b\ c\=d\x\"e"#, Element::Measurement),
+            br#"a,b c=d\x"e"#
+        );
+        assert_eq!(unescape(br"cpu\\=x", Element::Measurement), br"cpu\=x");
+        assert_eq!(unescape(br#"f\=k\""#, Element::FieldKey), br#"f=k""#);
+        // Tags: each code replaced in turn; a quote keeps its backslash.
+        assert_eq!(
+            unescape(br#"a\,b\ c\=d\x\"e"#, Element::Key),
+            br#"a,b c=d\x\"e"#
+        );
+        assert_eq!(unescape(br"\\,\,\=", Element::Key), br"\,,=");
+        assert_eq!(unescape(br"a\\\ b", Element::Key), br"a\\ b");
+        assert_eq!(unescape(br"reg\\=ion", Element::Key), br"reg\=ion");
+        // String values: `\\` and `\"`.
+        assert_eq!(
+            unescape(br#"a\"b\\c\d"#, Element::StringValue),
+            br#"a"b\c\d"#
+        );
     }
 
     #[test]

@@ -182,9 +182,11 @@ impl<'a> Iterator for Lines<'a> {
             self.line_number += 1;
             let start = raw
                 .iter()
-                .position(|&b| b != b' ' && b != b'\t')
+                .position(|&b| b != b' ' && b != b'\t' && b != 0)
                 .unwrap_or(raw.len());
-            let line = &raw[start..];
+            // A string held open to the end of the body takes the last newline with it;
+            // InfluxDB drops that one.
+            let line = raw[start..].strip_suffix(b"\n").unwrap_or(&raw[start..]);
             if line.is_empty() || line[0] == b'#' {
                 continue;
             }
@@ -203,7 +205,29 @@ impl<'a> Iterator for Lines<'a> {
 
 type LineResult<T> = Result<T, (ParseErrorKind, usize)>;
 
-/// Scans a name up to an unescaped byte of `stops`; returns (end, has_escape).
+/// Scans a measurement or a tag key or value from `start` to the first byte of `stops` that
+/// does not follow a backslash; returns (end, has_escape). This is InfluxDB's rule for the
+/// series key: a separator right after a backslash is text, even when that backslash itself
+/// follows another (`reg\\=ion=x` is the tag `reg\=ion` = `x`); the byte at `start` is
+/// never a separator.
+#[inline]
+fn scan_key_element(l: &[u8], start: usize, stops: &[u8]) -> (usize, bool) {
+    let mut has_escape = l.get(start) == Some(&b'\\');
+    let mut i = start + 1;
+    while i < l.len() {
+        let b = l[i];
+        if b == b'\\' {
+            has_escape = true;
+        } else if stops.contains(&b) && l[i - 1] != b'\\' {
+            return (i, has_escape);
+        }
+        i += 1;
+    }
+    (l.len(), has_escape)
+}
+
+/// Scans a field key up to an unescaped byte of `stops`, a backslash taking the byte after
+/// it (InfluxDB's rule for the field section); returns (end, has_escape).
 #[inline]
 fn scan_name(l: &[u8], mut i: usize, stops: &[u8]) -> (usize, bool) {
     let mut has_escape = false;
@@ -246,10 +270,10 @@ fn skip_spaces(l: &[u8], mut i: usize) -> usize {
 
 fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
     // Measurement.
-    let (end, esc) = scan_name(l, 0, b", ");
-    if end == 0 {
+    if l.first() == Some(&b',') {
         return Err((ParseErrorKind::MissingMeasurement, 0));
     }
+    let (end, esc) = scan_key_element(l, 0, b", ");
     let measurement = name(l, 0, end, Element::Measurement, esc)?;
     let mut i = end;
     if i >= l.len() {
@@ -261,18 +285,18 @@ fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
     while i < l.len() && l[i] == b',' {
         i += 1;
         let key_start = i;
-        let (key_end, key_esc) = scan_name(l, i, b",= ");
-        if key_end == key_start {
+        if key_start >= l.len() || matches!(l[key_start], b' ' | b',' | b'=') {
             return Err((ParseErrorKind::MissingTagKey, key_start));
         }
+        let (key_end, key_esc) = scan_key_element(l, key_start, b",= ");
         if key_end >= l.len() || l[key_end] != b'=' {
             return Err((ParseErrorKind::MissingTagValue, key_end));
         }
         let value_start = key_end + 1;
-        let (value_end, value_esc) = scan_name(l, value_start, b",= ");
-        if value_end == value_start {
+        if value_start >= l.len() || matches!(l[value_start], b' ' | b',') {
             return Err((ParseErrorKind::MissingTagValue, value_start));
         }
+        let (value_end, value_esc) = scan_key_element(l, value_start, b",= ");
         if value_end < l.len() && l[value_end] == b'=' {
             return Err((ParseErrorKind::InvalidTagFormat, value_end));
         }
@@ -307,7 +331,7 @@ fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
         if key_end == key_start {
             return Err((ParseErrorKind::MissingFieldKey, key_start));
         }
-        let key = name(l, key_start, key_end, Element::Key, key_esc)?;
+        let key = name(l, key_start, key_end, Element::FieldKey, key_esc)?;
         let (value, value_end) = parse_field_value(l, key_end + 1)?;
         fields.push((key, value));
         i = value_end;

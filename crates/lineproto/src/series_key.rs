@@ -1,7 +1,7 @@
 //! Series keys: `measurement,k1=v1,k2=v2` with tags sorted by key and escaped as in line
 //! protocol. The store identifies a series by this text; [`split`] reads it back.
 
-use crate::escape::{escape_into, Element, EscapedStr};
+use crate::escape::{escape_into, replace_escapes, Element};
 
 /// Builds the key of a series from its measurement and tags (sorted here by raw key bytes).
 pub fn build<'a>(
@@ -25,11 +25,12 @@ pub fn build<'a>(
 /// is the text as written when the tags come sorted, else the raw pieces in tag order; only
 /// lines with escapes are unescaped and escaped again.
 pub fn of_line(line: &crate::Line<'_>) -> Vec<u8> {
+    // A tag value may start with a bare `=` (`t==x` is the value `=x`), which the key escapes.
     let plain = !line.measurement.has_escape()
         && line
             .tags
             .iter()
-            .all(|(k, v)| !k.has_escape() && !v.has_escape());
+            .all(|(k, v)| !k.has_escape() && !v.has_escape() && v.raw().first() != Some(&b'='));
     if plain {
         if line.tags.windows(2).all(|w| w[0].0.raw() < w[1].0.raw()) {
             return line.key.to_vec();
@@ -67,38 +68,18 @@ pub struct SeriesKey {
     pub tags: Vec<(String, String)>,
 }
 
-/// Splits a key made by [`build`]; `None` if it is not one.
+/// Splits a key made by [`build`]; `None` if it is not one. Read as InfluxDB reads a series
+/// key (`ParseKeyBytes`): a `,` or `=` right after a backslash is text; the measurement
+/// unescapes `\,` and `\ `, tags also `\=`.
 pub fn split(key: &[u8]) -> Option<SeriesKey> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < key.len() {
-        match key[i] {
-            b'\\' => i += 2,
-            b',' => {
-                parts.push(&key[start..i]);
-                i += 1;
-                start = i;
-            }
-            _ => i += 1,
-        }
-    }
-    parts.push(&key[start.min(key.len())..]);
-    let mut parts = parts.into_iter();
-    let measurement = unescape(parts.next()?, Element::Measurement)?;
+    let mut parts = separated(key, b',');
+    let measurement = text(replace_escapes(parts.next()?, b", "))?;
     let mut tags = Vec::new();
     for part in parts {
-        let mut j = 0;
-        let eq = loop {
-            match part.get(j)? {
-                b'\\' => j += 2,
-                b'=' => break j,
-                _ => j += 1,
-            }
-        };
+        let eq = (0..part.len()).find(|&j| part[j] == b'=' && !escaped(part, j))?;
         tags.push((
-            unescape(&part[..eq], Element::Key)?,
-            unescape(&part[eq + 1..], Element::Key)?,
+            text(replace_escapes(&part[..eq], b", ="))?,
+            text(replace_escapes(&part[eq + 1..], b", ="))?,
         ));
     }
     Some(SeriesKey { measurement, tags })
@@ -106,20 +87,36 @@ pub fn split(key: &[u8]) -> Option<SeriesKey> {
 
 /// The measurement part of a key, unescaped.
 pub fn measurement(key: &[u8]) -> Option<String> {
-    let mut i = 0;
-    while i < key.len() {
-        match key[i] {
-            b'\\' => i += 2,
-            b',' => break,
-            _ => i += 1,
-        }
-    }
-    unescape(&key[..i.min(key.len())], Element::Measurement)
+    text(replace_escapes(separated(key, b',').next()?, b", "))
 }
 
-fn unescape(raw: &[u8], element: Element) -> Option<String> {
-    let s = EscapedStr::new(raw, element, raw.contains(&b'\\'));
-    String::from_utf8(s.unescaped().into_owned()).ok()
+/// Whether the byte at `i` follows a backslash (and so is text, not a separator).
+fn escaped(bytes: &[u8], i: usize) -> bool {
+    i > 0 && bytes[i - 1] == b'\\'
+}
+
+/// The pieces of `key` between separators `sep` that do not follow a backslash.
+fn separated(key: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let end = (start..key.len())
+            .find(|&i| key[i] == sep && !escaped(key, i))
+            .unwrap_or_else(|| {
+                done = true;
+                key.len()
+            });
+        let piece = &key[start..end];
+        start = end + 1;
+        Some(piece)
+    })
+}
+
+fn text(bytes: Vec<u8>) -> Option<String> {
+    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]
@@ -134,6 +131,7 @@ mod tests {
             r"m\ x,a=\,1 v=1",
             "m v=1",
             "m=x,a=1 v=1",
+            "m,t==x v=1",
         ] {
             let line = crate::parse_lines(text.as_bytes()).next().unwrap().unwrap();
             let tags: Vec<_> = line
@@ -160,5 +158,22 @@ mod tests {
             vec![("a,b".into(), "x=y".into()), ("z".into(), "1".into())]
         );
         assert_eq!(measurement(&key).unwrap(), "c pu");
+    }
+
+    #[test]
+    fn keys_read_back_as_influxdb_reads_them() {
+        // Written as `e,t=\\,\,\= v=1`: the tag value `\,,=` (InfluxDB 1.6.7 shows the same).
+        let key = br"e,t=\\,\,\=";
+        let s = split(key).unwrap();
+        assert_eq!(s.tags, vec![("t".into(), r"\,,=".into())]);
+        assert_eq!(build(b"e", [(&b"t"[..], &br"\,,="[..])]), key);
+        // The tag key `reg\=ion`, from `e,reg\\=ion=x`.
+        let key = build(b"e", [(&br"reg\=ion"[..], &b"x"[..])]);
+        assert_eq!(key, br"e,reg\\=ion=x");
+        assert_eq!(
+            split(&key).unwrap().tags,
+            vec![(r"reg\=ion".into(), "x".into())]
+        );
+        assert_eq!(measurement(br"cpu\,a\ b,t=1").unwrap(), "cpu,a b");
     }
 }

@@ -81,7 +81,7 @@ impl LineWriter {
             check_name(v.as_ref(), Element::Key, "tag value")?;
         }
         for (k, v) in fields {
-            check_name(k.as_ref(), Element::Key, "field key")?;
+            check_name(k.as_ref(), Element::FieldKey, "field key")?;
             match v {
                 Value::Float(f) if !f.is_finite() => {
                     return Err(WriteError::NonFiniteFloat(k.as_ref().to_string()))
@@ -106,7 +106,7 @@ impl LineWriter {
             if n > 0 {
                 buf.push(b',');
             }
-            escape_into(buf, k.as_ref().as_bytes(), Element::Key);
+            escape_into(buf, k.as_ref().as_bytes(), Element::FieldKey);
             buf.push(b'=');
             write_value(buf, v);
         }
@@ -173,8 +173,35 @@ fn check_name(text: &str, element: Element, what: &'static str) -> Result<(), Wr
     if bytes.contains(&b'\n') {
         return Err(WriteError::Unrepresentable(text.to_string()));
     }
-    // The parser pairs each backslash with the next byte, so an odd run of backslashes before
-    // an escaped byte (or before the separator that follows the name) would swallow it.
+    let unrepresentable = match element {
+        // Read as InfluxDB reads a series key: a separator right after a backslash is text,
+        // so a name cannot end in one, and a backslash before an escaped byte reads as an
+        // escaped space or comma where InfluxDB looks for the end of a line; a measurement
+        // also loses the backslash of `\"` and `\=`.
+        Element::Measurement | Element::Key => {
+            bytes.ends_with(b"\\")
+                || bytes.windows(2).any(|w| {
+                    w[0] == b'\\'
+                        && (element.needs_escape(w[1])
+                            || (element == Element::Measurement && matches!(w[1], b'"' | b'=')))
+                })
+        }
+        // The field section pairs each backslash with the next byte, so an odd run of
+        // backslashes before an escaped byte (or before the `=` after the key) would swallow
+        // it; `\"` loses its backslash.
+        Element::FieldKey | Element::StringValue => {
+            odd_backslash_run_before_escape(bytes, element)
+                || bytes.windows(2).any(|w| w == b"\\\"")
+        }
+    };
+    if unrepresentable {
+        return Err(WriteError::Unrepresentable(text.to_string()));
+    }
+    Ok(())
+}
+
+/// Whether an odd run of backslashes comes before a byte `element` escapes, or ends the text.
+fn odd_backslash_run_before_escape(bytes: &[u8], element: Element) -> bool {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] != b'\\' {
@@ -188,10 +215,10 @@ fn check_name(text: &str, element: Element, what: &'static str) -> Result<(), Wr
         let odd = (i - run_start) % 2 == 1;
         let before_escaped = i == bytes.len() || element.needs_escape(bytes[i]);
         if odd && before_escaped {
-            return Err(WriteError::Unrepresentable(text.to_string()));
+            return true;
         }
     }
-    Ok(())
+    false
 }
 
 #[cfg(test)]
@@ -233,11 +260,19 @@ mod tests {
         let no_tags: [(&str, &str); 0] = [];
         assert!(w.write_line("a\\", &no_tags, &f, None).is_err());
         assert!(w.write_line("#a", &no_tags, &f, None).is_err());
-        assert!(w.write_line("a", &[("k", "x\\=")], &f, None).is_err());
+        // A backslash before the separator after a name escapes it (InfluxDB reads `e\\\\ v=1`
+        // as a measurement without fields), so no name may end in one.
+        assert!(w.write_line("a", &[("k", "x\\")], &f, None).is_err());
+        assert!(w.write_line("a\\\\", &no_tags, &f, None).is_err());
+        assert!(w.write_line("a\\=", &no_tags, &f, None).is_err());
+        assert!(w
+            .write_line("a", &no_tags, &[("k\\\"", Value::Integer(1))], None)
+            .is_err());
         assert!(w
             .write_line("a", &no_tags, &[("v", Value::Float(f64::NAN))], None)
             .is_err());
-        assert!(w.write_line("a\\\\", &no_tags, &f, None).is_ok());
+        assert!(w.write_line("a\\\\b", &no_tags, &f, None).is_ok());
+        assert!(w.write_line("a", &[("k", "x\\y")], &f, None).is_ok());
         assert!(w.is_empty() || w.as_bytes().ends_with(b"\n"));
     }
 }

@@ -107,7 +107,17 @@ proptest! {
                 }
             })
             .collect();
-        prop_assert_eq!(parsed, written);
+        prop_assert_eq!(&parsed, &written);
+        // The series key of each line reads back to the same measurement and tags.
+        for (line, p) in parse_lines(w.as_bytes()).zip(&written) {
+            let line = line.expect("writer output must parse");
+            let key = lineproto::series_key::split(&lineproto::series_key::of_line(&line))
+                .expect("series keys split");
+            let mut tags = p.tags.clone();
+            tags.sort();
+            prop_assert_eq!(&key.measurement, &p.measurement);
+            prop_assert_eq!(key.tags, tags);
+        }
     }
 
     #[test]

@@ -293,15 +293,16 @@ pub(super) fn series(
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
     let db = existing_database(engine, s, ctx)?;
+    // By measurement name, then by key within one (as 1.x: `cpu\,x` comes before `cpu=y`).
     let mut keys = Vec::new();
     for m in measurements(engine, db, s)? {
-        keys.extend(
-            series_tags(engine, db, &m, s, ctx)?
-                .into_iter()
-                .map(|(k, _)| k),
-        );
+        let mut of_m: Vec<_> = series_tags(engine, db, &m, s, ctx)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        of_m.sort();
+        keys.extend(of_m);
     }
-    keys.sort();
     let values: Vec<Vec<serde_json::Value>> = paged(keys, s)
         .into_iter()
         .map(|k| vec![String::from_utf8_lossy(&k).into_owned().into()])
