@@ -676,6 +676,48 @@ const QUERIES: &[&str] = &[
     "SHOW TAG KEY CARDINALITY WHERE time > now() - 1h",
     "SHOW FIELD KEY CARDINALITY WHERE time > now() - 1h",
     "SHOW TAG VALUES CARDINALITY WITH KEY = host WHERE time > now() - 1h",
+    // A function over a field type it does not take: 1.x's iterator error.
+    "SELECT sum(msg) FROM dup",
+    "SELECT spread(flag) FROM dup",
+    "SELECT min(msg) FROM dup GROUP BY host",
+    "SELECT mean(ok), max(usage) FROM cpu",
+    "SELECT derivative(msg) FROM dup",
+    "SELECT cumulative_sum(flag) FROM dup",
+    "SELECT moving_average(msg, 2) FROM dup",
+    "SELECT non_negative_derivative(flag) FROM dup",
+    "SELECT top(msg, 1) FROM dup",
+    "SELECT percentile(ok, 50) FROM cpu",
+    "SELECT mode(msg), count(flag), first(msg) FROM dup",
+    // sample() beside other functions, over `*` and regexes, in arithmetic: its points at
+    // their own times among the other calls' rows (n past the points: no chance involved);
+    // fill() fills every call's cells of the merged rows; LIMIT counts each call's values.
+    "SELECT sample(usage, 100), max(idle) FROM dup",
+    "SELECT sample(*, 100) FROM dup",
+    "SELECT sample(*, 100) FROM dup GROUP BY host",
+    "SELECT sample(/sage/, 100) FROM dup",
+    "SELECT sample(usage, 100), sample(idle, 100) FROM dup",
+    "SELECT sample(usage, 100) * 2 FROM dup",
+    "SELECT sample(usage, 100), derivative(usage) FROM dup",
+    "SELECT sample(usage, 100), count(idle) FROM dup GROUP BY host",
+    "SELECT sample(usage, 100), top(idle, 2) FROM dup",
+    "SELECT sample(usage, 100), count(idle) FROM dup LIMIT 2",
+    "SELECT mean(usage), derivative(usage) FROM dup LIMIT 2",
+    "SELECT sample(usage, 100), count(count) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:01:00Z' GROUP BY time(20s)",
+    "SELECT sample(usage, 100), mean(count) FROM cpu WHERE host = 'b' AND time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' GROUP BY time(1m) fill(previous)",
+    "SELECT sample(usage, 100), mean(count) FROM cpu WHERE host = 'b' AND time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' GROUP BY time(1m) fill(0)",
+    "SELECT sample(usage, 100), mean(count) FROM cpu WHERE host = 'b' AND time >= '2020-01-01T00:09:00Z' AND time < '2020-01-01T00:16:00Z' GROUP BY time(1m) fill(linear)",
+    // (One host: 1.6.7 sorts a sample's points by time with an unstable sort, so points of
+    // one time from several series come in no set order past 12 points.)
+    "SELECT sample(*, 1000) FROM cpu, mem WHERE host = 'a' AND time < '2020-01-01T00:03:00Z'",
+    "SELECT mean(/u/) FROM cpu",
+    "SELECT max(/u/), min(/c/) FROM cpu GROUP BY host",
+    "SELECT derivative(mean(/u/)) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:05:00Z' GROUP BY time(1m)",
+    "SELECT mean(*) FROM cpu, mem",
+    "SELECT count(*) FROM cpu, mem WHERE time < '2020-01-01T00:05:00Z'",
+    "SELECT max(/e/) FROM cpu, mem",
+    "SELECT mean(/e/) + 1 FROM cpu",
+    "SELECT mean(*) + 1 FROM cpu",
+    "SELECT max(/u/), host FROM cpu",
     // Parse errors: EOF's position, the WITH KEY operators named, deletions scoped to the
     // query's database.
     "SELECT usage FROM",

@@ -24,6 +24,7 @@ pub mod json;
 mod math;
 mod nelder_mead;
 pub mod planner;
+mod reservoir;
 pub mod running;
 mod select;
 pub mod sink;

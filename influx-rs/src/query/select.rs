@@ -264,20 +264,20 @@ pub(super) fn select_to(
             .fields
             .iter()
             .any(|f| matches!(f.expr, Expr::Wildcard | Expr::TypedWildcard(_)));
-    let keys = (raw_wildcard && targets.len() > 1).then(|| {
-        let mut fields = BTreeSet::new();
+    // `f(*)` and `f(/re/)` too expand to the fields of every measurement read.
+    let call_wildcard = sel.fields.iter().any(|f| calls_over_many_fields(&f.expr));
+    let keys = ((raw_wildcard || call_wildcard) && targets.len() > 1).then(|| {
+        let mut types = BTreeMap::new();
         let mut tags = BTreeSet::new();
         for ((db, rp, m), _) in &targets {
-            fields.extend(
-                engine
-                    .fields(db, rp, m, min, max)
-                    .into_iter()
-                    .map(|(n, _)| n),
-            );
+            for (name, t) in engine.fields(db, rp, m, min, max) {
+                types.entry(name).or_insert(t);
+            }
             tags.extend(engine.tag_keys(db, m, min, max));
         }
         WildcardKeys {
-            fields: fields.into_iter().collect(),
+            fields: types.keys().cloned().collect(),
+            types,
             tags,
         }
     });
@@ -346,7 +346,21 @@ struct Scope<'a> {
 /// measurements names in each, as InfluxDB expands it (null where one lacks the key).
 struct WildcardKeys {
     fields: Vec<String>,
+    /// Each field's type (where measurements differ, the first measurement's).
+    types: BTreeMap<String, crate::storage::FieldType>,
     tags: BTreeSet<String>,
+}
+
+/// Whether `e` calls a function over `*` or a regex (`mean(*)`, `derivative(max(/u/))`).
+fn calls_over_many_fields(e: &Expr) -> bool {
+    match e {
+        Expr::Call { args, .. } => args
+            .iter()
+            .any(|a| matches!(a, Expr::Wildcard | Expr::Regex(_)) || calls_over_many_fields(a)),
+        Expr::Binary { lhs, rhs, .. } => calls_over_many_fields(lhs) || calls_over_many_fields(rhs),
+        Expr::Paren(inner) => calls_over_many_fields(inner),
+        _ => false,
+    }
 }
 
 impl Scope<'_> {

@@ -4,6 +4,7 @@
 
 use super::aggregates::{as_f64, difference, expect_args};
 use super::holt_winters::HoltWinters;
+use super::reservoir::Reservoir;
 use super::technical::Technical;
 use super::QueryError;
 use crate::storage::Value;
@@ -33,6 +34,9 @@ pub(super) enum Transform {
     /// `holt_winters` / `holt_winters_with_fit` of an aggregate's windows: values at times of
     /// their own, past the windows.
     HoltWinters(HoltWinters),
+    /// `sample(field, n)` beside other functions, over `*` or a regex, or in arithmetic: `n`
+    /// raw points chosen at random, at their own times (alone, `sample` is a selector).
+    Sample { n: usize },
 }
 
 impl Transform {
@@ -61,6 +65,24 @@ impl Transform {
             };
         }
         let transform = match name.trim_start_matches("non_negative_") {
+            "sample" if !non_negative => {
+                expect_args(name, args, 2)?;
+                match args[1] {
+                    Expr::Integer(n) if n > 0 => Transform::Sample {
+                        n: usize::try_from(n).unwrap_or(usize::MAX),
+                    },
+                    Expr::Integer(n) => {
+                        return Err(QueryError::Invalid(format!(
+                            "sample window must be greater than 1, got {n}"
+                        )))
+                    }
+                    ref other => {
+                        return Err(QueryError::Invalid(format!(
+                            "expected integer argument in sample(), found {other}"
+                        )))
+                    }
+                }
+            }
             "derivative" => {
                 let unit = match args.get(1) {
                     None => None,
@@ -125,6 +147,11 @@ impl Transform {
             {
                 Ok(Some((transform, inner)))
             }
+            Some(inner @ (Expr::Wildcard | Expr::Regex(_)))
+                if matches!(transform, Transform::Sample { .. }) =>
+            {
+                Ok(Some((transform, inner)))
+            }
             _ => Err(QueryError::Invalid(format!(
                 "expected field or aggregate argument in {name}()"
             ))),
@@ -141,6 +168,14 @@ impl Transform {
             }
         }
         match *self {
+            // Every point may be picked, those of one time too.
+            Transform::Sample { n } => {
+                let mut reservoir = Reservoir::new(n);
+                points.iter().for_each(|p| reservoir.offer(p.clone()));
+                let mut kept = reservoir.kept;
+                kept.sort_by_key(|p| p.0);
+                kept
+            }
             Transform::CumulativeSum => cumulative_sum(&distinct),
             Transform::Technical(call) => {
                 let numbers: Vec<(i64, f64)> = distinct
@@ -193,7 +228,7 @@ impl Transform {
     /// window, whose first values then come later).
     pub(super) fn lookback_buckets(&self) -> i64 {
         match *self {
-            Transform::CumulativeSum | Transform::HoltWinters(_) => 0,
+            Transform::CumulativeSum | Transform::HoltWinters(_) | Transform::Sample { .. } => 0,
             _ => 1,
         }
     }
@@ -216,7 +251,8 @@ impl Transform {
             Transform::CumulativeSum
             | Transform::MovingAverage { .. }
             | Transform::Technical(_)
-            | Transform::HoltWinters(_) => None,
+            | Transform::HoltWinters(_)
+            | Transform::Sample { .. } => None,
         }
     }
 }

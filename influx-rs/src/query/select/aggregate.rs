@@ -2,7 +2,7 @@
 //! arithmetic over them), evaluated per group of series — over the whole time range, per
 //! `GROUP BY time()` window with `fill()`, or point by point for transformations of raw fields.
 
-use super::call::{parse_call, Call};
+use super::call::{check_field_type, parse_call, wildcard_types, Call};
 use super::groups::{fold_groups, point_groups, GroupValues};
 use super::windows::Windows;
 use super::{
@@ -15,7 +15,7 @@ use crate::query::math::{self, Math};
 use crate::query::sink::SeriesSink;
 use crate::query::transforms::Transform;
 use crate::query::{QueryError, Series};
-use crate::storage::{FieldType, Value};
+use crate::storage::Value;
 use influxql::{Expr, Fill, SelectStatement};
 use std::collections::BTreeMap;
 
@@ -117,11 +117,19 @@ pub(super) fn aggregate(
                 window_rows(scope, &plan, calls, &group, &span)?
             }
         };
-        let mut rows = list.evaluate(rows);
+        let mut rows = rows;
         if sel.descending {
             rows.reverse();
         }
-        let values = limit(rows.into_iter(), sel);
+        // Rows merged from calls that answer at times of their own (transformations of raw
+        // points beside aggregates, samples): `LIMIT` and `OFFSET` count each call's values,
+        // as InfluxDB limits each call's iterator.
+        let rows = if plan.raw_calls > 0 {
+            limit_each_column(rows, sel)
+        } else {
+            limit(rows.into_iter(), sel)
+        };
+        let values = list.evaluate(rows);
         if values.is_empty() {
             continue;
         }
@@ -156,7 +164,9 @@ impl SelectList {
         let all_fields = scope.field_names();
         let types = scope.field_types();
         for f in &sel.fields {
-            let resolved = cast::resolve_in_calls(&f.expr, &types);
+            // `f(/re/)` is `f(*)` over the fields the regex matches.
+            let (expr, matching) = regex_as_wildcard(&f.expr)?;
+            let resolved = cast::resolve_in_calls(&expr, &types);
             let f = &influxql::Field {
                 expr: resolved,
                 alias: f.alias.clone(),
@@ -168,12 +178,19 @@ impl SelectList {
                             "mixing aggregate and non-aggregate queries is not supported".into(),
                         ));
                     };
+                    if let Some(with_regex) = call_over_regex(e) {
+                        return Err(QueryError::Invalid(format!(
+                            "unsupported expression with regex field: {with_regex}()"
+                        )));
+                    }
                     let (call, field) = parse_call(name, args, e)?;
                     if field == "*" {
                         return Err(QueryError::Invalid(format!(
-                            "unsupported expression with wildcard: {e}"
+                            "unsupported expression with wildcard: {}()",
+                            wildcard_call_name(e)
                         )));
                     }
+                    check_field_type(wildcard_call_name(e), &field, call.cast.is_some(), &types)?;
                     calls.push(Call {
                         field: index_of(&mut read, &field),
                         ..call
@@ -188,6 +205,12 @@ impl SelectList {
                 continue;
             };
             let (call, field) = parse_call(name, args, &f.expr)?;
+            check_field_type(
+                wildcard_call_name(&f.expr),
+                &field,
+                call.cast.is_some(),
+                &types,
+            )?;
             let label = f.alias.clone().unwrap_or_else(|| name.clone());
             // An alias names its one column as written. `f(*)` is `f` of every field it
             // takes, in columns named `f_<field>` (`a_<field>` with `AS a`) that count as
@@ -195,9 +218,15 @@ impl SelectList {
             let aliased = f.alias.is_some() || field == "*";
             let targets: Vec<(String, String)> = if field == "*" {
                 let takes = wildcard_types(wildcard_call_name(&f.expr));
+                // Over several measurements, the fields of all of them (null where absent).
+                let (all_fields, types) = match scope.wildcard {
+                    Some(keys) => (&keys.fields, &keys.types),
+                    None => (&all_fields, &types),
+                };
                 all_fields
                     .iter()
                     .filter(|n| types.get(*n).is_none_or(|t| takes.contains(t)))
+                    .filter(|n| matching.as_ref().is_none_or(|re| re.is_match(n)))
                     .map(|n| (n.clone(), format!("{label}_{n}")))
                     .collect()
             } else {
@@ -243,6 +272,39 @@ impl SelectList {
     }
 }
 
+/// The name of the call whose first argument is a regex, innermost first.
+fn call_over_regex(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Call { name, args } => match args.first() {
+            Some(Expr::Regex(_)) => Some(name),
+            Some(inner) => call_over_regex(inner),
+            None => None,
+        },
+        _ => None,
+    }
+}
+
+/// A call over `/regex/` (innermost: `derivative(mean(/u/))`) as the same call over `*`, and
+/// the regex that picks the fields.
+fn regex_as_wildcard(e: &Expr) -> Result<(Expr, Option<regex::Regex>), QueryError> {
+    let mut expr = e.clone();
+    let mut at = &mut expr;
+    while let Expr::Call { args, .. } = at {
+        match args.first_mut() {
+            Some(inner @ Expr::Call { .. }) => at = inner,
+            Some(arg @ Expr::Regex(_)) => {
+                let Expr::Regex(re) = std::mem::replace(arg, Expr::Wildcard) else {
+                    break;
+                };
+                let re = regex::Regex::new(&re).map_err(|e| QueryError::Invalid(e.to_string()))?;
+                return Ok((expr, Some(re)));
+            }
+            _ => break,
+        }
+    }
+    Ok((expr, None))
+}
+
 /// The name of the call whose argument is `*` (the innermost: `derivative(mean(*))` → `mean`).
 fn wildcard_call_name(e: &Expr) -> &str {
     match e {
@@ -252,21 +314,6 @@ fn wildcard_call_name(e: &Expr) -> &str {
         },
         _ => "",
     }
-}
-
-/// The field types `function(*)` expands to, as InfluxDB 1.x: numbers; booleans too for
-/// `min`/`max`; strings and booleans too for functions that only pick or count points.
-fn wildcard_types(function: &str) -> Vec<FieldType> {
-    let mut types = vec![FieldType::Float, FieldType::Integer, FieldType::Unsigned];
-    match function {
-        "count" | "first" | "last" | "distinct" | "elapsed" | "mode" | "sample" => {
-            types.extend([FieldType::String, FieldType::Boolean])
-        }
-        "min" | "max" => types.push(FieldType::Boolean),
-        "holt_winters" | "holt_winters_with_fit" => types.retain(|t| *t != FieldType::Unsigned),
-        _ => {}
-    }
-    types
 }
 
 /// What the calls together ask of the reading and of the rows, checked against InfluxDB's
@@ -303,7 +350,8 @@ impl Plan {
             }
         }
         let raw_calls = calls.iter().filter(|c| c.function.is_none()).count();
-        if raw_calls > 0 && interval.is_some() {
+        let sampled = |c: &Call| matches!(c.transform, Some(Transform::Sample { .. }));
+        if interval.is_some() && calls.iter().any(|c| c.function.is_none() && !sampled(c)) {
             return Err(QueryError::Invalid(
                 "aggregate function required inside the call to derivative".into(),
             ));
@@ -342,28 +390,105 @@ fn transformed_points(
     let GroupValues::Points(fields) = group else {
         return Vec::new();
     };
-    let mut by_time: BTreeMap<i64, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut merged = MergedRows::new(calls.len());
     if let Some((t, cells)) = aggregates {
-        by_time.insert(t, cells);
+        merged.add_row(
+            t,
+            cells
+                .into_iter()
+                .map(|c| (!c.is_null()).then_some(c))
+                .collect(),
+        );
     }
     for (i, call) in calls.iter().enumerate() {
         let Some(transform) = call.transform else {
             continue;
         };
         for (t, v) in transform.apply(&call.points(&fields[call.field]), 1_000_000_000) {
-            by_time
-                .entry(t)
-                .or_insert_with(|| vec![serde_json::Value::Null; calls.len()])[i] = v.to_json();
+            merged.put(t, i, v.to_json());
         }
     }
-    by_time
-        .into_iter()
+    merged
+        .into_rows()
         .map(|(t, cells)| {
             std::iter::once(scope.epoch.render(t))
-                .chain(cells)
+                .chain(
+                    cells
+                        .into_iter()
+                        .map(|c| c.unwrap_or(serde_json::Value::Null)),
+                )
                 .collect()
         })
         .collect()
+}
+
+/// Rows merged by time from calls that answer at times of their own (aggregates at a window's
+/// start, sampled and transformed points at theirs), as InfluxDB's cursor reads one iterator
+/// per call: at one time, the k-th value of each call goes to the k-th row of that time.
+struct MergedRows {
+    calls: usize,
+    by_time: BTreeMap<i64, Vec<Vec<Option<serde_json::Value>>>>,
+}
+
+impl MergedRows {
+    fn new(calls: usize) -> MergedRows {
+        MergedRows {
+            calls,
+            by_time: BTreeMap::new(),
+        }
+    }
+
+    /// A whole row of cells (a window's, or the aggregates' over the range) at `t`.
+    fn add_row(&mut self, t: i64, cells: Vec<Option<serde_json::Value>>) {
+        self.by_time.entry(t).or_default().push(cells);
+    }
+
+    /// Call `call`'s next value at `t`: in the first row of `t` that has none of its yet.
+    fn put(&mut self, t: i64, call: usize, v: serde_json::Value) {
+        let rows = self.by_time.entry(t).or_default();
+        let k = match rows.iter().position(|r| r[call].is_none()) {
+            Some(k) => k,
+            None => {
+                rows.push(vec![None; self.calls]);
+                rows.len() - 1
+            }
+        };
+        rows[k][call] = Some(v);
+    }
+
+    fn into_rows(self) -> impl Iterator<Item = (i64, Vec<Option<serde_json::Value>>)> {
+        self.by_time
+            .into_iter()
+            .flat_map(|(t, rows)| rows.into_iter().map(move |r| (t, r)))
+    }
+}
+
+/// `LIMIT`/`OFFSET` applied to each column of `rows` (time first, then a cell per call) on
+/// its own: a column keeps the values from the offset on, up to the limit; rows left without
+/// a value go.
+fn limit_each_column(
+    mut rows: Vec<Vec<serde_json::Value>>,
+    sel: &SelectStatement,
+) -> Vec<Vec<serde_json::Value>> {
+    if sel.limit.is_none() && sel.offset.is_none() {
+        return rows;
+    }
+    let (skip, take) = super::skip_and_take(sel.offset, sel.limit);
+    let columns = rows.first().map_or(0, Vec::len);
+    for c in 1..columns {
+        let mut seen = 0usize;
+        for row in rows.iter_mut() {
+            if row[c].is_null() {
+                continue;
+            }
+            if seen < skip || seen - skip >= take {
+                row[c] = serde_json::Value::Null;
+            }
+            seen += 1;
+        }
+    }
+    rows.retain(|row| row.iter().skip(1).any(|c| !c.is_null()));
+    rows
 }
 
 /// Without `GROUP BY time()`: the time and cells (one per call; null for a call that is no
@@ -467,8 +592,25 @@ fn window_rows(
         .charge_windows(windows.count(span.start, span.end), calls.len() as u64)?;
     let buckets: Vec<i64> = windows.list(span.start, span.end);
     let mut columns: Vec<Vec<Option<serde_json::Value>>> = Vec::new();
+    // Raw points sampled per window, at their own times.
+    let mut sampled: Vec<(i64, usize, serde_json::Value)> = Vec::new();
     for (n, call) in calls.iter().enumerate() {
         let Some(function) = &call.function else {
+            if let (Some(t), GroupValues::Points(fields)) = (call.transform, group) {
+                let points = call.points(&fields[call.field]);
+                for (b, (from, to)) in buckets
+                    .iter()
+                    .zip(window_ranges(&points, &buckets, windows))
+                {
+                    if *b < span.start_shown {
+                        continue;
+                    }
+                    for (time, v) in t.apply(&points[from..to], span.width) {
+                        sampled.push((time, n, v.to_json()));
+                    }
+                }
+            }
+            columns.push(vec![None; buckets.len()]);
             continue;
         };
         let values = match group {
@@ -504,11 +646,16 @@ fn window_rows(
         }
         columns.push(column);
     }
-    fill_columns(&mut columns, &plan.fill);
+    // Sampled calls' cells are filled once their points are merged in (below).
+    for (call, column) in calls.iter().zip(columns.iter_mut()) {
+        if call.function.is_some() {
+            fill_columns(std::slice::from_mut(column), &plan.fill);
+        }
+    }
     // Forecasts past the windows, by time: a row each, after the windows' rows.
     let mut beyond: BTreeMap<i64, Vec<Option<serde_json::Value>>> = BTreeMap::new();
     for (i, (call, column)) in calls.iter().zip(columns.iter_mut()).enumerate() {
-        if let Some(transform) = call.transform {
+        if let (Some(transform), Some(_)) = (call.transform, &call.function) {
             let (aligned, after) = transform_buckets(transform, &buckets, column, span.width);
             *column = aligned;
             for (t, v) in after {
@@ -525,8 +672,22 @@ fn window_rows(
     // Transformations show no row where they have no value, but a plain aggregate beside
     // them shows every window (as its own column would), as in InfluxDB.
     let only_transformed = calls.iter().all(|c| c.transform.is_some());
-    let mut rows = Vec::new();
+    let mut merged = MergedRows::new(calls.len());
     for (b, cells) in in_windows.chain(beyond) {
+        merged.add_row(b, cells);
+    }
+    let has_samples = !sampled.is_empty();
+    for (t, call, v) in sampled {
+        merged.put(t, call, v);
+    }
+    let mut merged: Vec<(i64, Vec<Option<serde_json::Value>>)> = merged.into_rows().collect();
+    // Sampled points add rows of their own; `fill()` fills the other calls' cells there too,
+    // and the samples' cells in the windows' rows, as InfluxDB fills each call's answer.
+    if has_samples {
+        fill_rows(merged.iter_mut().map(|(_, cells)| cells), &plan.fill);
+    }
+    let mut rows = Vec::new();
+    for (b, cells) in merged {
         if (plan.fill == Fill::None || (plan.transforms && only_transformed) || plan.only_integrals)
             && cells.iter().all(Option::is_none)
         {
@@ -555,17 +716,25 @@ fn window_values(
     if let Function::Integral(unit) = function {
         return crate::query::transforms::integral_buckets(points, buckets, windows.width(), *unit);
     }
-    let mut cursor = 0;
-    buckets
-        .iter()
-        .map(|&b| {
-            let end = windows.after(b);
-            let from = cursor + points[cursor..].partition_point(|(t, _)| *t < b);
-            let to = from + points[from..].partition_point(|(t, _)| *t < end);
-            cursor = to;
-            function.apply(&points[from..to]).map(|(_, v)| v)
-        })
+    window_ranges(points, buckets, windows)
+        .map(|(from, to)| function.apply(&points[from..to]).map(|(_, v)| v))
         .collect()
+}
+
+/// The index range of the points (time-ordered) of each window starting at `buckets`.
+fn window_ranges<'a>(
+    points: &'a [(i64, Value)],
+    buckets: &'a [i64],
+    windows: &'a Windows,
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let mut cursor = 0;
+    buckets.iter().map(move |&b| {
+        let end = windows.after(b);
+        let from = cursor + points[cursor..].partition_point(|(t, _)| *t < b);
+        let to = from + points[from..].partition_point(|(t, _)| *t < end);
+        cursor = to;
+        (from, to)
+    })
 }
 
 /// A transformation of a column of bucket values (nulls skipped): the results at the buckets'
@@ -600,6 +769,23 @@ fn transform_buckets(
         }
     }
     (aligned, elsewhere)
+}
+
+/// Applies `fill(previous|<number>)` to the empty cells of merged rows, column by column.
+fn fill_rows<'a>(rows: impl Iterator<Item = &'a mut Vec<Option<serde_json::Value>>>, fill: &Fill) {
+    let mut previous: Vec<Option<serde_json::Value>> = Vec::new();
+    for row in rows {
+        previous.resize(row.len(), None);
+        for (cell, last) in row.iter_mut().zip(previous.iter_mut()) {
+            match (cell.as_ref(), fill) {
+                (Some(v), _) => *last = Some(v.clone()),
+                (None, Fill::Previous) => *cell = last.clone(),
+                (None, Fill::Integer(i)) => *cell = Some((*i).into()),
+                (None, Fill::Float(f)) => *cell = Value::Float(*f).to_json().into(),
+                (None, _) => {}
+            }
+        }
+    }
 }
 
 /// Applies `fill(previous|linear|<number>)` to empty buckets (null and none need nothing here).

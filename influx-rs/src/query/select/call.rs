@@ -5,9 +5,10 @@ use crate::query::aggregates::Function;
 use crate::query::cast;
 use crate::query::transforms::Transform;
 use crate::query::QueryError;
-use crate::storage::Value;
+use crate::storage::{FieldType, Value};
 use influxql::{Expr, VarType};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 /// One function of the select list: an aggregate over a field, possibly transformed, or a
 /// transformation of the raw field (`function` is `None`).
@@ -70,6 +71,8 @@ pub(super) fn parse_call(
             (Some(function), field, cast)
         }
         Expr::VarRef(v) => (None, v.clone(), None),
+        // `sample(*, n)` beside other functions: every field, expanded by the select list.
+        Expr::Wildcard => (None, "*".to_string(), None),
         Expr::Typed { name, to } => (None, name.clone(), Some(*to)),
         other => {
             return Err(QueryError::Invalid(format!(
@@ -86,4 +89,53 @@ pub(super) fn parse_call(
         },
         field,
     ))
+}
+
+/// The field types `function(*)` expands to, as InfluxDB 1.x: numbers; booleans too for
+/// `min`/`max`; strings and booleans too for functions that only pick or count points.
+pub(super) fn wildcard_types(function: &str) -> Vec<FieldType> {
+    let mut types = vec![FieldType::Float, FieldType::Integer, FieldType::Unsigned];
+    match function {
+        "count" | "first" | "last" | "distinct" | "elapsed" | "mode" | "sample" => {
+            types.extend([FieldType::String, FieldType::Boolean])
+        }
+        "min" | "max" => types.push(FieldType::Boolean),
+        "holt_winters" | "holt_winters_with_fit" => types.retain(|t| *t != FieldType::Unsigned),
+        _ => {}
+    }
+    types
+}
+
+/// InfluxDB's refusal of a function over a field of a type it does not take (`sum` of
+/// strings, `spread` of booleans), in its words: the Go iterator it could not build on. A
+/// field read `::as` a type is taken as that type.
+pub(super) fn check_field_type(
+    function: &str,
+    field: &str,
+    cast: bool,
+    types: &BTreeMap<String, FieldType>,
+) -> Result<(), QueryError> {
+    let Some(t) = types.get(field) else {
+        return Ok(());
+    };
+    if cast || wildcard_types(function).contains(t) {
+        return Ok(());
+    }
+    let go_name = match function {
+        "cumulative_sum" => "cumulative sum",
+        "moving_average" => "moving average",
+        "non_negative_derivative" => "derivative",
+        "non_negative_difference" => "difference",
+        other => other,
+    };
+    let go_type = match t {
+        FieldType::Float => "float",
+        FieldType::Integer => "integer",
+        FieldType::Unsigned => "unsigned",
+        FieldType::String => "string",
+        FieldType::Boolean => "boolean",
+    };
+    Err(QueryError::Invalid(format!(
+        "unsupported {go_name} iterator type: *query.{go_type}InterruptIterator"
+    )))
 }

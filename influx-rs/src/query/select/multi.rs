@@ -6,15 +6,15 @@
 //! selectors the point's time, or with `GROUP BY time()` the window's (empty windows filled
 //! as `fill()` says); many-row windows without points give no rows.
 
+use super::call::check_field_type;
 use super::{column_names, dimensions, limit, shown_tags, Label, Scope};
 use crate::query::aggregates::{compare, Ordered};
+use crate::query::reservoir::Reservoir;
 use crate::query::{QueryError, Series};
 use crate::storage::Value;
 use influxql::{Expr, Fill, SelectStatement};
 use std::collections::btree_map::Entry;
-use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hasher};
 use std::rc::Rc;
 
 /// Which selector.
@@ -58,26 +58,29 @@ struct Selector {
 /// Whether [`select`] answers the select list: it holds a many-row selector, or one
 /// one-point selector with fields or tags beside it and nothing else.
 pub(super) fn is_multi_row(sel: &SelectStatement) -> bool {
-    let calls: Vec<&str> = sel
+    let calls: Vec<(&str, &[Expr])> = sel
         .fields
         .iter()
         .filter_map(|f| match &f.expr {
-            Expr::Call { name, .. } => Some(name.as_str()),
+            Expr::Call { name, args } => Some((name.as_str(), args.as_slice())),
             _ => None,
         })
         .collect();
+    // `sample` of one field is a selector alone; beside other functions or over `*` or a
+    // regex it is a transformation of the raw points (InfluxDB merges their rows by time).
+    let lone_sample = calls.len() == 1 && matches!(calls[0].1.first(), Some(Expr::VarRef(_)));
     let beside = sel
         .fields
         .iter()
         .filter(|f| matches!(f.expr, Expr::VarRef(_) | Expr::Wildcard))
         .count();
-    calls
-        .iter()
-        .any(|name| kind(name).is_some_and(|k| !k.picks_one()))
-        || (calls.len() == 1
-            && beside > 0
-            && calls.len() + beside == sel.fields.len()
-            && kind(calls[0]).is_some_and(Kind::picks_one))
+    calls.iter().any(|(name, _)| {
+        kind(name).is_some_and(|k| !k.picks_one() && (k != Kind::Sample || lone_sample))
+    }) || (calls.len() == 1
+        && beside > 0
+        && calls.len() + beside == sel.fields.len()
+        && kind(calls[0].0).is_some_and(Kind::picks_one)
+        && matches!(calls[0].1.first(), Some(Expr::VarRef(_))))
 }
 
 fn kind(name: &str) -> Option<Kind> {
@@ -243,10 +246,18 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
                     continue;
                 };
                 if let Some((first, _)) = &selector {
-                    return Err(combined(&first.name));
+                    // `sample` may be combined; the other one is named.
+                    let named = if first.kind == Kind::Sample {
+                        name
+                    } else {
+                        &first.name
+                    };
+                    return Err(combined(named));
                 }
                 let label = Label::of(f.alias.as_ref(), || name.clone());
-                selector = Some((Selector::parse(name, kind, args)?, label));
+                let parsed = Selector::parse(name, kind, args)?;
+                check_field_type(name, &parsed.field, false, &scope.field_types())?;
+                selector = Some((parsed, label));
                 selector_at = aux.len();
             }
             // `time` written in the list is the time column, always first.
@@ -608,67 +619,4 @@ fn filled_row(
         }
     };
     Some(vec![value; cells])
-}
-
-/// `n` of the items offered chosen uniformly at random (reservoir sampling); all of them when
-/// no more than `n` were offered.
-struct Reservoir<T> {
-    n: usize,
-    offered: usize,
-    kept: Vec<T>,
-    seed: RandomState,
-}
-
-impl<T> Reservoir<T> {
-    fn new(n: usize) -> Reservoir<T> {
-        Reservoir {
-            n,
-            offered: 0,
-            kept: Vec::new(),
-            seed: RandomState::new(),
-        }
-    }
-
-    fn offer(&mut self, item: T) {
-        self.offered += 1;
-        if self.kept.len() < self.n {
-            self.kept.push(item);
-            return;
-        }
-        let mut h = self.seed.build_hasher();
-        h.write_usize(self.offered);
-        let j = (h.finish() % self.offered as u64) as usize;
-        if let Some(slot) = self.kept.get_mut(j) {
-            *slot = item;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample(items: impl IntoIterator<Item = i32>, n: usize) -> Vec<i32> {
-        let mut reservoir = Reservoir::new(n);
-        items.into_iter().for_each(|i| reservoir.offer(i));
-        reservoir.kept
-    }
-
-    #[test]
-    fn a_sample_keeps_n_distinct_items() {
-        let picked = sample(0..1000, 10);
-        assert_eq!(picked.len(), 10);
-        let mut sorted = picked.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(sorted.len(), 10);
-        assert_eq!(sample([1, 2], 5), vec![1, 2]);
-    }
-
-    #[test]
-    fn a_sample_reaches_late_items() {
-        // Over many draws of 1 from 100, items past the first are picked too.
-        let late = (0..200).filter(|_| sample(0..100, 1)[0] >= 50).count();
-        assert!(late > 0);
-    }
 }
