@@ -718,6 +718,34 @@ const QUERIES: &[&str] = &[
     "SELECT mean(/e/) + 1 FROM cpu",
     "SELECT mean(*) + 1 FROM cpu",
     "SELECT max(/u/), host FROM cpu",
+    // Subqueries: the outer GROUP BY's tags pass down into the inner query (its own GROUP BY
+    // kept; a tag passed down groups and filters but shows null in the outer select list);
+    // an empty tag set is left out; functions check the types of the inner columns; rows
+    // of a whole-range aggregate keep series order under ORDER BY DESC; subqueries side by
+    // side of one measurement are read as one.
+    "SELECT max(usage) FROM (SELECT usage FROM cpu) GROUP BY host",
+    "SELECT max(m) FROM (SELECT mean(usage) AS m FROM cpu) GROUP BY host",
+    "SELECT max(m) FROM (SELECT mean(usage) AS m FROM cpu GROUP BY region) GROUP BY host",
+    "SELECT m FROM (SELECT mean(usage) AS m FROM cpu) GROUP BY host",
+    "SELECT mean(usage) FROM (SELECT * FROM cpu) GROUP BY region",
+    "SELECT max(usage), region FROM (SELECT usage, region FROM cpu) GROUP BY host",
+    "SELECT max(usage), host FROM (SELECT usage FROM cpu) GROUP BY host",
+    "SELECT usage, host FROM (SELECT usage FROM cpu WHERE time < '2020-01-01T00:00:20Z') GROUP BY host",
+    "SELECT * FROM (SELECT usage FROM cpu WHERE time < '2020-01-01T00:00:20Z') GROUP BY host",
+    "SELECT usage, region FROM (SELECT usage FROM cpu WHERE time < '2020-01-01T00:00:20Z' GROUP BY region) GROUP BY host",
+    "SELECT max(usage) FROM (SELECT usage FROM cpu) WHERE host = 'a' OR host = 'c' GROUP BY region",
+    "SELECT max(usage) FROM (SELECT usage FROM cpu) GROUP BY *",
+    "SELECT max(usage) FROM (SELECT usage FROM cpu) GROUP BY /h/",
+    "SELECT mean(ok) FROM (SELECT ok FROM cpu)",
+    "SELECT m FROM (SELECT last(usage) AS m FROM cpu GROUP BY host) ORDER BY time DESC",
+    "SELECT m FROM (SELECT max(usage) AS m FROM cpu GROUP BY host) ORDER BY time DESC",
+    "SELECT mean(usage) FROM (SELECT usage FROM cpu WHERE region = 'us'), (SELECT usage FROM cpu WHERE region = 'eu')",
+    "SELECT count(usage) FROM (SELECT usage FROM cpu), (SELECT usage FROM cpu)",
+    "SELECT max(m) FROM (SELECT max(usage) AS m FROM cpu GROUP BY host), (SELECT min(usage) AS m FROM cpu GROUP BY host) GROUP BY host",
+    "SELECT * FROM (SELECT max(usage) AS m FROM cpu GROUP BY host), (SELECT min(usage) AS n FROM cpu GROUP BY host)",
+    "SELECT top(m, host, 2) FROM (SELECT mean(usage) AS m FROM cpu GROUP BY host)",
+    "SELECT a + b + c FROM (SELECT mean(usage) AS a, mean(count) AS b, max(usage) AS c FROM cpu GROUP BY host)",
+    "SELECT mean(a + b) FROM (SELECT usage AS a, count AS b FROM cpu)",
     // Parse errors: EOF's position, the WITH KEY operators named, deletions scoped to the
     // query's database.
     "SELECT usage FROM",
@@ -1038,6 +1066,11 @@ const MANAGEMENT: &[&str] = &[
     "SHOW FIELD KEYS FROM m..bottomed",
     // A name taken twice is numbered.
     "SELECT bottom(v, host, 1), host FROM m..m2 GROUP BY host",
+    // ... and written under the name it was given: a field beside the tag of one key.
+    "SELECT top(v, host, 1), host INTO m..topped2 FROM m..m2 GROUP BY host",
+    "SHOW FIELD KEYS FROM m..topped2",
+    "SHOW TAG KEYS FROM m..topped2",
+    "SELECT * FROM m..topped2",
     "CREATE DATABASE m_copy",
     "SELECT * INTO m_copy.autogen.:MEASUREMENT FROM m../^m[0-9]$|^cpu$/ GROUP BY *",
     "SELECT max(v) INTO m_copy..:MEASUREMENT FROM m..cpu, m..m2 WHERE time >= 0 AND time < 4000000000 GROUP BY time(4s)",
@@ -1045,6 +1078,10 @@ const MANAGEMENT: &[&str] = &[
     "SELECT * FROM m_copy..m2",
     "SELECT * FROM m_copy..cpu",
     "SELECT * FROM m_copy..m3",
+    // One measurement from two databases is one measurement, read from both.
+    "SELECT * FROM m..m2, m_copy..m2",
+    "SELECT mean(v), count(v) FROM m..m2, m_copy..m2 GROUP BY host",
+    "SELECT count(v) FROM m..m2, m_copy..m2, m..m2",
     "DROP DATABASE m_copy",
     "SELECT v INTO nodb..x FROM m..m2",
     "SELECT nothing INTO m..y FROM m..m2",

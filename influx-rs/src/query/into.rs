@@ -127,7 +127,7 @@ fn series_lines(
                         }
                     }
                     _ if tag_columns.contains(c.as_str()) => {}
-                    _ => fields.extend(line_value(v).map(|v| (c.as_str(), v))),
+                    _ => fields.extend(line_value(v).map(|v| (field_name(c, tag_columns), v))),
                 }
             }
             let tags: Vec<(&str, &str)> = tags.into_iter().collect();
@@ -139,6 +139,22 @@ fn series_lines(
         }
     }
     (w.into_bytes(), count)
+}
+
+/// The field a column is written as: a column numbered because a tag of `top`/`bottom` took
+/// its name (`host_1` beside `top(v, host, 1)`) keeps the name it was given, as InfluxDB
+/// writes it (a field and a tag of one key).
+fn field_name<'a>(column: &'a str, tag_columns: &BTreeSet<&str>) -> &'a str {
+    match column.rsplit_once('_') {
+        Some((base, n))
+            if !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && tag_columns.contains(base) =>
+        {
+            base
+        }
+        _ => column,
+    }
 }
 
 /// JSON result cell → line-protocol value, keeping the type it was computed with.

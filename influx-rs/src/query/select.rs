@@ -191,15 +191,13 @@ pub(super) fn select_to(
         series: None,
         interrupt: &ctx.interrupt,
         planner: ctx.planner.as_deref(),
-        db: "",
-        rp: "",
+        sources: &[],
         measurement: "",
         min,
         max,
         epoch,
         tz,
         wildcard: None,
-        copies: 1,
     };
     // Where each source reads, in order: a subquery, or a measurement of a database and
     // retention policy.
@@ -243,20 +241,23 @@ pub(super) fn select_to(
         );
     }
     // The series of several measurements come out by measurement name, whatever order FROM
-    // names them in (as InfluxDB, which sorts its series by name); one named twice is read
-    // twice.
-    let targets: Vec<((String, String, String), usize)> = if subqueries.is_empty() {
+    // names them in (as InfluxDB, which sorts its series by name); a measurement named in
+    // several sources (`FROM cpu, /c.u/`, `FROM db0..cpu, db1..cpu`) is one, read from each.
+    let targets: Vec<(String, Vec<(String, String)>)> = if subqueries.is_empty() {
         targets.sort_by(|a, b| a.2.cmp(&b.2));
-        let mut counted: Vec<((String, String, String), usize)> = Vec::new();
-        for t in targets {
-            match counted.iter_mut().find(|(u, _)| *u == t) {
-                Some((_, n)) => *n += 1,
-                None => counted.push((t, 1)),
+        let mut merged: Vec<(String, Vec<(String, String)>)> = Vec::new();
+        for (db, rp, m) in targets {
+            match merged.iter_mut().find(|(n, _)| *n == m) {
+                Some((_, sources)) => sources.push((db, rp)),
+                None => merged.push((m, vec![(db, rp)])),
             }
         }
-        counted
+        merged
     } else {
-        targets.into_iter().map(|t| (t, 1)).collect()
+        targets
+            .into_iter()
+            .map(|(db, rp, m)| (m, vec![(db, rp)]))
+            .collect()
     };
     let raw_wildcard = calls == 0
         && !multi_row
@@ -269,11 +270,13 @@ pub(super) fn select_to(
     let keys = ((raw_wildcard || call_wildcard) && targets.len() > 1).then(|| {
         let mut types = BTreeMap::new();
         let mut tags = BTreeSet::new();
-        for ((db, rp, m), _) in &targets {
-            for (name, t) in engine.fields(db, rp, m, min, max) {
-                types.entry(name).or_insert(t);
+        for (m, sources) in &targets {
+            for (db, rp) in sources {
+                for (name, t) in engine.fields(db, rp, m, min, max) {
+                    types.entry(name).or_insert(t);
+                }
+                tags.extend(engine.tag_keys(db, m, min, max));
             }
-            tags.extend(engine.tag_keys(db, m, min, max));
         }
         WildcardKeys {
             fields: types.keys().cloned().collect(),
@@ -287,8 +290,18 @@ pub(super) fn select_to(
     };
     let mut subqueries = subqueries.into_iter().peekable();
     for at in 0..=targets.len() {
+        // Subqueries side by side whose results name one measurement are read as one.
+        let mut derived_here: Vec<subquery::Derived> = Vec::new();
         while let Some((_, inner)) = subqueries.next_if(|(i, _)| *i == at) {
-            for derived in subquery::run(engine, inner, (min, max), ctx)? {
+            for derived in subquery::run(engine, inner, (min, max), &sel.dimensions, ctx)? {
+                match derived_here.iter_mut().find(|d| d.name == derived.name) {
+                    Some(same) => same.absorb(derived),
+                    None => derived_here.push(derived),
+                }
+            }
+        }
+        {
+            for derived in derived_here {
                 ctx.interrupt.check()?;
                 let scope = Scope {
                     derived: Some(&derived),
@@ -298,15 +311,13 @@ pub(super) fn select_to(
                 run(&scope, out)?;
             }
         }
-        let Some(((db, rp, m), copies)) = targets.get(at) else {
+        let Some((m, sources)) = targets.get(at) else {
             continue;
         };
         ctx.interrupt.check()?;
         let scope = Scope {
-            db,
-            rp,
+            sources,
             measurement: m,
-            copies: *copies,
             ..base
         };
         run(&scope, out)?;
@@ -327,8 +338,10 @@ struct Scope<'a> {
     planner: Option<&'a super::planner::Planner>,
     /// When set, only these series (sorted) are read: a group of them, or those `SLIMIT` left.
     series: Option<&'a [std::sync::Arc<[u8]>]>,
-    db: &'a str,
-    rp: &'a str,
+    /// The databases and retention policies the measurement is read from, in `FROM`'s order:
+    /// InfluxDB reads every source, the same one twice too (`FROM cpu, /c.u/`), into one
+    /// series per tag set.
+    sources: &'a [(String, String)],
     measurement: &'a str,
     min: i64,
     max: i64,
@@ -337,9 +350,6 @@ struct Scope<'a> {
     tz: Option<chrono_tz::Tz>,
     /// With several measurements, the keys `*` expands to in every one of them.
     wildcard: Option<&'a WildcardKeys>,
-    /// How many times `FROM` names this measurement: InfluxDB reads every source, the same
-    /// one twice too (`FROM cpu, /c.u/`), so each series is read that many times.
-    copies: usize,
 }
 
 /// The fields and tags of every measurement a statement reads: what a raw `*` over several
@@ -373,49 +383,59 @@ impl Scope<'_> {
     fn field_names(&self) -> Vec<String> {
         match self.derived {
             Some(d) => d.fields(),
-            None => self
-                .engine
-                .fields(self.db, self.rp, self.measurement, self.min, self.max)
-                .into_iter()
-                .map(|(n, _)| n)
-                .collect(),
+            None => self.field_types().into_keys().collect(),
         }
     }
 
-    /// The type of field `name` in range; `None` when unknown (a subquery's rows) or no field.
+    /// The type of field `name` in range; `None` when no field has that name.
     fn field_type(&self, name: &str) -> Option<crate::storage::FieldType> {
         self.field_types().remove(name)
     }
 
-    /// The types of the fields in range; empty when unknown (a subquery's rows).
+    /// The types of the fields in range (a subquery's: those its columns were written with).
     fn field_types(&self) -> BTreeMap<String, crate::storage::FieldType> {
-        match self.derived {
-            Some(_) => BTreeMap::new(),
-            None => self
-                .engine
-                .fields(self.db, self.rp, self.measurement, self.min, self.max)
-                .into_iter()
-                .collect(),
+        if let Some(d) = self.derived {
+            return d.types();
         }
+        let mut types = BTreeMap::new();
+        {
+            for (db, rp) in self.sources {
+                for (name, t) in self
+                    .engine
+                    .fields(db, rp, self.measurement, self.min, self.max)
+                {
+                    types.entry(name).or_insert(t);
+                }
+            }
+        }
+        types
     }
 
     /// Tag keys that a `WHERE` clause reads as tags: those that name no field too (a name
     /// that is both is the field there, unless written `name::tag`).
     fn condition_tag_keys(&self) -> BTreeSet<String> {
-        let mut keys = self.tag_keys();
+        let mut keys = match self.derived {
+            Some(d) => d.tag_keys(),
+            None => self.tag_keys(),
+        };
         for field in self.field_names() {
             keys.remove(&field);
         }
         keys
     }
 
-    /// Tag keys of the measurement in range.
+    /// Tag keys of the measurement in range (of a subquery: those the outer select list shows).
     fn tag_keys(&self) -> BTreeSet<String> {
         match self.derived {
-            Some(d) => d.tag_keys(),
+            Some(d) => d.shown_tag_keys(),
             None => self
-                .engine
-                .tag_keys(self.db, self.measurement, self.min, self.max),
+                .sources
+                .iter()
+                .flat_map(|(db, _)| {
+                    self.engine
+                        .tag_keys(db, self.measurement, self.min, self.max)
+                })
+                .collect(),
         }
     }
 
@@ -541,38 +561,56 @@ impl Scope<'_> {
         visit: &mut dyn FnMut(crate::storage::SeriesData),
     ) -> Vec<String> {
         let wanted = self.wanted_fields(fields, condition);
-        let mut visit = |s: crate::storage::SeriesData| {
-            for _ in 1..self.copies {
-                visit(s.clone());
+        self.with_filter(condition, |filter| {
+            if let Some(d) = self.derived {
+                d.read(&wanted, (self.min, self.max), filter.keep)
+                    .into_iter()
+                    .for_each(&mut *visit);
+                return;
             }
-            visit(s);
-        };
-        let visit = &mut visit;
-        self.with_filter(condition, |filter| match self.derived {
-            Some(d) => d
-                .read(&wanted, (self.min, self.max), filter.keep)
-                .into_iter()
-                .for_each(visit),
-            None if last_only && self.planner.is_none() => self
-                .last_points(&wanted, filter.keep)
-                .into_iter()
-                .for_each(|s| counted(self.interrupt, s, visit)),
-            None => {
-                let read = self.measurement_read(&wanted, filter);
-                match self.planner {
-                    Some(planner) => planner.add(
-                        self.measurement,
-                        self.engine
-                            .fields(self.db, self.rp, self.measurement, self.min, self.max),
-                        self.engine.plan_measurement(&read),
-                    ),
-                    None => self
-                        .engine
-                        .visit_measurement(&read, &mut |s| counted(self.interrupt, s, visit)),
-                }
+            // Several sources: their series in key order, each series' sources one after the
+            // other (as InfluxDB merges the shards of one series), so ties in time come in
+            // the same order.
+            if self.sources.len() > 1 {
+                let mut gathered = Vec::new();
+                self.read_sources(&wanted, filter, last_only, &mut |s| gathered.push(s));
+                gathered.sort_by(|a, b| a.key.cmp(&b.key));
+                gathered.into_iter().for_each(&mut *visit);
+            } else {
+                self.read_sources(&wanted, filter, last_only, visit);
             }
         });
         wanted
+    }
+
+    /// `wanted` fields of the series of each source that `filter` accepts, source by source.
+    fn read_sources(
+        &self,
+        wanted: &[String],
+        filter: crate::storage::SeriesFilter<'_>,
+        last_only: bool,
+        visit: &mut dyn FnMut(crate::storage::SeriesData),
+    ) {
+        for (db, rp) in self.sources {
+            if last_only && self.planner.is_none() {
+                self.last_points(db, rp, wanted, filter.keep)
+                    .into_iter()
+                    .for_each(|s| counted(self.interrupt, s, visit));
+                continue;
+            }
+            let read = self.measurement_read(db, rp, wanted, filter);
+            match self.planner {
+                Some(planner) => planner.add(
+                    self.measurement,
+                    self.engine
+                        .fields(db, rp, self.measurement, self.min, self.max),
+                    self.engine.plan_measurement(&read),
+                ),
+                None => self
+                    .engine
+                    .visit_measurement(&read, &mut |s| counted(self.interrupt, s, visit)),
+            }
+        }
     }
 
     /// The keys of the series that pass the tag-only parts of `condition`, sorted, without
@@ -583,11 +621,17 @@ impl Scope<'_> {
                 let keys: BTreeSet<_> = d.keys().filter(|k| (filter.keep)(k)).collect();
                 keys.into_iter().collect()
             }
-            None => self
-                .engine
-                .series_to_visit(&self.measurement_read(&[], filter))
-                .into_iter()
-                .collect(),
+            None => {
+                let keys: BTreeSet<_> = self
+                    .sources
+                    .iter()
+                    .flat_map(|(db, rp)| {
+                        self.engine
+                            .series_to_visit(&self.measurement_read(db, rp, &[], filter))
+                    })
+                    .collect();
+                keys.into_iter().collect()
+            }
         })
     }
 
@@ -596,19 +640,26 @@ impl Scope<'_> {
     fn data_span(&self, fields: &[String], condition: Option<&Expr>) -> Option<(i64, i64)> {
         let wanted = self.wanted_fields(fields, condition);
         self.with_filter(condition, |filter| {
-            self.engine
-                .time_bounds(&self.measurement_read(&wanted, filter))
+            self.sources
+                .iter()
+                .filter_map(|(db, rp)| {
+                    self.engine
+                        .time_bounds(&self.measurement_read(db, rp, &wanted, filter))
+                })
+                .reduce(|(a0, a1), (b0, b1)| (a0.min(b0), a1.max(b1)))
         })
     }
 
     fn measurement_read<'r>(
         &'r self,
+        db: &'r str,
+        rp: &'r str,
         fields: &'r [String],
         filter: crate::storage::SeriesFilter<'r>,
     ) -> crate::storage::MeasurementRead<'r> {
         crate::storage::MeasurementRead {
-            db: self.db,
-            rp: self.rp,
+            db,
+            rp,
             measurement: self.measurement,
             fields,
             range: (self.min, self.max),
@@ -767,25 +818,23 @@ impl Scope<'_> {
     /// one-point columns.
     fn last_points(
         &self,
+        db: &str,
+        rp: &str,
         fields: &[String],
         keep: &dyn Fn(&[u8]) -> bool,
     ) -> Vec<crate::storage::SeriesData> {
         let keys = self
             .engine
-            .series_keys(self.db, self.measurement, self.min, self.max);
+            .series_keys(db, self.measurement, self.min, self.max);
         keys.into_iter()
             .filter(|k| keep(k))
             .filter_map(|key| {
                 let columns: Vec<(String, crate::storage::column::Column)> = fields
                     .iter()
                     .filter_map(|f| {
-                        let (t, v) = self.engine.last_point(
-                            self.db,
-                            self.rp,
-                            &key,
-                            f,
-                            (self.min, self.max),
-                        )?;
+                        let (t, v) =
+                            self.engine
+                                .last_point(db, rp, &key, f, (self.min, self.max))?;
                         let mut c = crate::storage::column::Column::new(v.field_type());
                         c.push(t, &v);
                         Some((f.clone(), c))
@@ -993,6 +1042,8 @@ fn shown_tags(
         .iter()
         .all(|d| matches!(d, Dimension::Time { .. })))
     .then(|| group_tags.iter().cloned().zip(key).collect())
+    // Go leaves an empty map out of the answer (`GROUP BY *` where there are no tags).
+    .filter(|tags: &BTreeMap<String, String>| !tags.is_empty())
 }
 
 /// The values of `group_tags` in `tags` ("" when absent): a series' group.

@@ -21,7 +21,8 @@ pub struct MeasurementRead<'a> {
     pub filter: SeriesFilter<'a>,
 }
 
-/// Which series of a measurement a read wants.
+/// Which series of a measurement a read wants (copied to read several sources alike).
+#[derive(Clone, Copy)]
 pub struct SeriesFilter<'a> {
     /// `(tag, values)`: the tag must have one of the (non-empty) values; looked up in the
     /// indexes' bitmaps before any key is read.

@@ -109,12 +109,13 @@ fn send_group(
         };
         slices.held(rows.len());
         // Stable: rows of equal time keep the order of their series. A subquery that
-        // aggregated its whole range gives its rows series by series, as InfluxDB.
+        // aggregated its whole range gives its rows series by series, as InfluxDB, in that
+        // order whatever `ORDER BY` says.
         if !scope.derived.is_some_and(|d| d.in_series_order()) {
             rows.sort_by_key(|(t, _)| *t);
-        }
-        if sel.descending {
-            rows.reverse();
+            if sel.descending {
+                rows.reverse();
+            }
         }
         let skipped = to_skip.min(rows.len());
         to_skip -= skipped;

@@ -17,7 +17,12 @@ pub(super) struct Derived {
     pub(super) name: String,
     series: Vec<SeriesData>,
     fields: Vec<String>,
+    /// Each column's type (the first series' where they differ).
+    types: BTreeMap<String, FieldType>,
     tag_keys: BTreeSet<String>,
+    /// The tag keys the inner query grouped by itself (not those the outer query passed down):
+    /// the tags an outer select list can show.
+    shown_tag_keys: BTreeSet<String>,
     /// Whether the inner query aggregates over its whole range (no `GROUP BY time()`): its
     /// rows come series by series, each at its own time, and InfluxDB hands them to a raw
     /// outer query in that order, not merged by time.
@@ -25,6 +30,26 @@ pub(super) struct Derived {
 }
 
 impl Derived {
+    /// Takes in the rows of another subquery of the same name (`FROM (…), (…)`): one
+    /// measurement read from both, series of one tag set grouped together.
+    pub(super) fn absorb(&mut self, other: Derived) {
+        // A series in both stays two (points of one time are two rows), and the first
+        // subquery's series come first, as InfluxDB reads them.
+        self.series.extend(other.series);
+        for f in other.fields {
+            if !self.fields.contains(&f) {
+                self.fields.push(f);
+            }
+        }
+        self.fields.sort();
+        for (name, t) in other.types {
+            self.types.entry(name).or_insert(t);
+        }
+        self.tag_keys.extend(other.tag_keys);
+        self.shown_tag_keys.extend(other.shown_tag_keys);
+        self.in_series_order &= other.in_series_order;
+    }
+
     /// See the field: whether a raw outer query keeps the rows in the inner series' order.
     pub(super) fn in_series_order(&self) -> bool {
         self.in_series_order
@@ -35,12 +60,24 @@ impl Derived {
         self.fields.clone()
     }
 
-    /// Tag keys (the inner query's `GROUP BY` tags).
+    /// The type of each field, as the outer query's functions take it.
+    pub(super) fn types(&self) -> BTreeMap<String, FieldType> {
+        self.types.clone()
+    }
+
+    /// Tag keys (the inner query's `GROUP BY` tags, with those the outer query passed down):
+    /// what the outer query groups and filters by.
     pub(super) fn tag_keys(&self) -> BTreeSet<String> {
         self.tag_keys.clone()
     }
 
-    /// The keys of its series, sorted.
+    /// The tag keys the inner query grouped by itself: only those have values in the outer
+    /// select list (a tag the outer `GROUP BY` passed down shows null there, as in InfluxDB).
+    pub(super) fn shown_tag_keys(&self) -> BTreeSet<String> {
+        self.shown_tag_keys.clone()
+    }
+
+    /// The keys of its series (a key twice when two subqueries side by side both have it).
     pub(super) fn keys(&self) -> impl Iterator<Item = Arc<[u8]>> + '_ {
         self.series.iter().map(|s| Arc::clone(&s.key))
     }
@@ -72,14 +109,30 @@ impl Derived {
     }
 }
 
-/// Runs `inner` (also bounded by the outer `[min, max]`) and returns its result by measurement.
+/// Runs `inner` (also bounded by the outer `[min, max]`, and grouped by the tags the outer
+/// query groups by too, as InfluxDB passes them down) and returns its result by measurement.
 pub(super) fn run(
     engine: &Engine,
     inner: &SelectStatement,
     (min, max): (i64, i64),
+    outer_dimensions: &[Dimension],
     ctx: &QueryContext,
 ) -> Result<Vec<Derived>, QueryError> {
     let mut inner = inner.clone();
+    let own = inner.dimensions.clone();
+    let shown = |tag: &str| {
+        own.iter().any(|d| match d {
+            Dimension::Tag(t) => t == tag,
+            Dimension::Wildcard => true,
+            Dimension::Regex(re) => regex::Regex::new(re).is_ok_and(|re| re.is_match(tag)),
+            Dimension::Time { .. } => false,
+        })
+    };
+    for d in outer_dimensions {
+        if matches!(d, Dimension::Tag(_)) && !inner.dimensions.contains(d) {
+            inner.dimensions.push(d.clone());
+        }
+    }
     let bounds = [
         (BinaryOp::Gte, min, i64::MIN),
         (BinaryOp::Lte, max, i64::MAX),
@@ -118,17 +171,29 @@ pub(super) fn run(
             name,
             series: Vec::new(),
             fields: Vec::new(),
+            types: BTreeMap::new(),
             tag_keys: BTreeSet::new(),
+            shown_tag_keys: BTreeSet::new(),
             in_series_order,
         });
         let tags = s.tags.clone().unwrap_or_default();
         derived.tag_keys.extend(tags.keys().cloned());
+        derived
+            .shown_tag_keys
+            .extend(tags.keys().filter(|t| shown(t)).cloned());
         for c in s.columns.iter().skip(1) {
             if !derived.fields.contains(c) {
                 derived.fields.push(c.clone());
             }
         }
-        derived.series.push(series_data(&s, &tags));
+        let data = series_data(&s, &tags);
+        for (name, column) in &data.fields {
+            derived
+                .types
+                .entry(name.clone())
+                .or_insert(column.values.field_type());
+        }
+        derived.series.push(data);
     }
     Ok(by_name
         .into_values()
