@@ -746,6 +746,22 @@ const QUERIES: &[&str] = &[
     "SELECT top(m, host, 2) FROM (SELECT mean(usage) AS m FROM cpu GROUP BY host)",
     "SELECT a + b + c FROM (SELECT mean(usage) AS a, mean(count) AS b, max(usage) AS c FROM cpu GROUP BY host)",
     "SELECT mean(a + b) FROM (SELECT usage AS a, count AS b FROM cpu)",
+    // ... a subquery's columns that show tags are no fields of `f(*)`; transformations other
+    // than derivative/difference take every point, those of one time too; a subquery takes
+    // the outer query's time order unless it states its own, which must agree.
+    "SELECT count(*) FROM (SELECT * FROM cpu)",
+    "SELECT count(*) FROM (SELECT * FROM cpu) GROUP BY host",
+    "SELECT count(*) FROM (SELECT usage, host AS h FROM cpu)",
+    "SELECT mean(*) FROM (SELECT * FROM cpu)",
+    "SELECT cumulative_sum(m) FROM (SELECT last(usage) AS m FROM cpu GROUP BY host)",
+    "SELECT elapsed(m) FROM (SELECT last(usage) AS m FROM cpu GROUP BY host)",
+    "SELECT moving_average(m, 2) FROM (SELECT max(usage) AS m FROM cpu GROUP BY host)",
+    "SELECT exponential_moving_average(m, 2) FROM (SELECT last(usage) AS m FROM cpu GROUP BY host)",
+    "SELECT difference(m) FROM (SELECT last(usage) AS m FROM cpu GROUP BY host)",
+    "SELECT elapsed(usage) FROM cpu WHERE time < '2020-01-01T00:00:20Z'",
+    "SELECT usage FROM (SELECT usage FROM cpu ORDER BY time DESC LIMIT 3)",
+    "SELECT usage FROM (SELECT usage FROM cpu WHERE host = 'a' LIMIT 3) ORDER BY time DESC",
+    "SELECT usage FROM (SELECT usage FROM cpu WHERE host = 'a' ORDER BY time DESC LIMIT 3) ORDER BY time DESC",
     // Parse errors: EOF's position, the WITH KEY operators named, deletions scoped to the
     // query's database.
     "SELECT usage FROM",

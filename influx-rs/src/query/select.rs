@@ -177,7 +177,7 @@ pub(super) fn select_to(
         if !multi_row {
             return aggregate::aggregate(scope, sel, ctx.now, out);
         }
-        let mut series = multi::select(scope, sel)?;
+        let mut series = multi::select(scope, sel, ctx.now)?;
         // `ORDER BY time DESC` puts the series in reverse order too, as InfluxDB.
         if sel.descending {
             series.reverse();
@@ -205,6 +205,13 @@ pub(super) fn select_to(
     let mut subqueries: Vec<(usize, &SelectStatement)> = Vec::new();
     for source in &sel.sources {
         if let MeasurementName::Subquery(inner) = &source.name {
+            // Written `ORDER BY time DESC` inside, the outer query must be too; unwritten,
+            // the inner query takes the outer's order.
+            if inner.descending && !sel.descending {
+                return Err(QueryError::Invalid(
+                    "subqueries must be ordered in the same direction as the query itself".into(),
+                ));
+            }
             subqueries.push((targets.len(), inner));
             continue;
         }
@@ -293,7 +300,7 @@ pub(super) fn select_to(
         // Subqueries side by side whose results name one measurement are read as one.
         let mut derived_here: Vec<subquery::Derived> = Vec::new();
         while let Some((_, inner)) = subqueries.next_if(|(i, _)| *i == at) {
-            for derived in subquery::run(engine, inner, (min, max), &sel.dimensions, ctx)? {
+            for derived in subquery::run(engine, inner, (min, max), sel, ctx)? {
                 match derived_here.iter_mut().find(|d| d.name == derived.name) {
                     Some(same) => same.absorb(derived),
                     None => derived_here.push(derived),

@@ -158,13 +158,18 @@ impl Transform {
         }
     }
 
-    /// The transformation of time-ordered `points`; a point at the same time as the one before
-    /// it is skipped, as InfluxDB does.
+    /// The transformation of time-ordered `points`. `derivative` and `difference` skip a point
+    /// at the same time as the one before it (InfluxDB's reducers do: it "does not advance the
+    /// stream"); the others take every point.
     pub(super) fn apply(&self, points: &[(i64, Value)], default_unit: i64) -> Vec<(i64, Value)> {
-        let mut distinct: Vec<&(i64, Value)> = Vec::with_capacity(points.len());
+        let skips_ties = matches!(
+            self,
+            Transform::Derivative { .. } | Transform::Difference { .. }
+        );
+        let mut stream: Vec<&(i64, Value)> = Vec::with_capacity(points.len());
         for p in points {
-            if distinct.last().is_none_or(|q| q.0 != p.0) {
-                distinct.push(p);
+            if !skips_ties || stream.last().is_none_or(|q| q.0 != p.0) {
+                stream.push(p);
             }
         }
         match *self {
@@ -176,9 +181,9 @@ impl Transform {
                 kept.sort_by_key(|p| p.0);
                 kept
             }
-            Transform::CumulativeSum => cumulative_sum(&distinct),
+            Transform::CumulativeSum => cumulative_sum(&stream),
             Transform::Technical(call) => {
-                let numbers: Vec<(i64, f64)> = distinct
+                let numbers: Vec<(i64, f64)> = stream
                     .iter()
                     .filter_map(|p| Some((p.0, as_f64(&p.1)?)))
                     .collect();
@@ -191,7 +196,7 @@ impl Transform {
                     .collect()
             }
             Transform::HoltWinters(hw) => {
-                let numbers: Vec<(i64, f64)> = distinct
+                let numbers: Vec<(i64, f64)> = stream
                     .iter()
                     .filter_map(|p| Some((p.0, as_f64(&p.1)?)))
                     .collect();
@@ -201,7 +206,7 @@ impl Transform {
                     .collect()
             }
             Transform::MovingAverage { window } => {
-                let numbers: Vec<(i64, f64)> = distinct
+                let numbers: Vec<(i64, f64)> = stream
                     .iter()
                     .filter_map(|p| Some((p.0, as_f64(&p.1)?)))
                     .collect();
@@ -213,7 +218,7 @@ impl Transform {
                     })
                     .collect()
             }
-            _ => distinct
+            _ => stream
                 .windows(2)
                 .filter_map(|pair| {
                     let (q, p) = (pair[0], pair[1]);
@@ -425,8 +430,20 @@ mod tests {
         ];
         assert_eq!(
             Transform::Elapsed { unit: 1_000 }.apply(&spaced, 1),
-            vec![(10_000, Value::Integer(10)), (40_000, Value::Integer(30))],
-            "points at the time of the one before are skipped"
+            vec![
+                (10_000, Value::Integer(10)),
+                (10_000, Value::Integer(0)),
+                (40_000, Value::Integer(30))
+            ],
+            "elapsed takes every point, one at the time of the one before too"
+        );
+        assert_eq!(
+            Transform::Difference {
+                non_negative: false
+            }
+            .apply(&spaced, 1),
+            vec![(10_000, Value::Float(1.0)), (40_000, Value::Float(1.0))],
+            "difference skips a point at the time of the one before"
         );
         let parse = |q: &str| {
             let Ok(influxql::Statement::Select(s)) = influxql::parse_statement(q) else {

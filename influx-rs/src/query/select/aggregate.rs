@@ -227,6 +227,8 @@ impl SelectList {
                     .iter()
                     .filter(|n| types.get(*n).is_none_or(|t| takes.contains(t)))
                     .filter(|n| matching.as_ref().is_none_or(|re| re.is_match(n)))
+                    // A subquery's columns that show tags are no fields of `f(*)`.
+                    .filter(|n| scope.derived.is_none_or(|d| !d.is_tag_column(n)))
                     .map(|n| (n.clone(), format!("{label}_{n}")))
                     .collect()
             } else {

@@ -232,7 +232,11 @@ enum Aux {
 }
 
 /// Runs a `SELECT` whose select list has `distinct`, `top`, `bottom` or `sample`.
-pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Series>, QueryError> {
+pub(super) fn select(
+    scope: &Scope<'_>,
+    sel: &SelectStatement,
+    now: i64,
+) -> Result<Vec<Series>, QueryError> {
     let mut selector: Option<(Selector, Label)> = None;
     let mut read: Vec<String> = Vec::new();
     let mut aux: Vec<(Label, Expr)> = Vec::new();
@@ -385,8 +389,9 @@ pub(super) fn select(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Vec<Ser
                 } else {
                     scope.min
                 };
+                // Without an upper bound, windows run to now, as for other aggregates.
                 let to = if scope.max == i64::MAX {
-                    last
+                    now.max(last)
                 } else {
                     scope.max
                 };

@@ -7,7 +7,7 @@ use crate::query::math;
 use crate::query::{Epoch, QueryError, Series};
 use crate::storage::column::Column;
 use crate::storage::{Engine, FieldType, SeriesData, Value};
-use influxql::{BinaryOp, Dimension, Expr, SelectStatement};
+use influxql::{BinaryOp, Dimension, Expr, MeasurementName, SelectStatement};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -19,6 +19,9 @@ pub(super) struct Derived {
     fields: Vec<String>,
     /// Each column's type (the first series' where they differ).
     types: BTreeMap<String, FieldType>,
+    /// Columns that show tags of the inner query's measurements (`SELECT usage, host`, or
+    /// `*`): InfluxDB counts them as tags, not fields, when the outer query expands `f(*)`.
+    tag_columns: BTreeSet<String>,
     tag_keys: BTreeSet<String>,
     /// The tag keys the inner query grouped by itself (not those the outer query passed down):
     /// the tags an outer select list can show.
@@ -45,6 +48,7 @@ impl Derived {
         for (name, t) in other.types {
             self.types.entry(name).or_insert(t);
         }
+        self.tag_columns.extend(other.tag_columns);
         self.tag_keys.extend(other.tag_keys);
         self.shown_tag_keys.extend(other.shown_tag_keys);
         self.in_series_order &= other.in_series_order;
@@ -58,6 +62,11 @@ impl Derived {
     /// Field names, sorted.
     pub(super) fn fields(&self) -> Vec<String> {
         self.fields.clone()
+    }
+
+    /// Whether column `name` shows a tag of the inner query's measurements.
+    pub(super) fn is_tag_column(&self, name: &str) -> bool {
+        self.tag_columns.contains(name)
     }
 
     /// The type of each field, as the outer query's functions take it.
@@ -109,16 +118,18 @@ impl Derived {
     }
 }
 
-/// Runs `inner` (also bounded by the outer `[min, max]`, and grouped by the tags the outer
-/// query groups by too, as InfluxDB passes them down) and returns its result by measurement.
+/// Runs `inner` (also bounded by the outer `[min, max]`, grouped by the tags the `outer`
+/// query groups by too and in its time order, as InfluxDB passes them down) and returns its
+/// result by measurement.
 pub(super) fn run(
     engine: &Engine,
     inner: &SelectStatement,
     (min, max): (i64, i64),
-    outer_dimensions: &[Dimension],
+    outer: &SelectStatement,
     ctx: &QueryContext,
 ) -> Result<Vec<Derived>, QueryError> {
     let mut inner = inner.clone();
+    inner.descending |= outer.descending;
     let own = inner.dimensions.clone();
     let shown = |tag: &str| {
         own.iter().any(|d| match d {
@@ -128,7 +139,7 @@ pub(super) fn run(
             Dimension::Time { .. } => false,
         })
     };
-    for d in outer_dimensions {
+    for d in &outer.dimensions {
         if matches!(d, Dimension::Tag(_)) && !inner.dimensions.contains(d) {
             inner.dimensions.push(d.clone());
         }
@@ -165,13 +176,21 @@ pub(super) fn run(
             .iter()
             .any(|d| matches!(d, Dimension::Time { .. }));
     let mut by_name: BTreeMap<String, Derived> = BTreeMap::new();
-    for s in super::select(engine, &inner, &ctx)? {
+    let tag_columns = tag_columns(engine, &inner, (min, max), &ctx);
+    let mut result = super::select(engine, &inner, &ctx)?;
+    // `ORDER BY time DESC` reverses the order of the series in an answer, not in the rows a
+    // subquery hands on: those stay in series order, as InfluxDB reads them.
+    if inner.descending {
+        result.reverse();
+    }
+    for s in result {
         let name = s.name.clone().unwrap_or_default();
         let derived = by_name.entry(name.clone()).or_insert_with(|| Derived {
             name,
             series: Vec::new(),
             fields: Vec::new(),
             types: BTreeMap::new(),
+            tag_columns: tag_columns.clone(),
             tag_keys: BTreeSet::new(),
             shown_tag_keys: BTreeSet::new(),
             in_series_order,
@@ -204,6 +223,75 @@ pub(super) fn run(
         .collect())
 }
 
+/// The columns the inner select list fills with tags of its measurements: `*`'s tags, and
+/// names (or `name::tag`, aliased or not) that are tag keys and no fields of a measurement it
+/// reads.
+fn tag_columns(
+    engine: &Engine,
+    inner: &SelectStatement,
+    (min, max): (i64, i64),
+    ctx: &QueryContext,
+) -> BTreeSet<String> {
+    let mut tags = BTreeSet::new();
+    let mut fields = BTreeSet::new();
+    for source in &inner.sources {
+        let Some(db) = source
+            .database
+            .as_deref()
+            .or(ctx.database.as_deref())
+            .filter(|d| !d.is_empty())
+        else {
+            continue;
+        };
+        let rp = source.retention_policy.as_deref().unwrap_or("");
+        let Ok(rp) = engine.catalog().resolve_policy(db, rp).map(str::to_string) else {
+            continue;
+        };
+        let measurements: Vec<String> = match &source.name {
+            MeasurementName::Name(n) => vec![n.clone()],
+            MeasurementName::Regex(re) => match regex::Regex::new(re) {
+                Ok(re) => engine
+                    .measurements(db)
+                    .into_iter()
+                    .filter(|m| re.is_match(m))
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        for m in measurements {
+            tags.extend(engine.tag_keys(db, &m, min, max));
+            fields.extend(
+                engine
+                    .fields(db, &rp, &m, min, max)
+                    .into_iter()
+                    .map(|(n, _)| n),
+            );
+        }
+    }
+    let is_tag = |name: &str| tags.contains(name) && !fields.contains(name);
+    let mut shown = BTreeSet::new();
+    for f in &inner.fields {
+        match (&f.expr, &f.alias) {
+            (Expr::Wildcard, _) => shown.extend(tags.iter().filter(|t| is_tag(t)).cloned()),
+            (Expr::VarRef(name), alias) if is_tag(name) => {
+                shown.insert(alias.clone().unwrap_or_else(|| name.clone()));
+            }
+            (
+                Expr::Typed {
+                    name,
+                    to: influxql::VarType::Tag,
+                },
+                alias,
+            ) => {
+                shown.insert(alias.clone().unwrap_or_else(|| name.clone()));
+            }
+            _ => {}
+        }
+    }
+    shown
+}
+
 /// One result series as stored-like data: a key from its name and tags, a typed column per
 /// result column (the type the values were written with; nulls are no point).
 fn series_data(s: &Series, tags: &BTreeMap<String, String>) -> SeriesData {
@@ -222,13 +310,16 @@ fn series_data(s: &Series, tags: &BTreeMap<String, String>) -> SeriesData {
         .enumerate()
         .skip(1)
         .filter_map(|(i, name)| {
-            let cells: Vec<(i64, &serde_json::Value)> = s
+            let mut cells: Vec<(i64, &serde_json::Value)> = s
                 .values
                 .iter()
                 .zip(&times)
                 .filter_map(|(row, t)| Some(((*t)?, row.get(i)?)))
                 .filter(|(_, v)| !v.is_null())
                 .collect();
+            // In time order whatever order the inner query answered in (stable: rows of one
+            // time from several series keep their order).
+            cells.sort_by_key(|(t, _)| *t);
             let ty = column_type(cells.iter().map(|(_, v)| *v))?;
             let mut column = Column::new(ty);
             for (t, v) in cells {
