@@ -762,6 +762,16 @@ const QUERIES: &[&str] = &[
     "SELECT usage FROM (SELECT usage FROM cpu ORDER BY time DESC LIMIT 3)",
     "SELECT usage FROM (SELECT usage FROM cpu WHERE host = 'a' LIMIT 3) ORDER BY time DESC",
     "SELECT usage FROM (SELECT usage FROM cpu WHERE host = 'a' ORDER BY time DESC LIMIT 3) ORDER BY time DESC",
+    // Transformations of raw points under ORDER BY time DESC take the points newest first
+    // (a difference is the older minus the newer, at the older's time); moving_average keeps
+    // a running sum, as 1.x (the same last digits).
+    "SELECT derivative(usage) FROM cpu WHERE host = 'a' AND time < '2020-01-01T00:00:40Z' ORDER BY time DESC",
+    "SELECT difference(usage), elapsed(usage) FROM cpu WHERE host = 'a' AND time < '2020-01-01T00:00:40Z' ORDER BY time DESC",
+    "SELECT non_negative_derivative(usage, 1m) FROM cpu WHERE host = 'a' AND time < '2020-01-01T00:01:40Z' ORDER BY time DESC",
+    "SELECT cumulative_sum(usage), moving_average(usage, 2) FROM cpu WHERE host = 'a' AND time < '2020-01-01T00:00:40Z' ORDER BY time DESC",
+    "SELECT derivative(usage) FROM cpu WHERE time < '2020-01-01T00:00:40Z' GROUP BY host ORDER BY time DESC",
+    "SELECT moving_average(max(usage), 3) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(1m)",
+    "SELECT moving_average(usage, 4) FROM cpu WHERE host = 'c'",
     // Parse errors: EOF's position, the WITH KEY operators named, deletions scoped to the
     // query's database.
     "SELECT usage FROM",

@@ -210,11 +210,18 @@ impl Transform {
                     .iter()
                     .filter_map(|p| Some((p.0, as_f64(&p.1)?)))
                     .collect();
+                // A running sum (the newest value added, the oldest taken off), as InfluxDB
+                // keeps it: the same last digits as 1.x.
+                let mut sum = 0.0;
                 numbers
-                    .windows(window)
-                    .map(|w| {
-                        let sum: f64 = w.iter().map(|(_, v)| v).sum();
-                        (w[w.len() - 1].0, Value::Float(sum / window as f64))
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, (t, v))| {
+                        if i >= window {
+                            sum -= numbers[i - window].1;
+                        }
+                        sum += v;
+                        (i + 1 >= window).then(|| (*t, Value::Float(sum / window as f64)))
                     })
                     .collect()
             }
@@ -243,7 +250,8 @@ impl Transform {
         match *self {
             Transform::Derivative { unit, non_negative } => {
                 let (a, b) = (as_f64(&p.1)?, as_f64(&q.1)?);
-                let per = (p.0 - q.0) as f64 / unit.unwrap_or(default_unit) as f64;
+                // Per unit of time elapsed, forward or (newest first) backward.
+                let per = (p.0 - q.0).abs() as f64 / unit.unwrap_or(default_unit) as f64;
                 let d = (a - b) / per;
                 (!non_negative || d >= 0.0).then_some(Value::Float(d))
             }

@@ -102,7 +102,7 @@ pub(super) fn aggregate(
                 let aggregates = (plan.raw_calls < calls.len())
                     .then(|| whole_range_cells(scope, &plan, calls, &group))
                     .flatten();
-                transformed_points(scope, calls, &group, aggregates)
+                transformed_points(scope, calls, &group, aggregates, sel.descending)
             }
             None => whole_range_cells(scope, &plan, calls, &group)
                 .map(|(t, cells)| {
@@ -388,6 +388,7 @@ fn transformed_points(
     calls: &[Call],
     group: &GroupValues,
     aggregates: Option<(i64, Vec<serde_json::Value>)>,
+    descending: bool,
 ) -> Vec<Vec<serde_json::Value>> {
     let GroupValues::Points(fields) = group else {
         return Vec::new();
@@ -406,7 +407,13 @@ fn transformed_points(
         let Some(transform) = call.transform else {
             continue;
         };
-        for (t, v) in transform.apply(&call.points(&fields[call.field]), 1_000_000_000) {
+        // `ORDER BY time DESC` hands the points over newest first, as InfluxDB does: a
+        // difference is then the older point minus the newer, at the older one's time.
+        let mut points = call.points(&fields[call.field]).into_owned();
+        if descending {
+            points.reverse();
+        }
+        for (t, v) in transform.apply(&points, 1_000_000_000) {
             merged.put(t, i, v.to_json());
         }
     }
