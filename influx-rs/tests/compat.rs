@@ -772,6 +772,13 @@ const QUERIES: &[&str] = &[
     "SELECT derivative(usage) FROM cpu WHERE time < '2020-01-01T00:00:40Z' GROUP BY host ORDER BY time DESC",
     "SELECT moving_average(max(usage), 3) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(1m)",
     "SELECT moving_average(usage, 4) FROM cpu WHERE host = 'c'",
+    // Several measurements under ORDER BY time DESC come in reverse name order; several
+    // selectors beside a field are refused in 1.x's words.
+    "SELECT * FROM cpu, mem WHERE time < '2020-01-01T00:00:20Z' AND host = 'a' ORDER BY time DESC LIMIT 2",
+    "SELECT mean(usage), min(used) FROM cpu, mem ORDER BY time DESC",
+    "SELECT count(usage) FROM /c.u|mem/ GROUP BY host ORDER BY time DESC",
+    "SELECT first(usage), last(usage), host FROM cpu",
+    "SELECT max(usage), mean(usage), host FROM cpu",
     // Parse errors: EOF's position, the WITH KEY operators named, deletions scoped to the
     // query's database.
     "SELECT usage FROM",

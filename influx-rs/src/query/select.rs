@@ -105,9 +105,19 @@ pub(super) fn select_to(
     });
     let multi_row = multi::is_multi_row(sel);
     if calls > 0 && bare && !multi_row {
-        return Err(QueryError::Invalid(
-            "mixing aggregate and non-aggregate queries is not supported".into(),
-        ));
+        // Selectors only (`first(v), last(v), host`): InfluxDB names what is wrong.
+        let selectors_only = sel.fields.iter().all(|f| match &f.expr {
+            Expr::Call { name, .. } => matches!(
+                name.as_str(),
+                "max" | "min" | "first" | "last" | "percentile" | "sample" | "top" | "bottom"
+            ),
+            e => !math::has_call(e),
+        });
+        return Err(QueryError::Invalid(if selectors_only && calls > 1 {
+            "mixing multiple selector functions with tags or fields is not supported".into()
+        } else {
+            "mixing aggregate and non-aggregate queries is not supported".into()
+        }));
     }
     let is_time = |e: &Expr| matches!(e, Expr::VarRef(n) | Expr::Typed { name: n, .. } if n.eq_ignore_ascii_case("time"));
     if sel.fields.iter().all(|f| is_time(&f.expr)) {
@@ -248,10 +258,17 @@ pub(super) fn select_to(
         );
     }
     // The series of several measurements come out by measurement name, whatever order FROM
-    // names them in (as InfluxDB, which sorts its series by name); a measurement named in
+    // names them in (as InfluxDB, which sorts its series by name; `ORDER BY time DESC` takes
+    // them in reverse, as the series within one); a measurement named in
     // several sources (`FROM cpu, /c.u/`, `FROM db0..cpu, db1..cpu`) is one, read from each.
     let targets: Vec<(String, Vec<(String, String)>)> = if subqueries.is_empty() {
-        targets.sort_by(|a, b| a.2.cmp(&b.2));
+        targets.sort_by(|a, b| {
+            if sel.descending {
+                b.2.cmp(&a.2)
+            } else {
+                a.2.cmp(&b.2)
+            }
+        });
         let mut merged: Vec<(String, Vec<(String, String)>)> = Vec::new();
         for (db, rp, m) in targets {
             match merged.iter_mut().find(|(n, _)| *n == m) {
