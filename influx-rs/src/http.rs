@@ -635,7 +635,8 @@ async fn query(
         Ok(p) => p,
         Err(e) => return auth_error(&e),
     };
-    let Some(q) = params.get("q").filter(|q| !q.trim().is_empty()) else {
+    // Trimmed as InfluxDB trims it: error positions count from the first non-space.
+    let Some(q) = params.get("q").map(|q| q.trim()).filter(|q| !q.is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "missing required parameter \"q\"");
     };
     let statements = match influxql::parse_statements(q) {

@@ -799,6 +799,36 @@ const QUERIES: &[&str] = &[
     "SELECT * FROM \"cp\\'u\"",
     "SELECT 'a\\x' FROM cpu",
     "SHOW TAG VALUES WITH KEY = \"a\\q\"",
+    // Errors in 1.x's words and places: EOF just past the text, or one further when a name
+    // or a regex attempt read past it; a quoted string or identifier placed before its quote;
+    // a regex literal only after =~/!~ or as a whole argument; statement errors without a
+    // position; argument counts first; literals alone are no field; the query text trimmed.
+    "SELECT * FROM cpu WHERE time > now() -",
+    "SELECT 1",
+    "SELECT 1 + 2",
+    "CREATE RETENTION POLICY rp ON q DURATION 1h",
+    "CREATE RETENTION POLICY rp ON q DURATION 1h REPLICATION 0",
+    "SELECT usage FROM cpu; SELECT bad(",
+    "SELECT usage FROM cpu WHERE host = ",
+    "   SELECT * FROM cpu, ",
+    "SELECT usage FROM cpu GROUP BY host,",
+    "SELECT usage FROM cpu GROUP BY",
+    "SHOW MEASUREMENTS WITH MEASUREMENT =~",
+    "SHOW MEASUREMENTS WITH MEASUREMENT = /c.u/",
+    "SELECT usage FROM cpu WHERE usage =~ 'x'",
+    "SELECT usage FROM cpu WHERE host = /x/",
+    "SELECT usage FROM cpu WHERE 1",
+    "SELECT * FROM cpu ORDER BY host",
+    "SELECT * FROM cpu ORDER BY time ASC, host",
+    "SELECT mean(usage) FROM cpu GROUP BY time(1m) fill(foo)",
+    "SELECT mean(usage) FROM cpu GROUP BY time(1m) fill()",
+    "SELECT usage FROM cpu tz(1)",
+    "SELECT mean() FROM cpu",
+    "SELECT top() FROM cpu",
+    "SELECT 'a' FROM cpu",
+    "SELECT true FROM cpu",
+    "SELECT now() FROM cpu",
+    "KILL QUERY 99999",
     // SHOW MEASUREMENTS with WHERE on tags (a measurement without the tag is never listed;
     // != and !~ keep those where no value matches), WITH MEASUREMENT, LIMIT and OFFSET.
     "SHOW MEASUREMENTS WHERE host = 'a'",

@@ -254,7 +254,7 @@ fn show_queries_and_kill_query() {
     assert_eq!(listed[0][4], "running");
     let unknown = s.query("", "KILL QUERY 999999");
     assert_eq!(
-        unknown["results"][0]["error"], "no such query id",
+        unknown["results"][0]["error"], "no such query id: 999999",
         "{unknown}"
     );
 

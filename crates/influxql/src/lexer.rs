@@ -132,6 +132,10 @@ pub struct Lexer<'a> {
     pos: usize,
     line: usize,
     column: usize,
+    /// Whether scanning has already read past the last character once (an unquoted name,
+    /// whitespace or a `--` comment running to the end): InfluxDB's scanner then counts one
+    /// more column before the end.
+    read_past_end: bool,
     _text: std::marker::PhantomData<&'a str>,
 }
 
@@ -143,6 +147,7 @@ impl<'a> Lexer<'a> {
             pos: 0,
             line: 1,
             column: 1,
+            read_past_end: false,
             _text: std::marker::PhantomData,
         }
     }
@@ -168,6 +173,7 @@ impl<'a> Lexer<'a> {
             match (self.peek_char(0), self.peek_char(1)) {
                 (Some(c), _) if c.is_whitespace() => {
                     self.bump();
+                    self.read_past_end |= self.peek_char(0).is_none();
                 }
                 (Some('-'), Some('-')) => {
                     while let Some(c) = self.bump() {
@@ -175,6 +181,7 @@ impl<'a> Lexer<'a> {
                             break;
                         }
                     }
+                    self.read_past_end |= self.peek_char(0).is_none();
                 }
                 (Some('/'), Some('*')) => {
                     self.bump();
@@ -191,6 +198,16 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Whether the end of the text was read past once (see the field).
+    pub fn read_past_end(&self) -> bool {
+        self.read_past_end
+    }
+
+    /// Notes that the parser looked past the end of the text (for a regex).
+    pub fn mark_read_past_end(&mut self) {
+        self.read_past_end = true;
+    }
+
     /// Reads the next token; `/` is read as [`TokenKind::Slash`].
     pub fn next_token(&mut self) -> Token {
         let before = (self.line, self.column);
@@ -198,11 +215,15 @@ impl<'a> Lexer<'a> {
         let (line, column) = (self.line, self.column);
         let spaced = (line, column) != before;
         let kind = self.scan();
-        // InfluxDB's scanner counts one more character when it reads the end of the text:
-        // its errors place EOF one column past the last character's successor. A string left
-        // open is placed one column before its quote, a bad escape at its second character.
+        // InfluxDB's scanner places EOF just past the last character, or one column further
+        // when a name or whitespace ran to the end (it read past the end once already). A
+        // quoted string or identifier is placed one column before its quote, as a string left
+        // open; a bad escape at its second character.
         let (line, column) = match &kind {
-            TokenKind::Eof => (line, column + 1),
+            TokenKind::Eof if self.read_past_end => (line, column + 1),
+            TokenKind::Str(_) | TokenKind::QuotedIdent(_) => {
+                (line, column.saturating_sub(1).max(1))
+            }
             TokenKind::BadString(_) => (line, column.saturating_sub(1).max(1)),
             TokenKind::BadEscape(e) if e.ends_with('\0') => (self.line, self.column),
             TokenKind::BadEscape(_) => (self.line, self.column.saturating_sub(1).max(1)),
@@ -313,6 +334,7 @@ impl<'a> Lexer<'a> {
                         break;
                     }
                 }
+                self.read_past_end |= self.peek_char(0).is_none();
                 TokenKind::Ident(s)
             }
             other => TokenKind::Illegal(other),

@@ -55,7 +55,6 @@ fn literal() -> impl Strategy<Value = Expr> {
         any::<bool>().prop_map(Expr::Bool),
         "\\PC{0,8}".prop_map(Expr::Str),
         duration().prop_map(Expr::Duration),
-        regex().prop_map(Expr::Regex),
     ]
 }
 
@@ -114,7 +113,11 @@ fn expr() -> impl Strategy<Value = Expr> {
                 "[a-z][a-z_0-9]{0,10}".prop_filter("not a keyword", |n| {
                     !influxql::lexer::is_keyword(n) && n != "true" && n != "false"
                 }),
-                prop::collection::vec(inner.clone(), 0..3)
+                // A regex literal stands alone as an argument (`mean(/u/)`), or after `=~`.
+                prop::collection::vec(
+                    prop_oneof![4 => inner.clone(), 1 => regex().prop_map(Expr::Regex)],
+                    0..3
+                )
             )
                 .prop_map(|(name, args)| Expr::Call { name, args }),
             inner.prop_map(|e| Expr::Paren(Box::new(e))),

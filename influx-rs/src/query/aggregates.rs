@@ -54,6 +54,20 @@ impl Function {
         let field = match args.first() {
             Some(Expr::VarRef(f)) => f.clone(),
             Some(Expr::Wildcard) => "*".to_string(),
+            // InfluxDB counts the arguments first; `now()` is no function of a select list.
+            None if name == "now" => {
+                return Err(QueryError::Invalid("undefined function now()".into()))
+            }
+            None => {
+                let expected = match name {
+                    "percentile" | "sample" => "2",
+                    "top" | "bottom" => "at least 2",
+                    _ => "1",
+                };
+                return Err(QueryError::Invalid(format!(
+                    "invalid number of arguments for {name}, expected {expected}, got 0"
+                )));
+            }
             _ => {
                 return Err(QueryError::Invalid(format!(
                     "expected field argument in {name}()"

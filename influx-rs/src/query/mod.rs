@@ -507,7 +507,7 @@ fn execute_one(
         Statement::KillQuery { id, .. } => {
             match &ctx.running {
                 Some(r) => r.kill(*id)?,
-                None => return Err(QueryError::Invalid("no such query id".into())),
+                None => return Err(QueryError::Invalid(format!("no such query id: {id}"))),
             }
             Ok(Vec::new())
         }

@@ -335,7 +335,7 @@ impl RunningQueries {
                 e.interrupt.kill();
                 Ok(())
             }
-            None => Err(QueryError::Invalid("no such query id".into())),
+            None => Err(QueryError::Invalid(format!("no such query id: {id}"))),
         }
     }
 }
@@ -422,7 +422,7 @@ mod tests {
         assert!(registry.list().is_empty());
         assert_eq!(
             registry.kill(99).unwrap_err().to_string(),
-            "no such query id"
+            "no such query id: 99"
         );
     }
 

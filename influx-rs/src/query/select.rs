@@ -126,6 +126,14 @@ pub(super) fn select_to(
         ));
     }
     for f in &sel.fields {
+        if !math::has_call(&f.expr)
+            && !math::has_bare_ref(&f.expr)
+            && !matches!(f.expr, Expr::Wildcard | Expr::TypedWildcard(_))
+        {
+            return Err(QueryError::Invalid(
+                "field must contain at least one variable".into(),
+            ));
+        }
         let supported = matches!(
             f.expr,
             Expr::Wildcard
@@ -138,6 +146,20 @@ pub(super) fn select_to(
             return Err(QueryError::Invalid(format!(
                 "unsupported expression in this version of influx-rs: {}",
                 f.expr
+            )));
+        }
+    }
+    if let Some(c) = &sel.condition {
+        let mut bare = c;
+        while let Expr::Paren(inner) = bare {
+            bare = inner;
+        }
+        if matches!(
+            bare,
+            Expr::Integer(_) | Expr::Float(_) | Expr::Str(_) | Expr::Duration(_)
+        ) {
+            return Err(QueryError::Invalid(format!(
+                "invalid condition expression: {c}"
             )));
         }
     }

@@ -48,6 +48,7 @@ impl Parser<'_> {
             links += 1;
             self.advance();
             let rhs = if matches!(op, BinaryOp::EqRegex | BinaryOp::NeqRegex) {
+                self.at_regex();
                 self.expect(TokenKind::Slash, "regex")
                     .and_then(|()| self.regex_body())
                     .map(Expr::Regex)
@@ -75,7 +76,14 @@ impl Parser<'_> {
         let mut args = Vec::new();
         if self.peek().kind != TokenKind::RParen {
             loop {
-                args.push(self.nested(|p| p.expr(0))?);
+                // A `/regex/` is an argument only as a whole (`mean(/u/)`), as in InfluxDB:
+                // elsewhere it follows `=~` or `!~`.
+                if self.at_regex() {
+                    self.advance();
+                    args.push(Expr::Regex(self.regex_body()?));
+                } else {
+                    args.push(self.nested(|p| p.expr(0))?);
+                }
                 if self.peek().kind == TokenKind::Comma {
                     self.advance();
                 } else {
@@ -111,10 +119,6 @@ impl Parser<'_> {
                     },
                     _ => Err(self.unexpected(&["field", "tag"])),
                 }
-            }
-            TokenKind::Slash => {
-                self.advance();
-                Ok(Expr::Regex(self.regex_body()?))
             }
             TokenKind::Str(s) => {
                 self.advance();

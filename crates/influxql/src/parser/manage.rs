@@ -100,15 +100,16 @@ impl Parser<'_> {
             let mut measurement = None;
             if self.eat_keyword("WITH") {
                 self.expect_keyword("MEASUREMENT")?;
+                // `=` or `=~`, then a name or a regex, either way (InfluxDB reads a source).
                 measurement = Some(match self.peek().kind.clone() {
-                    TokenKind::Eq => {
+                    TokenKind::Eq | TokenKind::EqRegex => {
                         self.advance();
-                        MeasurementName::Name(self.ident()?)
-                    }
-                    TokenKind::EqRegex => {
-                        self.advance();
-                        self.expect(TokenKind::Slash, "regex")?;
-                        MeasurementName::Regex(self.regex_body()?)
+                        if self.at_regex() {
+                            self.advance();
+                            MeasurementName::Regex(self.regex_body()?)
+                        } else {
+                            MeasurementName::Name(self.ident()?)
+                        }
                     }
                     _ => return Err(self.unexpected(&["=", "=~"])),
                 });
@@ -417,9 +418,15 @@ impl Parser<'_> {
                 });
             } else if self.eat_keyword("REPLICATION") {
                 match self.peek().kind {
-                    TokenKind::Integer(n) if n >= 1 && n <= i64::from(u32::MAX) => {
+                    TokenKind::Integer(n) if n >= 1 && n <= i64::from(i32::MAX) => {
                         self.advance();
                         o.replication = u32::try_from(n).ok();
+                    }
+                    TokenKind::Integer(n) => {
+                        return Err(self.error_here(format!(
+                            "invalid value {n}: must be 1 <= n <= {}",
+                            i32::MAX
+                        )))
                     }
                     _ => return Err(self.unexpected(&["integer"])),
                 }
@@ -488,6 +495,7 @@ impl Parser<'_> {
             }
             TokenKind::EqRegex | TokenKind::NeqRegex => {
                 self.advance();
+                self.at_regex();
                 self.expect(TokenKind::Slash, "regex")?;
                 let re = self.regex_body()?;
                 Ok(if op == TokenKind::EqRegex {

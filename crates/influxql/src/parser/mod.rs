@@ -162,6 +162,19 @@ impl<'a> Parser<'a> {
         self.peeked.get_or_insert_with(|| lexer.next_token())
     }
 
+    /// Whether the next token is `/` (a regex may start here). InfluxDB looks at the next
+    /// character itself there, reading the end of the text if nothing is left: an `EOF` found
+    /// next is then placed one column further, as its scanner counts the end only once.
+    fn at_regex(&mut self) -> bool {
+        if self.peek().kind == TokenKind::Eof && !self.lexer.read_past_end() {
+            self.lexer.mark_read_past_end();
+            if let Some(t) = self.peeked.as_mut() {
+                t.column += 1;
+            }
+        }
+        self.peek().kind == TokenKind::Slash
+    }
+
     fn advance(&mut self) -> Token {
         match self.peeked.take() {
             Some(t) => t,

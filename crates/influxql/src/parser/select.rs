@@ -48,12 +48,20 @@ impl Parser<'_> {
             self.expect_keyword("BY")?;
             let field = self.ident_or_keyword_time()?;
             if !field.eq_ignore_ascii_case("time") {
-                return Err(self.error_here("only ORDER BY time supported at this time".into()));
+                return Err(ParseError::without_position(
+                    "only ORDER BY time supported at this time",
+                ));
             }
             if self.eat_keyword("DESC") {
                 descending = true;
             } else {
                 self.eat_keyword("ASC");
+            }
+            // InfluxDB reads a list of sort fields and then refuses any but `time`.
+            if self.peek().kind == TokenKind::Comma {
+                return Err(ParseError::without_position(
+                    "only ORDER BY time supported at this time",
+                ));
             }
         }
         let limit = self.optional_unsigned("LIMIT")?;
@@ -64,7 +72,9 @@ impl Parser<'_> {
             self.advance();
             self.expect(TokenKind::LParen, "(")?;
             let TokenKind::Str(tz) = self.peek().kind.clone() else {
-                return Err(self.unexpected(&["string"]));
+                return Err(ParseError::without_position(
+                    "expected string argument in tz()",
+                ));
             };
             self.advance();
             self.expect(TokenKind::RParen, ")")?;
@@ -114,6 +124,7 @@ impl Parser<'_> {
     }
 
     pub(super) fn dimension(&mut self) -> Result<Dimension> {
+        self.at_regex();
         match self.peek().kind.clone() {
             TokenKind::Star => {
                 self.advance();
@@ -139,12 +150,14 @@ impl Parser<'_> {
                 self.expect(TokenKind::RParen, ")")?;
                 Ok(Dimension::Time { interval, offset })
             }
-            _ => {
+            // InfluxDB reads a dimension as an expression: its errors name what one starts with.
+            TokenKind::Ident(_) | TokenKind::QuotedIdent(_) => {
                 let name = self.ident()?;
                 // `host::tag` (any type is read; a dimension is a tag).
                 self.var_type()?;
                 Ok(Dimension::Tag(name))
             }
+            _ => Err(self.unexpected(&["identifier", "string", "number", "bool"])),
         }
     }
 
@@ -166,10 +179,23 @@ impl Parser<'_> {
                 match self.peek().kind {
                     TokenKind::Integer(i) => Fill::Integer(-i),
                     TokenKind::Float(v) => Fill::Float(-v),
-                    _ => return Err(self.unexpected(&["number"])),
+                    _ => {
+                        return Err(ParseError::without_position(
+                            "expected number argument in fill()",
+                        ))
+                    }
                 }
             }
-            _ => return Err(self.unexpected(&["null", "none", "previous", "linear", "number"])),
+            TokenKind::RParen => {
+                return Err(ParseError::without_position(
+                    "fill requires an argument, e.g.: 0, null, none, previous, linear",
+                ))
+            }
+            _ => {
+                return Err(ParseError::without_position(
+                    "expected number argument in fill()",
+                ))
+            }
         };
         self.advance();
         self.expect(TokenKind::RParen, ")")?;
@@ -187,7 +213,7 @@ impl Parser<'_> {
     }
 
     pub(super) fn measurement_or_target(&mut self, target: bool) -> Result<Measurement> {
-        if self.peek().kind == TokenKind::Slash {
+        if self.at_regex() {
             self.advance();
             return Ok(Measurement {
                 database: None,

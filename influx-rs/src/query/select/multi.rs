@@ -102,6 +102,16 @@ impl Selector {
     /// Reads `name(args)` with InfluxDB's checks and messages.
     fn parse(name: &str, kind: Kind, args: &[Expr]) -> Result<Selector, QueryError> {
         let invalid = |m: String| Err(QueryError::Invalid(m));
+        if args.is_empty() {
+            let expected = match kind {
+                Kind::Percentile | Kind::Sample => "2",
+                Kind::Top | Kind::Bottom => "at least 2",
+                _ => "1",
+            };
+            return invalid(format!(
+                "invalid number of arguments for {name}, expected {expected}, got 0"
+            ));
+        }
         let field = match args.first() {
             Some(Expr::VarRef(f)) => f.clone(),
             Some(other) if matches!(kind, Kind::Top | Kind::Bottom) => {
