@@ -211,7 +211,15 @@ type LineResult<T> = Result<T, (ParseErrorKind, usize)>;
 /// follows another (`reg\\=ion=x` is the tag `reg\=ion` = `x`); the byte at `start` is
 /// never a separator.
 #[inline]
-fn scan_key_element(l: &[u8], start: usize, stops: &[u8]) -> (usize, bool) {
+fn scan_key_element(l: &[u8], start: usize, stops: &[u8], backslashes: bool) -> (usize, bool) {
+    // Most lines have no backslash at all: the first stop after `start` ends the element.
+    if !backslashes {
+        let end = l
+            .get(start + 1..)
+            .and_then(|rest| rest.iter().position(|b| stops.contains(b)))
+            .map_or(l.len(), |p| start + 1 + p);
+        return (end, false);
+    }
     let mut has_escape = l.get(start) == Some(&b'\\');
     let mut i = start + 1;
     while i < l.len() {
@@ -273,7 +281,8 @@ fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
     if l.first() == Some(&b',') {
         return Err((ParseErrorKind::MissingMeasurement, 0));
     }
-    let (end, esc) = scan_key_element(l, 0, b", ");
+    let backslashes = memchr::memchr(b'\\', l).is_some();
+    let (end, esc) = scan_key_element(l, 0, b", ", backslashes);
     let measurement = name(l, 0, end, Element::Measurement, esc)?;
     let mut i = end;
     if i >= l.len() {
@@ -288,7 +297,7 @@ fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
         if key_start >= l.len() || matches!(l[key_start], b' ' | b',' | b'=') {
             return Err((ParseErrorKind::MissingTagKey, key_start));
         }
-        let (key_end, key_esc) = scan_key_element(l, key_start, b",= ");
+        let (key_end, key_esc) = scan_key_element(l, key_start, b",= ", backslashes);
         if key_end >= l.len() || l[key_end] != b'=' {
             return Err((ParseErrorKind::MissingTagValue, key_end));
         }
@@ -296,7 +305,7 @@ fn parse_line(l: &[u8], line_number: usize) -> LineResult<Line<'_>> {
         if value_start >= l.len() || matches!(l[value_start], b' ' | b',') {
             return Err((ParseErrorKind::MissingTagValue, value_start));
         }
-        let (value_end, value_esc) = scan_key_element(l, value_start, b",= ");
+        let (value_end, value_esc) = scan_key_element(l, value_start, b",= ", backslashes);
         if value_end < l.len() && l[value_end] == b'=' {
             return Err((ParseErrorKind::InvalidTagFormat, value_end));
         }
