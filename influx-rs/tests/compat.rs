@@ -829,6 +829,14 @@ const QUERIES: &[&str] = &[
     "SELECT true FROM cpu",
     "SELECT now() FROM cpu",
     "KILL QUERY 99999",
+    // Arithmetic over a string, a boolean or a tag: 1.x's type error, names annotated.
+    "SELECT usage + 'a' FROM dup",
+    "SELECT usage + msg FROM dup",
+    "SELECT idle + flag FROM dup",
+    "SELECT (usage + host) * 2 FROM dup",
+    "SELECT mean(usage) + 'a' FROM dup",
+    "SELECT max(msg) + 1 FROM dup",
+    "SELECT usage * 2 + idle, usage + nope FROM dup",
     // SHOW MEASUREMENTS with WHERE on tags (a measurement without the tag is never listed;
     // != and !~ keep those where no value matches), WITH MEASUREMENT, LIMIT and OFFSET.
     "SHOW MEASUREMENTS WHERE host = 'a'",
