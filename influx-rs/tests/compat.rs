@@ -829,6 +829,8 @@ const QUERIES: &[&str] = &[
     "SELECT true FROM cpu",
     "SELECT now() FROM cpu",
     "KILL QUERY 99999",
+    "SELECT * FROM cpu GROUP BY time()",
+    "SELECT mean(usage) FROM cpu GROUP BY time(1m, 2m, 3m)",
     // Arithmetic over a string, a boolean or a tag: 1.x's type error, names annotated.
     "SELECT usage + 'a' FROM dup",
     "SELECT usage + msg FROM dup",

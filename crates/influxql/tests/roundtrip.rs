@@ -174,6 +174,9 @@ fn dimension() -> impl Strategy<Value = Dimension> {
         name().prop_map(Dimension::Tag),
         Just(Dimension::Wildcard),
         regex().prop_map(Dimension::Regex),
+        prop::collection::vec(duration().prop_map(Expr::Duration), 3..5)
+            .prop_map(Dimension::BadTime),
+        Just(Dimension::BadTime(Vec::new())),
     ]
 }
 

@@ -120,6 +120,13 @@ pub(super) fn select_to(
             "mixing aggregate and non-aggregate queries is not supported".into()
         }));
     }
+    if sel
+        .dimensions
+        .iter()
+        .any(|d| matches!(d, Dimension::BadTime(_)))
+    {
+        return Err(bad_time());
+    }
     let is_time = |e: &Expr| matches!(e, Expr::VarRef(n) | Expr::Typed { name: n, .. } if n.eq_ignore_ascii_case("time"));
     if sel.fields.iter().all(|f| is_time(&f.expr)) {
         return Err(QueryError::Invalid(
@@ -973,6 +980,7 @@ fn dimensions(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Grouping, Quer
                 let re = regex::Regex::new(re).map_err(|e| QueryError::Invalid(e.to_string()))?;
                 group_tags.extend(all_tags.iter().filter(|t| re.is_match(t)).cloned());
             }
+            Dimension::BadTime(_) => return Err(bad_time()),
         }
     }
     group_tags.sort();
@@ -981,6 +989,11 @@ fn dimensions(scope: &Scope<'_>, sel: &SelectStatement) -> Result<Grouping, Quer
         tags: group_tags,
         interval,
     })
+}
+
+/// `GROUP BY time()` with no argument or more than two, refused in InfluxDB's words.
+fn bad_time() -> QueryError {
+    QueryError::Invalid("time dimension expected 1 or 2 arguments".into())
 }
 
 /// `OFFSET`/`LIMIT` (or `SOFFSET`/`SLIMIT`) as counts: what to skip, then how many to keep at

@@ -437,6 +437,9 @@ pub enum Dimension {
     Wildcard,
     /// `/re/`: tags whose key matches.
     Regex(String),
+    /// `time(…)` with no argument or more than two: InfluxDB parses it and refuses the
+    /// statement when it runs (`time dimension expected 1 or 2 arguments`).
+    BadTime(Vec<Expr>),
 }
 
 /// `fill(…)`: what empty `GROUP BY time` buckets hold.
@@ -664,6 +667,16 @@ impl fmt::Display for Dimension {
             Dimension::Tag(t) => write_ident(f, t),
             Dimension::Wildcard => f.write_str("*"),
             Dimension::Regex(re) => write_regex(f, re),
+            Dimension::BadTime(args) => {
+                f.write_str("time(")?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }

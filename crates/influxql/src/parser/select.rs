@@ -140,6 +140,10 @@ impl Parser<'_> {
                     return Ok(Dimension::Tag(w));
                 }
                 self.advance();
+                if self.peek().kind == TokenKind::RParen {
+                    self.advance();
+                    return Ok(Dimension::BadTime(Vec::new()));
+                }
                 let interval = self.duration()?;
                 let offset = if self.peek().kind == TokenKind::Comma {
                     self.advance();
@@ -147,6 +151,15 @@ impl Parser<'_> {
                 } else {
                     0
                 };
+                if self.peek().kind == TokenKind::Comma {
+                    let mut args = vec![Expr::Duration(interval), Expr::Duration(offset)];
+                    while self.peek().kind == TokenKind::Comma {
+                        self.advance();
+                        args.push(self.expr(0)?);
+                    }
+                    self.expect(TokenKind::RParen, ")")?;
+                    return Ok(Dimension::BadTime(args));
+                }
                 self.expect(TokenKind::RParen, ")")?;
                 Ok(Dimension::Time { interval, offset })
             }

@@ -136,7 +136,7 @@ pub(super) fn run(
             Dimension::Tag(t) => t == tag,
             Dimension::Wildcard => true,
             Dimension::Regex(re) => regex::Regex::new(re).is_ok_and(|re| re.is_match(tag)),
-            Dimension::Time { .. } => false,
+            Dimension::Time { .. } | Dimension::BadTime(_) => false,
         })
     };
     for d in &outer.dimensions {
