@@ -228,6 +228,17 @@ pub fn write_duration(f: &mut fmt::Formatter<'_>, ns: i64) -> fmt::Result {
 }
 
 /// Writes `/re/`, a `/` inside escaped.
+/// Writes arguments separated by `, ` (a call's, `time(…)`'s).
+pub(super) fn write_args(f: &mut fmt::Formatter<'_>, args: &[Expr]) -> fmt::Result {
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{a}")?;
+    }
+    Ok(())
+}
+
 pub(super) fn write_regex(f: &mut fmt::Formatter<'_>, re: &str) -> fmt::Result {
     write!(f, "/{}/", re.replace('/', "\\/"))
 }
@@ -254,12 +265,7 @@ impl fmt::Display for Expr {
             Expr::Regex(re) => write_regex(f, re),
             Expr::Call { name, args } => {
                 write!(f, "{name}(")?;
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{a}")?;
-                }
+                write_args(f, args)?;
                 f.write_str(")")
             }
             Expr::Binary { op, lhs, rhs } => write!(f, "{lhs} {} {rhs}", op.as_str()),

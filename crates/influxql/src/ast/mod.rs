@@ -669,12 +669,7 @@ impl fmt::Display for Dimension {
             Dimension::Regex(re) => write_regex(f, re),
             Dimension::BadTime(args) => {
                 f.write_str("time(")?;
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{a}")?;
-                }
+                expr::write_args(f, args)?;
                 f.write_str(")")
             }
         }
