@@ -839,6 +839,26 @@ const QUERIES: &[&str] = &[
     "SELECT mean(usage) + 'a' FROM dup",
     "SELECT max(msg) + 1 FROM dup",
     "SELECT usage * 2 + idle, usage + nope FROM dup",
+    // Conditions: arithmetic over fields, tags compared with =/!= and regexes only, a
+    // comparison compared with a boolean, a bare name refused; fill() values and ORDER BY's
+    // `time` compared as written.
+    "SELECT count FROM cpu WHERE count % 5 = 0 AND host = 'a' LIMIT 3",
+    "SELECT usage FROM cpu WHERE usage > count * 5 AND host = 'a' LIMIT 3",
+    "SELECT usage FROM cpu WHERE usage + 1 > 95 AND host = 'a'",
+    "SELECT mean(usage) FROM cpu WHERE count % 2 = 1 GROUP BY host",
+    "SELECT usage FROM cpu WHERE host > 'a' LIMIT 2",
+    "SELECT usage FROM cpu WHERE host >= 'b' AND host < 'c' LIMIT 2",
+    "SHOW MEASUREMENTS WHERE host > 'a'",
+    "SHOW SERIES WHERE host > 'a'",
+    "SHOW TAG VALUES WITH KEY = region WHERE host > 'a'",
+    "SHOW TAG KEYS WHERE host = 'a' OR host > 'b'",
+    "SHOW SERIES CARDINALITY WHERE host > 'a'",
+    "SHOW TAG VALUES EXACT CARDINALITY WITH KEY = region WHERE host > 'a'",
+    "SELECT usage FROM cpu WHERE usage > 1 = true LIMIT 1",
+    "SELECT usage FROM cpu WHERE ok LIMIT 2",
+    "SELECT mean(usage) FROM cpu GROUP BY time(1m) fill(NULL)",
+    "SELECT usage FROM cpu Order By Time Desc Limit 2",
+    "SELECT usage FROM cpu WHERE host = 'a' order by time desc limit 2",
     // SHOW MEASUREMENTS with WHERE on tags (a measurement without the tag is never listed;
     // != and !~ keep those where no value matches), WITH MEASUREMENT, LIMIT and OFFSET.
     "SHOW MEASUREMENTS WHERE host = 'a'",

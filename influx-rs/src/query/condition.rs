@@ -60,6 +60,31 @@ pub(super) fn mentions_time(e: &Expr) -> bool {
     }
 }
 
+/// What 1.x's index answers a `SHOW` condition comparing a tag (or anything but time) with
+/// `<`, `<=`, `>` or `>=`: `invalid tag comparison operator`.
+pub(super) fn check_tag_comparisons(e: &Expr) -> Result<(), QueryError> {
+    match e {
+        Expr::Paren(inner) => check_tag_comparisons(inner),
+        Expr::Binary {
+            op: BinaryOp::And | BinaryOp::Or,
+            lhs,
+            rhs,
+        } => check_tag_comparisons(lhs).and_then(|()| check_tag_comparisons(rhs)),
+        Expr::Binary { op, lhs, rhs }
+            if matches!(
+                op,
+                BinaryOp::Lt | BinaryOp::Lte | BinaryOp::Gt | BinaryOp::Gte
+            ) && !is_time(lhs)
+                && !is_time(rhs) =>
+        {
+            Err(QueryError::Invalid(
+                "invalid tag comparison operator".into(),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn is_time(e: &Expr) -> bool {
     matches!(e, Expr::VarRef(n) if n.eq_ignore_ascii_case("time"))
 }
@@ -120,6 +145,9 @@ fn flip(op: BinaryOp) -> BinaryOp {
 enum Operand {
     Num(f64),
     Str(String),
+    /// A tag's value: compared with `=`, `!=` and regexes only (InfluxDB's index answers no
+    /// other comparison of tags: `host > 'a'` matches nothing).
+    Tag(String),
     Bool(bool),
     Missing,
 }
@@ -128,10 +156,7 @@ enum Operand {
 pub(super) type FieldLookup<'a> = &'a dyn Fn(&str) -> Option<Value>;
 
 fn operand(e: &Expr, tags: &BTreeMap<String, String>, values: FieldLookup<'_>) -> Operand {
-    let tag = |n: &str| {
-        tags.get(n)
-            .map_or(Operand::Str(String::new()), |v| Operand::Str(v.clone()))
-    };
+    let tag = |n: &str| Operand::Tag(tags.get(n).cloned().unwrap_or_default());
     match e {
         Expr::VarRef(n) => values(n.as_str()).as_ref().map_or_else(|| tag(n), field),
         // `::tag` is the tag even where a field has its name; any other type, the field.
@@ -148,6 +173,23 @@ fn operand(e: &Expr, tags: &BTreeMap<String, String>, values: FieldLookup<'_>) -
         Expr::Float(f) => Operand::Num(*f),
         Expr::Bool(b) => Operand::Bool(*b),
         Expr::Paren(inner) => operand(inner, tags, values),
+        // A comparison inside a comparison (`usage > 1 = true`) is a boolean.
+        Expr::Binary { op, .. } if op.is_comparison() => {
+            Operand::Bool(eval_condition(e, tags, values))
+        }
+        // Arithmetic over numbers (`count % 5 = 0`, `usage > count * 5`).
+        Expr::Binary { op, lhs, rhs } if op.is_arithmetic() => {
+            match (operand(lhs, tags, values), operand(rhs, tags, values)) {
+                (Operand::Num(a), Operand::Num(b)) => Operand::Num(match op {
+                    BinaryOp::Add => a + b,
+                    BinaryOp::Sub => a - b,
+                    BinaryOp::Mul => a * b,
+                    BinaryOp::Div => a / b,
+                    _ => a % b,
+                }),
+                _ => Operand::Missing,
+            }
+        }
         _ => Operand::Missing,
     }
 }
@@ -173,7 +215,7 @@ pub(super) fn eval_condition(
         Expr::Binary { lhs, rhs, .. } if is_time(lhs) || is_time(rhs) => true,
         Expr::Binary { op, lhs, rhs } => {
             if let (BinaryOp::EqRegex | BinaryOp::NeqRegex, Expr::Regex(re)) = (op, &**rhs) {
-                let Operand::Str(s) = operand(lhs, tags, values) else {
+                let (Operand::Str(s) | Operand::Tag(s)) = operand(lhs, tags, values) else {
                     return false;
                 };
                 let matched = regex::Regex::new(re)
@@ -185,6 +227,12 @@ pub(super) fn eval_condition(
             match (l, r) {
                 (Operand::Num(a), Operand::Num(b)) => compare(*op, a.partial_cmp(&b)),
                 (Operand::Str(a), Operand::Str(b)) => compare(*op, Some(a.cmp(&b))),
+                (Operand::Tag(a), Operand::Str(b) | Operand::Tag(b))
+                | (Operand::Str(a), Operand::Tag(b))
+                    if matches!(op, BinaryOp::Eq | BinaryOp::Neq) =>
+                {
+                    compare(*op, Some(a.cmp(&b)))
+                }
                 (Operand::Bool(a), Operand::Bool(b)) => compare(*op, Some(a.cmp(&b))),
                 _ => false,
             }

@@ -164,7 +164,7 @@ pub(super) fn select_to(
         }
         if matches!(
             bare,
-            Expr::Integer(_) | Expr::Float(_) | Expr::Str(_) | Expr::Duration(_)
+            Expr::Integer(_) | Expr::Float(_) | Expr::Str(_) | Expr::Duration(_) | Expr::VarRef(_)
         ) {
             return Err(QueryError::Invalid(format!(
                 "invalid condition expression: {c}"

@@ -68,6 +68,7 @@ pub(super) fn measurements_where(
             "SHOW MEASUREMENTS doesn't support time in WHERE clause".into(),
         ));
     }
+    super::condition::check_tag_comparisons(condition)?;
     match condition {
         Expr::Paren(inner) => measurements_where(engine, db, names, inner),
         Expr::Binary { op, lhs, rhs } if matches!(op, BinaryOp::And | BinaryOp::Or) => {
@@ -169,6 +170,9 @@ pub(super) fn tag_keys(
     s: &ShowStatement,
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
+    if let Some(c) = &s.condition {
+        super::condition::check_tag_comparisons(c)?;
+    }
     let db = existing_database(engine, s, ctx)?;
     let mut out = Vec::new();
     for m in measurements(engine, db, s)? {
@@ -199,6 +203,9 @@ pub(super) fn tag_values(
     filter: &TagKeyFilter,
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
+    if let Some(c) = &s.condition {
+        super::condition::check_tag_comparisons(c)?;
+    }
     let db = existing_database(engine, s, ctx)?;
     let matcher: Box<dyn Fn(&str) -> bool> = match filter {
         TagKeyFilter::Eq(k) => {
@@ -292,6 +299,9 @@ pub(super) fn series(
     s: &ShowStatement,
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
+    if let Some(c) = &s.condition {
+        super::condition::check_tag_comparisons(c)?;
+    }
     let db = existing_database(engine, s, ctx)?;
     // By measurement name, then by key within one (as 1.x: `cpu\,x` comes before `cpu=y`).
     let mut keys = Vec::new();
@@ -444,6 +454,14 @@ pub(super) fn cardinality(
     ctx: &QueryContext,
 ) -> Result<Vec<Series>, QueryError> {
     use influxql::CardinalityOf;
+    // A tag compared with `<`/`>` matches nothing in 1.x's index: no count, and no error.
+    if scope
+        .condition
+        .as_ref()
+        .is_some_and(|c| super::condition::check_tag_comparisons(c).is_err())
+    {
+        return Ok(Vec::new());
+    }
     // 1.x counts these from its index, which knows no time: a time condition is refused, in
     // its words (which say EXACT for the estimated forms too).
     let refused = match of {

@@ -44,17 +44,33 @@ impl BinaryOp {
         match self {
             BinaryOp::Or => 1,
             BinaryOp::And => 2,
-            BinaryOp::Eq
-            | BinaryOp::Neq
-            | BinaryOp::Lt
-            | BinaryOp::Lte
-            | BinaryOp::Gt
-            | BinaryOp::Gte
-            | BinaryOp::EqRegex
-            | BinaryOp::NeqRegex => 4,
+            op if op.is_comparison() => 4,
             BinaryOp::Add | BinaryOp::Sub => 5,
-            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => 6,
+            _ => 6,
         }
+    }
+
+    /// `=`, `!=`, `<`, `<=`, `>`, `>=`, `=~`, `!~`: the operators whose result is a boolean.
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq
+                | BinaryOp::Neq
+                | BinaryOp::Lt
+                | BinaryOp::Lte
+                | BinaryOp::Gt
+                | BinaryOp::Gte
+                | BinaryOp::EqRegex
+                | BinaryOp::NeqRegex
+        )
+    }
+
+    /// `+`, `-`, `*`, `/`, `%`: the operators over numbers.
+    pub fn is_arithmetic(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+        )
     }
 
     /// The operator as InfluxQL writes it (`+`, `AND`, `=~`).

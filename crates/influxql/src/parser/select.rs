@@ -47,7 +47,8 @@ impl Parser<'_> {
         if self.eat_keyword("ORDER") {
             self.expect_keyword("BY")?;
             let field = self.ident_or_keyword_time()?;
-            if !field.eq_ignore_ascii_case("time") {
+            // The name is compared as written: `Time` is no `time`.
+            if field != "time" {
                 return Err(ParseError::without_position(
                     "only ORDER BY time supported at this time",
                 ));
@@ -181,10 +182,11 @@ impl Parser<'_> {
         self.advance();
         self.expect(TokenKind::LParen, "(")?;
         let fill = match self.peek().kind.clone() {
-            TokenKind::Ident(w) if w.eq_ignore_ascii_case("null") => Fill::Null,
-            TokenKind::Ident(w) if w.eq_ignore_ascii_case("none") => Fill::None,
-            TokenKind::Ident(w) if w.eq_ignore_ascii_case("previous") => Fill::Previous,
-            TokenKind::Ident(w) if w.eq_ignore_ascii_case("linear") => Fill::Linear,
+            // Written in lower case only, as InfluxDB compares them (`fill(NULL)` is refused).
+            TokenKind::Ident(w) if w == "null" => Fill::Null,
+            TokenKind::Ident(w) if w == "none" => Fill::None,
+            TokenKind::Ident(w) if w == "previous" => Fill::Previous,
+            TokenKind::Ident(w) if w == "linear" => Fill::Linear,
             TokenKind::Integer(i) => Fill::Integer(i),
             TokenKind::Float(v) => Fill::Float(v),
             TokenKind::Minus => {

@@ -5,7 +5,7 @@
 
 use crate::query::QueryError;
 use crate::storage::FieldType;
-use influxql::{BinaryOp, Expr, SelectStatement, VarType};
+use influxql::{Expr, SelectStatement, VarType};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What an operand of arithmetic is, as the check names it.
@@ -109,10 +109,7 @@ fn kind_of(e: &Expr, names: &Names<'_>) -> Result<Option<Kind>, QueryError> {
         }
         Expr::Binary { op, lhs, rhs } => {
             let (l, r) = (kind_of(lhs, names)?, kind_of(rhs, names)?);
-            let arithmetic = matches!(
-                op,
-                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
-            );
+            let arithmetic = op.is_arithmetic();
             match (l, r) {
                 (Some(l), Some(r)) if arithmetic && !(l.numeric() && r.numeric()) => {
                     return Err(QueryError::Invalid(format!(
