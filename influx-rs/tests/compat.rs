@@ -859,6 +859,18 @@ const QUERIES: &[&str] = &[
     "SELECT mean(usage) FROM cpu GROUP BY time(1m) fill(NULL)",
     "SELECT usage FROM cpu Order By Time Desc Limit 2",
     "SELECT usage FROM cpu WHERE host = 'a' order by time desc limit 2",
+    // stddev computed as 1.x (running mean, then squared deviations: the same last digits);
+    // first() of booleans of one time keeps false, last() true; a fractional fill() number
+    // fills integer columns truncated.
+    "SELECT stddev(usage) FROM cpu",
+    "SELECT stddev(usage) FROM cpu GROUP BY region",
+    "SELECT spread(count), stddev(count) FROM cpu GROUP BY host",
+    "SELECT stddev(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:30:00Z' GROUP BY time(7m), host",
+    "SELECT first(ok), last(ok) FROM cpu",
+    "SELECT first(ok), last(ok) FROM cpu GROUP BY region",
+    "SELECT first(ok), host FROM cpu",
+    "SELECT count(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T01:00:00Z' GROUP BY time(10m) fill(-1.5)",
+    "SELECT mean(usage) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T01:00:00Z' AND host = 'a' GROUP BY time(10m) fill(-1.5)",
     // SHOW MEASUREMENTS with WHERE on tags (a measurement without the tag is never listed;
     // != and !~ keep those where no value matches), WITH MEASUREMENT, LIMIT and OFFSET.
     "SHOW MEASUREMENTS WHERE host = 'a'",

@@ -179,13 +179,7 @@ impl Function {
             }
             Function::Stddev => {
                 let v: Vec<f64> = numbers().collect();
-                // One value has no sample deviation: InfluxDB answers null for it.
-                if v.len() < 2 {
-                    return None;
-                }
-                let mean = v.iter().sum::<f64>() / v.len() as f64;
-                let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
-                Some((first.0, Value::Float(var.sqrt())))
+                Some((first.0, Value::Float(stddev(&v)?)))
             }
             Function::Spread => {
                 let (min, max) = min_max(points)?;
@@ -193,11 +187,11 @@ impl Function {
             }
             Function::Min => min_max(points).map(|(min, _)| min.clone()),
             Function::Max => min_max(points).map(|(_, max)| max.clone()),
-            // Of points at the same time, InfluxDB keeps the larger value.
+            // Of points at the same time, InfluxDB keeps the larger value (`false` first).
             Function::First => points
                 .iter()
                 .take_while(|(t, _)| *t == first.0)
-                .max_by(|a, b| compare(&a.1, &b.1))
+                .max_by(|a, b| first_tie(&a.1, &b.1))
                 .cloned(),
             Function::Last => {
                 let last_time = points.last()?.0;
@@ -267,36 +261,25 @@ pub(super) struct Accumulator {
     low: Option<(i64, Value)>,
     /// `max`: the largest value (earliest on ties).
     high: Option<(i64, Value)>,
-    /// `stddev`: the numeric values' running mean and sum of squared deviations (Welford).
-    spread_of: Welford,
+    /// `stddev`: the numeric values, in the order read (InfluxDB makes two passes).
+    stddev_of: Vec<f64>,
     /// `mode`, `count(distinct())`: how often each value was seen.
     seen: BTreeMap<Ordered, i64>,
 }
 
-/// Welford's running mean and variance: one pass, stable.
-#[derive(Debug, Clone, Default)]
-struct Welford {
-    n: u64,
-    mean: f64,
-    squares: f64,
-}
-
-impl Welford {
-    fn add(&mut self, x: f64) {
-        self.n += 1;
-        let delta = x - self.mean;
-        self.mean += delta / self.n as f64;
-        self.squares += delta * (x - self.mean);
+/// The sample standard deviation as InfluxDB computes it (its last digits too): a running
+/// mean, then the squared deviations from it summed in order; `None` (null, as InfluxDB
+/// answers) for fewer than two values.
+fn stddev(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 {
+        return None;
     }
-
-    /// The sample standard deviation; `None` (null, as InfluxDB answers) for fewer than two
-    /// values.
-    fn stddev(&self) -> Option<f64> {
-        match self.n {
-            0 | 1 => None,
-            n => Some((self.squares / (n - 1) as f64).sqrt()),
-        }
+    let mut mean = 0.0;
+    for (n, v) in values.iter().enumerate() {
+        mean += (v - mean) / (n + 1) as f64;
     }
+    let variance: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+    Some((variance / (values.len() - 1) as f64).sqrt())
 }
 
 /// A value ordered by [`compare`], to key a map.
@@ -352,7 +335,7 @@ impl Function {
             float_sum: 0.0,
             low: None,
             high: None,
-            spread_of: Welford::default(),
+            stddev_of: Vec::new(),
             seen: BTreeMap::new(),
         }
     }
@@ -398,7 +381,7 @@ impl Accumulator {
                 let better = self
                     .low
                     .as_ref()
-                    .is_none_or(|(ct, cv)| t < *ct || (t == *ct && compare(&v, cv).is_gt()));
+                    .is_none_or(|(ct, cv)| t < *ct || (t == *ct && first_tie(&v, cv).is_gt()));
                 if better {
                     self.low = Some((t, v));
                 }
@@ -414,7 +397,7 @@ impl Accumulator {
             }
             Function::Stddev => {
                 if let Some(x) = as_f64(&v) {
-                    self.spread_of.add(x);
+                    self.stddev_of.push(x);
                 }
             }
             Function::Mode | Function::CountDistinct => {
@@ -447,7 +430,7 @@ impl Accumulator {
                 Some((*t0, difference(&high.1, &low.1)))
             }
             Function::First | Function::Last => self.low.clone(),
-            Function::Stddev => Some((*t0, Value::Float(self.spread_of.stddev()?))),
+            Function::Stddev => Some((*t0, Value::Float(stddev(&self.stddev_of)?))),
             Function::CountDistinct => Some((*t0, Value::Integer(self.seen.len() as i64))),
             // The most frequent value; of equally frequent ones the smallest, as `apply`.
             Function::Mode => {
@@ -522,6 +505,15 @@ pub(super) fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
         _ => as_f64(a)
             .unwrap_or(f64::NAN)
             .total_cmp(&as_f64(b).unwrap_or(f64::NAN)),
+    }
+}
+
+/// How `first` ranks two values of one time: the larger wins, except that of booleans
+/// `false` does (InfluxDB's `BooleanFirstReduce`; `last` keeps `true`).
+pub(super) fn first_tie(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Boolean(x), Value::Boolean(y)) => y.cmp(x),
+        _ => compare(a, b),
     }
 }
 
@@ -602,6 +594,15 @@ pub(super) mod tests {
         assert_eq!(
             Function::Last.apply(&same_time),
             Some((6, Value::Float(2.0)))
+        );
+        let bools = [(5, Value::Boolean(true)), (5, Value::Boolean(false))];
+        assert_eq!(
+            Function::First.apply(&bools),
+            Some((5, Value::Boolean(false)))
+        );
+        assert_eq!(
+            Function::Last.apply(&bools),
+            Some((5, Value::Boolean(true)))
         );
     }
 

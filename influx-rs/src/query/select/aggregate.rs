@@ -657,9 +657,22 @@ fn window_rows(
     }
     // Sampled calls' cells are filled once their points are merged in (below).
     for (call, column) in calls.iter().zip(columns.iter_mut()) {
-        if call.function.is_some() {
-            fill_columns(std::slice::from_mut(column), &plan.fill);
-        }
+        let Some(function) = &call.function else {
+            continue;
+        };
+        // A number fills a column of integers as an integer (`count` with `fill(-1.5)` is
+        // -1), as InfluxDB casts it to the column's type.
+        let integers = matches!(function, Function::Count | Function::CountDistinct)
+            || column
+                .iter()
+                .flatten()
+                .next()
+                .is_some_and(|v| v.is_i64() || v.is_u64());
+        let fill = match plan.fill {
+            Fill::Float(f) if integers => Fill::Integer(f as i64),
+            ref other => other.clone(),
+        };
+        fill_columns(std::slice::from_mut(column), &fill);
     }
     // Forecasts past the windows, by time: a row each, after the windows' rows.
     let mut beyond: BTreeMap<i64, Vec<Option<serde_json::Value>>> = BTreeMap::new();

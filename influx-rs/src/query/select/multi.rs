@@ -8,7 +8,7 @@
 
 use super::call::check_field_type;
 use super::{column_names, dimensions, limit, shown_tags, Label, Scope};
-use crate::query::aggregates::{compare, Ordered};
+use crate::query::aggregates::{compare, first_tie, Ordered};
 use crate::query::reservoir::Reservoir;
 use crate::query::{QueryError, Series};
 use crate::storage::Value;
@@ -602,7 +602,7 @@ impl Selector {
             Kind::First => a
                 .time
                 .cmp(&b.time)
-                .then(by_value.reverse())
+                .then(first_tie(&a.value, &b.value).reverse())
                 .then(a.arrival.cmp(&b.arrival)),
             Kind::Last => b
                 .time
