@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::process::Stdio;
 
-/// A command as a string (split on whitespace) or as an argument list.
+/// A command as a string (split into words as a shell does, as Telegraf's exec does) or as an
+/// argument list.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum CommandLine {
@@ -59,18 +60,18 @@ impl Default for ExecConfig {
 /// Builds the input.
 pub fn build(config: &ExecConfig, _: &BuildContext) -> Result<Box<dyn Input>, InputError> {
     let parser = Parser::new(&config.parser, "json").map_err(InputError::Settings)?;
-    let mut commands: Vec<Vec<String>> = config
+    let mut commands: Vec<Result<Vec<String>, String>> = config
         .commands
         .iter()
         .map(|c| match c {
-            CommandLine::Text(t) => t.split_whitespace().map(str::to_string).collect(),
-            CommandLine::Args(a) => a.clone(),
+            CommandLine::Text(t) => split_command(t),
+            CommandLine::Args(a) => Ok(a.clone()),
         })
         .collect();
     if let Some(c) = &config.command {
-        commands.push(c.split_whitespace().map(str::to_string).collect());
+        commands.push(split_command(c));
     }
-    commands.retain(|c| !c.is_empty());
+    commands.retain(|c| c.as_ref().map_or(true, |argv| !argv.is_empty()));
     Ok(Box::new(Exec {
         config: config.clone(),
         parser,
@@ -81,7 +82,60 @@ pub fn build(config: &ExecConfig, _: &BuildContext) -> Result<Box<dyn Input>, In
 struct Exec {
     config: ExecConfig,
     parser: Parser,
-    commands: Vec<Vec<String>>,
+    /// Each command's words, or why its text could not be split (reported at each gather, as
+    /// Telegraf does).
+    commands: Vec<Result<Vec<String>, String>>,
+}
+
+/// Splits a command line into words as a POSIX shell would, without running one: the rules
+/// of the `go-shellquote` package Telegraf's exec uses. Outside quotes a backslash takes the
+/// next character (a backslash-newline joins lines); `'…'` is literal; in `"…"` a backslash
+/// escapes only `$`, `` ` ``, `"`, `\` and newline. No comments, no expansions. (Hand-written:
+/// the `shlex` crate also reads `#` as a comment, which Telegraf does not.)
+pub fn split_command(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.next_if(|c| matches!(c, ' ' | '\t' | '\n')).is_some() {}
+        if chars.peek().is_none() {
+            return Ok(words);
+        }
+        let mut word = String::new();
+        while let Some(c) = chars.next_if(|c| !matches!(c, ' ' | '\t' | '\n')) {
+            match c {
+                '\\' => match chars.next() {
+                    Some('\n') => {}
+                    Some(escaped) => word.push(escaped),
+                    None => return Err("Unterminated backslash-escape".into()),
+                },
+                '\'' => loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => word.push(c),
+                        None => return Err("Unterminated single-quoted string".into()),
+                    }
+                },
+                '"' => loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some('\n') => {}
+                            Some(e @ ('$' | '`' | '"' | '\\')) => word.push(e),
+                            Some(other) => {
+                                word.push('\\');
+                                word.push(other);
+                            }
+                            None => return Err("Unterminated double-quoted string".into()),
+                        },
+                        Some(c) => word.push(c),
+                        None => return Err("Unterminated double-quoted string".into()),
+                    }
+                },
+                c => word.push(c),
+            }
+        }
+        words.push(word);
+    }
 }
 
 /// Expands a glob in the program path (`/opt/collect_*.sh`) into every matching file.
@@ -152,10 +206,20 @@ impl Exec {
 impl Input for Exec {
     fn gather<'a>(&'a mut self, acc: &'a mut Accumulator) -> GatherFuture<'a> {
         Box::pin(async move {
-            let argvs: Vec<Vec<String>> = self.commands.iter().flat_map(|c| expand(c)).collect();
+            let mut errors: Vec<String> = self
+                .commands
+                .iter()
+                .filter_map(|c| c.as_ref().err())
+                .map(|e| format!("exec: unable to parse command, {e}"))
+                .collect();
+            let argvs: Vec<Vec<String>> = self
+                .commands
+                .iter()
+                .filter_map(|c| c.as_ref().ok())
+                .flat_map(|c| expand(c))
+                .collect();
             let runs = argvs.iter().map(|argv| self.run(argv));
             let outputs = futures::future::join_all(runs).await;
-            let mut errors = Vec::new();
             for (argv, output) in argvs.iter().zip(outputs) {
                 match output.and_then(|body| {
                     self.parser
@@ -183,7 +247,7 @@ impl Input for Exec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inputs::testing::{fixture, gather_with};
+    use crate::inputs::testing::{fixture, gather_error, gather_with};
     use crate::metric::FieldValue;
 
     fn config(commands: &[&str], format: &str) -> ExecConfig {
@@ -198,6 +262,64 @@ mod tests {
             },
             ..ExecConfig::default()
         }
+    }
+
+    #[test]
+    fn commands_split_as_a_shell_splits_them() {
+        let split = |t: &str| split_command(t).unwrap();
+        assert_eq!(
+            split(r#"/bin/sh -c "echo \"a b\" \$HOME" 'x  y'"#),
+            vec!["/bin/sh", "-c", r#"echo "a b" $HOME"#, "x  y"]
+        );
+        assert_eq!(split(r"a\ b c\\d #e"), vec!["a b", r"c\d", "#e"]);
+        assert_eq!(split(r#""\n\x" 'it''s'"#), vec![r"\n\x", "its"]);
+        assert_eq!(split("  "), Vec::<String>::new());
+        assert_eq!(
+            split_command("a 'b").unwrap_err(),
+            "Unterminated single-quoted string"
+        );
+        assert_eq!(
+            split_command("a \"b").unwrap_err(),
+            "Unterminated double-quoted string"
+        );
+        assert_eq!(
+            split_command("a \\").unwrap_err(),
+            "Unterminated backslash-escape"
+        );
+    }
+
+    proptest::proptest! {
+        /// Words quoted for a shell (`'…'`, a `'` as `'\''`) split back to themselves.
+        #[test]
+        fn quoted_words_split_back(words in proptest::collection::vec("\\PC*", 0..5)) {
+            let line: Vec<String> = words
+                .iter()
+                .map(|w| format!("'{}'", w.replace('\'', r"'\''")))
+                .collect();
+            proptest::prop_assert_eq!(split_command(&line.join(" ")).unwrap(), words);
+        }
+
+        /// Any text splits or fails without panicking.
+        #[test]
+        fn any_text_splits_or_fails(text in "\\PC*") {
+            let _ = split_command(&text);
+        }
+    }
+
+    #[test]
+    fn an_unsplittable_command_is_reported_and_the_others_run() {
+        let fx = fixture(&[]);
+        let mut input = build(
+            &config(&["echo 'app v=1i", "echo app v=2i"], "influx"),
+            &fx.ctx(),
+        )
+        .unwrap();
+        let (err, acc) = gather_error(&mut input);
+        assert!(
+            err.contains("exec: unable to parse command, Unterminated single-quoted string"),
+            "{err}"
+        );
+        assert_eq!(acc.metrics.len(), 1, "the other command ran");
     }
 
     #[test]
@@ -225,22 +347,16 @@ mod tests {
     #[test]
     fn failures_and_timeouts_are_errors_naming_the_command() {
         let fx = fixture(&[]);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
         let mut c = config(&["sleep 5"], "influx");
         c.timeout = GoDuration(std::time::Duration::from_millis(100));
         let mut input = build(&c, &fx.ctx()).unwrap();
-        let mut acc = Accumulator::new(1);
-        let err = rt.block_on(input.gather(&mut acc)).unwrap_err().to_string();
+        let (err, _) = gather_error(&mut input);
         assert!(
             err.contains("sleep 5") && err.contains("timed out"),
             "{err}"
         );
         let mut input = build(&config(&["false", "echo ok v=1"], "influx"), &fx.ctx()).unwrap();
-        let mut acc = Accumulator::new(1);
-        let err = rt.block_on(input.gather(&mut acc)).unwrap_err().to_string();
+        let (err, acc) = gather_error(&mut input);
         assert!(err.contains("false"), "{err}");
         assert_eq!(acc.metrics.len(), 1, "the other command's metrics are kept");
     }

@@ -162,7 +162,7 @@ impl Input for Http {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inputs::testing::{fixture, gather_with, serve_http};
+    use crate::inputs::testing::{fixture, gather_error, gather_with, serve_http};
     use crate::metric::FieldValue;
 
     #[test]
@@ -189,12 +189,7 @@ mod tests {
             ..HttpConfig::default()
         };
         let mut input = build(&config, &fx.ctx()).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut acc = Accumulator::new(1);
-        let err = rt.block_on(input.gather(&mut acc)).unwrap_err().to_string();
+        let (err, _) = gather_error(&mut input);
         assert!(err.contains("received status code 500"), "{err}");
     }
 }

@@ -38,15 +38,28 @@ pub(crate) fn fixture(files: &[(&str, &str)]) -> Fixture {
     fx
 }
 
-/// Gathers once at time 1 and returns the metrics; panics on a gather error.
-pub(crate) fn gather_with(input: &mut Box<dyn Input>) -> Vec<Metric> {
+/// Gathers once at time 1: the outcome, and what was gathered.
+fn gather_once(input: &mut Box<dyn Input>) -> (Result<(), super::InputError>, Accumulator) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let mut acc = Accumulator::new(1);
-    rt.block_on(input.gather(&mut acc)).unwrap();
+    let outcome = rt.block_on(input.gather(&mut acc));
+    (outcome, acc)
+}
+
+/// Gathers once at time 1 and returns the metrics; panics on a gather error.
+pub(crate) fn gather_with(input: &mut Box<dyn Input>) -> Vec<Metric> {
+    let (outcome, acc) = gather_once(input);
+    outcome.unwrap();
     acc.metrics
+}
+
+/// Gathers once at time 1, which must fail: the error, and what was gathered all the same.
+pub(crate) fn gather_error(input: &mut Box<dyn Input>) -> (String, Accumulator) {
+    let (outcome, acc) = gather_once(input);
+    (outcome.unwrap_err().to_string(), acc)
 }
 
 /// Serves `body` with `status` to every HTTP request on a loopback port, from a thread that
