@@ -198,13 +198,15 @@ pub(super) fn select_to(
         ctx.interrupt.check_buckets(windows.count(min, end))?;
     }
     let run = |scope: &Scope<'_>, out: &mut dyn SeriesSink| -> Result<(), QueryError> {
-        typecheck::check(
-            sel,
-            &typecheck::Names {
-                fields: &scope.field_types(),
-                tags: &scope.tag_keys(),
-            },
-        )?;
+        if typecheck::has_arithmetic(sel) {
+            typecheck::check(
+                sel,
+                &typecheck::Names {
+                    fields: &scope.field_types(),
+                    tags: &scope.tag_keys(),
+                },
+            )?;
+        }
         if !multi_row && calls == 0 {
             return raw::raw(scope, sel, out);
         }

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod cluster;
+pub mod query_dataset;
 pub mod reference;
 
 use std::net::TcpListener;

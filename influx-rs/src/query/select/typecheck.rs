@@ -72,6 +72,20 @@ impl Names<'_> {
     }
 }
 
+/// Whether the select list of `sel` holds arithmetic at all (only then is there anything to
+/// check, and the names worth looking up).
+pub(super) fn has_arithmetic(sel: &SelectStatement) -> bool {
+    fn walk(e: &Expr) -> bool {
+        match e {
+            Expr::Binary { op, lhs, rhs } => op.is_arithmetic() || walk(lhs) || walk(rhs),
+            Expr::Paren(inner) => walk(inner),
+            Expr::Call { args, .. } => args.iter().any(walk),
+            _ => false,
+        }
+    }
+    sel.fields.iter().any(|f| walk(&f.expr))
+}
+
 /// Refuses arithmetic over a non-number in the select list of `sel`.
 pub(super) fn check(sel: &SelectStatement, names: &Names<'_>) -> Result<(), QueryError> {
     for f in &sel.fields {
