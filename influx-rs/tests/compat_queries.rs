@@ -5,8 +5,7 @@
 mod common;
 
 use common::query_dataset::load_query_dataset;
-use common::reference::{post, reference_or_skip};
-use common::TestServer;
+use common::reference::{pair_or_skip, post};
 
 /// Queries over the dataset, every `GROUP BY time` bounded so `now()` plays no part.
 const QUERIES: &[&str] = &[
@@ -611,12 +610,10 @@ const QUERIES: &[&str] = &[
 
 #[test]
 fn queries_match_influxdb_1_6_7() {
-    let Some(reference) = reference_or_skip() else {
+    let Some(pair) = pair_or_skip() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let ours = TestServer::start(&dir.path().join("data"));
-    let ports = [reference.port, ours.port];
+    let ports = pair.ports;
     load_query_dataset(ports, "q");
     let mut mismatches = Vec::new();
     for q in QUERIES {
@@ -659,12 +656,10 @@ fn queries_match_influxdb_1_6_7() {
 /// from CSV output where later versions print them, which influx-rs follows).
 #[test]
 fn csv_output_matches_influxdb_1_6_7() {
-    let Some(reference) = reference_or_skip() else {
+    let Some(pair) = pair_or_skip() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let ours = TestServer::start(&dir.path().join("data"));
-    let ports = [reference.port, ours.port];
+    let ports = pair.ports;
     load_query_dataset(ports, "q");
     let csv = |port: u16, q: &str, epoch: Option<&str>| {
         let mut params = vec![("db", "q"), ("q", q)];
@@ -693,12 +688,10 @@ fn csv_output_matches_influxdb_1_6_7() {
 
 #[test]
 fn chunked_answers_match_influxdb_1_6_7() {
-    let Some(reference) = reference_or_skip() else {
+    let Some(pair) = pair_or_skip() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let ours = TestServer::start(&dir.path().join("data"));
-    let ports = [reference.port, ours.port];
+    let ports = pair.ports;
     load_query_dataset(ports, "ch");
     let lines = |port: u16, q: &str, size: Option<&str>| -> Vec<serde_json::Value> {
         let mut params = vec![("db", "ch"), ("q", q), ("chunked", "true")];

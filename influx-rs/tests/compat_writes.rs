@@ -8,8 +8,7 @@
 
 mod common;
 
-use common::reference::{post, query, reference_or_skip};
-use common::TestServer;
+use common::reference::{pair_or_skip, post, query};
 
 /// Line protocol cases: (body, precision). Every line carries a timestamp so reads compare.
 const CASES: &[(&str, &str)] = &[
@@ -123,12 +122,10 @@ const LATER_VERSION_CASES: &[&str] = &["uns v=1u 1", "uns v=18446744073709551615
 
 #[test]
 fn writes_and_reads_match_influxdb_1_6_7() {
-    let Some(reference) = reference_or_skip() else {
+    let Some(pair) = pair_or_skip() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let ours = TestServer::start(&dir.path().join("data"));
-    let ports = [reference.port, ours.port];
+    let ports = pair.ports;
     for port in ports {
         post(port, "/query", &[("q", "CREATE DATABASE c")], "");
     }

@@ -106,3 +106,25 @@ pub fn post(port: u16, path: &str, query: &[(&str, &str)], body: &str) -> Answer
 pub fn query(port: u16, db: &str, q: &str) -> String {
     post(port, "/query", &[("db", db), ("q", q), ("epoch", "ns")], "").body
 }
+
+/// The reference server and influx-rs on a fresh data directory, side by side.
+pub struct Pair {
+    /// `[reference, influx-rs]` HTTP ports.
+    pub ports: [u16; 2],
+    _reference: Reference,
+    _ours: super::TestServer,
+    _dir: tempfile::TempDir,
+}
+
+/// Both servers started, or `None` (the test skips) without a reference server.
+pub fn pair_or_skip() -> Option<Pair> {
+    let reference = reference_or_skip()?;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ours = super::TestServer::start(&dir.path().join("data"));
+    Some(Pair {
+        ports: [reference.port, ours.port],
+        _reference: reference,
+        _ours: ours,
+        _dir: dir,
+    })
+}
