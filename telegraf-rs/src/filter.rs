@@ -84,7 +84,8 @@ pub struct Filter {
     tagexclude: Option<GlobSet>,
 }
 
-fn compile(option: &str, patterns: &[String]) -> Result<Option<GlobSet>, FilterError> {
+/// Compiles `patterns` (of option `option`) into one glob set; `None` when there are none.
+pub fn compile(option: &str, patterns: &[String]) -> Result<Option<GlobSet>, FilterError> {
     if patterns.is_empty() {
         return Ok(None);
     }
@@ -172,10 +173,16 @@ impl Filter {
     }
 
     /// Runs selectors then modifiers; `None` when the metric is filtered out or left empty.
-    pub fn apply(&self, mut m: Metric) -> Option<Metric> {
-        if !self.selects(&m) {
-            return None;
+    pub fn apply(&self, m: Metric) -> Option<Metric> {
+        match self.selects(&m) {
+            true => self.modify(m),
+            false => None,
         }
+    }
+
+    /// Runs the modifiers only (processors and aggregators select first, then modify what
+    /// they took); `None` when no field is left.
+    pub fn modify(&self, mut m: Metric) -> Option<Metric> {
         if let Some(set) = &self.fieldinclude {
             m.fields.retain(|(k, _)| set.is_match(k));
         }

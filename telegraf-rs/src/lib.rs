@@ -11,18 +11,25 @@
 //! - [`metric`]: the metric type and its line-protocol form;
 //! - [`inputs`]: one module per input plugin behind the `Input` trait;
 //! - [`outputs`]: `influxdb`, `influxdb_v2`, `file`;
+//! - [`processors`] and [`aggregators`]: what happens to metrics between inputs and outputs;
 //! - [`buffer`]: the durable per-output buffer (layout in `buffer/FORMAT.md`);
 //! - [`agent`]: scheduling, routing into buffers, writers with back-off;
 //! - [`stats`]: the agent's own counters, reported by `inputs.internal`;
 //! - [`logging`]: log lines in Telegraf's shape (`… E! [outputs.influxdb] …`).
 
 pub mod agent;
+pub mod aggregators;
 pub mod buffer;
 pub mod config;
 pub mod filter;
+pub mod gotime;
 pub mod inputs;
 pub mod logging;
 pub mod metric;
+pub mod naming;
 pub mod options;
 pub mod outputs;
+pub mod parsers;
+pub mod processors;
+mod registry;
 pub mod stats;

@@ -35,6 +35,12 @@ struct Cli {
     /// Only these outputs (`influxdb:file`).
     #[arg(long = "output-filter")]
     output_filter: Option<String>,
+    /// Only these processors (colon separated).
+    #[arg(long = "processor-filter")]
+    processor_filter: Option<String>,
+    /// Only these aggregators (colon separated).
+    #[arg(long = "aggregator-filter")]
+    aggregator_filter: Option<String>,
     /// Print the effective configuration (defaults filled in, variables substituted) and exit.
     #[arg(long = "print-config")]
     print_config: bool,
@@ -73,6 +79,11 @@ fn default_sources() -> (Vec<PathBuf>, Vec<PathBuf>) {
     (vec!["/etc/telegraf/telegraf.conf".into()], dirs)
 }
 
+/// The names of a `--*-filter` flag (`cpu:mem`).
+fn plugin_names(flag: &str) -> Vec<String> {
+    flag.split(':').map(str::to_string).collect()
+}
+
 fn load(cli: &Cli) -> Result<Config, config::ConfigError> {
     let (files, dirs) = match (cli.config.is_empty(), cli.config_directory.is_empty()) {
         (true, true) => default_sources(),
@@ -80,10 +91,16 @@ fn load(cli: &Cli) -> Result<Config, config::ConfigError> {
     };
     let mut config = config::load(&files, &dirs, &lookup)?;
     if let Some(f) = &cli.input_filter {
-        config.retain_inputs(&f.split(':').map(str::to_string).collect::<Vec<_>>());
+        config.retain_inputs(&plugin_names(f));
     }
     if let Some(f) = &cli.output_filter {
-        config.retain_outputs(&f.split(':').map(str::to_string).collect::<Vec<_>>());
+        config.retain_outputs(&plugin_names(f));
+    }
+    if let Some(f) = &cli.processor_filter {
+        config.retain_processors(&plugin_names(f));
+    }
+    if let Some(f) = &cli.aggregator_filter {
+        config.retain_aggregators(&plugin_names(f));
     }
     if config.inputs.is_empty() {
         return Err(config::ConfigError::NoInputs);

@@ -50,6 +50,52 @@ impl From<&str> for FieldValue {
     }
 }
 
+impl FieldValue {
+    /// The value as a number, as aggregators read it: floats, integers and unsigned integers;
+    /// strings and booleans have none.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            FieldValue::Float(f) => Some(*f),
+            FieldValue::Int(i) => Some(*i as f64),
+            FieldValue::UInt(u) => Some(*u as f64),
+            FieldValue::Str(_) | FieldValue::Bool(_) => None,
+        }
+    }
+
+    /// The value as Go's `fmt.Sprint` writes it (`%v`): what Telegraf's plugins use when they
+    /// turn any value into a tag, a key or a string field.
+    pub fn to_text(&self) -> String {
+        match self {
+            FieldValue::Float(f) => go_float_text(*f),
+            FieldValue::Int(i) => i.to_string(),
+            FieldValue::UInt(u) => u.to_string(),
+            FieldValue::Str(s) => s.clone(),
+            FieldValue::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+/// A float as Go's `%v` (`strconv.FormatFloat(f, 'g', -1, 64)`) writes it: the shortest
+/// digits, with an exponent below 1e-4 and from 1e+06 up.
+pub fn go_float_text(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let scientific = format!("{f:e}");
+    let Some((mantissa, exponent)) = scientific.split_once('e') else {
+        return scientific;
+    };
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if f == 0.0 || (-4..6).contains(&exponent) {
+        return format!("{f}");
+    }
+    let sign = if exponent < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs())
+}
+
 /// A named set of fields with tags at one instant (nanoseconds since the epoch).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
@@ -94,6 +140,12 @@ impl Metric {
             Some(slot) => slot.1 = value,
             None => self.fields.push((key, value)),
         }
+    }
+
+    /// Removes field `key`, returning its value.
+    pub fn remove_field(&mut self, key: &str) -> Option<FieldValue> {
+        let at = self.fields.iter().position(|(k, _)| k == key)?;
+        Some(self.fields.remove(at).1)
     }
 
     /// The value of field `key`, if present.
@@ -196,6 +248,21 @@ mod tests {
         assert!(String::from_utf8(m.to_line(true).unwrap())
             .unwrap()
             .contains("big=18446744073709551615u"));
+    }
+
+    #[test]
+    fn values_as_go_prints_them() {
+        assert_eq!(FieldValue::Float(1e6).to_text(), "1e+06");
+        assert_eq!(FieldValue::Float(123456.5).to_text(), "123456.5");
+        assert_eq!(FieldValue::Float(0.0001).to_text(), "0.0001");
+        assert_eq!(FieldValue::Float(0.00001).to_text(), "1e-05");
+        assert_eq!(FieldValue::Float(-2.5e-7).to_text(), "-2.5e-07");
+        assert_eq!(FieldValue::Float(3.0).to_text(), "3");
+        assert_eq!(FieldValue::Float(0.0).to_text(), "0");
+        assert_eq!(FieldValue::Float(f64::NEG_INFINITY).to_text(), "-Inf");
+        assert_eq!(FieldValue::Bool(true).to_text(), "true");
+        assert_eq!(FieldValue::UInt(7).as_f64(), Some(7.0));
+        assert_eq!(FieldValue::Str("1".into()).as_f64(), None);
     }
 
     #[test]

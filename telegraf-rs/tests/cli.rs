@@ -2,9 +2,12 @@
 //! errors in broken files, SIGHUP reloads (a bad new file keeps the old configuration) and the
 //! buffer limit while the store is unreachable.
 
+mod common;
+
+use common::wait_for;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn run(args: &[&str], data_dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_telegraf-rs"))
@@ -157,17 +160,6 @@ fn spawn(conf: &str, dir: &Path) -> Agent {
     )
 }
 
-fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
 fn signal(agent: &Agent, sig: i32) {
     // SAFETY: kill(2) on our own running child.
     unsafe {
@@ -277,4 +269,65 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn processors_and_aggregators_run_in_test_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write(
+        dir.path(),
+        "p.conf",
+        "[agent]\n  omit_hostname = true\n\
+         [[inputs.exec]]\n  commands = [\"printf 'web,code=200 ms=10,state=\\\"ok\\\"\\\\nweb,code=500 ms=30,state=\\\"bad\\\"\\\\n'\"]\n  data_format = \"influx\"\n\
+         [[processors.regex]]\n  order = 1\n  [[processors.regex.tags]]\n    key = \"code\"\n    pattern = \"^(\\\\d)\\\\d\\\\d$\"\n    replacement = \"${1}xx\"\n\
+         [[processors.enum]]\n  order = 2\n  [[processors.enum.mapping]]\n    field = \"state\"\n    [processors.enum.mapping.value_mappings]\n      ok = 1\n      bad = 0\n\
+         [[aggregators.minmax]]\n  drop_original = true\n  name_suffix = \"_range\"\n",
+    );
+    let out = run(&["--config", &conf, "--test"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // Without their timestamps (the aggregators' push time).
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.rsplit_once(' ').map(|(line, _)| line))
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "> web_range,code=2xx ms_max=10,ms_min=10,state_max=1,state_min=1",
+            "> web_range,code=5xx ms_max=30,ms_min=30,state_max=0,state_min=0",
+        ],
+        "{text}"
+    );
+}
+
+#[test]
+fn an_aggregator_pushes_each_period_to_the_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.lp");
+    let conf = write(
+        dir.path(),
+        "a.conf",
+        &format!(
+            "[agent]\n  interval = \"200ms\"\n  flush_interval = \"200ms\"\n  omit_hostname = true\n\
+             [[inputs.exec]]\n  commands = [\"echo load v=2\"]\n  data_format = \"influx\"\n\
+             [[aggregators.basicstats]]\n  period = \"1s\"\n  delay = \"50ms\"\n  stats = [\"count\", \"mean\"]\n\
+             [[outputs.file]]\n  files = [{out_file:?}]\n"
+        ),
+    );
+    let _agent = spawn(&conf, dir.path());
+    let pushed = wait_for(Duration::from_secs(15), || {
+        std::fs::read_to_string(&out_file)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with("load v_count=") && l.contains("v_mean=2 "))
+    });
+    let text = std::fs::read_to_string(&out_file).unwrap_or_default();
+    assert!(pushed, "{text}");
+    assert!(text.lines().any(|l| l.starts_with("load v=2 ")), "{text}");
 }

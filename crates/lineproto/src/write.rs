@@ -144,9 +144,21 @@ impl LineWriter {
     }
 }
 
+/// A finite float as InfluxDB and Telegraf write it (Go's `FormatFloat(f, 'f', -1, 64)`):
+/// the shortest digits that read back exactly, never an exponent, no `.0` on whole numbers.
+fn write_float(buf: &mut Vec<u8>, f: f64) {
+    let mut ryu = ryu::Buffer::new();
+    let text = ryu.format_finite(f);
+    if text.contains('e') {
+        buf.extend_from_slice(format!("{f}").as_bytes());
+    } else {
+        buf.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
+    }
+}
+
 fn write_value(buf: &mut Vec<u8>, v: &Value<'_>) {
     match *v {
-        Value::Float(f) => buf.extend_from_slice(ryu::Buffer::new().format_finite(f).as_bytes()),
+        Value::Float(f) => write_float(buf, f),
         Value::Integer(i) => {
             buf.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
             buf.push(b'i');
@@ -250,6 +262,23 @@ mod tests {
         match line.fields[3].1 {
             FieldValue::String(s) => assert_eq!(s, "a\"\\b"),
             ref other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn floats_as_go_formats_them() {
+        let cases = [
+            (10.0, "10"),
+            (-0.0, "-0"),
+            (0.1, "0.1"),
+            (1e21, "1000000000000000000000"),
+            (1.5e-7, "0.00000015"),
+            (123456.789, "123456.789"),
+        ];
+        for (f, text) in cases {
+            let mut buf = Vec::new();
+            write_float(&mut buf, f);
+            assert_eq!(String::from_utf8(buf).unwrap(), text);
         }
     }
 

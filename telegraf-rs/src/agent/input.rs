@@ -1,7 +1,7 @@
 //! A running input: its schedule, and what the agent does to each metric it gathers (rename,
 //! tags, `host`, filters) before the metrics go to the outputs.
 
-use crate::config::{AgentConfig, InputInstance};
+use crate::config::{AgentConfig, InputInstance, Naming};
 use crate::filter::Filter;
 use crate::inputs::{Accumulator, BuildContext, Input};
 use crate::metric::{now_nanos, Metric};
@@ -15,7 +15,6 @@ pub struct RunningInput {
     /// Name in logs and `internal_gather`: the alias, else the plugin name.
     pub label: String,
     name: String,
-    instance: InputInstance,
     filter: Filter,
     input: Box<dyn Input>,
     /// Time between gathers.
@@ -24,13 +23,14 @@ pub struct RunningInput {
     jitter: Duration,
     offset: Duration,
     round: bool,
-    /// Tags every metric gets unless it has them: the plugin's, then global ones and `host`.
-    added_tags: BTreeMap<String, String>,
+    /// The instance's renaming, with the tags every metric gets unless it has them: the
+    /// plugin's, then global ones and `host`.
+    naming: Naming,
     stats: Arc<Stats>,
 }
 
 /// Telegraf's automatic precision: the largest of 1s, 1ms, 1µs not above the interval.
-fn auto_precision(interval: Duration) -> Duration {
+pub(crate) fn auto_precision(interval: Duration) -> Duration {
     [
         Duration::from_secs(1),
         Duration::from_millis(1),
@@ -42,7 +42,7 @@ fn auto_precision(interval: Duration) -> Duration {
 }
 
 /// `t` rounded to the nearest multiple of `precision`.
-fn round_to(t: i64, precision: Duration) -> i64 {
+pub(crate) fn round_to(t: i64, precision: Duration) -> i64 {
     let p = i64::try_from(precision.as_nanos()).unwrap_or(1).max(1);
     (t + p / 2).div_euclid(p) * p
 }
@@ -71,15 +71,15 @@ impl RunningInput {
             p if p.is_zero() => auto_precision(interval),
             p => p,
         };
-        let mut added_tags = global_tags.clone();
-        added_tags.extend(common.tags.clone());
+        let mut naming = common.naming.clone();
+        let plugin_tags = std::mem::replace(&mut naming.tags, global_tags.clone());
+        naming.tags.extend(plugin_tags);
         Ok(RunningInput {
             label: common
                 .alias
                 .clone()
                 .unwrap_or_else(|| instance.name.clone()),
             name: instance.name.clone(),
-            instance: instance.clone(),
             filter,
             input,
             interval,
@@ -93,7 +93,7 @@ impl RunningInput {
                 .unwrap_or(agent.collection_offset)
                 .0,
             round: agent.round_interval,
-            added_tags,
+            naming,
             stats: ctx.stats.clone(),
         })
     }
@@ -169,14 +169,7 @@ impl RunningInput {
     }
 
     fn finish(&self, mut m: Metric) -> Option<Metric> {
-        let c = &self.instance.common;
-        if let Some(name) = &c.name_override {
-            m.name = name.clone();
-        }
-        m.name = format!("{}{}{}", c.name_prefix, m.name, c.name_suffix);
-        for (k, v) in &self.added_tags {
-            m.tags.entry(k.clone()).or_insert_with(|| v.clone());
-        }
+        self.naming.apply(&mut m, false);
         self.filter.apply(m)
     }
 }

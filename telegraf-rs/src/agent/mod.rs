@@ -1,21 +1,24 @@
-//! The running agent: one task per input gathering on its schedule, one router thread putting
-//! metrics into every output's disk buffer, one writer task per output draining its buffer.
+//! The running agent: one task per input gathering on its schedule, one pipeline task running
+//! processors and aggregators, one router thread putting metrics into every output's disk
+//! buffer, one writer task per output draining its buffer.
 //!
 //! ```text
-//! input tasks ──(metrics)──▶ router thread ──append+fsync──▶ buffer per output ──▶ writer task per output
+//! input tasks ──▶ pipeline task ──▶ router thread ──append+fsync──▶ buffer per output ──▶ writer task per output
 //! ```
 //! Shutdown stops the inputs, lets the router drain, then gives each writer a last flush; what
 //! it cannot write stays buffered on disk for the next start.
 
 mod input;
 mod output;
+mod pipeline;
 
 pub use input::RunningInput;
 pub use output::{backoff, FlushResult, OutputIntake, OutputWriter};
+pub use pipeline::Pipeline;
 
 use crate::config::Config;
 use crate::inputs::{BuildContext, HostPaths};
-use crate::metric::Metric;
+use crate::metric::{now_nanos, Metric};
 use crate::stats::Stats;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +41,7 @@ pub struct AgentOptions {
 /// A built agent, ready to run.
 pub struct Agent {
     inputs: Vec<RunningInput>,
+    pipeline: Pipeline,
     intakes: Vec<OutputIntake>,
     writers: Vec<OutputWriter>,
 }
@@ -93,6 +97,7 @@ impl Agent {
                 Err(e) => errors.push(e),
             }
         }
+        let pipeline = Pipeline::build(config, now_nanos()).map_err(|e| errors.extend(e));
         let buffers: PathBuf = match config.agent.buffer_directory.as_str() {
             "" => buffers_dir(&opts.data_dir),
             dir => PathBuf::from(dir),
@@ -109,13 +114,14 @@ impl Agent {
                 }
             }
         }
-        match errors.is_empty() {
-            true => Ok(Agent {
+        match pipeline {
+            Ok(pipeline) if errors.is_empty() => Ok(Agent {
                 inputs,
+                pipeline,
                 intakes,
                 writers,
             }),
-            false => Err(AgentError(errors)),
+            _ => Err(AgentError(errors)),
         }
     }
 
@@ -123,6 +129,8 @@ impl Agent {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let (tx, rx) = mpsc::channel::<Vec<Metric>>(256);
         let router = spawn_router(self.intakes, rx);
+        let (tx_gathered, rx_gathered) = mpsc::channel::<Vec<Metric>>(256);
+        let pipeline = tokio::spawn(run_pipeline(self.pipeline, rx_gathered, tx));
         let (stop_writers, writers_stopped) = watch::channel(false);
         let writer_tasks: Vec<_> = self
             .writers
@@ -132,13 +140,14 @@ impl Agent {
         let input_tasks: Vec<_> = self
             .inputs
             .into_iter()
-            .map(|input| tokio::spawn(run_input(input, tx.clone(), shutdown.clone())))
+            .map(|input| tokio::spawn(run_input(input, tx_gathered.clone(), shutdown.clone())))
             .collect();
-        drop(tx);
+        drop(tx_gathered);
         until_stopped(&mut shutdown).await;
         for t in input_tasks {
             let _ = t.await;
         }
+        let _ = pipeline.await;
         let _ = router.await;
         let _ = stop_writers.send(true);
         for t in writer_tasks {
@@ -147,7 +156,8 @@ impl Agent {
     }
 
     /// Gathers once (twice for `cpu`, whose percentages need two samples) and returns the
-    /// metrics, for `--test` and `--once`.
+    /// metrics after the processors, with what the aggregators make of them, for `--test` and
+    /// `--once`.
     pub async fn gather_once(&mut self) -> Vec<Metric> {
         let mut primed = false;
         for input in self.inputs.iter_mut().filter(|i| i.plugin() == "cpu") {
@@ -161,6 +171,8 @@ impl Agent {
         for input in &mut self.inputs {
             all.extend(input.gather().await);
         }
+        let mut all = self.pipeline.process(all);
+        all.extend(self.pipeline.push_all(now_nanos()));
         all
     }
 
@@ -222,6 +234,42 @@ async fn run_input(
         if !metrics.is_empty() && tx.send(metrics).await.is_err() {
             return;
         }
+    }
+}
+
+/// Runs gathered metrics through the processors and aggregators until every input has
+/// stopped, pushing the aggregators when their windows are due and a last time at the end.
+async fn run_pipeline(
+    mut pipeline: Pipeline,
+    mut gathered: mpsc::Receiver<Vec<Metric>>,
+    tx: mpsc::Sender<Vec<Metric>>,
+) {
+    loop {
+        let wait = pipeline.next_push().map(|due| {
+            std::time::Duration::from_nanos(u64::try_from(due - now_nanos()).unwrap_or(0))
+        });
+        let out = tokio::select! {
+            batch = gathered.recv() => match batch {
+                Some(batch) => pipeline.process(batch),
+                None => break,
+            },
+            _ = sleep_or_forever(wait) => pipeline.push_due(now_nanos()),
+        };
+        if !out.is_empty() && tx.send(out).await.is_err() {
+            return;
+        }
+    }
+    let last = pipeline.push_all(now_nanos());
+    if !last.is_empty() {
+        let _ = tx.send(last).await;
+    }
+}
+
+/// Sleeps for `wait`, or forever when there is nothing to wait for.
+async fn sleep_or_forever(wait: Option<std::time::Duration>) {
+    match wait {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
     }
 }
 

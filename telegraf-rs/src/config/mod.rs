@@ -12,9 +12,12 @@ use crate::options::{header_line, parse_options, take_keys, Place};
 pub use crate::options::{GoDuration, OptionError};
 pub use env::{substitute, EnvError};
 
+use crate::aggregators::AggregatorSettings;
 use crate::filter::{FilterConfig, FilterError, FILTER_KEYS};
 use crate::inputs::InputSettings;
+pub use crate::naming::Naming;
 use crate::outputs::OutputSettings;
+use crate::processors::ProcessorSettings;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -149,18 +152,9 @@ pub struct InputCommon {
     /// Overrides the agent's `collection_offset`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collection_offset: Option<GoDuration>,
-    /// Replaces the measurement name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name_override: Option<String>,
-    /// Prepended to the measurement name.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub name_prefix: String,
-    /// Appended to the measurement name.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub name_suffix: String,
-    /// Extra tags for this instance's metrics.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub tags: BTreeMap<String, String>,
+    /// Renaming and tags of this instance's metrics.
+    #[serde(flatten)]
+    pub naming: Naming,
     /// Name of the instance in logs and `internal` metrics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
@@ -227,6 +221,77 @@ const OUTPUT_COMMON_KEYS: &[&str] = &[
     "log_level",
 ];
 
+/// Options every processor takes besides its own.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ProcessorCommon {
+    /// Processors run by ascending `order`, then in file order.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub order: i64,
+    /// Name of the instance in logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// Accepted; the agent's log level applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+const PROCESSOR_COMMON_KEYS: &[&str] = &["order", "alias", "log_level"];
+
+/// Options every aggregator takes besides its own; defaults are Telegraf's.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AggregatorCommon {
+    /// Length of each aggregation window (aligned to the clock).
+    pub period: GoDuration,
+    /// How long after a window's end its results are pushed (late metrics still count).
+    pub delay: GoDuration,
+    /// How far before the window's start a metric's time may lie and still be taken.
+    pub grace: GoDuration,
+    /// Metrics the aggregator takes do not go on to the outputs.
+    pub drop_original: bool,
+    /// Renaming and tags of what is pushed.
+    #[serde(flatten)]
+    pub naming: Naming,
+    /// Name of the instance in logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// Accepted; the agent's log level applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+}
+
+impl Default for AggregatorCommon {
+    fn default() -> Self {
+        AggregatorCommon {
+            period: GoDuration::secs(30),
+            delay: GoDuration(std::time::Duration::from_millis(100)),
+            grace: GoDuration::default(),
+            drop_original: false,
+            naming: Naming::default(),
+            alias: None,
+            log_level: None,
+        }
+    }
+}
+
+const AGGREGATOR_COMMON_KEYS: &[&str] = &[
+    "period",
+    "delay",
+    "grace",
+    "drop_original",
+    "name_override",
+    "name_prefix",
+    "name_suffix",
+    "tags",
+    "alias",
+    "log_level",
+];
+
 /// One plugin table: `[[inputs.X]]` or `[[outputs.X]]`.
 #[derive(Debug, Clone)]
 pub struct Instance<C, S> {
@@ -246,6 +311,10 @@ pub struct Instance<C, S> {
 pub type InputInstance = Instance<InputCommon, InputSettings>;
 /// One `[[outputs.X]]` table.
 pub type OutputInstance = Instance<OutputCommon, OutputSettings>;
+/// One `[[processors.X]]` table.
+pub type ProcessorInstance = Instance<ProcessorCommon, ProcessorSettings>;
+/// One `[[aggregators.X]]` table.
+pub type AggregatorInstance = Instance<AggregatorCommon, AggregatorSettings>;
 
 impl Instance<OutputCommon, OutputSettings> {
     /// A name that stays the same while the table's settings do: the alias when given, else
@@ -283,6 +352,10 @@ pub struct Config {
     pub inputs: Vec<InputInstance>,
     /// Every output instance, in file order (instances of one plugin together).
     pub outputs: Vec<OutputInstance>,
+    /// Every processor instance, in the order they run (`order`, then file order).
+    pub processors: Vec<ProcessorInstance>,
+    /// Every aggregator instance, in file order.
+    pub aggregators: Vec<AggregatorInstance>,
     /// What was not implemented and skipped, each naming file and line.
     pub warnings: Vec<String>,
 }
@@ -381,35 +454,14 @@ impl Loader {
                         parse_options(table, &place, &mut self.config.warnings)?;
                     self.config.global_tags.extend(tags);
                 }
-                "inputs" | "outputs" => {
+                "inputs" | "outputs" | "processors" | "aggregators" => {
                     let place = place_of(&key, 0);
                     for (name, instances) in as_table(value, &place, &key)? {
                         let section = format!("{key}.{name}");
                         for (nth, instance) in instances_of(instances).into_iter().enumerate() {
                             let place = place_of(&section, nth);
                             let table = as_table(instance, &place, &section)?;
-                            let warnings = &mut self.config.warnings;
-                            if key == "inputs" {
-                                let input = read_instance(
-                                    &name,
-                                    table,
-                                    &place,
-                                    INPUT_COMMON_KEYS,
-                                    warnings,
-                                    InputSettings::parse,
-                                )?;
-                                self.config.inputs.extend(input);
-                            } else {
-                                let output = read_instance(
-                                    &name,
-                                    table,
-                                    &place,
-                                    OUTPUT_COMMON_KEYS,
-                                    warnings,
-                                    OutputSettings::parse,
-                                )?;
-                                self.config.outputs.extend(output);
-                            }
+                            self.add_instance(&key, &name, table, &place)?;
                         }
                     }
                 }
@@ -435,7 +487,61 @@ impl Loader {
         Ok(())
     }
 
+    /// Reads one `[[kind.name]]` table into the configuration.
+    fn add_instance(
+        &mut self,
+        kind: &str,
+        name: &str,
+        table: toml::Table,
+        place: &Place,
+    ) -> Result<(), ConfigError> {
+        let Config {
+            warnings,
+            inputs,
+            outputs,
+            processors,
+            aggregators,
+            ..
+        } = &mut self.config;
+        match kind {
+            "inputs" => inputs.extend(read_instance(
+                name,
+                table,
+                place,
+                INPUT_COMMON_KEYS,
+                warnings,
+                InputSettings::parse,
+            )?),
+            "outputs" => outputs.extend(read_instance(
+                name,
+                table,
+                place,
+                OUTPUT_COMMON_KEYS,
+                warnings,
+                OutputSettings::parse,
+            )?),
+            "processors" => processors.extend(read_instance(
+                name,
+                table,
+                place,
+                PROCESSOR_COMMON_KEYS,
+                warnings,
+                ProcessorSettings::parse_own,
+            )?),
+            _ => aggregators.extend(read_instance(
+                name,
+                table,
+                place,
+                AGGREGATOR_COMMON_KEYS,
+                warnings,
+                AggregatorSettings::parse_own,
+            )?),
+        }
+        Ok(())
+    }
+
     fn finish(mut self) -> Result<Config, ConfigError> {
+        self.config.processors.sort_by_key(|p| p.common.order);
         self.config.agent =
             toml::Value::Table(self.agent)
                 .try_into()
@@ -528,6 +634,16 @@ impl Config {
         self.outputs.retain(|o| names.contains(&o.name));
     }
 
+    /// Keeps only the processors named in `names` (the `--processor-filter` flag).
+    pub fn retain_processors(&mut self, names: &[String]) {
+        self.processors.retain(|p| names.contains(&p.name));
+    }
+
+    /// Keeps only the aggregators named in `names` (the `--aggregator-filter` flag).
+    pub fn retain_aggregators(&mut self, names: &[String]) {
+        self.aggregators.retain(|a| names.contains(&a.name));
+    }
+
     /// The effective configuration (defaults filled in, variables substituted) in Telegraf's
     /// format, for `--print-config`.
     pub fn to_toml(&self) -> String {
@@ -542,6 +658,18 @@ impl Config {
             "outputs".into(),
             toml::Value::Table(plugin_tables(&self.outputs)),
         );
+        if !self.processors.is_empty() {
+            root.insert(
+                "processors".into(),
+                toml::Value::Table(plugin_tables(&self.processors)),
+            );
+        }
+        if !self.aggregators.is_empty() {
+            root.insert(
+                "aggregators".into(),
+                toml::Value::Table(plugin_tables(&self.aggregators)),
+            );
+        }
         toml::to_string_pretty(&root).unwrap_or_default()
     }
 }

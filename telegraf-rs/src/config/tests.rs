@@ -53,8 +53,8 @@ const SAMPLE: &str = r#"
 
 [[inputs.mem]]
 [[inputs.system]]
-[[inputs.nginx]]
-  urls = ["http://localhost/status"]
+[[inputs.mongodb]]
+  servers = ["mongodb://127.0.0.1:27017"]
 
 [[inputs.cpu]]
   percpu = false
@@ -82,14 +82,14 @@ fn telegraf_sample_loads_with_warnings_for_what_is_missing() {
     };
     assert_eq!(out.urls, ["http://db:8086"]);
     let second_cpu = &c.inputs[1];
-    assert_eq!(second_cpu.common.name_suffix, "_total");
-    assert_eq!(second_cpu.common.tags["role"], "db");
+    assert_eq!(second_cpu.common.naming.name_suffix, "_total");
+    assert_eq!(second_cpu.common.naming.tags["role"], "db");
     assert_eq!(second_cpu.filter.fieldpass, ["usage_*"]);
     assert_eq!(second_cpu.filter.tagdrop["cpu"], ["cpu1*"]);
     assert!(matches!(&second_cpu.settings, InputSettings::Cpu(cpu) if !cpu.percpu));
     let warnings = c.warnings.join("\n");
     assert!(
-        warnings.contains("telegraf.conf:38: plugin \"inputs.nginx\" is not implemented"),
+        warnings.contains("telegraf.conf:38: plugin \"inputs.mongodb\" is not implemented"),
         "{warnings}"
     );
     assert!(
@@ -154,19 +154,46 @@ fn required_variables_stop_the_load() {
 #[test]
 fn single_bracket_tables_and_inline_tags_work() {
     let c = load("[inputs.mem]\n  tags = {a = \"b\"}\n[outputs.file]\n").unwrap();
-    assert_eq!(c.inputs[0].common.tags["a"], "b");
+    assert_eq!(c.inputs[0].common.naming.tags["a"], "b");
     assert!(matches!(&c.outputs[0].settings, OutputSettings::File(f) if f.files == ["stdout"]));
 }
 
 #[test]
-fn a_bom_is_tolerated_and_processors_are_warned_about() {
-    let c = load("\u{feff}[[inputs.mem]]\n[[processors.rename]]\n").unwrap();
+fn a_bom_is_tolerated_and_unknown_processors_are_warned_about() {
+    let c = load("\u{feff}[[inputs.mem]]\n[[processors.topk]]\n[[processors.rename]]\n").unwrap();
     assert_eq!(c.inputs.len(), 1);
+    assert_eq!(c.processors.len(), 1);
     assert!(
-        c.warnings[0].contains("telegraf.conf:2: [[processors.rename]] is not implemented"),
+        c.warnings[0].contains("telegraf.conf:2: plugin \"processors.topk\" is not implemented"),
         "{:?}",
         c.warnings
     );
+}
+
+#[test]
+fn processors_and_aggregators_keep_their_options_and_print_back() {
+    let c = load(
+        "[[inputs.mem]]\n[[processors.rename]]\norder = 3\nnamepass = [\"mem\"]\n\
+         [[processors.rename.replace]]\nfield = \"a\"\ndest = \"b\"\n\
+         [[processors.strings]]\norder = 1\n\
+         [[aggregators.basicstats]]\nperiod = \"1m\"\ndrop_original = true\nstats = [\"mean\"]\n\
+         [[aggregators.minmax]]\nnope = 1\n",
+    )
+    .unwrap();
+    let names: Vec<&str> = c.processors.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["strings", "rename"]);
+    assert_eq!(c.processors[1].filter.namepass, ["mem"]);
+    assert_eq!(c.aggregators[0].common.period, GoDuration::secs(60));
+    assert!(c.aggregators[0].common.drop_original);
+    assert_eq!(c.aggregators[1].common.period, GoDuration::secs(30));
+    assert!(
+        c.warnings[0].contains("telegraf.conf:15: aggregators.minmax: option \"nope\""),
+        "{:?}",
+        c.warnings
+    );
+    let again = load(&c.to_toml()).unwrap();
+    assert_eq!(again.processors.len(), 2);
+    assert_eq!(again.aggregators[0].common.period, GoDuration::secs(60));
 }
 
 #[test]

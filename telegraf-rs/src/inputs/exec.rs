@@ -1,9 +1,9 @@
 //! `inputs.exec`: runs commands each interval and parses what they print (`json` by default,
 //! as Telegraf's exec does, or `influx`).
 
-use super::parsers::{Parser, ParserConfig};
 use super::{Accumulator, BuildContext, GatherFuture, Input, InputError};
 use crate::options::GoDuration;
+use crate::parsers::{Parser, ParserConfig};
 use globset::Glob;
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -2,9 +2,9 @@
 //! `json`); each metric gets a `url` tag unless it has one.
 
 use super::http_auth::HttpAuth;
-use super::parsers::{Parser, ParserConfig};
 use super::{Accumulator, BuildContext, GatherFuture, Input, InputError};
 use crate::options::GoDuration;
+use crate::parsers::{Parser, ParserConfig};
 use influx_client::error_chain;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,5 +1,7 @@
 //! `inputs.kernel`: boot time, context switches, interrupts and forks (`/proc/stat`) and the
-//! entropy pool.
+//! entropy pool; with `collect = ["ksm"]` the kernel same-page merging counters
+//! (`/sys/kernel/mm/ksm`), with `"psi"` the pressure stall information of `/proc/pressure` as
+//! the `pressure` measurement.
 
 use super::{Accumulator, BuildContext, HostPaths, Input, InputError, SyncInput};
 use serde::{Deserialize, Serialize};
@@ -8,20 +10,117 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct KernelConfig {
-    /// Extra groups (`ksm`, `psi`); accepted, only the classic fields are gathered.
+    /// Extra groups: `ksm`, `psi`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub collect: Vec<String>,
 }
 
-/// Builds the input.
-pub fn build(_: &KernelConfig, ctx: &BuildContext) -> Result<Box<dyn Input>, InputError> {
-    Ok(Box::new(Kernel {
+/// The KSM counters Telegraf reads, each a file of `/sys/kernel/mm/ksm/`.
+const KSM_FILES: &[&str] = &[
+    "full_scans",
+    "max_page_sharing",
+    "merge_across_nodes",
+    "pages_shared",
+    "pages_sharing",
+    "pages_to_scan",
+    "pages_unshared",
+    "pages_volatile",
+    "run",
+    "sleep_millisecs",
+    "stable_node_chains",
+    "stable_node_chains_prune_millisecs",
+    "stable_node_dups",
+    "use_zero_pages",
+];
+
+/// Builds the input; `ksm` needs the kernel's KSM directory.
+pub fn build(c: &KernelConfig, ctx: &BuildContext) -> Result<Box<dyn Input>, InputError> {
+    let mut kernel = Kernel {
         host: ctx.host.clone(),
-    }))
+        ksm: false,
+        psi: false,
+    };
+    for group in &c.collect {
+        match group.as_str() {
+            "ksm" => kernel.ksm = true,
+            "psi" => kernel.psi = true,
+            other => {
+                return Err(InputError::Settings(format!(
+                    "collect: unknown group {other:?} (known: ksm, psi)"
+                )))
+            }
+        }
+    }
+    let ksm_dir = kernel.host.sys.join("kernel/mm/ksm");
+    if kernel.ksm && !ksm_dir.is_dir() {
+        return Err(InputError::Settings(format!(
+            "directory {} does not exist: KSM is not enabled in this kernel",
+            ksm_dir.display()
+        )));
+    }
+    Ok(Box::new(kernel))
 }
 
 struct Kernel {
     host: HostPaths,
+    ksm: bool,
+    psi: bool,
+}
+
+impl Kernel {
+    fn add_ksm(&self, m: &mut crate::metric::Metric) -> Result<(), InputError> {
+        let dir = self.host.sys.join("kernel/mm/ksm");
+        for name in KSM_FILES {
+            // Older kernels lack some counters: those are left out.
+            let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+                continue;
+            };
+            let value = text.trim().parse::<i64>().map_err(|e| InputError::Parse {
+                what: dir.join(name).display().to_string(),
+                message: e.to_string(),
+            })?;
+            m.add_field(format!("ksm_{name}"), value);
+        }
+        Ok(())
+    }
+
+    /// One `pressure` metric of averages and one of the total per resource and kind (`cpu`
+    /// has no `full` in Telegraf's output).
+    fn gather_pressure(&self, acc: &mut Accumulator) -> Result<(), InputError> {
+        for resource in ["cpu", "memory", "io"] {
+            let text = self.host.read_proc(&format!("pressure/{resource}"))?;
+            for line in text.lines() {
+                let mut parts = line.split_whitespace();
+                let kind = parts.next().unwrap_or_default();
+                if !matches!(kind, "some" | "full") || (resource == "cpu" && kind == "full") {
+                    continue;
+                }
+                let metric = || {
+                    acc.metric("pressure")
+                        .with_tag("resource", resource)
+                        .with_tag("type", kind)
+                };
+                let (mut averages, mut total) = (metric(), metric());
+                for part in parts {
+                    let bad = || InputError::Parse {
+                        what: format!("/proc/pressure/{resource}"),
+                        message: format!("bad value {part:?}"),
+                    };
+                    let (key, value) = part.split_once('=').ok_or_else(bad)?;
+                    match key {
+                        "avg10" | "avg60" | "avg300" => {
+                            averages.add_field(key, value.parse::<f64>().map_err(|_| bad())?)
+                        }
+                        "total" => total.add_field(key, value.parse::<i64>().map_err(|_| bad())?),
+                        _ => {}
+                    }
+                }
+                acc.push(averages);
+                acc.push(total);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl SyncInput for Kernel {
@@ -56,7 +155,13 @@ impl SyncInput for Kernel {
                 })?;
             m.add_field("entropy_avail", value);
         }
+        if self.ksm {
+            self.add_ksm(&mut m)?;
+        }
         acc.push(m);
+        if self.psi {
+            self.gather_pressure(acc)?;
+        }
         Ok(())
     }
 }
@@ -83,5 +188,74 @@ mod tests {
         assert_eq!(m.field("boot_time"), Some(&FieldValue::Int(1_700_000_000)));
         assert_eq!(m.field("processes_forked"), Some(&FieldValue::Int(77)));
         assert_eq!(m.field("entropy_avail"), Some(&FieldValue::Int(256)));
+    }
+
+    #[test]
+    fn ksm_and_pressure_groups() {
+        let fx = fixture(&[
+            ("proc/stat", "ctxt 5\n"),
+            ("sys/kernel/mm/ksm/run", "1\n"),
+            ("sys/kernel/mm/ksm/pages_shared", "42\n"),
+            (
+                "proc/pressure/cpu",
+                "some avg10=0.13 avg60=1.50 avg300=0.66 total=2787386\n\
+                 full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+            ),
+            (
+                "proc/pressure/memory",
+                "some avg10=1.00 avg60=0.00 avg300=0.00 total=10\n\
+                 full avg10=0.50 avg60=0.00 avg300=0.00 total=5\n",
+            ),
+            (
+                "proc/pressure/io",
+                "some avg10=0.00 avg60=0.00 avg300=0.00 total=7\n\
+                 full avg10=0.00 avg60=0.00 avg300=0.00 total=3\n",
+            ),
+        ]);
+        let config = KernelConfig {
+            collect: vec!["ksm".into(), "psi".into()],
+        };
+        let mut input = build(&config, &fx.ctx()).unwrap();
+        let metrics = gather_with(&mut input);
+        assert_eq!(metrics[0].field("ksm_run"), Some(&FieldValue::Int(1)));
+        assert_eq!(
+            metrics[0].field("ksm_pages_shared"),
+            Some(&FieldValue::Int(42))
+        );
+        assert_eq!(metrics[0].field("ksm_full_scans"), None);
+        let pressure: Vec<_> = metrics[1..].iter().collect();
+        // cpu some (2), memory some+full (4), io some+full (4).
+        assert_eq!(pressure.len(), 10);
+        assert_eq!(
+            pressure[0].tags.get("resource").map(String::as_str),
+            Some("cpu")
+        );
+        assert_eq!(pressure[0].field("avg60"), Some(&FieldValue::Float(1.5)));
+        assert_eq!(
+            pressure[1].field("total"),
+            Some(&FieldValue::Int(2_787_386))
+        );
+        assert_eq!(
+            pressure[4].tags.get("type").map(String::as_str),
+            Some("full")
+        );
+        assert_eq!(pressure[4].field("avg10"), Some(&FieldValue::Float(0.5)));
+    }
+
+    #[test]
+    fn ksm_without_the_directory_and_unknown_groups_are_refused() {
+        let fx = fixture(&[("proc/stat", "ctxt 5\n")]);
+        let ksm = KernelConfig {
+            collect: vec!["ksm".into()],
+        };
+        assert!(build(&ksm, &fx.ctx())
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("KSM"));
+        let other = KernelConfig {
+            collect: vec!["slab".into()],
+        };
+        assert!(build(&other, &fx.ctx()).is_err());
     }
 }

@@ -7,8 +7,8 @@
 
 use crate::metric::Metric;
 use crate::options::{parse_options, take_keys, OptionError, Place};
+use crate::parsers::{ParserConfig, PARSER_KEYS};
 use crate::stats::Stats;
-use serde::Serialize;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -23,11 +23,12 @@ pub mod http_auth;
 pub mod internal;
 pub mod kernel;
 pub mod mem;
+pub mod memcached;
 pub mod net;
-pub mod parsers;
+pub mod nginx;
 pub mod processes;
 pub mod prometheus;
-pub mod prometheus_text;
+pub mod redis;
 pub mod socket_listener;
 pub mod swap;
 pub mod system;
@@ -121,19 +122,7 @@ pub fn read(path: &Path) -> Result<String, InputError> {
 
 /// Compiles `patterns` (of option `option`) into one glob set; `None` when there are none.
 pub fn glob_set(option: &str, patterns: &[String]) -> Result<Option<globset::GlobSet>, InputError> {
-    if patterns.is_empty() {
-        return Ok(None);
-    }
-    let mut builder = globset::GlobSetBuilder::new();
-    for p in patterns {
-        builder.add(
-            globset::Glob::new(p).map_err(|e| InputError::Settings(format!("{option}: {e}")))?,
-        );
-    }
-    builder
-        .build()
-        .map(Some)
-        .map_err(|e| InputError::Settings(format!("{option}: {e}")))
+    crate::filter::compile(option, patterns).map_err(|e| InputError::Settings(e.to_string()))
 }
 
 /// The bearer token given inline, else read from `file`; `None` when neither is set.
@@ -143,6 +132,65 @@ pub fn bearer_token(inline: &str, file: &str) -> Result<Option<String>, InputErr
         (_, f) if !f.is_empty() => Some(read(Path::new(f))?.trim().to_string()),
         _ => None,
     })
+}
+
+/// The outcome of a gather over several servers: `Ok` when none failed, else one error
+/// listing every failure (what the others added is kept).
+pub fn gathered_all(plugin: &str, errors: Vec<String>) -> Result<(), InputError> {
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(InputError::Command {
+            command: plugin.to_string(),
+            message: errors.join("; "),
+        }),
+    }
+}
+
+/// A client for status pages (`nginx`, `apache`): GET with a timeout, success statuses only.
+#[derive(Debug, Clone)]
+pub struct StatusPages(reqwest::Client);
+
+impl StatusPages {
+    /// A client whose requests give up after `timeout`.
+    pub fn new(timeout: std::time::Duration) -> Result<Self, InputError> {
+        reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map(StatusPages)
+            .map_err(|e| InputError::Settings(e.to_string()))
+    }
+
+    /// The body of `url`; a failed request or a non-2xx status is an error naming the URL.
+    pub async fn get(&self, url: &str) -> Result<String, InputError> {
+        let fail = |message: String| InputError::Command {
+            command: format!("GET {url}"),
+            message,
+        };
+        let resp = self
+            .0
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| fail(influx_client::error_chain(&e)))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(fail(format!("answered {status}")));
+        }
+        resp.text().await.map_err(|e| fail(e.to_string()))
+    }
+}
+
+/// The `server` and `port` tags of a status page URL, as Telegraf's web-server inputs set
+/// them (the port defaults to the scheme's).
+pub fn url_tags(url: &str) -> Result<std::collections::BTreeMap<String, String>, InputError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| InputError::Settings(format!("urls: {url:?}: {e}")))?;
+    let host = parsed.host_str().unwrap_or_default().to_string();
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    Ok(std::collections::BTreeMap::from([
+        ("server".to_string(), host),
+        ("port".to_string(), port.to_string()),
+    ]))
 }
 
 /// What inputs are built with.
@@ -218,44 +266,6 @@ impl<T: SyncInput> Input for T {
     }
 }
 
-macro_rules! registry {
-    ($($variant:ident => $name:literal, $module:ident :: $config:ident;)*) => {
-        /// The settings of one input instance, per plugin.
-        #[derive(Debug, Clone, Serialize)]
-        #[serde(untagged)]
-        pub enum InputSettings {
-            $(
-                #[doc = concat!("`[[inputs.", $name, "]]`")]
-                $variant($module::$config),
-            )*
-        }
-
-        impl InputSettings {
-            fn parse_own(
-                name: &str,
-                table: toml::Table,
-                place: &Place,
-                warnings: &mut Vec<String>,
-            ) -> Result<Option<Self>, OptionError> {
-                Ok(Some(match name {
-                    $($name => Self::$variant(parse_options(table, place, warnings)?),)*
-                    _ => return Ok(None),
-                }))
-            }
-
-            /// Builds the running input.
-            pub fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Input>, InputError> {
-                match self {
-                    $(Self::$variant(c) => $module::build(c, ctx),)*
-                }
-            }
-        }
-
-        /// Names of the inputs telegraf-rs implements.
-        pub const IMPLEMENTED: &[&str] = &[$($name),*];
-    };
-}
-
 impl InputSettings {
     /// Reads the plugin's own options; `None` when telegraf-rs has no such plugin. The parser
     /// options (`data_format`, …) of the plugins that parse are read apart and attached.
@@ -265,9 +275,9 @@ impl InputSettings {
         place: &Place,
         warnings: &mut Vec<String>,
     ) -> Result<Option<Self>, OptionError> {
-        let parser: parsers::ParserConfig = match PARSING_INPUTS.contains(&name) {
-            true => parse_options(take_keys(&mut table, parsers::PARSER_KEYS), place, warnings)?,
-            false => parsers::ParserConfig::default(),
+        let parser: ParserConfig = match PARSING_INPUTS.contains(&name) {
+            true => parse_options(take_keys(&mut table, PARSER_KEYS), place, warnings)?,
+            false => ParserConfig::default(),
         };
         let mut settings = Self::parse_own(name, table, place, warnings)?;
         match &mut settings {
@@ -283,7 +293,9 @@ impl InputSettings {
 /// Inputs that take `data_format` and the parser options.
 const PARSING_INPUTS: &[&str] = &["exec", "http", "socket_listener"];
 
-registry! {
+crate::registry::registry! {
+    kind = "inputs", settings = InputSettings, plugin = dyn Input,
+    context = BuildContext, error = InputError;
     Cpu => "cpu", cpu::CpuConfig;
     Mem => "mem", mem::MemConfig;
     Swap => "swap", swap::SwapConfig;
@@ -297,6 +309,9 @@ registry! {
     Exec => "exec", exec::ExecConfig;
     Http => "http", http::HttpConfig;
     Prometheus => "prometheus", prometheus::PrometheusConfig;
+    Redis => "redis", redis::RedisConfig;
+    Memcached => "memcached", memcached::MemcachedConfig;
+    Nginx => "nginx", nginx::NginxConfig;
     SocketListener => "socket_listener", socket_listener::SocketListenerConfig;
 }
 

@@ -6,11 +6,11 @@
 //! Telegraf's scanner, which closes the connection on a longer one), and parse errors are
 //! logged at most [`ERRORS_PER_SECOND`] a second, each cut to [`LOGGED_BYTES`].
 
-use super::parsers::{Parser, ParserConfig};
 use super::{Accumulator, BuildContext, GatherFuture, Input, InputError, ServiceFuture};
 use crate::metric::now_nanos;
 use crate::metric::Metric;
 use crate::options::GoDuration;
+use crate::parsers::{Parser, ParserConfig};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

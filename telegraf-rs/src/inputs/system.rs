@@ -9,20 +9,54 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SystemConfig {
-    /// Newer Telegraf's field groups; accepted, the classic ("legacy") set is gathered.
+    /// Newer Telegraf's field groups: `load`, `cpus`, `users`, `uptime`, or `legacy` (all of
+    /// them, the default).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub include: Vec<String>,
 }
 
-/// Builds the input.
-pub fn build(_: &SystemConfig, ctx: &BuildContext) -> Result<Box<dyn Input>, InputError> {
+/// Which field groups a gather reports.
+#[derive(Debug, Clone, Copy)]
+struct Groups {
+    load: bool,
+    cpus: bool,
+    users: bool,
+    uptime: bool,
+}
+
+/// Builds the input; groups telegraf-rs does not gather (`os`, `dmi`) are refused by name.
+pub fn build(c: &SystemConfig, ctx: &BuildContext) -> Result<Box<dyn Input>, InputError> {
+    let all = c.include.is_empty() || c.include.iter().any(|g| g == "legacy");
+    let mut groups = Groups {
+        load: all,
+        cpus: all,
+        users: all,
+        uptime: all,
+    };
+    for group in &c.include {
+        match group.as_str() {
+            "legacy" => {}
+            "load" => groups.load = true,
+            "cpus" => groups.cpus = true,
+            "users" => groups.users = true,
+            "uptime" => groups.uptime = true,
+            other => {
+                return Err(InputError::Settings(format!(
+                    "include: group {other:?} is not implemented by telegraf-rs \
+                     (implemented: legacy, load, cpus, users, uptime)"
+                )))
+            }
+        }
+    }
     Ok(Box::new(System {
         host: ctx.host.clone(),
+        groups,
     }))
 }
 
 struct System {
     host: HostPaths,
+    groups: Groups,
 }
 
 fn parse_error(what: &str, message: impl ToString) -> InputError {
@@ -67,8 +101,8 @@ fn count_users(utmp: &[u8]) -> (i64, i64) {
     (sessions, names.len() as i64)
 }
 
-impl SyncInput for System {
-    fn gather_now(&mut self, acc: &mut Accumulator) -> Result<(), InputError> {
+impl System {
+    fn load_averages(&self) -> Result<[f64; 3], InputError> {
         let loadavg = self.host.read_proc("loadavg")?;
         let loads: Vec<f64> = loadavg
             .split_whitespace()
@@ -76,39 +110,56 @@ impl SyncInput for System {
             .map(|v| v.parse::<f64>())
             .collect::<Result<_, _>>()
             .map_err(|e| parse_error("/proc/loadavg", e))?;
-        if loads.len() != 3 {
-            return Err(parse_error(
+        match loads[..] {
+            [a, b, c] => Ok([a, b, c]),
+            _ => Err(parse_error(
                 "/proc/loadavg",
                 "fewer than three load averages",
-            ));
+            )),
         }
-        let mut cpus = self
+    }
+
+    fn cpu_count(&self) -> Result<usize, InputError> {
+        let cpus = self
             .host
             .read_proc("cpuinfo")
             .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
             .unwrap_or(0);
-        if cpus == 0 {
-            let stat = self.host.read_proc("stat")?;
-            cpus = stat
-                .lines()
-                .filter(|l| {
-                    l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit)
-                })
-                .count();
+        if cpus > 0 {
+            return Ok(cpus);
         }
-        let mut gauges = acc
-            .metric("system")
-            .with_field("load1", loads[0])
-            .with_field("load5", loads[1])
-            .with_field("load15", loads[2])
-            .with_field("n_cpus", cpus as i64);
-        if let Ok(utmp) = std::fs::read(self.host.var.join("run/utmp")) {
-            let (sessions, unique) = count_users(&utmp);
-            gauges.add_field("n_users", sessions);
-            gauges.add_field("n_unique_users", unique);
+        let stat = self.host.read_proc("stat")?;
+        Ok(stat
+            .lines()
+            .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+            .count())
+    }
+}
+
+impl SyncInput for System {
+    fn gather_now(&mut self, acc: &mut Accumulator) -> Result<(), InputError> {
+        let groups = self.groups;
+        let mut gauges = acc.metric("system");
+        if groups.load {
+            let [load1, load5, load15] = self.load_averages()?;
+            gauges.add_field("load1", load1);
+            gauges.add_field("load5", load5);
+            gauges.add_field("load15", load15);
+        }
+        if groups.cpus {
+            gauges.add_field("n_cpus", self.cpu_count()? as i64);
+        }
+        if groups.users {
+            if let Ok(utmp) = std::fs::read(self.host.var.join("run/utmp")) {
+                let (sessions, unique) = count_users(&utmp);
+                gauges.add_field("n_users", sessions);
+                gauges.add_field("n_unique_users", unique);
+            }
         }
         acc.push(gauges);
-
+        if !groups.uptime {
+            return Ok(());
+        }
         let uptime_text = self.host.read_proc("uptime")?;
         let uptime = uptime_text
             .split_whitespace()
@@ -185,5 +236,37 @@ mod tests {
             metrics[2].field("uptime_format"),
             Some(&FieldValue::Str("1 day,  1:01".into()))
         );
+    }
+
+    #[test]
+    fn include_picks_field_groups() {
+        let fx = fixture(&[
+            ("proc/loadavg", "0.50 0.25 0.10 1/100 12345\n"),
+            ("proc/cpuinfo", "processor\t: 0\n"),
+            ("proc/uptime", "100.0 1.0\n"),
+        ]);
+        let config = SystemConfig {
+            include: vec!["load".into()],
+        };
+        let mut input = build(&config, &fx.ctx()).unwrap();
+        let metrics = gather_with(&mut input);
+        assert_eq!(metrics.len(), 1);
+        assert_eq!(metrics[0].fields.len(), 3);
+        let config = SystemConfig {
+            include: vec!["uptime".into(), "cpus".into()],
+        };
+        let mut input = build(&config, &fx.ctx()).unwrap();
+        let metrics = gather_with(&mut input);
+        assert_eq!(metrics[0].field("n_cpus"), Some(&FieldValue::Int(1)));
+        assert_eq!(metrics[0].field("load1"), None);
+        assert_eq!(metrics[1].field("uptime"), Some(&FieldValue::UInt(100)));
+        let config = SystemConfig {
+            include: vec!["dmi".into()],
+        };
+        assert!(build(&config, &fx.ctx())
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("\"dmi\""));
     }
 }

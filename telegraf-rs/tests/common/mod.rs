@@ -1,0 +1,134 @@
+//! What the service-input tests share: real servers started on loopback (stopped by PID when
+//! dropped), free ports, bounded waits, and `telegraf-rs --test` runs.
+
+// Each test binary uses a part of these helpers.
+#![allow(dead_code)]
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A server process, killed by PID when dropped.
+pub(crate) struct Service(pub(crate) Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The path of `program` if it is installed (in `PATH` or `/usr/sbin`); `None` otherwise, with
+/// a note naming what `.ci/run` installs.
+pub(crate) fn installed(program: &str) -> Option<PathBuf> {
+    let dirs = std::env::var("PATH").unwrap_or_default();
+    let found = dirs
+        .split(':')
+        .chain(["/usr/sbin", "/usr/bin", "/sbin"])
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        eprintln!("{program} is not installed (.ci/run installs it): test skipped");
+    }
+    found
+}
+
+/// A loopback port nothing listens on right now.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// Starts `program` with `args`, logging to `log`, and waits (at most 20 s) until `port`
+/// accepts connections.
+pub(crate) fn start(program: &Path, args: &[&str], log: &Path, port: u16) -> Service {
+    let out = std::fs::File::create(log).unwrap();
+    let err = out.try_clone().unwrap();
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let service = Service(child);
+    let up = wait_for(Duration::from_secs(20), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(
+        up,
+        "{} did not listen on {port}: {}",
+        program.display(),
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+    service
+}
+
+/// Polls `check` every 100 ms until it holds or `limit` passes.
+pub(crate) fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// Runs `telegraf-rs --test` with configuration `conf` (written into `dir`); the metric lines
+/// it printed, without the `> `.
+pub(crate) fn test_run(dir: &Path, conf: &str) -> Vec<String> {
+    let path = dir.join("telegraf.conf");
+    std::fs::write(&path, conf).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_telegraf-rs"))
+        .arg("--config")
+        .arg(&path)
+        .arg("--test")
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("E! ") && !stderr.contains("ERROR"),
+        "{stderr}"
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("> "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The line of `lines` for measurement `name` (the first one).
+pub(crate) fn line_of<'a>(lines: &'a [String], name: &str) -> &'a str {
+    lines
+        .iter()
+        .find(|l| l.starts_with(&format!("{name},")) || l.starts_with(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in {lines:#?}"))
+}
+
+/// The value text of field `key` in one line-protocol line (fields never hold `,` or ` ` in
+/// these tests).
+pub(crate) fn field_of(line: &str, key: &str) -> Option<String> {
+    let fields = line.split(' ').nth(1)?;
+    fields
+        .split(',')
+        .find_map(|f| f.strip_prefix(&format!("{key}=")))
+        .map(str::to_string)
+}
+
+/// The value of tag `key` in one line-protocol line.
+pub(crate) fn tag_of(line: &str, key: &str) -> Option<String> {
+    let series = line.split(' ').next()?;
+    series
+        .split(',')
+        .skip(1)
+        .find_map(|t| t.strip_prefix(&format!("{key}=")))
+        .map(str::to_string)
+}
