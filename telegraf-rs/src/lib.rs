@@ -32,4 +32,5 @@ pub mod outputs;
 pub mod parsers;
 pub mod processors;
 mod registry;
+pub mod serializers;
 pub mod stats;

@@ -277,3 +277,89 @@ fn the_influxdb_v2_output_writes_to_a_bucket() {
     assert!(arrived, "{}", agent.log());
     agent.stop();
 }
+
+/// The Python `influxdb` client writing through the agent's `influxdb_listener`: database
+/// creation answered, points written in two precisions and through gzip, then a body with one
+/// bad line (refused naming it, its good line kept) and one too large.
+const PYTHON_THROUGH_AGENT: &str = r#"
+import sys, gzip, urllib.request, urllib.error
+from influxdb import InfluxDBClient
+port = int(sys.argv[1])
+c = InfluxDBClient('127.0.0.1', port, database='app')
+c.create_database('app')
+assert c.ping() is not None
+points = [{'measurement': 'reading', 'tags': {'device': 'd%d' % (i % 5)}, 'fields': {'v': float(i)}, 'time': 1700000000 + i} for i in range(40)]
+assert c.write_points(points, time_precision='s', batch_size=15)
+ms = [{'measurement': 'reading', 'tags': {'device': 'ms'}, 'fields': {'v': 1.0}, 'time': 1700000000123}]
+assert c.write_points(ms, time_precision='ms')
+body = gzip.compress(b'reading,device=gz v=2 1700000001000000000\n')
+req = urllib.request.Request('http://127.0.0.1:%d/write?db=app' % port, data=body, headers={'Content-Encoding': 'gzip'})
+assert urllib.request.urlopen(req).status == 204
+req = urllib.request.Request('http://127.0.0.1:%d/write?db=app' % port, data=b'reading,device=ok v=3 1700000002000000000\nreading,device=bad v=\n')
+try:
+    urllib.request.urlopen(req)
+    raise SystemExit('a bad line was accepted')
+except urllib.error.HTTPError as e:
+    text = e.read().decode()
+    assert e.code == 400 and 'line 2' in text, (e.code, text)
+req = urllib.request.Request('http://127.0.0.1:%d/write?db=app' % port, data=b'x v=1\n' * 300000)
+try:
+    urllib.request.urlopen(req)
+    raise SystemExit('a body past max_body_size was accepted')
+except urllib.error.HTTPError as e:
+    assert e.code == 413, e.code
+print('written')
+"#;
+
+#[test]
+fn clients_write_through_the_agent_listener_and_a_store_outage_loses_nothing() {
+    let python = std::process::Command::new("python3")
+        .args(["-c", "import influxdb"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !python {
+        assert!(
+            !tick_tests::required(),
+            "the Python influxdb client is missing (pip install influxdb)"
+        );
+        eprintln!("the Python influxdb client is missing: SKIPPED");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store_port = free_port();
+    let listener = free_port();
+    // The store is down while clients write: everything waits in the agent's buffer.
+    let inputs = format!(
+        "[[inputs.influxdb_listener]]\n  service_address = \"127.0.0.1:{listener}\"\n  max_body_size = \"1MiB\"\n  database_tag = \"database\"\n"
+    );
+    let mut agent = start_agent(dir.path(), &agent_config(store_port, &inputs), "agent.log");
+    let up = wait_until(Duration::from_secs(15), || {
+        std::net::TcpStream::connect(("127.0.0.1", listener)).is_ok()
+    });
+    assert!(up, "the listener did not open:\n{}", agent.log());
+    let out = std::process::Command::new("python3")
+        .args(["-c", PYTHON_THROUGH_AGENT, &listener.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}\nagent:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        agent.log()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let store = Store::start(&dir.path().join("store"), store_port);
+    // 40 + 1 (ms) + 1 (gzip) + 1 (the good line of the bad body).
+    let arrived = wait_until(Duration::from_secs(30), || {
+        count(&store, "telegraf", "SELECT count(v) FROM reading") == 43
+    });
+    assert!(arrived, "points lost:\n{}", agent.log());
+    let ms = rows(&store.query(
+        "telegraf",
+        "SELECT v, \"database\" FROM reading WHERE device = 'ms'",
+    ));
+    assert_eq!(ms[0][0].as_i64(), Some(1_700_000_000_123_000_000));
+    assert_eq!(ms[0][2].as_str(), Some("app"));
+    agent.stop();
+}

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use telegraf_rs::inputs::parsers::{Parser, ParserConfig};
+use telegraf_rs::parsers::{Parser, ParserConfig};
 
 fuzz_target!(|data: &[u8]| {
     let config = ParserConfig { tag_keys: vec!["t*".into()], json_string_fields: vec!["s".into()], ..ParserConfig::default() };

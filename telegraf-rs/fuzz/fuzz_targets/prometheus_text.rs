@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use telegraf_rs::inputs::prometheus_text::parse;
+use telegraf_rs::parsers::prometheus_text::parse;
 use telegraf_rs::metric::Metric;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,9 +4,7 @@
 use super::{Accumulator, BuildContext, GatherFuture, Input, InputError};
 use crate::options::GoDuration;
 use crate::parsers::{Parser, ParserConfig};
-use globset::Glob;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 use std::process::Stdio;
 
 /// A command as a string (split into words as a shell does, as Telegraf's exec does) or as an
@@ -140,29 +138,10 @@ pub fn split_command(text: &str) -> Result<Vec<String>, String> {
 
 /// Expands a glob in the program path (`/opt/collect_*.sh`) into every matching file.
 fn expand(argv: &[String]) -> Vec<Vec<String>> {
-    let program = &argv[0];
-    if !program.contains(['*', '?', '[']) {
-        return vec![argv.to_vec()];
-    }
-    let path = Path::new(program);
-    let (Some(dir), Ok(glob)) = (path.parent(), Glob::new(program)) else {
-        return vec![argv.to_vec()];
-    };
-    let matcher = glob.compile_matcher();
-    let mut found: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path().to_string_lossy().into_owned())
-                .filter(|p| matcher.is_match(p))
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
+    super::glob_paths(&argv[0])
         .into_iter()
         .map(|p| {
-            std::iter::once(p)
+            std::iter::once(p.to_string_lossy().into_owned())
                 .chain(argv[1..].iter().cloned())
                 .collect()
         })

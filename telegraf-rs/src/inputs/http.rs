@@ -93,13 +93,6 @@ impl Http {
             command: format!("{} {url}", self.method),
             message,
         };
-        let mut req = self.client.request(self.method.clone(), url);
-        for (k, v) in &self.config.headers {
-            req = req.header(k, v);
-        }
-        if !self.config.body.is_empty() {
-            req = req.body(self.config.body.clone());
-        }
         let auth = HttpAuth {
             username: &self.config.username,
             password: &self.config.password,
@@ -107,7 +100,13 @@ impl Http {
             token_file: &self.config.token_file,
         };
         let resp = auth
-            .apply(req)?
+            .request(
+                &self.client,
+                &self.method,
+                url,
+                &self.config.headers,
+                &self.config.body,
+            )?
             .send()
             .await
             .map_err(|e| fail(error_chain(&e)))?;

@@ -18,6 +18,26 @@ pub struct HttpAuth<'a> {
 }
 
 impl HttpAuth<'_> {
+    /// A request of `method` to `url` with the plugin's `headers`, `body` (none when empty)
+    /// and these credentials.
+    pub fn request(
+        &self,
+        client: &reqwest::Client,
+        method: &reqwest::Method,
+        url: &str,
+        headers: &std::collections::BTreeMap<String, String>,
+        body: &str,
+    ) -> Result<reqwest::RequestBuilder, InputError> {
+        let mut req = client.request(method.clone(), url);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        if !body.is_empty() {
+            req = req.body(body.to_string());
+        }
+        self.apply(req)
+    }
+
     /// `req` with these credentials; a token file that cannot be read is an error naming it.
     pub fn apply(
         &self,

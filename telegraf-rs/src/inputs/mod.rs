@@ -18,14 +18,22 @@ pub mod cpu;
 pub mod disk;
 pub mod diskio;
 pub mod exec;
+pub mod file;
 pub mod http;
 pub mod http_auth;
+pub mod http_response;
+pub mod influxdb_listener;
 pub mod internal;
+pub mod interrupts;
 pub mod kernel;
+pub mod linux_sysctl_fs;
 pub mod mem;
 pub mod memcached;
 pub mod net;
+pub mod net_response;
+pub mod netstat;
 pub mod nginx;
+pub mod nstat;
 pub mod processes;
 pub mod prometheus;
 pub mod redis;
@@ -123,6 +131,64 @@ pub fn read(path: &Path) -> Result<String, InputError> {
 /// Compiles `patterns` (of option `option`) into one glob set; `None` when there are none.
 pub fn glob_set(option: &str, patterns: &[String]) -> Result<Option<globset::GlobSet>, InputError> {
     crate::filter::compile(option, patterns).map_err(|e| InputError::Settings(e.to_string()))
+}
+
+/// The files matching `pattern` — `*`, `?` and `[…]` within a path component, `**` across
+/// directories, as Telegraf's `globpath` — sorted; a pattern without glob characters is the
+/// path itself (whether or not it exists). The walk stops at 32 levels and 100,000 entries.
+pub fn glob_paths(pattern: &str) -> Vec<PathBuf> {
+    if !pattern.contains(['*', '?', '[']) {
+        return vec![PathBuf::from(pattern)];
+    }
+    // `**.log` (Telegraf's super-asterisk inside a name) is `**/*.log` in globset's terms.
+    let mut rewritten = String::with_capacity(pattern.len() + 2);
+    let mut rest = pattern;
+    while let Some(at) = rest.find("**") {
+        rewritten.push_str(&rest[..at + 2]);
+        rest = &rest[at + 2..];
+        if !rest.is_empty() && !rest.starts_with('/') {
+            rewritten.push_str("/*");
+        }
+    }
+    rewritten.push_str(rest);
+    let Ok(glob) = globset::GlobBuilder::new(&rewritten)
+        .literal_separator(true)
+        .build()
+    else {
+        return Vec::new();
+    };
+    let matcher = glob.compile_matcher();
+    let mut root = PathBuf::new();
+    for part in Path::new(pattern).components() {
+        if part.as_os_str().to_string_lossy().contains(['*', '?', '[']) {
+            break;
+        }
+        root.push(part);
+    }
+    let mut found = Vec::new();
+    let mut pending = vec![(root, 0usize)];
+    let mut seen = 0usize;
+    while let Some((dir, depth)) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            seen += 1;
+            if seen > 100_000 {
+                break;
+            }
+            let path = entry.path();
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && depth < 32 {
+                pending.push((path.clone(), depth + 1));
+            }
+            if !is_dir && matcher.is_match(&path) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 /// The bearer token given inline, else read from `file`; `None` when neither is set.
@@ -284,6 +350,7 @@ impl InputSettings {
             Some(InputSettings::Exec(c)) => c.parser = parser,
             Some(InputSettings::Http(c)) => c.parser = parser,
             Some(InputSettings::SocketListener(c)) => c.parser = parser,
+            Some(InputSettings::File(c)) => c.parser = parser,
             _ => {}
         }
         Ok(settings)
@@ -291,7 +358,7 @@ impl InputSettings {
 }
 
 /// Inputs that take `data_format` and the parser options.
-const PARSING_INPUTS: &[&str] = &["exec", "http", "socket_listener"];
+const PARSING_INPUTS: &[&str] = &["exec", "http", "socket_listener", "file"];
 
 crate::registry::registry! {
     kind = "inputs", settings = InputSettings, plugin = dyn Input,
@@ -312,6 +379,14 @@ crate::registry::registry! {
     Redis => "redis", redis::RedisConfig;
     Memcached => "memcached", memcached::MemcachedConfig;
     Nginx => "nginx", nginx::NginxConfig;
+    Interrupts => "interrupts", interrupts::InterruptsConfig;
+    LinuxSysctlFs => "linux_sysctl_fs", linux_sysctl_fs::LinuxSysctlFsConfig;
+    Nstat => "nstat", nstat::NstatConfig;
+    InfluxDbListener => "influxdb_listener", influxdb_listener::InfluxDbListenerConfig;
+    NetResponse => "net_response", net_response::NetResponseConfig;
+    HttpResponse => "http_response", http_response::HttpResponseConfig;
+    File => "file", file::FileConfig;
+    Netstat => "netstat", netstat::NetstatConfig;
     SocketListener => "socket_listener", socket_listener::SocketListenerConfig;
 }
 

@@ -4,9 +4,11 @@
 
 mod duration;
 mod locate;
+mod size;
 
 pub use duration::GoDuration;
 pub(crate) use locate::header_line;
+pub use size::{parse_size, Size};
 
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -102,4 +104,15 @@ pub(crate) fn take_keys(table: &mut toml::Table, keys: &[&str]) -> toml::Table {
     keys.iter()
         .filter_map(|k| table.remove(*k).map(|v| (k.to_string(), v)))
         .collect()
+}
+
+/// A listening address as plugins write it (`:8186`, `127.0.0.1:8186`, `[::1]:8186`) as a
+/// socket address string, an empty host meaning every interface; what is wrong otherwise.
+pub fn listen_address(value: &str) -> Result<String, String> {
+    let rest = value.trim_end_matches('/');
+    let (host, port) = rest.rsplit_once(':').ok_or("no port")?;
+    port.parse::<u16>()
+        .map_err(|_| format!("bad port {port:?}"))?;
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    Ok(format!("{host}:{port}"))
 }

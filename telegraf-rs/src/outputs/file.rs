@@ -1,6 +1,8 @@
-//! `outputs.file`: appends line protocol to files or stdout.
+//! `outputs.file`: appends metrics in any data format (line protocol by default) to files or
+//! stdout.
 
 use super::{OutputError, WriteOutcome};
+use crate::serializers::{Serializer, SerializerConfig};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -11,15 +13,19 @@ use std::io::Write;
 pub struct FileConfig {
     /// Paths; `stdout` is the standard output.
     pub files: Vec<String>,
-    /// Only `influx` is implemented.
-    pub data_format: String,
+    /// Send one batch as one document where the format has a batch form.
+    pub use_batch_format: bool,
+    /// The serializer options (read apart from the rest of the table).
+    #[serde(skip_deserializing, flatten)]
+    pub serializer: SerializerConfig,
 }
 
 impl Default for FileConfig {
     fn default() -> Self {
         FileConfig {
             files: vec!["stdout".into()],
-            data_format: "influx".into(),
+            use_batch_format: false,
+            serializer: SerializerConfig::default(),
         }
     }
 }
@@ -28,24 +34,23 @@ impl Default for FileConfig {
 #[derive(Debug)]
 pub struct FileOutput {
     targets: Vec<(String, Option<File>)>,
+    serializer: Serializer,
+    batch_format: bool,
 }
 
 impl FileOutput {
     /// Opens nothing yet: files are opened (and created) at the first write.
     pub fn new(config: &FileConfig) -> Result<Self, OutputError> {
-        if config.data_format != "influx" {
-            return Err(OutputError::Settings(format!(
-                "data_format {:?} is not implemented by telegraf-rs",
-                config.data_format
-            )));
-        }
         Ok(FileOutput {
             targets: config.files.iter().map(|f| (f.clone(), None)).collect(),
+            serializer: Serializer::new(&config.serializer).map_err(OutputError::Settings)?,
+            batch_format: config.use_batch_format,
         })
     }
 
-    /// Appends `body` to every file.
-    pub fn write(&mut self, body: &[u8]) -> Result<WriteOutcome, OutputError> {
+    /// Appends the batch (line protocol from the buffer) to every file in the data format.
+    pub fn write(&mut self, lines: &[u8]) -> Result<WriteOutcome, OutputError> {
+        let body = &self.serializer.batch(lines, self.batch_format)[..];
         for (name, file) in &mut self.targets {
             let fail = |e: std::io::Error| OutputError::Retry(format!("{name}: {e}"));
             if name == "stdout" {

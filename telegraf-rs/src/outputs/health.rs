@@ -121,17 +121,8 @@ fn listen_address(service_address: &str) -> Result<String, OutputError> {
             "service_address {service_address:?}: only http:// is implemented by telegraf-rs"
         ))
     })?;
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = rest.rsplit_once(':').ok_or_else(|| {
-        OutputError::Settings(format!("service_address {service_address:?}: no port"))
-    })?;
-    if port.parse::<u16>().is_err() {
-        return Err(OutputError::Settings(format!(
-            "service_address {service_address:?}: bad port {port:?}"
-        )));
-    }
-    let host = if host.is_empty() { "0.0.0.0" } else { host };
-    Ok(format!("{host}:{port}"))
+    crate::options::listen_address(rest)
+        .map_err(|e| OutputError::Settings(format!("service_address {service_address:?}: {e}")))
 }
 
 #[derive(Clone)]
@@ -157,41 +148,10 @@ async fn answer(State(state): State<ServerState>, headers: HeaderMap) -> StatusC
     }
 }
 
-/// Binds `address` (retrying each second while it is taken, as during a config reload when the
-/// old agent still holds it) and serves the health answer.
+/// Serves the health answer on `address`.
 async fn serve(address: String, state: ServerState, timeout: Duration) {
-    let listener = loop {
-        match tokio::net::TcpListener::bind(&address).await {
-            Ok(l) => break l,
-            Err(e) => {
-                tracing::warn!(address = %address, "outputs.health: cannot listen: {e}; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    };
-    let app = axum::Router::new()
-        .fallback(get(answer))
-        .with_state(state)
-        .layer(axum::middleware::from_fn(
-            move |req: axum::extract::Request, next: axum::middleware::Next| async move {
-                use axum::response::IntoResponse;
-                tokio::time::timeout(timeout, next.run(req))
-                    .await
-                    .unwrap_or_else(|_| StatusCode::REQUEST_TIMEOUT.into_response())
-            },
-        ));
-    let default = http_serve::Limits::default();
-    let limits = http_serve::Limits {
-        header_read_timeout: if timeout.is_zero() {
-            default.header_read_timeout
-        } else {
-            timeout
-        },
-        ..default
-    };
-    if let Err(e) = http_serve::serve(listener, app, limits, std::future::pending()).await {
-        tracing::error!(address = %address, "outputs.health: {e}");
-    }
+    let app = axum::Router::new().fallback(get(answer)).with_state(state);
+    super::serve_router(address, app, timeout, "outputs.health").await;
 }
 
 impl Health {

@@ -5,13 +5,18 @@
 //! does for 4xx answers), or fails in a way worth retrying (kept in the buffer, retried with
 //! back-off).
 
-use crate::options::{parse_options, OptionError, Place};
+use crate::options::{parse_options, take_keys, OptionError, Place};
+use crate::serializers::{SerializerConfig, SERIALIZER_KEYS};
 use serde::Serialize;
 
+pub mod discard;
 pub mod file;
 pub mod health;
+pub mod http;
 pub mod influxdb;
 pub mod influxdb_v2;
+pub mod prometheus_client;
+pub mod socket_writer;
 
 /// A write that did not land.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +77,14 @@ pub enum Output {
     File(file::FileOutput),
     /// `[[outputs.health]]`.
     Health(health::Health),
+    /// `[[outputs.discard]]`.
+    Discard(discard::Discard),
+    /// `[[outputs.socket_writer]]`.
+    SocketWriter(socket_writer::SocketWriter),
+    /// `[[outputs.http]]`.
+    Http(Box<http::HttpOutput>),
+    /// `[[outputs.prometheus_client]]`.
+    PrometheusClient(prometheus_client::PrometheusClient),
 }
 
 impl Output {
@@ -82,6 +95,10 @@ impl Output {
             Output::InfluxDbV2(o) => o.write(body, count).await,
             Output::File(o) => o.write(body),
             Output::Health(o) => o.write(body),
+            Output::Discard(o) => o.write(),
+            Output::SocketWriter(o) => o.write(body).await,
+            Output::Http(o) => o.write(body, count).await,
+            Output::PrometheusClient(o) => o.write(body),
         }
     }
 }
@@ -98,24 +115,65 @@ pub enum OutputSettings {
     File(file::FileConfig),
     /// `[[outputs.health]]`.
     Health(health::HealthConfig),
+    /// `[[outputs.discard]]`.
+    Discard(discard::DiscardConfig),
+    /// `[[outputs.socket_writer]]`.
+    SocketWriter(socket_writer::SocketWriterConfig),
+    /// `[[outputs.http]]`.
+    Http(http::HttpConfig),
+    /// `[[outputs.prometheus_client]]`.
+    PrometheusClient(prometheus_client::PrometheusClientConfig),
 }
 
 /// Names of the outputs telegraf-rs implements.
-pub const IMPLEMENTED: &[&str] = &["influxdb", "influxdb_v2", "file", "health"];
+pub const IMPLEMENTED: &[&str] = &[
+    "influxdb",
+    "influxdb_v2",
+    "file",
+    "health",
+    "discard",
+    "socket_writer",
+    "http",
+    "prometheus_client",
+];
+
+/// Outputs that take `data_format` and the serializer options.
+const SERIALIZING_OUTPUTS: &[&str] = &["file", "socket_writer", "http"];
 
 impl OutputSettings {
     /// Reads the plugin's own options; `None` when telegraf-rs has no such plugin.
     pub fn parse(
         name: &str,
-        table: toml::Table,
+        mut table: toml::Table,
         place: &Place,
         warnings: &mut Vec<String>,
     ) -> Result<Option<Self>, OptionError> {
+        let serializer: SerializerConfig = match SERIALIZING_OUTPUTS.contains(&name) {
+            true => parse_options(take_keys(&mut table, SERIALIZER_KEYS), place, warnings)?,
+            false => SerializerConfig::default(),
+        };
         Ok(Some(match name {
             "influxdb" => Self::InfluxDb(parse_options(table, place, warnings)?),
             "influxdb_v2" => Self::InfluxDbV2(parse_options(table, place, warnings)?),
-            "file" => Self::File(parse_options(table, place, warnings)?),
+            "file" => {
+                let mut c: file::FileConfig = parse_options(table, place, warnings)?;
+                c.serializer = serializer;
+                Self::File(c)
+            }
             "health" => Self::Health(parse_options(table, place, warnings)?),
+            "discard" => Self::Discard(parse_options(table, place, warnings)?),
+            "socket_writer" => {
+                let mut c: socket_writer::SocketWriterConfig =
+                    parse_options(table, place, warnings)?;
+                c.serializer = serializer;
+                Self::SocketWriter(c)
+            }
+            "http" => {
+                let mut c: http::HttpConfig = parse_options(table, place, warnings)?;
+                c.serializer = serializer;
+                Self::Http(c)
+            }
+            "prometheus_client" => Self::PrometheusClient(parse_options(table, place, warnings)?),
             _ => return Ok(None),
         }))
     }
@@ -131,7 +189,7 @@ impl OutputSettings {
                 uint_support: c.influx_uint_support,
                 omit_timestamp: c.influx_omit_timestamp,
             },
-            Self::File(_) | Self::Health(_) => LineFormat::default(),
+            _ => LineFormat::default(),
         }
     }
 
@@ -142,7 +200,54 @@ impl OutputSettings {
             Self::InfluxDbV2(c) => Output::InfluxDbV2(influxdb_v2::InfluxDbV2::new(c)?),
             Self::File(c) => Output::File(file::FileOutput::new(c)?),
             Self::Health(c) => Output::Health(health::Health::new(c)?),
+            Self::Discard(_) => Output::Discard(discard::Discard),
+            Self::SocketWriter(c) => Output::SocketWriter(socket_writer::SocketWriter::new(c)?),
+            Self::Http(c) => Output::Http(Box::new(http::HttpOutput::new(c)?)),
+            Self::PrometheusClient(c) => {
+                Output::PrometheusClient(prometheus_client::PrometheusClient::new(c)?)
+            }
         })
+    }
+}
+
+/// Binds `address` (retrying each second while it is taken, as during a config reload when
+/// the old agent still holds it) and serves `app`, each request given at most `timeout`
+/// (also the time allowed for a request's header); `plugin` names it in logs.
+pub(crate) async fn serve_router(
+    address: String,
+    app: axum::Router,
+    timeout: std::time::Duration,
+    plugin: &'static str,
+) {
+    use axum::http::StatusCode;
+    let listener = loop {
+        match tokio::net::TcpListener::bind(&address).await {
+            Ok(l) => break l,
+            Err(e) => {
+                tracing::warn!(address = %address, "{plugin}: cannot listen: {e}; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    };
+    let app = app.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            use axum::response::IntoResponse;
+            tokio::time::timeout(timeout, next.run(req))
+                .await
+                .unwrap_or_else(|_| StatusCode::REQUEST_TIMEOUT.into_response())
+        },
+    ));
+    let default = http_serve::Limits::default();
+    let limits = http_serve::Limits {
+        header_read_timeout: if timeout.is_zero() {
+            default.header_read_timeout
+        } else {
+            timeout
+        },
+        ..default
+    };
+    if let Err(e) = http_serve::serve(listener, app, limits, std::future::pending()).await {
+        tracing::error!(address = %address, "{plugin}: {e}");
     }
 }
 
