@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::wait_for;
+use common::{spawn, wait_for, Agent};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 fn run(args: &[&str], data_dir: &Path) -> Output {
@@ -135,29 +135,6 @@ fn once_writes_to_the_outputs_and_fails_when_it_cannot() {
     let out = run(&["--config", &conf, "--once"], dir.path());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("stay buffered"));
-}
-
-/// A running agent, killed by PID when dropped.
-struct Agent(std::process::Child);
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(conf: &str, dir: &Path) -> Agent {
-    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
-    Agent(
-        Command::new(env!("CARGO_BIN_EXE_telegraf-rs"))
-            .args(["--config", conf, "--data-dir"])
-            .arg(dir.join("data"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
 }
 
 fn signal(agent: &Agent, sig: i32) {
@@ -330,4 +307,60 @@ fn an_aggregator_pushes_each_period_to_the_outputs() {
     let text = std::fs::read_to_string(&out_file).unwrap_or_default();
     assert!(pushed, "{text}");
     assert!(text.lines().any(|l| l.starts_with("load v=2 ")), "{text}");
+}
+
+#[test]
+fn tail_resumes_where_it_stopped_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let out = dir.path().join("out.lp");
+    std::fs::write(&log, "old v=0\n").unwrap();
+    let conf = write(
+        dir.path(),
+        "tail.conf",
+        &format!(
+            "[agent]\n  interval = \"1s\"\n  flush_interval = \"200ms\"\n  omit_hostname = true\n\
+             [[inputs.tail]]\n  files = [{:?}]\n  path_tag = \"\"\n[[outputs.file]]\n  files = [{out:?}]\n",
+            log.to_string_lossy()
+        ),
+    );
+    let append = |text: &str| {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    };
+    let written = || std::fs::read_to_string(&out).unwrap_or_default();
+    let mut agent = spawn(&conf, dir.path());
+    // The agent starts at the end of the file: what it sees is what comes after.
+    let seen = wait_for(Duration::from_secs(15), || {
+        append("probe v=1\n");
+        std::thread::sleep(Duration::from_millis(300));
+        written().contains("probe v=1")
+    });
+    assert!(
+        seen,
+        "{}",
+        std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default()
+    );
+    append("line v=1\n");
+    assert!(wait_for(Duration::from_secs(10), || written().contains("line v=1 ")));
+    std::thread::sleep(Duration::from_millis(600));
+    signal(&agent, libc::SIGKILL);
+    let _ = agent.0.wait();
+    append("line v=2\nline v=3\n");
+    let _agent = spawn(&conf, dir.path());
+    assert!(
+        wait_for(Duration::from_secs(10), || written().contains("line v=3 ")),
+        "{}",
+        written()
+    );
+    let text = written();
+    assert!(!text.contains("old v=0"), "{text}");
+    for v in 1..=3 {
+        let count = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("line v={v} ")))
+            .count();
+        assert_eq!(count, 1, "line v={v} read {count} times:\n{text}");
+    }
 }

@@ -35,6 +35,7 @@ fn build(name: &str) -> Box<dyn Input> {
     let ctx = BuildContext {
         host: HostPaths::from_env(|_| None),
         stats: Arc::new(Stats::default()),
+        state_dir: std::env::temp_dir(),
     };
     config.inputs[0].settings.build(&ctx).unwrap()
 }
@@ -233,6 +234,7 @@ fn counters_lie_between_proc_read_before_and_after() {
     let ctx = BuildContext {
         host: HostPaths::from_env(|_| None),
         stats: Arc::new(Stats::default()),
+        state_dir: std::env::temp_dir(),
     };
     let mut cpu = config.inputs[0].settings.build(&ctx).unwrap();
     // SAFETY: sysconf only reads a configuration value.

@@ -288,3 +288,103 @@ fn nginx_reports_what_stub_status_says() {
         "our own request was being written: {line}"
     );
 }
+
+/// Publishes `payload` on `topic` with QoS 1 through `mosquitto_pub`.
+fn publish(port: u16, topic: &str, payload: &str) {
+    let status = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-m",
+            payload,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "mosquitto_pub failed");
+}
+
+#[test]
+fn mqtt_consumer_reads_json_readings_from_mosquitto() {
+    let (Some(mosquitto), Some(_)) = (installed("mosquitto"), installed("mosquitto_pub")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let broker_conf = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &broker_conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+    )
+    .unwrap();
+    let _broker = start(
+        &mosquitto,
+        &["-c", &broker_conf.to_string_lossy()],
+        &dir.path().join("mosquitto.log"),
+        port,
+    );
+    let out = dir.path().join("out.lp");
+    let conf = dir.path().join("agent.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[agent]\n  interval = \"1s\"\n  flush_interval = \"200ms\"\n  omit_hostname = true\n\
+             [[inputs.mqtt_consumer]]\n  servers = [\"tcp://127.0.0.1:{port}\"]\n  topics = [\"sensors/#\"]\n  qos = 1\n\
+             data_format = \"json\"\n  tag_keys = [\"device\"]\n  json_string_fields = [\"state\"]\n\
+             [[inputs.mqtt_consumer.topic_parsing]]\n    topic = \"sensors/+/+\"\n    tags = \"_/room/_\"\n    measurement = \"_/_/measurement\"\n\
+             [[outputs.file]]\n  files = [{out:?}]\n"
+        ),
+    )
+    .unwrap();
+    let _agent = common::spawn(&conf.to_string_lossy(), dir.path());
+    let text = || std::fs::read_to_string(&out).unwrap_or_default();
+    // Until the agent has subscribed, messages published are not for it: probe until one lands.
+    let subscribed = common::wait_for(std::time::Duration::from_secs(15), || {
+        publish(port, "sensors/probe/probe", "{\"v\": 1}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        text().contains("probe,")
+    });
+    assert!(
+        subscribed,
+        "{}",
+        std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default()
+    );
+    publish(
+        port,
+        "sensors/kitchen/climate",
+        "{\"device\": \"d1\", \"temperature\": 21.5, \"humidity\": 40, \"state\": \"ok\"}",
+    );
+    publish(port, "sensors/kitchen/climate", "{not json");
+    publish(
+        port,
+        "sensors/attic/climate",
+        "[{\"device\": \"d2\", \"temperature\": 30}]",
+    );
+    let arrived = common::wait_for(std::time::Duration::from_secs(10), || {
+        let t = text();
+        t.contains("room=attic") && t.contains("room=kitchen")
+    });
+    let lines = text();
+    assert!(arrived, "{lines}");
+    let kitchen = lines.lines().find(|l| l.contains("room=kitchen")).unwrap();
+    assert!(
+        kitchen.starts_with("climate,device=d1,room=kitchen,topic=sensors/kitchen/climate "),
+        "{kitchen}"
+    );
+    assert!(
+        kitchen.contains("temperature=21.5")
+            && kitchen.contains("humidity=40")
+            && kitchen.contains("state=\"ok\""),
+        "{kitchen}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default();
+    assert!(
+        log.contains("message on \"sensors/kitchen/climate\" dropped"),
+        "{log}"
+    );
+}

@@ -80,6 +80,7 @@ impl Agent {
         let ctx = BuildContext {
             host: opts.host.clone(),
             stats: stats.clone(),
+            state_dir: opts.data_dir.join("state"),
         };
         let mut global_tags = config.global_tags.clone();
         if !config.agent.omit_hostname {
@@ -207,19 +208,25 @@ async fn run_input(
 ) {
     let (raw_tx, mut raw_rx) = mpsc::channel::<Vec<Metric>>(64);
     if let Some(service) = input.serve(raw_tx) {
+        // A service input also gathers on its schedule: `statsd` reports what it aggregated.
         let serving = tokio::spawn(service);
+        // An input that keeps no sender (it only gathers what it aggregated) closes the
+        // channel at once: then only its gathers remain.
+        let mut delivering = true;
         loop {
-            tokio::select! {
-                batch = raw_rx.recv() => match batch {
-                    Some(batch) => {
-                        let metrics = input.finish_all(batch);
-                        if !metrics.is_empty() && tx.send(metrics).await.is_err() {
-                            break;
-                        }
+            let metrics = tokio::select! {
+                batch = raw_rx.recv(), if delivering => match batch {
+                    Some(batch) => input.finish_all(batch),
+                    None => {
+                        delivering = false;
+                        continue;
                     }
-                    None => break,
                 },
+                _ = tokio::time::sleep(input.until_next()) => input.gather().await,
                 _ = until_stopped(&mut shutdown) => break,
+            };
+            if !metrics.is_empty() && tx.send(metrics).await.is_err() {
+                break;
             }
         }
         serving.abort();

@@ -29,6 +29,7 @@ pub mod kernel;
 pub mod linux_sysctl_fs;
 pub mod mem;
 pub mod memcached;
+pub mod mqtt_consumer;
 pub mod net;
 pub mod net_response;
 pub mod netstat;
@@ -38,8 +39,10 @@ pub mod processes;
 pub mod prometheus;
 pub mod redis;
 pub mod socket_listener;
+pub mod statsd;
 pub mod swap;
 pub mod system;
+pub mod tail;
 
 /// Why a gather failed (metrics added before the failure are kept).
 #[derive(Debug, thiserror::Error)]
@@ -266,6 +269,8 @@ pub struct BuildContext {
     pub host: HostPaths,
     /// The agent's counters (for `internal`).
     pub stats: Arc<Stats>,
+    /// Where inputs keep state across restarts (`tail` offsets): `<data-dir>/state`.
+    pub state_dir: PathBuf,
 }
 
 /// Collects the metrics of one gather.
@@ -351,6 +356,8 @@ impl InputSettings {
             Some(InputSettings::Http(c)) => c.parser = parser,
             Some(InputSettings::SocketListener(c)) => c.parser = parser,
             Some(InputSettings::File(c)) => c.parser = parser,
+            Some(InputSettings::MqttConsumer(c)) => c.parser = parser,
+            Some(InputSettings::Tail(c)) => c.parser = parser,
             _ => {}
         }
         Ok(settings)
@@ -358,7 +365,14 @@ impl InputSettings {
 }
 
 /// Inputs that take `data_format` and the parser options.
-const PARSING_INPUTS: &[&str] = &["exec", "http", "socket_listener", "file"];
+const PARSING_INPUTS: &[&str] = &[
+    "exec",
+    "http",
+    "socket_listener",
+    "file",
+    "mqtt_consumer",
+    "tail",
+];
 
 crate::registry::registry! {
     kind = "inputs", settings = InputSettings, plugin = dyn Input,
@@ -386,6 +400,9 @@ crate::registry::registry! {
     NetResponse => "net_response", net_response::NetResponseConfig;
     HttpResponse => "http_response", http_response::HttpResponseConfig;
     File => "file", file::FileConfig;
+    Statsd => "statsd", statsd::StatsdConfig;
+    MqttConsumer => "mqtt_consumer", mqtt_consumer::MqttConsumerConfig;
+    Tail => "tail", tail::TailConfig;
     Netstat => "netstat", netstat::NetstatConfig;
     SocketListener => "socket_listener", socket_listener::SocketListenerConfig;
 }

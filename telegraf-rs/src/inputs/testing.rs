@@ -23,6 +23,7 @@ impl Fixture {
         BuildContext {
             host: HostPaths::under(self.dir.path()),
             stats: Arc::new(Stats::default()),
+            state_dir: self.dir.path().join("state"),
         }
     }
 }

@@ -147,15 +147,10 @@ impl GraphiteParser {
             .collect()
     }
 
-    fn line(&self, line: &str, now: i64) -> Result<Metric, String> {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.len() != 2 && words.len() != 3 {
-            return Err(format!(
-                "received {line:?} which doesn't have required fields"
-            ));
-        }
-        let mut name_and_tags = words[0].split(';');
-        let path_text = name_and_tags.next().unwrap_or_default();
+    /// Measurement, tags and field of a dotted `path` by the most specific matching template
+    /// (the whole path when the template names no measurement) — also how `statsd` names
+    /// its buckets.
+    pub fn name_of(&self, path_text: &str) -> (String, BTreeMap<String, String>, String) {
         let path: Vec<&str> = path_text.split('.').collect();
         let template = self
             .templates
@@ -166,10 +161,23 @@ impl GraphiteParser {
                 _ => Some((s, t)),
             })
             .map_or(&self.default, |(_, t)| t);
-        let (mut measurement, mut tags, field) = template.apply(&path, &self.separator);
+        let (mut measurement, tags, field) = template.apply(&path, &self.separator);
         if measurement.is_empty() {
             measurement = path_text.to_string();
         }
+        (measurement, tags, field)
+    }
+
+    fn line(&self, line: &str, now: i64) -> Result<Metric, String> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.len() != 2 && words.len() != 3 {
+            return Err(format!(
+                "received {line:?} which doesn't have required fields"
+            ));
+        }
+        let mut name_and_tags = words[0].split(';');
+        let path_text = name_and_tags.next().unwrap_or_default();
+        let (measurement, mut tags, field) = self.name_of(path_text);
         for pair in name_and_tags {
             let (k, v) = pair
                 .split_once('=')

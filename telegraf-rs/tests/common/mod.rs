@@ -132,3 +132,27 @@ pub(crate) fn tag_of(line: &str, key: &str) -> Option<String> {
         .find_map(|t| t.strip_prefix(&format!("{key}=")))
         .map(str::to_string)
 }
+
+/// A running agent, killed by PID when dropped.
+pub(crate) struct Agent(pub(crate) std::process::Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the agent with configuration file `conf`, its data and log (`agent.log`) in `dir`.
+pub(crate) fn spawn(conf: &str, dir: &Path) -> Agent {
+    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
+    Agent(
+        std::process::Command::new(env!("CARGO_BIN_EXE_telegraf-rs"))
+            .args(["--config", conf, "--data-dir"])
+            .arg(dir.join("data"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}

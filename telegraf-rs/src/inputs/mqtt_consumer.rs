@@ -1,0 +1,374 @@
+//! `inputs.mqtt_consumer`: subscribes to MQTT topics (3.1.1; QoS 0, 1, 2; persistent sessions)
+//! and parses each message's payload with the `data_format` (`influx` by default), adding
+//! the topic as a tag and, with `topic_parsing`, measurement, tags and fields taken from the
+//! topic's levels. A payload that does not parse is counted and logged; the connection is
+//! made again, with back-off, when it drops.
+
+use super::{Accumulator, BuildContext, GatherFuture, Input, InputError, ServiceFuture};
+use crate::metric::{now_nanos, FieldValue, Metric};
+use crate::options::GoDuration;
+use crate::parsers::{Parser, ParserConfig};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Options of `[[inputs.mqtt_consumer]]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MqttConsumerConfig {
+    /// Brokers, `tcp://host:port` (the first that answers is used).
+    pub servers: Vec<String>,
+    /// Topics, with `+` and `#` wildcards.
+    pub topics: Vec<String>,
+    /// The tag holding the topic (`topic`; empty: none).
+    pub topic_tag: Option<String>,
+    /// 0, 1 or 2.
+    pub qos: u8,
+    /// How long to wait for the broker.
+    pub connection_timeout: GoDuration,
+    /// Accepted for Telegraf's files: messages are handed on as they come.
+    pub max_undelivered_messages: usize,
+    /// Keep the session (and QoS 1/2 messages) across reconnects; needs `client_id`.
+    pub persistent_session: bool,
+    /// The client id (random when empty).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub client_id: String,
+    /// Broker user.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub username: String,
+    /// Broker password.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub password: String,
+    /// `3.1.1` (default); `5` and `3.1` are refused by name.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub protocol: String,
+    /// Measurement, tags and fields from topic levels.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub topic_parsing: Vec<TopicParsing>,
+    /// The parser options (read apart from the rest of the table).
+    #[serde(skip_deserializing, flatten)]
+    pub parser: ParserConfig,
+}
+
+impl Default for MqttConsumerConfig {
+    fn default() -> Self {
+        MqttConsumerConfig {
+            servers: vec!["tcp://127.0.0.1:1883".into()],
+            topics: Vec::new(),
+            topic_tag: None,
+            qos: 0,
+            connection_timeout: GoDuration::secs(30),
+            max_undelivered_messages: 1000,
+            persistent_session: false,
+            client_id: String::new(),
+            username: String::new(),
+            password: String::new(),
+            protocol: String::new(),
+            topic_parsing: Vec::new(),
+            parser: ParserConfig::default(),
+        }
+    }
+}
+
+/// One `[[inputs.mqtt_consumer.topic_parsing]]`: levels of topics matching `topic` become
+/// the measurement, tags and fields (`_` skips a level).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct TopicParsing {
+    /// The topics it applies to (`+`, `#` wildcards).
+    pub topic: String,
+    /// Which level names the measurement.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub measurement: String,
+    /// Which levels become tags, named by the pattern.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tags: String,
+    /// Which levels become fields, named by the pattern.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fields: String,
+    /// Field types: `int`, `uint`, `float`, `bool`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub types: BTreeMap<String, String>,
+}
+
+/// Whether `topic` matches the MQTT filter `filter` (`+` one level, `#` the rest).
+pub fn topic_matches(filter: &str, topic: &str) -> bool {
+    let mut levels = topic.split('/');
+    for part in filter.split('/') {
+        match (part, levels.next()) {
+            ("#", _) => return true,
+            ("+", Some(_)) => {}
+            (p, Some(l)) if p == l => {}
+            _ => return false,
+        }
+    }
+    levels.next().is_none()
+}
+
+impl TopicParsing {
+    /// Applies the patterns to `m`, received on `topic`.
+    fn apply(&self, topic: &str, m: &mut Metric) -> Result<(), String> {
+        let levels: Vec<&str> = topic.split('/').collect();
+        let pick = |pattern: &str| -> Vec<(String, String)> {
+            pattern
+                .split('/')
+                .zip(&levels)
+                .filter(|(name, _)| !name.is_empty() && *name != "_")
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect()
+        };
+        if !self.measurement.is_empty() {
+            if let Some((_, value)) = pick(&self.measurement).into_iter().next() {
+                m.name = value;
+            }
+        }
+        for (name, value) in pick(&self.tags) {
+            m.tags.insert(name, value);
+        }
+        for (name, value) in pick(&self.fields) {
+            let bad = || {
+                format!(
+                    "topic level {value:?} of field {name:?} is not a {}",
+                    self.types[&name]
+                )
+            };
+            let typed = match self.types.get(&name).map(String::as_str) {
+                Some("int") => FieldValue::Int(value.parse().map_err(|_| bad())?),
+                Some("uint") => FieldValue::UInt(value.parse().map_err(|_| bad())?),
+                Some("float") => FieldValue::Float(value.parse().map_err(|_| bad())?),
+                Some("bool") => {
+                    FieldValue::Bool(crate::parsers::parse_go_bool(&value).ok_or_else(bad)?)
+                }
+                _ => FieldValue::Str(value),
+            };
+            m.add_field(name, typed);
+        }
+        Ok(())
+    }
+}
+
+/// Builds the input; the broker is reached when the agent starts serving.
+pub fn build(c: &MqttConsumerConfig, _: &BuildContext) -> Result<Box<dyn Input>, InputError> {
+    let settings = |m: String| InputError::Settings(m);
+    match c.protocol.as_str() {
+        "" | "3.1.1" => {}
+        other => {
+            return Err(settings(format!(
+                "protocol {other:?} is not implemented by telegraf-rs (3.1.1 is)"
+            )))
+        }
+    }
+    if c.qos > 2 {
+        return Err(settings(format!("qos {}: 0, 1 or 2", c.qos)));
+    }
+    if c.persistent_session && c.client_id.is_empty() {
+        return Err(settings("persistent_session needs a client_id".into()));
+    }
+    if c.topics.is_empty() {
+        return Err(settings("topics: at least one topic is needed".into()));
+    }
+    let parser = Parser::new(&c.parser, "influx").map_err(settings)?;
+    let mut brokers = Vec::new();
+    for server in &c.servers {
+        let url = reqwest::Url::parse(server)
+            .map_err(|e| settings(format!("servers: {server:?}: {e}")))?;
+        match url.scheme() {
+            "tcp" | "mqtt" => {}
+            other => {
+                return Err(settings(format!(
+                "servers: {server:?}: scheme {other:?} is not implemented by telegraf-rs (tcp is)"
+            )))
+            }
+        }
+        let host = url.host_str().unwrap_or("127.0.0.1").to_string();
+        brokers.push((host, url.port().unwrap_or(1883)));
+    }
+    Ok(Box::new(MqttConsumer {
+        config: c.clone(),
+        parser,
+        brokers,
+    }))
+}
+
+struct MqttConsumer {
+    config: MqttConsumerConfig,
+    parser: Parser,
+    brokers: Vec<(String, u16)>,
+}
+
+fn qos(level: u8) -> QoS {
+    match level {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
+/// What one message becomes; the reason when its payload does not parse.
+pub fn message_metrics(
+    config: &MqttConsumerConfig,
+    parser: &Parser,
+    topic: &str,
+    payload: &[u8],
+    now: i64,
+) -> Result<Vec<Metric>, String> {
+    let mut metrics = parser.parse(payload, "mqtt_consumer", now)?;
+    let topic_tag = config.topic_tag.clone().unwrap_or_else(|| "topic".into());
+    for m in &mut metrics {
+        if !topic_tag.is_empty() {
+            m.tags.insert(topic_tag.clone(), topic.to_string());
+        }
+        for parsing in config
+            .topic_parsing
+            .iter()
+            .filter(|p| topic_matches(&p.topic, topic))
+        {
+            parsing.apply(topic, m)?;
+        }
+    }
+    Ok(metrics)
+}
+
+impl MqttConsumer {
+    async fn run(
+        config: MqttConsumerConfig,
+        parser: Parser,
+        brokers: Vec<(String, u16)>,
+        sink: mpsc::Sender<Vec<Metric>>,
+    ) {
+        let mut bad = 0u64;
+        let mut attempt = 0usize;
+        loop {
+            let (host, port) = &brokers[attempt % brokers.len()];
+            attempt += 1;
+            let id = match config.client_id.as_str() {
+                "" => format!("telegraf-rs-{:016x}", rand::random::<u64>()),
+                id => id.to_string(),
+            };
+            let mut options = MqttOptions::new(id, host.clone(), *port);
+            options.set_keep_alive(Duration::from_secs(60));
+            options.set_clean_session(!config.persistent_session);
+            options.set_max_packet_size(16 << 20, 16 << 20);
+            if !config.username.is_empty() {
+                options.set_credentials(config.username.clone(), config.password.clone());
+            }
+            let (client, mut events) = AsyncClient::new(options, 100);
+            for topic in &config.topics {
+                if let Err(e) = client.subscribe(topic.clone(), qos(config.qos)).await {
+                    tracing::error!("[inputs.mqtt_consumer] subscribing to {topic:?}: {e}");
+                }
+            }
+            loop {
+                let event = tokio::time::timeout(
+                    config.connection_timeout.0.max(Duration::from_secs(1)) * 4,
+                    events.poll(),
+                )
+                .await;
+                match event {
+                    Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
+                        match message_metrics(&config, &parser, &p.topic, &p.payload, now_nanos()) {
+                            Ok(metrics) if !metrics.is_empty() => {
+                                if sink.send(metrics).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                bad += 1;
+                                tracing::warn!("[inputs.mqtt_consumer] message on {:?} dropped ({bad} so far): {e}", p.topic);
+                            }
+                        }
+                    }
+                    Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
+                        tracing::info!("[inputs.mqtt_consumer] connected to {host}:{port}");
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!("[inputs.mqtt_consumer] {host}:{port}: {e}; reconnecting");
+                        break;
+                    }
+                    // Idle for four keep-alive periods: nothing is wrong, keep polling.
+                    Err(_) => {}
+                }
+            }
+            let pause = Duration::from_secs(1 << attempt.min(5));
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+impl Input for MqttConsumer {
+    fn gather<'a>(&'a mut self, _: &'a mut Accumulator) -> GatherFuture<'a> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn serve(&mut self, sink: mpsc::Sender<Vec<Metric>>) -> Option<ServiceFuture> {
+        if self.brokers.is_empty() {
+            return None;
+        }
+        Some(Box::pin(Self::run(
+            self.config.clone(),
+            self.parser.clone(),
+            self.brokers.clone(),
+            sink,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_filters() {
+        assert!(topic_matches("sensors/#", "sensors/a/b"));
+        assert!(topic_matches("telegraf/+/mem", "telegraf/h1/mem"));
+        assert!(!topic_matches("telegraf/+/mem", "telegraf/h1/cpu"));
+        assert!(!topic_matches("a/b", "a/b/c"));
+        assert!(topic_matches("#", "x"));
+    }
+
+    #[test]
+    fn payloads_and_topic_parsing() {
+        let config: MqttConsumerConfig = toml::from_str(
+            r#"
+            topics = ["telegraf/+/cpu/+"]
+            [[topic_parsing]]
+              topic = "telegraf/+/cpu/+"
+              measurement = "_/_/measurement/_"
+              tags = "_/site/_/_"
+              fields = "_/_/_/test"
+              [topic_parsing.types]
+                test = "int"
+            "#,
+        )
+        .unwrap();
+        let parser = Parser::new(&ParserConfig::default(), "influx").unwrap();
+        let ms = message_metrics(&config, &parser, "telegraf/123/cpu/42", b"x v=1 5\n", 0).unwrap();
+        let m = &ms[0];
+        assert_eq!(m.name, "cpu");
+        assert_eq!(m.tags["site"], "123");
+        assert_eq!(m.tags["topic"], "telegraf/123/cpu/42");
+        assert_eq!(m.field("test"), Some(&FieldValue::Int(42)));
+        assert_eq!(m.time, 5);
+        let err = message_metrics(&config, &parser, "telegraf/1/cpu/x", b"x v=1\n", 0).unwrap_err();
+        assert!(err.contains("not a int"), "{err}");
+        assert!(message_metrics(&config, &parser, "t", b"not line protocol", 0).is_err());
+    }
+
+    #[test]
+    fn settings_that_cannot_work() {
+        let fx = crate::inputs::testing::fixture(&[]);
+        let bad = |toml_text: &str| {
+            let c: MqttConsumerConfig = toml::from_str(toml_text).unwrap();
+            build(&c, &fx.ctx()).is_err()
+        };
+        assert!(bad("topics = []"));
+        assert!(bad("topics = [\"a\"]\nqos = 3"));
+        assert!(bad("topics = [\"a\"]\npersistent_session = true"));
+        assert!(bad("topics = [\"a\"]\nprotocol = \"5\""));
+        assert!(bad("topics = [\"a\"]\nservers = [\"ssl://x:8883\"]"));
+    }
+}
