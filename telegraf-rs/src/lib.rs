@@ -33,4 +33,5 @@ pub mod parsers;
 pub mod processors;
 mod registry;
 pub mod serializers;
+pub mod served_http;
 pub mod stats;

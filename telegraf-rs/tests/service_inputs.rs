@@ -289,6 +289,24 @@ fn nginx_reports_what_stub_status_says() {
     );
 }
 
+/// Starts Mosquitto on a free loopback port with its files in `dir`: the broker and its port.
+fn start_mosquitto(mosquitto: &std::path::Path, dir: &std::path::Path) -> (common::Service, u16) {
+    let port = free_port();
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+    )
+    .unwrap();
+    let broker = start(
+        mosquitto,
+        &["-c", &conf.to_string_lossy()],
+        &dir.join("mosquitto.log"),
+        port,
+    );
+    (broker, port)
+}
+
 /// Publishes `payload` on `topic` with QoS 1 through `mosquitto_pub`.
 fn publish(port: u16, topic: &str, payload: &str) {
     let status = Command::new("mosquitto_pub")
@@ -315,19 +333,7 @@ fn mqtt_consumer_reads_json_readings_from_mosquitto() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let broker_conf = dir.path().join("mosquitto.conf");
-    std::fs::write(
-        &broker_conf,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
-    )
-    .unwrap();
-    let _broker = start(
-        &mosquitto,
-        &["-c", &broker_conf.to_string_lossy()],
-        &dir.path().join("mosquitto.log"),
-        port,
-    );
+    let (_broker, port) = start_mosquitto(&mosquitto, dir.path());
     let out = dir.path().join("out.lp");
     let conf = dir.path().join("agent.conf");
     std::fs::write(
@@ -387,4 +393,56 @@ fn mqtt_consumer_reads_json_readings_from_mosquitto() {
         log.contains("message on \"sensors/kitchen/climate\" dropped"),
         "{log}"
     );
+}
+
+#[test]
+fn mqtt_output_publishes_each_metric_to_mosquitto() {
+    let (Some(mosquitto), Some(_)) = (installed("mosquitto"), installed("mosquitto_sub")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, port) = start_mosquitto(&mosquitto, dir.path());
+    let subscriber = Command::new("mosquitto_sub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-t",
+            "telegraf/#",
+            "-v",
+            "-C",
+            "2",
+            "-W",
+            "20",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let conf = dir.path().join("agent.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[agent]\n  interval = \"1s\"\n  flush_interval = \"200ms\"\n  hostname = \"h1\"\n\
+             [[inputs.exec]]\n  commands = [\"echo room,site=lab temp=21.5\"]\n  data_format = \"influx\"\n\
+             [[outputs.mqtt]]\n  servers = [\"127.0.0.1:{port}\"]\n  qos = 1\n  data_format = \"json\"\n"
+        ),
+    )
+    .unwrap();
+    let _agent = common::spawn(&conf.to_string_lossy(), dir.path());
+    // mosquitto_sub exits after two messages or 20 s (`-C 2 -W 20`).
+    let out = subscriber.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap_or_else(|| {
+        panic!(
+            "nothing published: {}",
+            std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default()
+        )
+    });
+    let (topic, payload) = first.split_once(' ').unwrap();
+    assert_eq!(topic, "telegraf/h1/room");
+    let json: serde_json::Value = serde_json::from_str(payload).unwrap();
+    assert_eq!(json["fields"]["temp"], 21.5);
+    assert_eq!(json["tags"]["site"], "lab");
 }

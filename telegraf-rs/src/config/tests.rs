@@ -270,3 +270,25 @@ fn the_shipped_sample_loads_without_warnings() {
     assert_eq!(health.service_address, "http://127.0.0.1:8095");
     assert_eq!(health.compares[0].field, "buffer_size");
 }
+
+#[test]
+fn options_without_effect_are_warnings_naming_their_line() {
+    let c = load(
+        "[[inputs.statsd]]\n  service_address = \"127.0.0.1:0\"\n  tcp_keep_alive = true\n\
+         [[inputs.tail]]\n  files = [\"/x\"]\n  watch_method = \"inotify\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.inputs.len(), 2);
+    assert!(
+        c.warnings[0].contains(
+            "telegraf.conf:3: inputs.statsd: option \"tcp_keep_alive\" is not implemented"
+        ),
+        "{:?}",
+        c.warnings
+    );
+    assert!(
+        c.warnings[1].contains("telegraf.conf:6: inputs.tail: option \"watch_method\""),
+        "{:?}",
+        c.warnings
+    );
+}

@@ -7,13 +7,13 @@
 use super::{Accumulator, BuildContext, GatherFuture, Input, InputError, ServiceFuture};
 use crate::metric::{from_line, now_nanos, Metric};
 use crate::options::{GoDuration, Size};
+use crate::served_http::{authorized, basic_authorization, decoded_body};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -26,8 +26,6 @@ pub struct InfluxDbListenerConfig {
     pub service_address: String,
     /// Time allowed for a request's header.
     pub read_timeout: GoDuration,
-    /// Accepted for Telegraf's files; answers are small.
-    pub write_timeout: GoDuration,
     /// Largest body accepted (after decompression), in bytes or with a unit (`32MiB`).
     pub max_body_size: Size,
     /// Tag holding the request's `db`, when set.
@@ -42,9 +40,6 @@ pub struct InfluxDbListenerConfig {
     /// Basic-auth password required of clients.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub basic_password: String,
-    /// `internal` or `upstream`: both read line protocol the same way here.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub parser_type: String,
 }
 
 impl Default for InfluxDbListenerConfig {
@@ -52,13 +47,11 @@ impl Default for InfluxDbListenerConfig {
         InfluxDbListenerConfig {
             service_address: ":8186".into(),
             read_timeout: GoDuration::secs(10),
-            write_timeout: GoDuration::secs(10),
             max_body_size: Size(32 << 20),
             database_tag: String::new(),
             retention_policy_tag: String::new(),
             basic_username: String::new(),
             basic_password: String::new(),
-            parser_type: String::new(),
         }
     }
 }
@@ -72,14 +65,7 @@ pub fn build(c: &InfluxDbListenerConfig, _: &BuildContext) -> Result<Box<dyn Inp
     listener
         .set_nonblocking(true)
         .map_err(|e| settings(e.to_string()))?;
-    let authorization = (!c.basic_username.is_empty() || !c.basic_password.is_empty()).then(|| {
-        use base64::Engine;
-        let pair = format!("{}:{}", c.basic_username, c.basic_password);
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(pair)
-        )
-    });
+    let authorization = basic_authorization(&c.basic_username, &c.basic_password);
     Ok(Box::new(InfluxDbListener {
         config: c.clone(),
         listener: Some(listener),
@@ -123,56 +109,16 @@ fn error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
-    match &shared.authorization {
-        None => true,
-        Some(expected) => headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|given| given == &**expected),
-    }
-}
-
-/// The body, gunzipped when it says so, at most `limit` bytes either way; the status and
-/// message of the refusal otherwise.
-fn decoded(headers: &HeaderMap, body: &[u8], limit: u64) -> Result<Vec<u8>, (StatusCode, String)> {
-    let too_large = || {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "http: request body too large".to_string(),
-        )
-    };
-    if body.len() as u64 > limit {
-        return Err(too_large());
-    }
-    let gzip = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    if !gzip {
-        return Ok(body.to_vec());
-    }
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(body)
-        .take(limit + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| (StatusCode::BAD_REQUEST, format!("bad gzip body: {e}")))?;
-    match out.len() as u64 > limit {
-        true => Err(too_large()),
-        false => Ok(out),
-    }
-}
-
 async fn write(
     State(shared): State<Shared>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !authorized(&shared, &headers) {
+    if !authorized(shared.authorization.as_deref(), &headers) {
         return error(StatusCode::UNAUTHORIZED, "authorization failed");
     }
-    let body = match decoded(&headers, &body, shared.config.max_body_size.0) {
+    let body = match decoded_body(&headers, &body, shared.config.max_body_size.0) {
         Ok(b) => b,
         Err((status, message)) => return error(status, &message),
     };
@@ -186,7 +132,7 @@ async fn write(
     let now = now_nanos();
     let mut metrics = Vec::new();
     let mut problems = Vec::new();
-    for (n, line) in lineproto::parse_lines(&body).enumerate() {
+    for line in lineproto::parse_lines(&body) {
         match line {
             Ok(l) => {
                 let mut m = from_line(&l, precision, now);
@@ -200,7 +146,7 @@ async fn write(
                 }
                 metrics.push(m);
             }
-            Err(e) => problems.push(format!("line {}: {e}", n + 1)),
+            Err(e) => problems.push(format!("line {}: {e}", e.line_number)),
         }
     }
     if !metrics.is_empty() && shared.sink.send(metrics).await.is_err() {

@@ -21,6 +21,7 @@ pub mod exec;
 pub mod file;
 pub mod http;
 pub mod http_auth;
+pub mod http_listener_v2;
 pub mod http_response;
 pub mod influxdb_listener;
 pub mod internal;
@@ -358,6 +359,7 @@ impl InputSettings {
             Some(InputSettings::File(c)) => c.parser = parser,
             Some(InputSettings::MqttConsumer(c)) => c.parser = parser,
             Some(InputSettings::Tail(c)) => c.parser = parser,
+            Some(InputSettings::HttpListenerV2(c)) => c.parser = parser,
             _ => {}
         }
         Ok(settings)
@@ -372,6 +374,7 @@ const PARSING_INPUTS: &[&str] = &[
     "file",
     "mqtt_consumer",
     "tail",
+    "http_listener_v2",
 ];
 
 crate::registry::registry! {
@@ -403,6 +406,7 @@ crate::registry::registry! {
     Statsd => "statsd", statsd::StatsdConfig;
     MqttConsumer => "mqtt_consumer", mqtt_consumer::MqttConsumerConfig;
     Tail => "tail", tail::TailConfig;
+    HttpListenerV2 => "http_listener_v2", http_listener_v2::HttpListenerV2Config;
     Netstat => "netstat", netstat::NetstatConfig;
     SocketListener => "socket_listener", socket_listener::SocketListenerConfig;
 }

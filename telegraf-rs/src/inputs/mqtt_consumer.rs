@@ -28,8 +28,6 @@ pub struct MqttConsumerConfig {
     pub qos: u8,
     /// How long to wait for the broker.
     pub connection_timeout: GoDuration,
-    /// Accepted for Telegraf's files: messages are handed on as they come.
-    pub max_undelivered_messages: usize,
     /// Keep the session (and QoS 1/2 messages) across reconnects; needs `client_id`.
     pub persistent_session: bool,
     /// The client id (random when empty).
@@ -60,7 +58,6 @@ impl Default for MqttConsumerConfig {
             topic_tag: None,
             qos: 0,
             connection_timeout: GoDuration::secs(30),
-            max_undelivered_messages: 1000,
             persistent_session: false,
             client_id: String::new(),
             username: String::new(),

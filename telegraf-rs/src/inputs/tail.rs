@@ -26,12 +26,8 @@ pub struct TailConfig {
     pub files: Vec<String>,
     /// Read files found at the first start from their beginning.
     pub from_beginning: bool,
-    /// `inotify` or `poll`: both poll here, every 250 ms.
-    pub watch_method: String,
     /// The tag holding the file's path (`path`; empty: none).
     pub path_tag: Option<String>,
-    /// Accepted for Telegraf's files: lines are handed on as read.
-    pub max_undelivered_lines: usize,
     /// The parser options (read apart from the rest of the table).
     #[serde(skip_deserializing, flatten)]
     pub parser: ParserConfig,
@@ -42,9 +38,7 @@ impl Default for TailConfig {
         TailConfig {
             files: Vec::new(),
             from_beginning: false,
-            watch_method: "inotify".into(),
             path_tag: None,
-            max_undelivered_lines: 1000,
             parser: ParserConfig::default(),
         }
     }

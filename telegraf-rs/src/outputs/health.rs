@@ -8,10 +8,10 @@
 
 use super::{OutputError, WriteOutcome};
 use crate::options::GoDuration;
+use crate::served_http::{authorized, basic_authorization};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -133,13 +133,8 @@ struct ServerState {
 }
 
 async fn answer(State(state): State<ServerState>, headers: HeaderMap) -> StatusCode {
-    if let Some(expected) = &state.authorization {
-        let given = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if given != Some(expected.as_str()) {
-            return StatusCode::UNAUTHORIZED;
-        }
+    if !authorized(state.authorization.as_deref(), &headers) {
+        return StatusCode::UNAUTHORIZED;
     }
     if state.healthy.load(Ordering::Relaxed) {
         StatusCode::OK
@@ -161,13 +156,7 @@ impl Health {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| OutputError::Settings(format!("outputs.health needs a runtime: {e}")))?;
         let healthy = Arc::new(AtomicBool::new(true));
-        let authorization = (!config.basic_username.is_empty()).then(|| {
-            let pair = format!("{}:{}", config.basic_username, config.basic_password);
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair)
-            )
-        });
+        let authorization = basic_authorization(&config.basic_username, &config.basic_password);
         let timeout = config.read_timeout.0 + config.write_timeout.0;
         let server = runtime.spawn(serve(
             address,

@@ -15,6 +15,7 @@ pub mod health;
 pub mod http;
 pub mod influxdb;
 pub mod influxdb_v2;
+pub mod mqtt;
 pub mod prometheus_client;
 pub mod socket_writer;
 
@@ -85,6 +86,8 @@ pub enum Output {
     Http(Box<http::HttpOutput>),
     /// `[[outputs.prometheus_client]]`.
     PrometheusClient(prometheus_client::PrometheusClient),
+    /// `[[outputs.mqtt]]`.
+    Mqtt(Box<mqtt::MqttOutput>),
 }
 
 impl Output {
@@ -99,6 +102,7 @@ impl Output {
             Output::SocketWriter(o) => o.write(body).await,
             Output::Http(o) => o.write(body, count).await,
             Output::PrometheusClient(o) => o.write(body),
+            Output::Mqtt(o) => o.write(body).await,
         }
     }
 }
@@ -123,6 +127,8 @@ pub enum OutputSettings {
     Http(http::HttpConfig),
     /// `[[outputs.prometheus_client]]`.
     PrometheusClient(prometheus_client::PrometheusClientConfig),
+    /// `[[outputs.mqtt]]`.
+    Mqtt(mqtt::MqttConfig),
 }
 
 /// Names of the outputs telegraf-rs implements.
@@ -135,10 +141,11 @@ pub const IMPLEMENTED: &[&str] = &[
     "socket_writer",
     "http",
     "prometheus_client",
+    "mqtt",
 ];
 
 /// Outputs that take `data_format` and the serializer options.
-const SERIALIZING_OUTPUTS: &[&str] = &["file", "socket_writer", "http"];
+const SERIALIZING_OUTPUTS: &[&str] = &["file", "socket_writer", "http", "mqtt"];
 
 impl OutputSettings {
     /// Reads the plugin's own options; `None` when telegraf-rs has no such plugin.
@@ -174,6 +181,11 @@ impl OutputSettings {
                 Self::Http(c)
             }
             "prometheus_client" => Self::PrometheusClient(parse_options(table, place, warnings)?),
+            "mqtt" => {
+                let mut c: mqtt::MqttConfig = parse_options(table, place, warnings)?;
+                c.serializer = serializer;
+                Self::Mqtt(c)
+            }
             _ => return Ok(None),
         }))
     }
@@ -206,6 +218,7 @@ impl OutputSettings {
             Self::PrometheusClient(c) => {
                 Output::PrometheusClient(prometheus_client::PrometheusClient::new(c)?)
             }
+            Self::Mqtt(c) => Output::Mqtt(Box::new(mqtt::MqttOutput::new(c)?)),
         })
     }
 }

@@ -6,6 +6,7 @@ use super::{OutputError, WriteOutcome};
 use crate::options::GoDuration;
 use crate::serializers::prometheus::{write_families, PrometheusSerializer};
 use crate::serializers::SerializerConfig;
+use crate::served_http::{authorized, basic_authorization};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -79,17 +80,12 @@ impl Drop for PrometheusClient {
 }
 
 async fn metrics(State(page): State<Page>, headers: HeaderMap) -> axum::response::Response {
-    if let Some(expected) = &page.authorization {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if given != Some(&**expected) {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Basic realm=\"Restricted\"")],
-            )
-                .into_response();
-        }
+    if !authorized(page.authorization.as_deref(), &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Basic realm=\"Restricted\"")],
+        )
+            .into_response();
     }
     let mut body = Vec::new();
     {
@@ -136,14 +132,7 @@ impl PrometheusClient {
             .map_err(|e| OutputError::Settings(format!("listen {:?}: {e}", config.listen)))?;
         let families = Arc::new(Mutex::new(Written::new()));
         let authorization =
-            (!config.basic_username.is_empty() || !config.basic_password.is_empty()).then(|| {
-                use base64::Engine;
-                let pair = format!("{}:{}", config.basic_username, config.basic_password);
-                Arc::from(format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(pair)
-                ))
-            });
+            basic_authorization(&config.basic_username, &config.basic_password).map(Arc::from);
         let page = Page {
             families: families.clone(),
             expiration: config.expiration_interval.0,

@@ -13,9 +13,6 @@ use tokio::io::AsyncWriteExt;
 pub struct SocketWriterConfig {
     /// Where to send.
     pub address: String,
-    /// Accepted for Telegraf's files (the OS default keep-alive applies).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub keep_alive_period: Option<crate::options::GoDuration>,
     /// The serializer options (read apart from the rest of the table).
     #[serde(skip_deserializing, flatten)]
     pub serializer: SerializerConfig,

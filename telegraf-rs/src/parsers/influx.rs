@@ -8,7 +8,7 @@ pub fn parse(body: &[u8], now: i64) -> Result<Vec<Metric>, String> {
     lineproto::parse_lines(body)
         .map(|line| {
             line.map(|l| from_line(&l, lineproto::Precision::Nanoseconds, now))
-                .map_err(|e| e.to_string())
+                .map_err(|e| format!("line {}: {e}", e.line_number))
         })
         .collect()
 }
@@ -21,7 +21,10 @@ mod tests {
     fn now_for_missing_timestamps_and_bad_lines_reported() {
         let ms = parse(b"a v=1 7\nb v=2\n", 99).unwrap();
         assert_eq!((ms[0].time, ms[1].time), (7, 99));
-        let err = parse(b"a v=1\nbad\n", 0).unwrap_err();
-        assert!(err.contains("missing fields"), "{err}");
+        let err = parse(b"a v=1\n\n# note\nbad\n", 0).unwrap_err();
+        assert!(
+            err.starts_with("line 4: ") && err.contains("missing fields"),
+            "{err}"
+        );
     }
 }

@@ -34,8 +34,6 @@ pub struct StatsdConfig {
     pub service_address: String,
     /// Most TCP connections at once.
     pub max_tcp_connections: usize,
-    /// Accepted for Telegraf's files (the OS default applies).
-    pub tcp_keep_alive: bool,
     /// Forget gauges after each gather.
     pub delete_gauges: bool,
     /// Forget counters after each gather.
@@ -52,8 +50,6 @@ pub struct StatsdConfig {
     pub metric_separator: String,
     /// `|#tag:value` DataDog tags.
     pub datadog_extensions: bool,
-    /// Accepted: distributions are kept as timings.
-    pub datadog_distributions: bool,
     /// Graphite templates naming buckets.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub templates: Vec<String>,
@@ -67,8 +63,6 @@ pub struct StatsdConfig {
     pub float_sets: bool,
     /// Metrics not updated for this long are forgotten (when not deleted at each gather).
     pub max_ttl: GoDuration,
-    /// Accepted for Telegraf's files: parsing runs on the agent's runtime.
-    pub number_workers_threads: usize,
 }
 
 impl Default for StatsdConfig {
@@ -77,7 +71,6 @@ impl Default for StatsdConfig {
             protocol: "udp".into(),
             service_address: ":8125".into(),
             max_tcp_connections: 250,
-            tcp_keep_alive: false,
             delete_gauges: true,
             delete_counters: true,
             delete_sets: true,
@@ -86,14 +79,12 @@ impl Default for StatsdConfig {
             percentile_limit: 1000,
             metric_separator: "_".into(),
             datadog_extensions: false,
-            datadog_distributions: false,
             templates: Vec::new(),
             allowed_pending_messages: 10_000,
             float_counters: false,
             float_timings: false,
             float_sets: false,
             max_ttl: GoDuration::default(),
-            number_workers_threads: 5,
         }
     }
 }

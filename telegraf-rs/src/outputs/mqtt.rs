@@ -1,0 +1,255 @@
+//! `outputs.mqtt`: publishes each metric, in any data format, to an MQTT 3.1.1 broker on a
+//! topic made from a template (`telegraf/{{ .Tag "host" }}/{{ .Name }}` by default, or the
+//! older `topic_prefix`/host/measurement); with QoS 1 or 2 a batch counts as written only
+//! once the broker acknowledged every message, otherwise it stays buffered for a retry.
+
+use super::{OutputError, WriteOutcome};
+use crate::metric::Metric;
+use crate::options::GoDuration;
+use crate::serializers::{Serializer, SerializerConfig};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Options of `[[outputs.mqtt]]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MqttConfig {
+    /// Brokers, `host:port` or `tcp://host:port` (the first is used).
+    pub servers: Vec<String>,
+    /// Topic template: `{{ .Name }}`, `{{ .PluginName }}`, `{{ .Tag "key" }}`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub topic: String,
+    /// The older form: topics `<prefix>/<host>/<measurement>`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub topic_prefix: String,
+    /// 0, 1 or 2.
+    pub qos: u8,
+    /// Retained messages.
+    pub retain: bool,
+    /// Time allowed for the broker to acknowledge a batch.
+    pub timeout: GoDuration,
+    /// Broker user.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub username: String,
+    /// Broker password.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub password: String,
+    /// The client id (random when empty).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub client_id: String,
+    /// The serializer options (read apart from the rest of the table).
+    #[serde(skip_deserializing, flatten)]
+    pub serializer: SerializerConfig,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            servers: vec!["localhost:1883".into()],
+            topic: String::new(),
+            topic_prefix: String::new(),
+            qos: 2,
+            retain: false,
+            timeout: GoDuration::secs(5),
+            username: String::new(),
+            password: String::new(),
+            client_id: String::new(),
+            serializer: SerializerConfig::default(),
+        }
+    }
+}
+
+/// One part of a topic template.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Text(String),
+    Name,
+    Tag(String),
+}
+
+/// Reads a topic template; anything but `.Name`, `.PluginName` and `.Tag "key"` is refused.
+fn template(text: &str) -> Result<Vec<Part>, String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        parts.push(Part::Text(rest[..open].to_string()));
+        let close = rest[open..]
+            .find("}}")
+            .ok_or_else(|| format!("topic {text:?}: unclosed {{{{"))?;
+        let action = rest[open + 2..open + close].trim();
+        parts.push(match action {
+            ".Name" | ".PluginName" => Part::Name,
+            tag if tag.starts_with(".Tag ") => {
+                Part::Tag(tag[5..].trim().trim_matches('"').to_string())
+            }
+            other => {
+                return Err(format!(
+                    "topic {text:?}: {other:?} is not implemented by telegraf-rs"
+                ))
+            }
+        });
+        rest = &rest[open + close + 2..];
+    }
+    parts.push(Part::Text(rest.to_string()));
+    Ok(parts)
+}
+
+/// The running output: the client and the task driving its connection.
+#[derive(Debug)]
+pub struct MqttOutput {
+    topic: Vec<Part>,
+    qos: QoS,
+    retain: bool,
+    timeout: Duration,
+    serializer: Serializer,
+    client: AsyncClient,
+    acks: mpsc::UnboundedReceiver<Result<(), String>>,
+    driver: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for MqttOutput {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+impl MqttOutput {
+    /// Checks the options and starts connecting (on the current Tokio runtime).
+    pub fn new(config: &MqttConfig) -> Result<Self, OutputError> {
+        let settings = |m: String| OutputError::Settings(m);
+        let topic = match (config.topic.as_str(), config.topic_prefix.as_str()) {
+            ("", "") => template("telegraf/{{ .Tag \"host\" }}/{{ .Name }}"),
+            ("", prefix) => template(&format!("{prefix}/{{{{ .Tag \"host\" }}}}/{{{{ .Name }}}}")),
+            (t, _) => template(t),
+        }
+        .map_err(settings)?;
+        let qos = match config.qos {
+            0 => QoS::AtMostOnce,
+            1 => QoS::AtLeastOnce,
+            2 => QoS::ExactlyOnce,
+            other => return Err(settings(format!("qos {other}: 0, 1 or 2"))),
+        };
+        let server = config
+            .servers
+            .first()
+            .ok_or_else(|| settings("servers: none given".into()))?;
+        let address = server.strip_prefix("tcp://").unwrap_or(server);
+        let (host, port) = match address.rsplit_once(':') {
+            Some((h, p)) => (
+                h.to_string(),
+                p.parse::<u16>()
+                    .map_err(|_| settings(format!("servers: {server:?}: bad port")))?,
+            ),
+            None => (address.to_string(), 1883),
+        };
+        let id = match config.client_id.as_str() {
+            "" => format!("telegraf-rs-{:016x}", rand::random::<u64>()),
+            id => id.to_string(),
+        };
+        let mut options = MqttOptions::new(id, host, port);
+        options.set_keep_alive(Duration::from_secs(30));
+        if !config.username.is_empty() {
+            options.set_credentials(config.username.clone(), config.password.clone());
+        }
+        let (client, mut events) = AsyncClient::new(options, 1000);
+        let (ack_tx, acks) = mpsc::unbounded_channel();
+        let driver = tokio::spawn(async move {
+            loop {
+                let report = match events.poll().await {
+                    Ok(Event::Incoming(Packet::PubAck(_) | Packet::PubComp(_))) => Ok(()),
+                    Ok(_) => continue,
+                    Err(e) => {
+                        let report = Err(e.to_string());
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        report
+                    }
+                };
+                if ack_tx.send(report).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(MqttOutput {
+            topic,
+            qos,
+            retain: config.retain,
+            timeout: config.timeout.0.max(Duration::from_millis(100)),
+            serializer: Serializer::new(&config.serializer).map_err(settings)?,
+            client,
+            acks,
+            driver,
+        })
+    }
+
+    fn topic_of(&self, m: &Metric) -> String {
+        self.topic
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.as_str(),
+                Part::Name => m.name.as_str(),
+                Part::Tag(k) => m.tags.get(k).map_or("", String::as_str),
+            })
+            .collect::<String>()
+            .split('/')
+            .filter(|level| !level.is_empty())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// Publishes one batch (line protocol from the buffer), a message per metric.
+    pub async fn write(&mut self, body: &[u8]) -> Result<WriteOutcome, OutputError> {
+        while self.acks.try_recv().is_ok() {}
+        let metrics = crate::serializers::metrics_of(body);
+        for m in &metrics {
+            let mut payload = Vec::new();
+            self.serializer.metric(m, &mut payload);
+            self.client
+                .publish(self.topic_of(m), self.qos, self.retain, payload)
+                .await
+                .map_err(|e| OutputError::Retry(e.to_string()))?;
+        }
+        if self.qos == QoS::AtMostOnce {
+            return Ok(WriteOutcome::Written);
+        }
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut acknowledged = 0;
+        while acknowledged < metrics.len() {
+            match tokio::time::timeout_at(deadline, self.acks.recv()).await {
+                Ok(Some(Ok(()))) => acknowledged += 1,
+                Ok(Some(Err(e))) => return Err(OutputError::Retry(format!("broker: {e}"))),
+                Ok(None) => return Err(OutputError::Retry("the connection task stopped".into())),
+                Err(_) => {
+                    return Err(OutputError::Retry(format!(
+                        "{acknowledged} of {} messages acknowledged within {:?}",
+                        metrics.len(),
+                        self.timeout
+                    )))
+                }
+            }
+        }
+        Ok(WriteOutcome::Written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_templates() {
+        assert_eq!(
+            template("a/{{ .Tag \"host\" }}/{{.Name}}").unwrap(),
+            [
+                Part::Text("a/".into()),
+                Part::Tag("host".into()),
+                Part::Text("/".into()),
+                Part::Name,
+                Part::Text(String::new())
+            ]
+        );
+        assert!(template("{{ .Fields }}").is_err());
+        assert!(template("{{ .Name").is_err());
+    }
+}
