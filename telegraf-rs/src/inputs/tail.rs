@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Options of `[[inputs.tail]]`.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct TailConfig {
     /// Files or globs.
@@ -31,17 +31,6 @@ pub struct TailConfig {
     /// The parser options (read apart from the rest of the table).
     #[serde(skip_deserializing, flatten)]
     pub parser: ParserConfig,
-}
-
-impl Default for TailConfig {
-    fn default() -> Self {
-        TailConfig {
-            files: Vec::new(),
-            from_beginning: false,
-            path_tag: None,
-            parser: ParserConfig::default(),
-        }
-    }
 }
 
 /// Where reading of one file stands.
