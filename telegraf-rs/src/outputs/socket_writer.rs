@@ -144,7 +144,6 @@ mod tests {
                 data_format: Some("graphite".into()),
                 ..SerializerConfig::default()
             },
-            ..SocketWriterConfig::default()
         })
         .unwrap();
         let reader = std::thread::spawn(move || {
