@@ -141,12 +141,12 @@ where
             "Z070000" => zone(false, true, true),
             "Z07:00" => zone(true, false, true),
             "Z0700" => zone(false, false, true),
-            "Z07" => zone(false, false, true)[..3].to_string(),
+            "Z07" => zone(false, false, true).chars().take(3).collect(),
             "-07:00:00" => zone(true, true, false),
             "-070000" => zone(false, true, false),
             "-07:00" => zone(true, false, false),
             "-0700" => zone(false, false, false),
-            _ => zone(false, false, false)[..3].to_string(),
+            _ => zone(false, false, false).chars().take(3).collect(),
         };
         out.push_str(&text);
         rest = &rest[element.len()..];
@@ -292,6 +292,14 @@ mod tests {
     }
 
     #[test]
+    fn short_zones_in_utc_and_elsewhere() {
+        let t = chrono::Utc.timestamp_nanos(T);
+        assert_eq!(go_format(&t, "15Z07 -07"), "22Z +00");
+        let tz: chrono_tz::Tz = "Asia/Kolkata".parse().unwrap();
+        assert_eq!(go_format(&tz.timestamp_nanos(T), "Z07"), "+05");
+    }
+
+    #[test]
     fn reads_layouts_and_unix_counts() {
         assert_eq!(
             go_parse("unix", "1700000000"),
@@ -322,5 +330,14 @@ mod tests {
         assert!(go_parse("2006-01-02", "yesterday")
             .unwrap_err()
             .contains("does not match"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_layout_formats_and_parses_without_panic(layout in "\\PC{0,24}", ns in proptest::num::i64::ANY) {
+            let t = chrono::Utc.timestamp_nanos(ns);
+            let text = go_format(&t, &layout);
+            let _ = go_parse(&layout, &text);
+        }
     }
 }
