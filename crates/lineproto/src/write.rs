@@ -73,7 +73,8 @@ impl LineWriter {
             return Err(WriteError::NoFields);
         }
         check_name(measurement, Element::Measurement, "measurement")?;
-        if measurement.starts_with('#') || measurement.starts_with('\t') {
+        // The parser skips leading tabs and NULs and takes `#` for a comment.
+        if measurement.starts_with(['#', '\t', '\0']) {
             return Err(WriteError::Unrepresentable(measurement.to_string()));
         }
         for (k, v) in tags {
@@ -289,6 +290,7 @@ mod tests {
         let no_tags: [(&str, &str); 0] = [];
         assert!(w.write_line("a\\", &no_tags, &f, None).is_err());
         assert!(w.write_line("#a", &no_tags, &f, None).is_err());
+        assert!(w.write_line("\0a", &no_tags, &f, None).is_err());
         // A backslash before the separator after a name escapes it (InfluxDB reads `e\\\\ v=1`
         // as a measurement without fields), so no name may end in one.
         assert!(w.write_line("a", &[("k", "x\\")], &f, None).is_err());
