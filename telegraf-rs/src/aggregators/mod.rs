@@ -7,6 +7,7 @@ use crate::metric::Metric;
 use std::collections::BTreeMap;
 
 pub mod basicstats;
+pub mod derivative;
 pub mod r#final;
 pub mod histogram;
 pub mod merge;
@@ -37,6 +38,7 @@ crate::registry::registry! {
     kind = "aggregators", settings = AggregatorSettings, plugin = dyn Aggregator,
     context = AggregatorContext, error = AggregatorError;
     BasicStats => "basicstats", basicstats::BasicStatsConfig;
+    Derivative => "derivative", derivative::DerivativeConfig;
     Final => "final", r#final::FinalConfig;
     Histogram => "histogram", histogram::HistogramConfig;
     Merge => "merge", merge::MergeConfig;
