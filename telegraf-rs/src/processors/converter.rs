@@ -5,6 +5,7 @@
 
 use super::{globs, Processor, ProcessorContext, ProcessorError};
 use crate::metric::{FieldValue, Metric};
+use crate::parsers::{parse_go_bool, parse_go_float};
 use globset::GlobSet;
 use serde::{Deserialize, Serialize};
 
@@ -173,19 +174,10 @@ fn parse_go_int(s: &str) -> Option<i64> {
     i64::try_from(if negative { -magnitude } else { magnitude }).ok()
 }
 
-/// Go's `strconv.ParseBool`.
-fn parse_go_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
-
 fn to_float(v: &FieldValue) -> Option<f64> {
     match v {
         FieldValue::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
-        FieldValue::Str(s) => s.parse().ok(),
+        FieldValue::Str(s) => parse_go_float(s),
         other => other.as_f64(),
     }
 }
@@ -204,7 +196,7 @@ fn to_integer(v: &FieldValue) -> Option<i64> {
         FieldValue::UInt(u) => Some(i64::try_from(*u).unwrap_or(i64::MAX)),
         FieldValue::Float(f) => round_to_i64(*f),
         FieldValue::Bool(b) => Some(i64::from(*b)),
-        FieldValue::Str(s) => parse_go_int(s).or_else(|| round_to_i64(s.parse().ok()?)),
+        FieldValue::Str(s) => parse_go_int(s).or_else(|| round_to_i64(parse_go_float(s)?)),
     }
 }
 
@@ -218,8 +210,7 @@ fn to_unsigned(v: &FieldValue) -> Option<u64> {
         FieldValue::Str(s) => match parse_go_int(s) {
             Some(i) => Some(u64::try_from(i).unwrap_or(0)),
             None => s.parse::<u64>().ok().or_else(|| {
-                s.parse::<f64>()
-                    .ok()
+                parse_go_float(s)
                     .filter(|f| !f.is_nan())
                     .map(|f| f.round() as u64)
             }),
