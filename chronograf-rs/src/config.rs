@@ -15,6 +15,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The agents' gather interval, for the hosts' up/down status (`1m0s`).
     pub telegraf_system_interval: String,
+    /// A directory of layout files in Chronograf's format (`*.json`), added to the built-in
+    /// ones (a file replaces the built-in layout with its `id`); a missing one holds none.
+    pub canned_path: PathBuf,
     /// The kapacitor-rs the alerting pages drive.
     pub kapacitor: KapacitorConfig,
     /// The stores; the first is source 1, the one the pages show.
@@ -58,6 +61,7 @@ impl Default for Config {
             bind: "0.0.0.0:8888".into(),
             data_dir: PathBuf::from("/var/lib/chronograf-rs"),
             telegraf_system_interval: "1m0s".into(),
+            canned_path: PathBuf::from("/usr/share/chronograf/canned"),
             kapacitor: KapacitorConfig::default(),
             sources: vec![SourceConfig::default()],
             session_hours: 24,

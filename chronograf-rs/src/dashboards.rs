@@ -3,7 +3,7 @@
 //! use Chronograf's template variables `:dashboardTime:`, `:upperDashboardTime:` and
 //! `:interval:`, replaced for the chosen range when a cell is drawn.
 
-use crate::layouts::TimeWindow;
+use crate::time_range::TimeWindow;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -312,7 +312,7 @@ mod tests {
 
     #[test]
     fn template_variables() {
-        let q = render_query("SELECT x FROM m WHERE time > :dashboardTime: AND time < :upperDashboardTime: GROUP BY time(:interval:)", &crate::layouts::range("24h").into());
+        let q = render_query("SELECT x FROM m WHERE time > :dashboardTime: AND time < :upperDashboardTime: GROUP BY time(:interval:)", &crate::time_range::range("24h").into());
         assert_eq!(
             q,
             "SELECT x FROM m WHERE time > now() - 24h AND time < now() GROUP BY time(10m)"

@@ -46,13 +46,22 @@ fn by_host(answer: &serde_json::Value, i: usize) -> BTreeMap<String, f64> {
         .collect()
 }
 
-/// The `SHOW SERIES` regex matching every layout's measurement.
+/// The `SHOW SERIES` regex matching every layout's measurement (each once, escaped).
 pub fn measurements_regex(layouts: &[Layout]) -> String {
-    let parts: Vec<String> = layouts
-        .iter()
-        .map(|l| format!("^{}$", l.measurement))
+    let measurements: BTreeSet<&str> = layouts.iter().map(|l| l.measurement.as_str()).collect();
+    let parts: Vec<String> = measurements
+        .into_iter()
+        .map(|m| format!("^{}$", influxql::escape_regex(m)))
         .collect();
     format!("/{}/", parts.join("|"))
+}
+
+/// The apps of the layouts showing `measurement`.
+fn apps_of<'a>(layouts: &'a [Layout], measurement: &'a str) -> impl Iterator<Item = &'a str> {
+    layouts
+        .iter()
+        .filter(move |l| l.measurement == measurement)
+        .map(|l| l.app.as_str())
 }
 
 /// Hosts, sorted by name.
@@ -97,12 +106,9 @@ pub async fn list(
         let mut parts = key.split(',');
         let measurement = parts.next().unwrap_or("");
         let host = parts.find_map(|p| p.strip_prefix("host="));
-        if let (Some(host), Some(layout)) =
-            (host, layouts.iter().find(|l| l.measurement == measurement))
-        {
-            apps.entry(host.to_string())
-                .or_default()
-                .insert(layout.app.to_string());
+        if let Some(host) = host {
+            let entry = apps.entry(host.to_string()).or_default();
+            entry.extend(apps_of(layouts, measurement).map(str::to_string));
         }
     }
     Ok(names
@@ -153,9 +159,13 @@ mod tests {
             q.ends_with("WHERE time > now() - 1m0s * 10 GROUP BY host, time(1m0s) fill(0)"),
             "{q}"
         );
-        assert_eq!(
-            measurements_regex(&crate::layouts::canned()[..2]),
-            "/^cpu$|^system$/"
-        );
+        let layouts: Vec<Layout> = crate::layouts::built_in()
+            .into_iter()
+            .filter(|l| ["cpu", "system"].contains(&l.measurement.as_str()))
+            .collect();
+        let mut dotted = layouts[0].clone();
+        dotted.measurement = "a.b".into();
+        let both = [layouts.clone(), layouts, vec![dotted]].concat();
+        assert_eq!(measurements_regex(&both), "/^a\\.b$|^cpu$|^system$/");
     }
 }

@@ -1,394 +1,440 @@
-//! Chronograf's pre-canned `system` layouts, and layouts of the stack's own daemons (from their
-//! `/metrics`, which the agent's `prometheus` input scrapes): which measurement each shows, its
-//! cells and their InfluxQL, and how a cell's query is completed for a host and a time range.
+//! Canned layouts in Chronograf's layout format: which app a measurement belongs to and the
+//! cells a host page draws for it. The built-in ones are the JSON files of
+//! `chronograf-rs/canned/` (one per measurement the agents collect), embedded at build time;
+//! Chronograf's own layout files dropped into `--canned-path` are read at start and replace a
+//! built-in layout with the same `id`. A cell's query is completed for a host and a time range
+//! the way Chronograf's host page does it.
 
-use serde::Serialize;
+use crate::time_range::TimeWindow;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-/// One query of a cell.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CellQuery {
-    /// InfluxQL before completion (`SELECT … FROM "cpu"`).
-    pub query: &'static str,
-    /// Tags the series are grouped by besides time.
-    pub groupbys: &'static [&'static str],
+/// One query of a cell, as Chronograf's layout files write it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Query {
+    /// InfluxQL before completion (`SELECT … FROM ":db:".":rp:"."cpu"`).
+    pub query: String,
+    /// The y axis label Chronograf's older layouts give per query.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    /// Tags the series are grouped by besides time (a `time(…)` here replaces the range's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groupbys: Vec<String>,
+    /// More conditions, AND-ed after the host's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wheres: Vec<String>,
 }
 
-/// One cell.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One axis of a cell: its bounds, label and how its numbers are written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Axis {
+    /// `["min", "max"]`, empty strings for automatic.
+    pub bounds: Vec<String>,
+    /// The axis title.
+    pub label: String,
+    /// Written before every tick value.
+    pub prefix: String,
+    /// Written after every tick value (`%`, ` MB/s`).
+    pub suffix: String,
+    /// `10` (k, M, G) or `2` (Ki, Mi, Gi).
+    pub base: String,
+    /// `linear` or `log`.
+    pub scale: String,
+}
+
+/// A colour of a single-stat or gauge cell: a threshold or the ends of the scale.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CellColor {
+    /// Unique within the cell.
+    pub id: String,
+    /// `min`, `max`, `threshold`, `text` or `background`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `#rrggbb`.
+    pub hex: String,
+    /// The colour's name in Chronograf's palette.
+    pub name: String,
+    /// The value it starts at.
+    pub value: String,
+}
+
+/// One cell of a layout: a rectangle of the page's 12-column grid and what it draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
+    /// Column.
+    #[serde(default)]
+    pub x: i32,
+    /// Row.
+    #[serde(default)]
+    pub y: i32,
+    /// Width in columns.
+    #[serde(default)]
+    pub w: i32,
+    /// Height in rows.
+    #[serde(default)]
+    pub h: i32,
+    /// The cell's id.
+    #[serde(default)]
+    pub i: String,
     /// Title.
-    pub name: &'static str,
-    /// `line` or `line-stacked`.
-    pub kind: &'static str,
+    #[serde(default)]
+    pub name: String,
     /// Its queries.
-    pub queries: Vec<CellQuery>,
+    #[serde(default)]
+    pub queries: Vec<Query>,
+    /// `x`, `y`, `y2`.
+    #[serde(default)]
+    pub axes: BTreeMap<String, Axis>,
+    /// `line` (the default), `line-stacked`, `bar`, …
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// Thresholds of single-stat and gauge cells.
+    #[serde(default)]
+    pub colors: Vec<CellColor>,
+}
+
+impl Cell {
+    /// The visualization, `line` when the file names none (as Chronograf draws it).
+    pub fn visualization(&self) -> &str {
+        if self.kind.is_empty() {
+            "line"
+        } else {
+            &self.kind
+        }
+    }
+
+    /// The y axis, if the cell describes one.
+    pub fn y_axis(&self) -> Option<&Axis> {
+        self.axes.get("y")
+    }
 }
 
 /// One layout: an app's view of one measurement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Layout {
-    /// The app (`system`).
-    pub app: &'static str,
+    /// Unique id (a UUID in Chronograf's files).
+    #[serde(default)]
+    pub id: String,
+    /// The app (`system`, `redis`).
+    pub app: String,
     /// The measurement it needs.
-    pub measurement: &'static str,
+    pub measurement: String,
+    /// Whether the page packs the cells itself (every canned layout does).
+    #[serde(default)]
+    pub autoflow: bool,
     /// Its cells.
+    #[serde(default)]
     pub cells: Vec<Cell>,
 }
 
-fn q(query: &'static str, groupbys: &'static [&'static str]) -> CellQuery {
-    CellQuery { query, groupbys }
+impl Layout {
+    /// The layout as `GET /chronograf/v1/layouts` answers it: every cell with `x`, `y` and
+    /// `y2` axes and a `colors` list, and a `link` to itself.
+    pub fn to_api(&self) -> serde_json::Value {
+        let mut layout = self.clone();
+        for cell in &mut layout.cells {
+            for axis in ["x", "y", "y2"] {
+                cell.axes.entry(axis.to_string()).or_default();
+            }
+        }
+        let mut value = serde_json::to_value(&layout).unwrap_or_default();
+        value["link"] = serde_json::json!({
+            "href": format!("/chronograf/v1/layouts/{}", self.id),
+            "rel": "self",
+        });
+        value
+    }
 }
 
-/// The canned layouts: the `system` app, then `influx-rs`, `kapacitor-rs` and `chronograf-rs`.
-pub fn canned() -> Vec<Layout> {
-    let mut all = system();
-    all.extend(stack());
+/// A layout file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    /// The file or directory could not be read.
+    #[error("layout {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not a layout in Chronograf's format.
+    #[error("layout {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Where and why.
+        source: serde_json::Error,
+    },
+    /// A layout without an app or a measurement.
+    #[error("layout {path}: `{field}` is missing or empty")]
+    Missing {
+        /// The file.
+        path: PathBuf,
+        /// `app` or `measurement`.
+        field: &'static str,
+    },
+}
+
+/// `(file name, text)` of every file in `chronograf-rs/canned/`.
+const BUILT_IN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/canned.rs"));
+
+/// One layout file's text; a file without an `id` gets its file name's stem.
+pub fn parse(path: &Path, text: &str) -> Result<Layout, LayoutError> {
+    let mut layout: Layout = serde_json::from_str(text).map_err(|source| LayoutError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    for (field, value) in [("app", &layout.app), ("measurement", &layout.measurement)] {
+        if value.trim().is_empty() {
+            return Err(LayoutError::Missing {
+                path: path.to_path_buf(),
+                field,
+            });
+        }
+    }
+    if layout.id.is_empty() {
+        layout.id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+    }
+    Ok(layout)
+}
+
+/// The layouts built into the binary.
+pub fn built_in() -> Vec<Layout> {
+    BUILT_IN
+        .iter()
+        .filter_map(|(name, text)| match parse(Path::new(name), text) {
+            Ok(layout) => Some(layout),
+            Err(e) => {
+                tracing::error!(error = %e, "a built-in layout is broken");
+                None
+            }
+        })
+        .collect()
+}
+
+/// Every `*.json` file of `dir`, by name, and the files that could not be used. A missing
+/// directory holds no layouts.
+pub fn load_dir(dir: &Path) -> (Vec<Layout>, Vec<LayoutError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), Vec::new()),
+        Err(source) => {
+            let path = dir.to_path_buf();
+            return (Vec::new(), vec![LayoutError::Read { path, source }]);
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    let (mut layouts, mut errors) = (Vec::new(), Vec::new());
+    for path in paths {
+        let read = std::fs::read_to_string(&path).map_err(|source| LayoutError::Read {
+            path: path.clone(),
+            source,
+        });
+        match read.and_then(|text| parse(&path, &text)) {
+            Ok(layout) => layouts.push(layout),
+            Err(e) => errors.push(e),
+        }
+    }
+    (layouts, errors)
+}
+
+/// The built-in layouts with `extra` (from `--canned-path`) added; an extra layout replaces a
+/// built-in one with the same id.
+pub fn merged(built_in: Vec<Layout>, extra: Vec<Layout>) -> Vec<Layout> {
+    let mut all: Vec<Layout> = built_in
+        .into_iter()
+        .filter(|b| !extra.iter().any(|e| e.id == b.id))
+        .collect();
+    all.extend(extra);
     all
 }
 
-/// A one-cell layout of a measurement scraped from a daemon's `/metrics`, one line per daemon
-/// (`url`).
-fn scraped(
-    app: &'static str,
-    measurement: &'static str,
-    title: &'static str,
-    query: &'static str,
-) -> Layout {
-    Layout {
-        app,
-        measurement,
-        cells: vec![Cell {
-            name: title,
-            kind: "line",
-            queries: vec![q(query, &["\"url\""])],
-        }],
-    }
+/// Where a cell's queries look: the host and the agents' database and retention policy.
+#[derive(Debug, Clone, Copy)]
+pub struct HostScope<'a> {
+    /// The `host` tag.
+    pub host: &'a str,
+    /// The agents' database (`:db:`).
+    pub db: &'a str,
+    /// Its retention policy (`:rp:`), empty for the default.
+    pub rp: &'a str,
 }
 
-/// The stack watching itself: one layout per scraped measurement worth a chart.
-fn stack() -> Vec<Layout> {
-    vec![
-        scraped("influx-rs", "influxrs_points_written_total", "influx-rs - Points Written / s",
-            "SELECT non_negative_derivative(max(\"counter\"), 1s) AS \"points_per_second\" FROM \"influxrs_points_written_total\""),
-        scraped("influx-rs", "influxrs_query_requests_total", "influx-rs - Queries / s",
-            "SELECT non_negative_derivative(max(\"counter\"), 1s) AS \"queries_per_second\" FROM \"influxrs_query_requests_total\""),
-        scraped("influx-rs", "influxrs_disk_bytes", "influx-rs - Disk MiB",
-            "SELECT max(\"gauge\") / 1048576 AS \"disk_mebibytes\" FROM \"influxrs_disk_bytes\""),
-        scraped("kapacitor-rs", "kapacitorrs_points_received_total", "kapacitor-rs - Points Received / s",
-            "SELECT non_negative_derivative(max(\"counter\"), 1s) AS \"points_per_second\" FROM \"kapacitorrs_points_received_total\""),
-        scraped("kapacitor-rs", "kapacitorrs_tasks_executing", "kapacitor-rs - Tasks Executing",
-            "SELECT max(\"gauge\") AS \"tasks\" FROM \"kapacitorrs_tasks_executing\""),
-        scraped("chronograf-rs", "chronografrs_http_requests_total", "chronograf-rs - Requests / s",
-            "SELECT non_negative_derivative(max(\"counter\"), 1s) AS \"requests_per_second\" FROM \"chronografrs_http_requests_total\""),
-    ]
-}
-
-/// The canned layouts of the `system` app.
-fn system() -> Vec<Layout> {
-    let layout = |measurement, cells| Layout {
-        app: "system",
-        measurement,
-        cells,
+/// `<query> WHERE <time condition> AND "host" = '<host>'[ AND <wheres>] GROUP BY
+/// time(<g>)[, <groupbys>]`, with `":db:".":rp:"` replaced by the scope's database and retention
+/// policy (`"telegraf".."cpu"` for the default one).
+pub fn complete(query: &Query, scope: HostScope<'_>, window: &TimeWindow) -> String {
+    let db = influxql::quote_ident(scope.db);
+    let db_rp = if scope.rp.is_empty() {
+        format!("{db}.")
+    } else {
+        format!("{db}.{}", influxql::quote_ident(scope.rp))
     };
-    let cell = |name, kind, queries| Cell {
-        name,
-        kind,
-        queries,
-    };
-    vec![
-        layout("cpu", vec![cell("CPU Usage", "line", vec![q("SELECT 100 - mean(\"usage_idle\") AS \"usage\" FROM \"cpu\"", &[])])]),
-        layout("system", vec![cell("System Load", "line", vec![q("SELECT mean(\"load1\") AS \"load\" FROM \"system\"", &[])])]),
-        layout(
-            "mem",
-            vec![cell(
-                "System - Memory Gigabytes Used",
-                "line-stacked",
-                vec![q("SELECT mean(\"used\") / 1073741824 AS \"used\", mean(\"available\") / 1073741824 AS \"available\" FROM \"mem\"", &[])],
-            )],
-        ),
-        layout("disk", vec![cell("System - Disk used %", "line", vec![q("SELECT mean(\"used_percent\") AS \"used_percent\" FROM \"disk\"", &["\"path\""])])]),
-        layout(
-            "diskio",
-            vec![cell(
-                "System - Disk MB/s",
-                "line",
-                vec![
-                    q("SELECT non_negative_derivative(max(\"read_bytes\"), 1s) / 1000000 AS \"read_megabytes_per_second\" FROM \"diskio\"", &["\"name\""]),
-                    q("SELECT non_negative_derivative(max(\"write_bytes\"), 1s) / 1000000 AS \"write_megabytes_per_second\" FROM \"diskio\"", &["\"name\""]),
-                ],
-            )],
-        ),
-        layout(
-            "net",
-            vec![cell(
-                "System - Network Mb/s",
-                "line",
-                vec![
-                    q("SELECT non_negative_derivative(max(\"bytes_recv\"), 1s) / 125000 AS \"rx_megabits_per_second\" FROM \"net\"", &[]),
-                    q("SELECT non_negative_derivative(max(\"bytes_sent\"), 1s) / 125000 AS \"tx_megabits_per_second\" FROM \"net\"", &[]),
-                ],
-            )],
-        ),
-        layout("processes", vec![cell("System - Total Processes", "line", vec![q("SELECT mean(\"total\") AS \"total\" FROM \"processes\"", &[])])]),
-    ]
-}
-
-/// A time range of the picker: its name, InfluxQL lower bound and default `GROUP BY time()`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Range {
-    /// `1h`.
-    pub name: &'static str,
-    /// `now() - 1h`.
-    pub lower: &'static str,
-    /// `1m`.
-    pub group_by: &'static str,
-}
-
-/// The picker's ranges with Chronograf's default group-by intervals.
-pub const RANGES: &[Range] = &[
-    Range {
-        name: "5m",
-        lower: "now() - 5m",
-        group_by: "10s",
-    },
-    Range {
-        name: "15m",
-        lower: "now() - 15m",
-        group_by: "1m",
-    },
-    Range {
-        name: "1h",
-        lower: "now() - 1h",
-        group_by: "1m",
-    },
-    Range {
-        name: "6h",
-        lower: "now() - 6h",
-        group_by: "1m",
-    },
-    Range {
-        name: "12h",
-        lower: "now() - 12h",
-        group_by: "5m",
-    },
-    Range {
-        name: "24h",
-        lower: "now() - 24h",
-        group_by: "10m",
-    },
-    Range {
-        name: "2d",
-        lower: "now() - 2d",
-        group_by: "30m",
-    },
-    Range {
-        name: "7d",
-        lower: "now() - 7d",
-        group_by: "1h",
-    },
-    Range {
-        name: "30d",
-        lower: "now() - 30d",
-        group_by: "6h",
-    },
-];
-
-/// The `GROUP BY time()` intervals a page may pick instead of its range's own.
-pub const GROUP_BY_CHOICES: &[&str] = &["10s", "1m", "5m", "10m", "30m", "1h", "6h", "12h", "1d"];
-
-/// The range named `name`, else 1h.
-pub fn range(name: &str) -> Range {
-    RANGES
-        .iter()
-        .copied()
-        .find(|r| r.name == name)
-        .unwrap_or(RANGES[2])
-}
-
-/// The time range a page queries: one of the picker's, or a custom one between two instants
-/// (what drag-to-zoom on a chart asks for).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimeWindow {
-    /// The picker's name (`1h`), or `custom`.
-    pub name: String,
-    /// InfluxQL lower bound (`now() - 1h`, `1500000000000ms`).
-    pub lower: String,
-    /// InfluxQL upper bound (`now()`, `1500000360000ms`).
-    pub upper: String,
-    /// `GROUP BY time()` interval.
-    pub group_by: String,
-}
-
-impl From<Range> for TimeWindow {
-    fn from(r: Range) -> Self {
-        TimeWindow {
-            name: r.name.to_string(),
-            lower: r.lower.to_string(),
-            upper: "now()".to_string(),
-            group_by: r.group_by.to_string(),
-        }
-    }
-}
-
-impl TimeWindow {
-    /// From a page's parameters: `lower` and `upper` (ms since the epoch, lower < upper) make a
-    /// custom window, else `range` names one of the picker's (`default` when absent); `interval`
-    /// (one of [`GROUP_BY_CHOICES`]) replaces the window's own `:interval:`.
-    pub fn from_params(params: &std::collections::HashMap<String, String>, default: &str) -> Self {
-        let ms = |k: &str| params.get(k).and_then(|v| v.parse::<i64>().ok());
-        let mut window: TimeWindow = match (ms("lower"), ms("upper")) {
-            (Some(lower), Some(upper)) if lower < upper => TimeWindow::custom(lower, upper),
-            _ => range(params.get("range").map(String::as_str).unwrap_or(default)).into(),
-        };
-        if let Some(chosen) = params
-            .get("interval")
-            .and_then(|i| GROUP_BY_CHOICES.iter().find(|c| *c == i))
-        {
-            window.group_by = chosen.to_string();
-        }
-        window
-    }
-
-    /// The window between two instants (ms), grouped so that a chart gets about 300 points.
-    pub fn custom(lower_ms: i64, upper_ms: i64) -> Self {
-        let seconds = ((upper_ms - lower_ms) / 300_000).max(1);
-        TimeWindow {
-            name: "custom".into(),
-            lower: format!("{lower_ms}ms"),
-            upper: format!("{upper_ms}ms"),
-            group_by: format!("{seconds}s"),
-        }
-    }
-
-    /// `time > lower`, and `AND time < upper` for a custom window.
-    pub fn condition(&self) -> String {
-        if self.upper == "now()" {
-            format!("time > {}", self.lower)
-        } else {
-            format!("time > {} AND time < {}", self.lower, self.upper)
-        }
-    }
-}
-
-/// Milliseconds since the epoch as `2016-12-01 00:00:00` (UTC).
-pub fn rfc3339_ms(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// `<query> WHERE <time condition> AND "host" = '<host>' GROUP BY time(<g>)[, <groupbys>]`.
-pub fn complete(query: &CellQuery, host: &str, window: &TimeWindow) -> String {
+    let text = query
+        .query
+        .replace("\":db:\".\":rp:\"", &db_rp)
+        .replace("\":db:\"", &db)
+        .replace("\":rp:\"", &influxql::quote_ident(scope.rp));
     let mut q = format!(
-        "{} WHERE {} AND \"host\" = {} GROUP BY time({})",
-        query.query,
+        "{text} WHERE {} AND \"host\" = {}",
         window.condition(),
-        influxql::quote_string(host),
-        window.group_by
+        influxql::quote_string(scope.host),
     );
-    for g in query.groupbys {
-        q.push_str(", ");
-        q.push_str(g);
+    for w in &query.wheres {
+        q.push_str(" AND ");
+        q.push_str(w);
     }
+    let has_time = query.groupbys.iter().any(|g| g.starts_with("time("));
+    let mut group_by: Vec<String> = Vec::new();
+    if !has_time {
+        group_by.push(format!("time({})", window.group_by));
+    }
+    group_by.extend(query.groupbys.iter().cloned());
+    q.push_str(" GROUP BY ");
+    q.push_str(&group_by.join(", "));
     q
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time_range::range;
 
-    #[test]
-    fn a_picked_interval_replaces_the_ranges_own() {
-        let params = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<std::collections::HashMap<_, _>>()
-        };
-        let w = TimeWindow::from_params(&params(&[("range", "24h"), ("interval", "1h")]), "1h");
-        assert_eq!(
-            (w.lower.as_str(), w.group_by.as_str()),
-            ("now() - 24h", "1h")
-        );
-        let w = TimeWindow::from_params(&params(&[("range", "24h"), ("interval", "1h) x")]), "1h");
-        assert_eq!(w.group_by, "10m", "only the offered intervals are taken");
+    fn scope() -> HostScope<'static> {
+        HostScope {
+            host: "h",
+            db: "telegraf",
+            rp: "",
+        }
     }
 
     #[test]
-    fn every_completed_query_is_valid_influxql() {
-        for layout in canned() {
+    fn every_built_in_layout_parses_and_completes_to_valid_influxql() {
+        let layouts = built_in();
+        assert_eq!(
+            layouts.len(),
+            BUILT_IN.len(),
+            "a built-in file did not parse"
+        );
+        let mut ids = std::collections::BTreeSet::new();
+        for layout in &layouts {
+            assert!(ids.insert(layout.id.clone()), "id twice: {}", layout.id);
+            assert!(!layout.cells.is_empty(), "{}: no cells", layout.measurement);
             for cell in &layout.cells {
+                assert!(ids.insert(cell.i.clone()), "cell id twice: {}", cell.i);
+                let y = cell.y_axis().map(|a| a.label.as_str()).unwrap_or("");
+                assert!(!y.is_empty(), "{}: y axis without a label", cell.name);
                 for query in &cell.queries {
-                    let text = complete(query, "h", &range("1h").into());
                     assert!(
-                        influxql::parse_statement(&text).is_ok(),
-                        "{}: {text}",
-                        layout.app
+                        query.query.contains(&format!("\"{}\"", layout.measurement)),
+                        "{}: {} reads another measurement",
+                        layout.measurement,
+                        query.query
                     );
+                    let text = complete(query, scope(), &range("1h").into());
+                    if let Err(e) = influxql::parse_statement(&text) {
+                        panic!("{}: {text}: {e}", layout.measurement);
+                    }
                 }
             }
         }
-        let apps: std::collections::BTreeSet<&str> = canned().iter().map(|l| l.app).collect();
-        assert_eq!(
-            apps.into_iter().collect::<Vec<_>>(),
-            ["chronograf-rs", "influx-rs", "kapacitor-rs", "system"]
-        );
-    }
-
-    #[test]
-    fn custom_windows_come_from_drag_to_zoom() {
-        let params: std::collections::HashMap<String, String> = [
-            ("lower".to_string(), "1500000000000".to_string()),
-            ("upper".to_string(), "1500003600000".to_string()),
-        ]
-        .into();
-        let w = TimeWindow::from_params(&params, "1h");
-        assert_eq!(w.name, "custom");
-        assert_eq!(
-            w.condition(),
-            "time > 1500000000000ms AND time < 1500003600000ms"
-        );
-        assert_eq!(w.group_by, "12s");
-        let backwards: std::collections::HashMap<String, String> = [
-            ("lower".to_string(), "2".to_string()),
-            ("upper".to_string(), "1".to_string()),
-            ("range".to_string(), "7d".to_string()),
-        ]
-        .into();
-        assert_eq!(TimeWindow::from_params(&backwards, "1h").name, "7d");
-        let cpu = &canned()[0].cells[0].queries[0];
-        assert!(complete(cpu, "h", &w)
-            .contains("WHERE time > 1500000000000ms AND time < 1500003600000ms AND"));
     }
 
     #[test]
     fn completes_cell_queries_as_chronograf() {
-        let disk = &canned()[3].cells[0].queries[0];
+        let disk = Query {
+            query:
+                "SELECT mean(\"used_percent\") AS \"used_percent\" FROM \":db:\".\":rp:\".\"disk\""
+                    .into(),
+            label: String::new(),
+            groupbys: vec!["\"path\"".into()],
+            wheres: vec!["\"fstype\" != 'tmpfs'".into()],
+        };
+        let s = HostScope {
+            host: "web'1",
+            db: "telegraf",
+            rp: "",
+        };
         assert_eq!(
-            complete(disk, "web'1", &range("24h").into()),
-            "SELECT mean(\"used_percent\") AS \"used_percent\" FROM \"disk\" WHERE time > now() - 24h AND \"host\" = 'web\\'1' GROUP BY time(10m), \"path\""
+            complete(&disk, s, &range("24h").into()),
+            "SELECT mean(\"used_percent\") AS \"used_percent\" FROM \"telegraf\"..\"disk\" WHERE time > now() - 24h AND \"host\" = 'web\\'1' AND \"fstype\" != 'tmpfs' GROUP BY time(10m), \"path\""
         );
-        assert_eq!(range("nope").name, "1h");
-        assert_eq!(rfc3339_ms(1_480_550_400_000), "2016-12-01 00:00:00");
+        let weekly = HostScope { rp: "a week", ..s };
+        let own_time = Query {
+            groupbys: vec!["time(1h)".into()],
+            wheres: Vec::new(),
+            ..disk
+        };
         assert_eq!(
-            rfc3339_ms(951_782_400_000 + 3_723_000),
-            "2000-02-29 01:02:03"
+            complete(&own_time, weekly, &TimeWindow::custom(1_000, 3_601_000)),
+            "SELECT mean(\"used_percent\") AS \"used_percent\" FROM \"telegraf\".\"a week\".\"disk\" WHERE time > 1000ms AND time < 3601000ms AND \"host\" = 'web\\'1' GROUP BY time(1h)"
         );
+    }
+
+    #[test]
+    fn reads_chronograf_layout_files_and_reports_bad_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        // Chronograf's shape: no `type`, no `axes`, fields this format does not know.
+        std::fs::write(
+            dir.path().join("varnish.json"),
+            r#"{"id":"83c57d16-a778-43ed-8941-0f9fec3408fa","measurement":"varnish","app":"varnish","autoflow":true,
+               "cells":[{"x":0,"y":0,"w":4,"h":4,"i":"c1","name":"Varnish - Cache Hits/Misses",
+               "queries":[{"query":"SELECT max(\"cache_hit\") AS \"hits\" FROM \":db:\".\":rp:\".\"varnish\"","groupbys":[]}],
+               "legend":{}}]}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("broken.json"), "{\"app\": \"x\",").unwrap();
+        std::fs::write(
+            dir.path().join("nameless.json"),
+            r#"{"app":"x","measurement":""}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("README"), "not a layout").unwrap();
+        let (layouts, errors) = load_dir(dir.path());
+        assert_eq!(layouts.len(), 1);
+        assert_eq!(layouts[0].cells[0].visualization(), "line");
+        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].contains("broken.json") && errors[0].contains("EOF"),
+            "{errors:?}"
+        );
+        assert!(errors[1].contains("`measurement` is missing"), "{errors:?}");
+        let api = layouts[0].to_api();
+        assert_eq!(
+            api["link"]["href"],
+            "/chronograf/v1/layouts/83c57d16-a778-43ed-8941-0f9fec3408fa"
+        );
+        assert_eq!(
+            api["cells"][0]["axes"]["y2"]["bounds"],
+            serde_json::json!([])
+        );
+        assert_eq!(api["cells"][0]["colors"], serde_json::json!([]));
+        assert!(load_dir(&dir.path().join("absent")).0.is_empty());
+    }
+
+    #[test]
+    fn a_dropped_in_layout_replaces_the_built_in_one_with_its_id() {
+        let mut cpu = built_in()
+            .into_iter()
+            .find(|l| l.measurement == "cpu")
+            .unwrap();
+        cpu.cells.truncate(1);
+        cpu.cells[0].name = "Mine".into();
+        let all = merged(built_in(), vec![cpu.clone()]);
+        assert_eq!(all.len(), built_in().len());
+        let cpus: Vec<&Layout> = all.iter().filter(|l| l.id == cpu.id).collect();
+        assert_eq!(cpus.len(), 1);
+        assert_eq!(cpus[0].cells[0].name, "Mine");
     }
 }

@@ -5,7 +5,8 @@
 //! Layout: [`config`] (`chronograf-rs.toml`), [`source`] (the store, queried as Chronograf does),
 //! [`sources`] (the configured and UI-added sources), [`dashboards`] (saved
 //! dashboards and their template variables), [`hosts`] (the host list's
-//! queries), [`layouts`] (the canned `system` layouts and their query completion), [`http`]
+//! queries), [`layouts`] (canned layouts in Chronograf's format and their query completion),
+//! [`time_range`] (the pages' time ranges), [`http`]
 //! (pages, JSON endpoints, assets), [`rules`] (threshold rules as Chronograf's TICKscript),
 //! [`login`] (optional login and sessions), [`throttle`] (failed logins counted), [`csrf`] (same-origin and CSRF checks, login or
 //! not), [`users`] (the store's users and grants on the admin page), [`template_vars`] (dashboards'
@@ -23,4 +24,5 @@ pub mod source;
 pub mod sources;
 pub mod template_vars;
 pub mod throttle;
+pub mod time_range;
 pub mod users;

@@ -64,6 +64,9 @@ struct Cli {
     /// The agents' gather interval, for the up/down status (`1m0s`).
     #[arg(long = "telegraf-system-interval", env = "TELEGRAF_SYSTEM_INTERVAL")]
     telegraf_system_interval: Option<String>,
+    /// A directory of Chronograf layout files (`*.json`) to add to the built-in ones.
+    #[arg(long = "canned-path", env = "CANNED_PATH")]
+    canned_path: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -85,6 +88,9 @@ impl Cli {
         }
         if let Some(i) = self.telegraf_system_interval {
             config.telegraf_system_interval = i;
+        }
+        if let Some(p) = self.canned_path {
+            config.canned_path = p;
         }
         if let Some(k) = self.kapacitor_url {
             config.kapacitor.url = k;
@@ -180,7 +186,7 @@ async fn run() -> anyhow::Result<()> {
     let state = AppState {
         sources: Arc::new(sources),
         telegraf_interval: config.telegraf_system_interval.clone(),
-        layouts: Arc::new(chronograf_rs::layouts::canned()),
+        layouts: Arc::new(canned_layouts(&config.canned_path)),
         dashboards: Arc::new(
             chronograf_rs::dashboards::DashboardStore::open(&config.data_dir)
                 .context("opening the dashboards")?,
@@ -215,4 +221,17 @@ async fn run() -> anyhow::Result<()> {
     )
     .await
     .context("serving")
+}
+
+/// The built-in layouts and those of `dir`; each file that cannot be used is logged and left out.
+fn canned_layouts(dir: &std::path::Path) -> Vec<chronograf_rs::layouts::Layout> {
+    use chronograf_rs::layouts;
+    let (extra, errors) = layouts::load_dir(dir);
+    for e in &errors {
+        tracing::error!(error = %e, "layout file left out");
+    }
+    if !extra.is_empty() {
+        tracing::info!(dir = %dir.display(), layouts = extra.len(), "canned layouts added");
+    }
+    layouts::merged(layouts::built_in(), extra)
 }

@@ -20,6 +20,16 @@ fn now_ns() -> i64 {
         .as_nanos() as i64
 }
 
+/// Writes line protocol into the agents' database; it must be taken.
+fn write_telegraf(store: &Store, lines: String) {
+    let r = tick_tests::dashboard_client()
+        .post(store.url("/write?db=telegraf"))
+        .body(lines)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204, "{}", r.text().unwrap_or_default());
+}
+
 /// A store holding 5 minutes of Telegraf-shaped data for host web1 (and an ill-named host).
 fn store_with_hosts(dir: &std::path::Path) -> Store {
     let store = Store::start(&dir.join("store"), free_port());
@@ -54,12 +64,7 @@ fn store_with_hosts(dir: &std::path::Path) -> Store {
         let t = now - (30 - i) * 10_000_000_000;
         body.push_str(&format!("system,host=web1 uptime={}i {t}\n", 1000 + i * 10));
     }
-    let r = tick_tests::dashboard_client()
-        .post(store.url("/write?db=telegraf"))
-        .body(body)
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 204);
+    write_telegraf(&store, body);
     store
 }
 
@@ -82,14 +87,7 @@ fn hosts_and_host_pages_show_the_stores_data() {
         "host names are escaped: {html}"
     );
     assert!(!html.contains("db<script>1"));
-    let hosts: serde_json::Value = get(port, "/chronograf/v1/sources/1/hosts").json().unwrap();
-    let web1 = hosts["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["name"] == "web1")
-        .unwrap()
-        .clone();
+    let (hosts, web1) = host_row(port, "web1");
     assert_eq!(web1["up"], true, "{hosts}");
     assert!(web1["cpu"].as_f64().unwrap() > 9.0, "{hosts}");
     assert!(web1["load"].as_f64().is_some(), "{hosts}");
@@ -109,15 +107,7 @@ fn hosts_and_host_pages_show_the_stores_data() {
         "no net data, no net cell"
     );
     let cpu_query = "SELECT 100 - mean(\"usage_idle\") AS \"usage\" FROM \"cpu\" WHERE time > now() - 1h AND \"host\" = 'web1' GROUP BY time(1m)";
-    let series: serde_json::Value = tick_tests::dashboard_client()
-        .post(format!(
-            "http://127.0.0.1:{port}/chronograf/v1/sources/1/series"
-        ))
-        .json(&serde_json::json!({ "db": "telegraf", "query": cpu_query }))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let series = chart_series(port, cpu_query);
     assert!(series["error"].is_null(), "{series}");
     let values = series["series"][0]["values"][0].as_array().unwrap();
     assert!(
@@ -132,15 +122,7 @@ fn hosts_and_host_pages_show_the_stores_data() {
         "milliseconds"
     );
 
-    let bad: serde_json::Value = tick_tests::dashboard_client()
-        .post(format!(
-            "http://127.0.0.1:{port}/chronograf/v1/sources/1/series"
-        ))
-        .json(&serde_json::json!({ "db": "telegraf", "query": "SELEC nope" }))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let bad = chart_series(port, "SELEC nope");
     assert!(
         bad["error"]
             .as_str()
@@ -211,6 +193,232 @@ fn the_stack_as_processes_shows_the_agents_host() {
         host.contains("CPU Usage") && host.contains("System - Disk used %"),
         "{host}"
     );
+}
+
+#[test]
+fn canned_layouts_are_served_in_chronografs_format_and_read_from_canned_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_hosts(dir.path());
+    let t = now_ns() - 5_000_000_000;
+    write_telegraf(
+        &store,
+        format!("varnish,host=web1 cache_hit=7i {t}\nredis,host=web1 clients=3i {t}\n"),
+    );
+    // A layout file as Chronograf ships them (no type, no axes), and one that is not a layout.
+    let canned = dir.path().join("canned");
+    std::fs::create_dir(&canned).unwrap();
+    std::fs::write(
+        canned.join("varnish.json"),
+        r#"{"id":"83c57d16-a778-43ed-8941-0f9fec3408fa","measurement":"varnish","app":"varnish",
+            "autoflow":true,"cells":[{"x":0,"y":0,"w":4,"h":4,"i":"a9b9f8e5","name":"Varnish - Cache Hits",
+            "queries":[{"query":"SELECT non_negative_derivative(max(\"cache_hit\"), 1s) AS \"hits\" FROM \":db:\".\":rp:\".\"varnish\"","groupbys":[]}]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(canned.join("broken.json"), "{\"app\": ").unwrap();
+    let canned_arg = canned.display().to_string();
+    let (_c, port) = chronograf(dir.path(), &store, &["--canned-path", &canned_arg]);
+
+    let all: serde_json::Value = get(port, "/chronograf/v1/layouts").json().unwrap();
+    let all = all["layouts"].as_array().unwrap().clone();
+    assert!(all.len() > 40, "{}", all.len());
+    let cpu = all.iter().find(|l| l["measurement"] == "cpu").unwrap();
+    assert_eq!(cpu["app"], "system");
+    assert_eq!(cpu["autoflow"], true);
+    let id = cpu["id"].as_str().unwrap();
+    assert_eq!(cpu["link"]["href"], format!("/chronograf/v1/layouts/{id}"));
+    let cell = &cpu["cells"][0];
+    for key in [
+        "x", "y", "w", "h", "i", "name", "queries", "type", "axes", "colors",
+    ] {
+        assert!(!cell[key].is_null(), "cell without {key}: {cell}");
+    }
+    assert_eq!(cell["axes"]["y"]["suffix"], "%");
+    let one: serde_json::Value = get(port, &format!("/chronograf/v1/layouts/{id}"))
+        .json()
+        .unwrap();
+    assert_eq!(&one, cpu);
+    let missing = get(port, "/chronograf/v1/layouts/nope");
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(
+        missing.json::<serde_json::Value>().unwrap()["message"],
+        "ID nope not found"
+    );
+    let some: serde_json::Value = get(
+        port,
+        "/chronograf/v1/layouts?app=varnish&measurement=mem&app=redis",
+    )
+    .json()
+    .unwrap();
+    let mut picked: Vec<String> = some["layouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            format!(
+                "{}/{}",
+                l["app"].as_str().unwrap(),
+                l["measurement"].as_str().unwrap()
+            )
+        })
+        .collect();
+    picked.sort();
+    assert_eq!(
+        picked,
+        [
+            "redis/redis",
+            "redis/redis_keyspace",
+            "system/mem",
+            "varnish/varnish"
+        ]
+    );
+
+    let (hosts, web1) = host_row(port, "web1");
+    assert_eq!(
+        web1["apps"],
+        serde_json::json!(["redis", "system", "varnish"]),
+        "{hosts}"
+    );
+    let list = get(port, "/sources/1/hosts").text().unwrap();
+    assert!(list.contains("/sources/1/hosts/web1?app=varnish"), "{list}");
+    let system = get(port, "/sources/1/hosts/web1").text().unwrap();
+    assert!(system.contains("CPU Usage") && !system.contains("Varnish - Cache Hits"));
+    assert!(
+        system.contains("?app=varnish&amp;range=1h"),
+        "a tab per app: {system}"
+    );
+    let varnish = get(port, "/sources/1/hosts/web1?app=varnish")
+        .text()
+        .unwrap();
+    assert!(
+        varnish.contains("Varnish - Cache Hits") && !varnish.contains("CPU Usage"),
+        "{varnish}"
+    );
+    let queries = chart_queries(&varnish);
+    assert_eq!(
+        queries,
+        ["SELECT non_negative_derivative(max(\"cache_hit\"), 1s) AS \"hits\" FROM \"telegraf\"..\"varnish\" WHERE time > now() - 1h AND \"host\" = 'web1' GROUP BY time(1m)"]
+    );
+}
+
+/// The host list's JSON and its row of `host`.
+fn host_row(port: u16, host: &str) -> (serde_json::Value, serde_json::Value) {
+    let hosts: serde_json::Value = get(port, "/chronograf/v1/sources/1/hosts").json().unwrap();
+    let row = hosts["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == host)
+        .cloned()
+        .unwrap_or_else(|| panic!("{host} is not listed: {hosts}"));
+    (hosts, row)
+}
+
+/// What `/chronograf/v1/sources/1/series` answers for `query` on the agents' database.
+fn chart_series(port: u16, query: &str) -> serde_json::Value {
+    tick_tests::dashboard_client()
+        .post(format!(
+            "http://127.0.0.1:{port}/chronograf/v1/sources/1/series"
+        ))
+        .json(&serde_json::json!({ "db": "telegraf", "query": query }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+/// The `data-queries` of every chart of a page.
+fn chart_queries(html: &str) -> Vec<String> {
+    html.split("data-queries=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .flat_map(|attr| {
+            let json = attr
+                .replace("&#34;", "\"")
+                .replace("&#39;", "'")
+                .replace("&#62;", ">")
+                .replace("&#60;", "<")
+                .replace("&amp;", "&");
+            serde_json::from_str::<Vec<String>>(&json).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn every_built_in_layout_runs_on_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_hosts(dir.path());
+    let (_c, port) = chronograf(dir.path(), &store, &[]);
+    let all: serde_json::Value = get(port, "/chronograf/v1/layouts").json().unwrap();
+    let layouts = all["layouts"].as_array().unwrap();
+    let t = now_ns() - 5_000_000_000;
+    let body: String = layouts
+        .iter()
+        .map(|l| format!("{},host=web2 x=1 {t}\n", l["measurement"].as_str().unwrap()))
+        .collect();
+    write_telegraf(&store, body);
+    let apps: std::collections::BTreeSet<&str> =
+        layouts.iter().map(|l| l["app"].as_str().unwrap()).collect();
+    let mut ran = 0;
+    for app in apps {
+        let html = get(port, &format!("/sources/1/hosts/web2?app={app}&range=24h"))
+            .text()
+            .unwrap();
+        let queries = chart_queries(&html);
+        assert!(!queries.is_empty(), "{app}: no charts");
+        for query in queries {
+            let answer = chart_series(port, &query);
+            assert!(answer["error"].is_null(), "{app}: {query}: {answer}");
+            ran += 1;
+        }
+    }
+    let cells: usize = layouts
+        .iter()
+        .flat_map(|l| l["cells"].as_array().unwrap())
+        .map(|c| c["queries"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(ran, cells, "every cell of every layout was drawn");
+}
+
+#[test]
+fn every_measurement_of_the_agents_host_inputs_has_a_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("agent.toml");
+    std::fs::write(
+        &config,
+        "[[inputs.cpu]]\n[[inputs.disk]]\n[[inputs.diskio]]\n[[inputs.mem]]\n[[inputs.swap]]\n\
+         [[inputs.system]]\n[[inputs.processes]]\n[[inputs.kernel]]\ncollect = [\"ksm\", \"psi\"]\n\
+         [[inputs.interrupts]]\n[[inputs.linux_sysctl_fs]]\n[[inputs.net]]\n[[inputs.netstat]]\n\
+         [[inputs.nstat]]\n[[inputs.internal]]\n[[outputs.discard]]\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(tick_tests::binary("telegraf-rs"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--test")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let gathered: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("> "))
+        .filter_map(|l| l.split([',', ' ']).next().map(str::to_string))
+        .collect();
+    assert!(gathered.len() >= 10, "{gathered:?}");
+    let store = Store::start(&dir.path().join("store"), free_port());
+    let (_c, port) = chronograf(dir.path(), &store, &[]);
+    let all: serde_json::Value = get(port, "/chronograf/v1/layouts").json().unwrap();
+    let shown: std::collections::BTreeSet<String> = all["layouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["measurement"].as_str().unwrap().to_string())
+        .collect();
+    let missing: Vec<&String> = gathered.difference(&shown).collect();
+    assert!(missing.is_empty(), "no layout for {missing:?}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use super::kapacitor::tasks;
 use super::{error, page, AppState, SourceOf};
-use crate::layouts::{self, Range, RANGES};
+use crate::time_range::{self, Range, RANGES};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -182,7 +182,7 @@ pub(super) async fn alerts_page(
     SourceOf(src): SourceOf,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let range = layouts::range(params.get("range").map(String::as_str).unwrap_or("24h"));
+    let range = time_range::range(params.get("range").map(String::as_str).unwrap_or("24h"));
     let q = format!("SELECT host, value, level, alertName FROM alerts WHERE time > {} ORDER BY time desc LIMIT 1000", range.lower);
     let (alerts, error) = match src.query("chronograf", "", &q).await {
         Ok(a) => {
@@ -200,7 +200,7 @@ pub(super) async fn alerts_page(
                 .map(|r| AlertRow {
                     time: r[0]
                         .as_i64()
-                        .map(crate::layouts::rfc3339_ms)
+                        .map(crate::time_range::rfc3339_ms)
                         .unwrap_or_default(),
                     host: text(&r[1]),
                     value: text(&r[2]),

@@ -3,8 +3,8 @@
 
 use super::{error, page, AppState};
 use crate::dashboards::{render_query, Dashboard, DashboardError, CELL_TYPES};
-use crate::layouts::{Range, TimeWindow, RANGES};
 use crate::source::Source;
+use crate::time_range::{Range, TimeWindow, RANGES};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

@@ -3,13 +3,14 @@
 
 use super::{error, json_or_bad_gateway, no_source, page, source, AppState, SourceOf};
 use crate::hosts::{self, Host};
-use crate::layouts::{self, Range, TimeWindow, RANGES};
+use crate::layouts::{self, HostScope, Layout};
+use crate::time_range::{Range, TimeWindow, RANGES};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 #[derive(Template)]
 #[template(path = "hosts.html")]
@@ -42,10 +43,12 @@ pub(super) async fn hosts_json(State(state): State<AppState>, SourceOf(src): Sou
 
 /// One cell of a host page.
 struct PageCell {
-    name: &'static str,
-    kind: &'static str,
+    name: String,
+    kind: String,
     /// The completed queries, as JSON for the page's script.
     queries: String,
+    /// The cell's y axis (label, units), as JSON for the page's script.
+    y_axis: String,
 }
 
 #[derive(Template)]
@@ -56,9 +59,26 @@ struct HostPage {
     rp: String,
     range: String,
     ranges: &'static [Range],
+    /// The apps the host reports, `system` first: one tab each.
+    apps: Vec<String>,
+    /// The app shown.
+    app: String,
     cells: Vec<PageCell>,
 }
 
+/// The apps of `layouts`, `system` first, then by name.
+fn apps_in(layouts: &[&Layout]) -> Vec<String> {
+    let names: BTreeSet<&str> = layouts.iter().map(|l| l.app.as_str()).collect();
+    let (system, others): (Vec<&str>, Vec<&str>) = names.into_iter().partition(|a| *a == "system");
+    system
+        .into_iter()
+        .chain(others)
+        .map(str::to_string)
+        .collect()
+}
+
+/// A host's page as Chronograf lays it out: the layouts of one app (`?app=`, else `system`)
+/// whose measurement has series for the host, with a tab for each app the host reports.
 pub(super) async fn host_page(
     State(state): State<AppState>,
     Path((id, host)): Path<(String, String)>,
@@ -72,21 +92,41 @@ pub(super) async fn host_page(
         Ok(m) => m,
         Err(e) => return error(StatusCode::BAD_GATEWAY, &e.to_string()),
     };
-    let cells = state
+    let shown: Vec<&Layout> = state
         .layouts
         .iter()
-        .filter(|l| present.contains(l.measurement))
+        .filter(|l| present.contains(&l.measurement))
+        .collect();
+    let apps = apps_in(&shown);
+    let app = params
+        .get("app")
+        .filter(|a| apps.contains(a))
+        .or(apps.first())
+        .cloned()
+        .unwrap_or_default();
+    let scope = HostScope {
+        host: &host,
+        db: &src.config.telegraf,
+        rp: &src.config.default_rp,
+    };
+    let cells = shown
+        .iter()
+        .filter(|l| l.app == app)
         .flat_map(|l| l.cells.iter())
         .map(|c| PageCell {
-            name: c.name,
-            kind: c.kind,
+            name: c.name.clone(),
+            kind: c.visualization().to_string(),
             queries: serde_json::to_string(
                 &c.queries
                     .iter()
-                    .map(|q| layouts::complete(q, &host, &window))
+                    .map(|q| layouts::complete(q, scope, &window))
                     .collect::<Vec<_>>(),
             )
             .unwrap_or_default(),
+            y_axis: c
+                .y_axis()
+                .and_then(|a| serde_json::to_string(a).ok())
+                .unwrap_or_default(),
         })
         .collect();
     page(HostPage {
@@ -95,12 +135,42 @@ pub(super) async fn host_page(
         rp: src.config.default_rp.clone(),
         range: window.name,
         ranges: RANGES,
+        apps,
+        app,
         cells,
     })
 }
 
-pub(super) async fn layouts_json(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "layouts": *state.layouts }))
+/// `GET /chronograf/v1/layouts`: every layout, or those of the `app`s and `measurement`s
+/// asked for (either matches, several of each allowed), as Chronograf answers.
+pub(super) async fn layouts_json(
+    State(state): State<AppState>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Json<serde_json::Value> {
+    let wanted: BTreeSet<&str> = params
+        .iter()
+        .filter(|(k, _)| k == "app" || k == "measurement")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let layouts: Vec<serde_json::Value> = state
+        .layouts
+        .iter()
+        .filter(|l| {
+            wanted.is_empty()
+                || wanted.contains(l.app.as_str())
+                || wanted.contains(l.measurement.as_str())
+        })
+        .map(Layout::to_api)
+        .collect();
+    Json(serde_json::json!({ "layouts": layouts }))
+}
+
+/// `GET /chronograf/v1/layouts/:id`.
+pub(super) async fn layout_json(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match state.layouts.iter().find(|l| l.id == id) {
+        Some(layout) => Json(layout.to_api()).into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("ID {id} not found")),
+    }
 }
 
 pub(super) async fn env_json(State(state): State<AppState>) -> Json<serde_json::Value> {

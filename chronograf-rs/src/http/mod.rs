@@ -179,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .route("/chronograf/v1/sources/{id}/series", post(data::series))
         .route("/chronograf/v1/sources/{id}/hosts", get(hosts::hosts_json))
         .route("/chronograf/v1/layouts", get(hosts::layouts_json))
+        .route("/chronograf/v1/layouts/{id}", get(hosts::layout_json))
         .route("/chronograf/v1/env", get(hosts::env_json))
         .route("/assets/{file}", get(assets::asset))
         .route(
