@@ -1,40 +1,78 @@
-//! Embeds dygraphs (the charting library Chronograf used) from Debian's `libjs-dygraphs`, or
-//! from the directory named by `DYGRAPHS_DIR`, into the binary, and lists the canned layouts of
-//! `canned/` for `layouts.rs` to include.
+//! Embeds the browser libraries from Debian's packages into the binary — dygraphs (the charting
+//! library Chronograf used, `libjs-dygraphs`, or `DYGRAPHS_DIR`) and Bootstrap 5
+//! (`libjs-bootstrap5`, or `BOOTSTRAP5_DIR`) — with their source-map comments cut (the maps
+//! are not served), and lists the canned layouts of `canned/` for `layouts.rs` to include.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn main() {
     list_canned_layouts();
-    println!("cargo:rerun-if-env-changed=DYGRAPHS_DIR");
-    let candidates: Vec<PathBuf> = std::env::var_os("DYGRAPHS_DIR")
+    embed(
+        "libjs-dygraphs",
+        "DYGRAPHS_DIR",
+        "/usr/share/javascript/dygraphs",
+        &[
+            ("dygraph.min.js", "dygraph.min.js"),
+            ("dygraph.min.css", "dygraph.min.css"),
+        ],
+    );
+    embed(
+        "libjs-bootstrap5",
+        "BOOTSTRAP5_DIR",
+        "/usr/share/javascript/bootstrap5",
+        &[
+            ("css/bootstrap.min.css", "bootstrap.min.css"),
+            ("js/bootstrap.bundle.min.js", "bootstrap.bundle.min.js"),
+        ],
+    );
+}
+
+/// Copies `files` (`(path in the package's directory, name in OUT_DIR)`) from `$env_var` or
+/// `default_dir`, without `sourceMappingURL` comment lines.
+fn embed(package: &str, env_var: &str, default_dir: &str, files: &[(&str, &str)]) {
+    println!("cargo:rerun-if-env-changed={env_var}");
+    let candidates: Vec<PathBuf> = std::env::var_os(env_var)
         .map(PathBuf::from)
         .into_iter()
-        .chain([PathBuf::from("/usr/share/javascript/dygraphs")])
+        .chain([PathBuf::from(default_dir)])
         .collect();
-    let Some(dir) = candidates
-        .iter()
-        .find(|d| d.join("dygraph.min.js").is_file())
-    else {
+    let Some(dir) = candidates.iter().find(|d| d.join(files[0].0).is_file()) else {
         panic!(
-            "dygraph.min.js not found in {candidates:?}: install Debian's package `libjs-dygraphs` \
-             (apt-get install libjs-dygraphs) or set DYGRAPHS_DIR to a directory holding \
-             dygraph.min.js and dygraph.min.css"
+            "{} not found in {candidates:?}: install Debian's package `{package}` \
+             (apt-get install {package}) or set {env_var} to a directory holding {:?}",
+            files[0].0,
+            files.iter().map(|f| f.0).collect::<Vec<_>>()
         );
     };
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for file in ["dygraph.min.js", "dygraph.min.css"] {
+    for (file, name) in files {
         let src = dir.join(file);
         println!("cargo:rerun-if-changed={}", src.display());
-        std::fs::copy(&src, out.join(file))
-            .unwrap_or_else(|e| panic!("copying {}: {e}", src.display()));
+        let text = std::fs::read_to_string(&src)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
+        std::fs::write(out.join(name), without_source_maps(&text))
+            .unwrap_or_else(|e| panic!("writing {name}: {e}"));
     }
+}
+
+/// `text` without the `//# sourceMappingURL=…` and `/*# sourceMappingURL=… */` lines.
+fn without_source_maps(text: &str) -> String {
+    let mut kept: String = text
+        .lines()
+        .filter(|l| {
+            !l.trim_start().starts_with("//# sourceMappingURL=")
+                && !l.trim_start().starts_with("/*# sourceMappingURL=")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    kept.push('\n');
+    kept
 }
 
 /// Writes `canned.rs`: `&[("name.json", include_str!("…/canned/name.json")), …]`, by name.
 fn list_canned_layouts() {
-    let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"))
-        .join("canned");
+    let dir =
+        Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("canned");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))

@@ -14,7 +14,7 @@
     send("POST", base, { name: document.getElementById("db-name").value });
   });
   document.querySelectorAll(".drop-db").forEach(function (b) {
-    b.addEventListener("click", function () { if (confirm("Drop database " + b.dataset.db + " and all its data?")) send("DELETE", base + "/" + encodeURIComponent(b.dataset.db)); });
+    b.addEventListener("click", function () { tickConfirm("Drop database " + b.dataset.db + " and all its data?", function () { send("DELETE", base + "/" + encodeURIComponent(b.dataset.db)); }); });
   });
   function rpPath(b) { return base + "/" + encodeURIComponent(b.dataset.db) + "/rps/" + encodeURIComponent(b.dataset.rp); }
   document.querySelectorAll(".alter-rp").forEach(function (b) {
@@ -27,7 +27,7 @@
     b.addEventListener("click", function () { send("PATCH", rpPath(b), { isDefault: true }); });
   });
   document.querySelectorAll(".drop-rp").forEach(function (b) {
-    b.addEventListener("click", function () { if (confirm("Drop " + b.dataset.rp + "?")) send("DELETE", base + "/" + encodeURIComponent(b.dataset.db) + "/rps/" + encodeURIComponent(b.dataset.rp)); });
+    b.addEventListener("click", function () { tickConfirm("Drop " + b.dataset.rp + "?", function () { send("DELETE", base + "/" + encodeURIComponent(b.dataset.db) + "/rps/" + encodeURIComponent(b.dataset.rp)); }); });
   });
   var users = "/chronograf/v1/sources/" + window.tickSource + "/users";
   function change(body) { send("POST", users, body); }
@@ -37,7 +37,7 @@
       password: document.getElementById("user-password").value, admin: document.getElementById("user-admin").checked });
   });
   document.querySelectorAll(".drop-user").forEach(function (b) {
-    b.addEventListener("click", function () { if (confirm("Drop user " + b.dataset.user + "?")) change({ action: "drop", name: b.dataset.user }); });
+    b.addEventListener("click", function () { tickConfirm("Drop user " + b.dataset.user + "?", function () { change({ action: "drop", name: b.dataset.user }); }); });
   });
   document.querySelectorAll(".grant-admin, .revoke-admin").forEach(function (b) {
     b.addEventListener("click", function () {
@@ -69,6 +69,7 @@
         [q.id, q.database, q.query, q.duration, q.status].forEach(function (v) { cell(row, String(v)); });
         var kill = document.createElement("button");
         kill.type = "button"; kill.textContent = "Kill";
+        kill.className = "btn btn-sm btn-outline-danger";
         kill.addEventListener("click", function () {
           fetch("/chronograf/v1/sources/" + window.tickSource + "/queries/" + q.id, { method: "DELETE" }).then(showQueries);
         });

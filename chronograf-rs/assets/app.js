@@ -9,6 +9,104 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
   });
 })();
 
+// The side bar marks the page it is on; `tickConfirm` asks in a modal before something is
+// deleted, `tickToast` says that something was saved or failed.
+(function () {
+  "use strict";
+  var path = location.pathname.replace(/^\/sources\/\d+\//, "/sources/1/");
+  var best = null;
+  document.querySelectorAll(".side-nav .nav-link").forEach(function (a) {
+    var href = a.getAttribute("href").replace(/^\/sources\/\d+\//, "/sources/1/");
+    if ((path === href || path.indexOf(href + "/") === 0 || (href === "/sources" && path === "/sources"))
+        && (!best || href.length > best.getAttribute("href").length)) best = a;
+  });
+  if (best) best.setAttribute("aria-current", "page");
+
+  window.tickConfirm = function (message, action, okLabel) {
+    var el = document.getElementById("confirm-modal");
+    if (!el || !window.bootstrap) { if (window.confirm(message)) action(); return; }
+    document.getElementById("confirm-body").textContent = message;
+    var ok = document.getElementById("confirm-ok");
+    var fresh = ok.cloneNode(true);
+    fresh.textContent = okLabel || "Delete";
+    ok.parentNode.replaceChild(fresh, ok);
+    var modal = window.bootstrap.Modal.getOrCreateInstance(el);
+    fresh.addEventListener("click", function () { modal.hide(); action(); });
+    modal.show();
+  };
+
+  window.tickToast = function (text, failed) {
+    var box = document.getElementById("toasts");
+    if (!box || !window.bootstrap) return;
+    var t = document.createElement("div");
+    t.className = "toast align-items-center border-" + (failed ? "danger" : "success");
+    t.setAttribute("role", failed ? "alert" : "status");
+    var row = document.createElement("div");
+    row.className = "d-flex";
+    var body = document.createElement("div");
+    body.className = "toast-body";
+    body.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-close me-2 m-auto";
+    close.setAttribute("data-bs-dismiss", "toast");
+    close.setAttribute("aria-label", "Close");
+    row.appendChild(body);
+    row.appendChild(close);
+    t.appendChild(row);
+    box.appendChild(t);
+    t.addEventListener("hidden.bs.toast", function () { t.remove(); });
+    window.bootstrap.Toast.getOrCreateInstance(t, { delay: failed ? 8000 : 3000 }).show();
+  };
+})();
+
+// Tables with `data-sortable` sort by a header's column when it is clicked (again: the other
+// way; a cell's `data-value` sorts before its text); a search box with `data-filter-table` or
+// `data-filter-cards` hides the rows or cards that do not contain what is typed.
+(function () {
+  "use strict";
+  document.querySelectorAll("table[data-sortable]").forEach(function (table) {
+    table.querySelectorAll("th[data-sort]").forEach(function (th, column) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-link btn-sm p-0 text-reset fw-semibold text-decoration-none";
+      button.textContent = th.textContent;
+      th.textContent = "";
+      th.appendChild(button);
+      th.setAttribute("aria-sort", "none");
+      button.addEventListener("click", function () {
+        var up = th.getAttribute("aria-sort") !== "ascending";
+        table.querySelectorAll("th[data-sort]").forEach(function (h) { h.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", up ? "ascending" : "descending");
+        var body = table.tBodies[0], numeric = th.dataset.sort === "number";
+        var key = function (row) {
+          var cell = row.cells[column], v = cell.dataset.value !== undefined ? cell.dataset.value : cell.textContent.trim();
+          return numeric ? Number(v) : v.toLowerCase();
+        };
+        Array.from(body.rows).sort(function (a, b) {
+          var x = key(a), y = key(b);
+          return (x < y ? -1 : x > y ? 1 : 0) * (up ? 1 : -1);
+        }).forEach(function (row) { body.appendChild(row); });
+      });
+    });
+  });
+  function filter(input, items) {
+    input.addEventListener("input", function () {
+      var q = input.value.trim().toLowerCase();
+      items().forEach(function (el) {
+        var text = (el.dataset.filterText || el.textContent).toLowerCase();
+        el.hidden = q !== "" && text.indexOf(q) < 0;
+      });
+    });
+  }
+  document.querySelectorAll("input[data-filter-table]").forEach(function (input) {
+    filter(input, function () { return Array.from(document.querySelectorAll("#" + input.dataset.filterTable + " tbody tr")); });
+  });
+  document.querySelectorAll("input[data-filter-cards]").forEach(function (input) {
+    filter(input, function () { return Array.from(document.getElementById(input.dataset.filterCards).children); });
+  });
+})();
+
 // Every state-changing request carries the CSRF token of its cookie (set by the server on
 // every page, or at login); with a login (chronograf-rs.toml [[users]]) the side bar gets a
 // logout button, which posts with the token too.
@@ -25,11 +123,11 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     }
     return plainFetch.call(window, url, opts);
   };
-  var nav = document.querySelector("nav.side");
+  var nav = document.querySelector(".side-nav .nav-tools");
   if (nav && /(?:^|; )tick_login=1/.test(document.cookie)) {
     var button = document.createElement("button");
     button.type = "button";
-    button.className = "logout";
+    button.className = "logout btn btn-sm btn-outline-secondary";
     button.textContent = "Log out";
     button.addEventListener("click", function () {
       window.fetch("/logout", { method: "POST" }).then(function () {
@@ -60,13 +158,18 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     });
   }
 
+  // A series' name in the legend: the column, then the series' tags (`usage host=web1`).
+  function seriesLabel(column, tags) {
+    var pairs = Object.keys(tags || {}).sort().map(function (k) { return k + "=" + tags[k]; });
+    return pairs.length ? column + " " + pairs.join(",") : column;
+  }
+
   // Merges series (each: times + one column per field) into dygraph rows keyed by time.
   function merge(all) {
     var labels = ["time"], byTime = new Map(), width = 0;
     all.forEach(function (s) {
       s.columns.forEach(function (c, i) {
-        var label = c + (s.tags ? " " + Object.values(s.tags).join(",") : "");
-        labels.push(label);
+        labels.push(seriesLabel(c, s.tags));
         s.times.forEach(function (t, n) {
           if (!byTime.has(t)) byTime.set(t, []);
           byTime.get(t)[width + i] = s.values[i][n];
@@ -82,46 +185,137 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     return { labels: labels, rows: rows };
   }
 
+  // A number as people read it, with the axis' prefix and suffix: `81.8%`, `1.2 GiB/s` (base
+  // 2 with Ki/Mi/Gi, else k/M/G), `digits` significant digits.
+  function human(v, y, digits) {
+    if (v === null || v === undefined || !isFinite(v)) return "";
+    var base2 = y.base === "2", step = base2 ? 1024 : 1000;
+    var units = base2 ? ["", "Ki", "Mi", "Gi", "Ti", "Pi"] : ["", "k", "M", "G", "T", "P"];
+    var i = 0, n = Number(v);
+    while (Math.abs(n) >= step && i < units.length - 1) { n /= step; i++; }
+    var text = Math.abs(n) >= Math.pow(10, digits) ? n.toFixed(0) : String(Number(n.toPrecision(digits)));
+    var suffix = y.suffix || "";
+    return (y.prefix || "") + text + (units[i] ? " " + units[i] + suffix.trim() : suffix);
+  }
+
+  // Series keep their colour across refreshes and pages: it comes from the series' name.
+  var PALETTE = ["#4d9cff", "#f5a623", "#3fb97f", "#e5534b", "#b083f0", "#2fc5c5", "#ff8bd0", "#c9d05c", "#ff7f50", "#8b9bb4"];
+  function colourOf(label) {
+    var h = 0;
+    for (var i = 0; i < label.length; i++) h = (h * 31 + label.charCodeAt(i)) >>> 0;
+    return PALETTE[h % PALETTE.length];
+  }
+
+  // The legend pinned under a chart (names, and the values under the cursor).
+  function legendOf(el) {
+    var next = el.nextElementSibling;
+    if (next && next.classList.contains("chart-legend")) return next;
+    var legend = document.createElement("div");
+    legend.className = "chart-legend";
+    el.parentNode.insertBefore(legend, el.nextSibling);
+    return legend;
+  }
+
+  // A crosshair on every chart of the page: the time under the cursor is selected on the
+  // others too.
+  var drawn = [];
+  function nearestRow(g, x) {
+    var lo = 0, hi = g.numRows() - 1;
+    if (hi < 0) return -1;
+    while (lo < hi) {
+      var mid = (lo + hi) >> 1;
+      if (g.getValue(mid, 0) < x) lo = mid + 1; else hi = mid;
+    }
+    if (lo > 0 && Math.abs(g.getValue(lo - 1, 0) - x) < Math.abs(g.getValue(lo, 0) - x)) lo -= 1;
+    return lo;
+  }
+  function follow(source, x) {
+    drawn.forEach(function (g) {
+      if (g === source || !g.numRows) return;
+      var row = nearestRow(g, x);
+      if (row >= 0) g.setSelection(row);
+    });
+  }
+  function unfollow(source) {
+    drawn.forEach(function (g) { if (g !== source) g.clearSelection(); });
+  }
+
+  // Why a chart is empty, in its place.
+  function say(el, cls, text) {
+    if (el.graph) { el.graph.destroy(); el.graph = null; }
+    el.classList.remove("scrolls");
+    el.innerHTML = "";
+    var p = document.createElement("p");
+    p.className = cls;
+    p.textContent = text;
+    el.appendChild(p);
+  }
+
   function draw(el) {
     var queries = JSON.parse(el.dataset.queries || "[]");
     Promise.all(queries.map(function (q) { return fetchSeries(el.dataset.db, el.dataset.rp, q); }))
       .then(function (answers) {
         var errors = answers.filter(function (a) { return a.error; }).map(function (a) { return a.error; });
-        if (errors.length) { el.innerHTML = '<p class="error"></p>'; el.firstChild.textContent = errors.join("; "); return; }
+        if (errors.length) { say(el, "error", "Query error: " + errors.join("; ")); return; }
         var series = [].concat.apply([], answers.map(function (a) { return a.series; }));
         var data = merge(series);
-        if (!data.rows.length) { el.innerHTML = '<p class="empty">No data</p>'; return; }
+        if (!data.rows.length) { say(el, "empty", "No data in this range."); return; }
         var kind = el.dataset.kind;
         if (kind === "single-stat" || kind === "gauge") { drawStat(el, data, kind); return; }
         if (kind === "table") { drawTable(el, data); return; }
-        if (el.graph) el.graph.destroy();
+        if (el.graph) { drawn = drawn.filter(function (g) { return g !== el.graph; }); el.graph.destroy(); }
+        el.classList.remove("scrolls");
         var y = yAxis(el);
         var drawStart = performance.now();
         el.graph = new Dygraph(el, data.rows, {
           labelsUTC: localStorage.getItem("tick.utc") === "1",
           labels: data.labels,
+          colors: data.labels.slice(1).map(colourOf),
           stackedGraph: el.dataset.kind === "line-stacked",
           stepPlot: el.dataset.kind === "line-stepplot",
           connectSeparatedPoints: false,
-          legend: "follow",
+          legend: "always",
+          labelsDiv: legendOf(el),
+          labelsSeparateLines: false,
           axisLabelFontSize: 11,
+          gridLineColor: "rgba(128, 128, 128, 0.25)",
+          axisLineColor: "rgba(128, 128, 128, 0.5)",
+          highlightCallback: function (e, x) { follow(el.graph, x); },
+          unhighlightCallback: function () { unfollow(el.graph); },
           zoomCallback: zoomTo,
           dateWindow: customWindow(),
           underlayCallback: thresholdLine(el),
           valueRange: rangeWithThreshold(el, data.rows) || axisBounds(y),
-          // dygraphs puts the axis title and tick labels in as HTML: what the cell's author
-          // typed goes in as text.
+          // dygraphs puts the axis title, tick labels and legend in as HTML: what the cell's
+          // author typed, and the store's tag values, go in as text.
           ylabel: y.label ? escapeHtml(y.label) : undefined,
           logscale: y.scale === "log",
-          axes: y.prefix || y.suffix
-            ? { y: { axisLabelFormatter: function (v) { return escapeHtml((y.prefix || "") + Number(v.toFixed(2)) + (y.suffix || "")); } } }
-            : {},
+          axes: {
+            y: {
+              axisLabelFormatter: function (v) { return escapeHtml(human(v, y, 4)); },
+              valueFormatter: function (v) { return escapeHtml(human(v, y, 3)); },
+              axisLabelWidth: 64,
+            },
+          },
+          legendFormatter: legendText,
         });
+        drawn.push(el.graph);
         // Drawing times, read by bench/dashboard.py.
         (window.tickDrawMs = window.tickDrawMs || []).push(performance.now() - drawStart);
         (window.tickDrawPoints = window.tickDrawPoints || []).push(data.rows.length);
       })
-      .catch(function (e) { el.textContent = String(e); });
+      .catch(function (e) { say(el, "error", String(e)); });
+  }
+
+  // The legend: each series' colour and name, with its value at the cursor when there is one.
+  function legendText(data) {
+    var parts = data.series.filter(function (s) { return s.isVisible; }).map(function (s) {
+      var value = data.x === undefined || s.yHTML === undefined ? "" : ' <span class="legend-value">' + s.yHTML + "</span>";
+      return '<span class="legend-item"><span class="legend-swatch" style="background:' + s.color + '"></span>' +
+        escapeHtml(s.label) + value + "</span>";
+    });
+    var time = data.x === undefined ? "" : '<span class="legend-time">' + escapeHtml(data.xHTML) + "</span>";
+    return time + parts.join("");
   }
 
   // Drag-to-zoom on a page with a range picker (host pages, dashboards) makes the selection the
@@ -217,6 +411,7 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
       t.appendChild(tr);
     });
     el.innerHTML = "";
+    el.classList.add("scrolls");
     el.appendChild(t);
   }
 

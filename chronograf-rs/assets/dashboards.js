@@ -51,7 +51,7 @@
     }).then(function (d) { location.href = "/sources/" + window.tickSource + "/dashboards/" + d.id; }, fail("dashboard-error"));
   });
   $("delete-dashboard").addEventListener("click", function () {
-    if (confirm("Delete this dashboard?")) api("DELETE", path).then(function () { location.href = "/sources/" + window.tickSource + "/dashboards"; });
+    tickConfirm("Delete this dashboard?", function () { api("DELETE", path).then(function () { location.href = "/sources/" + window.tickSource + "/dashboards"; }); });
   });
   $("add-cell").addEventListener("submit", function (ev) {
     ev.preventDefault();

@@ -30,20 +30,32 @@
       fill($("field"), s.fields || []);
       var tags = $("tags");
       tags.innerHTML = "";
-      (s.tags || []).forEach(function (t) {
-        var label = document.createElement("label");
-        label.textContent = "group by " + t + " ";
+      (s.tags || []).forEach(function (t, n) {
+        var group = document.createElement("div");
+        group.className = "tag-group";
+        var check = document.createElement("div");
+        check.className = "form-check";
         var box = document.createElement("input");
-        box.type = "checkbox"; box.value = t; box.className = "groupby";
-        label.appendChild(box);
-        tags.appendChild(label);
+        box.type = "checkbox"; box.value = t; box.className = "groupby form-check-input"; box.id = "groupby-" + n;
+        var label = document.createElement("label");
+        label.className = "form-check-label"; label.htmlFor = box.id;
+        label.textContent = "Group by " + t;
+        check.appendChild(box);
+        check.appendChild(label);
+        group.appendChild(check);
         // Picked values filter the query (`t = 'a' OR t = 'b'`).
+        var valuesLabel = document.createElement("label");
+        valuesLabel.className = "form-label"; valuesLabel.htmlFor = "tag-filter-" + n;
+        valuesLabel.textContent = t + " is one of";
         var values = document.createElement("select");
-        values.multiple = true; values.className = "tag-filter"; values.dataset.tag = t;
+        values.multiple = true; values.className = "tag-filter form-select form-select-sm"; values.dataset.tag = t;
+        values.id = "tag-filter-" + n; values.size = 3;
         ((s.tagValues || {})[t] || []).forEach(function (v) {
           var o = document.createElement("option"); o.value = v; o.textContent = v; values.appendChild(o);
         });
-        tags.appendChild(values);
+        group.appendChild(valuesLabel);
+        group.appendChild(values);
+        tags.appendChild(group);
       });
     });
   }
@@ -69,23 +81,59 @@
     $("query").value = q;
   }
 
+  // The results as tables, one per series, PAGE rows at a time.
+  var PAGE = 50;
   function table(series) {
     var out = $("table");
     out.innerHTML = "";
     series.forEach(function (s) {
-      var t = document.createElement("table"), head = document.createElement("tr");
-      ["time"].concat(s.columns).forEach(function (c) { var th = document.createElement("th"); th.textContent = c; head.appendChild(th); });
-      t.appendChild(head);
-      s.times.forEach(function (time, n) {
-        var tr = document.createElement("tr"), td = document.createElement("td");
-        td.textContent = new Date(time).toISOString(); tr.appendChild(td);
-        s.values.forEach(function (col) { var c = document.createElement("td"); c.textContent = col[n] === null ? "" : String(col[n]); tr.appendChild(c); });
-        t.appendChild(tr);
-      });
+      var box = document.createElement("div");
+      box.className = "card mb-3";
+      var t = document.createElement("table");
+      t.className = "table table-sm table-striped mb-0";
       var caption = document.createElement("caption");
-      caption.textContent = s.name + (s.tags ? " " + JSON.stringify(s.tags) : "");
-      t.prepend(caption);
-      out.appendChild(t);
+      caption.className = "px-2";
+      caption.textContent = s.name + (s.tags ? " " + JSON.stringify(s.tags) : "") + " · " + s.times.length + " rows";
+      t.appendChild(caption);
+      var head = document.createElement("thead"), headRow = document.createElement("tr");
+      ["time"].concat(s.columns).forEach(function (c) { var th = document.createElement("th"); th.scope = "col"; th.textContent = c; headRow.appendChild(th); });
+      head.appendChild(headRow);
+      t.appendChild(head);
+      var body = document.createElement("tbody");
+      t.appendChild(body);
+      var wrap = document.createElement("div");
+      wrap.className = "table-responsive";
+      wrap.appendChild(t);
+      box.appendChild(wrap);
+      var pages = Math.max(1, Math.ceil(s.times.length / PAGE)), page = 0;
+      var nav = document.createElement("div");
+      nav.className = "card-footer d-flex align-items-center gap-2";
+      var prev = document.createElement("button"), next = document.createElement("button"), where = document.createElement("span");
+      prev.type = next.type = "button";
+      prev.className = next.className = "btn btn-sm btn-outline-secondary";
+      prev.textContent = "Previous"; next.textContent = "Next";
+      where.className = "muted small";
+      function show() {
+        body.textContent = "";
+        for (var n = page * PAGE; n < Math.min(s.times.length, (page + 1) * PAGE); n++) {
+          var tr = document.createElement("tr"), td = document.createElement("td");
+          td.className = "text-nowrap";
+          td.textContent = new Date(s.times[n]).toISOString(); tr.appendChild(td);
+          s.values.forEach(function (col) { var c = document.createElement("td"); c.textContent = col[n] === null ? "" : String(col[n]); tr.appendChild(c); });
+          body.appendChild(tr);
+        }
+        where.textContent = "Page " + (page + 1) + " of " + pages;
+        prev.disabled = page === 0;
+        next.disabled = page + 1 >= pages;
+      }
+      prev.addEventListener("click", function () { page -= 1; show(); });
+      next.addEventListener("click", function () { page += 1; show(); });
+      show();
+      if (pages > 1) {
+        nav.appendChild(prev); nav.appendChild(where); nav.appendChild(next);
+        box.appendChild(nav);
+      }
+      out.appendChild(box);
     });
   }
 

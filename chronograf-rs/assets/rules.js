@@ -54,7 +54,7 @@
   });
   document.querySelectorAll(".delete-rule").forEach(function (b) {
     b.addEventListener("click", function () {
-      if (confirm("Delete rule " + b.dataset.id + "?")) send("DELETE", base + "/" + b.dataset.id).then(function () { location.reload(); });
+      tickConfirm("Delete rule " + b.dataset.id + "?", function () { send("DELETE", base + "/" + b.dataset.id).then(function () { location.reload(); }); });
     });
   });
 })();

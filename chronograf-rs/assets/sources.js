@@ -34,7 +34,7 @@
   });
   document.querySelectorAll(".delete-source").forEach(function (b) {
     b.addEventListener("click", function () {
-      if (confirm("Delete this source?")) send("DELETE", "/chronograf/v1/sources/" + b.dataset.id).then(function () { location.reload(); }, fail);
+      tickConfirm("Delete this source?", function () { send("DELETE", "/chronograf/v1/sources/" + b.dataset.id).then(function () { location.reload(); }, fail); });
     });
   });
 })();

@@ -76,6 +76,9 @@ pub struct Axis {
     /// Written after each tick value.
     #[serde(default)]
     pub suffix: String,
+    /// `10` (k, M, G; the default) or `2` (Ki, Mi, Gi).
+    #[serde(default)]
+    pub base: String,
     /// `linear` (default) or `log`.
     #[serde(default)]
     pub scale: String,

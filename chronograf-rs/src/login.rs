@@ -349,15 +349,22 @@ pub async fn sign_out(State(login): State<Arc<Login>>, headers: HeaderMap) -> Re
 }
 
 const LOGIN_HTML: &str = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Log in · chronograf-rs</title>
-<link rel="stylesheet" href="/assets/app.css"></head>
-<body><main class="login">
-<h1>chronograf-rs</h1>
+<html lang="en" data-theme="dark"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Log in · chronograf-rs</title>
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/assets/bootstrap.min.css">
+<link rel="stylesheet" href="/assets/app.css">
+<script src="/assets/theme.js"></script></head>
+<body><main class="container py-5" style="max-width: 420px">
+<h1 class="d-flex align-items-center gap-2"><img src="/assets/favicon.svg" alt="" width="32" height="32">chronograf-rs</h1>
 <!--error-->
-<form method="post" action="/login" class="rule-form">
-  <input name="username" placeholder="User name" autocomplete="username" required autofocus>
-  <input name="password" type="password" placeholder="Password" autocomplete="current-password" required>
-  <button type="submit">Log in</button>
+<form method="post" action="/login" class="card card-body gap-3">
+  <div><label class="form-label" for="username">User name</label>
+  <input id="username" name="username" class="form-control" autocomplete="username" required autofocus></div>
+  <div><label class="form-label" for="password">Password</label>
+  <input id="password" name="password" type="password" class="form-control" autocomplete="current-password" required></div>
+  <button type="submit" class="btn btn-primary">Log in</button>
 </form>
 </main></body></html>
 "#;

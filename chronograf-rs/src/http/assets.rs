@@ -1,5 +1,5 @@
-//! The dashboard's scripts and styles, embedded at build time (dygraphs from Debian's
-//! `libjs-dygraphs`), served under `/assets/`.
+//! The dashboard's scripts and styles, embedded at build time (dygraphs and Bootstrap 5 from
+//! Debian's `libjs-dygraphs` and `libjs-bootstrap5`), served under `/assets/`.
 
 use super::error;
 use axum::extract::Path;
@@ -9,6 +9,14 @@ use axum::response::{IntoResponse, Response};
 static DYGRAPH_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dygraph.min.js"));
 
 static DYGRAPH_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dygraph.min.css"));
+
+static BOOTSTRAP_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap.min.css"));
+
+static BOOTSTRAP_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap.bundle.min.js"));
+
+static FAVICON: &[u8] = include_bytes!("../../assets/favicon.svg");
+
+static THEME_JS: &[u8] = include_bytes!("../../assets/theme.js");
 
 static APP_JS: &[u8] = include_bytes!("../../assets/app.js");
 
@@ -30,6 +38,10 @@ pub(super) async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
         "dygraph.min.js" => (DYGRAPH_JS, "application/javascript"),
         "dygraph.min.css" => (DYGRAPH_CSS, "text/css"),
+        "bootstrap.min.css" => (BOOTSTRAP_CSS, "text/css"),
+        "bootstrap.bundle.min.js" => (BOOTSTRAP_JS, "application/javascript"),
+        "favicon.svg" => (FAVICON, "image/svg+xml"),
+        "theme.js" => (THEME_JS, "application/javascript"),
         "app.js" => (APP_JS, "application/javascript"),
         "app.css" => (APP_CSS, "text/css"),
         "explorer.js" => (EXPLORER_JS, "application/javascript"),
