@@ -3,7 +3,10 @@
 # loopback with 28 h of 10 s data for 100 hosts (cpu, system, mem, disk: 4 M points). Prints
 # the server time (p50/p95 over repeated runs) for one host page over 24 h (HTML plus the data
 # of all its cells) and for a dashboard of 8 line cells of raw data (8 × 10,080 points), and
-# the browser time dygraphs takes to draw each of those series in headless Chromium.
+# the browser time dygraphs takes to draw each of those series in headless Chromium. Then issue
+# #21's: 7 days of the shared cpu dataset (../shared/bench, 10 hosts) under a 12-cell dashboard
+# whose :interval: follows each chart's width: server time for the page and all its data, the
+# draw time per chart, and the size of the CSS and JavaScript a page loads, gzipped as served.
 # The original Chronograf cannot be fetched here, so there is no side-by-side run; the
 # figures are set against the issue's targets (host page ≤ 100 ms p50, ≤ 50 ms per series).
 #
@@ -30,4 +33,4 @@ for _ in $(seq 1 100); do
   curl -sf -o /dev/null "http://127.0.0.1:$store/ping" && curl -sf -o /dev/null "http://127.0.0.1:$dash/ping" && break
   sleep 0.1
 done
-python3 bench/dashboard.py "http://127.0.0.1:$store" "http://127.0.0.1:$dash"
+python3 bench/dashboard.py "http://127.0.0.1:$store" "http://127.0.0.1:$dash" ../shared/bench

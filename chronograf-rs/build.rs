@@ -1,7 +1,9 @@
 //! Embeds the browser libraries from Debian's packages into the binary — dygraphs (the charting
-//! library Chronograf used, `libjs-dygraphs`, or `DYGRAPHS_DIR`) and Bootstrap 5
-//! (`libjs-bootstrap5`, or `BOOTSTRAP5_DIR`) — with their source-map comments cut (the maps
-//! are not served), and lists the canned layouts of `canned/` for `layouts.rs` to include.
+//! library Chronograf used, `libjs-dygraphs`, or `DYGRAPHS_DIR`), Bootstrap 5
+//! (`libjs-bootstrap5`, or `BOOTSTRAP5_DIR`) and CodeMirror 5 with the add-ons the editors use
+//! (`libjs-codemirror`, or `CODEMIRROR_DIR`, one file for its scripts and one for its styles) —
+//! with their source-map comments cut (the maps are not served), and lists the canned layouts
+//! of `canned/` for `layouts.rs` to include.
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +14,8 @@ fn main() {
         "DYGRAPHS_DIR",
         "/usr/share/javascript/dygraphs",
         &[
-            ("dygraph.min.js", "dygraph.min.js"),
-            ("dygraph.min.css", "dygraph.min.css"),
+            ("dygraph.min.js", &["dygraph.min.js"]),
+            ("dygraph.min.css", &["dygraph.min.css"]),
         ],
     );
     embed(
@@ -21,37 +23,62 @@ fn main() {
         "BOOTSTRAP5_DIR",
         "/usr/share/javascript/bootstrap5",
         &[
-            ("css/bootstrap.min.css", "bootstrap.min.css"),
-            ("js/bootstrap.bundle.min.js", "bootstrap.bundle.min.js"),
+            ("bootstrap.min.css", &["css/bootstrap.min.css"]),
+            ("bootstrap.bundle.min.js", &["js/bootstrap.bundle.min.js"]),
+        ],
+    );
+    embed(
+        "libjs-codemirror",
+        "CODEMIRROR_DIR",
+        "/usr/share/javascript/codemirror",
+        &[
+            (
+                "codemirror.js",
+                &[
+                    "lib/codemirror.js",
+                    "addon/edit/matchbrackets.js",
+                    "addon/edit/closebrackets.js",
+                    "addon/hint/show-hint.js",
+                    "addon/display/placeholder.js",
+                ],
+            ),
+            (
+                "codemirror.css",
+                &["lib/codemirror.css", "addon/hint/show-hint.css"],
+            ),
         ],
     );
 }
 
-/// Copies `files` (`(path in the package's directory, name in OUT_DIR)`) from `$env_var` or
-/// `default_dir`, without `sourceMappingURL` comment lines.
-fn embed(package: &str, env_var: &str, default_dir: &str, files: &[(&str, &str)]) {
+/// Writes each of `outputs` (`(name in OUT_DIR, files of the package's directory joined in
+/// it)`) from `$env_var` or `default_dir`, without `sourceMappingURL` comment lines.
+fn embed(package: &str, env_var: &str, default_dir: &str, outputs: &[(&str, &[&str])]) {
     println!("cargo:rerun-if-env-changed={env_var}");
     let candidates: Vec<PathBuf> = std::env::var_os(env_var)
         .map(PathBuf::from)
         .into_iter()
         .chain([PathBuf::from(default_dir)])
         .collect();
-    let Some(dir) = candidates.iter().find(|d| d.join(files[0].0).is_file()) else {
+    let first = outputs[0].1[0];
+    let Some(dir) = candidates.iter().find(|d| d.join(first).is_file()) else {
         panic!(
             "{} not found in {candidates:?}: install Debian's package `{package}` \
              (apt-get install {package}) or set {env_var} to a directory holding {:?}",
-            files[0].0,
-            files.iter().map(|f| f.0).collect::<Vec<_>>()
+            first,
+            outputs.iter().flat_map(|o| o.1).collect::<Vec<_>>()
         );
     };
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for (file, name) in files {
-        let src = dir.join(file);
-        println!("cargo:rerun-if-changed={}", src.display());
-        let text = std::fs::read_to_string(&src)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
-        std::fs::write(out.join(name), without_source_maps(&text))
-            .unwrap_or_else(|e| panic!("writing {name}: {e}"));
+    for (name, files) in outputs {
+        let mut joined = String::new();
+        for file in *files {
+            let src = dir.join(file);
+            println!("cargo:rerun-if-changed={}", src.display());
+            let text = std::fs::read_to_string(&src)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
+            joined.push_str(&without_source_maps(&text));
+        }
+        std::fs::write(out.join(name), joined).unwrap_or_else(|e| panic!("writing {name}: {e}"));
     }
 }
 

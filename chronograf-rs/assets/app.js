@@ -14,13 +14,16 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
 (function () {
   "use strict";
   var path = location.pathname.replace(/^\/sources\/\d+\//, "/sources/1/");
-  var best = null;
+  var best = null, bestLink = null;
   document.querySelectorAll(".side-nav .nav-link").forEach(function (a) {
-    var href = a.getAttribute("href").replace(/^\/sources\/\d+\//, "/sources/1/");
-    if ((path === href || path.indexOf(href + "/") === 0 || (href === "/sources" && path === "/sources"))
-        && (!best || href.length > best.getAttribute("href").length)) best = a;
+    var hrefs = [a.getAttribute("href")].concat(a.dataset.also ? [a.dataset.also] : []);
+    hrefs.forEach(function (href) {
+      href = href.replace(/^\/sources\/\d+\//, "/sources/1/");
+      var here = path === href || (href !== "/sources" && path.indexOf(href + "/") === 0);
+      if (here && (!best || href.length > best.length)) { best = href; bestLink = a; }
+    });
   });
-  if (best) best.setAttribute("aria-current", "page");
+  if (bestLink) bestLink.setAttribute("aria-current", "page");
 
   window.tickConfirm = function (message, action, okLabel) {
     var el = document.getElementById("confirm-modal");
@@ -251,8 +254,18 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     el.appendChild(p);
   }
 
+  // `:interval:` as Chronograf computes it: the window's length over the chart's width, one
+  // point per 3 pixels (so a 30-day range asks for a few hundred points, not 260 000).
+  function intervalFor(el) {
+    var grid = el.dataset.rangeMs ? el : el.closest("[data-range-ms]");
+    var rangeMs = grid ? Number(grid.dataset.rangeMs) : 0;
+    var points = Math.max(1, Math.floor((el.clientWidth || 600) / 3));
+    return Math.max(1, Math.ceil((rangeMs || 3600000) / points)) + "ms";
+  }
+
   function draw(el) {
-    var queries = JSON.parse(el.dataset.queries || "[]");
+    var interval = intervalFor(el);
+    var queries = JSON.parse(el.dataset.queries || "[]").map(function (q) { return q.split(":interval:").join(interval); });
     Promise.all(queries.map(function (q) { return fetchSeries(el.dataset.db, el.dataset.rp, q); }))
       .then(function (answers) {
         var errors = answers.filter(function (a) { return a.error; }).map(function (a) { return a.error; });
@@ -379,20 +392,40 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
   }
 
   // The last value of the first column: a big number, or a 0-100 gauge arc.
+  // The colour of `value` from a cell's colours: the highest threshold at or below it, else
+  // the base colour; null when the cell has none.
+  function colourFor(el, value) {
+    var colors;
+    try { colors = JSON.parse(el.dataset.colors || "[]") || []; } catch (e) { colors = []; }
+    if (!colors.length || value === null) return null;
+    var base = colors.filter(function (c) { return c.type !== "threshold"; })[0];
+    var hit = colors.filter(function (c) { return c.type === "threshold" && Number(c.value) <= value; })
+      .sort(function (a, b) { return Number(a.value) - Number(b.value); }).pop();
+    return (hit || base || {}).hex || null;
+  }
+
+  // The last value of the first column: a big number, or a 0-100 gauge arc, in the colour of
+  // the threshold it reached.
   function drawStat(el, data, kind) {
+    el.classList.remove("scrolls");
+    if (el.graph) { drawn = drawn.filter(function (g) { return g !== el.graph; }); el.graph.destroy(); el.graph = null; }
     var last = null;
     for (var r = data.rows.length - 1; r >= 0 && last === null; r--) last = data.rows[r][1];
-    var text = last === null ? "–" : (Math.round(last * 100) / 100).toString();
+    var y = yAxis(el), colour = colourFor(el, last);
+    var text = last === null ? "–" : human(last, y, 3);
     if (kind === "single-stat") {
       el.innerHTML = '<div class="single-stat"></div>';
       el.firstChild.textContent = text;
+      if (colour) el.firstChild.style.color = colour;
       return;
     }
     var v = Math.max(0, Math.min(100, Number(last) || 0)), a = Math.PI * (1 - v / 100);
-    var x = 100 + 80 * Math.cos(a), y = 100 - 80 * Math.sin(a);
-    el.innerHTML = '<svg class="gauge" viewBox="0 0 200 120"><path d="M20 100 A80 80 0 0 1 180 100" class="track"/>' +
-      '<path d="M20 100 A80 80 0 0 1 ' + x.toFixed(1) + ' ' + y.toFixed(1) + '" class="value"/><text x="100" y="95"></text></svg>';
+    var x = 100 + 80 * Math.cos(a), yy = 100 - 80 * Math.sin(a);
+    el.innerHTML = '<svg class="gauge" viewBox="0 0 200 120" role="img"><path d="M20 100 A80 80 0 0 1 180 100" class="track"/>' +
+      '<path d="M20 100 A80 80 0 0 1 ' + x.toFixed(1) + ' ' + yy.toFixed(1) + '" class="value"/><text x="100" y="95"></text></svg>';
     el.querySelector("text").textContent = text;
+    el.querySelector("svg").setAttribute("aria-label", text);
+    if (colour) el.querySelector(".value").style.stroke = colour;
   }
 
   function drawTable(el, data) {

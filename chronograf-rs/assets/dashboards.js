@@ -53,14 +53,116 @@
   $("delete-dashboard").addEventListener("click", function () {
     tickConfirm("Delete this dashboard?", function () { api("DELETE", path).then(function () { location.href = "/sources/" + window.tickSource + "/dashboards"; }); });
   });
+  // The cell editor (a modal): a new cell, or the one whose Edit was clicked; a live preview
+  // draws the query over the dashboard's range as it is typed.
+  var cellEditor = window.tickEditor ? window.tickEditor($("cell-query"), "influxql") : null;
+  var modalEl = $("cell-modal"), editing = null, previewTimer = null;
+  var modal = window.bootstrap ? window.bootstrap.Modal.getOrCreateInstance(modalEl) : null;
+  function queryText() { return $("cell-query").value; }
+  function setQueryText(q) { if (cellEditor) cellEditor.setValue(q); else $("cell-query").value = q; }
+  function colours() {
+    var list = [{ id: "base", type: "text", hex: $("cell-base-colour").value, name: "base", value: "-1e+100" }];
+    [["cell-t1", "cell-t1-colour"], ["cell-t2", "cell-t2-colour"]].forEach(function (t, n) {
+      var v = $(t[0]).value.trim();
+      if (v !== "" && !isNaN(Number(v))) list.push({ id: "t" + (n + 1), type: "threshold", hex: $(t[1]).value, name: "threshold", value: v });
+    });
+    return list;
+  }
+  function cellFromForm() {
+    return {
+      name: $("cell-name").value.trim(), type: $("cell-type").value,
+      queries: [{ query: queryText(), db: $("cell-db").value }],
+      axes: { y: { label: $("cell-ylabel").value, prefix: $("cell-yprefix").value, suffix: $("cell-ysuffix").value,
+        base: $("cell-ybase").value, bounds: [$("cell-ymin").value, $("cell-ymax").value],
+        scale: $("cell-ylog").checked ? "log" : "linear" } },
+      colors: colours(),
+    };
+  }
+  function problem(cell) {
+    if (!cell.name) return "the cell needs a name";
+    if (!cell.queries[0].query.trim()) return "the cell needs a query";
+    var b = cell.axes.y.bounds;
+    if (b.some(function (v) { return v !== "" && isNaN(Number(v)); })) return "the y axis bounds must be numbers";
+    if (b[0] !== "" && b[1] !== "" && Number(b[0]) >= Number(b[1])) return "the y axis minimum must be below its maximum";
+    return "";
+  }
+  function showStatFields() {
+    var stat = ["single-stat", "gauge"].indexOf($("cell-type").value) >= 0;
+    document.querySelectorAll(".stat-only").forEach(function (e) { e.hidden = !stat; });
+  }
+  function preview() {
+    var cell = cellFromForm(), chart = $("cell-preview");
+    $("cell-error").textContent = "";
+    if (!cell.queries[0].query.trim()) return;
+    var grid = $("grid");
+    chart.dataset.kind = cell.type;
+    chart.dataset.db = cell.queries[0].db;
+    chart.dataset.yAxis = JSON.stringify(cell.axes.y);
+    chart.dataset.colors = JSON.stringify(cell.colors);
+    chart.dataset.rangeMs = grid.dataset.rangeMs;
+    chart.dataset.queries = JSON.stringify([cell.queries[0].query
+      .split(":upperDashboardTime:").join(grid.dataset.upper)
+      .split(":dashboardTime:").join(grid.dataset.lower)]);
+    window.tickDraw(chart);
+  }
+  function schedulePreview() { clearTimeout(previewTimer); previewTimer = setTimeout(preview, 400); }
+  function openEditor(cell) {
+    editing = cell;
+    var y = (cell && cell.axes && cell.axes.y) || {}, b = y.bounds || ["", ""];
+    $("cell-modal-title").textContent = cell ? "Edit cell" : "Add a cell";
+    $("cell-save").textContent = cell ? "Save cell" : "Add cell";
+    $("cell-name").value = cell ? cell.name : "";
+    $("cell-type").value = cell ? cell.type : "line";
+    $("cell-db").value = cell && cell.queries[0] ? cell.queries[0].db : "telegraf";
+    $("cell-ylabel").value = y.label || "";
+    $("cell-yprefix").value = y.prefix || "";
+    $("cell-ysuffix").value = y.suffix || "";
+    $("cell-ybase").value = y.base === "2" ? "2" : "10";
+    $("cell-ymin").value = b[0] || "";
+    $("cell-ymax").value = b[1] || "";
+    $("cell-ylog").checked = y.scale === "log";
+    var colors = (cell && cell.colors) || [], thresholds = colors.filter(function (c) { return c.type === "threshold"; });
+    var base = colors.filter(function (c) { return c.type !== "threshold"; })[0];
+    $("cell-base-colour").value = base ? base.hex : "#3fb97f";
+    $("cell-t1").value = thresholds[0] ? thresholds[0].value : "";
+    $("cell-t1-colour").value = thresholds[0] ? thresholds[0].hex : "#ffb94a";
+    $("cell-t2").value = thresholds[1] ? thresholds[1].value : "";
+    $("cell-t2-colour").value = thresholds[1] ? thresholds[1].hex : "#e5534b";
+    $("cell-error").textContent = "";
+    $("cell-preview").innerHTML = "";
+    showStatFields();
+    if (modal) modal.show(); else modalEl.hidden = false;
+    setQueryText(cell && cell.queries[0] ? cell.queries[0].query : "");
+    if (cellEditor) setTimeout(function () { cellEditor.refresh(); cellEditor.focus(); }, 200);
+    schedulePreview();
+  }
+  $("new-cell").addEventListener("click", function () { openEditor(null); });
+  document.querySelectorAll(".edit-cell").forEach(function (b) {
+    b.addEventListener("click", function () {
+      api("GET", path).then(function (d) {
+        openEditor(d.cells.filter(function (c) { return c.i === b.dataset.i; })[0] || null);
+      }, fail("dashboard-error"));
+    });
+  });
+  $("cell-type").addEventListener("change", function () { showStatFields(); schedulePreview(); });
+  $("add-cell").addEventListener("input", schedulePreview);
+  if (cellEditor) cellEditor.on("change", schedulePreview);
   $("add-cell").addEventListener("submit", function (ev) {
     ev.preventDefault();
+    var cell = cellFromForm(), why = problem(cell);
+    if (why) {
+      $("cell-error").textContent = why;
+      if (!cell.name) $("cell-name").focus(); else if (cellEditor) cellEditor.focus();
+      return;
+    }
+    var was = editing;
     update(function (d) {
-      var y = d.cells.reduce(function (m, c) { return Math.max(m, c.y + c.h); }, 0);
-      d.cells.push({ name: $("cell-name").value, type: $("cell-type").value, x: 0, y: y, w: 4, h: 4,
-        queries: [{ query: $("cell-query").value, db: $("cell-db").value }],
-        axes: { y: { label: $("cell-ylabel").value, bounds: [$("cell-ymin").value, $("cell-ymax").value],
-          scale: $("cell-ylog").checked ? "log" : "linear" } } });
+      if (was) {
+        d.cells.forEach(function (c) { if (c.i === was.i) Object.assign(c, cell); });
+      } else {
+        var y = d.cells.reduce(function (m, c) { return Math.max(m, c.y + c.h); }, 0);
+        d.cells.push(Object.assign({ x: 0, y: y, w: 4, h: 4 }, cell));
+      }
     });
   });
   // Picking a range keeps the chosen variables.

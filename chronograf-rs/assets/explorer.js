@@ -6,6 +6,18 @@
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
 
+  // The raw editor; completion offers the measurements, fields, tag keys and values the
+  // builder lists.
+  function optionsOf(selector) {
+    return Array.from(document.querySelectorAll(selector)).map(function (o) { return o.value; });
+  }
+  var editor = window.tickEditor ? window.tickEditor($("query"), "influxql", function () {
+    var tags = Array.from(document.querySelectorAll(".tag-filter")).map(function (s) { return s.dataset.tag; });
+    return optionsOf("#measurement option").concat(optionsOf("#field option"), tags, optionsOf(".tag-filter option"));
+  }) : null;
+  function query() { return $("query").value; }
+  function setQuery(q) { if (editor) editor.setValue(q); else $("query").value = q; }
+
   function schema(params) {
     var qs = new URLSearchParams(params).toString();
     return fetch("/chronograf/v1/sources/" + window.tickSource + "/schema?" + qs).then(function (r) { return r.json(); });
@@ -78,7 +90,7 @@
     if (fn) groups.unshift("time(" + $("interval").value + ")");
     if (groups.length) q += " GROUP BY " + groups.join(", ");
     if (fn) q += " FILL(" + $("fill").value + ")";
-    $("query").value = q;
+    setQuery(q);
   }
 
   // The results as tables, one per series, PAGE rows at a time.
@@ -138,14 +150,17 @@
   }
 
   function run() {
-    var q = $("query").value, db = $("db").value;
+    var q = query(), db = $("db").value;
     $("csv").href = "/chronograf/v1/sources/" + window.tickSource + "/csv?" + new URLSearchParams({ db: db, q: q }).toString();
     $("query-error").textContent = "";
     fetch("/chronograf/v1/sources/" + window.tickSource + "/series", {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ db: db, query: q }),
     }).then(function (r) { return r.json(); }).then(function (a) {
-      if (a.error) { $("query-error").textContent = a.error; }
+      if (a.error) {
+        $("query-error").textContent = a.error;
+        if (editor) window.tickMarkError(editor, a.error);
+      }
       table(a.series || []);
       var el = $("graph");
       if (el.graph) { el.graph.destroy(); el.graph = null; }
@@ -155,9 +170,16 @@
     });
   }
 
+  // The query as a dashboard's cell has it: its time range and interval follow the
+  // dashboard's (`:dashboardTime:`, `:interval:`).
+  function forDashboard(q) {
+    return q.replace(/time\s*>\s*now\(\)\s*-\s*\d+(ns|u|µ|ms|s|m|h|d|w)\b/gi, "time > :dashboardTime:")
+      .replace(/time\(\s*\d+(ns|u|µ|ms|s|m|h|d|w)\s*\)/gi, "time(:interval:)");
+  }
+
   // The query as a new line cell of the chosen dashboard (or of a new one).
   function send() {
-    var q = $("query").value, db = $("db").value, id = $("send-dashboard").value;
+    var q = forDashboard(query()), db = $("db").value, id = $("send-dashboard").value;
     var cell = { name: $("measurement").value || "query", type: "line", x: 0, y: 0, w: 6, h: 4, queries: [{ query: q, db: db }] };
     var json = function (r) {
       return r.json().then(function (v) { if (!r.ok) throw new Error(v.message || r.statusText); return v; });
@@ -181,5 +203,5 @@
   $("measurement").addEventListener("change", loadFields);
   $("build").addEventListener("click", function () { buildQuery(); run(); });
   $("run").addEventListener("click", run);
-  loadMeasurements().then(function () { if ($("query").value) run(); });
+  loadMeasurements().then(function () { if (query()) run(); });
 })();

@@ -1,10 +1,15 @@
 // The TICKscript editor: loads a task through chronograf-rs's kapacitor proxy, saves it back
 // (POST for a new task, PATCH for an existing one) and shows kapacitor-rs's error — with its
-// line and column — under the script.
+// line and column — under the script and marked in the editor.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var form = $("tickscript"), existing = form.dataset.id;
+  var editor = window.tickEditor ? window.tickEditor($("task-script"), "tickscript") : null;
+  function fail(e) {
+    $("task-error").textContent = e.message;
+    if (editor) window.tickMarkError(editor, e.message);
+  }
   function proxy(method, path, body) {
     return fetch("/chronograf/v1/sources/" + window.tickSource + "/kapacitors/1/proxy?path=" + encodeURIComponent(path), {
       method: method, headers: { "Content-Type": "application/json" }, body: body && JSON.stringify(body),
@@ -23,9 +28,9 @@
       $("task-type").value = t.type;
       $("task-dbrps").value = (t.dbrps || []).map(function (d) { return d.db + "." + d.rp; }).join(", ");
       $("task-enabled").checked = t.status === "enabled";
-      $("task-script").value = t.script;
+      if (editor) editor.setValue(t.script); else $("task-script").value = t.script;
       $("task-status").textContent = t.executing ? "executing" : (t.error || "not executing");
-    }, function (e) { $("task-error").textContent = e.message; });
+    }, fail);
   }
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
@@ -40,6 +45,6 @@
     saved.then(function (t) {
       if (!existing) { location.href = "/sources/" + window.tickSource + "/tickscripts/" + encodeURIComponent(t.id); return; }
       $("task-status").textContent = "saved; " + (t.executing ? "executing" : (t.error || "not executing"));
-    }, function (e) { $("task-error").textContent = e.message; });
+    }, fail);
   });
 })();

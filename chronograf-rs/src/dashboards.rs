@@ -51,6 +51,9 @@ pub struct Cell {
     /// Axis settings, as Chronograf keeps them (only `y` is drawn).
     #[serde(default)]
     pub axes: Axes,
+    /// Single-stat and gauge colours: the base colour and the thresholds.
+    #[serde(default)]
+    pub colors: Vec<crate::layouts::CellColor>,
 }
 
 /// A cell's axes.
@@ -261,12 +264,17 @@ impl DashboardStore {
     }
 }
 
-/// `query` with the template variables of `window` replaced.
+/// `query` with the template variables of `window` replaced; `:interval:` only when the user
+/// picked one (else each chart makes it fit its width, as Chronograf does).
 pub fn render_query(query: &str, window: &TimeWindow) -> String {
-    query
+    let q = query
         .replace(":dashboardTime:", &window.lower)
-        .replace(":upperDashboardTime:", &window.upper)
-        .replace(":interval:", &window.group_by)
+        .replace(":upperDashboardTime:", &window.upper);
+    if window.picked {
+        q.replace(":interval:", &window.group_by)
+    } else {
+        q
+    }
 }
 
 #[cfg(test)]
@@ -315,9 +323,15 @@ mod tests {
 
     #[test]
     fn template_variables() {
-        let q = render_query("SELECT x FROM m WHERE time > :dashboardTime: AND time < :upperDashboardTime: GROUP BY time(:interval:)", &crate::time_range::range("24h").into());
+        let text = "SELECT x FROM m WHERE time > :dashboardTime: AND time < :upperDashboardTime: GROUP BY time(:interval:)";
+        let mut window: TimeWindow = crate::time_range::range("24h").into();
         assert_eq!(
-            q,
+            render_query(text, &window),
+            "SELECT x FROM m WHERE time > now() - 24h AND time < now() GROUP BY time(:interval:)"
+        );
+        window.picked = true;
+        assert_eq!(
+            render_query(text, &window),
             "SELECT x FROM m WHERE time > now() - 24h AND time < now() GROUP BY time(10m)"
         );
     }

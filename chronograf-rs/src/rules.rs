@@ -257,6 +257,26 @@ pub fn rule_script(rule: &AlertRule) -> Result<String, RuleError> {
     Ok(script.join("\n\n") + "\n")
 }
 
+/// What the rule list shows of a task: the rule's name and trigger (`threshold`, `relative`,
+/// `deadman`) read from the `var name` and `var triggerType` a rule's script declares; a task
+/// written by hand has neither.
+pub fn rule_identity(script: &str) -> (Option<String>, Option<String>) {
+    let Ok(program) = tickscript::parse(script) else {
+        return (None, None);
+    };
+    let text = |wanted: &str| {
+        program.statements.iter().find_map(|s| match s {
+            tickscript::Statement::Var {
+                name,
+                value: tickscript::Expr::Str(v),
+                ..
+            } if name == wanted => Some(v.clone()),
+            _ => None,
+        })
+    };
+    (text("name"), text("triggerType"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,5 +435,20 @@ mod tests {
         );
         assert!(s.contains("|eval(lambda: \"emitted\")"), "{s}");
         assert!(tickscript::parse(&s).is_ok(), "{s}");
+    }
+
+    #[test]
+    fn the_list_reads_a_rules_name_and_trigger_from_its_script() {
+        let rule: AlertRule = serde_json::from_value(serde_json::json!({
+            "name": "cpu's high", "trigger": "deadman", "measurement": "cpu", "value": 1
+        }))
+        .unwrap();
+        let script = rule_script(&rule).unwrap();
+        assert_eq!(
+            rule_identity(&script),
+            (Some("cpu's high".to_string()), Some("deadman".to_string()))
+        );
+        assert_eq!(rule_identity("stream|from()"), (None, None));
+        assert_eq!(rule_identity("stream|from("), (None, None));
     }
 }

@@ -87,6 +87,10 @@ pub struct TimeWindow {
     pub upper: String,
     /// `GROUP BY time()` interval.
     pub group_by: String,
+    /// Whether the user picked `group_by` (else a chart may make `:interval:` fit its width).
+    pub picked: bool,
+    /// How long the window is.
+    pub duration_ms: i64,
 }
 
 impl From<Range> for TimeWindow {
@@ -96,7 +100,26 @@ impl From<Range> for TimeWindow {
             lower: r.lower.to_string(),
             upper: "now()".to_string(),
             group_by: r.group_by.to_string(),
+            picked: false,
+            duration_ms: duration_ms(r.name),
         }
+    }
+}
+
+/// `5m`, `24h`, `7d` in milliseconds (0 for anything else).
+fn duration_ms(text: &str) -> i64 {
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: i64 = digits.parse().unwrap_or(0);
+    n * match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 604_800_000,
+        _ => 0,
     }
 }
 
@@ -115,6 +138,7 @@ impl TimeWindow {
             .and_then(|i| GROUP_BY_CHOICES.iter().find(|c| *c == i))
         {
             window.group_by = chosen.to_string();
+            window.picked = true;
         }
         window
     }
@@ -127,6 +151,8 @@ impl TimeWindow {
             lower: format!("{lower_ms}ms"),
             upper: format!("{upper_ms}ms"),
             group_by: format!("{seconds}s"),
+            picked: false,
+            duration_ms: upper_ms - lower_ms,
         }
     }
 
@@ -182,6 +208,11 @@ mod tests {
         );
         let w = TimeWindow::from_params(&params(&[("range", "24h"), ("interval", "1h) x")]), "1h");
         assert_eq!(w.group_by, "10m", "only the offered intervals are taken");
+        assert!(!w.picked);
+        assert_eq!(w.duration_ms, 86_400_000);
+        let w = TimeWindow::from_params(&params(&[("range", "30d"), ("interval", "1d")]), "1h");
+        assert!(w.picked);
+        assert_eq!(w.duration_ms, 30 * 86_400_000);
     }
 
     #[test]

@@ -513,10 +513,21 @@ fn dashboards_are_created_drawn_edited_exported_and_kept() {
         page.contains("data-y-axis=\"{&#34;bounds&#34;:[&#34;0&#34;,&#34;100&#34;],&#34;label&#34;:&#34;idle&#34;"),
         "{page}"
     );
+    // `:interval:` is left to the chart (its width decides) unless the user picked one.
     assert!(
-        page.contains("WHERE time &gt; now() - 24h GROUP BY time(10m)")
-            || page.contains("WHERE time &#62; now() - 24h GROUP BY time(10m)"),
+        page.contains("WHERE time &#62; now() - 24h GROUP BY time(:interval:)")
+            && page.contains("data-range-ms=\"86400000\""),
         "template variables replaced: {page}"
+    );
+    let picked = get(
+        port,
+        &format!("/sources/1/dashboards/{id}?range=24h&interval=1h"),
+    )
+    .text()
+    .unwrap();
+    assert!(
+        picked.contains("WHERE time &#62; now() - 24h GROUP BY time(1h)"),
+        "{picked}"
     );
 
     let mut renamed = d.clone();

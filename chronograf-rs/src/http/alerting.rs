@@ -14,6 +14,10 @@ use std::collections::HashMap;
 /// One rule of the list.
 struct RuleRow {
     id: String,
+    /// The rule's name, else the task id.
+    name: String,
+    /// `threshold`, `relative`, `deadman`, or the task's type (`stream`, `batch`) for a
+    /// TICKscript written by hand.
     kind: String,
     enabled: bool,
     dbrps: String,
@@ -34,23 +38,30 @@ pub(super) async fn rules_page(State(state): State<AppState>) -> Response {
     };
     let rules = rules
         .iter()
-        .map(|t| RuleRow {
-            id: t["id"].as_str().unwrap_or_default().to_string(),
-            kind: t["type"].as_str().unwrap_or_default().to_string(),
-            enabled: t["status"] == "enabled",
-            dbrps: t["dbrps"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|d| {
-                    format!(
-                        "{}.{}",
-                        d["db"].as_str().unwrap_or(""),
-                        d["rp"].as_str().unwrap_or("")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
+        .map(|t| {
+            let id = t["id"].as_str().unwrap_or_default().to_string();
+            let (name, trigger) = crate::rules::rule_identity(t["script"].as_str().unwrap_or(""));
+            RuleRow {
+                name: name.unwrap_or_else(|| id.clone()),
+                kind: trigger.unwrap_or_else(|| {
+                    format!("TICKscript ({})", t["type"].as_str().unwrap_or("stream"))
+                }),
+                id,
+                enabled: t["status"] == "enabled",
+                dbrps: t["dbrps"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        format!(
+                            "{}.{}",
+                            d["db"].as_str().unwrap_or(""),
+                            d["rp"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
         })
         .collect();
     page(RulesPage {

@@ -97,6 +97,8 @@ struct DrawnCell {
     queries: String,
     /// The y axis settings, as JSON (read by the page's script).
     y_axis: String,
+    /// The single-stat and gauge colours, as JSON.
+    colors: String,
 }
 
 /// A user variable as the dashboard page offers it.
@@ -157,6 +159,12 @@ struct DashboardPage {
     id: u64,
     name: String,
     vars: Vec<VarChoice>,
+    /// The window's length, from which each chart computes its `:interval:`.
+    range_ms: i64,
+    /// The window's bounds, for the cell editor's preview (`:dashboardTime:`,
+    /// `:upperDashboardTime:`).
+    lower: String,
+    upper: String,
     range: String,
     ranges: &'static [Range],
     cell_types: &'static [&'static str],
@@ -194,6 +202,7 @@ pub(super) async fn dashboard_page(
             )
             .unwrap_or_default(),
             y_axis: serde_json::to_string(&c.axes.y).unwrap_or_default(),
+            colors: serde_json::to_string(&c.colors).unwrap_or_default(),
             x: c.x.min(11),
             y: c.y,
             w: c.w.clamp(1, 12 - c.x.min(11)),
@@ -207,6 +216,9 @@ pub(super) async fn dashboard_page(
         id: d.id,
         name: d.name,
         vars,
+        range_ms: window.duration_ms,
+        lower: window.lower.clone(),
+        upper: window.upper.clone(),
         range: window.name,
         ranges: RANGES,
         cell_types: CELL_TYPES,
