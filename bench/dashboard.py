@@ -94,7 +94,8 @@ def main():
     print(f"{'host page + data of its 7 cells, 24 h':44}{p50:8.1f}{p95:8.1f}  p50 <= 100")
     p50, p95 = timed(page_with_data(dash, f"/sources/1/dashboards/{d['id']}?range=2d"), 10)
     print(f"{'dashboard, 8 line cells x 10,080 points':44}{p50:8.1f}{p95:8.1f}")
-    browser(dash, d["id"])
+    # Each cell draws one host's 10,080 raw points.
+    browser_draws(f"{dash}/sources/1/dashboards/{d['id']}?range=2d", 8, "8 cells of raw points")
     product(store, dash, shared)
 
 
@@ -196,39 +197,6 @@ def browser_draws(url, charts, what):
                 time.sleep(0.2)
         draws.sort()
         print(f"browser, {what}: draw per chart ({max(points or [0]):,} points at most): "
-              f"p50 {statistics.median(draws):.1f} ms, max {draws[-1]:.1f} ms (target <= 50 ms)")
-    finally:
-        driver.quit()
-
-
-def browser(dash, dashboard_id):
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        print("browser: selenium not installed (pip install selenium); skipped")
-        return
-    opts = Options()
-    for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1600,1200"]:
-        opts.add_argument(a)
-    opts.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    try:
-        # Each cell draws one host's 10,080 raw points; three page loads.
-        draws = []
-        for _ in range(3):
-            driver.get(f"{dash}/sources/1/dashboards/{dashboard_id}?range=2d")
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                times = driver.execute_script("return window.tickDrawMs || []")
-                if len(times) >= 8:
-                    draws.extend(times[:8])
-                    break
-                time.sleep(0.2)
-        points = driver.execute_script("return window.tickDrawPoints || []")
-        draws.sort()
-        print(f"browser: dygraphs draw per series ({max(points or [0]):,} points): "
               f"p50 {statistics.median(draws):.1f} ms, max {draws[-1]:.1f} ms (target <= 50 ms)")
     finally:
         driver.quit()
