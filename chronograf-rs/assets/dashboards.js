@@ -235,8 +235,38 @@
     document.addEventListener("pointermove", place);
     document.addEventListener("pointerup", drop);
   }
+  // The keyboard does the same: a focused cell moves with the arrow keys and grows or shrinks
+  // with Shift and the arrow keys; the new place is saved once the keys rest.
+  function keyMove(cell, ev) {
+    if (ev.target !== cell) return;
+    var d = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[ev.key];
+    if (!d) return;
+    ev.preventDefault();
+    var at = { x: +cell.dataset.x, y: +cell.dataset.y, w: +cell.dataset.w, h: +cell.dataset.h };
+    if (ev.shiftKey) {
+      at.w = Math.max(1, Math.min(12 - at.x, at.w + d[0]));
+      at.h = Math.max(1, at.h + d[1]);
+    } else {
+      at.x = Math.max(0, Math.min(12 - at.w, at.x + d[0]));
+      at.y = Math.max(0, at.y + d[1]);
+    }
+    Object.keys(at).forEach(function (k) { cell.dataset[k] = at[k]; });
+    cell.style.gridColumn = (at.x + 1) + " / span " + at.w;
+    cell.style.gridRow = (at.y + 1) + " / span " + at.h;
+    clearTimeout(cell.saveTimer);
+    cell.saveTimer = setTimeout(function () {
+      sessionStorage.setItem("tick.focus", cell.dataset.i);
+      update(function (dash) { dash.cells.forEach(function (c) { if (c.i === cell.dataset.i) Object.assign(c, at); }); });
+    }, 800);
+  }
   document.querySelectorAll("#grid .cell").forEach(function (cell) {
     cell.querySelector(".drag-handle").addEventListener("pointerdown", function (ev) { gridDrag(cell, ev, false); });
     cell.querySelector(".resize-handle").addEventListener("pointerdown", function (ev) { gridDrag(cell, ev, true); });
+    cell.addEventListener("keydown", function (ev) { keyMove(cell, ev); });
+    // The cell moved by the keyboard keeps the focus across the reload that saved it.
+    if (sessionStorage.getItem("tick.focus") === cell.dataset.i) {
+      sessionStorage.removeItem("tick.focus");
+      cell.focus();
+    }
   });
 })();
