@@ -201,6 +201,14 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     return (y.prefix || "") + text + (units[i] ? " " + units[i] + suffix.trim() : suffix);
   }
 
+  // Significant digits that keep the y axis' ticks apart: enough to tell values a tenth of the
+  // axis' span apart, at least 3.
+  function tickDigits(g) {
+    var r = g && g.yAxisRange ? g.yAxisRange() : [0, 1];
+    var span = Math.abs(r[1] - r[0]) || 1, top = Math.max(Math.abs(r[0]), Math.abs(r[1]), span);
+    return Math.max(3, Math.min(12, Math.ceil(Math.log10(top / (span / 10))) + 1));
+  }
+
   // Series keep their colour across refreshes and pages: it comes from the series' name.
   var PALETTE = ["#4d9cff", "#f5a623", "#3fb97f", "#e5534b", "#b083f0", "#2fc5c5", "#ff8bd0", "#c9d05c", "#ff7f50", "#8b9bb4"];
   function colourOf(label) {
@@ -305,7 +313,7 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
           logscale: y.scale === "log",
           axes: {
             y: {
-              axisLabelFormatter: function (v) { return escapeHtml(human(v, y, 4)); },
+              axisLabelFormatter: function (v, granularity, opts, g) { return escapeHtml(human(v, y, tickDigits(g))); },
               valueFormatter: function (v) { return escapeHtml(human(v, y, 3)); },
               axisLabelWidth: 64,
             },
