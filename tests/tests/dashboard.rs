@@ -202,16 +202,16 @@ fn canned_layouts_are_served_in_chronografs_format_and_read_from_canned_path() {
     let t = now_ns() - 5_000_000_000;
     write_telegraf(
         &store,
-        format!("varnish,host=web1 cache_hit=7i {t}\nredis,host=web1 clients=3i {t}\n"),
+        format!("squid,host=web1 cache_hit=7i {t}\nredis,host=web1 clients=3i {t}\n"),
     );
     // A layout file as Chronograf ships them (no type, no axes), and one that is not a layout.
     let canned = dir.path().join("canned");
     std::fs::create_dir(&canned).unwrap();
     std::fs::write(
-        canned.join("varnish.json"),
-        r#"{"id":"83c57d16-a778-43ed-8941-0f9fec3408fa","measurement":"varnish","app":"varnish",
-            "autoflow":true,"cells":[{"x":0,"y":0,"w":4,"h":4,"i":"a9b9f8e5","name":"Varnish - Cache Hits",
-            "queries":[{"query":"SELECT non_negative_derivative(max(\"cache_hit\"), 1s) AS \"hits\" FROM \":db:\".\":rp:\".\"varnish\"","groupbys":[]}]}]}"#,
+        canned.join("squid.json"),
+        r#"{"id":"83c57d16-a778-43ed-8941-0f9fec3408fa","measurement":"squid","app":"squid",
+            "autoflow":true,"cells":[{"x":0,"y":0,"w":4,"h":4,"i":"a9b9f8e5","name":"Squid - Cache Hits",
+            "queries":[{"query":"SELECT non_negative_derivative(max(\"cache_hit\"), 1s) AS \"hits\" FROM \":db:\".\":rp:\".\"squid\"","groupbys":[]}]}]}"#,
     )
     .unwrap();
     std::fs::write(canned.join("broken.json"), "{\"app\": ").unwrap();
@@ -245,7 +245,7 @@ fn canned_layouts_are_served_in_chronografs_format_and_read_from_canned_path() {
     );
     let some: serde_json::Value = get(
         port,
-        "/chronograf/v1/layouts?app=varnish&measurement=mem&app=redis",
+        "/chronograf/v1/layouts?app=squid&measurement=mem&app=redis",
     )
     .json()
     .unwrap();
@@ -267,36 +267,34 @@ fn canned_layouts_are_served_in_chronografs_format_and_read_from_canned_path() {
         [
             "redis/redis",
             "redis/redis_keyspace",
-            "system/mem",
-            "varnish/varnish"
+            "squid/squid",
+            "system/mem"
         ]
     );
 
     let (hosts, web1) = host_row(port, "web1");
     assert_eq!(
         web1["apps"],
-        serde_json::json!(["redis", "system", "varnish"]),
+        serde_json::json!(["redis", "squid", "system"]),
         "{hosts}"
     );
     let list = get(port, "/sources/1/hosts").text().unwrap();
-    assert!(list.contains("/sources/1/hosts/web1?app=varnish"), "{list}");
+    assert!(list.contains("/sources/1/hosts/web1?app=squid"), "{list}");
     let system = get(port, "/sources/1/hosts/web1").text().unwrap();
-    assert!(system.contains("CPU Usage") && !system.contains("Varnish - Cache Hits"));
+    assert!(system.contains("CPU Usage") && !system.contains("Squid - Cache Hits"));
     assert!(
-        system.contains("?app=varnish&amp;range=1h"),
+        system.contains("?app=squid&amp;range=1h"),
         "a tab per app: {system}"
     );
-    let varnish = get(port, "/sources/1/hosts/web1?app=varnish")
-        .text()
-        .unwrap();
+    let squid = get(port, "/sources/1/hosts/web1?app=squid").text().unwrap();
     assert!(
-        varnish.contains("Varnish - Cache Hits") && !varnish.contains("CPU Usage"),
-        "{varnish}"
+        squid.contains("Squid - Cache Hits") && !squid.contains("CPU Usage"),
+        "{squid}"
     );
-    let queries = chart_queries(&varnish);
+    let queries = chart_queries(&squid);
     assert_eq!(
         queries,
-        ["SELECT non_negative_derivative(max(\"cache_hit\"), 1s) AS \"hits\" FROM \"telegraf\"..\"varnish\" WHERE time > now() - 1h AND \"host\" = 'web1' GROUP BY time(1m)"]
+        ["SELECT non_negative_derivative(max(\"cache_hit\"), 1s) AS \"hits\" FROM \"telegraf\"..\"squid\" WHERE time > now() - 1h AND \"host\" = 'web1' GROUP BY time(1m)"]
     );
 }
 
