@@ -22,8 +22,13 @@ STEP_S = 10
 POINTS = 28 * 3600 // STEP_S  # 10,080 per series
 
 
+# What a script sends to chronograf-rs to change anything: any value as both the CSRF cookie and
+# header (the store ignores them).
+CSRF = {"Cookie": "tick_csrf=bench", "X-CSRF-Token": "bench"}
+
+
 def post(url, body, content_type="text/plain"):
-    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type, **CSRF})
     with urllib.request.urlopen(req, timeout=600) as r:
         return r.read()
 
