@@ -119,6 +119,22 @@ pub struct Dashboard {
     /// User template variables.
     #[serde(default)]
     pub templates: Vec<crate::template_vars::TemplateVar>,
+    /// When it was last created or saved (`2026-12-06 20:30:00`, UTC), for the dashboards page.
+    #[serde(
+        default,
+        rename = "updatedAt",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub updated_at: String,
+}
+
+/// Now as `2026-12-06 20:30:00` (UTC).
+fn now_text() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    crate::time_range::rfc3339_ms(ms)
 }
 
 /// A request the store refuses.
@@ -221,6 +237,7 @@ impl DashboardStore {
         check(&d)?;
         let mut file = self.lock();
         d.id = file.next_id.max(1);
+        d.updated_at = now_text();
         file.next_id = d.id + 1;
         for (n, c) in d.cells.iter_mut().enumerate() {
             if c.i.is_empty() {
@@ -242,6 +259,7 @@ impl DashboardStore {
             .find(|x| x.id == id)
             .ok_or(DashboardError::NotFound(id))?;
         d.id = id;
+        d.updated_at = now_text();
         for (n, c) in d.cells.iter_mut().enumerate() {
             if c.i.is_empty() {
                 c.i = format!("{id}-{n}-{}", c.name.len());
@@ -296,6 +314,7 @@ mod tests {
         let a = store.create(dashboard("A")).unwrap();
         let b = store.create(dashboard("B")).unwrap();
         assert_eq!((a.id, b.id), (1, 2));
+        assert!(a.updated_at.starts_with("20"), "{}", a.updated_at);
         assert_eq!(a.cells[0].i, "1-0");
         let mut renamed = a.clone();
         renamed.name = "A2".into();
