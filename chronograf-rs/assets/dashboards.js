@@ -55,7 +55,17 @@
   });
   // The cell editor (a modal): a new cell, or the one whose Edit was clicked; a live preview
   // draws the query over the dashboard's range as it is typed.
-  var cellEditor = window.tickEditor ? window.tickEditor($("cell-query"), "influxql") : null;
+  var builder = window.tickBuilder("cb-", { time: "time > :dashboardTime: AND time < :upperDashboardTime:", interval: ":interval:" });
+  var cellEditor = window.tickEditor ? window.tickEditor($("cell-query"), "influxql", builder.words) : null;
+  var builderLoaded = false;
+  $("cell-builder").addEventListener("toggle", function () {
+    if ($("cell-builder").open && !builderLoaded) { builderLoaded = true; builder.load(); }
+  });
+  $("cb-write").addEventListener("click", function () {
+    $("cell-db").value = $("cb-db").value;
+    setQueryText(builder.query());
+    schedulePreview();
+  });
   var modalEl = $("cell-modal"), editing = null, previewTimer = null;
   var modal = window.bootstrap ? window.bootstrap.Modal.getOrCreateInstance(modalEl) : null;
   function queryText() { return $("cell-query").value; }

@@ -1,97 +1,14 @@
-// Data Explorer: schema lists from /chronograf/v1/sources/{id}/schema (retention policies,
-// measurements, fields, tags and their values), a query builder writing InfluxQL the way
-// Chronograf's does (function, tag filters, group by time and tags, fill), and a raw editor
-// whose result is drawn as a graph and a table, offered as CSV and sent to a dashboard.
+// Data Explorer: the query builder (builder.js) and a raw editor whose result is drawn as a
+// graph and a table, offered as CSV and sent to a dashboard.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
 
-  // The raw editor; completion offers the measurements, fields, tag keys and values the
-  // builder lists.
-  function optionsOf(selector) {
-    return Array.from(document.querySelectorAll(selector)).map(function (o) { return o.value; });
-  }
-  var editor = window.tickEditor ? window.tickEditor($("query"), "influxql", function () {
-    var tags = Array.from(document.querySelectorAll(".tag-filter")).map(function (s) { return s.dataset.tag; });
-    return optionsOf("#measurement option").concat(optionsOf("#field option"), tags, optionsOf(".tag-filter option"));
-  }) : null;
+  // The builder, and the raw editor whose completion offers what the builder lists.
+  var builder = window.tickBuilder("", null);
+  var editor = window.tickEditor ? window.tickEditor($("query"), "influxql", builder.words) : null;
   function query() { return $("query").value; }
   function setQuery(q) { if (editor) editor.setValue(q); else $("query").value = q; }
-
-  function schema(params) {
-    var qs = new URLSearchParams(params).toString();
-    return fetch("/chronograf/v1/sources/" + window.tickSource + "/schema?" + qs).then(function (r) { return r.json(); });
-  }
-
-  function fill(select, items) {
-    select.innerHTML = "";
-    items.forEach(function (v) { var o = document.createElement("option"); o.textContent = v; o.value = v; select.appendChild(o); });
-  }
-
-  function loadMeasurements() {
-    return schema({ db: $("db").value }).then(function (s) {
-      fill($("rp"), s.retentionPolicies || []);
-      fill($("measurement"), s.measurements || []);
-      return loadFields();
-    });
-  }
-
-  function loadFields() {
-    if (!$("measurement").value) { fill($("field"), []); return Promise.resolve(); }
-    return schema({ db: $("db").value, measurement: $("measurement").value }).then(function (s) {
-      fill($("field"), s.fields || []);
-      var tags = $("tags");
-      tags.innerHTML = "";
-      (s.tags || []).forEach(function (t, n) {
-        var group = document.createElement("div");
-        group.className = "tag-group";
-        var check = document.createElement("div");
-        check.className = "form-check";
-        var box = document.createElement("input");
-        box.type = "checkbox"; box.value = t; box.className = "groupby form-check-input"; box.id = "groupby-" + n;
-        var label = document.createElement("label");
-        label.className = "form-check-label"; label.htmlFor = box.id;
-        label.textContent = "Group by " + t;
-        check.appendChild(box);
-        check.appendChild(label);
-        group.appendChild(check);
-        // Picked values filter the query (`t = 'a' OR t = 'b'`).
-        var valuesLabel = document.createElement("label");
-        valuesLabel.className = "form-label"; valuesLabel.htmlFor = "tag-filter-" + n;
-        valuesLabel.textContent = t + " is one of";
-        var values = document.createElement("select");
-        values.multiple = true; values.className = "tag-filter form-select form-select-sm"; values.dataset.tag = t;
-        values.id = "tag-filter-" + n; values.size = 3;
-        ((s.tagValues || {})[t] || []).forEach(function (v) {
-          var o = document.createElement("option"); o.value = v; o.textContent = v; values.appendChild(o);
-        });
-        group.appendChild(valuesLabel);
-        group.appendChild(values);
-        tags.appendChild(group);
-      });
-    });
-  }
-
-  function quoteIdent(s) { return '"' + s.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"'; }
-  function quoteString(s) { return "'" + s.replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'"; }
-
-  // The text Chronograf's builder writes.
-  function buildQuery() {
-    var fn = $("function").value, field = quoteIdent($("field").value);
-    var select = fn ? fn + "(" + field + ") AS " + quoteIdent(fn + "_" + $("field").value) : field;
-    var q = "SELECT " + select + " FROM " + quoteIdent($("db").value) + "." +
-      ($("rp").value ? quoteIdent($("rp").value) : "") + "." + quoteIdent($("measurement").value) +
-      " WHERE time > now() - " + $("range").value;
-    document.querySelectorAll(".tag-filter").forEach(function (sel) {
-      var picked = Array.from(sel.selectedOptions).map(function (o) { return quoteIdent(sel.dataset.tag) + " = " + quoteString(o.value); });
-      if (picked.length) q += " AND (" + picked.join(" OR ") + ")";
-    });
-    var groups = Array.from(document.querySelectorAll(".groupby:checked")).map(function (b) { return quoteIdent(b.value); });
-    if (fn) groups.unshift("time(" + $("interval").value + ")");
-    if (groups.length) q += " GROUP BY " + groups.join(", ");
-    if (fn) q += " FILL(" + $("fill").value + ")";
-    setQuery(q);
-  }
 
   // The results as tables, one per series, PAGE rows at a time.
   var PAGE = 50;
@@ -198,10 +115,8 @@
       function (e) { $("query-error").textContent = e.message; });
   }
 
-  $("db").addEventListener("change", loadMeasurements);
   $("send").addEventListener("click", send);
-  $("measurement").addEventListener("change", loadFields);
-  $("build").addEventListener("click", function () { buildQuery(); run(); });
+  $("build").addEventListener("click", function () { setQuery(builder.query()); run(); });
   $("run").addEventListener("click", run);
-  loadMeasurements().then(function () { if (query()) run(); });
+  builder.load().then(function () { if (query()) run(); });
 })();

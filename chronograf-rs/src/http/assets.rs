@@ -54,6 +54,7 @@ static ASSETS: &[(&str, &[u8], &str)] = &[
     ("app.js", include_bytes!("../../assets/app.js"), JS),
     ("app.css", include_bytes!("../../assets/app.css"), CSS),
     ("editor.js", include_bytes!("../../assets/editor.js"), JS),
+    ("builder.js", include_bytes!("../../assets/builder.js"), JS),
     (
         "explorer.js",
         include_bytes!("../../assets/explorer.js"),
