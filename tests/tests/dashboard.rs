@@ -386,7 +386,8 @@ fn every_measurement_of_the_agents_host_inputs_has_a_layout() {
         "[[inputs.cpu]]\n[[inputs.disk]]\n[[inputs.diskio]]\n[[inputs.mem]]\n[[inputs.swap]]\n\
          [[inputs.system]]\n[[inputs.processes]]\n[[inputs.kernel]]\ncollect = [\"ksm\", \"psi\"]\n\
          [[inputs.interrupts]]\n[[inputs.linux_sysctl_fs]]\n[[inputs.net]]\n[[inputs.netstat]]\n\
-         [[inputs.nstat]]\n[[inputs.internal]]\n[[outputs.discard]]\n",
+         [[inputs.nstat]]\n[[inputs.internal]]\n[[inputs.procstat]]\npattern = \".\"\n\
+         [[outputs.discard]]\n",
     )
     .unwrap();
     let out = std::process::Command::new(tick_tests::binary("telegraf-rs"))

@@ -39,7 +39,8 @@ pub fn build(config: &CpuConfig, ctx: &BuildContext) -> Result<Box<dyn Input>, I
     }))
 }
 
-fn clock_ticks() -> f64 {
+/// The kernel's clock ticks per second (`USER_HZ`), the unit of `/proc` CPU times.
+pub(crate) fn clock_ticks() -> f64 {
     // SAFETY: sysconf has no memory effects.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if ticks > 0 {

@@ -37,6 +37,7 @@ pub mod netstat;
 pub mod nginx;
 pub mod nstat;
 pub mod processes;
+pub mod procstat;
 pub mod prometheus;
 pub mod redis;
 pub mod socket_listener;
@@ -388,6 +389,7 @@ crate::registry::registry! {
     Net => "net", net::NetConfig;
     System => "system", system::SystemConfig;
     Processes => "processes", processes::ProcessesConfig;
+    Procstat => "procstat", procstat::ProcstatConfig;
     Kernel => "kernel", kernel::KernelConfig;
     Internal => "internal", internal::InternalConfig;
     Exec => "exec", exec::ExecConfig;
