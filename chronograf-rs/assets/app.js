@@ -189,14 +189,19 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
   }
 
   // A number as people read it, with the axis' prefix and suffix: `81.8%`, `1.2 GiB/s` (base
-  // 2 with Ki/Mi/Gi, else k/M/G), `digits` significant digits.
-  function human(v, y, digits) {
+  // 2 with Ki/Mi/Gi, else k/M/G), `digits` significant digits or, when the cell fixes them,
+  // `decimals` decimals.
+  function decimalsOf(el) {
+    return el.dataset.decimals === undefined || el.dataset.decimals === "" ? undefined : Number(el.dataset.decimals);
+  }
+  function human(v, y, digits, decimals) {
     if (v === null || v === undefined || !isFinite(v)) return "";
     var base2 = y.base === "2", step = base2 ? 1024 : 1000;
     var units = base2 ? ["", "Ki", "Mi", "Gi", "Ti", "Pi"] : ["", "k", "M", "G", "T", "P"];
     var i = 0, n = Number(v);
     while (Math.abs(n) >= step && i < units.length - 1) { n /= step; i++; }
-    var text = Math.abs(n) >= Math.pow(10, digits) ? n.toFixed(0) : String(Number(n.toPrecision(digits)));
+    var text = decimals !== undefined ? n.toFixed(decimals)
+      : Math.abs(n) >= Math.pow(10, digits) ? n.toFixed(0) : String(Number(n.toPrecision(digits)));
     var suffix = y.suffix || "";
     return (y.prefix || "") + text + (units[i] ? " " + units[i] + suffix.trim() : suffix);
   }
@@ -219,11 +224,13 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
 
   // The legend pinned under a chart (names, and the values under the cursor).
   function legendOf(el) {
-    var next = el.nextElementSibling;
-    if (next && next.classList.contains("chart-legend")) return next;
-    var legend = document.createElement("div");
-    legend.className = "chart-legend";
-    el.parentNode.insertBefore(legend, el.nextSibling);
+    var next = el.nextElementSibling, legend = next;
+    if (!next || !next.classList.contains("chart-legend")) {
+      legend = document.createElement("div");
+      legend.className = "chart-legend";
+      el.parentNode.insertBefore(legend, el.nextSibling);
+    }
+    legend.classList.toggle("on-hover", el.dataset.legend === "hover");
     return legend;
   }
 
@@ -314,7 +321,7 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
           axes: {
             y: {
               axisLabelFormatter: function (v, granularity, opts, g) { return escapeHtml(human(v, y, tickDigits(g))); },
-              valueFormatter: function (v) { return escapeHtml(human(v, y, 3)); },
+              valueFormatter: function (v) { return escapeHtml(human(v, y, 3, decimalsOf(el))); },
               axisLabelWidth: 64,
             },
           },
@@ -420,7 +427,7 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     var last = null;
     for (var r = data.rows.length - 1; r >= 0 && last === null; r--) last = data.rows[r][1];
     var y = yAxis(el), colour = colourFor(el, last);
-    var text = last === null ? "–" : human(last, y, 3);
+    var text = last === null ? "–" : human(last, y, 3, decimalsOf(el));
     if (kind === "single-stat") {
       el.innerHTML = '<div class="single-stat"></div>';
       el.firstChild.textContent = text;

@@ -86,11 +86,15 @@
         base: $("cell-ybase").value, bounds: [$("cell-ymin").value, $("cell-ymax").value],
         scale: $("cell-ylog").checked ? "log" : "linear" } },
       colors: colours(),
+      legend: { type: $("cell-legend").value, orientation: "bottom" },
+      decimalPlaces: { isEnforced: $("cell-decimals").value.trim() !== "", digits: Number($("cell-decimals").value) || 0 },
     };
   }
   function problem(cell) {
     if (!cell.name) return "the cell needs a name";
     if (!cell.queries[0].query.trim()) return "the cell needs a query";
+    var dec = $("cell-decimals").value.trim();
+    if (dec !== "" && !/^(10|\d)$/.test(dec)) return "decimal places: a whole number from 0 to 10, or empty";
     var b = cell.axes.y.bounds;
     if (b.some(function (v) { return v !== "" && isNaN(Number(v)); })) return "the y axis bounds must be numbers";
     if (b[0] !== "" && b[1] !== "" && Number(b[0]) >= Number(b[1])) return "the y axis minimum must be below its maximum";
@@ -109,6 +113,8 @@
     chart.dataset.db = cell.queries[0].db;
     chart.dataset.yAxis = JSON.stringify(cell.axes.y);
     chart.dataset.colors = JSON.stringify(cell.colors);
+    chart.dataset.legend = cell.legend.type === "hover" ? "hover" : "";
+    chart.dataset.decimals = cell.decimalPlaces.isEnforced ? String(cell.decimalPlaces.digits) : "";
     chart.dataset.rangeMs = grid.dataset.rangeMs;
     chart.dataset.queries = JSON.stringify([cell.queries[0].query
       .split(":upperDashboardTime:").join(grid.dataset.upper)
@@ -131,6 +137,8 @@
     $("cell-ymin").value = b[0] || "";
     $("cell-ymax").value = b[1] || "";
     $("cell-ylog").checked = y.scale === "log";
+    $("cell-legend").value = cell && cell.legend && cell.legend.type === "hover" ? "hover" : "static";
+    $("cell-decimals").value = cell && cell.decimalPlaces && cell.decimalPlaces.isEnforced ? String(cell.decimalPlaces.digits) : "";
     var colors = (cell && cell.colors) || [], thresholds = colors.filter(function (c) { return c.type === "threshold"; });
     var base = colors.filter(function (c) { return c.type !== "threshold"; })[0];
     $("cell-base-colour").value = base ? base.hex : "#3fb97f";

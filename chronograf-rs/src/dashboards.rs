@@ -54,6 +54,34 @@ pub struct Cell {
     /// Single-stat and gauge colours: the base colour and the thresholds.
     #[serde(default)]
     pub colors: Vec<crate::layouts::CellColor>,
+    /// Where the legend is shown.
+    #[serde(default)]
+    pub legend: Legend,
+    /// How many decimals values are shown with.
+    #[serde(default, rename = "decimalPlaces")]
+    pub decimal_places: DecimalPlaces,
+}
+
+/// A cell's legend, as Chronograf keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Legend {
+    /// `static` (or empty): under the chart, always; `hover`: only while the pointer is on
+    /// the chart.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `bottom`.
+    pub orientation: String,
+}
+
+/// A cell's decimal places, as Chronograf keeps them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DecimalPlaces {
+    /// Whether `digits` applies (else values get as many significant digits as they need).
+    pub is_enforced: bool,
+    /// Decimals after the point.
+    pub digits: u32,
 }
 
 /// A cell's axes.
@@ -353,5 +381,28 @@ mod tests {
             render_query(text, &window),
             "SELECT x FROM m WHERE time > now() - 24h AND time < now() GROUP BY time(10m)"
         );
+    }
+
+    #[test]
+    fn chronografs_legend_and_decimal_places_are_kept() {
+        let cell: Cell = serde_json::from_value(serde_json::json!({
+            "name": "load", "type": "single-stat",
+            "legend": { "type": "static", "orientation": "bottom" },
+            "decimalPlaces": { "isEnforced": true, "digits": 1 },
+            "colors": [{ "id": "base", "type": "text", "hex": "#00C9FF", "name": "laser", "value": "-1000000000000000000" }]
+        }))
+        .unwrap();
+        assert_eq!(cell.legend.kind, "static");
+        assert_eq!(
+            cell.decimal_places,
+            DecimalPlaces {
+                is_enforced: true,
+                digits: 1
+            }
+        );
+        let back = serde_json::to_value(&cell).unwrap();
+        assert_eq!(back["decimalPlaces"]["isEnforced"], true);
+        assert_eq!(back["legend"]["type"], "static");
+        assert_eq!(back["colors"][0]["hex"], "#00C9FF");
     }
 }

@@ -99,6 +99,10 @@ struct DrawnCell {
     y_axis: String,
     /// The single-stat and gauge colours, as JSON.
     colors: String,
+    /// `hover` for a legend shown only on hover, else empty.
+    legend: String,
+    /// Fixed decimals of the values, empty for automatic.
+    decimals: String,
 }
 
 /// A user variable as the dashboard page offers it.
@@ -203,6 +207,16 @@ pub(super) async fn dashboard_page(
             .unwrap_or_default(),
             y_axis: serde_json::to_string(&c.axes.y).unwrap_or_default(),
             colors: serde_json::to_string(&c.colors).unwrap_or_default(),
+            legend: if c.legend.kind == "hover" {
+                "hover".into()
+            } else {
+                String::new()
+            },
+            decimals: if c.decimal_places.is_enforced {
+                c.decimal_places.digits.min(10).to_string()
+            } else {
+                String::new()
+            },
             x: c.x.min(11),
             y: c.y,
             w: c.w.clamp(1, 12 - c.x.min(11)),
