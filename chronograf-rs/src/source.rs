@@ -112,12 +112,23 @@ impl Source {
         rp: &str,
         q: &str,
     ) -> Result<serde_json::Value, SourceError> {
+        let answer = self.query_answer(db, rp, q).await?;
+        serde_json::to_value(answer).map_err(|e| SourceError(e.to_string()))
+    }
+
+    /// [`Source::query`]'s answer as the client reads it, for callers that take it apart
+    /// (charts' columns) without a JSON value in between.
+    pub async fn query_answer(
+        &self,
+        db: &str,
+        rp: &str,
+        q: &str,
+    ) -> Result<influx_client::QueryResponse, SourceError> {
         let query = influx_client::Query::new(q)
             .database(db)
             .retention_policy(rp)
             .epoch(influx_client::Epoch::Ms);
-        let answer = self
-            .client
+        self.client
             .query(&query)
             .await
             .map_err(|e| match e.status() {
@@ -126,8 +137,7 @@ impl Source {
                     e.message()
                 )),
                 None => SourceError(format!("source {}: {e}", self.config.name)),
-            })?;
-        serde_json::to_value(answer).map_err(|e| SourceError(e.to_string()))
+            })
     }
 
     /// Writes line protocol to `db` (and `rp`, `precision`) through the store's `/write`.

@@ -45,40 +45,57 @@ pub(super) async fn write(
     }
 }
 
-/// Every series of the answer as compact columns: `times` (ms) and one array per column.
-pub(super) fn compact(answer: &serde_json::Value) -> (Vec<serde_json::Value>, Option<String>) {
+/// One series of an answer as the charts take it: `times` (ms) and one array per column.
+#[derive(Debug, serde::Serialize)]
+pub(super) struct Columns {
+    pub(super) name: String,
+    /// The group's tags; `null` without a GROUP BY.
+    pub(super) tags: Option<std::collections::BTreeMap<String, String>>,
+    /// Column names after `time`.
+    pub(super) columns: Vec<String>,
+    pub(super) times: Vec<serde_json::Value>,
+    /// One array per column, as long as `times`.
+    pub(super) values: Vec<Vec<serde_json::Value>>,
+}
+
+/// Every series of the answer as compact columns (the rows are moved, not copied), and the
+/// last statement error (else the request's).
+pub(super) fn compact(answer: influx_client::QueryResponse) -> (Vec<Columns>, Option<String>) {
     let mut out = Vec::new();
     let mut error = None;
-    for result in answer["results"].as_array().into_iter().flatten() {
-        if let Some(e) = result["error"].as_str() {
-            error = Some(e.to_string());
+    for result in answer.results {
+        if result.error.is_some() {
+            error = result.error;
         }
-        for s in result["series"].as_array().into_iter().flatten() {
-            let columns: Vec<&serde_json::Value> = s["columns"]
-                .as_array()
-                .map(|c| c.iter().skip(1).collect())
-                .unwrap_or_default();
-            let rows = s["values"].as_array().cloned().unwrap_or_default();
-            let times: Vec<serde_json::Value> = rows.iter().map(|r| r[0].clone()).collect();
-            let values: Vec<Vec<serde_json::Value>> = (1..=columns.len())
-                .map(|i| rows.iter().map(|r| r[i].clone()).collect())
+        for s in result.series {
+            let width = s.columns.len().saturating_sub(1);
+            let mut times = Vec::with_capacity(s.values.len());
+            let mut values: Vec<Vec<serde_json::Value>> = (0..width)
+                .map(|_| Vec::with_capacity(s.values.len()))
                 .collect();
-            out.push(serde_json::json!({
-                "name": s["name"],
-                "tags": s.get("tags").cloned().unwrap_or(serde_json::Value::Null),
-                "columns": columns,
-                "times": times,
-                "values": values,
-            }));
+            for row in s.values {
+                let mut cells = row.into_iter();
+                times.push(cells.next().unwrap_or(serde_json::Value::Null));
+                for column in values.iter_mut() {
+                    column.push(cells.next().unwrap_or(serde_json::Value::Null));
+                }
+            }
+            out.push(Columns {
+                name: s.name,
+                tags: (!s.tags.is_empty()).then_some(s.tags),
+                columns: s.columns.into_iter().skip(1).collect(),
+                times,
+                values,
+            });
         }
     }
-    (out, error)
+    (out, error.or(answer.error))
 }
 
 pub(super) async fn series(SourceOf(src): SourceOf, Json(req): Json<QueryRequest>) -> Response {
-    match src.query(&req.db, &req.rp, &req.query).await {
+    match src.query_answer(&req.db, &req.rp, &req.query).await {
         Ok(answer) => {
-            let (series, error) = compact(&answer);
+            let (series, error) = compact(answer);
             Json(serde_json::json!({ "series": series, "error": error })).into_response()
         }
         Err(e) => Json(serde_json::json!({ "series": [], "error": e.to_string() })).into_response(),
@@ -91,14 +108,26 @@ mod tests {
 
     #[test]
     fn compact_columns() {
-        let answer = serde_json::json!({"results":[{"series":[{"name":"cpu","tags":{"host":"a"},"columns":["time","usage","x"],"values":[[1000,1.5,2],[2000,null,3]]}]}]});
-        let (series, error) = compact(&answer);
+        let answer: influx_client::QueryResponse = serde_json::from_value(serde_json::json!({"results":[
+            {"series":[{"name":"cpu","tags":{"host":"a"},"columns":["time","usage","x"],"values":[[1000,1.5,2],[2000,null,3],[3000]]}]},
+            {"series":[{"name":"mem","columns":["time","used"],"values":[[1000,7]]}]}
+        ]}))
+        .unwrap();
+        let (series, error) = compact(answer);
         assert!(error.is_none());
-        assert_eq!(series[0]["times"], serde_json::json!([1000, 2000]));
+        let json = serde_json::to_value(&series).unwrap();
+        assert_eq!(json[0]["times"], serde_json::json!([1000, 2000, 3000]));
         assert_eq!(
-            series[0]["values"],
-            serde_json::json!([[1.5, null], [2, 3]])
+            json[0]["values"],
+            serde_json::json!([[1.5, null, null], [2, 3, null]])
         );
-        assert_eq!(series[0]["columns"], serde_json::json!(["usage", "x"]));
+        assert_eq!(json[0]["columns"], serde_json::json!(["usage", "x"]));
+        assert_eq!(json[0]["tags"], serde_json::json!({"host": "a"}));
+        assert_eq!(json[1]["tags"], serde_json::Value::Null);
+        let failed: influx_client::QueryResponse = serde_json::from_value(
+            serde_json::json!({"results":[{"error":"database not found: x"}]}),
+        )
+        .unwrap();
+        assert_eq!(compact(failed).1.as_deref(), Some("database not found: x"));
     }
 }

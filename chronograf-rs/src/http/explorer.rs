@@ -152,7 +152,7 @@ pub(super) async fn csv(
     if let Err(refusal) = read_only(&q) {
         return *refusal;
     }
-    let answer = match src.query(&db, "", &q).await {
+    let answer = match src.query_answer(&db, "", &q).await {
         Ok(a) => a,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
@@ -169,35 +169,33 @@ pub(super) async fn csv(
         }
     };
     let mut out = String::new();
-    let (series, _) = compact(&answer);
+    let (series, _) = compact(answer);
     for s in series {
-        let columns: Vec<String> = s["columns"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(cell)
+        let columns: Vec<String> = s
+            .columns
+            .iter()
+            .map(|c| cell(&serde_json::Value::String(c.clone())))
             .collect();
         out.push_str(&format!("name,tags,time,{}\n", columns.join(",")));
-        let tags = s["tags"]
-            .as_object()
+        let tags = s
+            .tags
+            .as_ref()
             .map(|t| {
                 t.iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                    .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(",")
             })
             .unwrap_or_default();
-        let times = s["times"].as_array().cloned().unwrap_or_default();
-        for (n, t) in times.iter().enumerate() {
-            let values: Vec<String> = s["values"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|col| cell(&col[n]))
+        for (n, t) in s.times.iter().enumerate() {
+            let values: Vec<String> = s
+                .values
+                .iter()
+                .map(|col| col.get(n).map(cell).unwrap_or_default())
                 .collect();
             out.push_str(&format!(
                 "{},{},{},{}\n",
-                cell(&s["name"]),
+                cell(&serde_json::Value::String(s.name.clone())),
                 cell(&serde_json::Value::String(tags.clone())),
                 t,
                 values.join(",")
