@@ -6,6 +6,7 @@
 //! `scripts/test` builds them before running the tests.
 
 pub mod compose;
+pub mod dashboard;
 pub mod nats;
 pub mod proxy;
 

@@ -2,77 +2,15 @@
 //! writes, the chart endpoints return compact columns, assets and security headers are served;
 //! and the whole stack as processes (agent → store ← dashboard).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tick_tests::{free_port, wait_until, Daemon, Store};
-
-fn chronograf(dir: &std::path::Path, store: &Store, extra: &[&str]) -> (Daemon, u16) {
-    tick_tests::start_chronograf(dir, store, extra)
-}
-
-fn get(port: u16, path: &str) -> reqwest::blocking::Response {
-    reqwest::blocking::get(format!("http://127.0.0.1:{port}{path}")).unwrap()
-}
-
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64
-}
-
-/// Writes line protocol into the agents' database; it must be taken.
-fn write_telegraf(store: &Store, lines: String) {
-    let r = tick_tests::dashboard_client()
-        .post(store.url("/write?db=telegraf"))
-        .body(lines)
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 204, "{}", r.text().unwrap_or_default());
-}
-
-/// A store holding 5 minutes of Telegraf-shaped data for host web1 (and an ill-named host).
-fn store_with_hosts(dir: &std::path::Path) -> Store {
-    let store = Store::start(&dir.join("store"), free_port());
-    tick_tests::dashboard_client()
-        .post(store.url("/query"))
-        .form(&[("q", "CREATE DATABASE telegraf")])
-        .send()
-        .unwrap();
-    let now = now_ns();
-    let mut body = String::new();
-    for i in 0..30i64 {
-        let t = now - (30 - i) * 10_000_000_000;
-        body.push_str(&format!(
-            "cpu,cpu=cpu-total,host=web1 usage_user={},usage_idle={} {t}\n",
-            10 + i % 5,
-            80 - i % 5
-        ));
-        body.push_str(&format!(
-            "system,host=web1 load1=0.{i},uptime={}i {t}\n",
-            1000 + i * 10
-        ));
-        body.push_str(&format!(
-            "mem,host=web1 used={}i,available=4000000000i {t}\n",
-            2_000_000_000 + i
-        ));
-        body.push_str(&format!("disk,host=web1,path=/ used_percent=42.5 {t}\n"));
-        body.push_str(&format!("system,host=db<script>1 load1=1,uptime=5i {t}\n"));
-    }
-    // Uptime goes on rising a minute past now, so that the host still counts as up when a busy
-    // machine takes its time between this write and the query (its last windows are not empty).
-    for i in 30..36i64 {
-        let t = now - (30 - i) * 10_000_000_000;
-        body.push_str(&format!("system,host=web1 uptime={}i {t}\n", 1000 + i * 10));
-    }
-    write_telegraf(&store, body);
-    store
-}
+use std::time::Duration;
+use tick_tests::dashboard::{chart_series, get, host_row, store_with_hosts};
+use tick_tests::{free_port, start_chronograf, wait_until, Daemon, Store};
 
 #[test]
 fn hosts_and_host_pages_show_the_stores_data() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_hosts(dir.path());
-    let (_c, port) = chronograf(dir.path(), &store, &["--telegraf-system-interval", "10s"]);
+    let (_c, port) = start_chronograf(dir.path(), &store, &["--telegraf-system-interval", "10s"]);
 
     let page = get(port, "/sources/1/hosts");
     assert_eq!(page.headers()["x-frame-options"], "DENY");
@@ -167,7 +105,7 @@ fn the_stack_as_processes_shows_the_agents_host() {
         &[],
         &dir.path().join("agent.log"),
     );
-    let (_c, port) = chronograf(dir.path(), &store, &["--telegraf-system-interval", "1s"]);
+    let (_c, port) = start_chronograf(dir.path(), &store, &["--telegraf-system-interval", "1s"]);
     let listed = wait_until(Duration::from_secs(30), || {
         get(port, "/sources/1/hosts")
             .text()
@@ -196,235 +134,10 @@ fn the_stack_as_processes_shows_the_agents_host() {
 }
 
 #[test]
-fn canned_layouts_are_served_in_chronografs_format_and_read_from_canned_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store_with_hosts(dir.path());
-    let t = now_ns() - 5_000_000_000;
-    write_telegraf(
-        &store,
-        format!("squid,host=web1 cache_hit=7i {t}\nredis,host=web1 clients=3i {t}\n"),
-    );
-    // A layout file as Chronograf ships them (no type, no axes), and one that is not a layout.
-    let canned = dir.path().join("canned");
-    std::fs::create_dir(&canned).unwrap();
-    std::fs::write(
-        canned.join("squid.json"),
-        r#"{"id":"83c57d16-a778-43ed-8941-0f9fec3408fa","measurement":"squid","app":"squid",
-            "autoflow":true,"cells":[{"x":0,"y":0,"w":4,"h":4,"i":"a9b9f8e5","name":"Squid - Cache Hits",
-            "queries":[{"query":"SELECT non_negative_derivative(max(\"cache_hit\"), 1s) AS \"hits\" FROM \":db:\".\":rp:\".\"squid\"","groupbys":[]}]}]}"#,
-    )
-    .unwrap();
-    std::fs::write(canned.join("broken.json"), "{\"app\": ").unwrap();
-    let canned_arg = canned.display().to_string();
-    let (_c, port) = chronograf(dir.path(), &store, &["--canned-path", &canned_arg]);
-
-    let all: serde_json::Value = get(port, "/chronograf/v1/layouts").json().unwrap();
-    let all = all["layouts"].as_array().unwrap().clone();
-    assert!(all.len() > 40, "{}", all.len());
-    let cpu = all.iter().find(|l| l["measurement"] == "cpu").unwrap();
-    assert_eq!(cpu["app"], "system");
-    assert_eq!(cpu["autoflow"], true);
-    let id = cpu["id"].as_str().unwrap();
-    assert_eq!(cpu["link"]["href"], format!("/chronograf/v1/layouts/{id}"));
-    let cell = &cpu["cells"][0];
-    for key in [
-        "x", "y", "w", "h", "i", "name", "queries", "type", "axes", "colors",
-    ] {
-        assert!(!cell[key].is_null(), "cell without {key}: {cell}");
-    }
-    assert_eq!(cell["axes"]["y"]["suffix"], "%");
-    let one: serde_json::Value = get(port, &format!("/chronograf/v1/layouts/{id}"))
-        .json()
-        .unwrap();
-    assert_eq!(&one, cpu);
-    let missing = get(port, "/chronograf/v1/layouts/nope");
-    assert_eq!(missing.status().as_u16(), 404);
-    assert_eq!(
-        missing.json::<serde_json::Value>().unwrap()["message"],
-        "ID nope not found"
-    );
-    let some: serde_json::Value = get(
-        port,
-        "/chronograf/v1/layouts?app=squid&measurement=mem&app=redis",
-    )
-    .json()
-    .unwrap();
-    let mut picked: Vec<String> = some["layouts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            format!(
-                "{}/{}",
-                l["app"].as_str().unwrap(),
-                l["measurement"].as_str().unwrap()
-            )
-        })
-        .collect();
-    picked.sort();
-    assert_eq!(
-        picked,
-        [
-            "redis/redis",
-            "redis/redis_keyspace",
-            "squid/squid",
-            "system/mem"
-        ]
-    );
-
-    let (hosts, web1) = host_row(port, "web1");
-    assert_eq!(
-        web1["apps"],
-        serde_json::json!(["redis", "squid", "system"]),
-        "{hosts}"
-    );
-    let list = get(port, "/sources/1/hosts").text().unwrap();
-    assert!(list.contains("/sources/1/hosts/web1?app=squid"), "{list}");
-    let system = get(port, "/sources/1/hosts/web1").text().unwrap();
-    assert!(system.contains("CPU Usage") && !system.contains("Squid - Cache Hits"));
-    assert!(
-        system.contains("?app=squid&amp;range=1h"),
-        "a tab per app: {system}"
-    );
-    let squid = get(port, "/sources/1/hosts/web1?app=squid").text().unwrap();
-    assert!(
-        squid.contains("Squid - Cache Hits") && !squid.contains("CPU Usage"),
-        "{squid}"
-    );
-    let queries = chart_queries(&squid);
-    assert_eq!(
-        queries,
-        ["SELECT non_negative_derivative(max(\"cache_hit\"), 1s) AS \"hits\" FROM \"telegraf\"..\"squid\" WHERE time > now() - 1h AND \"host\" = 'web1' GROUP BY time(1m)"]
-    );
-}
-
-/// The host list's JSON and its row of `host`.
-fn host_row(port: u16, host: &str) -> (serde_json::Value, serde_json::Value) {
-    let hosts: serde_json::Value = get(port, "/chronograf/v1/sources/1/hosts").json().unwrap();
-    let row = hosts["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["name"] == host)
-        .cloned()
-        .unwrap_or_else(|| panic!("{host} is not listed: {hosts}"));
-    (hosts, row)
-}
-
-/// What `/chronograf/v1/sources/1/series` answers for `query` on the agents' database.
-fn chart_series(port: u16, query: &str) -> serde_json::Value {
-    tick_tests::dashboard_client()
-        .post(format!(
-            "http://127.0.0.1:{port}/chronograf/v1/sources/1/series"
-        ))
-        .json(&serde_json::json!({ "db": "telegraf", "query": query }))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap()
-}
-
-/// The `data-queries` of every chart of a page.
-fn chart_queries(html: &str) -> Vec<String> {
-    html.split("data-queries=\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .flat_map(|attr| {
-            let json = attr
-                .replace("&#34;", "\"")
-                .replace("&#39;", "'")
-                .replace("&#62;", ">")
-                .replace("&#60;", "<")
-                .replace("&amp;", "&");
-            serde_json::from_str::<Vec<String>>(&json).unwrap()
-        })
-        .collect()
-}
-
-#[test]
-fn every_built_in_layout_runs_on_the_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store_with_hosts(dir.path());
-    let (_c, port) = chronograf(dir.path(), &store, &[]);
-    let all: serde_json::Value = get(port, "/chronograf/v1/layouts").json().unwrap();
-    let layouts = all["layouts"].as_array().unwrap();
-    let t = now_ns() - 5_000_000_000;
-    let body: String = layouts
-        .iter()
-        .map(|l| format!("{},host=web2 x=1 {t}\n", l["measurement"].as_str().unwrap()))
-        .collect();
-    write_telegraf(&store, body);
-    let apps: std::collections::BTreeSet<&str> =
-        layouts.iter().map(|l| l["app"].as_str().unwrap()).collect();
-    let mut ran = 0;
-    for app in apps {
-        let html = get(port, &format!("/sources/1/hosts/web2?app={app}&range=24h"))
-            .text()
-            .unwrap();
-        let queries = chart_queries(&html);
-        assert!(!queries.is_empty(), "{app}: no charts");
-        for query in queries {
-            let answer = chart_series(port, &query);
-            assert!(answer["error"].is_null(), "{app}: {query}: {answer}");
-            ran += 1;
-        }
-    }
-    let cells: usize = layouts
-        .iter()
-        .flat_map(|l| l["cells"].as_array().unwrap())
-        .map(|c| c["queries"].as_array().unwrap().len())
-        .sum();
-    assert_eq!(ran, cells, "every cell of every layout was drawn");
-}
-
-#[test]
-fn every_measurement_of_the_agents_host_inputs_has_a_layout() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("agent.toml");
-    std::fs::write(
-        &config,
-        "[[inputs.cpu]]\n[[inputs.disk]]\n[[inputs.diskio]]\n[[inputs.mem]]\n[[inputs.swap]]\n\
-         [[inputs.system]]\n[[inputs.processes]]\n[[inputs.kernel]]\ncollect = [\"ksm\", \"psi\"]\n\
-         [[inputs.interrupts]]\n[[inputs.linux_sysctl_fs]]\n[[inputs.net]]\n[[inputs.netstat]]\n\
-         [[inputs.nstat]]\n[[inputs.internal]]\n[[inputs.procstat]]\npattern = \".\"\n\
-         [[outputs.discard]]\n",
-    )
-    .unwrap();
-    let out = std::process::Command::new(tick_tests::binary("telegraf-rs"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--test")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let gathered: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix("> "))
-        .filter_map(|l| l.split([',', ' ']).next().map(str::to_string))
-        .collect();
-    assert!(gathered.len() >= 10, "{gathered:?}");
-    let store = Store::start(&dir.path().join("store"), free_port());
-    let (_c, port) = chronograf(dir.path(), &store, &[]);
-    let all: serde_json::Value = get(port, "/chronograf/v1/layouts").json().unwrap();
-    let shown: std::collections::BTreeSet<String> = all["layouts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["measurement"].as_str().unwrap().to_string())
-        .collect();
-    let missing: Vec<&String> = gathered.difference(&shown).collect();
-    assert!(missing.is_empty(), "no layout for {missing:?}");
-}
-
-#[test]
 fn data_explorer_schema_query_and_csv() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_hosts(dir.path());
-    let (_c, port) = chronograf(dir.path(), &store, &[]);
+    let (_c, port) = start_chronograf(dir.path(), &store, &[]);
     let page = get(port, "/sources/1/chronograf/data-explorer?q=SELECT%201")
         .text()
         .unwrap();
@@ -476,7 +189,7 @@ fn data_explorer_schema_query_and_csv() {
 fn dashboards_are_created_drawn_edited_exported_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_hosts(dir.path());
-    let (mut c, port) = chronograf(dir.path(), &store, &[]);
+    let (mut c, port) = start_chronograf(dir.path(), &store, &[]);
     let http = tick_tests::dashboard_client();
     let api = |path: &str| format!("http://127.0.0.1:{port}{path}");
     let cell_query = "SELECT mean(\"usage_idle\") FROM \"cpu\" WHERE time > :dashboardTime: GROUP BY time(:interval:)";
@@ -563,7 +276,7 @@ fn dashboards_are_created_drawn_edited_exported_and_kept() {
         .unwrap();
     assert_ne!(imported["id"], exported["id"]);
     c.stop();
-    let (_c2, port) = chronograf(dir.path(), &store, &[]);
+    let (_c2, port) = start_chronograf(dir.path(), &store, &[]);
     let all: serde_json::Value = get(port, "/chronograf/v1/dashboards").json().unwrap();
     let names: Vec<&str> = all["dashboards"]
         .as_array()
@@ -597,7 +310,7 @@ fn dashboards_are_created_drawn_edited_exported_and_kept() {
 fn admin_creates_and_drops_databases_and_policies() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_hosts(dir.path());
-    let (_c, port) = chronograf(dir.path(), &store, &[]);
+    let (_c, port) = start_chronograf(dir.path(), &store, &[]);
     let http = tick_tests::dashboard_client();
     let api = |p: &str| format!("http://127.0.0.1:{port}/chronograf/v1/sources/1{p}");
     assert_eq!(
@@ -735,7 +448,7 @@ fn admin_manages_users_and_grants_on_an_auth_enabled_store() {
         .send()
         .unwrap();
     assert_eq!(bootstrap.status().as_u16(), 200);
-    let (_c, port) = chronograf(
+    let (_c, port) = start_chronograf(
         dir.path(),
         &store,
         &["--influxdb-username", "admin", "--influxdb-password", "pw"],
@@ -829,7 +542,7 @@ fn tickscripts_are_written_and_edited_through_the_kapacitor_proxy() {
     let api = free_port();
     let _k = tick_tests::start_kapacitor(dir.path(), &store, free_port(), api, "kapacitor.log");
     let kapacitor_url = format!("http://127.0.0.1:{api}");
-    let (_c, port) = chronograf(dir.path(), &store, &["--kapacitor-url", &kapacitor_url]);
+    let (_c, port) = start_chronograf(dir.path(), &store, &["--kapacitor-url", &kapacitor_url]);
     let http = tick_tests::dashboard_client();
     // The connection itself, as Chronograf's API lists it.
     let listed: serde_json::Value = get(port, "/chronograf/v1/sources/1/kapacitors")
@@ -899,7 +612,7 @@ fn tickscripts_are_written_and_edited_through_the_kapacitor_proxy() {
 fn template_variables_fill_cell_queries() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_hosts(dir.path());
-    let (_c, port) = chronograf(dir.path(), &store, &[]);
+    let (_c, port) = start_chronograf(dir.path(), &store, &[]);
     let http = tick_tests::dashboard_client();
     let dashboards = format!("http://127.0.0.1:{port}/chronograf/v1/dashboards");
     let created: serde_json::Value = http
@@ -1002,7 +715,7 @@ fn login_sessions_and_csrf_tokens_guard_everything() {
         format!("[[users]]\nname = \"ops\"\npassword-hash = \"{hash}\"\n"),
     )
     .unwrap();
-    let (_c, port) = chronograf(dir.path(), &store, &["--config", &config.to_string_lossy()]);
+    let (_c, port) = start_chronograf(dir.path(), &store, &["--config", &config.to_string_lossy()]);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -1136,7 +849,7 @@ fn sources_are_added_edited_and_removed_in_the_ui() {
         .body("seen,host=far v=7i")
         .send()
         .unwrap();
-    let (mut c, port) = chronograf(dir.path(), &first, &[]);
+    let (mut c, port) = start_chronograf(dir.path(), &first, &[]);
     let api = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
         let mut req = client.request(method, format!("http://127.0.0.1:{port}{path}"));
         if let Some(b) = body {
@@ -1199,7 +912,7 @@ fn sources_are_added_edited_and_removed_in_the_ui() {
     let (status, text) = api(reqwest::Method::DELETE, "/chronograf/v1/sources/1", None);
     assert_eq!(status, 403, "{text}");
     c.stop();
-    let (_c, port) = chronograf(dir.path(), &first, &[]);
+    let (_c, port) = start_chronograf(dir.path(), &first, &[]);
     let api = |method: reqwest::Method, path: &str| {
         let r = client
             .request(method, format!("http://127.0.0.1:{port}{path}"))
@@ -1249,7 +962,7 @@ fn the_cluster_page_shows_a_single_node_or_the_clusters_colour_and_nodes() {
         std::fs::create_dir_all(dir.path().join(sub)).unwrap();
     }
     let single = Store::start(&dir.path().join("single"), free_port());
-    let (_c, port) = chronograf(&dir.path().join("c1"), &single, &[]);
+    let (_c, port) = start_chronograf(&dir.path().join("c1"), &single, &[]);
     let html = get(port, "/sources/1/cluster").text().unwrap();
     assert!(html.contains("a single node"), "{html}");
     let json: serde_json::Value = get(port, "/chronograf/v1/sources/1/cluster")
@@ -1294,7 +1007,7 @@ fn the_cluster_page_shows_a_single_node_or_the_clusters_colour_and_nodes() {
             ("INFLUX_RS_CLUSTER_REPLICAS", "1"),
         ],
     );
-    let (_c, port) = chronograf(&dir.path().join("c2"), &node, &[]);
+    let (_c, port) = start_chronograf(&dir.path().join("c2"), &node, &[]);
     let ready = wait_until(Duration::from_secs(15), || {
         let json: serde_json::Value = get(port, "/chronograf/v1/sources/1/cluster")
             .json()
