@@ -14,11 +14,13 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub mod apache;
 pub mod cpu;
 pub mod disk;
 pub mod diskio;
 pub mod exec;
 pub mod file;
+pub mod haproxy;
 pub mod http;
 pub mod http_auth;
 pub mod http_listener_v2;
@@ -45,6 +47,7 @@ pub mod statsd;
 pub mod swap;
 pub mod system;
 pub mod tail;
+pub mod temp;
 
 /// Why a gather failed (metrics added before the failure are kept).
 #[derive(Debug, thiserror::Error)]
@@ -217,9 +220,13 @@ pub fn gathered_all(plugin: &str, errors: Vec<String>) -> Result<(), InputError>
     }
 }
 
-/// A client for status pages (`nginx`, `apache`): GET with a timeout, success statuses only.
+/// A client for status pages (`nginx`, `apache`, `haproxy`): GET with a timeout and optional
+/// basic auth, success statuses only.
 #[derive(Debug, Clone)]
-pub struct StatusPages(reqwest::Client);
+pub struct StatusPages {
+    client: reqwest::Client,
+    basic_auth: Option<(String, String)>,
+}
 
 impl StatusPages {
     /// A client whose requests give up after `timeout`.
@@ -227,8 +234,20 @@ impl StatusPages {
         reqwest::Client::builder()
             .timeout(timeout)
             .build()
-            .map(StatusPages)
+            .map(|client| StatusPages {
+                client,
+                basic_auth: None,
+            })
             .map_err(|e| InputError::Settings(e.to_string()))
+    }
+
+    /// Sends `username`/`password` with every request when either is set (the `username` and
+    /// `password` options of the web-server inputs).
+    pub fn with_basic_auth(mut self, username: &str, password: &str) -> Self {
+        if !username.is_empty() || !password.is_empty() {
+            self.basic_auth = Some((username.to_string(), password.to_string()));
+        }
+        self
     }
 
     /// The body of `url`; a failed request or a non-2xx status is an error naming the URL.
@@ -237,9 +256,11 @@ impl StatusPages {
             command: format!("GET {url}"),
             message,
         };
-        let resp = self
-            .0
-            .get(url)
+        let mut request = self.client.get(url);
+        if let Some((user, password)) = &self.basic_auth {
+            request = request.basic_auth(user, Some(password));
+        }
+        let resp = request
             .send()
             .await
             .map_err(|e| fail(influx_client::error_chain(&e)))?;
@@ -398,6 +419,9 @@ crate::registry::registry! {
     Redis => "redis", redis::RedisConfig;
     Memcached => "memcached", memcached::MemcachedConfig;
     Nginx => "nginx", nginx::NginxConfig;
+    Apache => "apache", apache::ApacheConfig;
+    Haproxy => "haproxy", haproxy::HaproxyConfig;
+    Temp => "temp", temp::TempConfig;
     Interrupts => "interrupts", interrupts::InterruptsConfig;
     LinuxSysctlFs => "linux_sysctl_fs", linux_sysctl_fs::LinuxSysctlFsConfig;
     Nstat => "nstat", nstat::NstatConfig;
