@@ -216,6 +216,29 @@ pub fn go_parse(layout: &str, text: &str) -> Result<i64, String> {
     }
 }
 
+/// [`go_parse`] with Telegraf's `*_timezone` option: a time written without a zone is read in
+/// `timezone` (an IANA name such as `Europe/Berlin`; empty, `UTC` or `Local` read UTC, the
+/// agent's zone in a container).
+pub fn go_parse_in(layout: &str, text: &str, timezone: &str) -> Result<i64, String> {
+    let utc = go_parse(layout, text)?;
+    if matches!(timezone, "" | "UTC" | "Local") || layout.starts_with("unix") {
+        return Ok(utc);
+    }
+    if strftime_of(layout).1 {
+        return Ok(utc);
+    }
+    let zone: chrono_tz::Tz = timezone
+        .parse()
+        .map_err(|_| format!("unknown timezone {timezone:?}"))?;
+    let naive = DateTime::from_timestamp_nanos(utc).naive_utc();
+    let offset = zone
+        .offset_from_local_datetime(&naive)
+        .earliest()
+        .map(|o| o.fix().local_minus_utc())
+        .ok_or_else(|| format!("{text:?} does not exist in {timezone}"))?;
+    Ok(utc - i64::from(offset) * 1_000_000_000)
+}
+
 /// The `strftime` form of a Go layout, for chrono's parser, and whether it holds a zone.
 fn strftime_of(layout: &str) -> (String, bool) {
     let mut out = String::new();

@@ -364,3 +364,38 @@ fn tail_resumes_where_it_stopped_after_a_restart() {
         assert_eq!(count, 1, "line v={v} read {count} times:\n{text}");
     }
 }
+
+#[test]
+fn json_v2_tables_under_an_input_configure_its_parser() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(
+        dir.path(),
+        "readings.json",
+        r#"{"device":{"id":"d7"},"ts":"2024-03-01T10:00:00Z","readings":[{"temp":20.5,"hum":41},{"temp":21,"hum":40}]}"#,
+    );
+    let conf = write(
+        dir.path(),
+        "t.conf",
+        &format!(
+            "[agent]\n  omit_hostname = true\n[[inputs.file]]\n  files = [{data:?}]\n  \
+             data_format = \"json_v2\"\n  [[inputs.file.json_v2]]\n    measurement_name = \"climate\"\n    \
+             timestamp_path = \"ts\"\n    timestamp_format = \"2006-01-02T15:04:05Z07:00\"\n    \
+             [[inputs.file.json_v2.tag]]\n      path = \"device.id\"\n      rename = \"device\"\n    \
+             [[inputs.file.json_v2.object]]\n      path = \"readings\"\n      unknown_option = 1\n"
+        ),
+    );
+    let out = run(&["--config", &conf, "--test"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("unknown_option"), "{stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "> climate,device=d7 hum=41,temp=20.5 1709287200000000000",
+            "> climate,device=d7 hum=40,temp=21 1709287200000000000"
+        ],
+        "{stderr}"
+    );
+}

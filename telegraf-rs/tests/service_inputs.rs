@@ -545,7 +545,11 @@ fn apache_reports_what_server_status_says() {
         .lines()
         .find_map(|l| l.strip_prefix("Scoreboard: "))
         .unwrap();
-    assert_eq!(slots as usize, scoreboard.trim().len(), "every slot counted");
+    assert_eq!(
+        slots as usize,
+        scoreboard.trim().len(),
+        "every slot counted"
+    );
     assert_eq!(ours("BusyWorkers"), auto_value(&after, "BusyWorkers"));
     assert!(ours("ServerUptimeSeconds") <= auto_value(&after, "ServerUptimeSeconds"));
 }
@@ -579,7 +583,11 @@ fn string_field(line: &str, key: &str) -> String {
         .iter()
         .find_map(|p| line.find(p.as_str()).map(|at| at + p.len()))
         .unwrap_or_else(|| panic!("no {key} in {line}"));
-    line[start..].split('"').next().unwrap_or_default().to_string()
+    line[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
@@ -651,7 +659,10 @@ fn haproxy_reports_what_show_stat_says() {
     let s1 = ours(&socket_name, "app", "s1");
     assert_eq!(tag_of(s1, "type").as_deref(), Some("server"));
     assert_eq!(string_field(s1, "status"), "DOWN");
-    assert_eq!(string_field(s1, "check_status"), row("app", "s1")["check_status"]);
+    assert_eq!(
+        string_field(s1, "check_status"),
+        row("app", "s1")["check_status"]
+    );
     assert_eq!(string_field(s1, "last_chk"), row("app", "s1")["last_chk"]);
     // The stats page gives the same proxies, tagged with its host:port.
     let by_page = ours(&format!("127.0.0.1:{port}"), "web", "FRONTEND");

@@ -139,7 +139,10 @@ mod tests {
             Some(&FieldValue::Float(129_811_861.0))
         );
         assert_eq!(m.field("CPULoad"), Some(&FieldValue::Float(6.51929)));
-        assert_eq!(m.field("ConnsAsyncClosing"), Some(&FieldValue::Float(205.0)));
+        assert_eq!(
+            m.field("ConnsAsyncClosing"),
+            Some(&FieldValue::Float(205.0))
+        );
         assert_eq!(m.field("ServerVersion"), None);
         assert_eq!(m.field("scboard_open"), Some(&FieldValue::Float(5.0)));
         assert_eq!(m.field("scboard_sending"), Some(&FieldValue::Float(27.0)));

@@ -142,7 +142,10 @@ pub fn parse_stats(
         None => return Err("empty answer".into()),
     };
     let mut columns: Vec<String> = header.iter().map(str::to_string).collect();
-    match columns.first_mut().and_then(|c| c.strip_prefix("# ").map(str::to_string)) {
+    match columns
+        .first_mut()
+        .and_then(|c| c.strip_prefix("# ").map(str::to_string))
+    {
         Some(first) if !first.is_empty() => columns[0] = first,
         _ => return Err("did not receive standard haproxy headers".into()),
     }
@@ -296,7 +299,10 @@ app,BACKEND,0,0,0,1,26212,9,1170,5952,0,0,,0,0,0,0,UP,1,1,0,,0,103,0,,1,3,0,,9,,
         assert_eq!(s1.field("active_servers"), Some(&FieldValue::UInt(1)));
         assert_eq!(s1.field("http_response.2xx"), Some(&FieldValue::UInt(9)));
         assert_eq!(s1.field("status"), Some(&FieldValue::Str("UP".into())));
-        assert_eq!(s1.field("check_status"), Some(&FieldValue::Str("L4OK".into())));
+        assert_eq!(
+            s1.field("check_status"),
+            Some(&FieldValue::Str("L4OK".into()))
+        );
         assert_eq!(s1.field("lastsess"), Some(&FieldValue::Int(6)));
         assert_eq!(s1.field("check_desc"), None);
         assert_eq!(s1.field("qlimit"), None, "empty cells are left out");

@@ -13,6 +13,7 @@ pub mod form_urlencoded;
 pub mod graphite;
 pub mod influx;
 pub mod json;
+pub mod json_v2;
 pub mod logfmt;
 pub mod prometheus;
 pub mod prometheus_text;
@@ -58,6 +59,9 @@ pub struct ParserConfig {
     /// `graphite`: what joins matched parts (`.`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub separator: Option<String>,
+    /// `json_v2`: the `[[….json_v2]]` tables.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub json_v2: Vec<json_v2::JsonV2Config>,
     /// `csv` options.
     #[serde(flatten)]
     pub csv: csv::CsvOptions,
@@ -71,6 +75,7 @@ pub const PARSER_KEYS: &[&str] = &[
     "json_name_key",
     "json_time_key",
     "json_time_format",
+    "json_v2",
     "data_type",
     "value_field_name",
     "logfmt_tag_keys",
@@ -101,6 +106,8 @@ pub enum Parser {
     Influx,
     /// Legacy JSON.
     Json(json::JsonParser),
+    /// JSON read through GJSON paths.
+    JsonV2(json_v2::JsonV2Parser),
     /// One value per body.
     Value(value::ValueParser),
     /// `key=value` lines.
@@ -129,6 +136,7 @@ impl Parser {
             match config.data_format.as_deref().unwrap_or(default_format) {
                 "influx" => Parser::Influx,
                 "json" => Parser::Json(json::JsonParser::new(config)?),
+                "json_v2" => Parser::JsonV2(json_v2::JsonV2Parser::new(&config.json_v2)?),
                 "value" => Parser::Value(value::ValueParser::new(config)?),
                 "logfmt" => Parser::Logfmt(logfmt::LogfmtParser::new(config)),
                 "form_urlencoded" => {
@@ -140,7 +148,7 @@ impl Parser {
                 other => {
                     return Err(format!(
                         "data_format {other:?} is not implemented by telegraf-rs (implemented: \
-                     influx, json, value, logfmt, form_urlencoded, csv, graphite, prometheus)"
+                     influx, json, json_v2, value, logfmt, form_urlencoded, csv, graphite, prometheus)"
                     ))
                 }
             },
@@ -153,6 +161,7 @@ impl Parser {
         match self {
             Parser::Influx => influx::parse(body, now),
             Parser::Json(p) => p.parse(body, name, now),
+            Parser::JsonV2(p) => p.parse(body, name, now),
             Parser::Value(p) => p.parse(body, name, now),
             Parser::Logfmt(p) => p.parse(body, name, now),
             Parser::FormUrlencoded(p) => p.parse(body, name, now),
