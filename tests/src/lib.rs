@@ -144,6 +144,17 @@ impl Drop for Daemon {
     }
 }
 
+/// A server a test started that is not one of ours (`nats-server`, Mosquitto): killed by PID
+/// and reaped when dropped.
+pub struct KilledOnDrop(pub Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// An influx-rs on a loopback port.
 pub struct Store {
     /// The process.

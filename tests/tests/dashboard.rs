@@ -945,16 +945,6 @@ fn sources_are_added_edited_and_removed_in_the_ui() {
     );
 }
 
-/// A `nats-server` with JetStream on a loopback port, killed by PID on drop.
-struct Nats(std::process::Child);
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_cluster_page_shows_a_single_node_or_the_clusters_colour_and_nodes() {
     let dir = tempfile::tempdir().unwrap();
@@ -982,7 +972,7 @@ fn the_cluster_page_shows_a_single_node_or_the_clusters_colour_and_nodes() {
         return;
     };
     let nats_port = free_port();
-    let _nats = Nats(
+    let _nats = tick_tests::KilledOnDrop(
         std::process::Command::new(bin)
             .args([
                 "-js",
