@@ -149,7 +149,9 @@ fn expand(argv: &[String]) -> Vec<Vec<String>> {
 }
 
 impl Exec {
-    async fn run(&self, argv: &[String]) -> Result<Vec<u8>, InputError> {
+    /// Runs one command: its output, and its exit code when it failed and that is not an
+    /// error (`ignore_error`, or a Nagios plugin, whose exit code is its state).
+    async fn run(&self, argv: &[String]) -> Result<(Vec<u8>, i64), InputError> {
         let command_line = argv.join(" ");
         let fail = |message: String| InputError::Command {
             command: command_line.clone(),
@@ -175,10 +177,17 @@ impl Exec {
         if self.config.log_stderr && !stderr.trim().is_empty() {
             tracing::info!(command = %command_line, "stderr: {}", stderr.trim());
         }
-        if !output.status.success() && !self.config.ignore_error {
+        let nagios = matches!(self.parser, Parser::Nagios);
+        if !output.status.success() && !self.config.ignore_error && !nagios {
             return Err(fail(format!("{}: {}", output.status, stderr.trim())));
         }
-        Ok(output.stdout)
+        let code = output.status.code().map_or(3, i64::from);
+        // A plugin that wrote nothing but its complaint on stderr: that is its output.
+        let stdout = match nagios && output.stdout.trim_ascii().is_empty() {
+            true => output.stderr,
+            false => output.stdout,
+        };
+        Ok((stdout, code))
     }
 }
 
@@ -200,13 +209,18 @@ impl Input for Exec {
             let runs = argvs.iter().map(|argv| self.run(argv));
             let outputs = futures::future::join_all(runs).await;
             for (argv, output) in argvs.iter().zip(outputs) {
-                match output.and_then(|body| {
-                    self.parser
+                match output.and_then(|(body, code)| {
+                    let mut metrics = self
+                        .parser
                         .parse(&body, "exec", acc.time)
                         .map_err(|message| InputError::Parse {
                             what: argv.join(" "),
                             message,
-                        })
+                        })?;
+                    if matches!(self.parser, Parser::Nagios) {
+                        crate::parsers::nagios::add_state(&mut metrics, code, acc.time);
+                    }
+                    Ok(metrics)
                 }) {
                     Ok(metrics) => metrics.into_iter().for_each(|m| acc.push(m)),
                     Err(e) => errors.push(e.to_string()),
@@ -321,6 +335,35 @@ mod tests {
         let metrics = gather_with(&mut input);
         assert_eq!(metrics[0].name, "exec");
         assert_eq!(metrics[0].field("a"), Some(&FieldValue::Float(2.0)));
+    }
+
+    #[test]
+    fn a_nagios_plugins_exit_code_is_its_state_not_an_error() {
+        let fx = fixture(&[]);
+        let script = fx.dir.path().join("check_x");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho 'X WARNING - load 7|load=7;5;10;0'\nexit 1\n",
+        )
+        .unwrap();
+        let c = ExecConfig {
+            commands: vec![CommandLine::Args(vec![
+                "sh".into(),
+                script.to_string_lossy().into_owned(),
+            ])],
+            ..config(&[], "nagios")
+        };
+        let mut input = build(&c, &fx.ctx()).unwrap();
+        let metrics = gather_with(&mut input);
+        assert_eq!(metrics[0].name, "nagios");
+        assert_eq!(metrics[0].field("warning_gt"), Some(&FieldValue::Float(5.0)));
+        let state = &metrics[1];
+        assert_eq!(state.name, "nagios_state");
+        assert_eq!(state.field("state"), Some(&FieldValue::Int(1)));
+        assert_eq!(
+            state.field("service_output"),
+            Some(&FieldValue::Str("X WARNING - load 7".into()))
+        );
     }
 
     #[test]

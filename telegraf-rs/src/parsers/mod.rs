@@ -15,6 +15,7 @@ pub mod influx;
 pub mod json;
 pub mod json_v2;
 pub mod logfmt;
+pub mod nagios;
 pub mod prometheus;
 pub mod prometheus_text;
 pub mod value;
@@ -120,6 +121,8 @@ pub enum Parser {
     Graphite(graphite::GraphiteParser),
     /// Prometheus text exposition.
     Prometheus,
+    /// A Nagios plugin's output.
+    Nagios,
 }
 
 /// Compiles `patterns` (of option `option`) into one glob set, empty when there are none.
@@ -145,10 +148,11 @@ impl Parser {
                 "csv" => Parser::Csv(csv::CsvParser::new(&config.csv)?),
                 "graphite" => Parser::Graphite(graphite::GraphiteParser::new(config)?),
                 "prometheus" => Parser::Prometheus,
+                "nagios" => Parser::Nagios,
                 other => {
                     return Err(format!(
                         "data_format {other:?} is not implemented by telegraf-rs (implemented: \
-                     influx, json, json_v2, value, logfmt, form_urlencoded, csv, graphite, prometheus)"
+                     influx, json, json_v2, value, logfmt, form_urlencoded, csv, graphite, prometheus, nagios)"
                     ))
                 }
             },
@@ -168,6 +172,7 @@ impl Parser {
             Parser::Csv(p) => p.parse(body, name, now),
             Parser::Graphite(p) => p.parse(body, now),
             Parser::Prometheus => prometheus::parse(body, now),
+            Parser::Nagios => nagios::parse(body, now),
         }
     }
 }

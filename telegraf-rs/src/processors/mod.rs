@@ -17,6 +17,7 @@ pub mod printer;
 pub mod regex;
 pub mod rename;
 pub mod strings;
+pub mod topk;
 
 /// Settings that cannot work, found when the processor is built.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,7 @@ crate::registry::registry! {
     Regex => "regex", regex::RegexConfig;
     Rename => "rename", rename::RenameConfig;
     Strings => "strings", strings::StringsConfig;
+    Topk => "topk", topk::TopkConfig;
 }
 
 /// Compiles a list of globs naming fields, tags or measurements; `None` when it is empty.
