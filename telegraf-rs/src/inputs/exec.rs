@@ -210,13 +210,13 @@ impl Input for Exec {
             let outputs = futures::future::join_all(runs).await;
             for (argv, output) in argvs.iter().zip(outputs) {
                 match output.and_then(|(body, code)| {
-                    let mut metrics = self
-                        .parser
-                        .parse(&body, "exec", acc.time)
-                        .map_err(|message| InputError::Parse {
-                            what: argv.join(" "),
-                            message,
-                        })?;
+                    let mut metrics =
+                        self.parser
+                            .parse(&body, "exec", acc.time)
+                            .map_err(|message| InputError::Parse {
+                                what: argv.join(" "),
+                                message,
+                            })?;
                     if matches!(self.parser, Parser::Nagios) {
                         crate::parsers::nagios::add_state(&mut metrics, code, acc.time);
                     }
@@ -356,7 +356,10 @@ mod tests {
         let mut input = build(&c, &fx.ctx()).unwrap();
         let metrics = gather_with(&mut input);
         assert_eq!(metrics[0].name, "nagios");
-        assert_eq!(metrics[0].field("warning_gt"), Some(&FieldValue::Float(5.0)));
+        assert_eq!(
+            metrics[0].field("warning_gt"),
+            Some(&FieldValue::Float(5.0))
+        );
         let state = &metrics[1];
         assert_eq!(state.name, "nagios_state");
         assert_eq!(state.field("state"), Some(&FieldValue::Int(1)));

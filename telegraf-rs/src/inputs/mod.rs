@@ -45,6 +45,7 @@ pub mod redis;
 pub mod socket_listener;
 pub mod statsd;
 pub mod swap;
+pub mod syslog;
 pub mod system;
 pub mod tail;
 pub mod temp;
@@ -435,6 +436,7 @@ crate::registry::registry! {
     HttpListenerV2 => "http_listener_v2", http_listener_v2::HttpListenerV2Config;
     Netstat => "netstat", netstat::NetstatConfig;
     SocketListener => "socket_listener", socket_listener::SocketListenerConfig;
+    Syslog => "syslog", syslog::SyslogConfig;
 }
 
 /// Splits `Key:   123 kB` lines (`/proc/meminfo`, `/proc/vmstat` style) into name and number.

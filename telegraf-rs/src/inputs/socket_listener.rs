@@ -33,10 +33,53 @@ pub struct SocketListenerConfig {
     pub parser: ParserConfig,
 }
 
-enum Socket {
+/// A bound listening socket (`socket_listener`, `syslog`).
+pub(crate) enum Socket {
+    /// A TCP listener.
     Tcp(std::net::TcpListener),
+    /// A UDP socket.
     Udp(std::net::UdpSocket),
+    /// A Unix stream listener.
     Unix(std::os::unix::net::UnixListener),
+}
+
+/// Binds `address` (`tcp://:8094`, `udp://127.0.0.1:8094`, `tcp4://`, `udp6://`,
+/// `unix:///path`) now, non-blocking, so that a busy port fails the start; the error says why.
+pub(crate) fn bind(address: &str) -> Result<Socket, String> {
+    let (scheme, rest) = address
+        .split_once("://")
+        .ok_or_else(|| "expected scheme://address".to_string())?;
+    let host_port = |rest: &str| {
+        if rest.starts_with(':') {
+            format!("0.0.0.0{rest}")
+        } else {
+            rest.to_string()
+        }
+    };
+    let io = |e: std::io::Error| e.to_string();
+    Ok(match scheme {
+        "tcp" | "tcp4" | "tcp6" => {
+            let l = std::net::TcpListener::bind(host_port(rest)).map_err(io)?;
+            l.set_nonblocking(true).map_err(io)?;
+            Socket::Tcp(l)
+        }
+        "udp" | "udp4" | "udp6" => {
+            let s = std::net::UdpSocket::bind(host_port(rest)).map_err(io)?;
+            s.set_nonblocking(true).map_err(io)?;
+            Socket::Udp(s)
+        }
+        "unix" => {
+            let _ = std::fs::remove_file(rest);
+            let l = std::os::unix::net::UnixListener::bind(rest).map_err(io)?;
+            l.set_nonblocking(true).map_err(io)?;
+            Socket::Unix(l)
+        }
+        other => {
+            return Err(format!(
+                "scheme {other:?} is not implemented by telegraf-rs"
+            ))
+        }
+    })
 }
 
 /// Builds the input and binds its socket now, so a busy port fails the start.
@@ -45,49 +88,9 @@ pub fn build(
     _: &BuildContext,
 ) -> Result<Box<dyn Input>, InputError> {
     let parser = Parser::new(&config.parser, "influx").map_err(InputError::Settings)?;
-    let settings = |m: String| {
+    let socket = bind(&config.service_address).map_err(|m| {
         InputError::Settings(format!("service_address {:?}: {m}", config.service_address))
-    };
-    let (scheme, rest) = config
-        .service_address
-        .split_once("://")
-        .ok_or_else(|| settings("expected scheme://address".into()))?;
-    let host_port = |rest: &str| {
-        if rest.starts_with(':') {
-            format!("0.0.0.0{rest}")
-        } else {
-            rest.to_string()
-        }
-    };
-    let socket = match scheme {
-        "tcp" | "tcp4" | "tcp6" => {
-            let l = std::net::TcpListener::bind(host_port(rest))
-                .map_err(|e| settings(e.to_string()))?;
-            l.set_nonblocking(true)
-                .map_err(|e| settings(e.to_string()))?;
-            Socket::Tcp(l)
-        }
-        "udp" | "udp4" | "udp6" => {
-            let s =
-                std::net::UdpSocket::bind(host_port(rest)).map_err(|e| settings(e.to_string()))?;
-            s.set_nonblocking(true)
-                .map_err(|e| settings(e.to_string()))?;
-            Socket::Udp(s)
-        }
-        "unix" => {
-            let _ = std::fs::remove_file(rest);
-            let l = std::os::unix::net::UnixListener::bind(rest)
-                .map_err(|e| settings(e.to_string()))?;
-            l.set_nonblocking(true)
-                .map_err(|e| settings(e.to_string()))?;
-            Socket::Unix(l)
-        }
-        other => {
-            return Err(settings(format!(
-                "scheme {other:?} is not implemented by telegraf-rs"
-            )))
-        }
-    };
+    })?;
     Ok(Box::new(SocketListener {
         config: config.clone(),
         parser: Arc::new(parser),
@@ -124,7 +127,7 @@ async fn serve_socket(
     parser: Arc<Parser>,
     sink: mpsc::Sender<Vec<Metric>>,
 ) -> std::io::Result<()> {
-    let errors = Arc::new(ErrorLog::new());
+    let errors = Arc::new(ErrorLog::new("socket_listener"));
     match socket {
         Socket::Tcp(l) => {
             let listener = tokio::net::TcpListener::from_std(l)?;
@@ -206,14 +209,17 @@ pub const LOGGED_BYTES: usize = 1024;
 
 /// Keeps the parse-error log to [`ERRORS_PER_SECOND`], whatever the clients send.
 #[derive(Debug)]
-struct ErrorLog {
+pub(crate) struct ErrorLog {
+    plugin: &'static str,
     window: std::sync::Mutex<(Instant, u64)>,
     suppressed: AtomicU64,
 }
 
 impl ErrorLog {
-    fn new() -> ErrorLog {
+    /// A log of `plugin`'s errors that has logged nothing yet.
+    pub(crate) fn new(plugin: &'static str) -> ErrorLog {
         ErrorLog {
+            plugin,
             window: std::sync::Mutex::new((Instant::now(), 0)),
             suppressed: AtomicU64::new(0),
         }
@@ -221,7 +227,7 @@ impl ErrorLog {
 
     /// Whether one more message may be logged now; when a new second starts, how many were
     /// left out in the ones before is logged first.
-    fn allow(&self) -> bool {
+    pub(crate) fn allow(&self) -> bool {
         let mut w = self
             .window
             .lock()
@@ -230,7 +236,7 @@ impl ErrorLog {
             *w = (Instant::now(), 0);
             let left_out = self.suppressed.swap(0, Ordering::Relaxed);
             if left_out > 0 {
-                tracing::warn!("socket_listener: {left_out} more parse errors not logged");
+                tracing::warn!("{}: {left_out} more parse errors not logged", self.plugin);
             }
         }
         if w.1 < ERRORS_PER_SECOND {
@@ -244,7 +250,7 @@ impl ErrorLog {
 }
 
 /// At most [`LOGGED_BYTES`] of `data`, as text, marked when cut.
-fn shown(data: &[u8]) -> String {
+pub(crate) fn shown(data: &[u8]) -> String {
     let text = String::from_utf8_lossy(&data[..data.len().min(LOGGED_BYTES)]);
     let text = text.trim_end();
     if data.len() > LOGGED_BYTES {
@@ -491,7 +497,7 @@ mod tests {
 
     #[test]
     fn parse_errors_are_logged_cut_and_rate_limited() {
-        let log = ErrorLog::new();
+        let log = ErrorLog::new("socket_listener");
         let allowed = (0..1000).filter(|_| log.allow()).count() as u64;
         assert_eq!(allowed, ERRORS_PER_SECOND);
         assert_eq!(

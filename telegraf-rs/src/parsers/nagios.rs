@@ -10,9 +10,8 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 /// `label=value…` items of a perfdata text (labels may be quoted and hold spaces).
-static ITEM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"('[^']*'|[^=\s]+)=\S+").unwrap_or_else(|e| unreachable!("{e}"))
-});
+static ITEM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"('[^']*'|[^=\s]+)=\S+").unwrap_or_else(|e| unreachable!("{e}")));
 
 /// One item: label, value, unit, warning, critical, min, max.
 static PERFDATA: LazyLock<Regex> = LazyLock::new(|| {
@@ -186,8 +185,15 @@ mod tests {
             Some(f64::from_bits(1)),
             "`~` is the smallest float"
         );
-        assert_eq!(metrics[2].field("critical_gt").and_then(|v| v.as_f64()), Some(30.0));
-        assert!(out[3].contains("warning_gt=970") && !out[3].contains("critical"), "{}", out[3]);
+        assert_eq!(
+            metrics[2].field("critical_gt").and_then(|v| v.as_f64()),
+            Some(30.0)
+        );
+        assert!(
+            out[3].contains("warning_gt=970") && !out[3].contains("critical"),
+            "{}",
+            out[3]
+        );
         assert_eq!(
             state.field("service_output"),
             Some(&crate::metric::FieldValue::Str(
@@ -198,11 +204,17 @@ mod tests {
 
     #[test]
     fn undetermined_values_and_bad_first_lines() {
-        assert_eq!(lines("UNKNOWN | x=U;1;2"), ["nagios_state service_output=\"UNKNOWN\" 0"]);
+        assert_eq!(
+            lines("UNKNOWN | x=U;1;2"),
+            ["nagios_state service_output=\"UNKNOWN\" 0"]
+        );
         assert!(parse(b"a | b | c", 0).is_err());
         let mut m = parse(b"OK", 0).unwrap();
         add_state(&mut m, 2, 0);
-        assert_eq!(m[0].field("state"), Some(&crate::metric::FieldValue::Int(2)));
+        assert_eq!(
+            m[0].field("state"),
+            Some(&crate::metric::FieldValue::Int(2))
+        );
         let mut none = Vec::new();
         add_state(&mut none, 3, 5);
         assert_eq!(none[0].name, "nagios_state");

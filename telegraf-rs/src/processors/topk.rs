@@ -236,7 +236,9 @@ mod tests {
             cpu("b", 5.0, 1),
             cpu("c", 3.0, 1),
             cpu("a", 10.0, 2),
-            Metric::new("cpu", 3).with_tag("host", "d").with_field("text", "x"),
+            Metric::new("cpu", 3)
+                .with_tag("host", "d")
+                .with_field("text", "x"),
         ]
     }
 
