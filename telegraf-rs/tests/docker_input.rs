@@ -1,0 +1,176 @@
+//! `inputs.docker` against the Docker engine this machine runs: a container the test makes
+//! (an image built `FROM scratch` out of Debian's `sleep` and the libraries it links, so no
+//! image is pulled) with a memory limit, a label and an environment variable, and what the
+//! agent reports of it checked against `docker inspect` and `docker info`.
+
+mod common;
+
+use common::{field_of, tag_of, test_run};
+use std::process::Command;
+
+/// `docker` with `args`: its output, trimmed; `None` when it failed.
+fn docker(args: &[&str]) -> Option<String> {
+    let out = Command::new("docker").args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Removes the test's container and image (by id) when dropped.
+struct Cleanup {
+    container: Option<String>,
+    image: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(id) = &self.container {
+            let _ = docker(&["rm", "-f", id]);
+        }
+        let _ = docker(&["rmi", "-f", &self.image]);
+    }
+}
+
+/// Builds an image holding only `/bin/sleep` and its libraries; its tag.
+fn sleep_image(dir: &std::path::Path, tag: &str) -> Option<String> {
+    let root = dir.join("rootfs");
+    let sleep = std::path::Path::new("/bin/sleep");
+    std::fs::create_dir_all(root.join("bin")).ok()?;
+    std::fs::copy(sleep, root.join("bin/sleep")).ok()?;
+    let ldd = Command::new("ldd").arg(sleep).output().ok()?;
+    for lib in String::from_utf8_lossy(&ldd.stdout)
+        .split_whitespace()
+        .filter(|w| w.starts_with('/'))
+    {
+        let target = root.join(lib.trim_start_matches('/'));
+        std::fs::create_dir_all(target.parent()?).ok()?;
+        std::fs::copy(lib, &target).ok()?;
+    }
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM scratch\nCOPY rootfs/ /\nCMD [\"/bin/sleep\", \"600\"]\n",
+    )
+    .ok()?;
+    docker(&["build", "-q", "-t", tag, &dir.to_string_lossy()])
+}
+
+#[test]
+fn docker_reports_what_the_engine_says_of_a_container() {
+    if docker(&["info", "-f", "{{.ID}}"]).is_none() {
+        assert!(
+            std::env::var("CI").ok().as_deref() != Some("true"),
+            "the Docker engine is required under CI=true"
+        );
+        eprintln!("SKIPPED: no Docker engine answers");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pid = std::process::id();
+    let tag = format!("tick-rs-docker-input:{pid}");
+    let name = format!("tick-docker-input-{pid}");
+    let image = sleep_image(dir.path(), &tag).expect("building the test image");
+    let mut cleanup = Cleanup {
+        container: None,
+        image,
+    };
+    let id = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--memory",
+        "64m",
+        "--label",
+        "app=tick-test",
+        "--label",
+        "secret=hidden",
+        "--env",
+        "JAVA_HOME=/opt/java",
+        &tag,
+    ])
+    .expect("starting the test container");
+    cleanup.container = Some(id.clone());
+
+    let lines = test_run(
+        dir.path(),
+        &format!(
+            "[agent]\n  omit_hostname = true\n[[inputs.docker]]\n  endpoint = \"unix:///var/run/docker.sock\"\n  \
+             container_name_include = [\"{name}\"]\n  docker_label_include = [\"app\"]\n  perdevice = false\n  \
+             perdevice_include = []\n  total = true\n"
+        ),
+    );
+    let of = |measurement: &str| -> Vec<&String> {
+        lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("{measurement},")))
+            .collect()
+    };
+    let inspect = |format: &str| docker(&["inspect", "-f", format, &id]).unwrap();
+
+    let engine = of("docker");
+    let info_name = docker(&["info", "-f", "{{.Name}}"]).unwrap();
+    assert!(
+        engine
+            .iter()
+            .any(|l| tag_of(l, "engine_host").as_deref() == Some(info_name.as_str())),
+        "{engine:?}"
+    );
+    let version = docker(&["version", "-f", "{{.Server.Version}}"]).unwrap();
+    assert!(
+        engine
+            .iter()
+            .all(|l| tag_of(l, "server_version").as_deref() == Some(version.as_str())),
+        "{engine:?}"
+    );
+    assert!(
+        engine.iter().any(|l| field_of(l, "memory_total").is_some()),
+        "{engine:?}"
+    );
+
+    let status = of("docker_container_status");
+    assert_eq!(status.len(), 1, "only the test's container: {lines:#?}");
+    let status = status[0];
+    assert_eq!(tag_of(status, "container_name"), Some(name.clone()));
+    assert_eq!(
+        tag_of(status, "container_image").as_deref(),
+        Some("tick-rs-docker-input")
+    );
+    assert_eq!(tag_of(status, "container_version"), Some(pid.to_string()));
+    assert_eq!(
+        tag_of(status, "container_status").as_deref(),
+        Some("running")
+    );
+    assert_eq!(tag_of(status, "app").as_deref(), Some("tick-test"));
+    assert_eq!(tag_of(status, "secret"), None, "not an included label");
+    assert_eq!(tag_of(status, "JAVA_HOME").as_deref(), Some("/opt/java"));
+    assert_eq!(
+        field_of(status, "pid"),
+        Some(format!("{}i", inspect("{{.State.Pid}}")))
+    );
+    assert_eq!(field_of(status, "container_id"), Some(format!("\"{id}\"")));
+    assert_eq!(field_of(status, "oomkilled").as_deref(), Some("false"));
+
+    let mem = of("docker_container_mem");
+    assert_eq!(
+        field_of(mem[0], "limit"),
+        Some(format!("{}i", inspect("{{.HostConfig.Memory}}"))),
+        "the 64 MiB limit"
+    );
+    let cpu = of("docker_container_cpu");
+    assert!(
+        cpu.iter()
+            .any(|l| tag_of(l, "cpu").as_deref() == Some("cpu-total")),
+        "{cpu:?}"
+    );
+    assert!(
+        cpu.iter()
+            .all(|l| tag_of(l, "cpu").as_deref() == Some("cpu-total")),
+        "no per-CPU metrics with perdevice_include = []: {cpu:?}"
+    );
+    assert!(
+        of("docker_container_net")
+            .iter()
+            .any(|l| tag_of(l, "network").as_deref() == Some("total")),
+        "{lines:#?}"
+    );
+}
