@@ -399,3 +399,46 @@ fn json_v2_tables_under_an_input_configure_its_parser() {
         "{stderr}"
     );
 }
+
+#[test]
+fn grok_patterns_read_an_access_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "access.log",
+        "192.168.1.10 - - [06/Dec/2026:10:00:00 +0000] \"GET /index.html HTTP/1.1\" 200 512 \"-\" \"curl/8.0\"\n\
+         not an access log line\n\
+         192.168.1.11 - bob [06/Dec/2026:10:00:00 +0000] \"POST /api HTTP/1.1\" 503 - \"-\" \"python\"\n",
+    );
+    let conf = write(
+        dir.path(),
+        "t.conf",
+        &format!(
+            "[agent]\n  omit_hostname = true\n[[inputs.file]]\n  files = [{log:?}]\n  \
+             data_format = \"grok\"\n  grok_patterns = [\"%{{COMBINED_LOG_FORMAT}}\"]\n  \
+             name_override = \"access\"\n"
+        ),
+    );
+    let out = run(&["--config", &conf, "--test"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "the line that is no access log is skipped: {text}");
+    assert!(
+        lines[0].starts_with("> access,resp_code=200,verb=GET "),
+        "{text}"
+    );
+    assert!(lines[0].contains("resp_bytes=512i"), "{text}");
+    assert!(lines[0].ends_with(" 1796551200000000000"), "{text}");
+    assert!(
+        lines[1].starts_with("> access,resp_code=503,verb=POST ")
+            && lines[1].contains("auth=\"bob\"")
+            && !lines[1].contains("resp_bytes"),
+        "{text}"
+    );
+    assert!(
+        lines[1].ends_with(" 1796551200001000000"),
+        "the repeated second is moved on: {text}"
+    );
+}

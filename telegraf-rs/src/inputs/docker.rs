@@ -5,7 +5,8 @@
 //! `cpu-total`), `docker_container_net` (per network and `total`) and
 //! `docker_container_blkio` (per device and `total`), tagged `engine_host`, `server_version`,
 //! `container_name`, `container_image`, `container_version`, `container_status`, the
-//! container's labels and chosen environment variables.
+//! container's labels and chosen environment variables. Swarm services (`gather_services`)
+//! and storage objects are not implemented: those options are warned about as unknown.
 
 use super::{gathered_all, Accumulator, BuildContext, GatherFuture, Input, InputError};
 use crate::metric::Metric;
@@ -23,8 +24,6 @@ use std::collections::{BTreeMap, HashMap};
 pub struct DockerConfig {
     /// `unix:///var/run/docker.sock`, `tcp://host:2375`, or `ENV` (`DOCKER_HOST`).
     pub endpoint: String,
-    /// Swarm services (not implemented: a warning when set).
-    pub gather_services: bool,
     /// Deprecated list of container names to report (all when empty).
     pub container_names: Vec<String>,
     /// Adds `source` = the container's short id.
@@ -59,7 +58,6 @@ impl Default for DockerConfig {
     fn default() -> Self {
         DockerConfig {
             endpoint: "unix:///var/run/docker.sock".into(),
-            gather_services: false,
             container_names: Vec::new(),
             source_tag: false,
             container_name_include: Vec::new(),
@@ -128,9 +126,6 @@ pub fn build(c: &DockerConfig, _: &BuildContext) -> Result<Box<dyn Input>, Input
         Docker::connect_with_unix(&endpoint, timeout, version)
     }
     .map_err(|e| InputError::Settings(format!("endpoint {endpoint:?}: {e}")))?;
-    if c.gather_services {
-        tracing::warn!("[inputs.docker] gather_services (swarm) is not implemented by telegraf-rs");
-    }
     let mut perdevice = c.perdevice_include.clone();
     if c.perdevice {
         for extra in ["network", "blkio"] {

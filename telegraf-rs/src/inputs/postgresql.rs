@@ -2,11 +2,11 @@
 //! database) and `pg_stat_bgwriter`, read through `tokio-postgres` as Telegraf reads them:
 //! measurement `postgresql`, tags `server` (the connection string without its secrets) and
 //! `db`, every column a field with its SQL type (integers, floats, names), `stats_reset` and
-//! other times left out.
+//! other times left out. Each gather connects anew, so `max_lifetime` and
+//! `prepared_statements` have nothing to act on: they are warned about as unknown.
 
 use super::{Accumulator, BuildContext, GatherFuture, Input, InputError};
 use crate::metric::Metric;
-use crate::options::GoDuration;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -27,10 +27,6 @@ pub struct PostgresqlConfig {
     pub databases: Vec<String>,
     /// All databases but these.
     pub ignored_databases: Vec<String>,
-    /// How long a connection is kept (accepted for Telegraf's configs: each gather connects).
-    pub max_lifetime: Option<GoDuration>,
-    /// Accepted for Telegraf's configs (queries here are not prepared).
-    pub prepared_statements: Option<bool>,
 }
 
 /// Builds the input; the address must parse.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub mod csv;
 pub mod form_urlencoded;
 pub mod graphite;
+pub mod grok;
 pub mod influx;
 pub mod json;
 pub mod json_v2;
@@ -60,6 +61,24 @@ pub struct ParserConfig {
     /// `graphite`: what joins matched parts (`.`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub separator: Option<String>,
+    /// `grok`: the patterns tried on each line, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grok_patterns: Vec<String>,
+    /// `grok`: deprecated names of patterns to try (`%{NAME}`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grok_named_patterns: Vec<String>,
+    /// `grok`: `NAME regex` lines defining more patterns.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub grok_custom_patterns: String,
+    /// `grok`: files of `NAME regex` lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grok_custom_pattern_files: Vec<String>,
+    /// `grok`: the zone of times written without one.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub grok_timezone: String,
+    /// `grok`: `auto` (default) moves repeated times apart; `disable` keeps them.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub grok_unique_timestamp: String,
     /// `json_v2`: the `[[….json_v2]]` tables.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub json_v2: Vec<json_v2::JsonV2Config>,
@@ -77,6 +96,12 @@ pub const PARSER_KEYS: &[&str] = &[
     "json_time_key",
     "json_time_format",
     "json_v2",
+    "grok_patterns",
+    "grok_named_patterns",
+    "grok_custom_patterns",
+    "grok_custom_pattern_files",
+    "grok_timezone",
+    "grok_unique_timestamp",
     "data_type",
     "value_field_name",
     "logfmt_tag_keys",
@@ -123,6 +148,8 @@ pub enum Parser {
     Prometheus,
     /// A Nagios plugin's output.
     Nagios,
+    /// Lines matched by grok patterns.
+    Grok(grok::GrokParser),
 }
 
 /// Compiles `patterns` (of option `option`) into one glob set, empty when there are none.
@@ -149,10 +176,11 @@ impl Parser {
                 "graphite" => Parser::Graphite(graphite::GraphiteParser::new(config)?),
                 "prometheus" => Parser::Prometheus,
                 "nagios" => Parser::Nagios,
+                "grok" => Parser::Grok(grok::GrokParser::new(config)?),
                 other => {
                     return Err(format!(
                         "data_format {other:?} is not implemented by telegraf-rs (implemented: \
-                     influx, json, json_v2, value, logfmt, form_urlencoded, csv, graphite, prometheus, nagios)"
+                     influx, json, json_v2, value, logfmt, form_urlencoded, csv, graphite, prometheus, nagios, grok)"
                     ))
                 }
             },
@@ -173,6 +201,7 @@ impl Parser {
             Parser::Graphite(p) => p.parse(body, now),
             Parser::Prometheus => prometheus::parse(body, now),
             Parser::Nagios => nagios::parse(body, now),
+            Parser::Grok(p) => p.parse(body, name, now),
         }
     }
 }

@@ -44,8 +44,6 @@ pub struct SyslogConfig {
     pub max_connections: usize,
     /// Close a stream connection idle this long (0: never).
     pub read_timeout: GoDuration,
-    /// TCP keep-alive period (accepted for Telegraf's configs; the OS default is used).
-    pub keep_alive_period: Option<GoDuration>,
 }
 
 impl Default for SyslogConfig {
@@ -59,7 +57,6 @@ impl Default for SyslogConfig {
             sdparam_separator: "_".into(),
             max_connections: 0,
             read_timeout: GoDuration::default(),
-            keep_alive_period: None,
         }
     }
 }
