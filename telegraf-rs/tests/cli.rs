@@ -424,7 +424,11 @@ fn grok_patterns_read_an_access_log() {
     assert!(out.status.success(), "{stderr}");
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "the line that is no access log is skipped: {text}");
+    assert_eq!(
+        lines.len(),
+        2,
+        "the line that is no access log is skipped: {text}"
+    );
     assert!(
         lines[0].starts_with("> access,resp_code=200,verb=GET "),
         "{text}"

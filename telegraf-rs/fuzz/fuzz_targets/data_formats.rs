@@ -1,5 +1,6 @@
-//! Bodies the listeners and pollers receive from the network, in every text data format
-//! (`graphite`, `logfmt`, `csv`, `value`, `form_urlencoded`, `influx`, `prometheus`): never a
+//! Bodies the listeners and pollers receive from the network, in every data format
+//! (`graphite`, `logfmt`, `csv`, `value`, `form_urlencoded`, `influx`, `prometheus`, `nagios`,
+//! `collectd`, `grok`, `json_v2`): never a
 //! panic, and every metric a parser accepts serializes to line protocol that parses back
 //! (or is refused as unwritable).
 #![no_main]
@@ -10,7 +11,7 @@ use telegraf_rs::parsers::{Parser, ParserConfig};
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else { return };
     let mut config = ParserConfig::default();
-    let format = match selector % 7 {
+    let format = match selector % 11 {
         0 => {
             config.templates = vec!["a.* .host.measurement* x=y".into(), "field*".into()];
             config.separator = Some("_".into());
@@ -28,6 +29,22 @@ fuzz_target!(|data: &[u8]| {
         }
         4 => "form_urlencoded",
         5 => "influx",
+        6 => "nagios",
+        7 => "collectd",
+        8 => {
+            config.grok_patterns = vec!["%{COMBINED_LOG_FORMAT}".into(), "%{SYSLOGLINE}".into()];
+            "grok"
+        }
+        9 => {
+            config.json_v2 = vec![telegraf_rs::parsers::json_v2::JsonV2Config {
+                object: vec![telegraf_rs::parsers::json_v2::ObjectConfig {
+                    path: "@this".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }];
+            "json_v2"
+        }
         _ => "prometheus",
     };
     config.data_format = Some(format.into());

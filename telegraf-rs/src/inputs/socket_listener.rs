@@ -371,9 +371,13 @@ async fn datagrams(
             }
         };
         let mut batch = Vec::new();
-        // One bad line must not lose the datagram's other lines.
-        for line in buf[..n].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            parse_into(&parser, line, &mut batch, errors);
+        if parser.is_binary() {
+            parse_into(&parser, &buf[..n], &mut batch, errors);
+        } else {
+            // One bad line must not lose the datagram's other lines.
+            for line in buf[..n].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                parse_into(&parser, line, &mut batch, errors);
+            }
         }
         if !batch.is_empty() && sink.send(batch).await.is_err() {
             return;
@@ -394,9 +398,24 @@ mod tests {
         mpsc::Receiver<Vec<Metric>>,
         tokio::runtime::Runtime,
     ) {
+        listener_of(address, "influx")
+    }
+
+    fn listener_of(
+        address: &str,
+        format: &str,
+    ) -> (
+        Box<dyn Input>,
+        mpsc::Receiver<Vec<Metric>>,
+        tokio::runtime::Runtime,
+    ) {
         let fx = fixture(&[]);
         let config = SocketListenerConfig {
             service_address: address.into(),
+            parser: ParserConfig {
+                data_format: Some(format.into()),
+                ..ParserConfig::default()
+            },
             ..SocketListenerConfig::default()
         };
         let mut input = build(&config, &fx.ctx()).unwrap();
@@ -521,6 +540,28 @@ mod tests {
         let got = receive(&rt, &mut rx, 2);
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].time, 7);
+    }
+
+    #[test]
+    fn collectd_packets_are_parsed_whole() {
+        let port = free_port();
+        let (_input, mut rx, rt) = listener_of(&format!("udp://127.0.0.1:{port}"), "collectd");
+        let list = crate::parsers::collectd::ValueList {
+            host: "h".into(),
+            time: 10_000_000_000,
+            plugin: "cpu".into(),
+            kind: "percent".into(),
+            // A value whose bytes hold a newline must not split the packet.
+            values: vec![f64::from_le_bytes([b'\n'; 8]), 2.0],
+            ..Default::default()
+        };
+        let packet = crate::parsers::collectd::tests::encode(&[list]);
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.send_to(&packet, ("127.0.0.1", port)).unwrap();
+        let got = receive(&rt, &mut rx, 2);
+        let names: Vec<&str> = got.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["cpu_0", "cpu_1"]);
+        assert_eq!(got[1].tags["host"], "h");
     }
 
     #[test]

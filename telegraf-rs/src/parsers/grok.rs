@@ -70,7 +70,12 @@ impl GrokParser {
     /// Compiles `grok_patterns` with the built-in, custom and file patterns.
     pub fn new(config: &ParserConfig) -> Result<Self, String> {
         let mut patterns = config.grok_patterns.clone();
-        patterns.extend(config.grok_named_patterns.iter().map(|n| format!("%{{{n}}}")));
+        patterns.extend(
+            config
+                .grok_named_patterns
+                .iter()
+                .map(|n| format!("%{{{n}}}")),
+        );
         if patterns.is_empty() {
             return Err("grok_patterns: at least one pattern is needed".into());
         }
@@ -219,9 +224,7 @@ impl GrokParser {
             return time;
         }
         let n = i64::from(repeats.fetch_add(1, Ordering::Relaxed) + 1);
-        let zeros = (1..=18)
-            .take_while(|d| time % 10i64.pow(*d) == 0)
-            .count();
+        let zeros = (1..=18).take_while(|d| time % 10i64.pow(*d) == 0).count();
         let step = match zeros {
             0..=5 => 1,
             6..=8 => 1_000,
@@ -264,7 +267,10 @@ mod tests {
         assert_eq!(m.tags["resp_code"], "200");
         assert_eq!(m.field("resp_bytes"), Some(&FieldValue::Int(2326)));
         assert_eq!(m.field("http_version"), Some(&FieldValue::Float(1.0)));
-        assert_eq!(m.field("client_ip"), Some(&FieldValue::Str("127.0.0.1".into())));
+        assert_eq!(
+            m.field("client_ip"),
+            Some(&FieldValue::Str("127.0.0.1".into()))
+        );
         assert_eq!(m.field("auth"), Some(&FieldValue::Str("frank".into())));
         assert_eq!(
             m.field("referrer"),
@@ -299,7 +305,10 @@ mod tests {
         assert_eq!(m.field("secret"), None);
         assert_eq!(m.field("w"), Some(&FieldValue::Str("done".into())));
         assert_eq!(m.time, 1_709_287_200_000_000_000);
-        assert!(p.parse(b"nothing matches this", "file", 0).unwrap().is_empty());
+        assert!(p
+            .parse(b"nothing matches this", "file", 0)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -307,7 +316,11 @@ mod tests {
         let p = parser(&["%{SYSLOGTIMESTAMP:t:ts-syslog} %{WORD:w}"], "");
         let now = 1_700_000_000_000_000_000; // 2023-11-14
         let out = p
-            .parse(b"Mar  1 10:00:00 a\nMar  1 10:00:00 b\nMar  1 10:00:01 c\n", "x", now)
+            .parse(
+                b"Mar  1 10:00:00 a\nMar  1 10:00:00 b\nMar  1 10:00:01 c\n",
+                "x",
+                now,
+            )
             .unwrap();
         let times: Vec<i64> = out.iter().map(|m| m.time).collect();
         assert_eq!(times[1] - times[0], 1_000_000, "whole seconds move by 1 ms");

@@ -8,6 +8,7 @@
 use crate::metric::Metric;
 use serde::{Deserialize, Serialize};
 
+pub mod collectd;
 pub mod csv;
 pub mod form_urlencoded;
 pub mod graphite;
@@ -79,6 +80,15 @@ pub struct ParserConfig {
     /// `grok`: `auto` (default) moves repeated times apart; `disable` keeps them.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub grok_unique_timestamp: String,
+    /// `collectd`: types.db files naming the data sources of each type.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub collectd_typesdb: Vec<String>,
+    /// `collectd`: `none` (the only level implemented), `sign` or `encrypt`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub collectd_security_level: String,
+    /// `collectd`: `split` (a metric per value) or `join` (a field per value).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub collectd_parse_multivalue: String,
     /// `json_v2`: the `[[….json_v2]]` tables.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub json_v2: Vec<json_v2::JsonV2Config>,
@@ -96,6 +106,9 @@ pub const PARSER_KEYS: &[&str] = &[
     "json_time_key",
     "json_time_format",
     "json_v2",
+    "collectd_typesdb",
+    "collectd_security_level",
+    "collectd_parse_multivalue",
     "grok_patterns",
     "grok_named_patterns",
     "grok_custom_patterns",
@@ -150,6 +163,8 @@ pub enum Parser {
     Nagios,
     /// Lines matched by grok patterns.
     Grok(grok::GrokParser),
+    /// collectd's binary network protocol.
+    Collectd(collectd::CollectdParser),
 }
 
 /// Compiles `patterns` (of option `option`) into one glob set, empty when there are none.
@@ -177,14 +192,20 @@ impl Parser {
                 "prometheus" => Parser::Prometheus,
                 "nagios" => Parser::Nagios,
                 "grok" => Parser::Grok(grok::GrokParser::new(config)?),
+                "collectd" => Parser::Collectd(collectd::CollectdParser::new(config)?),
                 other => {
                     return Err(format!(
                         "data_format {other:?} is not implemented by telegraf-rs (implemented: \
-                     influx, json, json_v2, value, logfmt, form_urlencoded, csv, graphite, prometheus, nagios, grok)"
+                     influx, json, json_v2, value, logfmt, form_urlencoded, csv, graphite, prometheus, nagios, grok, collectd)"
                     ))
                 }
             },
         )
+    }
+
+    /// Whether the format is binary: a datagram is parsed whole, not split into lines.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Parser::Collectd(_))
     }
 
     /// Parses `body`; metrics without a timestamp get `now`, formats without names of their
@@ -202,6 +223,7 @@ impl Parser {
             Parser::Prometheus => prometheus::parse(body, now),
             Parser::Nagios => nagios::parse(body, now),
             Parser::Grok(p) => p.parse(body, name, now),
+            Parser::Collectd(p) => p.parse(body, now),
         }
     }
 }
