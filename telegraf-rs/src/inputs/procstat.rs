@@ -1,5 +1,7 @@
 //! `inputs.procstat`: CPU, memory, I/O and context switches of the processes picked by a pid
-//! file, an executable name, a command-line pattern or a user, read from `/proc/[pid]/*`
+//! file, an executable name, a command-line pattern, a user, a systemd unit (its main process
+//! as `systemctl show` names it, or with `include_systemd_children` every process of its
+//! cgroup) or a cgroup (`cgroup.procs`, globs allowed), read from `/proc/[pid]/*`
 //! (Telegraf's `native` finder: `exe` and `pattern` are regular expressions matched against
 //! the process name and the whole command line, as `pgrep` and `pgrep -f` match them). One
 //! `procstat` metric per process and one `procstat_lookup` metric per gather.
@@ -27,6 +29,15 @@ pub struct ProcstatConfig {
     /// The processes of this user (name or uid).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub user: String,
+    /// The main process of this systemd unit (`nginx.service`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub systemd_unit: String,
+    /// With `systemd_unit`: every process of the unit's cgroup.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub include_systemd_children: bool,
+    /// The processes of this cgroup (relative to `/sys/fs/cgroup`, globs allowed).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub cgroup: String,
     /// Prefix of every field name.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub prefix: String,
@@ -48,6 +59,8 @@ enum Finder {
     Exe(Regex),
     Pattern(Regex),
     User(String),
+    SystemdUnit(String),
+    Cgroup(String),
 }
 
 impl Finder {
@@ -58,12 +71,19 @@ impl Finder {
             Finder::Exe(_) => ("exe", config.exe.clone()),
             Finder::Pattern(_) => ("pattern", config.pattern.clone()),
             Finder::User(_) => ("user", config.user.clone()),
+            Finder::SystemdUnit(_) => ("systemd_unit", config.systemd_unit.clone()),
+            Finder::Cgroup(_) => ("cgroup", config.cgroup.clone()),
         }
     }
 }
 
-/// Builds the input; exactly one of `pid_file`, `exe`, `pattern`, `user` must be set.
+/// Builds the input; exactly one of `pid_file`, `exe`, `pattern`, `user`, `systemd_unit` and
+/// `cgroup` must be set.
 pub fn build(config: &ProcstatConfig, ctx: &BuildContext) -> Result<Box<dyn Input>, InputError> {
+    Ok(Box::new(new(config, ctx)?))
+}
+
+fn new(config: &ProcstatConfig, ctx: &BuildContext) -> Result<Procstat, InputError> {
     let regex = |what: &str, text: &str| {
         Regex::new(text)
             .map_err(|e| InputError::Settings(format!("procstat: {what} {text:?}: {e}")))
@@ -81,9 +101,19 @@ pub fn build(config: &ProcstatConfig, ctx: &BuildContext) -> Result<Box<dyn Inpu
     if !config.user.is_empty() {
         finders.push(Finder::User(config.user.clone()));
     }
+    if !config.systemd_unit.is_empty() {
+        finders.push(match config.include_systemd_children {
+            true => Finder::Cgroup(format!("systemd/system.slice/{}", config.systemd_unit)),
+            false => Finder::SystemdUnit(config.systemd_unit.clone()),
+        });
+    }
+    if !config.cgroup.is_empty() {
+        finders.push(Finder::Cgroup(config.cgroup.clone()));
+    }
     if finders.len() != 1 {
         return Err(InputError::Settings(
-            "procstat: set exactly one of pid_file, exe, pattern and user".into(),
+            "procstat: set exactly one of pid_file, exe, pattern, user, systemd_unit and cgroup"
+                .into(),
         ));
     }
     if !["", "pgrep", "native"].contains(&config.pid_finder.as_str()) {
@@ -92,14 +122,15 @@ pub fn build(config: &ProcstatConfig, ctx: &BuildContext) -> Result<Box<dyn Inpu
             config.pid_finder
         )));
     }
-    Ok(Box::new(Procstat {
+    Ok(Procstat {
         finder: finders.remove(0),
         config: config.clone(),
         host: ctx.host.clone(),
         ticks_per_second: super::cpu::clock_ticks(),
         page_size: page_size(),
         last_cpu: HashMap::new(),
-    }))
+        systemctl: PathBuf::from("systemctl"),
+    })
 }
 
 /// Bytes per memory page.
@@ -121,6 +152,8 @@ struct Procstat {
     page_size: u64,
     /// pid → (start time, CPU seconds, when), for `cpu_usage` between gathers.
     last_cpu: HashMap<u32, (u64, f64, i64)>,
+    /// The program asked for a unit's main process.
+    systemctl: PathBuf,
 }
 
 /// What `/proc/[pid]/stat` says of a process.
@@ -177,6 +210,11 @@ impl Procstat {
             })?;
             return Ok(vec![pid]);
         }
+        match &self.finder {
+            Finder::SystemdUnit(unit) => return self.unit_main_pid(unit),
+            Finder::Cgroup(group) => return self.cgroup_pids(group),
+            _ => {}
+        }
         let entries = std::fs::read_dir(&self.host.proc).map_err(|source| InputError::Read {
             path: self.host.proc.clone(),
             source,
@@ -194,11 +232,61 @@ impl Procstat {
         Ok(pids)
     }
 
+    /// The unit's `MainPID` as `systemctl show` reports it (none when it is not running).
+    fn unit_main_pid(&self, unit: &str) -> Result<Vec<u32>, InputError> {
+        let fail = |message: String| InputError::Command {
+            command: format!("systemctl show {unit}"),
+            message,
+        };
+        let out = std::process::Command::new(&self.systemctl)
+            .args(["show", unit, "--property", "MainPID"])
+            .output()
+            .map_err(|e| fail(e.to_string()))?;
+        if !out.status.success() {
+            return Err(fail(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text
+            .lines()
+            .filter_map(|l| l.strip_prefix("MainPID="))
+            .filter_map(|v| v.trim().parse::<u32>().ok())
+            .filter(|pid| *pid != 0)
+            .collect())
+    }
+
+    /// The processes of the cgroups `group` (below `HOST_SYS`'s `fs/cgroup` unless absolute)
+    /// matches, from their `cgroup.procs`.
+    fn cgroup_pids(&self, group: &str) -> Result<Vec<u32>, InputError> {
+        let pattern = match group.starts_with('/') {
+            true => PathBuf::from(group),
+            false => self.host.sys.join("fs/cgroup").join(group),
+        };
+        let procs = |dir: &Path| super::glob_paths(&format!("{}/cgroup.procs", dir.display()));
+        let mut files = procs(&pattern);
+        // A unit's cgroup is `systemd/system.slice/…` under cgroup v1, `system.slice/…` under v2.
+        if let Ok(v2) = pattern.strip_prefix(self.host.sys.join("fs/cgroup/systemd")) {
+            if !files.iter().any(|f| f.exists()) {
+                files = procs(&self.host.sys.join("fs/cgroup").join(v2));
+            }
+        }
+        let mut pids = Vec::new();
+        for path in files {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| InputError::Read { path, source })?;
+            pids.extend(text.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        Ok(pids)
+    }
+
     /// Whether process `pid` is one the filter picks (a process gone meanwhile is not).
     fn matches(&self, pid: u32, uid: Option<u32>) -> bool {
         let dir = self.proc_dir(pid);
         match &self.finder {
-            Finder::PidFile(_) => true,
+            Finder::PidFile(_) | Finder::SystemdUnit(_) | Finder::Cgroup(_) => true,
             Finder::Exe(re) => std::fs::read_to_string(dir.join("comm"))
                 .is_ok_and(|comm| re.is_match(comm.trim_end_matches('\n'))),
             Finder::Pattern(re) => std::fs::read(dir.join("cmdline")).is_ok_and(|raw| {
@@ -444,6 +532,75 @@ mod tests {
     }
 
     #[test]
+    fn picks_by_cgroup_and_systemd_unit() {
+        let fx = tree(&[
+            ("proc/10/stat", &stat(10, "nginx", 300, 500)),
+            ("proc/10/status", "Name:\tnginx\nUid:\t0\t0\t0\t0\n"),
+            ("proc/11/stat", &stat(11, "nginx", 100, 600)),
+            ("proc/11/status", "Name:\tnginx\nUid:\t0\t0\t0\t0\n"),
+            ("sys/fs/cgroup/system.slice/nginx.service/cgroup.procs", "10\n11\n"),
+            ("sys/fs/cgroup/system.slice/other.service/cgroup.procs", "12\n"),
+            ("bin/systemctl", "#!/bin/sh\n[ \"$2\" = nginx.service ] && echo MainPID=10 && exit 0\necho MainPID=0\n"),
+        ]);
+        let run = |config: ProcstatConfig, systemctl: Option<PathBuf>| {
+            let mut p = new(&config, &fx.ctx()).unwrap();
+            if let Some(program) = systemctl {
+                p.systemctl = program;
+            }
+            let mut acc = Accumulator::new(1);
+            p.gather_now(&mut acc).unwrap();
+            acc.metrics
+        };
+        let by_cgroup = run(
+            ProcstatConfig {
+                cgroup: "system.slice/nginx*".into(),
+                ..ProcstatConfig::default()
+            },
+            None,
+        );
+        let pids: Vec<_> = by_cgroup
+            .iter()
+            .filter_map(|m| m.field("pid").cloned())
+            .collect();
+        assert_eq!(pids, [FieldValue::Int(10), FieldValue::Int(11)]);
+        assert_eq!(by_cgroup[0].tags["cgroup"], "system.slice/nginx*");
+        let script = fx.dir.path().join("bin/systemctl");
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let by_unit = run(
+            ProcstatConfig {
+                systemd_unit: "nginx.service".into(),
+                ..ProcstatConfig::default()
+            },
+            Some(script.clone()),
+        );
+        assert_eq!(
+            by_unit.len(),
+            2,
+            "the main process and the lookup: {by_unit:?}"
+        );
+        assert_eq!(by_unit[0].field("pid"), Some(&FieldValue::Int(10)));
+        assert_eq!(by_unit[1].tags["systemd_unit"], "nginx.service");
+        let stopped = run(
+            ProcstatConfig {
+                systemd_unit: "stopped.service".into(),
+                ..ProcstatConfig::default()
+            },
+            Some(script),
+        );
+        assert_eq!(stopped[0].field("pid_count"), Some(&FieldValue::Int(0)));
+        let children = run(
+            ProcstatConfig {
+                systemd_unit: "nginx.service".into(),
+                include_systemd_children: true,
+                ..ProcstatConfig::default()
+            },
+            None,
+        );
+        assert_eq!(children.len(), 3);
+    }
+
+    #[test]
     fn picks_by_exe_pattern_user_and_pid_file_and_reads_what_telegraf_reports() {
         let nginx = stat(10, "nginx", 300, 500);
         let worker = stat(11, "nginx", 100, 600);
@@ -544,6 +701,7 @@ mod tests {
             ticks_per_second: 100.0,
             page_size: 4096,
             last_cpu: HashMap::new(),
+            systemctl: PathBuf::from("systemctl"),
         };
         let dir = tempfile::tempdir().unwrap();
         p.host.proc = dir.path().to_path_buf();
