@@ -891,3 +891,101 @@ fn ping_measures_the_loopback_with_the_binary_and_natively() {
         "{stderr}"
     );
 }
+
+#[test]
+fn mysql_reports_what_show_global_status_says() {
+    let (Some(mariadbd), Some(install_db), Some(client)) = (
+        installed("mariadbd"),
+        installed("mariadb-install-db"),
+        installed("mariadb"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let socket = dir.path().join("mysqld.sock");
+    let init = Command::new(install_db)
+        .args([
+            &format!("--datadir={}", data.display()),
+            "--user=root",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let port = free_port();
+    let _server = start(
+        &mariadbd,
+        &[
+            "--no-defaults",
+            &format!("--datadir={}", data.display()),
+            &format!("--socket={}", socket.display()),
+            &format!("--pid-file={}", dir.path().join("mysqld.pid").display()),
+            "--bind-address=127.0.0.1",
+            &format!("--port={port}"),
+            "--user=root",
+            "--skip-grant-tables",
+            "--skip-log-bin",
+        ],
+        &dir.path().join("mariadb.log"),
+        port,
+    );
+    let sql = |statement: &str| -> String {
+        let out = Command::new(&client)
+            .args([
+                "--protocol=tcp",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+                "-u",
+                "root",
+            ])
+            .args(["-N", "-B", "-e", statement])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let value = |text: String| text.split('\t').nth(1).unwrap_or_default().to_string();
+    let lines = test_run(
+        dir.path(),
+        &format!(
+            "[agent]\n  omit_hostname = true\n[[inputs.mysql]]\n  servers = [\"root@tcp(127.0.0.1:{port})/\"]\n"
+        ),
+    );
+    let connections = value(sql("SHOW GLOBAL STATUS LIKE 'Connections'"));
+    let status = line_of(&lines, "mysql");
+    assert_eq!(tag_of(status, "server"), Some(format!("127.0.0.1:{port}")));
+    // The agent's connection came before the test's own.
+    let ours: i64 = field_of(status, "connections")
+        .unwrap()
+        .trim_end_matches('i')
+        .parse()
+        .unwrap();
+    assert_eq!(ours + 1, connections.parse::<i64>().unwrap(), "{status}");
+    assert!(
+        field_of(status, "uptime").is_some_and(|u| u.ends_with('i')),
+        "{status}"
+    );
+    let variables = line_of(&lines, "mysql_variables");
+    let max_connections = value(sql("SHOW GLOBAL VARIABLES LIKE 'max_connections'"));
+    assert_eq!(
+        field_of(variables, "max_connections"),
+        Some(format!("{max_connections}i"))
+    );
+    assert_eq!(
+        field_of(variables, "port"),
+        Some(format!("{port}i")),
+        "{variables}"
+    );
+}

@@ -34,6 +34,7 @@ pub mod linux_sysctl_fs;
 pub mod mem;
 pub mod memcached;
 pub mod mqtt_consumer;
+pub mod mysql;
 pub mod net;
 pub mod net_response;
 pub mod netstat;
@@ -427,6 +428,7 @@ crate::registry::registry! {
     Docker => "docker", docker::DockerConfig;
     Haproxy => "haproxy", haproxy::HaproxyConfig;
     Postgresql => "postgresql", postgresql::PostgresqlConfig;
+    Mysql => "mysql", mysql::MysqlConfig;
     Ping => "ping", ping::PingConfig;
     Temp => "temp", temp::TempConfig;
     Interrupts => "interrupts", interrupts::InterruptsConfig;

@@ -113,24 +113,47 @@ pub(crate) fn line_of<'a>(lines: &'a [String], name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} in {lines:#?}"))
 }
 
-/// The value text of field `key` in one line-protocol line (fields never hold `,` or ` ` in
-/// these tests).
+/// `s` split at each `sep` that is not escaped by a backslash nor, with `quotes`, inside a
+/// double-quoted string; the pieces keep their escapes.
+fn split_unescaped(s: &str, sep: char, quotes: bool) -> Vec<&str> {
+    let (mut pieces, mut start, mut escaped, mut quoted) = (Vec::new(), 0, false, false);
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' if quotes => quoted = !quoted,
+            c if c == sep && !quoted => {
+                pieces.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    pieces.push(&s[start..]);
+    pieces
+}
+
+/// The value text of field `key` in one line-protocol line (strings with their quotes).
 pub(crate) fn field_of(line: &str, key: &str) -> Option<String> {
-    let fields = line.split(' ').nth(1)?;
-    fields
-        .split(',')
+    let fields = *split_unescaped(line, ' ', true).get(1)?;
+    split_unescaped(fields, ',', true)
+        .into_iter()
         .find_map(|f| f.strip_prefix(&format!("{key}=")))
         .map(str::to_string)
 }
 
-/// The value of tag `key` in one line-protocol line.
+/// The value of tag `key` in one line-protocol line, unescaped.
 pub(crate) fn tag_of(line: &str, key: &str) -> Option<String> {
-    let series = line.split(' ').next()?;
-    series
-        .split(',')
+    let series = *split_unescaped(line, ' ', true).first()?;
+    split_unescaped(series, ',', false)
+        .into_iter()
         .skip(1)
         .find_map(|t| t.strip_prefix(&format!("{key}=")))
-        .map(str::to_string)
+        .map(|v| {
+            v.replace("\\ ", " ")
+                .replace("\\,", ",")
+                .replace("\\=", "=")
+        })
 }
 
 /// A running agent, killed by PID when dropped.
