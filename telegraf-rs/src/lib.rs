@@ -35,3 +35,4 @@ mod registry;
 pub mod serializers;
 pub mod served_http;
 pub mod stats;
+pub mod tls;

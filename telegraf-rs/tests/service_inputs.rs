@@ -989,3 +989,161 @@ fn mysql_reports_what_show_global_status_says() {
         "{variables}"
     );
 }
+
+/// A certificate authority and a certificate for 127.0.0.1 it signed, made by `openssl` in
+/// `dir`: the CA's, the server's and its key's paths.
+fn test_certificates(dir: &std::path::Path) -> Option<[std::path::PathBuf; 3]> {
+    let openssl = installed("openssl")?;
+    let path = |name: &str| dir.join(name);
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let s = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=tick-test-ca",
+        "-keyout",
+        &s(path("ca.key")),
+        "-out",
+        &s(path("ca.pem")),
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &s(path("server.key")),
+        "-out",
+        &s(path("server.csr")),
+    ]);
+    std::fs::write(path("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-days",
+        "2",
+        "-in",
+        &s(path("server.csr")),
+        "-CA",
+        &s(path("ca.pem")),
+        "-CAkey",
+        &s(path("ca.key")),
+        "-CAcreateserial",
+        "-extfile",
+        &s(path("san.ext")),
+        "-out",
+        &s(path("server.pem")),
+    ]);
+    Some([path("ca.pem"), path("server.pem"), path("server.key")])
+}
+
+#[test]
+fn mqtt_consumer_speaks_mqtt_5_over_tls_and_keeps_its_session() {
+    let (Some(mosquitto), Some(_)) = (installed("mosquitto"), installed("mosquitto_pub")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some([ca, cert, key]) = test_certificates(dir.path()) else {
+        return;
+    };
+    let port = free_port();
+    let conf = dir.path().join("mosquitto.conf");
+    // `user root`: started as root, Mosquitto would read the key after dropping to its own
+    // user, who may not read the test's directory.
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+             user root\ncafile {}\ncertfile {}\nkeyfile {}\n",
+            ca.display(),
+            cert.display(),
+            key.display()
+        ),
+    )
+    .unwrap();
+    let _broker = start(
+        &mosquitto,
+        &["-c", &conf.to_string_lossy()],
+        &dir.path().join("mosquitto.log"),
+        port,
+    );
+    let publish_tls = |payload: &str| {
+        let status = Command::new("mosquitto_pub")
+            .args([
+                "--cafile",
+                &ca.to_string_lossy(),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .args([
+                "-V",
+                "mqttv5",
+                "-q",
+                "1",
+                "-t",
+                "plant/line1",
+                "-m",
+                payload,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "mosquitto_pub over TLS failed");
+    };
+    let out = dir.path().join("out.lp");
+    let agent_conf = dir.path().join("agent.conf");
+    std::fs::write(
+        &agent_conf,
+        format!(
+            "[agent]\n  interval = \"1s\"\n  flush_interval = \"200ms\"\n  omit_hostname = true\n\
+             [[inputs.mqtt_consumer]]\n  servers = [\"ssl://127.0.0.1:{port}\"]\n  topics = [\"plant/#\"]\n  \
+             protocol = \"5\"\n  qos = 1\n  persistent_session = true\n  client_id = \"tick-tls-test\"\n  \
+             tls_ca = {:?}\n  data_format = \"influx\"\n\
+             [[outputs.file]]\n  files = [{out:?}]\n",
+            ca.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let text = || std::fs::read_to_string(&out).unwrap_or_default();
+    let agent = common::spawn(&agent_conf.to_string_lossy(), dir.path());
+    let subscribed = common::wait_for(std::time::Duration::from_secs(15), || {
+        publish_tls("probe v=1i");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        text().contains("probe,")
+    });
+    let log = || std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default();
+    assert!(subscribed, "{}", log());
+    assert!(log().contains("(MQTT 5)"), "{}", log());
+    // Stopped, the agent's session lives on at the broker: what is published meanwhile
+    // (QoS 1) is delivered when it comes back.
+    drop(agent);
+    publish_tls("while_away v=42i");
+    let _agent = common::spawn(&agent_conf.to_string_lossy(), dir.path());
+    let delivered = common::wait_for(std::time::Duration::from_secs(15), || {
+        text().contains("while_away,")
+    });
+    assert!(delivered, "{}\n{}", text(), log());
+    let line = text()
+        .lines()
+        .find(|l| l.starts_with("while_away,"))
+        .unwrap()
+        .to_string();
+    assert_eq!(tag_of(&line, "topic").as_deref(), Some("plant/line1"));
+    assert_eq!(field_of(&line, "v").as_deref(), Some("42i"));
+}

@@ -160,11 +160,13 @@ fn single_bracket_tables_and_inline_tags_work() {
 
 #[test]
 fn a_bom_is_tolerated_and_unknown_processors_are_warned_about() {
-    let c = load("\u{feff}[[inputs.mem]]\n[[processors.topk]]\n[[processors.rename]]\n").unwrap();
+    let c =
+        load("\u{feff}[[inputs.mem]]\n[[processors.starlark]]\n[[processors.rename]]\n").unwrap();
     assert_eq!(c.inputs.len(), 1);
     assert_eq!(c.processors.len(), 1);
     assert!(
-        c.warnings[0].contains("telegraf.conf:2: plugin \"processors.topk\" is not implemented"),
+        c.warnings[0]
+            .contains("telegraf.conf:2: plugin \"processors.starlark\" is not implemented"),
         "{:?}",
         c.warnings
     );

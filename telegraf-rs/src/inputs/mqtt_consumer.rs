@@ -1,5 +1,6 @@
-//! `inputs.mqtt_consumer`: subscribes to MQTT topics (3.1.1; QoS 0, 1, 2; persistent sessions)
-//! and parses each message's payload with the `data_format` (`influx` by default), adding
+//! `inputs.mqtt_consumer`: subscribes to MQTT topics (3.1.1 or 5; QoS 0, 1, 2; persistent
+//! sessions; plain TCP or TLS with Telegraf's `tls_*` options) and parses each message's
+//! payload with the `data_format` (`influx` by default), adding
 //! the topic as a tag and, with `topic_parsing`, measurement, tags and fields taken from the
 //! topic's levels. A payload that does not parse is counted and logged; the connection is
 //! made again, with back-off, when it drops.
@@ -8,9 +9,10 @@ use super::{Accumulator, BuildContext, GatherFuture, Input, InputError, ServiceF
 use crate::metric::{now_nanos, FieldValue, Metric};
 use crate::options::GoDuration;
 use crate::parsers::{Parser, ParserConfig};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -18,7 +20,8 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct MqttConsumerConfig {
-    /// Brokers, `tcp://host:port` (the first that answers is used).
+    /// Brokers, `tcp://host:port` or `ssl://host:port` (also `tls://`, `mqtts://`); the
+    /// first that answers is used.
     pub servers: Vec<String>,
     /// Topics, with `+` and `#` wildcards.
     pub topics: Vec<String>,
@@ -39,9 +42,21 @@ pub struct MqttConsumerConfig {
     /// Broker password.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub password: String,
-    /// `3.1.1` (default); `5` and `3.1` are refused by name.
+    /// `3.1.1` (default) or `5`; `3.1` is refused by name.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub protocol: String,
+    /// PEM file of the certificate authorities to trust for `ssl://` brokers.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tls_ca: String,
+    /// PEM file of the client certificate.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tls_cert: String,
+    /// PEM file of the client key.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tls_key: String,
+    /// Accept any broker certificate.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_skip_verify: bool,
     /// Measurement, tags and fields from topic levels.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub topic_parsing: Vec<TopicParsing>,
@@ -63,6 +78,10 @@ impl Default for MqttConsumerConfig {
             username: String::new(),
             password: String::new(),
             protocol: String::new(),
+            tls_ca: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            insecure_skip_verify: false,
             topic_parsing: Vec::new(),
             parser: ParserConfig::default(),
         }
@@ -146,17 +165,46 @@ impl TopicParsing {
     }
 }
 
+/// Where one broker is and how to reach it.
+#[derive(Debug, Clone)]
+struct Broker {
+    host: String,
+    port: u16,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Broker {
+    fn connected(&self, protocol: &str) {
+        tracing::info!(
+            "[inputs.mqtt_consumer] connected to {}:{} ({protocol})",
+            self.host,
+            self.port
+        );
+    }
+
+    /// Logs a lost connection; true: the agent is still there, reconnect.
+    fn dropped(&self, e: &dyn std::fmt::Display) -> bool {
+        tracing::error!(
+            "[inputs.mqtt_consumer] {}:{}: {e}; reconnecting",
+            self.host,
+            self.port
+        );
+        true
+    }
+}
+
 /// Builds the input; the broker is reached when the agent starts serving.
 pub fn build(c: &MqttConsumerConfig, _: &BuildContext) -> Result<Box<dyn Input>, InputError> {
     let settings = |m: String| InputError::Settings(m);
-    match c.protocol.as_str() {
-        "" | "3.1.1" => {}
+    let v5 = match c.protocol.as_str() {
+        "" | "3.1.1" => false,
+        "5" => true,
         other => {
             return Err(settings(format!(
-                "protocol {other:?} is not implemented by telegraf-rs (3.1.1 is)"
+                "protocol {other:?} is not implemented by telegraf-rs (3.1.1 and 5 are)"
             )))
         }
-    }
+    };
     if c.qos > 2 {
         return Err(settings(format!("qos {}: 0, 1 or 2", c.qos)));
     }
@@ -167,32 +215,51 @@ pub fn build(c: &MqttConsumerConfig, _: &BuildContext) -> Result<Box<dyn Input>,
         return Err(settings("topics: at least one topic is needed".into()));
     }
     let parser = Parser::new(&c.parser, "influx").map_err(settings)?;
+    // Kept as four options of the plugin's own (not a flattened struct), so that an unknown
+    // option of the table is still warned about.
+    let tls = crate::tls::TlsOptions {
+        ca: c.tls_ca.clone(),
+        cert: c.tls_cert.clone(),
+        key: c.tls_key.clone(),
+        insecure_skip_verify: c.insecure_skip_verify,
+    };
     let mut brokers = Vec::new();
     for server in &c.servers {
         let url = reqwest::Url::parse(server)
             .map_err(|e| settings(format!("servers: {server:?}: {e}")))?;
-        match url.scheme() {
-            "tcp" | "mqtt" => {}
+        let (secure, default_port) = match url.scheme() {
+            "tcp" | "mqtt" => (false, 1883),
+            "ssl" | "tls" | "mqtts" => (true, 8883),
             other => {
                 return Err(settings(format!(
-                "servers: {server:?}: scheme {other:?} is not implemented by telegraf-rs (tcp is)"
-            )))
+                    "servers: {server:?}: scheme {other:?} is not implemented by telegraf-rs \
+                     (tcp, mqtt, ssl, tls and mqtts are)"
+                )))
             }
-        }
-        let host = url.host_str().unwrap_or("127.0.0.1").to_string();
-        brokers.push((host, url.port().unwrap_or(1883)));
+        };
+        let tls = match secure {
+            true => Some(tls.client_config().map_err(settings)?),
+            false => None,
+        };
+        brokers.push(Broker {
+            host: url.host_str().unwrap_or("127.0.0.1").to_string(),
+            port: url.port().unwrap_or(default_port),
+            tls,
+        });
     }
     Ok(Box::new(MqttConsumer {
         config: c.clone(),
         parser,
         brokers,
+        v5,
     }))
 }
 
 struct MqttConsumer {
     config: MqttConsumerConfig,
     parser: Parser,
-    brokers: Vec<(String, u16)>,
+    brokers: Vec<Broker>,
+    v5: bool,
 }
 
 fn qos(level: u8) -> QoS {
@@ -200,6 +267,15 @@ fn qos(level: u8) -> QoS {
         0 => QoS::AtMostOnce,
         1 => QoS::AtLeastOnce,
         _ => QoS::ExactlyOnce,
+    }
+}
+
+fn qos_v5(level: u8) -> rumqttc::v5::mqttbytes::QoS {
+    use rumqttc::v5::mqttbytes::QoS as V5;
+    match level {
+        0 => V5::AtMostOnce,
+        1 => V5::AtLeastOnce,
+        _ => V5::ExactlyOnce,
     }
 }
 
@@ -228,70 +304,136 @@ pub fn message_metrics(
     Ok(metrics)
 }
 
+/// Where received messages go: parsed, counted when they do not parse, sent to the agent.
+struct Delivery {
+    config: MqttConsumerConfig,
+    parser: Parser,
+    sink: mpsc::Sender<Vec<Metric>>,
+    bad: u64,
+}
+
+impl Delivery {
+    /// Handles one message; false when the agent is gone.
+    async fn message(&mut self, topic: &str, payload: &[u8]) -> bool {
+        match message_metrics(&self.config, &self.parser, topic, payload, now_nanos()) {
+            Ok(metrics) if !metrics.is_empty() => self.sink.send(metrics).await.is_ok(),
+            Ok(_) => true,
+            Err(e) => {
+                self.bad += 1;
+                tracing::warn!(
+                    "[inputs.mqtt_consumer] message on {topic:?} dropped ({} so far): {e}",
+                    self.bad
+                );
+                true
+            }
+        }
+    }
+
+    /// The client id: the configured one, else a random one.
+    fn client_id(&self) -> String {
+        match self.config.client_id.as_str() {
+            "" => format!("telegraf-rs-{:016x}", rand::random::<u64>()),
+            id => id.to_string(),
+        }
+    }
+
+    /// How long an idle poll waits before polling again.
+    fn idle(&self) -> Duration {
+        self.config.connection_timeout.0.max(Duration::from_secs(1)) * 4
+    }
+}
+
 impl MqttConsumer {
-    async fn run(
-        config: MqttConsumerConfig,
-        parser: Parser,
-        brokers: Vec<(String, u16)>,
-        sink: mpsc::Sender<Vec<Metric>>,
-    ) {
-        let mut bad = 0u64;
+    /// MQTT 3.1.1: one connection until it fails; false when the agent is gone.
+    async fn session_v4(d: &mut Delivery, broker: &Broker) -> bool {
+        let mut options = MqttOptions::new(d.client_id(), broker.host.clone(), broker.port);
+        options.set_keep_alive(Duration::from_secs(60));
+        options.set_clean_session(!d.config.persistent_session);
+        options.set_max_packet_size(16 << 20, 16 << 20);
+        if !d.config.username.is_empty() {
+            options.set_credentials(d.config.username.clone(), d.config.password.clone());
+        }
+        if let Some(tls) = &broker.tls {
+            options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                tls.clone(),
+            )));
+        }
+        let (client, mut events) = AsyncClient::new(options, 100);
+        for topic in &d.config.topics {
+            if let Err(e) = client.subscribe(topic.clone(), qos(d.config.qos)).await {
+                tracing::error!("[inputs.mqtt_consumer] subscribing to {topic:?}: {e}");
+            }
+        }
+        loop {
+            match tokio::time::timeout(d.idle(), events.poll()).await {
+                Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
+                    if !d.message(&p.topic, &p.payload).await {
+                        return false;
+                    }
+                }
+                Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => broker.connected("MQTT 3.1.1"),
+                Ok(Ok(_)) | Err(_) => {}
+                Ok(Err(e)) => return broker.dropped(&e),
+            }
+        }
+    }
+
+    /// MQTT 5: one connection until it fails; false when the agent is gone.
+    async fn session_v5(d: &mut Delivery, broker: &Broker) -> bool {
+        use rumqttc::v5::mqttbytes::v5::Packet as V5Packet;
+        use rumqttc::v5::{AsyncClient as V5Client, Event as V5Event, MqttOptions as V5Options};
+        let mut options = V5Options::new(d.client_id(), broker.host.clone(), broker.port);
+        options.set_keep_alive(Duration::from_secs(60));
+        options.set_clean_start(!d.config.persistent_session);
+        if d.config.persistent_session {
+            // MQTT 5 ends a session when the connection does, unless it is given a lifetime.
+            options.set_session_expiry_interval(Some(u32::MAX));
+        }
+        options.set_max_packet_size(Some(16 << 20));
+        if !d.config.username.is_empty() {
+            options.set_credentials(d.config.username.clone(), d.config.password.clone());
+        }
+        if let Some(tls) = &broker.tls {
+            options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                tls.clone(),
+            )));
+        }
+        let (client, mut events) = V5Client::new(options, 100);
+        for topic in &d.config.topics {
+            if let Err(e) = client.subscribe(topic.clone(), qos_v5(d.config.qos)).await {
+                tracing::error!("[inputs.mqtt_consumer] subscribing to {topic:?}: {e}");
+            }
+        }
+        loop {
+            match tokio::time::timeout(d.idle(), events.poll()).await {
+                Ok(Ok(V5Event::Incoming(V5Packet::Publish(p)))) => {
+                    let topic = String::from_utf8_lossy(&p.topic).into_owned();
+                    if !d.message(&topic, &p.payload).await {
+                        return false;
+                    }
+                }
+                Ok(Ok(V5Event::Incoming(V5Packet::ConnAck(_)))) => broker.connected("MQTT 5"),
+                Ok(Ok(_)) | Err(_) => {}
+                Ok(Err(e)) => return broker.dropped(&e),
+            }
+        }
+    }
+
+    /// Serves until the agent is gone: a session with each broker in turn, backing off
+    /// between failed ones.
+    async fn run(mut d: Delivery, brokers: Vec<Broker>, v5: bool) {
         let mut attempt = 0usize;
         loop {
-            let (host, port) = &brokers[attempt % brokers.len()];
+            let broker = &brokers[attempt % brokers.len()];
             attempt += 1;
-            let id = match config.client_id.as_str() {
-                "" => format!("telegraf-rs-{:016x}", rand::random::<u64>()),
-                id => id.to_string(),
+            let alive = match v5 {
+                true => Self::session_v5(&mut d, broker).await,
+                false => Self::session_v4(&mut d, broker).await,
             };
-            let mut options = MqttOptions::new(id, host.clone(), *port);
-            options.set_keep_alive(Duration::from_secs(60));
-            options.set_clean_session(!config.persistent_session);
-            options.set_max_packet_size(16 << 20, 16 << 20);
-            if !config.username.is_empty() {
-                options.set_credentials(config.username.clone(), config.password.clone());
+            if !alive {
+                return;
             }
-            let (client, mut events) = AsyncClient::new(options, 100);
-            for topic in &config.topics {
-                if let Err(e) = client.subscribe(topic.clone(), qos(config.qos)).await {
-                    tracing::error!("[inputs.mqtt_consumer] subscribing to {topic:?}: {e}");
-                }
-            }
-            loop {
-                let event = tokio::time::timeout(
-                    config.connection_timeout.0.max(Duration::from_secs(1)) * 4,
-                    events.poll(),
-                )
-                .await;
-                match event {
-                    Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
-                        match message_metrics(&config, &parser, &p.topic, &p.payload, now_nanos()) {
-                            Ok(metrics) if !metrics.is_empty() => {
-                                if sink.send(metrics).await.is_err() {
-                                    return;
-                                }
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                bad += 1;
-                                tracing::warn!("[inputs.mqtt_consumer] message on {:?} dropped ({bad} so far): {e}", p.topic);
-                            }
-                        }
-                    }
-                    Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
-                        tracing::info!("[inputs.mqtt_consumer] connected to {host}:{port}");
-                    }
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => {
-                        tracing::error!("[inputs.mqtt_consumer] {host}:{port}: {e}; reconnecting");
-                        break;
-                    }
-                    // Idle for four keep-alive periods: nothing is wrong, keep polling.
-                    Err(_) => {}
-                }
-            }
-            let pause = Duration::from_secs(1 << attempt.min(5));
-            tokio::time::sleep(pause).await;
+            tokio::time::sleep(Duration::from_secs(1 << attempt.min(5))).await;
         }
     }
 }
@@ -305,12 +447,13 @@ impl Input for MqttConsumer {
         if self.brokers.is_empty() {
             return None;
         }
-        Some(Box::pin(Self::run(
-            self.config.clone(),
-            self.parser.clone(),
-            self.brokers.clone(),
+        let delivery = Delivery {
+            config: self.config.clone(),
+            parser: self.parser.clone(),
             sink,
-        )))
+            bad: 0,
+        };
+        Some(Box::pin(Self::run(delivery, self.brokers.clone(), self.v5)))
     }
 }
 
@@ -365,7 +508,11 @@ mod tests {
         assert!(bad("topics = []"));
         assert!(bad("topics = [\"a\"]\nqos = 3"));
         assert!(bad("topics = [\"a\"]\npersistent_session = true"));
-        assert!(bad("topics = [\"a\"]\nprotocol = \"5\""));
-        assert!(bad("topics = [\"a\"]\nservers = [\"ssl://x:8883\"]"));
+        assert!(bad("topics = [\"a\"]\nprotocol = \"3.1\""));
+        assert!(!bad("topics = [\"a\"]\nprotocol = \"5\""));
+        assert!(bad("topics = [\"a\"]\nservers = [\"ws://x:8883\"]"));
+        assert!(bad(
+            "topics = [\"a\"]\nservers = [\"ssl://x:8883\"]\ntls_ca = \"/nonexistent.pem\""
+        ));
     }
 }
