@@ -6,9 +6,15 @@
 # is not packaged for Debian 12 and cannot be fetched here, so its figure (about 84 MB with the
 # default 10,000-metric buffer, as reported) is quoted, not measured.
 #
+# collectd 5.12 (Debian's collectd-core), the C agent, runs next with the same plugins (cpu, df,
+# disk, load, memory, processes, swap, interface, sending with its network plugin) at Interval 1
+# for the same time: its peak RSS and CPU per cycle, side by side (issue #20's targets: host
+# inputs <= 8 MiB and <= 3 ms, beating collectd on CPU). Skipped when collectd is not installed.
+#
 # Then statsd: the parse+aggregate rate on one core (target >= 500 k metrics/s), and a second
-# agent run with the same inputs plus a statsd listener receiving 50 k metrics/s (peak RSS and
-# CPU with that load).
+# agent run with the same inputs plus `docker` (when the engine answers), `procstat` (the
+# store's process) and a statsd listener receiving 50 k metrics/s (peak RSS and CPU with that
+# load).
 #
 # Usage: bench/agent.sh [DURATION_SECONDS]   (default 60; run on an otherwise idle machine)
 set -euo pipefail
@@ -77,10 +83,61 @@ print(f"peak RSS (VmHWM)    {hwm/1024:.1f} MiB   target <= 15 MB; Telegraf repor
 print(f"CPU per cycle       {1000*cpu_s/max(cycles,1):.2f} ms (user+sys {cpu_s:.2f} s)   target <= 5 ms")
 PY
 
+# collectd, side by side.
+if [ -x /usr/sbin/collectd ]; then
+  cat > "$work/collectd.conf" <<CONF
+Hostname "bench"
+FQDNLookup false
+Interval 1
+BaseDir "$work"
+PIDFile "$work/collectd.pid"
+PluginDir "/usr/lib/collectd"
+TypesDB "/usr/share/collectd/types.db"
+LoadPlugin cpu
+LoadPlugin df
+LoadPlugin disk
+LoadPlugin load
+LoadPlugin memory
+LoadPlugin processes
+LoadPlugin swap
+LoadPlugin interface
+LoadPlugin network
+<Plugin df>
+  FSType tmpfs
+  FSType devtmpfs
+  FSType overlay
+  IgnoreSelected true
+</Plugin>
+<Plugin network>
+  Server "127.0.0.1" "$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+</Plugin>
+CONF
+  /usr/sbin/collectd -f -C "$work/collectd.conf" > "$work/collectd.log" 2>&1 &
+  cd_pid=$!
+  pids+=($cd_pid)
+  sleep "$DURATION"
+  read -r cd_ut cd_st < <(awk '{print $14, $15}' "/proc/$cd_pid/stat")
+  cd_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$cd_pid/status")
+  kill -TERM "$cd_pid"; wait "$cd_pid" || true
+  python3 - "$hwm_kib" "$utime" "$stime" "$cycles" "$cd_hwm" "$cd_ut" "$cd_st" "$ticks" "$DURATION" <<'PY'
+import sys
+hwm, ut, st, cycles, cd_hwm, cd_ut, cd_st, ticks, duration = map(float, sys.argv[1:])
+ours = 1000 * (ut + st) / ticks / max(cycles, 1)
+theirs = 1000 * (cd_ut + cd_st) / ticks / duration
+print(f"collectd 5.12, same plugins, Interval 1, {duration:.0f} s:")
+print(f"  peak RSS (VmHWM)  {cd_hwm/1024:.1f} MiB   telegraf-rs {hwm/1024:.1f} MiB ({hwm/cd_hwm:.2f}x)   target <= 8 MiB")
+print(f"  CPU per cycle     {theirs:.2f} ms   telegraf-rs {ours:.2f} ms ({ours/theirs:.2f}x)   target <= 3 ms and below collectd")
+PY
+fi
+
 # statsd: one core's rate, then the agent under a 50 k/s statsd load.
 cargo bench -q -p telegraf-rs --bench statsd 2>/dev/null | grep statsd
 sport=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sed -e '/^\[\[outputs.influxdb\]\]/i [[inputs.statsd]]\n  service_address = "127.0.0.1:'"$sport"'"\n  allowed_pending_messages = 100000' "$work/telegraf.conf" > "$work/statsd.conf"
+printf '[[inputs.procstat]]\n  pattern = "influx-rs"\n' >> "$work/statsd.conf"
+if docker info >/dev/null 2>&1; then
+  printf '[[inputs.docker]]\n  endpoint = "unix:///var/run/docker.sock"\n' >> "$work/statsd.conf"
+fi
 ./target/release/telegraf-rs --config "$work/statsd.conf" --data-dir "$work/agent2" 2>"$work/agent2.log" &
 agent=$!
 pids+=($agent)
@@ -95,7 +152,7 @@ import sys
 hwm, ut, st, ticks, duration, received = map(float, sys.argv[1:])
 cpu_s = (ut + st) / ticks
 sent_b0 = 50000 * duration / 1000 * 2
-print(f"with statsd at 50 k metrics/s for {duration:.0f} s:")
+print(f"with procstat, docker (if the engine answers) and statsd at 50 k metrics/s for {duration:.0f} s:")
 print(f"  peak RSS (VmHWM)  {hwm/1024:.1f} MiB")
 print(f"  CPU               {100*cpu_s/duration:.1f} % of one core ({cpu_s:.2f} s)")
 print(f"  counters received for two buckets: {received:.0f} of ~{sent_b0:.0f} sent ({100*received/max(sent_b0,1):.1f} %)")

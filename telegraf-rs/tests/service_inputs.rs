@@ -1147,3 +1147,81 @@ fn mqtt_consumer_speaks_mqtt_5_over_tls_and_keeps_its_session() {
     assert_eq!(tag_of(&line, "topic").as_deref(), Some("plant/line1"));
     assert_eq!(field_of(&line, "v").as_deref(), Some("42i"));
 }
+
+#[test]
+fn collectd_sends_to_a_socket_listener_in_its_binary_protocol() {
+    let Some(collectd) = installed("collectd") else {
+        return;
+    };
+    let types_db = std::path::Path::new("/usr/share/collectd/types.db");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let out = dir.path().join("out.lp");
+    let agent_conf = dir.path().join("agent.conf");
+    std::fs::write(
+        &agent_conf,
+        format!(
+            "[agent]\n  interval = \"1s\"\n  flush_interval = \"200ms\"\n  omit_hostname = true\n\
+             [[inputs.socket_listener]]\n  service_address = \"udp://127.0.0.1:{port}\"\n  \
+             data_format = \"collectd\"\n  collectd_typesdb = [{types_db:?}]\n\
+             [[outputs.file]]\n  files = [{out:?}]\n"
+        ),
+    )
+    .unwrap();
+    let _agent = common::spawn(&agent_conf.to_string_lossy(), dir.path());
+    let conf = dir.path().join("collectd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "Hostname \"tick-collectd\"\nFQDNLookup false\nInterval 1\nBaseDir \"{d}\"\n\
+             PIDFile \"{d}/collectd.pid\"\nPluginDir \"/usr/lib/collectd\"\nTypesDB \"{}\"\n\
+             LoadPlugin load\nLoadPlugin memory\nLoadPlugin network\n\
+             <Plugin network>\n  Server \"127.0.0.1\" \"{port}\"\n</Plugin>\n",
+            types_db.display(),
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("collectd.log")).unwrap();
+    let _collectd = common::Service(
+        Command::new(collectd)
+            .args(["-f", "-C", &conf.to_string_lossy()])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let text = || std::fs::read_to_string(&out).unwrap_or_default();
+    let arrived = common::wait_for(std::time::Duration::from_secs(20), || {
+        text().contains("load_longterm,") && text().contains("memory_value,")
+    });
+    assert!(
+        arrived,
+        "{}\n{}",
+        text(),
+        std::fs::read_to_string(dir.path().join("collectd.log")).unwrap_or_default()
+    );
+    let lines = text();
+    let load = lines
+        .lines()
+        .find(|l| l.starts_with("load_shortterm,"))
+        .unwrap();
+    assert_eq!(tag_of(load, "host").as_deref(), Some("tick-collectd"));
+    assert_eq!(tag_of(load, "type").as_deref(), Some("load"));
+    let shortterm: f64 = field_of(load, "value").unwrap().parse().unwrap();
+    assert!((0.0..1000.0).contains(&shortterm), "{load}");
+    let used = lines
+        .lines()
+        .find(|l| {
+            l.starts_with("memory_value,") && tag_of(l, "type_instance").as_deref() == Some("used")
+        })
+        .unwrap_or_else(|| panic!("no used memory in {lines}"));
+    let bytes: f64 = field_of(used, "value").unwrap().parse().unwrap();
+    let total_kib: f64 = std::fs::read_to_string("/proc/meminfo")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(bytes > 0.0 && bytes < total_kib * 1024.0, "{used}");
+}
