@@ -330,6 +330,12 @@ const QUERIES: &[&str] = &[
     "SHOW TAG VALUES FROM cpu WITH KEY IN (host, region) WHERE region = 'eu'",
     "SHOW TAG VALUES WITH KEY =~ /^h/",
     "SHOW TAG VALUES FROM cpu WITH KEY != host",
+    // Without WHERE, values and their cardinality come from the index's value maps.
+    "SHOW TAG VALUES CARDINALITY WITH KEY = host",
+    "SHOW TAG VALUES EXACT CARDINALITY WITH KEY = host",
+    "SHOW TAG VALUES CARDINALITY WITH KEY =~ /./",
+    "SHOW TAG VALUES FROM cpu WITH KEY = host LIMIT 1 OFFSET 1",
+    "SHOW TAG VALUES WITH KEY =~ /^(host|region)$/ LIMIT 2",
     "SHOW FIELD KEYS",
     "SHOW FIELD KEYS FROM mem",
     "SHOW SERIES",
@@ -721,6 +727,63 @@ fn chunked_answers_match_influxdb_1_6_7() {
             assert_eq!(lines(ports[0], q, size), lines(ports[1], q, size), "{q} (chunk_size {size:?})");
         }
     }
+}
+
+#[test]
+fn meta_queries_over_many_series_match_influxdb_1_6_7() {
+    let Some(pair) = pair_or_skip() else {
+        return;
+    };
+    let ports = pair.ports;
+    // 3,000 series over three tags of 3,000, 7 and 11 values, in two measurements.
+    let mut body = String::new();
+    for i in 0..3000 {
+        let m = if i % 3 == 0 { "pod" } else { "node" };
+        body.push_str(&format!(
+            "{m},host=h{i:04},zone=z{},rack=r{} v={i}i {}\n",
+            i % 7,
+            i % 11,
+            1_577_836_800_000_000_000i64 + i64::from(i) * 1_000_000_000
+        ));
+    }
+    for port in ports {
+        post(port, "/query", &[("q", "CREATE DATABASE many")], "");
+        let r = post(port, "/write", &[("db", "many")], &body);
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+    let mut mismatches = Vec::new();
+    for q in [
+        "SHOW TAG VALUES CARDINALITY WITH KEY = host",
+        "SHOW TAG VALUES EXACT CARDINALITY WITH KEY = zone",
+        "SHOW TAG VALUES FROM pod WITH KEY = host LIMIT 5 OFFSET 990",
+        "SHOW TAG VALUES WITH KEY =~ /zone|rack/ LIMIT 4 OFFSET 3",
+        "SHOW TAG VALUES FROM node WITH KEY = rack WHERE zone = 'z3'",
+        "SHOW SERIES FROM pod WHERE host =~ /^h00[0-3]/ LIMIT 3 OFFSET 1",
+        "SHOW SERIES CARDINALITY",
+        "SHOW SERIES EXACT CARDINALITY",
+        "SHOW SERIES CARDINALITY FROM node WHERE zone = 'z1'",
+        "SHOW MEASUREMENTS WITH MEASUREMENT =~ /o/ LIMIT 1 OFFSET 1",
+        "SHOW MEASUREMENTS WHERE rack = 'r10'",
+        "SHOW TAG KEYS FROM node LIMIT 2 OFFSET 1",
+        "SHOW TAG KEY CARDINALITY",
+    ] {
+        let params = [("db", "many"), ("q", q)];
+        let want = post(ports[0], "/query", &params, "");
+        let got = post(ports[1], "/query", &params, "");
+        let same = want.status == got.status
+            && serde_json::from_str::<serde_json::Value>(&want.body).ok()
+                == serde_json::from_str::<serde_json::Value>(&got.body).ok();
+        if !same {
+            mismatches.push(format!(
+                "{q}\n  influxdb: {} {}\n  ours:     {} {}",
+                want.status,
+                &want.body[..want.body.len().min(400)],
+                got.status,
+                &got.body[..got.body.len().min(400)]
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
 /// JSON equality, except that floats may differ in their last digits: 1.6.7 adds per-series

@@ -4,7 +4,7 @@ use super::condition::{eval_condition, time_range};
 use super::{database, QueryContext, QueryError, Series};
 use crate::storage::Engine;
 use influxql::{MeasurementName, ShowStatement, TagKeyFilter};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The statement's database (`ON db` or the request's `db`), which must exist.
 fn existing_database<'a>(
@@ -164,6 +164,29 @@ fn paged<T>(rows: Vec<T>, s: &ShowStatement) -> Vec<T> {
     rows.into_iter().skip(skip).take(take).collect()
 }
 
+/// Which tag keys a `WITH KEY …` clause picks.
+fn key_matcher(filter: &TagKeyFilter) -> Result<Box<dyn Fn(&str) -> bool>, QueryError> {
+    Ok(match filter {
+        TagKeyFilter::Eq(k) => {
+            let k = k.clone();
+            Box::new(move |key| key == k)
+        }
+        TagKeyFilter::Neq(k) => {
+            let k = k.clone();
+            Box::new(move |key| key != k)
+        }
+        TagKeyFilter::In(keys) => {
+            let keys = keys.clone();
+            Box::new(move |key| keys.iter().any(|k| k == key))
+        }
+        TagKeyFilter::Regex(re) | TagKeyFilter::NotRegex(re) => {
+            let re = regex::Regex::new(re).map_err(|e| QueryError::Invalid(e.to_string()))?;
+            let want = matches!(filter, TagKeyFilter::Regex(_));
+            Box::new(move |key| re.is_match(key) == want)
+        }
+    })
+}
+
 /// `SHOW TAG KEYS`: one series per measurement, column `tagKey`.
 pub(super) fn tag_keys(
     engine: &Engine,
@@ -207,34 +230,29 @@ pub(super) fn tag_values(
         super::condition::check_tag_comparisons(c)?;
     }
     let db = existing_database(engine, s, ctx)?;
-    let matcher: Box<dyn Fn(&str) -> bool> = match filter {
-        TagKeyFilter::Eq(k) => {
-            let k = k.clone();
-            Box::new(move |key| key == k)
-        }
-        TagKeyFilter::Neq(k) => {
-            let k = k.clone();
-            Box::new(move |key| key != k)
-        }
-        TagKeyFilter::In(keys) => {
-            let keys = keys.clone();
-            Box::new(move |key| keys.iter().any(|k| k == key))
-        }
-        TagKeyFilter::Regex(re) | TagKeyFilter::NotRegex(re) => {
-            let re = regex::Regex::new(re).map_err(|e| QueryError::Invalid(e.to_string()))?;
-            let want = matches!(filter, TagKeyFilter::Regex(_));
-            Box::new(move |key| re.is_match(key) == want)
-        }
-    };
+    let matcher = key_matcher(filter)?;
     let mut out = Vec::new();
     for m in measurements(engine, db, s)? {
-        let mut pairs: Vec<(String, String)> = series_tags(engine, db, &m, s, ctx)?
-            .into_iter()
-            .flat_map(|(_, tags)| tags.into_iter())
-            .filter(|(k, _)| matcher(k))
-            .collect();
-        pairs.sort();
-        pairs.dedup();
+        let pairs: Vec<(String, String)> = match &s.condition {
+            // Without WHERE the index's value maps answer: no series key is read.
+            None => {
+                let (min, max) = range(s, ctx)?;
+                engine
+                    .tag_values(db, &m, min, max, &*matcher)
+                    .into_iter()
+                    .collect()
+            }
+            Some(_) => {
+                let mut pairs: Vec<(String, String)> = series_tags(engine, db, &m, s, ctx)?
+                    .into_iter()
+                    .flat_map(|(_, tags)| tags.into_iter())
+                    .filter(|(k, _)| matcher(k))
+                    .collect();
+                pairs.sort();
+                pairs.dedup();
+                pairs
+            }
+        };
         let values: Vec<Vec<serde_json::Value>> = paged(pairs, s)
             .into_iter()
             .map(|(k, v)| vec![k.into(), v.into()])
@@ -521,6 +539,22 @@ pub(super) fn cardinality(
         }
         CardinalityOf::FieldKey => {
             per_measurement(field_keys(engine, &unlimited, ctx)?, &|s| s.values.len())
+        }
+        CardinalityOf::TagValues(key) if scope.condition.is_none() => {
+            // Counted from the index's value maps, without listing the values.
+            let matcher = key_matcher(key)?;
+            let mut out = Vec::new();
+            for m in measurements(engine, db, scope)? {
+                let values: BTreeSet<String> = engine
+                    .tag_values(db, &m, i64::MIN, i64::MAX, &*matcher)
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect();
+                if !values.is_empty() {
+                    out.push(counted(Some(m), "count", values.len()));
+                }
+            }
+            out
         }
         CardinalityOf::TagValues(key) => {
             per_measurement(tag_values(engine, &unlimited, key, ctx)?, &|s| {

@@ -500,6 +500,22 @@ impl Engine {
             .collect()
     }
 
+    /// The `(tag key, tag value)` pairs of a measurement in the shards overlapping
+    /// `[min, max]` whose key `want`s, straight from the shards' indexes, sorted.
+    pub fn tag_values(
+        &self,
+        db: &str,
+        measurement: &str,
+        min: i64,
+        max: i64,
+        want: &dyn Fn(&str) -> bool,
+    ) -> BTreeSet<(String, String)> {
+        self.shards_for(db, None, min, max)
+            .iter()
+            .flat_map(|s| s.tag_values_of(measurement, want))
+            .collect()
+    }
+
     /// Field names and types of a measurement across the shards in range.
     pub fn fields(
         &self,

@@ -457,6 +457,29 @@ impl Shard {
             .unwrap_or_default()
     }
 
+    /// The `(tag key, tag value)` pairs of a measurement's series whose key `want`s, from
+    /// the index's maps (no series key is read), sorted.
+    pub fn tag_values_of(
+        &self,
+        measurement: &str,
+        want: &dyn Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
+        let st = self.state.lock();
+        let Some(m) = st.index.measurement(measurement) else {
+            return Vec::new();
+        };
+        m.tags
+            .iter()
+            .filter(|(key, _)| want(key))
+            .flat_map(|(key, values)| {
+                values
+                    .iter()
+                    .filter(|(_, series)| !series.is_empty())
+                    .map(move |(value, _)| (key.clone(), value.clone()))
+            })
+            .collect()
+    }
+
     /// Field names and types of a measurement.
     pub fn fields_of(&self, measurement: &str) -> Vec<(String, FieldType)> {
         self.state
