@@ -88,6 +88,7 @@
       colors: colours(),
       legend: { type: $("cell-legend").value, orientation: "bottom" },
       decimalPlaces: { isEnforced: $("cell-decimals").value.trim() !== "", digits: Number($("cell-decimals").value) || 0 },
+      note: $("cell-note").value.trim(),
     };
   }
   function problem(cell) {
@@ -116,10 +117,17 @@
     chart.dataset.legend = cell.legend.type === "hover" ? "hover" : "";
     chart.dataset.decimals = cell.decimalPlaces.isEnforced ? String(cell.decimalPlaces.digits) : "";
     chart.dataset.rangeMs = grid.dataset.rangeMs;
-    chart.dataset.queries = JSON.stringify([cell.queries[0].query
-      .split(":upperDashboardTime:").join(grid.dataset.upper)
-      .split(":dashboardTime:").join(grid.dataset.lower)]);
-    window.tickDraw(chart);
+    // The server puts in the variables and the range as the saved cell will have them.
+    var params = new URLSearchParams(location.search);
+    params.set("query", cell.queries[0].query);
+    fetch("/chronograf/v1/dashboards/" + grid.dataset.dashboard + "/render?" + params.toString(),
+      { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status)); })
+      .then(function (answer) {
+        chart.dataset.queries = JSON.stringify([answer.query]);
+        window.tickDraw(chart);
+      })
+      .catch(function (e) { $("cell-error").textContent = "preview: " + e.message; });
   }
   function schedulePreview() { clearTimeout(previewTimer); previewTimer = setTimeout(preview, 400); }
   function openEditor(cell) {
@@ -128,6 +136,7 @@
     $("cell-modal-title").textContent = cell ? "Edit cell" : "Add a cell";
     $("cell-save").textContent = cell ? "Save cell" : "Add cell";
     $("cell-name").value = cell ? cell.name : "";
+    $("cell-note").value = cell && cell.note ? cell.note : "";
     $("cell-type").value = cell ? cell.type : "line";
     $("cell-db").value = cell && cell.queries[0] ? cell.queries[0].db : "telegraf";
     $("cell-ylabel").value = y.label || "";
@@ -176,7 +185,12 @@
     var was = editing;
     update(function (d) {
       if (was) {
-        d.cells.forEach(function (c) { if (c.i === was.i) Object.assign(c, cell); });
+        // The editor shows a cell's first query; the others stay as they were.
+        d.cells.forEach(function (c) {
+          if (c.i !== was.i) return;
+          cell.queries = cell.queries.concat((c.queries || []).slice(1));
+          Object.assign(c, cell);
+        });
       } else {
         var y = d.cells.reduce(function (m, c) { return Math.max(m, c.y + c.h); }, 0);
         d.cells.push(Object.assign({ x: 0, y: y, w: 4, h: 4 }, cell));

@@ -60,6 +60,38 @@ pub struct Cell {
     /// How many decimals values are shown with.
     #[serde(default, rename = "decimalPlaces")]
     pub decimal_places: DecimalPlaces,
+    /// A note about the cell (markdown in Chronograf), shown with its title.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// `default` or `showWhenNoData`, kept as Chronograf wrote it.
+    #[serde(
+        default,
+        rename = "noteVisibility",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub note_visibility: String,
+    /// The table visualization's options (`verticalTimeAxis`, `sortBy`, `fixFirstColumn`…),
+    /// kept as Chronograf wrote them so that a dashboard exported again loses nothing.
+    #[serde(
+        default,
+        rename = "tableOptions",
+        skip_serializing_if = "serde_json::Value::is_null"
+    )]
+    pub table_options: serde_json::Value,
+    /// The table's columns (`internalName`, `displayName`, `visible`), kept likewise.
+    #[serde(
+        default,
+        rename = "fieldOptions",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub field_options: Vec<serde_json::Value>,
+    /// The table's time format (`MM/DD/YYYY HH:mm:ss`), kept likewise.
+    #[serde(
+        default,
+        rename = "timeFormat",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub time_format: String,
 }
 
 /// A cell's legend, as Chronograf keeps it.

@@ -685,6 +685,31 @@ fn template_variables_fill_cell_queries() {
     .text()
     .unwrap();
     assert!(forged.contains("mean(usage_idle)"), "{forged}");
+    // The cell editor's preview has the server put the variables and range into a query, as
+    // the page does for saved cells.
+    let render = |params: &str| -> serde_json::Value {
+        http.get(format!(
+            "http://127.0.0.1:{port}/chronograf/v1/dashboards/{id}/render?{params}"
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+    };
+    let rendered = render(
+        "query=SELECT%20mean(%3Afield%3A)%20FROM%20cpu%20WHERE%20host%20%3D%20%3Ahost%3A%20AND%20time%20%3E%20%3AdashboardTime%3A&tempVars%5Bhost%5D=web1",
+    );
+    assert_eq!(
+        rendered["query"],
+        "SELECT mean(usage_idle) FROM cpu WHERE host = 'web1' AND time > now() - 1h"
+    );
+    let missing = http
+        .get(format!(
+            "http://127.0.0.1:{port}/chronograf/v1/dashboards/999/render?query=x"
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
     // Reserved names and unknown types are refused.
     let bad = http
         .post(&dashboards)
@@ -1014,4 +1039,52 @@ fn the_cluster_page_shows_a_single_node_or_the_clusters_colour_and_nodes() {
         "{html}"
     );
     assert!(html.contains("runs CQs and retention"), "{html}");
+}
+
+#[test]
+fn chronograf_cell_properties_survive_a_round_trip_and_notes_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_hosts(dir.path());
+    let (_c, port) = start_chronograf(dir.path(), &store, &[]);
+    let http = tick_tests::dashboard_client();
+    let table_options = serde_json::json!({ "verticalTimeAxis": true, "sortBy": { "internalName": "time", "displayName": "", "visible": true }, "fixFirstColumn": true });
+    let field_options =
+        serde_json::json!([{ "internalName": "time", "displayName": "When", "visible": true }]);
+    let created: serde_json::Value = http
+        .post(format!("http://127.0.0.1:{port}/chronograf/v1/dashboards"))
+        .json(&serde_json::json!({
+            "name": "imported",
+            "cells": [{ "i": "c1", "name": "load", "type": "table", "x": 0, "y": 0, "w": 6, "h": 4,
+                "queries": [{ "db": "telegraf", "query": "SELECT load1 FROM system" },
+                            { "db": "telegraf", "query": "SELECT load5 FROM system" }],
+                "note": "Load <b>per</b> host", "noteVisibility": "default",
+                "tableOptions": table_options, "fieldOptions": field_options,
+                "timeFormat": "MM/DD/YYYY HH:mm:ss" }],
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = created["id"].as_u64().unwrap();
+    let back: serde_json::Value = http
+        .get(format!(
+            "http://127.0.0.1:{port}/chronograf/v1/dashboards/{id}"
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let cell = &back["cells"][0];
+    assert_eq!(cell["tableOptions"], table_options);
+    assert_eq!(cell["fieldOptions"], field_options);
+    assert_eq!(cell["timeFormat"], "MM/DD/YYYY HH:mm:ss");
+    assert_eq!(cell["noteVisibility"], "default");
+    assert_eq!(cell["queries"].as_array().map(Vec::len), Some(2));
+    let page = get(port, &format!("/sources/1/dashboards/{id}"))
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("class=\"cell-note\" title=\"Load &#60;b&#62;per&#60;/b&#62; host\""),
+        "the note, escaped: {page}"
+    );
 }

@@ -49,6 +49,28 @@ pub(super) async fn get_dashboard(State(state): State<AppState>, Path(did): Path
     }
 }
 
+/// `GET /chronograf/v1/dashboards/{did}/render?query=…`: `query` with the dashboard's
+/// variables (chosen by the same `tempVars[…]` parameters as its page, else their defaults)
+/// and the page's time range put in, exactly as the page draws its cells — so that the cell
+/// editor's preview asks what the saved cell will ask.
+pub(super) async fn render(
+    State(state): State<AppState>,
+    Path(did): Path<u64>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let d = match state.dashboards.get(did) {
+        Ok(d) => d,
+        Err(e) => return dashboard_error(e),
+    };
+    let window = TimeWindow::from_params(&params, "1h");
+    let (_, bindings) = resolve_vars(state.sources.first().as_ref(), &d.templates, &params).await;
+    let query = params.get("query").map(String::as_str).unwrap_or_default();
+    Json(serde_json::json!({
+        "query": crate::template_vars::substitute(&render_query(query, &window), &bindings)
+    }))
+    .into_response()
+}
+
 pub(super) async fn replace_dashboard(
     State(state): State<AppState>,
     Path(did): Path<u64>,
@@ -86,6 +108,8 @@ pub(super) async fn dashboards_page(State(state): State<AppState>) -> Response {
 struct DrawnCell {
     i: String,
     name: String,
+    /// The cell's note, shown with its title (empty: none).
+    note: String,
     kind: String,
     /// Grid position and size (12 columns).
     x: u32,
@@ -165,10 +189,6 @@ struct DashboardPage {
     vars: Vec<VarChoice>,
     /// The window's length, from which each chart computes its `:interval:`.
     range_ms: i64,
-    /// The window's bounds, for the cell editor's preview (`:dashboardTime:`,
-    /// `:upperDashboardTime:`).
-    lower: String,
-    upper: String,
     range: String,
     ranges: &'static [Range],
     cell_types: &'static [&'static str],
@@ -223,6 +243,7 @@ pub(super) async fn dashboard_page(
             h: c.h.max(1),
             i: c.i,
             name: c.name,
+            note: c.note,
             kind: c.kind,
         })
         .collect();
@@ -231,8 +252,6 @@ pub(super) async fn dashboard_page(
         name: d.name,
         vars,
         range_ms: window.duration_ms,
-        lower: window.lower.clone(),
-        upper: window.upper.clone(),
         range: window.name,
         ranges: RANGES,
         cell_types: CELL_TYPES,

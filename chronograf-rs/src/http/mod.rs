@@ -101,6 +101,10 @@ pub fn router(state: AppState) -> Router {
                 .put(dashboards::replace_dashboard)
                 .delete(dashboards::delete_dashboard),
         )
+        .route(
+            "/chronograf/v1/dashboards/{did}/render",
+            get(dashboards::render),
+        )
         .route("/sources/{id}/alert-rules", get(alerting::rules_page))
         .route("/sources/{id}/alerts", get(alerting::alerts_page))
         .route(
