@@ -61,6 +61,9 @@ pub struct SeriesIndex {
     keys: Vec<Arc<[u8]>>,
     measurements: BTreeMap<String, MeasurementIndex>,
     max_values_per_tag: usize,
+    /// Every series key added since the log was last read or rewritten (deletions rewrite it),
+    /// for the estimated cardinality.
+    sketch: super::hll::Hll,
 }
 
 impl SeriesIndex {
@@ -120,6 +123,7 @@ impl SeriesIndex {
             keys: Vec::new(),
             measurements: BTreeMap::new(),
             max_values_per_tag: 0,
+            sketch: super::hll::Hll::default(),
         };
         for key in keys {
             index.add_in_memory(&key);
@@ -189,6 +193,7 @@ impl SeriesIndex {
             return id;
         }
         let id = self.keys.len() as u32;
+        self.sketch.add(super::hll::hash(key));
         let key: Arc<[u8]> = Arc::from(key);
         self.keys.push(Arc::clone(&key));
         self.ids.insert(Arc::clone(&key), id);
@@ -234,6 +239,11 @@ impl SeriesIndex {
             path: self.path.clone(),
             source,
         })
+    }
+
+    /// The sketch of the index's series.
+    pub fn sketch(&self) -> &super::hll::Hll {
+        &self.sketch
     }
 
     /// Measurement names.

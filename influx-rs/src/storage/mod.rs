@@ -19,6 +19,7 @@ pub mod cache;
 pub mod colfile;
 pub mod column;
 mod compaction;
+pub mod hll;
 pub mod index;
 mod read_plan;
 mod retention;
@@ -498,6 +499,16 @@ impl Engine {
             .iter()
             .flat_map(|s| s.tag_keys_of(measurement))
             .collect()
+    }
+
+    /// The estimated number of distinct series of a database: its shards' sketches merged
+    /// (a series held by several shards counts once), as 1.x estimates it.
+    pub fn series_estimate(&self, db: &str) -> u64 {
+        let mut all = hll::Hll::default();
+        for s in self.shards_for(db, None, i64::MIN, i64::MAX) {
+            s.merge_series_sketch(&mut all);
+        }
+        all.estimate()
     }
 
     /// The `(tag key, tag value)` pairs of a measurement in the shards overlapping

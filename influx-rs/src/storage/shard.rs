@@ -410,6 +410,11 @@ impl Shard {
             .collect()
     }
 
+    /// Adds this shard's series to `into` (an estimate of distinct series).
+    pub fn merge_series_sketch(&self, into: &mut super::hll::Hll) {
+        into.merge(self.state.lock().index.sketch());
+    }
+
     /// Series keys of a measurement, sorted.
     pub fn series_of(&self, measurement: &str) -> Vec<Arc<[u8]>> {
         self.state.lock().index.series_of(measurement)
