@@ -164,8 +164,11 @@ fn paged<T>(rows: Vec<T>, s: &ShowStatement) -> Vec<T> {
     rows.into_iter().skip(skip).take(take).collect()
 }
 
+/// Whether a tag key is one a `WITH KEY …` clause picks.
+type KeyMatcher = Box<dyn Fn(&str) -> bool>;
+
 /// Which tag keys a `WITH KEY …` clause picks.
-fn key_matcher(filter: &TagKeyFilter) -> Result<Box<dyn Fn(&str) -> bool>, QueryError> {
+fn key_matcher(filter: &TagKeyFilter) -> Result<KeyMatcher, QueryError> {
     Ok(match filter {
         TagKeyFilter::Eq(k) => {
             let k = k.clone();
