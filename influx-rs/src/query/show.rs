@@ -4,7 +4,7 @@ use super::condition::{eval_condition, time_range};
 use super::{database, QueryContext, QueryError, Series};
 use crate::storage::Engine;
 use influxql::{MeasurementName, ShowStatement, TagKeyFilter};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// The statement's database (`ON db` or the request's `db`), which must exist.
 fn existing_database<'a>(
@@ -548,13 +548,9 @@ pub(super) fn cardinality(
             let matcher = key_matcher(key)?;
             let mut out = Vec::new();
             for m in measurements(engine, db, scope)? {
-                let values: BTreeSet<String> = engine
-                    .tag_values(db, &m, i64::MIN, i64::MAX, &*matcher)
-                    .into_iter()
-                    .map(|(_, v)| v)
-                    .collect();
-                if !values.is_empty() {
-                    out.push(counted(Some(m), "count", values.len()));
+                let n = engine.tag_value_count(db, &m, &*matcher);
+                if n > 0 {
+                    out.push(counted(Some(m), "count", n));
                 }
             }
             out
@@ -609,7 +605,7 @@ fn whole_database_cardinality(
         engine
             .shards_for(db, None, i64::MIN, i64::MAX)
             .iter()
-            .map(|s| s.series_of(m).len())
+            .map(|s| usize::try_from(s.series_count_of(m)).unwrap_or(usize::MAX))
             .sum()
     };
     let series = matches!(of, influxql::CardinalityOf::Series);

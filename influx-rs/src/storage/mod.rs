@@ -511,6 +511,21 @@ impl Engine {
         all.estimate()
     }
 
+    /// How many distinct values the tag keys `want` picks have in a measurement, over every
+    /// shard (counted by 64-bit hashes of the values, without copying them).
+    pub fn tag_value_count(
+        &self,
+        db: &str,
+        measurement: &str,
+        want: &dyn Fn(&str) -> bool,
+    ) -> usize {
+        let mut seen = ahash::AHashSet::new();
+        for s in self.shards_for(db, None, i64::MIN, i64::MAX) {
+            seen.extend(s.tag_value_hashes(measurement, want));
+        }
+        seen.len()
+    }
+
     /// The `(tag key, tag value)` pairs of a measurement in the shards overlapping
     /// `[min, max]` whose key `want`s, straight from the shards' indexes, sorted.
     pub fn tag_values(

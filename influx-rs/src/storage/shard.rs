@@ -415,6 +415,34 @@ impl Shard {
         into.merge(self.state.lock().index.sketch());
     }
 
+    /// How many series a measurement has here (from its bitmap; no key is copied).
+    pub fn series_count_of(&self, measurement: &str) -> u64 {
+        self.state
+            .lock()
+            .index
+            .measurement(measurement)
+            .map_or(0, |m| m.series.len())
+    }
+
+    /// Hashes of the distinct values of the tag keys `want` picks in a measurement's series,
+    /// to count values across shards without copying them.
+    pub fn tag_value_hashes(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> Vec<u64> {
+        let st = self.state.lock();
+        let Some(m) = st.index.measurement(measurement) else {
+            return Vec::new();
+        };
+        m.tags
+            .iter()
+            .filter(|(key, _)| want(key))
+            .flat_map(|(_, values)| {
+                values
+                    .iter()
+                    .filter(|(_, series)| !series.is_empty())
+                    .map(|(value, _)| super::hll::hash(value.as_bytes()))
+            })
+            .collect()
+    }
+
     /// Series keys of a measurement, sorted.
     pub fn series_of(&self, measurement: &str) -> Vec<Arc<[u8]>> {
         self.state.lock().index.series_of(measurement)
