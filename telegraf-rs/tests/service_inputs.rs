@@ -1052,17 +1052,15 @@ fn test_certificates(dir: &std::path::Path) -> Option<[std::path::PathBuf; 3]> {
     Some([path("ca.pem"), path("server.pem"), path("server.key")])
 }
 
-#[test]
-fn mqtt_consumer_speaks_mqtt_5_over_tls_and_keeps_its_session() {
-    let (Some(mosquitto), Some(_)) = (installed("mosquitto"), installed("mosquitto_pub")) else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let Some([ca, cert, key]) = test_certificates(dir.path()) else {
-        return;
-    };
+/// Mosquitto listening over TLS on 127.0.0.1 with a certificate from [`test_certificates`]:
+/// the broker, its port and the CA's path; `None` when Mosquitto or openssl is missing.
+fn start_tls_mosquitto(
+    dir: &std::path::Path,
+) -> Option<(common::Service, u16, std::path::PathBuf)> {
+    let mosquitto = installed("mosquitto")?;
+    let [ca, cert, key] = test_certificates(dir)?;
     let port = free_port();
-    let conf = dir.path().join("mosquitto.conf");
+    let conf = dir.join("mosquitto.conf");
     // `user root`: started as root, Mosquitto would read the key after dropping to its own
     // user, who may not read the test's directory.
     std::fs::write(
@@ -1076,12 +1074,24 @@ fn mqtt_consumer_speaks_mqtt_5_over_tls_and_keeps_its_session() {
         ),
     )
     .unwrap();
-    let _broker = start(
+    let broker = start(
         &mosquitto,
         &["-c", &conf.to_string_lossy()],
-        &dir.path().join("mosquitto.log"),
+        &dir.join("mosquitto.log"),
         port,
     );
+    Some((broker, port, ca))
+}
+
+#[test]
+fn mqtt_consumer_speaks_mqtt_5_over_tls_and_keeps_its_session() {
+    if installed("mosquitto_pub").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_broker, port, ca)) = start_tls_mosquitto(dir.path()) else {
+        return;
+    };
     let publish_tls = |payload: &str| {
         let status = Command::new("mosquitto_pub")
             .args([
@@ -1224,4 +1234,54 @@ fn collectd_sends_to_a_socket_listener_in_its_binary_protocol() {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap();
     assert!(bytes > 0.0 && bytes < total_kib * 1024.0, "{used}");
+}
+
+#[test]
+fn mqtt_output_publishes_over_tls() {
+    if installed("mosquitto_sub").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_broker, port, ca)) = start_tls_mosquitto(dir.path()) else {
+        return;
+    };
+    let subscriber = Command::new("mosquitto_sub")
+        .args([
+            "--cafile",
+            &ca.to_string_lossy(),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .args(["-t", "secure/#", "-v", "-C", "1", "-W", "20"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let conf = dir.path().join("agent.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[agent]\n  interval = \"1s\"\n  flush_interval = \"200ms\"\n  hostname = \"h1\"\n\
+             [[inputs.exec]]\n  commands = [\"echo room temp=20.5\"]\n  data_format = \"influx\"\n\
+             [[outputs.mqtt]]\n  servers = [\"ssl://127.0.0.1:{port}\"]\n  tls_ca = {:?}\n  \
+             topic_prefix = \"secure\"\n  qos = 1\n",
+            ca.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let _agent = common::spawn(&conf.to_string_lossy(), dir.path());
+    let out = subscriber.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap_or_else(|| {
+        panic!(
+            "nothing published over TLS: {}",
+            std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default()
+        )
+    });
+    assert!(
+        first.starts_with("secure/h1/room room,host=h1 temp=20.5 "),
+        "{first}"
+    );
 }

@@ -1,4 +1,5 @@
-//! `outputs.mqtt`: publishes each metric, in any data format, to an MQTT 3.1.1 broker on a
+//! `outputs.mqtt`: publishes each metric, in any data format, to an MQTT 3.1.1 broker (over
+//! TLS for `ssl://`, `tls://` and `mqtts://` servers, with Telegraf's `tls_*` options) on a
 //! topic made from a template (`telegraf/{{ .Tag "host" }}/{{ .Name }}` by default, or the
 //! older `topic_prefix`/host/measurement); with QoS 1 or 2 a batch counts as written only
 //! once the broker acknowledged every message, otherwise it stays buffered for a retry.
@@ -16,7 +17,7 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct MqttConfig {
-    /// Brokers, `host:port` or `tcp://host:port` (the first is used).
+    /// Brokers, `host:port`, `tcp://host:port` or `ssl://host:port` (the first is used).
     pub servers: Vec<String>,
     /// Topic template: `{{ .Name }}`, `{{ .PluginName }}`, `{{ .Tag "key" }}`.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -39,6 +40,18 @@ pub struct MqttConfig {
     /// The client id (random when empty).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub client_id: String,
+    /// PEM file of the certificate authorities to trust for `ssl://` brokers.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tls_ca: String,
+    /// PEM file of the client certificate.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tls_cert: String,
+    /// PEM file of the client key.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tls_key: String,
+    /// Accept any broker certificate.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_skip_verify: bool,
     /// The serializer options (read apart from the rest of the table).
     #[serde(skip_deserializing, flatten)]
     pub serializer: SerializerConfig,
@@ -56,6 +69,10 @@ impl Default for MqttConfig {
             username: String::new(),
             password: String::new(),
             client_id: String::new(),
+            tls_ca: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            insecure_skip_verify: false,
             serializer: SerializerConfig::default(),
         }
     }
@@ -135,14 +152,24 @@ impl MqttOutput {
             .servers
             .first()
             .ok_or_else(|| settings("servers: none given".into()))?;
-        let address = server.strip_prefix("tcp://").unwrap_or(server);
+        let (address, secure) = match server.split_once("://") {
+            Some(("tcp" | "mqtt", rest)) => (rest, false),
+            Some(("ssl" | "tls" | "mqtts", rest)) => (rest, true),
+            Some((other, _)) => {
+                return Err(settings(format!(
+                    "servers: {server:?}: scheme {other:?} is not implemented by telegraf-rs \
+                     (tcp, mqtt, ssl, tls and mqtts are)"
+                )))
+            }
+            None => (server.as_str(), false),
+        };
         let (host, port) = match address.rsplit_once(':') {
             Some((h, p)) => (
                 h.to_string(),
                 p.parse::<u16>()
                     .map_err(|_| settings(format!("servers: {server:?}: bad port")))?,
             ),
-            None => (address.to_string(), 1883),
+            None => (address.to_string(), if secure { 8883 } else { 1883 }),
         };
         let id = match config.client_id.as_str() {
             "" => format!("telegraf-rs-{:016x}", rand::random::<u64>()),
@@ -152,6 +179,19 @@ impl MqttOutput {
         options.set_keep_alive(Duration::from_secs(30));
         if !config.username.is_empty() {
             options.set_credentials(config.username.clone(), config.password.clone());
+        }
+        if secure {
+            let tls = crate::tls::TlsOptions {
+                ca: config.tls_ca.clone(),
+                cert: config.tls_cert.clone(),
+                key: config.tls_key.clone(),
+                insecure_skip_verify: config.insecure_skip_verify,
+            }
+            .client_config()
+            .map_err(settings)?;
+            options.set_transport(rumqttc::Transport::tls_with_config(
+                rumqttc::TlsConfiguration::Rustls(tls),
+            ));
         }
         let (client, mut events) = AsyncClient::new(options, 1000);
         let (ack_tx, acks) = mpsc::unbounded_channel();
@@ -251,5 +291,23 @@ mod tests {
         );
         assert!(template("{{ .Fields }}").is_err());
         assert!(template("{{ .Name").is_err());
+    }
+
+    #[tokio::test]
+    async fn schemes_and_tls_files_are_checked_when_built() {
+        let with = |servers: &str, ca: &str| MqttConfig {
+            servers: vec![servers.into()],
+            tls_ca: ca.into(),
+            ..MqttConfig::default()
+        };
+        let err = MqttOutput::new(&with("ws://broker:80", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"ws\""), "{err}");
+        let err = MqttOutput::new(&with("ssl://broker:8883", "/nonexistent/ca.pem"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+        assert!(MqttOutput::new(&with("tcp://127.0.0.1:1", "")).is_ok());
     }
 }
