@@ -395,6 +395,19 @@ fn mqtt_consumer_reads_json_readings_from_mosquitto() {
     );
 }
 
+/// `mosquitto_sub -v` on 127.0.0.1:`port` with `args` (topic, count, TLS), giving up after
+/// 20 s; started half a second before it returns, so that it has subscribed.
+fn subscribe(port: u16, args: &[&str]) -> std::process::Child {
+    let child = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-v", "-W", "20"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child
+}
+
 #[test]
 fn mqtt_output_publishes_each_metric_to_mosquitto() {
     let (Some(mosquitto), Some(_)) = (installed("mosquitto"), installed("mosquitto_sub")) else {
@@ -402,24 +415,7 @@ fn mqtt_output_publishes_each_metric_to_mosquitto() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (_broker, port) = start_mosquitto(&mosquitto, dir.path());
-    let subscriber = Command::new("mosquitto_sub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-t",
-            "telegraf/#",
-            "-v",
-            "-C",
-            "2",
-            "-W",
-            "20",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let subscriber = subscribe(port, &["-t", "telegraf/#", "-C", "2"]);
     let conf = dir.path().join("agent.conf");
     std::fs::write(
         &conf,
@@ -1245,20 +1241,8 @@ fn mqtt_output_publishes_over_tls() {
     let Some((_broker, port, ca)) = start_tls_mosquitto(dir.path()) else {
         return;
     };
-    let subscriber = Command::new("mosquitto_sub")
-        .args([
-            "--cafile",
-            &ca.to_string_lossy(),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .args(["-t", "secure/#", "-v", "-C", "1", "-W", "20"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let cafile = ca.to_string_lossy().into_owned();
+    let subscriber = subscribe(port, &["--cafile", &cafile, "-t", "secure/#", "-C", "1"]);
     let conf = dir.path().join("agent.conf");
     std::fs::write(
         &conf,
