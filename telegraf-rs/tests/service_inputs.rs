@@ -662,7 +662,10 @@ fn haproxy_reports_what_show_stat_says() {
         settled(&string_field(s1, "check_status")),
         settled(&row("app", "s1")["check_status"])
     );
-    assert!(!string_field(s1, "last_chk").is_empty(), "{s1}");
+    // While a check runs, HAProxy leaves `last_chk` empty, and empty cells are left out.
+    if let Some(last) = field_of(s1, "last_chk") {
+        assert!(last.len() > 2, "{s1}");
+    }
     // The stats page gives the same proxies, tagged with its host:port.
     let by_page = ours(&format!("127.0.0.1:{port}"), "web", "FRONTEND");
     assert_eq!(field_of(by_page, "stot"), Some("3i".into()));
