@@ -443,24 +443,104 @@ window.tickSource = (location.pathname.match(/^\/sources\/(\d+)\//) || [0, "1"])
     if (colour) el.querySelector(".value").style.stroke = colour;
   }
 
+  // A time in one of Chronograf's (moment.js) formats: `MM/DD/YYYY HH:mm:ss` and the like, in
+  // UTC or local time as the page is set.
+  var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December"];
+  var DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+  function formatTime(d, format) {
+    var utc = localStorage.getItem("tick.utc") === "1";
+    var part = {
+      Y: utc ? d.getUTCFullYear() : d.getFullYear(), M: (utc ? d.getUTCMonth() : d.getMonth()) + 1,
+      D: utc ? d.getUTCDate() : d.getDate(), d: utc ? d.getUTCDay() : d.getDay(),
+      H: utc ? d.getUTCHours() : d.getHours(), m: utc ? d.getUTCMinutes() : d.getMinutes(),
+      s: utc ? d.getUTCSeconds() : d.getSeconds(), S: utc ? d.getUTCMilliseconds() : d.getMilliseconds(),
+    };
+    function pad(n, w) { return String(n).padStart(w, "0"); }
+    var offset = utc ? 0 : -d.getTimezoneOffset();
+    function zone(colon) {
+      var a = Math.abs(offset);
+      return (offset < 0 ? "-" : "+") + pad(Math.floor(a / 60), 2) + (colon ? ":" : "") + pad(a % 60, 2);
+    }
+    var tokens = {
+      YYYY: function () { return pad(part.Y, 4); }, YY: function () { return pad(part.Y % 100, 2); },
+      MMMM: function () { return MONTHS[part.M - 1]; }, MMM: function () { return MONTHS[part.M - 1].slice(0, 3); },
+      MM: function () { return pad(part.M, 2); }, M: function () { return String(part.M); },
+      DD: function () { return pad(part.D, 2); }, D: function () { return String(part.D); },
+      dddd: function () { return DAYS[part.d]; }, ddd: function () { return DAYS[part.d].slice(0, 3); },
+      HH: function () { return pad(part.H, 2); }, H: function () { return String(part.H); },
+      hh: function () { return pad(part.H % 12 || 12, 2); }, h: function () { return String(part.H % 12 || 12); },
+      mm: function () { return pad(part.m, 2); }, m: function () { return String(part.m); },
+      ss: function () { return pad(part.s, 2); }, s: function () { return String(part.s); },
+      SSS: function () { return pad(part.S, 3); }, A: function () { return part.H < 12 ? "AM" : "PM"; },
+      a: function () { return part.H < 12 ? "am" : "pm"; }, ZZ: function () { return zone(false); },
+      Z: function () { return zone(true); }, X: function () { return String(Math.floor(d.getTime() / 1000)); },
+      x: function () { return String(d.getTime()); },
+    };
+    return format.replace(/\[([^\]]*)\]|YYYY|YY|MMMM|MMM|MM|M|DD|D|dddd|ddd|HH|H|hh|h|mm|m|ss|s|SSS|A|a|ZZ|Z|X|x/g,
+      function (t, literal) { return literal !== undefined ? literal : tokens[t](); });
+  }
+  window.tickFormatTime = formatTime;
+
+  // A table cell as Chronograf draws it: `fieldOptions` rename, hide and order the columns,
+  // `tableOptions` pick the sort column (a header click sorts by another, or turns the order),
+  // the time axis (rows are times, or with `verticalTimeAxis` off, columns are), wrapping and a
+  // fixed first column; times in `timeFormat`.
   function drawTable(el, data) {
+    var opts = el.dataset.table ? JSON.parse(el.dataset.table) : {};
+    var table = opts.tableOptions || {}, fields = opts.fieldOptions || [];
+    var format = opts.timeFormat || "MM/DD/YYYY HH:mm:ss";
+    var sort = el.tableSort || { column: (table.sortBy && table.sortBy.internalName) || "time", descending: true };
+    function option(label) { return fields.filter(function (f) { return f.internalName === label; })[0]; }
+    function rank(label) { var o = option(label); return o ? fields.indexOf(o) : fields.length; }
+    var columns = data.labels.map(function (label, i) {
+      var o = option(label);
+      return { i: i, label: label, name: (o && o.displayName) || label, shown: !o || o.visible !== false };
+    }).filter(function (c) { return c.shown; });
+    columns.sort(function (a, b) { return (a.i === 0 ? -1 : rank(a.label)) - (b.i === 0 ? -1 : rank(b.label)) || a.i - b.i; });
+    var by = data.labels.indexOf(sort.column);
+    if (by < 0) by = 0;
+    var rows = data.rows.slice().sort(function (a, b) {
+      var x = a[by], y = b[by];
+      if (x === null || y === null) return x === null ? (y === null ? 0 : 1) : -1;
+      return (x < y ? -1 : x > y ? 1 : 0) * (sort.descending ? -1 : 1);
+    }).slice(0, 100);
+    function text(v, column) {
+      return column === 0 ? formatTime(v, format) : v === null ? "" : String(v);
+    }
     var t = document.createElement("table");
-    t.className = "cell-table";
-    var head = document.createElement("tr");
-    data.labels.forEach(function (l) { var th = document.createElement("th"); th.textContent = l; head.appendChild(th); });
-    t.appendChild(head);
-    data.rows.slice(-100).reverse().forEach(function (row) {
+    t.className = "cell-table wrap-" + (table.wrapping || "truncate") + (table.fixFirstColumn === false ? "" : " fixed-first");
+    var grid = table.verticalTimeAxis === false
+      ? [[""].concat(rows.map(function (r) { return text(r[0], 0); }))].concat(columns.filter(function (c) { return c.i !== 0; })
+        .map(function (c) { return [c].concat(rows.map(function (r) { return text(r[c.i], c.i); })); }))
+      : [columns].concat(rows.map(function (r) { return columns.map(function (c) { return text(r[c.i], c.i); }); }));
+    grid.forEach(function (line, n) {
       var tr = document.createElement("tr");
-      row.forEach(function (v, i) {
-        var td = document.createElement("td");
-        td.textContent = i === 0 ? v.toISOString() : (v === null ? "" : String(v));
-        tr.appendChild(td);
+      line.forEach(function (v, k) {
+        var head = n === 0 || k === 0 && table.verticalTimeAxis === false;
+        var cell = document.createElement(head ? "th" : "td");
+        if (typeof v === "object" && v !== null) {
+          var b = document.createElement("button");
+          b.type = "button";
+          b.className = "btn btn-link btn-sm p-0 text-reset text-decoration-none fw-semibold";
+          b.textContent = v.name + (v.label === data.labels[by] ? (sort.descending ? " ▼" : " ▲") : "");
+          b.setAttribute("aria-label", "Sort by " + v.name);
+          b.addEventListener("click", function () {
+            el.tableSort = { column: v.label, descending: v.label === data.labels[by] ? !sort.descending : true };
+            drawTable(el, data);
+          });
+          cell.appendChild(b);
+        } else {
+          cell.textContent = v;
+        }
+        tr.appendChild(cell);
       });
       t.appendChild(tr);
     });
     el.innerHTML = "";
     el.classList.add("scrolls");
     el.appendChild(t);
+    el.dispatchEvent(new CustomEvent("tick-columns", { detail: data.labels }));
   }
 
   window.tickDraw = draw;

@@ -78,8 +78,60 @@
     });
     return list;
   }
-  function cellFromForm() {
+  // The table's settings in Chronograf's shape. `columns` holds the `fieldOptions`: the cell's
+  // own, then any column the preview shows that they do not name.
+  var columns = [];
+  function tableFromForm() {
     return {
+      tableOptions: { verticalTimeAxis: $("cell-time-axis").value !== "horizontal",
+        sortBy: { internalName: $("cell-sort").value || "time", displayName: "", visible: true },
+        wrapping: $("cell-wrapping").value, fixFirstColumn: $("cell-fix-first").checked },
+      fieldOptions: columns.map(function (c) { return Object.assign({}, c); }),
+      timeFormat: $("cell-time-format").value.trim(),
+    };
+  }
+  function showColumns() {
+    var list = $("cell-columns"), sort = $("cell-sort"), chosen = sort.value || "time";
+    if (!columns.length) return;
+    list.innerHTML = "";
+    sort.innerHTML = "";
+    columns.forEach(function (c, n) {
+      var row = document.createElement("div");
+      row.className = "d-flex gap-2 align-items-center";
+      row.innerHTML = '<div class="form-check mb-0 flex-grow-1 text-truncate"><input type="checkbox" class="form-check-input" id="col-shown-' + n +
+        '"><label class="form-check-label" for="col-shown-' + n + '"></label></div><label class="visually-hidden" for="col-name-' + n +
+        '"></label><input class="form-control form-control-sm w-50" id="col-name-' + n + '" placeholder="Display name">';
+      row.querySelector(".form-check-label").textContent = c.internalName;
+      row.querySelector(".visually-hidden").textContent = "Display name for " + c.internalName;
+      var shown = row.querySelector("input[type=checkbox]"), name = row.querySelector("input.form-control");
+      shown.checked = c.visible !== false;
+      name.value = c.displayName || "";
+      shown.addEventListener("change", function () { c.visible = shown.checked; });
+      name.addEventListener("input", function () { c.displayName = name.value; });
+      list.appendChild(row);
+      var o = document.createElement("option");
+      o.value = c.internalName;
+      o.textContent = c.displayName || c.internalName;
+      sort.appendChild(o);
+    });
+    if (!columns.some(function (c) { return c.internalName === chosen; })) {
+      var kept = document.createElement("option");
+      kept.value = kept.textContent = chosen;
+      sort.insertBefore(kept, sort.firstChild);
+    }
+    sort.value = chosen;
+  }
+  $("cell-preview").addEventListener("tick-columns", function (ev) {
+    var added = false;
+    ev.detail.forEach(function (label) {
+      if (columns.some(function (c) { return c.internalName === label; })) return;
+      columns.push({ internalName: label, displayName: "", visible: true });
+      added = true;
+    });
+    if (added || !$("cell-columns").querySelector("input")) showColumns();
+  });
+  function cellFromForm() {
+    return Object.assign(tableFromForm(), {
       name: $("cell-name").value.trim(), type: $("cell-type").value,
       queries: [{ query: queryText(), db: $("cell-db").value }],
       axes: { y: { label: $("cell-ylabel").value, prefix: $("cell-yprefix").value, suffix: $("cell-ysuffix").value,
@@ -89,7 +141,7 @@
       legend: { type: $("cell-legend").value, orientation: "bottom" },
       decimalPlaces: { isEnforced: $("cell-decimals").value.trim() !== "", digits: Number($("cell-decimals").value) || 0 },
       note: $("cell-note").value.trim(),
-    };
+    });
   }
   function problem(cell) {
     if (!cell.name) return "the cell needs a name";
@@ -99,11 +151,13 @@
     var b = cell.axes.y.bounds;
     if (b.some(function (v) { return v !== "" && isNaN(Number(v)); })) return "the y axis bounds must be numbers";
     if (b[0] !== "" && b[1] !== "" && Number(b[0]) >= Number(b[1])) return "the y axis minimum must be below its maximum";
+    if (cell.type === "table" && !cell.timeFormat) return "the table needs a time format";
     return "";
   }
   function showStatFields() {
     var stat = ["single-stat", "gauge"].indexOf($("cell-type").value) >= 0;
     document.querySelectorAll(".stat-only").forEach(function (e) { e.hidden = !stat; });
+    document.querySelectorAll(".table-only").forEach(function (e) { e.hidden = $("cell-type").value !== "table"; });
   }
   function preview() {
     var cell = cellFromForm(), chart = $("cell-preview");
@@ -117,6 +171,8 @@
     chart.dataset.legend = cell.legend.type === "hover" ? "hover" : "";
     chart.dataset.decimals = cell.decimalPlaces.isEnforced ? String(cell.decimalPlaces.digits) : "";
     chart.dataset.rangeMs = grid.dataset.rangeMs;
+    chart.dataset.table = JSON.stringify(tableFromForm());
+    chart.tableSort = null;
     // The server puts in the variables and the range as the saved cell will have them.
     var params = new URLSearchParams(location.search);
     params.set("query", cell.queries[0].query);
@@ -155,6 +211,18 @@
     $("cell-t1-colour").value = thresholds[0] ? thresholds[0].hex : "#ffb94a";
     $("cell-t2").value = thresholds[1] ? thresholds[1].value : "";
     $("cell-t2-colour").value = thresholds[1] ? thresholds[1].hex : "#e5534b";
+    var table = (cell && cell.tableOptions) || {};
+    $("cell-time-axis").value = table.verticalTimeAxis === false ? "horizontal" : "vertical";
+    $("cell-wrapping").value = ["wrap", "single-line"].indexOf(table.wrapping) >= 0 ? table.wrapping : "truncate";
+    $("cell-fix-first").checked = table.fixFirstColumn !== false;
+    $("cell-time-format").value = (cell && cell.timeFormat) || "MM/DD/YYYY HH:mm:ss";
+    columns = ((cell && cell.fieldOptions) || []).map(function (c) { return Object.assign({}, c); });
+    $("cell-columns").innerHTML = '<p class="muted small mb-0">The preview\'s columns appear here.</p>';
+    var sortBy = document.createElement("option");
+    sortBy.value = sortBy.textContent = (table.sortBy && table.sortBy.internalName) || "time";
+    $("cell-sort").innerHTML = "";
+    $("cell-sort").appendChild(sortBy);
+    showColumns();
     $("cell-error").textContent = "";
     $("cell-preview").innerHTML = "";
     showStatFields();

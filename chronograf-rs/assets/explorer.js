@@ -4,6 +4,9 @@
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
 
+  // On a phone the builder starts folded, so that the editor and the results come first.
+  if (window.matchMedia && window.matchMedia("(max-width: 767.98px)").matches) $("builder-panel").open = false;
+
   // The builder, and the raw editor whose completion offers what the builder lists.
   var builder = window.tickBuilder("", null);
   var editor = window.tickEditor ? window.tickEditor($("query"), "influxql", builder.words) : null;

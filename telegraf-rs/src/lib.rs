@@ -26,6 +26,7 @@ pub mod gotime;
 pub mod inputs;
 pub mod logging;
 pub mod metric;
+pub mod mqtt;
 pub mod naming;
 pub mod options;
 pub mod outputs;

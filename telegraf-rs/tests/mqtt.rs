@@ -126,6 +126,23 @@ fn subscribe(port: u16, args: &[&str]) -> std::process::Child {
     child
 }
 
+/// Runs the agent with `config` in `dir` and gives the first message `subscriber` printed
+/// (it exits after its count of messages or 20 s); the agent's log when there is none.
+fn first_published(subscriber: std::process::Child, dir: &std::path::Path, config: &str) -> String {
+    let conf = dir.join("agent.conf");
+    std::fs::write(&conf, config).unwrap();
+    let _agent = common::spawn(&conf.to_string_lossy(), dir);
+    let out = subscriber.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text.lines().next() {
+        Some(first) => first.to_string(),
+        None => panic!(
+            "nothing published: {}",
+            std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default()
+        ),
+    }
+}
+
 #[test]
 fn mqtt_output_publishes_each_metric_to_mosquitto() {
     let (Some(mosquitto), Some(_)) = (installed("mosquitto"), installed("mosquitto_sub")) else {
@@ -134,26 +151,15 @@ fn mqtt_output_publishes_each_metric_to_mosquitto() {
     let dir = tempfile::tempdir().unwrap();
     let (_broker, port) = start_mosquitto(&mosquitto, dir.path());
     let subscriber = subscribe(port, &["-t", "telegraf/#", "-C", "2"]);
-    let conf = dir.path().join("agent.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    let first = first_published(
+        subscriber,
+        dir.path(),
+        &format!(
             "[agent]\n  interval = \"1s\"\n  flush_interval = \"200ms\"\n  hostname = \"h1\"\n\
              [[inputs.exec]]\n  commands = [\"echo room,site=lab temp=21.5\"]\n  data_format = \"influx\"\n\
              [[outputs.mqtt]]\n  servers = [\"127.0.0.1:{port}\"]\n  qos = 1\n  data_format = \"json\"\n"
         ),
-    )
-    .unwrap();
-    let _agent = common::spawn(&conf.to_string_lossy(), dir.path());
-    // mosquitto_sub exits after two messages or 20 s (`-C 2 -W 20`).
-    let out = subscriber.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let first = text.lines().next().unwrap_or_else(|| {
-        panic!(
-            "nothing published: {}",
-            std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default()
-        )
-    });
+    );
     let (topic, payload) = first.split_once(' ').unwrap();
     assert_eq!(topic, "telegraf/h1/room");
     let json: serde_json::Value = serde_json::from_str(payload).unwrap();
@@ -340,29 +346,60 @@ fn mqtt_output_publishes_over_tls() {
     };
     let cafile = ca.to_string_lossy().into_owned();
     let subscriber = subscribe(port, &["--cafile", &cafile, "-t", "secure/#", "-C", "1"]);
-    let conf = dir.path().join("agent.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    let first = first_published(
+        subscriber,
+        dir.path(),
+        &format!(
             "[agent]\n  interval = \"1s\"\n  flush_interval = \"200ms\"\n  hostname = \"h1\"\n\
              [[inputs.exec]]\n  commands = [\"echo room temp=20.5\"]\n  data_format = \"influx\"\n\
              [[outputs.mqtt]]\n  servers = [\"ssl://127.0.0.1:{port}\"]\n  tls_ca = {:?}\n  \
              topic_prefix = \"secure\"\n  qos = 1\n",
             ca.to_string_lossy()
         ),
-    )
-    .unwrap();
-    let _agent = common::spawn(&conf.to_string_lossy(), dir.path());
-    let out = subscriber.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let first = text.lines().next().unwrap_or_else(|| {
-        panic!(
-            "nothing published over TLS: {}",
-            std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default()
-        )
-    });
+    );
     assert!(
         first.starts_with("secure/h1/room room,host=h1 temp=20.5 "),
+        "{first}"
+    );
+}
+
+#[test]
+fn mqtt_output_speaks_mqtt_5_with_publish_properties() {
+    let (Some(mosquitto), Some(_)) = (installed("mosquitto"), installed("mosquitto_sub")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, port) = start_mosquitto(&mosquitto, dir.path());
+    // An MQTT 5 subscriber prints each message's topic, content type, response topic, user
+    // properties and payload.
+    let subscriber = subscribe(
+        port,
+        &[
+            "-V",
+            "mqttv5",
+            "-F",
+            "%t|%C|%R|%P|%p",
+            "-t",
+            "v5/#",
+            "-C",
+            "1",
+        ],
+    );
+    let first = first_published(
+        subscriber,
+        dir.path(),
+        &format!(
+            "[agent]\n  interval = \"1s\"\n  flush_interval = \"200ms\"\n  hostname = \"h1\"\n\
+             [[inputs.exec]]\n  commands = [\"echo room temp=19.5\"]\n  data_format = \"influx\"\n\
+             [[outputs.mqtt]]\n  servers = [\"tcp://127.0.0.1:{port}\"]\n  protocol = \"5\"\n  \
+             topic = \"v5/{{{{ .Name }}}}\"\n  qos = 2\n  data_format = \"influx\"\n\
+             [outputs.mqtt.v5]\n  content_type = \"text/plain\"\n  response_topic = \"answers\"\n  \
+             message_expiry = \"1h\"\n\
+             [outputs.mqtt.v5.user_properties]\n  site = \"lab\"\n"
+        ),
+    );
+    assert!(
+        first.starts_with("v5/room|text/plain|answers|site:lab|room,host=h1 temp=19.5 "),
         "{first}"
     );
 }

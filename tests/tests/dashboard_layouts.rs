@@ -1,6 +1,6 @@
 //! chronograf-rs's canned layouts against a real influx-rs: served in Chronograf's format,
 //! read from `--canned-path`, every built-in layout's queries run on the store, and every
-//! measurement the agent's host inputs gather has a layout.
+//! measurement the agent's inputs gather has a layout.
 
 use tick_tests::dashboard::{
     chart_queries, chart_series, get, host_row, now_ns, store_with_hosts, write_telegraf,
@@ -78,7 +78,10 @@ fn canned_layouts_are_served_in_chronografs_format_and_read_from_canned_path() {
         picked,
         [
             "redis/redis",
+            "redis/redis_cmdstat",
+            "redis/redis_errorstat",
             "redis/redis_keyspace",
+            "redis/redis_replication",
             "squid/squid",
             "system/mem"
         ]
@@ -146,8 +149,37 @@ fn every_built_in_layout_runs_on_the_store() {
     assert_eq!(ran, cells, "every cell of every layout was drawn");
 }
 
+/// What the agent's service and network inputs gather (each name checked against the real
+/// server in `telegraf-rs/tests`), which a run on this machine without those servers cannot show.
+const SERVICE_MEASUREMENTS: &[&str] = &[
+    "apache",
+    "docker",
+    "docker_container_blkio",
+    "docker_container_cpu",
+    "docker_container_health",
+    "docker_container_mem",
+    "docker_container_net",
+    "docker_container_status",
+    "haproxy",
+    "http_response",
+    "memcached",
+    "mysql",
+    "mysql_variables",
+    "net_response",
+    "nginx",
+    "ping",
+    "postgresql",
+    "redis",
+    "redis_cmdstat",
+    "redis_errorstat",
+    "redis_keyspace",
+    "redis_replication",
+    "syslog",
+    "temp",
+];
+
 #[test]
-fn every_measurement_of_the_agents_host_inputs_has_a_layout() {
+fn every_measurement_the_agent_gathers_has_a_layout() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("agent.toml");
     std::fs::write(
@@ -176,6 +208,10 @@ fn every_measurement_of_the_agents_host_inputs_has_a_layout() {
         .filter_map(|l| l.split([',', ' ']).next().map(str::to_string))
         .collect();
     assert!(gathered.len() >= 10, "{gathered:?}");
+    let gathered: std::collections::BTreeSet<String> = gathered
+        .into_iter()
+        .chain(SERVICE_MEASUREMENTS.iter().map(|m| m.to_string()))
+        .collect();
     let store = Store::start(&dir.path().join("store"), free_port());
     let (_c, port) = start_chronograf(dir.path(), &store, &[]);
     let all: serde_json::Value = get(port, "/chronograf/v1/layouts").json().unwrap();

@@ -127,6 +127,8 @@ struct DrawnCell {
     legend: String,
     /// Fixed decimals of the values, empty for automatic.
     decimals: String,
+    /// For a table: its `tableOptions`, `fieldOptions` and `timeFormat`, as JSON; else empty.
+    table: String,
 }
 
 /// A user variable as the dashboard page offers it.
@@ -234,6 +236,16 @@ pub(super) async fn dashboard_page(
             },
             decimals: if c.decimal_places.is_enforced {
                 c.decimal_places.digits.min(10).to_string()
+            } else {
+                String::new()
+            },
+            table: if c.kind == "table" {
+                serde_json::json!({
+                    "tableOptions": c.table_options,
+                    "fieldOptions": c.field_options,
+                    "timeFormat": c.time_format,
+                })
+                .to_string()
             } else {
                 String::new()
             },

@@ -9,7 +9,7 @@ use super::{Accumulator, BuildContext, GatherFuture, Input, InputError, ServiceF
 use crate::metric::{now_nanos, FieldValue, Metric};
 use crate::options::GoDuration;
 use crate::parsers::{Parser, ParserConfig};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, TlsConfiguration, Transport};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -196,15 +196,8 @@ impl Broker {
 /// Builds the input; the broker is reached when the agent starts serving.
 pub fn build(c: &MqttConsumerConfig, _: &BuildContext) -> Result<Box<dyn Input>, InputError> {
     let settings = |m: String| InputError::Settings(m);
-    let v5 = match c.protocol.as_str() {
-        "" | "3.1.1" => false,
-        "5" => true,
-        other => {
-            return Err(settings(format!(
-                "protocol {other:?} is not implemented by telegraf-rs (3.1.1 and 5 are)"
-            )))
-        }
-    };
+    let v5 =
+        crate::mqtt::Protocol::parse(&c.protocol).map_err(settings)? == crate::mqtt::Protocol::V5;
     if c.qos > 2 {
         return Err(settings(format!("qos {}: 0, 1 or 2", c.qos)));
     }
@@ -260,23 +253,6 @@ struct MqttConsumer {
     parser: Parser,
     brokers: Vec<Broker>,
     v5: bool,
-}
-
-fn qos(level: u8) -> QoS {
-    match level {
-        0 => QoS::AtMostOnce,
-        1 => QoS::AtLeastOnce,
-        _ => QoS::ExactlyOnce,
-    }
-}
-
-fn qos_v5(level: u8) -> rumqttc::v5::mqttbytes::QoS {
-    use rumqttc::v5::mqttbytes::QoS as V5;
-    match level {
-        0 => V5::AtMostOnce,
-        1 => V5::AtLeastOnce,
-        _ => V5::ExactlyOnce,
-    }
 }
 
 /// What one message becomes; the reason when its payload does not parse.
@@ -360,7 +336,10 @@ impl MqttConsumer {
         }
         let (client, mut events) = AsyncClient::new(options, 100);
         for topic in &d.config.topics {
-            if let Err(e) = client.subscribe(topic.clone(), qos(d.config.qos)).await {
+            if let Err(e) = client
+                .subscribe(topic.clone(), crate::mqtt::qos(d.config.qos))
+                .await
+            {
                 tracing::error!("[inputs.mqtt_consumer] subscribing to {topic:?}: {e}");
             }
         }
@@ -400,7 +379,10 @@ impl MqttConsumer {
         }
         let (client, mut events) = V5Client::new(options, 100);
         for topic in &d.config.topics {
-            if let Err(e) = client.subscribe(topic.clone(), qos_v5(d.config.qos)).await {
+            if let Err(e) = client
+                .subscribe(topic.clone(), crate::mqtt::qos_v5(d.config.qos))
+                .await
+            {
                 tracing::error!("[inputs.mqtt_consumer] subscribing to {topic:?}: {e}");
             }
         }

@@ -1,4 +1,5 @@
-//! `outputs.mqtt`: publishes each metric, in any data format, to an MQTT 3.1.1 broker (over
+//! `outputs.mqtt`: publishes each metric, in any data format, to an MQTT 3.1.1 or 5 broker
+//! (MQTT 5 with Telegraf's `[outputs.mqtt.v5]` publish properties; over
 //! TLS for `ssl://`, `tls://` and `mqtts://` servers, with Telegraf's `tls_*` options) on a
 //! topic made from a template (`telegraf/{{ .Tag "host" }}/{{ .Name }}` by default, or the
 //! older `topic_prefix`/host/measurement); with QoS 1 or 2 a batch counts as written only
@@ -6,10 +7,12 @@
 
 use super::{OutputError, WriteOutcome};
 use crate::metric::Metric;
+use crate::mqtt::Protocol;
 use crate::options::GoDuration;
 use crate::serializers::{Serializer, SerializerConfig};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -40,6 +43,12 @@ pub struct MqttConfig {
     /// The client id (random when empty).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub client_id: String,
+    /// `3.1.1` (default) or `5`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub protocol: String,
+    /// MQTT 5 publish properties (`[outputs.mqtt.v5]`), ignored with a warning under 3.1.1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v5: Option<PublishProperties>,
     /// PEM file of the certificate authorities to trust for `ssl://` brokers.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub tls_ca: String,
@@ -69,6 +78,8 @@ impl Default for MqttConfig {
             username: String::new(),
             password: String::new(),
             client_id: String::new(),
+            protocol: String::new(),
+            v5: None,
             tls_ca: String::new(),
             tls_cert: String::new(),
             tls_key: String::new(),
@@ -76,6 +87,56 @@ impl Default for MqttConfig {
             serializer: SerializerConfig::default(),
         }
     }
+}
+
+/// `[outputs.mqtt.v5]`: the MQTT 5 properties sent with every message.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PublishProperties {
+    /// The payload's content type (`text/plain`, `application/json`…).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub content_type: String,
+    /// Where a reader should answer.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub response_topic: String,
+    /// How long the broker keeps an undelivered message (`0s`: for ever).
+    pub message_expiry: GoDuration,
+    /// A topic alias (0: none).
+    pub topic_alias: u16,
+    /// User properties, sent as they are.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_properties: BTreeMap<String, String>,
+}
+
+impl PublishProperties {
+    fn to_rumqttc(&self) -> rumqttc::v5::mqttbytes::v5::PublishProperties {
+        let text = |s: &String| (!s.is_empty()).then(|| s.clone());
+        rumqttc::v5::mqttbytes::v5::PublishProperties {
+            content_type: text(&self.content_type),
+            response_topic: text(&self.response_topic),
+            message_expiry_interval: match self.message_expiry.0.as_secs() {
+                0 => None,
+                secs => Some(u32::try_from(secs).unwrap_or(u32::MAX)),
+            },
+            topic_alias: (self.topic_alias != 0).then_some(self.topic_alias),
+            user_properties: self
+                .user_properties
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The connection, in the version the options asked for.
+#[derive(Debug)]
+enum Client {
+    V311(AsyncClient),
+    V5(
+        rumqttc::v5::AsyncClient,
+        rumqttc::v5::mqttbytes::v5::PublishProperties,
+    ),
 }
 
 /// One part of a topic template.
@@ -117,11 +178,11 @@ fn template(text: &str) -> Result<Vec<Part>, String> {
 #[derive(Debug)]
 pub struct MqttOutput {
     topic: Vec<Part>,
-    qos: QoS,
+    qos: u8,
     retain: bool,
     timeout: Duration,
     serializer: Serializer,
-    client: AsyncClient,
+    client: Client,
     acks: mpsc::UnboundedReceiver<Result<(), String>>,
     driver: tokio::task::JoinHandle<()>,
 }
@@ -142,12 +203,13 @@ impl MqttOutput {
             (t, _) => template(t),
         }
         .map_err(settings)?;
-        let qos = match config.qos {
-            0 => QoS::AtMostOnce,
-            1 => QoS::AtLeastOnce,
-            2 => QoS::ExactlyOnce,
-            other => return Err(settings(format!("qos {other}: 0, 1 or 2"))),
-        };
+        if config.qos > 2 {
+            return Err(settings(format!("qos {}: 0, 1 or 2", config.qos)));
+        }
+        let protocol = Protocol::parse(&config.protocol).map_err(settings)?;
+        if protocol == Protocol::V311 && config.v5.is_some() {
+            tracing::warn!("[outputs.mqtt] [outputs.mqtt.v5] is ignored: protocol is 3.1.1");
+        }
         let server = config
             .servers
             .first()
@@ -175,45 +237,79 @@ impl MqttOutput {
             "" => format!("telegraf-rs-{:016x}", rand::random::<u64>()),
             id => id.to_string(),
         };
-        let mut options = MqttOptions::new(id, host, port);
-        options.set_keep_alive(Duration::from_secs(30));
-        if !config.username.is_empty() {
-            options.set_credentials(config.username.clone(), config.password.clone());
-        }
-        if secure {
-            let tls = crate::tls::TlsOptions {
-                ca: config.tls_ca.clone(),
-                cert: config.tls_cert.clone(),
-                key: config.tls_key.clone(),
-                insecure_skip_verify: config.insecure_skip_verify,
-            }
-            .client_config()
-            .map_err(settings)?;
-            options.set_transport(rumqttc::Transport::tls_with_config(
-                rumqttc::TlsConfiguration::Rustls(tls),
-            ));
-        }
-        let (client, mut events) = AsyncClient::new(options, 1000);
-        let (ack_tx, acks) = mpsc::unbounded_channel();
-        let driver = tokio::spawn(async move {
-            loop {
-                let report = match events.poll().await {
-                    Ok(Event::Incoming(Packet::PubAck(_) | Packet::PubComp(_))) => Ok(()),
-                    Ok(_) => continue,
-                    Err(e) => {
-                        let report = Err(e.to_string());
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        report
+        let transport = match secure {
+            true => Some(rumqttc::Transport::tls_with_config(
+                rumqttc::TlsConfiguration::Rustls(
+                    crate::tls::TlsOptions {
+                        ca: config.tls_ca.clone(),
+                        cert: config.tls_cert.clone(),
+                        key: config.tls_key.clone(),
+                        insecure_skip_verify: config.insecure_skip_verify,
                     }
-                };
-                if ack_tx.send(report).is_err() {
-                    return;
+                    .client_config()
+                    .map_err(settings)?,
+                ),
+            )),
+            false => None,
+        };
+        let (ack_tx, acks) = mpsc::unbounded_channel();
+        let (client, driver) = match protocol {
+            Protocol::V311 => {
+                let mut options = MqttOptions::new(id, host, port);
+                options.set_keep_alive(Duration::from_secs(30));
+                if !config.username.is_empty() {
+                    options.set_credentials(config.username.clone(), config.password.clone());
                 }
+                if let Some(t) = transport {
+                    options.set_transport(t);
+                }
+                let (client, mut events) = AsyncClient::new(options, 1000);
+                let driver = tokio::spawn(async move {
+                    loop {
+                        let report = match events.poll().await {
+                            Ok(Event::Incoming(Packet::PubAck(_) | Packet::PubComp(_))) => Ok(()),
+                            Ok(_) => continue,
+                            Err(e) => Err(e.to_string()),
+                        };
+                        if !report_ack(&ack_tx, report).await {
+                            return;
+                        }
+                    }
+                });
+                (Client::V311(client), driver)
             }
-        });
+            Protocol::V5 => {
+                use rumqttc::v5::mqttbytes::v5::Packet as V5Packet;
+                let mut options = rumqttc::v5::MqttOptions::new(id, host, port);
+                options.set_keep_alive(Duration::from_secs(30));
+                if !config.username.is_empty() {
+                    options.set_credentials(config.username.clone(), config.password.clone());
+                }
+                if let Some(t) = transport {
+                    options.set_transport(t);
+                }
+                let (client, mut events) = rumqttc::v5::AsyncClient::new(options, 1000);
+                let driver = tokio::spawn(async move {
+                    loop {
+                        let report = match events.poll().await {
+                            Ok(rumqttc::v5::Event::Incoming(
+                                V5Packet::PubAck(_) | V5Packet::PubComp(_),
+                            )) => Ok(()),
+                            Ok(_) => continue,
+                            Err(e) => Err(e.to_string()),
+                        };
+                        if !report_ack(&ack_tx, report).await {
+                            return;
+                        }
+                    }
+                });
+                let properties = config.v5.clone().unwrap_or_default().to_rumqttc();
+                (Client::V5(client, properties), driver)
+            }
+        };
         Ok(MqttOutput {
             topic,
-            qos,
+            qos: config.qos,
             retain: config.retain,
             timeout: config.timeout.0.max(Duration::from_millis(100)),
             serializer: Serializer::new(&config.serializer).map_err(settings)?,
@@ -245,12 +341,26 @@ impl MqttOutput {
         for m in &metrics {
             let mut payload = Vec::new();
             self.serializer.metric(m, &mut payload);
-            self.client
-                .publish(self.topic_of(m), self.qos, self.retain, payload)
-                .await
-                .map_err(|e| OutputError::Retry(e.to_string()))?;
+            let topic = self.topic_of(m);
+            let sent = match &self.client {
+                Client::V311(c) => c
+                    .publish(topic, crate::mqtt::qos(self.qos), self.retain, payload)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Client::V5(c, properties) => c
+                    .publish_with_properties(
+                        topic,
+                        crate::mqtt::qos_v5(self.qos),
+                        self.retain,
+                        payload,
+                        properties.clone(),
+                    )
+                    .await
+                    .map_err(|e| e.to_string()),
+            };
+            sent.map_err(OutputError::Retry)?;
         }
-        if self.qos == QoS::AtMostOnce {
+        if self.qos == 0 {
             return Ok(WriteOutcome::Written);
         }
         let deadline = tokio::time::Instant::now() + self.timeout;
@@ -271,6 +381,22 @@ impl MqttOutput {
         }
         Ok(WriteOutcome::Written)
     }
+}
+
+/// Hands the connection task's news (an acknowledgement, or why the connection failed, after
+/// which it waits a second before trying again) to the writer; false once the output is gone.
+async fn report_ack(
+    to: &mpsc::UnboundedSender<Result<(), String>>,
+    report: Result<(), String>,
+) -> bool {
+    let failed = report.is_err();
+    if to.send(report).is_err() {
+        return false;
+    }
+    if failed {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    true
 }
 
 #[cfg(test)]
