@@ -2,8 +2,9 @@
 //! `[[….json_v2]]` table makes metrics from `field` and `tag` paths (an array result gives
 //! one metric per element; several paths combine as a cartesian product) and from `object`
 //! paths (an object becomes one metric, its nested keys joined with `_`; an array of objects
-//! one metric per object; arrays inside an object multiply the metrics), the two kinds then
-//! combined, as Telegraf's json_v2 does. Paths are evaluated by the `gjson` crate, the Rust
+//! one metric per object; arrays inside an object multiply the metrics; with `field`/`tag`
+//! sub-paths, only the values they select), the two kinds then combined, as Telegraf's json_v2
+//! does. Paths are evaluated by the `gjson` crate, the Rust
 //! port by GJSON's author with the same syntax.
 //!
 //! [GJSON]: https://github.com/tidwall/gjson/blob/master/SYNTAX.md
@@ -78,9 +79,10 @@ pub struct ObjectConfig {
     pub excluded_keys: Vec<String>,
     /// Names are the keys themselves, not joined with their parents' keys.
     pub disable_prepend_keys: bool,
-    /// `[[….object.field]]` sub-paths (not implemented: refused when the parser is built).
+    /// `[[….object.field]]` sub-paths, relative to the object: with any of these or of `tag`,
+    /// only the values they select are kept, as fields with their `rename` and `type`.
     pub field: Vec<DataSet>,
-    /// `[[….object.tag]]` sub-paths (not implemented: refused when the parser is built).
+    /// `[[….object.tag]]` sub-paths: the values they select become tags.
     pub tag: Vec<DataSet>,
 }
 
@@ -109,12 +111,12 @@ impl JsonV2Parser {
                 check_type(&d.kind)?;
             }
             for o in &c.object {
-                if !o.field.is_empty() || !o.tag.is_empty() {
-                    return Err(format!(
-                        "json_v2: object {:?}: field and tag sub-paths of an object are not \
-                         implemented by telegraf-rs (use `fields`, `tags` and `included_keys`)",
-                        o.path
-                    ));
+                let subs = o.field.iter().chain(&o.tag);
+                if subs.clone().any(|d| d.path.is_empty()) {
+                    return Err("json_v2: GJSON path is required".into());
+                }
+                for d in subs {
+                    check_type(&d.kind)?;
                 }
                 if !o.timestamp_key.is_empty() && o.timestamp_format.is_empty() {
                     return Err(
@@ -182,8 +184,11 @@ impl JsonV2Parser {
                     false => return Err(format!("the path {} doesn't exist", o.path)),
                 }
             }
-            let value: Value = serde_json::from_str(found.json()).map_err(|e| e.to_string())?;
-            objects.extend(object_rows(o, &value)?);
+            let walk = ObjectWalk {
+                config: o,
+                selected: selections(o, found.json())?,
+            };
+            objects.extend(walk.rows(&found)?);
         }
         let rows = product(tags, fields);
         let rows = match (objects.is_empty(), rows.is_empty()) {
@@ -192,6 +197,8 @@ impl JsonV2Parser {
         };
         Ok(rows
             .into_iter()
+            // A metric needs a field (rows of values that sub-paths left out have none).
+            .filter(|r| !r.fields.is_empty())
             .map(|r| {
                 let mut m = Metric::new(measurement.clone(), r.time.unwrap_or(time));
                 m.tags = r.tags;
@@ -371,86 +378,238 @@ fn expand(v: &Value, each: &mut dyn FnMut(&Value) -> Result<(), String>) -> Resu
     }
 }
 
-/// The rows of one `object` path: an object is one row (times those of its arrays), an array
-/// of objects one row per object.
-fn object_rows(o: &ObjectConfig, v: &Value) -> Result<Vec<Row>, String> {
-    match v {
-        Value::Array(items) => {
-            let mut rows = Vec::new();
-            for item in items {
-                rows.extend(object_rows(o, item)?);
+/// What an object's `field` or `tag` sub-path selected: the bytes its result spans in the
+/// document (a scalar matches by where it starts, an array's elements by lying inside it).
+#[derive(Debug)]
+struct Selection<'c> {
+    span: std::ops::Range<usize>,
+    array: bool,
+    set: &'c DataSet,
+    tag: bool,
+}
+
+/// Where `part` lies in memory: results of the same document are compared by address.
+fn span_of(part: &str) -> std::ops::Range<usize> {
+    let start = part.as_ptr() as usize;
+    start..start + part.len()
+}
+
+/// The sub-paths' selections inside the object's text `scoped` (Telegraf evaluates them
+/// against the object alone).
+fn selections<'c>(o: &'c ObjectConfig, scoped: &str) -> Result<Vec<Selection<'c>>, String> {
+    let mut out = Vec::new();
+    for (set, tag) in o
+        .field
+        .iter()
+        .map(|d| (d, false))
+        .chain(o.tag.iter().map(|d| (d, true)))
+    {
+        let Some(found) = locate(scoped, &set.path) else {
+            match set.optional {
+                true => continue,
+                false => return Err(format!("the path {} doesn't exist", set.path)),
             }
-            Ok(rows)
+        };
+        if found.is_empty() {
+            tracing::debug!(
+                "json_v2: sub-path {:?} gives a computed result (a query or a modifier), which \
+                 selects no value of the object",
+                set.path
+            );
         }
-        Value::Object(_) => flatten(o, "", v),
-        _ => Ok(Vec::new()),
+        out.extend(found.into_iter().map(|part| Selection {
+            span: span_of(part),
+            array: part.starts_with('['),
+            set,
+            tag,
+        }));
+    }
+    Ok(out)
+}
+
+/// The part of `outer` that `part` (a slice of it, as gjson hands out) is; `None` when `part`
+/// lies elsewhere (a result gjson built anew).
+fn within<'a>(outer: &'a str, part: &str) -> Option<&'a str> {
+    let (o, p) = (span_of(outer), span_of(part));
+    (p.start >= o.start && p.end <= o.end)
+        .then(|| outer.get(p.start - o.start..p.end - o.start))
+        .flatten()
+}
+
+/// The places in `json` that `path` selects (`None`: the path leads nowhere). gjson builds a
+/// new array for `#.rest` (the rest of the path in every element); here each element's result
+/// is found in the document itself, as Telegraf does with GJSON's `Indexes`. Other computed
+/// results (queries, modifiers) cannot be placed and select nothing.
+fn locate<'a>(json: &'a str, path: &str) -> Option<Vec<&'a str>> {
+    let split = match path.strip_prefix("#.") {
+        Some(rest) => Some(("", rest)),
+        None => path.find(".#.").map(|at| (&path[..at], &path[at + 3..])),
+    };
+    let Some((before, rest)) = split else {
+        let found = gjson::get(json, path);
+        return found
+            .exists()
+            .then(|| within(json, found.json()).into_iter().collect());
+    };
+    let array = match before.is_empty() {
+        true => json,
+        false => {
+            let found = gjson::get(json, before);
+            if !found.exists() {
+                return None;
+            }
+            match within(json, found.json()) {
+                Some(a) => a,
+                None => return Some(Vec::new()),
+            }
+        }
+    };
+    let mut out = Vec::new();
+    let mut exists = false;
+    gjson::parse(array).each(|_, item| {
+        if let Some(parts) = within(array, item.json()).and_then(|i| locate(i, rest)) {
+            exists = true;
+            out.extend(parts);
+        }
+        true
+    });
+    exists.then_some(out)
+}
+
+/// One `object` path's walk over its result.
+struct ObjectWalk<'c> {
+    config: &'c ObjectConfig,
+    selected: Vec<Selection<'c>>,
+}
+
+impl ObjectWalk<'_> {
+    /// The rows of the object path's result: an object is one row (times those of its
+    /// arrays), an array of objects one row per object.
+    fn rows(&self, v: &gjson::Value) -> Result<Vec<Row>, String> {
+        match v.kind() {
+            gjson::Kind::Array => {
+                let mut rows = Vec::new();
+                let mut failed = Ok(());
+                v.each(|_, item| {
+                    match self.rows(&item) {
+                        Ok(r) => rows.extend(r),
+                        Err(e) => failed = Err(e),
+                    }
+                    failed.is_ok()
+                });
+                failed.map(|()| rows)
+            }
+            gjson::Kind::Object => self.flatten("", v),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// The sub-path selection a scalar starting at `at` falls under.
+    fn selection_of(&self, at: usize) -> Option<&Selection<'_>> {
+        self.selected
+            .iter()
+            .find(|s| s.span.start == at)
+            .or_else(|| {
+                self.selected
+                    .iter()
+                    .find(|s| s.array && s.span.contains(&at))
+            })
+    }
+
+    /// The rows of value `v` found under the `_`-joined key `prefix`.
+    fn flatten(&self, prefix: &str, v: &gjson::Value) -> Result<Vec<Row>, String> {
+        let o = self.config;
+        match v.kind() {
+            gjson::Kind::Object => {
+                let mut rows = vec![Row::default()];
+                let mut failed = Ok(());
+                v.each(|key, child| {
+                    let key = key.str().replace(' ', "_");
+                    let name = match prefix.is_empty() {
+                        true => key.clone(),
+                        false => format!("{prefix}_{key}"),
+                    };
+                    if o.excluded_keys.contains(&name) || !included(o, &name, &child) {
+                        return true;
+                    }
+                    match self.flatten(&name, &child) {
+                        Ok(sub) if !sub.is_empty() => {
+                            rows = product(std::mem::take(&mut rows), sub)
+                        }
+                        Ok(_) => {}
+                        Err(e) => failed = Err(e),
+                    }
+                    failed.is_ok()
+                });
+                failed.map(|()| rows)
+            }
+            gjson::Kind::Array => {
+                let mut rows = Vec::new();
+                let mut failed = Ok(());
+                v.each(|_, item| {
+                    match self.flatten(prefix, &item) {
+                        Ok(r) => rows.extend(r),
+                        Err(e) => failed = Err(e),
+                    }
+                    failed.is_ok()
+                });
+                failed.map(|()| rows)
+            }
+            _ => {
+                let mut row = Row::default();
+                let Ok(scalar) = serde_json::from_str::<Value>(v.json()) else {
+                    return Ok(vec![row]);
+                };
+                if !o.timestamp_key.is_empty() && prefix == o.timestamp_key {
+                    let text = scalar_text(&scalar);
+                    row.time = Some(go_parse_in(
+                        &o.timestamp_format,
+                        &text,
+                        &o.timestamp_timezone,
+                    )?);
+                    return Ok(vec![row]);
+                }
+                let key = prefix.rsplit('_').next().unwrap_or_default();
+                let mut out = match o.disable_prepend_keys {
+                    true => key.to_string(),
+                    false => prefix.to_string(),
+                };
+                if let Some(renamed) = o.renames.get(prefix) {
+                    out = renamed.clone();
+                }
+                let mut kind = o.fields.get(prefix).map(String::as_str).unwrap_or_default();
+                let mut tag = o.tags.iter().any(|t| t == prefix);
+                if !o.field.is_empty() || !o.tag.is_empty() {
+                    // With sub-paths, only what they select is kept, as they name it.
+                    let Some(s) = self.selection_of(span_of(v.json()).start) else {
+                        return Ok(vec![row]);
+                    };
+                    tag |= s.tag;
+                    if !s.tag {
+                        kind = &s.set.kind;
+                    }
+                    if !s.set.rename.is_empty() {
+                        out = s.set.rename.clone();
+                    }
+                }
+                put(&mut row, &out, &scalar, kind, tag)?;
+                Ok(vec![row])
+            }
+        }
     }
 }
 
 /// Whether key `name` (with value `v`) passes `included_keys` (tags are always included; a
 /// container is kept when an included key lies below it).
-fn included(o: &ObjectConfig, name: &str, v: &Value) -> bool {
+fn included(o: &ObjectConfig, name: &str, v: &gjson::Value) -> bool {
     if o.included_keys.is_empty() {
         return true;
     }
-    o.included_keys.iter().chain(&o.tags).any(|k| {
-        k == name || (matches!(v, Value::Array(_) | Value::Object(_)) && k.starts_with(name))
-    })
-}
-
-/// The rows of value `v` found under the `_`-joined key `prefix` of an object path.
-fn flatten(o: &ObjectConfig, prefix: &str, v: &Value) -> Result<Vec<Row>, String> {
-    match v {
-        Value::Object(map) => {
-            let mut rows = vec![Row::default()];
-            for (key, child) in map {
-                let key = key.replace(' ', "_");
-                let name = match prefix.is_empty() {
-                    true => key.clone(),
-                    false => format!("{prefix}_{key}"),
-                };
-                if o.excluded_keys.contains(&name) || !included(o, &name, child) {
-                    continue;
-                }
-                let sub = flatten(o, &name, child)?;
-                if !sub.is_empty() {
-                    rows = product(rows, sub);
-                }
-            }
-            Ok(rows)
-        }
-        Value::Array(items) => {
-            let mut rows = Vec::new();
-            for item in items {
-                rows.extend(flatten(o, prefix, item)?);
-            }
-            Ok(rows)
-        }
-        scalar => {
-            let mut row = Row::default();
-            if !o.timestamp_key.is_empty() && prefix == o.timestamp_key {
-                let text = scalar_text(scalar);
-                row.time = Some(go_parse_in(
-                    &o.timestamp_format,
-                    &text,
-                    &o.timestamp_timezone,
-                )?);
-                return Ok(vec![row]);
-            }
-            let key = prefix.rsplit('_').next().unwrap_or_default();
-            let mut out = match o.disable_prepend_keys {
-                true => key.to_string(),
-                false => prefix.to_string(),
-            };
-            if let Some(renamed) = o.renames.get(prefix) {
-                out = renamed.clone();
-            }
-            let kind = o.fields.get(prefix).map(String::as_str).unwrap_or_default();
-            let tag = o.tags.iter().any(|t| t == prefix);
-            put(&mut row, &out, scalar, kind, tag)?;
-            Ok(vec![row])
-        }
-    }
+    let container = matches!(v.kind(), gjson::Kind::Array | gjson::Kind::Object);
+    o.included_keys
+        .iter()
+        .chain(&o.tags)
+        .any(|k| k == name || (container && k.starts_with(name)))
 }
 
 #[cfg(test)]
@@ -537,7 +696,7 @@ mod tests {
         assert_eq!(
             lines(&p, body),
             [
-                "dev,id=d1 battery=97i,env_hum=40,t=20.5 1700000000000000000",
+                "dev,id=d1 battery=97i,t=20.5,env_hum=40 1700000000000000000",
                 "dev,id=d2 battery=50i,t=19,ports=1 1700000001000000000",
                 "dev,id=d2 battery=50i,t=19,ports=2 1700000001000000000",
             ]
@@ -597,11 +756,45 @@ mod tests {
             refuse("[[json_v2]]\n[[json_v2.field]]\npath = \"a\"\ntype = \"integer\"\n")
                 .contains("integer")
         );
-        assert!(
-            refuse("[[json_v2]]\n[[json_v2.object]]\npath = \"a\"\n[[json_v2.object.field]]\npath = \"b\"\n")
-                .contains("not implemented")
-        );
+        assert!(refuse(
+            "[[json_v2]]\n[[json_v2.object]]\npath = \"a\"\n[[json_v2.object.tag]]\npath = \"\"\n"
+        )
+        .contains("path"));
         assert!(JsonV2Parser::new(&[]).is_err());
+    }
+
+    #[test]
+    fn object_sub_paths_keep_only_what_they_select_as_they_name_it() {
+        // The shape of Telegraf's `subfieldtag_in_object` case: `#.` paths pick values in every
+        // element, found in the document itself; the rest of the object is left out.
+        let p = parser(
+            "[[json_v2]]\n[[json_v2.object]]\npath = \"root.trains\"\n\
+             [[json_v2.object.field]]\npath = \"#.legs.0.eta.0.min\"\ntype = \"int\"\n\
+             [[json_v2.object.tag]]\npath = \"#.code\"\nrename = \"from\"\n\
+             [[json_v2.object.tag]]\npath = \"#.legs.0.to\"\nrename = \"to\"\n\
+             [[json_v2.object.tag]]\npath = \"#.legs.0.eta.0.dir\"\n",
+        );
+        let body = r#"{"root": {"trains": [{"name": "North", "code": "NO",
+            "legs": [{"to": "AA", "eta": [{"min": "4", "dir": "up", "len": "8"}, {"min": "19", "dir": "up"}]},
+                     {"to": "BB", "eta": [{"min": "7", "dir": "up"}]}]}]}}"#;
+        assert_eq!(
+            lines(&p, body),
+            ["file,from=NO,legs_eta_dir=up,to=AA legs_eta_min=4i 0"]
+        );
+        // An array a sub-path selects gives each of its values; `optional` paths may be missing.
+        let p = parser(
+            "[[json_v2]]\n[[json_v2.object]]\npath = \"@this\"\n\
+             [[json_v2.object.field]]\npath = \"temps\"\nrename = \"t\"\n\
+             [[json_v2.object.tag]]\npath = \"missing\"\noptional = true\n",
+        );
+        assert_eq!(
+            lines(&p, r#"{"temps": [20.5, 21], "site": "lab"}"#),
+            ["file t=20.5 0", "file t=21 0"]
+        );
+        let p = parser(
+            "[[json_v2]]\n[[json_v2.object]]\npath = \"@this\"\n[[json_v2.object.tag]]\npath = \"missing\"\n",
+        );
+        assert!(p.parse(b"{\"a\": 1}", "file", 1).is_err());
     }
 
     #[test]
