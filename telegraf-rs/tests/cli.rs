@@ -401,6 +401,39 @@ fn json_v2_tables_under_an_input_configure_its_parser() {
 }
 
 #[test]
+fn xpath_tables_under_an_input_read_xml_as_telegrafs_readme_configures_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(
+        dir.path(),
+        "example.xml",
+        "<?xml version=\"1.0\"?>\n<Gateway>\n  <Name>Main Gateway</Name>\n  \
+         <Timestamp>2020-08-01T15:04:03Z</Timestamp>\n  <Sequence>12</Sequence>\n  \
+         <Status>ok</Status>\n</Gateway>\n",
+    );
+    // The "Basic Parsing" example of Telegraf's XPath parser, as written there.
+    let conf = write(
+        dir.path(),
+        "t.conf",
+        &format!(
+            "[agent]\n  omit_hostname = true\n[[inputs.file]]\n  files = [{data:?}]\n  \
+             data_format = \"xml\"\n\n  [[inputs.file.xpath]]\n    [inputs.file.xpath.tags]\n      \
+             gateway = \"substring-before(/Gateway/Name, ' ')\"\n\n    [inputs.file.xpath.fields_int]\n      \
+             seqnr = \"/Gateway/Sequence\"\n\n    [inputs.file.xpath.fields]\n      \
+             ok = \"/Gateway/Status = 'ok'\"\n"
+        ),
+    );
+    let out = run(&["--config", &conf, "--test"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.lines().next().unwrap_or_default();
+    assert!(
+        line.starts_with("> file,gateway=Main ok=true,seqnr=12i "),
+        "{text}{stderr}"
+    );
+}
+
+#[test]
 fn grok_patterns_read_an_access_log() {
     let dir = tempfile::tempdir().unwrap();
     let log = write(

@@ -21,6 +21,7 @@ pub mod nagios;
 pub mod prometheus;
 pub mod prometheus_text;
 pub mod value;
+pub mod xpath;
 
 /// The parser options a plugin table may hold.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -92,6 +93,18 @@ pub struct ParserConfig {
     /// `json_v2`: the `[[….json_v2]]` tables.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub json_v2: Vec<json_v2::JsonV2Config>,
+    /// `xml`, `xpath_json`: the `[[….xpath]]` tables (`[[….xml]]`, their older name, too).
+    #[serde(alias = "xml", skip_serializing_if = "Vec::is_empty")]
+    pub xpath: Vec<xpath::XpathConfig>,
+    /// `xpath_json`: JSON numbers and booleans keep their types.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub xpath_native_types: bool,
+    /// `xml`, `xpath_json`: a `metric_selection` that selects nothing is no error.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub xpath_allow_empty_selection: bool,
+    /// `xml`, `xpath_json`: log each document as XML (debug level).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub xpath_print_document: bool,
     /// `csv` options.
     #[serde(flatten)]
     pub csv: csv::CsvOptions,
@@ -106,6 +119,11 @@ pub const PARSER_KEYS: &[&str] = &[
     "json_time_key",
     "json_time_format",
     "json_v2",
+    "xpath",
+    "xml",
+    "xpath_native_types",
+    "xpath_allow_empty_selection",
+    "xpath_print_document",
     "collectd_typesdb",
     "collectd_security_level",
     "collectd_parse_multivalue",
@@ -165,6 +183,8 @@ pub enum Parser {
     Grok(grok::GrokParser),
     /// collectd's binary network protocol.
     Collectd(collectd::CollectdParser),
+    /// XML or JSON read through XPath queries.
+    Xpath(xpath::XpathParser),
 }
 
 /// Compiles `patterns` (of option `option`) into one glob set, empty when there are none.
@@ -193,10 +213,14 @@ impl Parser {
                 "nagios" => Parser::Nagios,
                 "grok" => Parser::Grok(grok::GrokParser::new(config)?),
                 "collectd" => Parser::Collectd(collectd::CollectdParser::new(config)?),
+                "xml" => Parser::Xpath(xpath::XpathParser::new(xpath::Format::Xml, config)?),
+                "xpath_json" => {
+                    Parser::Xpath(xpath::XpathParser::new(xpath::Format::Json, config)?)
+                }
                 other => {
                     return Err(format!(
                         "data_format {other:?} is not implemented by telegraf-rs (implemented: \
-                     influx, json, json_v2, value, logfmt, form_urlencoded, csv, graphite, prometheus, nagios, grok, collectd)"
+                     influx, json, json_v2, value, logfmt, form_urlencoded, csv, graphite, prometheus, nagios, grok, collectd, xml, xpath_json)"
                     ))
                 }
             },
@@ -224,6 +248,7 @@ impl Parser {
             Parser::Nagios => nagios::parse(body, now),
             Parser::Grok(p) => p.parse(body, name, now),
             Parser::Collectd(p) => p.parse(body, now),
+            Parser::Xpath(p) => p.parse(body, name, now),
         }
     }
 }
@@ -274,10 +299,12 @@ mod tests {
     #[test]
     fn unknown_formats_are_named() {
         let config = ParserConfig {
-            data_format: Some("xml".into()),
+            data_format: Some("xpath_protobuf".into()),
             ..ParserConfig::default()
         };
-        assert!(Parser::new(&config, "influx").unwrap_err().contains("xml"));
+        assert!(Parser::new(&config, "influx")
+            .unwrap_err()
+            .contains("xpath_protobuf"));
     }
 
     #[test]
