@@ -3,6 +3,7 @@
 //! string functions of XPath 2.0 that Telegraf's documentation uses (`ends-with`,
 //! `lower-case`, `upper-case`, `string-join`, `matches`, `replace`).
 
+use super::number::{number_text, text_number};
 use super::syntax::{Arith, Axis, Compare, Expr, NodeTest, Step};
 use super::tree::{Document, Kind, NodeId};
 
@@ -64,27 +65,6 @@ pub fn evaluate(doc: &Document, expr: &Expr, node: NodeId) -> Result<Value, Eval
 
 struct Evaluator<'d> {
     doc: &'d Document,
-}
-
-/// `number()` of a string as Telegraf's XPath library reads it (Go's `ParseFloat`, so
-/// exponents too), surrounding space allowed as XPath says; NaN when it is no number.
-pub fn text_number(s: &str) -> f64 {
-    crate::parsers::parse_go_float(s.trim_matches([' ', '\t', '\n', '\r'])).unwrap_or(f64::NAN)
-}
-
-/// XPath's `string()` of a number: `NaN`, `Infinity`, integers without a point, else the
-/// shortest decimal that reads back.
-pub fn number_text(n: f64) -> String {
-    if n.is_nan() {
-        return "NaN".into();
-    }
-    if n.is_infinite() {
-        return if n > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    if n == 0.0 {
-        return "0".into();
-    }
-    format!("{n}")
 }
 
 impl Evaluator<'_> {

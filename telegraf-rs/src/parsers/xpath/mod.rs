@@ -8,12 +8,14 @@
 //! implemented.
 
 pub mod eval;
+pub mod number;
 pub mod syntax;
 pub mod tree;
 
 use crate::gotime::go_parse_in;
 use crate::metric::{FieldValue, Metric};
-use eval::{evaluate, number_text, Value};
+use eval::{evaluate, Value};
+use number::number_text;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use syntax::Expr;

@@ -241,7 +241,7 @@ impl Document {
                 let mut text = Node::new(Kind::Text, Some(parent));
                 text.text = match &native {
                     // jsonquery writes numbers as Go's `FormatFloat(v, 'f', -1, 64)`.
-                    Native::Number(n) => super::eval::number_text(*n),
+                    Native::Number(n) => super::number::number_text(*n),
                     Native::Bool(b) => b.to_string(),
                     Native::Text(s) => s.clone(),
                 };
