@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Agent footprint: telegraf-rs (release build) with Telegraf's default inputs (cpu, disk,
+# Agent footprint: telegraf-rs (as scripts/build-agent builds it for hosts) with Telegraf's default inputs (cpu, disk,
 # diskio, kernel, mem, processes, swap, system) plus net, at interval 1s, writing to a real
 # influx-rs on loopback, for DURATION seconds. Prints peak RSS (VmHWM), CPU seconds per gather
 # cycle and the metrics written, against the targets (≤ 15 MB, ≤ 5 ms per cycle). Telegraf itself
@@ -25,7 +25,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-cargo build --release -q -p influx-rs -p telegraf-rs
+cargo build --release -q -p influx-rs
+agent_bin=$(scripts/build-agent)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ./target/release/influx-rs --bind "127.0.0.1:$port" --data-dir "$work/store" 2>"$work/store.log" &
 pids+=($!)
@@ -48,7 +49,7 @@ cat > "$work/telegraf.conf" <<CONF
 [[inputs.system]]
 [[inputs.net]]
 CONF
-./target/release/telegraf-rs --config "$work/telegraf.conf" --data-dir "$work/agent" 2>"$work/agent.log" &
+"$agent_bin" --config "$work/telegraf.conf" --data-dir "$work/agent" 2>"$work/agent.log" &
 agent=$!
 pids+=($agent)
 sleep "$DURATION"
@@ -138,7 +139,7 @@ printf '[[inputs.procstat]]\n  pattern = "influx-rs"\n' >> "$work/statsd.conf"
 if docker info >/dev/null 2>&1; then
   printf '[[inputs.docker]]\n  endpoint = "unix:///var/run/docker.sock"\n' >> "$work/statsd.conf"
 fi
-./target/release/telegraf-rs --config "$work/statsd.conf" --data-dir "$work/agent2" 2>"$work/agent2.log" &
+"$agent_bin" --config "$work/statsd.conf" --data-dir "$work/agent2" 2>"$work/agent2.log" &
 agent=$!
 pids+=($agent)
 sleep 1
