@@ -79,11 +79,11 @@ fn ping_measures_the_loopback_with_the_binary_and_natively() {
     );
 }
 
-#[test]
-fn collectd_sends_to_a_socket_listener_in_its_binary_protocol() {
-    let Some(collectd) = installed("collectd") else {
-        return;
-    };
+/// Runs the agent with a collectd `socket_listener` (`options` added to it) and collectd
+/// sending `load` and `memory` to it through a `<Server>` block holding `server`; the agent's
+/// output once both arrived, or a panic with both logs.
+fn collectd_to_agent(options: &str, server: &str) -> String {
+    let collectd = installed("collectd").expect("collectd");
     let types_db = std::path::Path::new("/usr/share/collectd/types.db");
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -94,7 +94,7 @@ fn collectd_sends_to_a_socket_listener_in_its_binary_protocol() {
         format!(
             "[agent]\n  interval = \"1s\"\n  flush_interval = \"200ms\"\n  omit_hostname = true\n\
              [[inputs.socket_listener]]\n  service_address = \"udp://127.0.0.1:{port}\"\n  \
-             data_format = \"collectd\"\n  collectd_typesdb = [{types_db:?}]\n\
+             data_format = \"collectd\"\n  collectd_typesdb = [{types_db:?}]\n{options}\n\
              [[outputs.file]]\n  files = [{out:?}]\n"
         ),
     )
@@ -107,7 +107,7 @@ fn collectd_sends_to_a_socket_listener_in_its_binary_protocol() {
             "Hostname \"tick-collectd\"\nFQDNLookup false\nInterval 1\nBaseDir \"{d}\"\n\
              PIDFile \"{d}/collectd.pid\"\nPluginDir \"/usr/lib/collectd\"\nTypesDB \"{}\"\n\
              LoadPlugin load\nLoadPlugin memory\nLoadPlugin network\n\
-             <Plugin network>\n  Server \"127.0.0.1\" \"{port}\"\n</Plugin>\n",
+             <Plugin network>\n  <Server \"127.0.0.1\" \"{port}\">\n{server}\n  </Server>\n</Plugin>\n",
             types_db.display(),
             d = dir.path().display()
         ),
@@ -128,11 +128,20 @@ fn collectd_sends_to_a_socket_listener_in_its_binary_protocol() {
     });
     assert!(
         arrived,
-        "{}\n{}",
+        "{}\n{}\n{}",
         text(),
-        std::fs::read_to_string(dir.path().join("collectd.log")).unwrap_or_default()
+        std::fs::read_to_string(dir.path().join("collectd.log")).unwrap_or_default(),
+        std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default()
     );
-    let lines = text();
+    text()
+}
+
+#[test]
+fn collectd_sends_to_a_socket_listener_in_its_binary_protocol() {
+    if installed("collectd").is_none() {
+        return;
+    }
+    let lines = collectd_to_agent("", "");
     let load = lines
         .lines()
         .find(|l| l.starts_with("load_shortterm,"))
@@ -155,4 +164,31 @@ fn collectd_sends_to_a_socket_listener_in_its_binary_protocol() {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap();
     assert!(bytes > 0.0 && bytes < total_kib * 1024.0, "{used}");
+}
+
+#[test]
+fn collectd_signs_and_encrypts_with_the_agents_auth_file() {
+    if installed("collectd").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("collectd.auth");
+    std::fs::write(&auth, "alice: w0nderl4nd\n").unwrap();
+    for (level, collectd_level) in [("sign", "Sign"), ("encrypt", "Encrypt")] {
+        let lines = collectd_to_agent(
+            &format!("  collectd_security_level = {level:?}\n  collectd_auth_file = {auth:?}"),
+            &format!(
+                "    SecurityLevel {collectd_level}\n    Username \"alice\"\n    Password \"w0nderl4nd\""
+            ),
+        );
+        let load = lines
+            .lines()
+            .find(|l| l.starts_with("load_shortterm,"))
+            .unwrap_or_else(|| panic!("{level}: {lines}"));
+        assert_eq!(
+            tag_of(load, "host").as_deref(),
+            Some("tick-collectd"),
+            "{level}"
+        );
+    }
 }

@@ -84,9 +84,12 @@ pub struct ParserConfig {
     /// `collectd`: types.db files naming the data sources of each type.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub collectd_typesdb: Vec<String>,
-    /// `collectd`: `none` (the only level implemented), `sign` or `encrypt`.
+    /// `collectd`: `none` (the default), `sign` or `encrypt`.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub collectd_security_level: String,
+    /// `collectd`: the `user: password` file for signed and encrypted packets.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub collectd_auth_file: String,
     /// `collectd`: `split` (a metric per value) or `join` (a field per value).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub collectd_parse_multivalue: String,
@@ -126,6 +129,7 @@ pub const PARSER_KEYS: &[&str] = &[
     "xpath_print_document",
     "collectd_typesdb",
     "collectd_security_level",
+    "collectd_auth_file",
     "collectd_parse_multivalue",
     "grok_patterns",
     "grok_named_patterns",
