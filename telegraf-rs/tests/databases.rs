@@ -394,7 +394,7 @@ fn mysql_reports_what_show_global_status_says() {
             &format!("--port={port}"),
             "--user=root",
             "--skip-grant-tables",
-            "--skip-log-bin",
+            &format!("--log-bin={}", dir.path().join("binlog").display()),
         ],
         &dir.path().join("mariadb.log"),
         port,
@@ -424,7 +424,9 @@ fn mysql_reports_what_show_global_status_says() {
     let lines = test_run(
         dir.path(),
         &format!(
-            "[agent]\n  omit_hostname = true\n[[inputs.mysql]]\n  servers = [\"root@tcp(127.0.0.1:{port})/\"]\n"
+            "[agent]\n  omit_hostname = true\n[[inputs.mysql]]\n  servers = [\"root@tcp(127.0.0.1:{port})/\"]\n  \
+             gather_process_list = true\n  gather_innodb_metrics = true\n  gather_binary_logs = true\n  \
+             mariadb_dialect = true\n"
         ),
     );
     let connections = value(sql("SHOW GLOBAL STATUS LIKE 'Connections'"));
@@ -451,5 +453,40 @@ fn mysql_reports_what_show_global_status_says() {
         field_of(variables, "port"),
         Some(format!("{port}i")),
         "{variables}"
+    );
+    let version = value(sql("SHOW GLOBAL VARIABLES LIKE 'version'"));
+    assert_eq!(tag_of(variables, "version"), Some(version), "{variables}");
+    // The binary logs as the server lists them.
+    let logs = sql("SHOW BINARY LOGS");
+    let binlog = lines
+        .iter()
+        .find(|l| l.contains("binary_files_count="))
+        .unwrap_or_else(|| panic!("no binary logs in {lines:#?}"));
+    assert_eq!(
+        field_of(binlog, "binary_files_count").map(|v| v.trim_end_matches(['i', 'u']).to_string()),
+        Some(logs.lines().count().to_string()),
+        "{binlog}\n{logs}"
+    );
+    // Every state Telegraf counts is a field; the server's own threads are counted.
+    let threads = line_of(&lines, "mysql_process_list");
+    for state in ["idle", "waiting_for_lock", "other", "executing"] {
+        assert!(
+            field_of(threads, &format!("threads_{state}")).is_some(),
+            "{threads}"
+        );
+    }
+    let users = lines
+        .iter()
+        .find(|l| l.starts_with("mysql_users,") && tag_of(l, "user").as_deref() == Some("root"))
+        .unwrap_or_else(|| panic!("no mysql_users for root in {lines:#?}"));
+    assert!(field_of(users, "connections").is_some(), "{users}");
+    // A counter InnoDB keeps enabled, as INNODB_METRICS says.
+    let innodb = line_of(&lines, "mysql_innodb");
+    let pool =
+        sql("SELECT COUNT FROM information_schema.INNODB_METRICS WHERE NAME = 'buffer_pool_size'");
+    assert_eq!(
+        field_of(innodb, "buffer_pool_size"),
+        Some(format!("{pool}i")),
+        "{innodb}"
     );
 }

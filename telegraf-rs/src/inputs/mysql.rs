@@ -1,8 +1,12 @@
 //! `inputs.mysql`: MySQL's and MariaDB's `SHOW GLOBAL STATUS` (measurement `mysql`) and
-//! `SHOW GLOBAL VARIABLES` (`mysql_variables`), read through `mysql_async` with Telegraf's
-//! `metric_version = 2` names and types: every variable lower-cased, integers as integers,
-//! decimals as floats, `ON`/`YES` as 1 and `OFF`/`NO` as 0, other text as strings; tag
-//! `server` (the DSN's address). Servers are Go MySQL driver DSNs, as Telegraf takes them
+//! `SHOW GLOBAL VARIABLES` (`mysql_variables`, the `*version*` variables also as tags), read
+//! through `mysql_async` with Telegraf's `metric_version = 2` names and types: every variable
+//! lower-cased, integers as integers, decimals as floats, `ON`/`YES` as 1 and `OFF`/`NO` as 0,
+//! other text as strings; tag `server` (the DSN's address). Optionally, as Telegraf:
+//! `gather_process_list` (`mysql_process_list`: threads by Telegraf's states, and
+//! `mysql_users`: connections per user), `gather_innodb_metrics` (`mysql_innodb`: the enabled
+//! counters of `INNODB_METRICS`, MariaDB's columns with `mariadb_dialect`) and
+//! `gather_binary_logs` (`binary_size_bytes`, `binary_files_count` in `mysql`). Servers are Go MySQL driver DSNs, as Telegraf takes them
 //! (`user:password@tcp(127.0.0.1:3306)/`, `user@unix(/run/mysqld/mysqld.sock)/`).
 
 use super::{gathered_all, Accumulator, BuildContext, GatherFuture, Input, InputError};
@@ -18,6 +22,14 @@ pub struct MysqlConfig {
     pub servers: Vec<String>,
     /// Also `SHOW GLOBAL VARIABLES` (default true).
     pub gather_global_variables: bool,
+    /// Threads by state and connections by user.
+    pub gather_process_list: bool,
+    /// `information_schema.INNODB_METRICS`.
+    pub gather_innodb_metrics: bool,
+    /// The size and number of the binary logs.
+    pub gather_binary_logs: bool,
+    /// MariaDB's forms of the queries that differ (`INNODB_METRICS.ENABLED`).
+    pub mariadb_dialect: bool,
     /// `2` (Telegraf's current names and types); `1` is refused by name.
     pub metric_version: u8,
 }
@@ -27,6 +39,10 @@ impl Default for MysqlConfig {
         MysqlConfig {
             servers: Vec::new(),
             gather_global_variables: true,
+            gather_process_list: false,
+            gather_innodb_metrics: false,
+            gather_binary_logs: false,
+            mariadb_dialect: false,
             metric_version: 2,
         }
     }
@@ -176,33 +192,181 @@ pub fn build(c: &MysqlConfig, _: &BuildContext) -> Result<Box<dyn Input>, InputE
         .collect::<Result<_, _>>()?;
     Ok(Box::new(Mysql {
         dsns,
-        variables: c.gather_global_variables,
+        config: c.clone(),
     }))
 }
 
 struct Mysql {
     dsns: Vec<Dsn>,
-    variables: bool,
+    config: MysqlConfig,
+}
+
+/// The thread states Telegraf counts in `mysql_process_list` (each a `threads_<state>` field,
+/// spaces as `_`, zero when no thread is in it).
+const THREAD_STATES: &[&str] = &[
+    "after create",
+    "altering table",
+    "analyzing",
+    "checking permissions",
+    "checking table",
+    "cleaning up",
+    "closing tables",
+    "converting heap to myisam",
+    "copying to tmp table",
+    "creating sort index",
+    "creating table",
+    "creating tmp table",
+    "deleting",
+    "executing",
+    "execution of init_command",
+    "end",
+    "freeing items",
+    "flushing tables",
+    "fulltext initialization",
+    "idle",
+    "init",
+    "killed",
+    "waiting for lock",
+    "logging slow query",
+    "login",
+    "manage keys",
+    "opening tables",
+    "optimizing",
+    "preparing",
+    "reading from net",
+    "removing duplicates",
+    "removing tmp table",
+    "reopen tables",
+    "repair by sorting",
+    "repair done",
+    "repair with keycache",
+    "replication master",
+    "rolling back",
+    "searching rows for update",
+    "sending data",
+    "sorting for group",
+    "sorting for order",
+    "sorting index",
+    "sorting result",
+    "statistics",
+    "updating",
+    "waiting for tables",
+    "waiting for table flush",
+    "waiting on cond",
+    "writing to net",
+    "other",
+];
+
+/// The state a thread in `command` and `state` counts under, as Telegraf maps them.
+fn thread_state(command: &str, state: &str) -> &'static str {
+    let command = command.to_lowercase().replace('_', " ");
+    let state = state.to_lowercase().replace('_', " ");
+    if let Some(known) = THREAD_STATES.iter().find(|s| **s == state) {
+        return known;
+    }
+    let mapped = match state.as_str() {
+        "user sleep" => Some("idle"),
+        "creating index"
+        | "committing alter table to storage engine"
+        | "discard or import tablespace"
+        | "rename"
+        | "setup"
+        | "renaming result table"
+        | "preparing for alter table" => Some("altering table"),
+        "copying to group table" | "copy to tmp table" => Some("copying to tmp table"),
+        "query end" => Some("end"),
+        "update" | "updating main table" | "updating reference tables" => Some("updating"),
+        "system lock" | "user lock" | "table lock" => Some("waiting for lock"),
+        "deleting from main table" | "deleting from reference tables" => Some("deleting"),
+        _ => None,
+    };
+    if let Some(m) = mapped {
+        return m;
+    }
+    match command.as_str() {
+        _ if state.contains("waiting for") && state.contains("lock") => "waiting for lock",
+        "sleep" if state.is_empty() => "idle",
+        "query" => "executing",
+        "binlog dump" => "replication master",
+        _ => "other",
+    }
 }
 
 impl Mysql {
     async fn server(&self, dsn: &Dsn, time: i64) -> Result<Vec<Metric>, mysql_async::Error> {
         let mut conn = mysql_async::Conn::new(dsn.opts()).await?;
         let mut out = Vec::new();
+        let c = &self.config;
         let mut queries = vec![("mysql", "SHOW GLOBAL STATUS")];
-        if self.variables {
+        if c.gather_global_variables {
             queries.push(("mysql_variables", "SHOW GLOBAL VARIABLES"));
         }
+        if c.gather_innodb_metrics {
+            queries.push((
+                "mysql_innodb",
+                match c.mariadb_dialect {
+                    true => "SELECT NAME, COUNT FROM information_schema.INNODB_METRICS WHERE ENABLED = 1",
+                    false => "SELECT NAME, COUNT FROM information_schema.INNODB_METRICS WHERE status = 'enabled'",
+                },
+            ));
+        }
+        let metric = |name: &str| Metric::new(name, time).with_tag("server", dsn.server());
         for (name, query) in queries {
             let rows: Vec<(String, Option<String>)> = conn.query(query).await?;
-            let mut m = Metric::new(name, time).with_tag("server", dsn.server());
+            let mut m = metric(name);
             for (key, value) in rows {
                 let key = key.to_lowercase();
+                if name == "mysql_variables" && key.contains("version") {
+                    // Telegraf keeps the version variables as tags as well.
+                    m.tags
+                        .insert(key.clone(), value.clone().unwrap_or_default());
+                }
                 if let Some(v) = value.as_deref().and_then(|v| convert(&key, v)) {
                     m.add_field(key, v);
                 }
             }
             out.push(m);
+        }
+        if c.gather_binary_logs {
+            let rows: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await?;
+            let sizes: Vec<u64> = rows
+                .into_iter()
+                .map(|r| r.get::<Option<u64>, _>(1).flatten().unwrap_or_default())
+                .collect();
+            let mut m = metric("mysql");
+            m.add_field("binary_size_bytes", FieldValue::UInt(sizes.iter().sum()));
+            m.add_field("binary_files_count", FieldValue::UInt(sizes.len() as u64));
+            out.push(m);
+        }
+        if c.gather_process_list {
+            let rows: Vec<(String, String, u64)> = conn
+                .query(
+                    "SELECT COALESCE(command, ''), COALESCE(state, ''), count(*) \
+                     FROM information_schema.processlist WHERE ID != connection_id() \
+                     GROUP BY command, state ORDER BY null",
+                )
+                .await?;
+            let mut counts: std::collections::BTreeMap<&str, u64> =
+                THREAD_STATES.iter().map(|s| (*s, 0)).collect();
+            for (command, state, n) in rows {
+                *counts.entry(thread_state(&command, &state)).or_default() += n;
+            }
+            let mut m = metric("mysql_process_list");
+            for (state, n) in counts {
+                m.add_field(
+                    format!("threads_{}", state.replace(' ', "_")),
+                    FieldValue::UInt(n),
+                );
+            }
+            out.push(m);
+            let users: Vec<(String, i64)> = conn
+                .query("SELECT user, sum(1) AS connections FROM INFORMATION_SCHEMA.PROCESSLIST GROUP BY user")
+                .await?;
+            for (user, connections) in users {
+                let mut m = metric("mysql_users").with_tag("user", user);
+                m.add_field("connections", FieldValue::Int(connections));
+                out.push(m);
+            }
         }
         conn.disconnect().await?;
         Ok(out)
@@ -249,6 +413,21 @@ mod tests {
         assert!(e.contains("notaport") && !e.contains("pw"), "{e}");
         assert!(Dsn::parse("no slash here").is_err());
         assert!(Dsn::parse("u@udp(h)/").is_err());
+    }
+
+    #[test]
+    fn thread_states_as_telegraf_counts_them() {
+        assert_eq!(thread_state("Sleep", ""), "idle");
+        assert_eq!(thread_state("Query", "Sending data"), "sending data");
+        assert_eq!(thread_state("Query", "query end"), "end");
+        assert_eq!(
+            thread_state("Query", "Waiting for table metadata lock"),
+            "waiting for lock"
+        );
+        assert_eq!(thread_state("Query", "starting"), "executing");
+        assert_eq!(thread_state("Binlog_Dump", "x"), "replication master");
+        assert_eq!(thread_state("Daemon", "InnoDB purge worker"), "other");
+        assert_eq!(THREAD_STATES.len(), 51);
     }
 
     #[test]
