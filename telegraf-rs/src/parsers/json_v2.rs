@@ -2,7 +2,8 @@
 //! `[[….json_v2]]` table makes metrics from `field` and `tag` paths (an array result gives
 //! one metric per element; several paths combine as a cartesian product) and from `object`
 //! paths (an object becomes one metric, its nested keys joined with `_`; an array of objects
-//! one metric per object; arrays inside an object multiply the metrics; with `field`/`tag`
+//! one metric per object; each array inside an object gives its own metrics, with the
+//! object's other values; with `field`/`tag`
 //! sub-paths, only the values they select), the two kinds then combined, as Telegraf's json_v2
 //! does. Paths are evaluated by the `gjson` crate, the Rust
 //! port by GJSON's author with the same syntax.
@@ -521,7 +522,11 @@ impl ObjectWalk<'_> {
         let o = self.config;
         match v.kind() {
             gjson::Kind::Object => {
-                let mut rows = vec![Row::default()];
+                // The object's single values make one row; each array (or nested value that
+                // gives several rows) makes its own rows, each with those values — arrays side
+                // by side are separate metrics, not combined with one another.
+                let mut single = vec![Row::default()];
+                let mut groups: Vec<Vec<Row>> = Vec::new();
                 let mut failed = Ok(());
                 v.each(|key, child| {
                     let key = key.str().replace(' ', "_");
@@ -533,15 +538,22 @@ impl ObjectWalk<'_> {
                         return true;
                     }
                     match self.flatten(&name, &child) {
-                        Ok(sub) if !sub.is_empty() => {
-                            rows = product(std::mem::take(&mut rows), sub)
+                        Ok(sub) if sub.len() == 1 && child.kind() != gjson::Kind::Array => {
+                            single = product(std::mem::take(&mut single), sub)
                         }
+                        Ok(sub) if !sub.is_empty() => groups.push(sub),
                         Ok(_) => {}
                         Err(e) => failed = Err(e),
                     }
                     failed.is_ok()
                 });
-                failed.map(|()| rows)
+                failed.map(|()| match groups.is_empty() {
+                    true => single,
+                    false => groups
+                        .into_iter()
+                        .flat_map(|g| product(single.clone(), g))
+                        .collect(),
+                })
             }
             gjson::Kind::Array => {
                 let mut rows = Vec::new();
