@@ -28,42 +28,47 @@ impl SplunkSerializer {
         go_json_float((m.time / 1_000_000) as f64 / 1000.0)
     }
 
+    /// One event, laid out as Telegraf's encoder writes it: without HEC routing an object of
+    /// the values, the tags and `time`, keys sorted; with it `time`, `event`, `host`, `index`,
+    /// `source` (the last three from tags of those names) and then the sorted `fields`. Events
+    /// follow one another without a separator, as Splunk's HEC takes a batch.
     fn event(&self, m: &Metric, values: &[(String, String)], out: &mut Vec<u8>) {
-        let mut inner: Vec<(String, String)> = values.to_vec();
+        let lifted = |k: &str| self.hec && matches!(k, "host" | "index" | "source");
+        let mut inner: std::collections::BTreeMap<String, String> =
+            values.iter().cloned().collect();
         for (k, v) in &m.tags {
-            if !(self.hec && k == "host") {
-                inner.push((k.clone(), go_json_string(v)));
+            if !lifted(k) {
+                inner.insert(k.clone(), go_json_string(v));
             }
         }
-        let object = |pairs: &[(String, String)]| {
+        let object = |pairs: &mut dyn Iterator<Item = (&str, &str)>| {
             let body: Vec<String> = pairs
-                .iter()
                 .map(|(k, v)| format!("{}:{v}", go_json_string(k)))
                 .collect();
             format!("{{{}}}", body.join(","))
         };
         let text = match self.hec {
             true => {
-                let mut outer = vec![
-                    ("event".to_string(), "\"metric\"".to_string()),
-                    ("fields".to_string(), object(&inner)),
-                ];
-                if let Some(host) = m.tags.get("host") {
-                    outer.push(("host".to_string(), go_json_string(host)));
+                let fields = object(&mut inner.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let mut outer = vec![("time", Self::time(m)), ("event", "\"metric\"".to_string())];
+                for key in ["host", "index", "source"] {
+                    if let Some(v) = m.tags.get(key) {
+                        outer.push((key, go_json_string(v)));
+                    }
                 }
-                outer.push(("time".to_string(), Self::time(m)));
-                object(&outer)
+                outer.push(("fields", fields));
+                object(&mut outer.iter().map(|(k, v)| (*k, v.as_str())))
             }
             false => {
-                inner.push(("time".to_string(), Self::time(m)));
-                object(&inner)
+                inner.insert("time".to_string(), Self::time(m));
+                object(&mut inner.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             }
         };
         out.extend_from_slice(text.as_bytes());
-        out.push(b'\n');
     }
 
-    /// The events of one metric.
+    /// Writes the events of one metric: one per numeric field, or one with them all with
+    /// `splunkmetric_multimetric` (string fields are left out, as Telegraf does).
     pub fn metric(&self, m: &Metric, out: &mut Vec<u8>) {
         let numeric: Vec<(&String, String)> = m
             .fields
@@ -133,5 +138,20 @@ mod tests {
             ..SerializerConfig::default()
         });
         assert_eq!(multi["metric_name:cpu.usage_user"], 0.6);
+        // Tags named index and source are the event's, with HEC routing.
+        let mut out = Vec::new();
+        SplunkSerializer::new(&SerializerConfig {
+            splunkmetric_hec_routing: true,
+            ..SerializerConfig::default()
+        })
+        .metric(
+            &cpu().with_tag("index", "metrics").with_tag("source", "t"),
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"time\":1529708430,\"event\":\"metric\",\"host\":\"mono\",\"index\":\"metrics\",\
+             \"source\":\"t\",\"fields\":{\"_value\":0.6,\"cpu\":\"cpu0\",\"metric_name\":\"cpu.usage_user\"}}"
+        );
     }
 }
