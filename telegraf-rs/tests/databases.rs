@@ -426,7 +426,7 @@ fn mysql_reports_what_show_global_status_says() {
         &format!(
             "[agent]\n  omit_hostname = true\n[[inputs.mysql]]\n  servers = [\"root@tcp(127.0.0.1:{port})/\"]\n  \
              gather_process_list = true\n  gather_innodb_metrics = true\n  gather_binary_logs = true\n  \
-             mariadb_dialect = true\n"
+             mariadb_dialect = true\n  metric_version = 2\n"
         ),
     );
     let connections = value(sql("SHOW GLOBAL STATUS LIKE 'Connections'"));
@@ -488,5 +488,34 @@ fn mysql_reports_what_show_global_status_says() {
         field_of(innodb, "buffer_pool_size"),
         Some(format!("{pool}i")),
         "{innodb}"
+    );
+    // Without metric_version, Telegraf's older names: `Com_select` is `commands_select`, the
+    // process list is `mysql_info_schema`.
+    let v1 = test_run(
+        dir.path(),
+        &format!(
+            "[agent]\n  omit_hostname = true\n[[inputs.mysql]]\n  servers = [\"root@tcp(127.0.0.1:{port})/\"]\n  \
+             gather_process_list = true\n"
+        ),
+    );
+    let status = line_of(&v1, "mysql");
+    let selects: i64 = value(sql("SHOW GLOBAL STATUS LIKE 'Com_select'"))
+        .parse()
+        .unwrap();
+    let reported: i64 = field_of(status, "commands_select")
+        .unwrap_or_else(|| panic!("{status}"))
+        .trim_end_matches('i')
+        .parse()
+        .unwrap();
+    assert!(reported <= selects, "{status}");
+    assert!(field_of(status, "com_select").is_none(), "{status}");
+    assert!(
+        v1.iter().any(|l| l.starts_with("mysql_info_schema,")),
+        "{v1:#?}"
+    );
+    let variables = line_of(&v1, "mysql_variables");
+    assert_eq!(
+        field_of(variables, "max_connections"),
+        Some(format!("{max_connections}i"))
     );
 }

@@ -164,6 +164,7 @@ const SERVICE_MEASUREMENTS: &[&str] = &[
     "http_response",
     "memcached",
     "mysql",
+    "mysql_info_schema",
     "mysql_innodb",
     "mysql_process_list",
     "mysql_users",

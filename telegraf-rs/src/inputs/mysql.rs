@@ -6,7 +6,13 @@
 //! `gather_process_list` (`mysql_process_list`: threads by Telegraf's states, and
 //! `mysql_users`: connections per user), `gather_innodb_metrics` (`mysql_innodb`: the enabled
 //! counters of `INNODB_METRICS`, MariaDB's columns with `mariadb_dialect`) and
-//! `gather_binary_logs` (`binary_size_bytes`, `binary_files_count` in `mysql`). Servers are Go MySQL driver DSNs, as Telegraf takes them
+//! `gather_binary_logs` (`binary_size_bytes`, `binary_files_count` in `mysql`).
+//!
+//! `metric_version = 1` — what Telegraf does when the option is unset, kept for the dashboards
+//! built on it — names status variables by Telegraf's old prefix table (`Com_select` →
+//! `commands_select`, `Innodb_…` → `innodb_…`, and `queries`, `questions`, `slow_queries`,
+//! `connections`, `syncs`, `uptime`; others left out), all as integers, reads variables with the
+//! old typing and reports the process list as `mysql_info_schema`. Servers are Go MySQL driver DSNs, as Telegraf takes them
 //! (`user:password@tcp(127.0.0.1:3306)/`, `user@unix(/run/mysqld/mysqld.sock)/`).
 
 use super::{gathered_all, Accumulator, BuildContext, GatherFuture, Input, InputError};
@@ -30,7 +36,8 @@ pub struct MysqlConfig {
     pub gather_binary_logs: bool,
     /// MariaDB's forms of the queries that differ (`INNODB_METRICS.ENABLED`).
     pub mariadb_dialect: bool,
-    /// `2` (Telegraf's current names and types); `1` is refused by name.
+    /// `2` (Telegraf's current names and types) or `1` (its older ones, and its default when
+    /// the option is left out).
     pub metric_version: u8,
 }
 
@@ -43,7 +50,7 @@ impl Default for MysqlConfig {
             gather_innodb_metrics: false,
             gather_binary_logs: false,
             mariadb_dialect: false,
-            metric_version: 2,
+            metric_version: 1,
         }
     }
 }
@@ -150,6 +157,89 @@ fn mask(dsn: &str) -> String {
     }
 }
 
+/// Status variable prefixes and the names `metric_version = 1` gives them.
+const V1_PREFIXES: &[(&str, &str)] = &[
+    ("Aborted_", "aborted_"),
+    ("Bytes_", "bytes_"),
+    ("Com_", "commands_"),
+    ("Created_", "created_"),
+    ("Handler_", "handler_"),
+    ("Innodb_", "innodb_"),
+    ("Key_", "key_"),
+    ("Open_", "open_"),
+    ("Opened_", "opened_"),
+    ("Qcache_", "qcache_"),
+    ("Table_", "table_"),
+    ("Tokudb_", "tokudb_"),
+    ("Threads_", "threads_"),
+    ("Access_", "access_"),
+    ("Aria__", "aria_"),
+    ("Binlog__", "binlog_"),
+    ("Busy_", "busy_"),
+    ("Connection_", "connection_"),
+    ("Delayed_", "delayed_"),
+    ("Empty_", "empty_"),
+    ("Executed_", "executed_"),
+    ("Feature_", "feature_"),
+    ("Flush_", "flush_"),
+    ("Last_", "last_"),
+    ("Master_", "master_"),
+    ("Max_", "max_"),
+    ("Memory_", "memory_"),
+    ("Not_", "not_"),
+    ("Performance_", "performance_"),
+    ("Prepared_", "prepared_"),
+    ("Rows_", "rows_"),
+    ("Rpl_", "rpl_"),
+    ("Select_", "select_"),
+    ("Slave_", "slave_"),
+    ("Slow_", "slow_"),
+    ("Sort_", "sort_"),
+    ("Subquery_", "subquery_"),
+    ("Tc_", "tc_"),
+    ("Threadpool_", "threadpool_"),
+    ("wsrep_", "wsrep_"),
+    ("Uptime_", "uptime_"),
+];
+
+/// A global status variable as `metric_version = 1` reports it: renamed by [`V1_PREFIXES`]
+/// (an integer, 0 when the value is none, as Go's `Atoi` leaves it), or one of six counters
+/// by name; `None` for the rest.
+pub fn status_v1(key: &str, value: &str) -> Option<(String, FieldValue)> {
+    if let Some((prefix, renamed)) = V1_PREFIXES.iter().find(|(p, _)| key.starts_with(p)) {
+        let n = value.parse::<i64>().unwrap_or(0);
+        return Some((
+            format!("{renamed}{}", &key[prefix.len()..]),
+            FieldValue::Int(n),
+        ));
+    }
+    let name = match key {
+        "Queries" | "Questions" | "Slow_queries" | "Connections" | "Syncs" | "Uptime" => {
+            key.to_lowercase()
+        }
+        _ => return None,
+    };
+    value
+        .parse::<i64>()
+        .ok()
+        .map(|n| (name, FieldValue::Int(n)))
+}
+
+/// A global variable as `metric_version = 1` types it: `YES`/`ON` 1, `NO`/`OFF` 0, an integer,
+/// a float, or the text; `None` for an empty value.
+pub fn variable_v1(value: &str) -> Option<FieldValue> {
+    Some(match value {
+        "" => return None,
+        v if v.eq_ignore_ascii_case("yes") || v == "ON" => FieldValue::Int(1),
+        v if v.eq_ignore_ascii_case("no") || v == "OFF" => FieldValue::Int(0),
+        v => match (v.parse::<i64>(), crate::parsers::parse_go_float(v)) {
+            (Ok(i), _) => FieldValue::Int(i),
+            (_, Some(f)) => FieldValue::Float(f),
+            _ => FieldValue::Str(v.to_string()),
+        },
+    })
+}
+
 /// A status or variable value as Telegraf's `metric_version = 2` types it; `None` for empty.
 pub fn convert(key: &str, value: &str) -> Option<FieldValue> {
     if value.is_empty() {
@@ -176,9 +266,9 @@ pub fn convert(key: &str, value: &str) -> Option<FieldValue> {
 
 /// Builds the input; every DSN must parse.
 pub fn build(c: &MysqlConfig, _: &BuildContext) -> Result<Box<dyn Input>, InputError> {
-    if c.metric_version != 2 {
+    if !matches!(c.metric_version, 1 | 2) {
         return Err(InputError::Settings(format!(
-            "metric_version {}: only 2 is implemented by telegraf-rs",
+            "metric_version {}: 1 or 2",
             c.metric_version
         )));
     }
@@ -297,6 +387,7 @@ impl Mysql {
         let mut conn = mysql_async::Conn::new(dsn.opts()).await?;
         let mut out = Vec::new();
         let c = &self.config;
+        let v1 = c.metric_version < 2;
         let mut queries = vec![("mysql", "SHOW GLOBAL STATUS")];
         if c.gather_global_variables {
             queries.push(("mysql_variables", "SHOW GLOBAL VARIABLES"));
@@ -315,13 +406,23 @@ impl Mysql {
             let rows: Vec<(String, Option<String>)> = conn.query(query).await?;
             let mut m = metric(name);
             for (key, value) in rows {
+                let text = value.unwrap_or_default();
+                if v1 && name == "mysql" {
+                    if let Some((field, v)) = status_v1(&key, &text) {
+                        m.add_field(field, v);
+                    }
+                    continue;
+                }
                 let key = key.to_lowercase();
                 if name == "mysql_variables" && key.contains("version") {
                     // Telegraf keeps the version variables as tags as well.
-                    m.tags
-                        .insert(key.clone(), value.clone().unwrap_or_default());
+                    m.tags.insert(key.clone(), text.clone());
                 }
-                if let Some(v) = value.as_deref().and_then(|v| convert(&key, v)) {
+                let typed = match v1 && name == "mysql_variables" {
+                    true => variable_v1(&text),
+                    false => convert(&key, &text),
+                };
+                if let Some(v) = typed {
                     m.add_field(key, v);
                 }
             }
@@ -351,7 +452,10 @@ impl Mysql {
             for (command, state, n) in rows {
                 *counts.entry(thread_state(&command, &state)).or_default() += n;
             }
-            let mut m = metric("mysql_process_list");
+            let mut m = metric(match v1 {
+                true => "mysql_info_schema",
+                false => "mysql_process_list",
+            });
             for (state, n) in counts {
                 m.add_field(
                     format!("threads_{}", state.replace(' ', "_")),
@@ -413,6 +517,42 @@ mod tests {
         assert!(e.contains("notaport") && !e.contains("pw"), "{e}");
         assert!(Dsn::parse("no slash here").is_err());
         assert!(Dsn::parse("u@udp(h)/").is_err());
+    }
+
+    #[test]
+    fn version_1_names_and_types_as_telegraf_had_them() {
+        assert_eq!(
+            status_v1("Com_select", "7"),
+            Some(("commands_select".into(), FieldValue::Int(7)))
+        );
+        assert_eq!(
+            status_v1("Innodb_buffer_pool_pages_data", "x"),
+            Some(("innodb_buffer_pool_pages_data".into(), FieldValue::Int(0)))
+        );
+        assert_eq!(
+            status_v1("Uptime", "42"),
+            Some(("uptime".into(), FieldValue::Int(42)))
+        );
+        assert_eq!(status_v1("Ssl_cipher", "x"), None);
+        assert_eq!(variable_v1("ON"), Some(FieldValue::Int(1)));
+        assert_eq!(variable_v1("0.5"), Some(FieldValue::Float(0.5)));
+        assert_eq!(
+            variable_v1("utf8mb4"),
+            Some(FieldValue::Str("utf8mb4".into()))
+        );
+        assert_eq!(variable_v1(""), None);
+        let fx = crate::inputs::testing::fixture(&[]);
+        let bad = |t: &str| {
+            let c: MysqlConfig = toml::from_str(t).unwrap();
+            build(&c, &fx.ctx()).is_err()
+        };
+        assert!(bad("metric_version = 3"));
+        assert!(!bad("metric_version = 1"));
+        assert_eq!(
+            MysqlConfig::default().metric_version,
+            1,
+            "Telegraf's default"
+        );
     }
 
     #[test]
