@@ -202,7 +202,7 @@ const V1_PREFIXES: &[(&str, &str)] = &[
     ("Uptime_", "uptime_"),
 ];
 
-/// A global status variable as `metric_version = 1` reports it: renamed by [`V1_PREFIXES`]
+/// A global status variable as `metric_version = 1` reports it: renamed by `V1_PREFIXES`
 /// (an integer, 0 when the value is none, as Go's `Atoi` leaves it), or one of six counters
 /// by name; `None` for the rest.
 pub fn status_v1(key: &str, value: &str) -> Option<(String, FieldValue)> {
