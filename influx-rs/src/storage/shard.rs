@@ -427,6 +427,19 @@ impl Shard {
     /// Hashes of the distinct values of the tag keys `want` picks in a measurement's series,
     /// to count values across shards without copying them.
     pub fn tag_value_hashes(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> Vec<u64> {
+        self.live_tag_values(measurement, want, &|_, value| {
+            super::hll::hash(value.as_bytes())
+        })
+    }
+
+    /// `each` of the (tag key, tag value) pairs that still have series, for the keys `want`
+    /// picks in a measurement, read from the index's maps under one lock.
+    fn live_tag_values<T>(
+        &self,
+        measurement: &str,
+        want: &dyn Fn(&str) -> bool,
+        each: &dyn Fn(&String, &String) -> T,
+    ) -> Vec<T> {
         let st = self.state.lock();
         let Some(m) = st.index.measurement(measurement) else {
             return Vec::new();
@@ -434,11 +447,11 @@ impl Shard {
         m.tags
             .iter()
             .filter(|(key, _)| want(key))
-            .flat_map(|(_, values)| {
+            .flat_map(|(key, values)| {
                 values
                     .iter()
                     .filter(|(_, series)| !series.is_empty())
-                    .map(|(value, _)| super::hll::hash(value.as_bytes()))
+                    .map(move |(value, _)| each(key, value))
             })
             .collect()
     }
@@ -497,20 +510,9 @@ impl Shard {
         measurement: &str,
         want: &dyn Fn(&str) -> bool,
     ) -> Vec<(String, String)> {
-        let st = self.state.lock();
-        let Some(m) = st.index.measurement(measurement) else {
-            return Vec::new();
-        };
-        m.tags
-            .iter()
-            .filter(|(key, _)| want(key))
-            .flat_map(|(key, values)| {
-                values
-                    .iter()
-                    .filter(|(_, series)| !series.is_empty())
-                    .map(move |(value, _)| (key.clone(), value.clone()))
-            })
-            .collect()
+        self.live_tag_values(measurement, want, &|key, value| {
+            (key.clone(), value.clone())
+        })
     }
 
     /// Field names and types of a measurement.
