@@ -107,6 +107,22 @@ max-values-per-tag = 0
 TOML
 run influx-rs 28087 ./target/release/influx-rs --config "$work/rs.toml" --bind 127.0.0.1:28087 --data-dir "$work/influx-rs"
 
+# A corrupt series index file: found at start, the index rebuilt from the column files and WAL.
+rebuild_note="no index file to corrupt"
+tkx=$(find "$work/influx-rs" -name '*.tkx' | sort | head -1)
+if [ -n "$tkx" ]; then
+  printf '\xff' | dd of="$tkx" bs=1 seek=9 conv=notrunc status=none
+  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+  t0=$(now_ms)
+  ./target/release/influx-rs --config "$work/rs.toml" --bind 127.0.0.1:28087 --data-dir "$work/influx-rs" > "$work/rebuild.log" 2>&1 &
+  pid=$!; pids+=("$pid")
+  wait_ping 28087
+  rebuild_ms=$(( $(now_ms) - t0 ))
+  count=$(curl -s -G "http://127.0.0.1:28087/query?db=bench" --data-urlencode "q=SHOW SERIES EXACT CARDINALITY")
+  rebuild_note="start with a corrupt index file (rebuilt from the column files and WAL): ${rebuild_ms} ms to /ping, RSS $(( $(kib "$pid" VmRSS) / 1024 )) MiB; then: $count"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+fi
+
 python3 - "$work/results" "$lines" "${QUERIES[@]}" <<'PY'
 import json, sys
 rows = {r["name"]: r for r in map(json.loads, open(sys.argv[1]))}
@@ -134,3 +150,4 @@ print("(ratios: how many times better influx-rs is; < 1 means worse)")
 for n in names:
     print(f"{n}: {rows[n]['host_values'][:160]}")
 PY
+echo "influx-rs, $rebuild_note"

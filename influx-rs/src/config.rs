@@ -207,6 +207,10 @@ pub struct DataConfig {
     pub max_series_per_database: usize,
     /// Distinct values allowed per tag key per shard; 0 = unlimited.
     pub max_values_per_tag: usize,
+    /// Bytes of a shard's series log (the series created since its last index file) at which
+    /// they are written to an index file, as InfluxDB's TSI option of that name: what bounds
+    /// the index's memory.
+    pub max_index_log_file_size: usize,
 }
 
 /// `[retention]`
@@ -318,6 +322,7 @@ impl Default for DataConfig {
             max_concurrent_compactions: 1,
             max_series_per_database: 1_000_000,
             max_values_per_tag: 100_000,
+            max_index_log_file_size: 1024 * 1024,
         }
     }
 }

@@ -32,42 +32,17 @@ fn acknowledged_writes_survive_kill_9() {
     }
     for cycle in 0..CYCLES {
         let mut server = TestServer::start(&data);
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut handles = Vec::new();
-        for w in 0..WRITERS {
-            let url = server.url("/write?db=d");
-            let stop = Arc::clone(&stop);
-            let acked = Arc::clone(&acked);
-            let base = next_time + (w as i64) * 1_000_000_000;
-            handles.push(std::thread::spawn(move || {
-                let client = reqwest::blocking::Client::builder()
-                    .timeout(Duration::from_secs(5))
-                    .build()
-                    .unwrap();
-                let deadline = Instant::now() + Duration::from_secs(5);
-                let mut t = base;
-                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                    let batch: Vec<i64> = (0..50).map(|i| t + i).collect();
-                    t += 50;
-                    let body: String = batch
-                        .iter()
-                        .map(|ts| format!("m,writer={w} v={ts}i,s=\"x\" {ts}\n"))
-                        .collect();
-                    match client.post(&url).body(body).send() {
-                        Ok(r) if r.status().as_u16() == 204 => {
-                            acked.lock().unwrap().extend(batch);
-                        }
-                        _ => return,
-                    }
-                }
-            }));
-        }
-        std::thread::sleep(Duration::from_millis(rng.gen_range(30..400)));
-        server.kill9();
-        stop.store(true, Ordering::Relaxed);
-        for h in handles {
-            h.join().unwrap();
-        }
+        let after = Duration::from_millis(rng.gen_range(30..400));
+        let start = next_time;
+        write_until_kill9(&mut server, WRITERS, after, &acked, move |w, i| {
+            let t0 = start + (w as i64) * 1_000_000_000 + (i as i64) * 50;
+            let batch: Vec<i64> = (t0..t0 + 50).collect();
+            let body = batch
+                .iter()
+                .map(|ts| format!("m,writer={w} v={ts}i,s=\"x\" {ts}\n"))
+                .collect();
+            (body, batch)
+        });
         next_time += WRITERS as i64 * 1_000_000_000;
         // Restart and check everything acknowledged so far.
         let server = TestServer::start(&data);
@@ -148,6 +123,48 @@ fn damaged_wal_and_column_files_are_reported_and_the_rest_served() {
     assert_eq!(s.write("d", "c v=2i 2\n").0, 204);
 }
 
+/// Runs `writers` threads posting batch after batch (`batch(writer, n)` gives the n-th body
+/// and what it holds) for at most 5 s, and kills the server with SIGKILL after `after`; what
+/// every acknowledged batch holds is added to `acked`.
+fn write_until_kill9<T: Ord + Send + 'static>(
+    server: &mut TestServer,
+    writers: usize,
+    after: Duration,
+    acked: &Arc<Mutex<BTreeSet<T>>>,
+    batch: impl Fn(usize, u64) -> (String, Vec<T>) + Send + Sync + 'static,
+) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let batch = Arc::new(batch);
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let url = server.url("/write?db=d");
+            let (stop, acked, batch) = (Arc::clone(&stop), Arc::clone(acked), Arc::clone(&batch));
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .unwrap();
+                let deadline = Instant::now() + Duration::from_secs(5);
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    let (body, items) = batch(w, n);
+                    n += 1;
+                    match client.post(&url).body(body).send() {
+                        Ok(r) if r.status().as_u16() == 204 => acked.lock().unwrap().extend(items),
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(after);
+    server.kill9();
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
 fn find_shard_dir(data: &std::path::Path) -> std::path::PathBuf {
     let rp = data.join("d").join("autogen");
     std::fs::read_dir(&rp)
@@ -155,4 +172,99 @@ fn find_shard_dir(data: &std::path::Path) -> std::path::PathBuf {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.is_dir())
         .expect("a shard directory")
+}
+
+/// Series index files are flushed and merged all the time (a 300-byte series log), writers
+/// create new series in every batch, and the server is killed at random moments: after each
+/// restart every acknowledged series is known to the index — counted, listed by its tag value
+/// and found by a `WHERE` on it.
+#[test]
+fn series_survive_kill_9_during_index_flushes_and_merges() {
+    const CONFIG: &str = "[data]\nmax-index-log-file-size = 300\ncache-snapshot-memory-size = 4096\nmax-series-per-database = 0\n";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let acked: Arc<Mutex<BTreeSet<u64>>> = Arc::default();
+    let mut rng = rand::thread_rng();
+    {
+        let s = TestServer::start_with_config(&data, CONFIG);
+        s.query("x", "CREATE DATABASE d");
+    }
+    let mut next_series = 0u64;
+    for cycle in 0..8 {
+        let mut server = TestServer::start_with_config(&data, CONFIG);
+        let after = Duration::from_millis(rng.gen_range(300..1500));
+        let first = next_series;
+        write_until_kill9(&mut server, 2, after, &acked, move |w, i| {
+            let n = first + w as u64 * 1_000_000 + i * 20;
+            let batch: Vec<u64> = (n..n + 20).collect();
+            let body = batch
+                .iter()
+                .map(|s| format!("m,host=h{s},rack=k{} v=1i 1000\n", s % 7))
+                .collect();
+            (body, batch)
+        });
+        next_series += 10_000_000;
+
+        let server = TestServer::start_with_config(&data, CONFIG);
+        let acked = acked.lock().unwrap();
+        let count = rows(&server.query("d", "SHOW SERIES EXACT CARDINALITY"))
+            .first()
+            .and_then(|r| r[0].as_u64())
+            .unwrap_or(0);
+        assert!(
+            count >= acked.len() as u64,
+            "cycle {cycle}: {count} series known, {} acknowledged",
+            acked.len()
+        );
+        let listed: BTreeSet<String> =
+            rows(&server.query("d", "SHOW TAG VALUES FROM m WITH KEY = \"host\""))
+                .iter()
+                .filter_map(|r| r[1].as_str().map(str::to_string))
+                .collect();
+        let missing: Vec<&u64> = acked
+            .iter()
+            .filter(|s| !listed.contains(&format!("h{s}")))
+            .take(5)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "cycle {cycle}: series not listed, e.g. {missing:?}"
+        );
+        for s in acked.iter().step_by((acked.len() / 10).max(1)) {
+            let q = format!("SELECT v FROM m WHERE host = 'h{s}'");
+            assert_eq!(rows(&server.query("d", &q)).len(), 1, "cycle {cycle}: {q}");
+        }
+    }
+    let acked = acked.lock().unwrap();
+    assert!(
+        acked.len() > 2_000,
+        "the test wrote too little to mean anything"
+    );
+
+    // A corrupt index file: reported, and the index rebuilt from the column files and WAL.
+    let shard = find_shard_dir(&data);
+    let tkx = std::fs::read_dir(&shard)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "tkx"))
+        .expect("the series went to index files");
+    let mut bytes = std::fs::read(&tkx).unwrap();
+    bytes[9] ^= 0xff;
+    std::fs::write(&tkx, &bytes).unwrap();
+    let server = TestServer::start_with_config(&data, CONFIG);
+    let listed: BTreeSet<String> =
+        rows(&server.query("d", "SHOW TAG VALUES FROM m WITH KEY = \"host\""))
+            .iter()
+            .filter_map(|r| r[1].as_str().map(str::to_string))
+            .collect();
+    let missing = acked
+        .iter()
+        .filter(|s| !listed.contains(&format!("h{s}")))
+        .count();
+    assert_eq!(missing, 0, "series lost with the corrupt index file");
+    let log = server.log();
+    assert!(
+        log.contains("is corrupt") && log.contains("rebuilt"),
+        "{log}"
+    );
 }

@@ -46,7 +46,13 @@ impl Engine {
             let shards: Vec<Arc<super::Shard>> = self.shards.read().values().cloned().collect();
             let locks: Vec<_> = shards
                 .iter()
-                .map(|s| (s.snapshot_lock.lock(), s.compaction_lock.lock()))
+                .map(|s| {
+                    (
+                        s.snapshot_lock.lock(),
+                        s.compaction_lock.lock(),
+                        s.index_lock.lock(),
+                    )
+                })
                 .collect();
             let Some(_gate) = self.gate.try_write_for(GATE_WAIT) else {
                 drop(locks);
@@ -65,7 +71,13 @@ impl Engine {
                 .collect();
             let _newer_locks: Vec<_> = newer
                 .iter()
-                .map(|s| (s.snapshot_lock.lock(), s.compaction_lock.lock()))
+                .map(|s| {
+                    (
+                        s.snapshot_lock.lock(),
+                        s.compaction_lock.lock(),
+                        s.index_lock.lock(),
+                    )
+                })
                 .collect();
             let mut summary = CopySummary::default();
             copy_tree(&self.dir, &self.dir, dest, skip, &mut summary)?;
@@ -111,7 +123,8 @@ fn copy_tree(
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        let bytes = if name.ends_with(".tcf") {
+        // Column and index files are never changed once written: a link is a copy.
+        let bytes = if name.ends_with(".tcf") || name.ends_with(".tkx") {
             match std::fs::hard_link(&path, &target) {
                 Ok(()) => entry.metadata().map_err(io(&path))?.len(),
                 Err(_) => std::fs::copy(&path, &target).map_err(io(&path))?,

@@ -122,6 +122,8 @@ impl Shard {
             return Ok(false);
         }
         self.snapshot()?;
+        // A cold shard keeps no series in memory.
+        self.compact_index(true)?;
         let merged = self.compact(true)?;
         self.cold_compacted.store(true, Ordering::Relaxed);
         Ok(merged)
@@ -144,6 +146,7 @@ impl Engine {
         for s in shards {
             let result = (|| -> Result<(), ShardError> {
                 while s.compact(false)? {}
+                s.compact_index(false)?;
                 s.compact_if_cold(cold)?;
                 Ok(())
             })();

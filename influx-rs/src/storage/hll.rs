@@ -37,11 +37,26 @@ impl Default for Hll {
     }
 }
 
-/// The hash of a series key: the same in every shard and process (fixed seeds), so that
-/// sketches merge.
+/// The hash of a series key: the same in every shard, process, build and machine (FNV-1a 64
+/// with MurmurHash3's finalizer to spread it over the high bits the registers are picked by),
+/// because sketches and the series index's hash tables are kept on disk.
 pub fn hash(key: &[u8]) -> u64 {
-    ahash::RandomState::with_seeds(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344).hash_one(key)
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
+
+/// The byte form's first byte for a sketch that still keeps hashes.
+const SPARSE_TAG: u8 = 0;
+/// The byte form's first byte for a sketch of registers.
+const DENSE_TAG: u8 = 1;
 
 impl Hll {
     /// Counts one item by its hash.
@@ -83,6 +98,54 @@ impl Hll {
                     *mine = (*mine).max(*theirs);
                 }
             }
+        }
+    }
+
+    /// The sketch as bytes, for the series index's files: `0 | n u32 | n hashes u64` while
+    /// sparse (sorted), `1 | 2^14 registers` after.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match &self.sparse {
+            Some(set) => {
+                let mut hashes: Vec<u64> = set.iter().copied().collect();
+                hashes.sort_unstable();
+                let mut out = Vec::with_capacity(5 + 8 * hashes.len());
+                out.push(SPARSE_TAG);
+                out.extend_from_slice(&(hashes.len() as u32).to_le_bytes());
+                for h in hashes {
+                    out.extend_from_slice(&h.to_le_bytes());
+                }
+                out
+            }
+            None => {
+                let mut out = Vec::with_capacity(1 + REGISTERS);
+                out.push(DENSE_TAG);
+                out.extend_from_slice(&self.registers);
+                out
+            }
+        }
+    }
+
+    /// Reads [`Hll::to_bytes`]'s form back; `None` when the bytes are not one.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Hll> {
+        let (&tag, rest) = bytes.split_first()?;
+        match tag {
+            SPARSE_TAG => {
+                let n = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+                let hashes = rest.get(4..)?;
+                if n > SPARSE_LIMIT || hashes.len() != 8 * n {
+                    return None;
+                }
+                let mut sketch = Hll::default();
+                for h in hashes.chunks_exact(8) {
+                    sketch.add(u64::from_le_bytes(h.try_into().ok()?));
+                }
+                Some(sketch)
+            }
+            DENSE_TAG if rest.len() == REGISTERS && rest.iter().all(|&r| r <= 64) => Some(Hll {
+                sparse: None,
+                registers: rest.into(),
+            }),
+            _ => None,
         }
     }
 
@@ -142,7 +205,24 @@ mod tests {
         assert_eq!(twice.estimate(), sketch(0..5_000).estimate());
     }
 
+    #[test]
+    fn hash_is_fixed_by_the_format() {
+        // Kept on disk: a change here breaks every index file written before it.
+        assert_eq!(hash(b"cpu,host=a"), 0xca3e_fd29_c19c_6e42);
+        assert_ne!(hash(b"cpu,host=a"), hash(b"cpu,host=b"));
+    }
+
     proptest! {
+        #[test]
+        fn bytes_read_back(n in 0u64..20_000, garbage in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let s = sketch(0..n);
+            let back = Hll::from_bytes(&s.to_bytes()).unwrap();
+            prop_assert_eq!(back.estimate(), s.estimate());
+            prop_assert_eq!(back.to_bytes(), s.to_bytes());
+            // Any bytes: a sketch or None, never a panic.
+            let _ = Hll::from_bytes(&garbage);
+        }
+
         #[test]
         fn merge_is_order_free(a in 0u64..5_000, b in 0u64..5_000) {
             let mut x = sketch(0..a);

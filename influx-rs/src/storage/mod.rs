@@ -34,6 +34,7 @@ use crate::meta::{Catalog, MetaError, PolicySpec, ShardGroupInfo, ShardLocation}
 use ahash::AHashSet;
 use block_cache::BlockCache;
 use column::Column;
+use index::IndexOptions;
 use parking_lot::{Condvar, Mutex, RwLock};
 pub use read_plan::{MeasurementPlan, MeasurementRead, ReadPlan, SeriesFilter};
 use shard::{Shard, ShardError};
@@ -172,6 +173,10 @@ impl Engine {
         };
         for loc in catalog.shards() {
             let shard = engine.open_shard(&loc)?;
+            if engine.config.max_series_per_database == 0 {
+                // Nothing to count against: the keys stay on disk.
+                continue;
+            }
             let hashes: Vec<u64> = shard
                 .measurements()
                 .iter()
@@ -212,7 +217,10 @@ impl Engine {
         let shard = Arc::new(Shard::open(
             &self.shard_dir(loc),
             loc.group.id,
-            self.config.max_values_per_tag,
+            IndexOptions {
+                max_values_per_tag: self.config.max_values_per_tag,
+                max_log_bytes: self.config.max_index_log_file_size as u64,
+            },
             Arc::clone(&self.blocks),
         )?);
         tracing::info!(shard_id = loc.group.id, db = %loc.database, rp = %loc.policy, "opened shard");
@@ -389,6 +397,10 @@ impl Engine {
     /// Counts a series new to a shard against `max-series-per-database`.
     fn admit_series(&self, db: &str, key: &[u8]) -> Result<(), String> {
         let limit = self.config.max_series_per_database;
+        if limit == 0 {
+            // Unlimited: nothing is kept per series.
+            return Ok(());
+        }
         let h = self.hasher.hash_one(key);
         let mut series = self.db_series.lock();
         let set = series.entry(db.to_string()).or_default();
@@ -761,7 +773,11 @@ impl Engine {
     }
 
     /// Series of `db` counted against `max-series-per-database` (every retention policy).
+    /// Without a limit no set is kept and the sketches' estimate answers.
     pub fn series_count(&self, db: &str) -> usize {
+        if self.config.max_series_per_database == 0 {
+            return self.series_estimate(db) as usize;
+        }
         self.db_series.lock().get(db).map_or(0, |s| s.len())
     }
 

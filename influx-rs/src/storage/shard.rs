@@ -12,7 +12,7 @@ use super::cache::Cache;
 use super::colfile::encode::SNAPSHOT_LEVEL;
 use super::colfile::{ColFile, ColFileError, ColFileWriter};
 use super::column::Column;
-use super::index::{IndexError, SeriesIndex};
+use super::index::{IndexError, IndexOptions, SeriesIndex};
 use super::read_plan::ReadPlan;
 use super::tombstone::{self, TombstoneError, Tombstones};
 use super::value::{FieldType, Point, Value};
@@ -117,6 +117,9 @@ pub struct Shard {
     commit: GroupCommit,
     pub(super) snapshot_lock: Mutex<()>,
     pub(super) compaction_lock: Mutex<()>,
+    /// Held while the series index changes its files (flushes and merges), and by a backup
+    /// copying them.
+    pub(super) index_lock: Mutex<()>,
     last_write: AtomicI64,
     pub(super) cold_compacted: AtomicBool,
     /// The live cache's size, mirrored for lock-free reads by the write path.
@@ -147,7 +150,7 @@ impl Shard {
     pub fn open(
         dir: &Path,
         id: u64,
-        max_values_per_tag: usize,
+        index_options: IndexOptions,
         blocks: Arc<BlockCache>,
     ) -> Result<Shard, ShardError> {
         let wal_dir = dir.join("wal");
@@ -183,7 +186,19 @@ impl Shard {
         files.sort_by_key(|f| (f.generation, f.level));
         let next_generation = files.last().map_or(1, |f| f.generation + 1);
 
-        let mut index = SeriesIndex::open(dir, max_values_per_tag)?;
+        let mut index = SeriesIndex::open(dir, index_options)?;
+        if index.needs_rebuild() {
+            // The WAL replay below adds the series not yet in a column file.
+            let started = std::time::Instant::now();
+            for f in &files {
+                for (key, _) in f.file.entries() {
+                    if !f.tombstones.covers_all(key) {
+                        index.insert(key)?;
+                    }
+                }
+            }
+            tracing::warn!(shard_id = id, series = index.len(), took = ?started.elapsed(), "series index rebuilt from the column files");
+        }
         let mut schema: AHashMap<String, AHashMap<String, FieldType>> = AHashMap::new();
         for f in &files {
             for (key, fields) in f.file.entries() {
@@ -240,6 +255,7 @@ impl Shard {
             blocks,
             snapshot_lock: Mutex::new(()),
             compaction_lock: Mutex::new(()),
+            index_lock: Mutex::new(()),
             last_write: AtomicI64::new(now_secs()),
             cache_bytes: AtomicUsize::new(cached_bytes),
             cold_compacted: AtomicBool::new(false),
@@ -297,6 +313,12 @@ impl Shard {
                         }
                         accepted.push(p);
                     }
+                }
+            }
+            if st.index.flush_due() {
+                // Not while a merge or a backup has the files: the next write tries again.
+                if let Some(_files) = self.index_lock.try_lock() {
+                    st.index.flush()?;
                 }
             }
             if accepted.is_empty() {
@@ -402,58 +424,54 @@ impl Shard {
 
     /// Measurement names in this shard.
     pub fn measurements(&self) -> Vec<String> {
-        self.state
-            .lock()
-            .index
-            .measurement_names()
-            .map(str::to_string)
-            .collect()
+        self.state.lock().index.measurement_names()
     }
 
     /// Adds this shard's series to `into` (an estimate of distinct series).
     pub fn merge_series_sketch(&self, into: &mut super::hll::Hll) {
-        into.merge(self.state.lock().index.sketch());
+        self.state.lock().index.merge_sketch_into(into);
     }
 
-    /// How many series a measurement has here (from its bitmap; no key is copied).
+    /// How many series a measurement has here (from its bitmaps; no key is copied).
     pub fn series_count_of(&self, measurement: &str) -> u64 {
+        self.state.lock().index.series_bitmap(measurement).len()
+    }
+
+    /// Hashes of the values of the tag keys `want` picks in a measurement's series, to count
+    /// values across shards without copying them (a value may come more than once).
+    pub fn tag_value_hashes(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> Vec<u64> {
+        let mut hashes = Vec::new();
         self.state
             .lock()
             .index
-            .measurement(measurement)
-            .map_or(0, |m| m.series.len())
+            .each_value(measurement, want, &mut |_, value| {
+                hashes.push(super::hll::hash(value));
+            });
+        hashes
     }
 
-    /// Hashes of the distinct values of the tag keys `want` picks in a measurement's series,
-    /// to count values across shards without copying them.
-    pub fn tag_value_hashes(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> Vec<u64> {
-        self.live_tag_values(measurement, want, &|_, value| {
-            super::hll::hash(value.as_bytes())
-        })
-    }
-
-    /// `each` of the (tag key, tag value) pairs that still have series, for the keys `want`
-    /// picks in a measurement, read from the index's maps under one lock.
-    fn live_tag_values<T>(
-        &self,
-        measurement: &str,
-        want: &dyn Fn(&str) -> bool,
-        each: &dyn Fn(&String, &String) -> T,
-    ) -> Vec<T> {
-        let st = self.state.lock();
-        let Some(m) = st.index.measurement(measurement) else {
-            return Vec::new();
-        };
-        m.tags
-            .iter()
-            .filter(|(key, _)| want(key))
-            .flat_map(|(key, values)| {
-                values
-                    .iter()
-                    .filter(|(_, series)| !series.is_empty())
-                    .map(move |(value, _)| each(key, value))
-            })
-            .collect()
+    /// Writes the shard's in-memory series to an index file and merges index files until
+    /// none are worth merging; the merges run outside the shard's lock. Returns whether it
+    /// did anything.
+    pub fn compact_index(&self, flush: bool) -> Result<bool, ShardError> {
+        let _one_at_a_time = self.index_lock.lock();
+        let mut did = false;
+        if flush {
+            let mut st = self.state.lock();
+            did = !st.index.is_empty();
+            st.index.flush()?;
+        }
+        loop {
+            // Its own statement: the lock must be let go before the merge runs.
+            let job = self.state.lock().index.merge_job();
+            let Some(job) = job else {
+                break;
+            };
+            let merged = job.run()?;
+            self.state.lock().index.install(merged)?;
+            did = true;
+        }
+        Ok(did)
     }
 
     /// Series keys of a measurement, sorted.
@@ -470,37 +488,24 @@ impl Shard {
         constraints: &[(String, Vec<String>)],
     ) -> Vec<Arc<[u8]>> {
         let st = self.state.lock();
-        let Some(m) = st.index.measurement(measurement) else {
-            return Vec::new();
-        };
-        let mut ids = m.series.clone();
+        let mut ids: Option<roaring::RoaringBitmap> = None;
         for (tag, values) in constraints {
             let mut allowed = roaring::RoaringBitmap::new();
-            if let Some(by_value) = m.tags.get(tag) {
-                for v in values {
-                    if let Some(b) = by_value.get(v) {
-                        allowed |= b;
-                    }
-                }
+            for v in values {
+                allowed |= st.index.series_with(measurement, tag, v);
             }
-            ids &= allowed;
+            match &mut ids {
+                Some(ids) => *ids &= allowed,
+                None => ids = Some(allowed),
+            }
         }
-        let mut keys: Vec<Arc<[u8]>> = ids
-            .iter()
-            .filter_map(|id| st.index.key(id).cloned())
-            .collect();
-        keys.sort_unstable();
-        keys
+        let ids = ids.unwrap_or_else(|| st.index.series_bitmap(measurement));
+        st.index.keys_of(&ids)
     }
 
     /// Tag keys of a measurement's series, from the index.
     pub fn tag_keys_of(&self, measurement: &str) -> Vec<String> {
-        self.state
-            .lock()
-            .index
-            .measurement(measurement)
-            .map(|m| m.tags.keys().cloned().collect())
-            .unwrap_or_default()
+        self.state.lock().index.tag_keys(measurement)
     }
 
     /// The `(tag key, tag value)` pairs of a measurement's series whose key `want`s, from
@@ -510,9 +515,16 @@ impl Shard {
         measurement: &str,
         want: &dyn Fn(&str) -> bool,
     ) -> Vec<(String, String)> {
-        self.live_tag_values(measurement, want, &|key, value| {
-            (key.clone(), value.clone())
-        })
+        let mut pairs = Vec::new();
+        self.state
+            .lock()
+            .index
+            .each_value(measurement, want, &mut |key, value| {
+                pairs.push((key.to_string(), String::from_utf8_lossy(value).into_owned()));
+            });
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs
     }
 
     /// Field names and types of a measurement.
@@ -646,7 +658,7 @@ impl Shard {
             .filter_map(|k| lineproto::series_key::measurement(k))
             .collect();
         for m in measurements {
-            if st.index.measurement(&m).is_none() {
+            if !st.index.has_measurement(&m) {
                 st.schema.remove(&m);
             }
         }
@@ -797,12 +809,21 @@ mod tests {
         Write(Vec<RawPoint>),
         Snapshot,
         Compact(bool),
+        /// Index files merged (after a flush of the in-memory series, when true).
+        CompactIndex(bool),
         Reopen,
         /// Delete series (by number) in a time range.
         Delete(Vec<u8>, i64, i64),
     }
 
     const FIELDS: [&str; 3] = ["a", "b", "c"];
+
+    /// A series log so small that nearly every new series goes to an index file of its own,
+    /// so that the files and their merges are exercised.
+    const TEST_INDEX: IndexOptions = IndexOptions {
+        max_values_per_tag: 0,
+        max_log_bytes: 40,
+    };
 
     fn op() -> impl Strategy<Value = Op> {
         let point = (
@@ -814,6 +835,7 @@ mod tests {
             6 => proptest::collection::vec(point, 1..20).prop_map(Op::Write),
             2 => Just(Op::Snapshot),
             1 => any::<bool>().prop_map(Op::Compact),
+            1 => any::<bool>().prop_map(Op::CompactIndex),
             1 => Just(Op::Reopen),
             1 => (proptest::collection::vec(0u8..4, 1..3), -5i64..45, 0i64..30)
                 .prop_map(|(series, min, len)| Op::Delete(series, min, min + len)),
@@ -850,7 +872,7 @@ mod tests {
         #[test]
         fn shard_matches_last_write_wins_model(ops in proptest::collection::vec(op(), 1..30)) {
             let dir = tempfile::tempdir().unwrap();
-            let mut shard = Shard::open(dir.path(), 1, 0, Arc::new(BlockCache::new(1 << 20))).unwrap();
+            let mut shard = Shard::open(dir.path(), 1, TEST_INDEX, Arc::new(BlockCache::new(1 << 20))).unwrap();
             let mut model = BTreeMap::new();
             for op in ops {
                 match op {
@@ -882,9 +904,12 @@ mod tests {
                     Op::Compact(full) => {
                         shard.compact(full).unwrap();
                     }
+                    Op::CompactIndex(flush) => {
+                        shard.compact_index(flush).unwrap();
+                    }
                     Op::Reopen => {
                         drop(shard);
-                        shard = Shard::open(dir.path(), 1, 0, Arc::new(BlockCache::new(1 << 20))).unwrap();
+                        shard = Shard::open(dir.path(), 1, TEST_INDEX, Arc::new(BlockCache::new(1 << 20))).unwrap();
                     }
                     Op::Delete(series, min, max) => {
                         let keys: Vec<Arc<[u8]>> =

@@ -1,0 +1,442 @@
+//! An index file (`series-<seq>.tkx`): an immutable, memory-mapped part of the series index —
+//! keys of a run of series ids, a hash table from key to id, and per measurement the tag key →
+//! tag value → series postings as roaring bitmaps, sorted so that lookups binary-search the
+//! mapped bytes. Nothing is copied into memory at open: the page cache holds what queries
+//! touch. Byte layout: `storage/FORMAT.md`.
+
+use super::IndexError;
+use crate::storage::hll::{self, Hll};
+use memmap2::Mmap;
+use roaring::RoaringBitmap;
+use std::fs::File;
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// First bytes of an index file.
+pub(super) const MAGIC: &[u8; 4] = b"TKIX";
+/// Format version.
+pub(super) const VERSION: u8 = 1;
+/// Header: magic, version, three reserved bytes.
+pub(super) const HEADER_LEN: usize = 8;
+/// The checksummed blocks, in file order.
+pub(super) const BLOCKS: usize = 5;
+/// Footer: per block offset u64 | len u64 | crc32 u32; then directory offset u64 | base u32 |
+/// count u32 | log id u64 | replaces below u64 | footer crc32 u32 | magic.
+pub(super) const FOOTER_LEN: usize = BLOCKS * 20 + 8 + 4 + 4 + 8 + 8 + 4 + 4;
+
+/// Block numbers.
+pub(super) const KEYS: usize = 0;
+/// Key offsets block.
+pub(super) const KEY_OFFSETS: usize = 1;
+/// Hash table block.
+pub(super) const HASH_TABLE: usize = 2;
+/// Postings block.
+pub(super) const POSTINGS: usize = 3;
+/// Sketch block.
+pub(super) const SKETCH: usize = 4;
+
+/// Reads little-endian numbers and slices out of mapped bytes, `None` past the end.
+#[derive(Clone, Copy)]
+pub(super) struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub(super) fn at(buf: &'a [u8], pos: usize) -> Cursor<'a> {
+        Cursor { buf, pos }
+    }
+
+    pub(super) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    pub(super) fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.buf.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(s)
+    }
+
+    pub(super) fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.bytes(4)?.try_into().ok()?))
+    }
+
+    pub(super) fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.bytes(8)?.try_into().ok()?))
+    }
+
+    /// A `len u32 | bytes` string.
+    pub(super) fn sized(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.bytes(n)
+    }
+}
+
+/// One open index file.
+#[derive(Debug)]
+pub(super) struct IndexFile {
+    path: PathBuf,
+    seq: u64,
+    map: Mmap,
+    blocks: [Range<usize>; BLOCKS],
+    directory: usize,
+    base: u32,
+    count: u32,
+    log_id: u64,
+    replaces_below: u64,
+}
+
+/// A measurement in a file: where its header is.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FileMeasurement<'a> {
+    file: &'a IndexFile,
+    /// Its name.
+    pub(super) name: &'a [u8],
+    header: usize,
+}
+
+/// A tag key of a measurement in a file: where its value table is.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FileTagKey<'a> {
+    file: &'a IndexFile,
+    /// The tag key.
+    pub(super) key: &'a [u8],
+    table: usize,
+    /// Distinct values it has in this file.
+    pub(super) values: u32,
+}
+
+/// The file name of index file `seq`.
+pub(super) fn file_name(seq: u64) -> String {
+    format!("series-{seq:08}.tkx")
+}
+
+/// The sequence number in an index file's name.
+pub(super) fn parse_file_name(name: &str) -> Option<u64> {
+    name.strip_prefix("series-")?
+        .strip_suffix(".tkx")?
+        .parse()
+        .ok()
+}
+
+impl IndexFile {
+    /// Maps `path` and checks its footer and every block's checksum (read with `pread`, so
+    /// the check leaves nothing mapped in).
+    pub(super) fn open(path: &Path, seq: u64) -> Result<IndexFile, IndexError> {
+        let corrupt = |why: &str| IndexError::Corrupt {
+            path: path.to_path_buf(),
+            reason: why.to_string(),
+        };
+        let io = |source| IndexError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len() as usize;
+        if len < HEADER_LEN + FOOTER_LEN {
+            return Err(corrupt("shorter than header and footer"));
+        }
+        let mut head = [0u8; HEADER_LEN];
+        file.read_exact_at(&mut head, 0).map_err(io)?;
+        if &head[..4] != MAGIC {
+            return Err(corrupt("bad magic"));
+        }
+        if head[4] != VERSION {
+            return Err(corrupt(&format!("unknown version {}", head[4])));
+        }
+        if head[5..] != [0, 0, 0] {
+            return Err(corrupt("reserved header bytes set"));
+        }
+        let mut footer = [0u8; FOOTER_LEN];
+        file.read_exact_at(&mut footer, (len - FOOTER_LEN) as u64)
+            .map_err(io)?;
+        if &footer[FOOTER_LEN - 4..] != MAGIC {
+            return Err(corrupt("bad footer magic"));
+        }
+        let crc_at = FOOTER_LEN - 8;
+        let stored = u32::from_le_bytes([
+            footer[crc_at],
+            footer[crc_at + 1],
+            footer[crc_at + 2],
+            footer[crc_at + 3],
+        ]);
+        if crc32fast::hash(&footer[..crc_at]) != stored {
+            return Err(corrupt("footer checksum mismatch"));
+        }
+        let mut c = Cursor::at(&footer, 0);
+        let mut blocks: [Range<usize>; BLOCKS] = Default::default();
+        let mut crcs = [0u32; BLOCKS];
+        let body = HEADER_LEN..len - FOOTER_LEN;
+        for (i, block) in blocks.iter_mut().enumerate() {
+            let (Some(off), Some(n), Some(crc)) = (c.u64(), c.u64(), c.u32()) else {
+                return Err(corrupt("footer too short"));
+            };
+            let (off, n) = (off as usize, n as usize);
+            let end = off
+                .checked_add(n)
+                .ok_or_else(|| corrupt("block out of the file"))?;
+            if off < body.start || end > body.end {
+                return Err(corrupt("block out of the file"));
+            }
+            *block = off..end;
+            crcs[i] = crc;
+        }
+        let (Some(directory), Some(base), Some(count), Some(log_id), Some(replaces_below)) =
+            (c.u64(), c.u32(), c.u32(), c.u64(), c.u64())
+        else {
+            return Err(corrupt("footer too short"));
+        };
+        let mut buf = vec![0u8; 1 << 20];
+        for (i, block) in blocks.iter().enumerate() {
+            let mut h = crc32fast::Hasher::new();
+            let mut at = block.start;
+            while at < block.end {
+                let n = (block.end - at).min(buf.len());
+                file.read_exact_at(&mut buf[..n], at as u64).map_err(io)?;
+                h.update(&buf[..n]);
+                at += n;
+            }
+            if h.finalize() != crcs[i] {
+                return Err(corrupt(&format!("block {i} checksum mismatch")));
+            }
+        }
+        let directory = directory as usize;
+        if !blocks[POSTINGS].contains(&directory) {
+            return Err(corrupt("measurement directory outside the postings"));
+        }
+        let slots = blocks[HASH_TABLE].len() / 4;
+        if blocks[KEY_OFFSETS].len() != (count as usize + 1) * 8
+            || !slots.is_power_of_two()
+            || slots < 2 * count as usize
+        {
+            return Err(corrupt("key offsets or hash table do not fit the count"));
+        }
+        // SAFETY: index files are never written in place: they are written whole under a
+        // temporary name and renamed, and only removed (never truncated) afterwards, so the
+        // mapped bytes do not change under the map.
+        let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        let f = IndexFile {
+            path: path.to_path_buf(),
+            seq,
+            map,
+            blocks,
+            directory,
+            base,
+            count,
+            log_id,
+            replaces_below,
+        };
+        // The keys must line up with their offsets, or lookups would read past them.
+        let keys_len = f.blocks[KEYS].len() as u64;
+        if f.key_offset(count) != Some(keys_len) || f.key_offset(0) != Some(0) {
+            return Err(corrupt("key offsets do not cover the keys"));
+        }
+        Ok(f)
+    }
+
+    /// The file's path.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its sequence number: a later file replaces earlier ones whose ids it covers.
+    pub(super) fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The first series id it holds.
+    pub(super) fn base(&self) -> u32 {
+        self.base
+    }
+
+    /// Series it holds (ids `base..base + count`).
+    pub(super) fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// One past its last id.
+    pub(super) fn end(&self) -> u32 {
+        self.base + self.count
+    }
+
+    /// The id of the series log whose keys it took in.
+    pub(super) fn log_id(&self) -> u64 {
+        self.log_id
+    }
+
+    /// Files with a lower sequence number than this are replaced by this one (a rewrite of
+    /// the whole index after a delete; 0 for others).
+    pub(super) fn replaces_below(&self) -> u64 {
+        self.replaces_below
+    }
+
+    /// Bytes of the file.
+    pub(super) fn size(&self) -> usize {
+        self.map.len()
+    }
+
+    fn block(&self, i: usize) -> &[u8] {
+        self.map.get(self.blocks[i].clone()).unwrap_or(&[])
+    }
+
+    fn key_offset(&self, local: u32) -> Option<u64> {
+        Cursor::at(self.block(KEY_OFFSETS), local as usize * 8).u64()
+    }
+
+    /// The key of series `id` (a global id), if this file holds it.
+    pub(super) fn key(&self, id: u32) -> Option<&[u8]> {
+        let local = id.checked_sub(self.base).filter(|&l| l < self.count)?;
+        let start = self.key_offset(local)? as usize;
+        let end = self.key_offset(local + 1)? as usize;
+        self.block(KEYS).get(start..end)
+    }
+
+    /// Keys in id order.
+    pub(super) fn keys(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (self.base..self.end()).filter_map(move |id| self.key(id))
+    }
+
+    /// The id of `key`, looked up in the hash table.
+    pub(super) fn find(&self, key: &[u8]) -> Option<u32> {
+        let table = self.block(HASH_TABLE);
+        let slots = table.len() / 4;
+        if slots == 0 {
+            return None;
+        }
+        let mask = slots - 1;
+        let mut slot = hll::hash(key) as usize & mask;
+        for _ in 0..slots {
+            let v = Cursor::at(table, slot * 4).u32()?;
+            if v == 0 {
+                return None;
+            }
+            let id = self.base + v - 1;
+            if self.key(id) == Some(key) {
+                return Some(id);
+            }
+            slot = (slot + 1) & mask;
+        }
+        None
+    }
+
+    /// The sketch of its series.
+    pub(super) fn sketch(&self) -> Option<Hll> {
+        Hll::from_bytes(self.block(SKETCH))
+    }
+
+    /// Its measurements, sorted by name.
+    pub(super) fn measurements(&self) -> impl Iterator<Item = FileMeasurement<'_>> + '_ {
+        let mut c = Cursor::at(&self.map, self.directory);
+        let n = c.u32().unwrap_or(0);
+        (0..n).map_while(move |_| {
+            let name = c.sized()?;
+            let header = c.u64()? as usize;
+            Some(FileMeasurement {
+                file: self,
+                name,
+                header,
+            })
+        })
+    }
+
+    /// One measurement.
+    pub(super) fn measurement(&self, name: &str) -> Option<FileMeasurement<'_>> {
+        self.measurements().find(|m| m.name == name.as_bytes())
+    }
+}
+
+/// A bitmap stored as `len u32 | roaring`.
+fn bitmap_at(buf: &[u8], pos: usize) -> Option<RoaringBitmap> {
+    let bytes = Cursor::at(buf, pos).sized()?;
+    RoaringBitmap::deserialize_from(bytes).ok()
+}
+
+impl<'a> FileMeasurement<'a> {
+    /// All its series.
+    pub(super) fn series(&self) -> RoaringBitmap {
+        bitmap_at(&self.file.map, self.header).unwrap_or_default()
+    }
+
+    /// Its tag keys, sorted.
+    pub(super) fn tag_keys(&self) -> impl Iterator<Item = FileTagKey<'a>> + 'a {
+        let file = self.file;
+        let mut c = Cursor::at(&file.map, self.header);
+        let n = c.sized().and_then(|_| c.u32()).unwrap_or(0);
+        (0..n).map_while(move |_| {
+            let key = c.sized()?;
+            let table = c.u64()? as usize;
+            let values = Cursor::at(&file.map, table).u32()?;
+            Some(FileTagKey {
+                file,
+                key,
+                table,
+                values,
+            })
+        })
+    }
+
+    /// One tag key.
+    pub(super) fn tag_key(&self, key: &str) -> Option<FileTagKey<'a>> {
+        self.tag_keys().find(|k| k.key == key.as_bytes())
+    }
+}
+
+impl<'a> FileTagKey<'a> {
+    /// Where value entry `i` starts.
+    fn entry(&self, i: u32) -> Option<usize> {
+        Some(Cursor::at(&self.file.map, self.table + 4 + i as usize * 8).u64()? as usize)
+    }
+
+    /// Value `i` and where its bitmap is.
+    fn value_at(&self, i: u32) -> Option<(&'a [u8], usize)> {
+        let mut c = Cursor::at(&self.file.map, self.entry(i)?);
+        let value = c.sized()?;
+        Some((value, c.pos()))
+    }
+
+    /// Its values, sorted, each with where its bitmap is.
+    pub(super) fn values(&self) -> impl Iterator<Item = (&'a [u8], BitmapAt<'a>)> + 'a {
+        let me = *self;
+        (0..self.values).filter_map(move |i| {
+            me.value_at(i).map(|(v, pos)| {
+                (
+                    v,
+                    BitmapAt {
+                        map: &me.file.map,
+                        pos,
+                    },
+                )
+            })
+        })
+    }
+
+    /// Series with `value`, found by binary search.
+    pub(super) fn series_with(&self, value: &[u8]) -> Option<RoaringBitmap> {
+        let (mut lo, mut hi) = (0u32, self.values);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (v, pos) = self.value_at(mid)?;
+            match v.cmp(value) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return bitmap_at(&self.file.map, pos),
+            }
+        }
+        None
+    }
+}
+
+/// A value's bitmap, read when asked for.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BitmapAt<'a> {
+    map: &'a [u8],
+    pos: usize,
+}
+
+impl BitmapAt<'_> {
+    /// The bitmap.
+    pub(super) fn read(&self) -> RoaringBitmap {
+        bitmap_at(self.map, self.pos).unwrap_or_default()
+    }
+}
