@@ -434,9 +434,14 @@ pub(super) struct BitmapAt<'a> {
     pos: usize,
 }
 
-impl BitmapAt<'_> {
+impl<'a> BitmapAt<'a> {
     /// The bitmap.
     pub(super) fn read(&self) -> RoaringBitmap {
         bitmap_at(self.map, self.pos).unwrap_or_default()
+    }
+
+    /// Its serialized bytes, to copy without decoding.
+    pub(super) fn bytes(&self) -> &'a [u8] {
+        Cursor::at(self.map, self.pos).sized().unwrap_or(&[])
     }
 }

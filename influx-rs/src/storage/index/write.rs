@@ -213,6 +213,23 @@ impl MeasurementSink {
         w.bitmap(series)
     }
 
+    /// A value whose bitmap bytes are copied as they are (a value of one input only).
+    fn value_bytes(
+        &mut self,
+        w: &mut Writer,
+        key: &[u8],
+        value: &[u8],
+        bitmap: &[u8],
+    ) -> Result<(), IndexError> {
+        if self.key.as_deref() != Some(key) {
+            self.end_key(w)?;
+            self.key = Some(key.to_vec());
+        }
+        self.entries.push(w.pos);
+        w.sized(value)?;
+        w.sized(bitmap)
+    }
+
     fn end_key(&mut self, w: &mut Writer) -> Result<(), IndexError> {
         let Some(key) = self.key.take() else {
             return Ok(());
@@ -316,20 +333,22 @@ pub(super) fn merged(
             let mut va = p.into_iter().flat_map(|k| k.values()).peekable();
             let mut vb = q.into_iter().flat_map(|k| k.values()).peekable();
             loop {
-                let next = match (va.peek(), vb.peek()) {
+                // A value of one input keeps its bitmap's bytes; one of both gets the union.
+                let one = match (va.peek(), vb.peek()) {
                     (None, None) => break,
-                    (Some(s), Some(t)) if s.0 == t.0 => va
-                        .next()
-                        .zip(vb.next())
-                        .map(|((v, s), (_, t))| (v, s.read() | t.read())),
-                    (Some(s), Some(t)) if s.0 < t.0 => va.next().map(read),
-                    (Some(_), None) => va.next().map(read),
-                    _ => vb.next().map(read),
+                    (Some(s), Some(t)) if s.0 == t.0 => {
+                        if let Some(((v, s), (_, t))) = va.next().zip(vb.next()) {
+                            sink.value(&mut w, key, v, &(s.read() | t.read()))?;
+                        }
+                        continue;
+                    }
+                    (Some(s), Some(t)) if s.0 < t.0 => va.next(),
+                    (Some(_), None) => va.next(),
+                    _ => vb.next(),
                 };
-                let Some((value, bitmap)) = next else {
-                    break;
-                };
-                sink.value(&mut w, key, value, &bitmap)?;
+                if let Some((value, bitmap)) = one {
+                    sink.value_bytes(&mut w, key, value, bitmap.bytes())?;
+                }
             }
         }
         let series =
@@ -347,9 +366,4 @@ pub(super) fn merged(
         a.log_id().max(b.log_id()),
         a.replaces_below().max(b.replaces_below()),
     )
-}
-
-/// A value entry with its bitmap read.
-fn read<'a>((value, bitmap): (&'a [u8], file::BitmapAt<'a>)) -> (&'a [u8], RoaringBitmap) {
-    (value, bitmap.read())
 }
