@@ -42,16 +42,13 @@ impl Shard {
         let level = inputs.iter().map(|f| f.level).max().unwrap_or(1) + 1;
         let path = file_path(&self.dir, generation, level);
         let mut w = ColFileWriter::create(&path, COMPACTION_LEVEL)?;
-        let keys: BTreeSet<&[u8]> = inputs
-            .iter()
-            .flat_map(|f| f.file.entries().map(|(k, _)| k))
-            .collect();
+        let keys: BTreeSet<&[u8]> = inputs.iter().flat_map(|f| f.file.keys()).collect();
         for key in keys {
-            let fields: BTreeSet<&str> = inputs
+            let fields: BTreeSet<String> = inputs
                 .iter()
-                .flat_map(|f| f.file.fields(key).iter().map(|fb| fb.field.as_str()))
+                .flat_map(|f| f.file.fields(key).into_iter().map(|fb| fb.field))
                 .collect();
-            for field in fields {
+            for field in &fields {
                 let mut acc: Option<Column> = None;
                 for input in &inputs {
                     let (col, errors) = input.file.read_all_uncached(key, field);

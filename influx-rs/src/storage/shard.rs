@@ -191,7 +191,7 @@ impl Shard {
             // The WAL replay below adds the series not yet in a column file.
             let started = std::time::Instant::now();
             for f in &files {
-                for (key, _) in f.file.entries() {
+                for key in f.file.keys() {
                     if !f.tombstones.covers_all(key) {
                         index.insert(key)?;
                     }
@@ -201,16 +201,22 @@ impl Shard {
         }
         let mut schema: AHashMap<String, AHashMap<String, FieldType>> = AHashMap::new();
         for f in &files {
-            for (key, fields) in f.file.entries() {
-                let Some(m) = lineproto::series_key::measurement(key) else {
-                    continue;
-                };
-                if f.tombstones.covers_all(key) {
-                    continue;
+            // Entries come series by series: the measurement is worked out once per series.
+            let mut current: Option<(&[u8], Option<String>)> = None;
+            for (key, field, field_type) in f.file.field_types() {
+                if current.as_ref().is_none_or(|(k, _)| *k != key) {
+                    let m = lineproto::series_key::measurement(key)
+                        .filter(|_| !f.tombstones.covers_all(key));
+                    current = Some((key, m));
                 }
-                let types = schema.entry(m).or_default();
-                for fb in fields {
-                    types.entry(fb.field.clone()).or_insert(fb.field_type);
+                if let Some((_, Some(m))) = &current {
+                    let types = match schema.get_mut(m.as_str()) {
+                        Some(t) => t,
+                        None => schema.entry(m.clone()).or_default(),
+                    };
+                    if !types.contains_key(field) {
+                        types.insert(field.to_string(), field_type);
+                    }
                 }
             }
         }
@@ -606,6 +612,7 @@ impl Shard {
         let blocks = st.files.iter().flat_map(|f| {
             f.file
                 .blocks_in(key, field, min, max)
+                .into_iter()
                 .map(|b| (b.min_time.max(min), b.max_time.min(max)))
         });
         let cached = std::iter::once(&st.cache)
@@ -630,10 +637,8 @@ impl Shard {
         let _no_compaction = self.compaction_lock.lock();
         let mut st = self.state.lock();
         for entry in &mut st.files {
-            let present: Vec<&Arc<[u8]>> = keys
-                .iter()
-                .filter(|k| !entry.file.fields(k).is_empty())
-                .collect();
+            let present: Vec<&Arc<[u8]>> =
+                keys.iter().filter(|k| entry.file.has_series(k)).collect();
             if present.is_empty() {
                 continue;
             }

@@ -13,7 +13,6 @@ use crate::storage::value::FieldType;
 use crate::storage::varint::{get_bytes, get_uvarint, put_uvarint, unzigzag, zigzag};
 use encode::{decode_block, BlockEncoder, BlockError, MAX_BLOCK_POINTS};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -202,7 +201,9 @@ impl ColFileWriter {
     }
 }
 
-/// An open column file with its index in memory.
+/// An open column file with its index in memory — as the bytes the file holds (checked at
+/// open) plus where each series starts in them, about a quarter of what decoded maps took:
+/// lookups binary-search the series and decode only the entries of the one they find.
 #[derive(Debug)]
 pub struct ColFile {
     /// Process-unique: the key of its blocks in `blocks`.
@@ -210,8 +211,69 @@ pub struct ColFile {
     path: PathBuf,
     file: File,
     size: u64,
-    index: BTreeMap<Vec<u8>, Vec<FieldBlocks>>,
+    index: Box<[u8]>,
+    /// Offset in `index` of each series' first entry, in key order.
+    series: Box<[u32]>,
     blocks: Arc<BlockCache>,
+}
+
+/// One (series, field) entry of the index, its blocks not decoded yet.
+struct RawEntry<'a> {
+    series: &'a [u8],
+    field: &'a [u8],
+    field_type: FieldType,
+    /// Where its block list starts in the index.
+    blocks_at: usize,
+    /// How many blocks.
+    blocks: usize,
+}
+
+impl RawEntry<'_> {
+    /// Decodes its blocks.
+    fn blocks(&self, index: &[u8]) -> Vec<BlockMeta> {
+        let mut pos = self.blocks_at;
+        (0..self.blocks)
+            .map_while(|_| read_block_meta(index, &mut pos))
+            .collect()
+    }
+
+    fn field_blocks(&self, index: &[u8]) -> FieldBlocks {
+        FieldBlocks {
+            field: String::from_utf8_lossy(self.field).into_owned(),
+            field_type: self.field_type,
+            blocks: self.blocks(index),
+        }
+    }
+}
+
+/// Reads one entry at `pos` (moved past it).
+fn read_entry<'a>(index: &'a [u8], pos: &mut usize) -> Option<RawEntry<'a>> {
+    let klen = usize::try_from(get_uvarint(index, pos)?).ok()?;
+    let series = get_bytes(index, pos, klen)?;
+    let flen = usize::try_from(get_uvarint(index, pos)?).ok()?;
+    let field = get_bytes(index, pos, flen)?;
+    let field_type = FieldType::from_tag(*get_bytes(index, pos, 1)?.first()?)?;
+    let blocks = usize::try_from(get_uvarint(index, pos)?).ok()?;
+    let blocks_at = *pos;
+    for _ in 0..blocks {
+        read_block_meta(index, pos)?;
+    }
+    Some(RawEntry {
+        series,
+        field,
+        field_type,
+        blocks_at,
+        blocks,
+    })
+}
+
+fn read_block_meta(index: &[u8], pos: &mut usize) -> Option<BlockMeta> {
+    Some(BlockMeta {
+        min_time: unzigzag(get_uvarint(index, pos)?),
+        max_time: unzigzag(get_uvarint(index, pos)?),
+        offset: get_uvarint(index, pos)?,
+        size: u32::try_from(get_uvarint(index, pos)?).ok()?,
+    })
 }
 
 impl ColFile {
@@ -254,13 +316,14 @@ impl ColFile {
         if crc32fast::hash(&index) != crc {
             return Err(corrupt("index"));
         }
-        let index = parse_index(&index, index_offset).ok_or_else(|| corrupt("index"))?;
+        let series = check_index(&index, index_offset).ok_or_else(|| corrupt("index"))?;
         Ok(ColFile {
             id: next_file_id(),
             path: path.to_path_buf(),
             file,
             size,
-            index,
+            index: index.into_boxed_slice(),
+            series,
             blocks,
         })
     }
@@ -275,14 +338,60 @@ impl ColFile {
         self.size
     }
 
-    /// Every series key with its fields.
-    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &[FieldBlocks])> {
-        self.index.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))
+    /// The entries of the series starting at `start` in the index.
+    fn entries_from(&self, start: u32) -> impl Iterator<Item = RawEntry<'_>> + '_ {
+        let mut pos = start as usize;
+        let mut first: Option<&[u8]> = None;
+        std::iter::from_fn(move || {
+            let e = read_entry(&self.index, &mut pos)?;
+            let series = *first.get_or_insert(e.series);
+            (e.series == series).then_some(e)
+        })
+    }
+
+    /// Where the entries of `series` start, found by binary search.
+    fn find(&self, series: &[u8]) -> Option<u32> {
+        let i = self.series.partition_point(|&at| {
+            let mut pos = at as usize;
+            read_entry(&self.index, &mut pos).is_some_and(|e| e.series < series)
+        });
+        let at = *self.series.get(i)?;
+        let mut pos = at as usize;
+        (read_entry(&self.index, &mut pos)?.series == series).then_some(at)
+    }
+
+    /// Every series key, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.series.iter().filter_map(|&at| {
+            let mut pos = at as usize;
+            read_entry(&self.index, &mut pos).map(|e| e.series)
+        })
+    }
+
+    /// Every (series key, field, type) the file holds, sorted, without decoding blocks.
+    pub fn field_types(&self) -> impl Iterator<Item = (&[u8], &str, FieldType)> + '_ {
+        let mut pos = 0;
+        let n = get_uvarint(&self.index, &mut pos).unwrap_or(0);
+        (0..n).map_while(move |_| {
+            let e = read_entry(&self.index, &mut pos)?;
+            Some((e.series, std::str::from_utf8(e.field).ok()?, e.field_type))
+        })
     }
 
     /// The fields stored for `series`.
-    pub fn fields(&self, series: &[u8]) -> &[FieldBlocks] {
-        self.index.get(series).map(Vec::as_slice).unwrap_or(&[])
+    pub fn fields(&self, series: &[u8]) -> Vec<FieldBlocks> {
+        self.find(series)
+            .map(|at| {
+                self.entries_from(at)
+                    .map(|e| e.field_blocks(&self.index))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether the file holds `series`.
+    pub fn has_series(&self, series: &[u8]) -> bool {
+        self.find(series).is_some()
     }
 
     /// Points of `series`/`field` in `[min, max]`; damaged blocks come back as errors after
@@ -319,9 +428,9 @@ impl ColFile {
         for b in self.blocks_in(series, field, min, max) {
             let block = if cached {
                 self.blocks
-                    .get_or_decode(self.id, b.offset, || self.read_block(b))
+                    .get_or_decode(self.id, b.offset, || self.read_block(&b))
             } else {
-                self.read_block(b).map(Arc::new)
+                self.read_block(&b).map(Arc::new)
             };
             match block {
                 Ok(block) => {
@@ -347,18 +456,15 @@ impl ColFile {
     }
 
     /// The blocks a [`ColFile::read`] of `series`/`field` in `[min, max]` would decode.
-    pub fn blocks_in<'a>(
-        &'a self,
-        series: &[u8],
-        field: &'a str,
-        min: i64,
-        max: i64,
-    ) -> impl Iterator<Item = &'a BlockMeta> + 'a {
-        self.fields(series)
-            .iter()
-            .filter(move |f| f.field == field)
-            .flat_map(|f| f.blocks.iter())
-            .filter(move |b| b.max_time >= min && b.min_time <= max)
+    pub fn blocks_in(&self, series: &[u8], field: &str, min: i64, max: i64) -> Vec<BlockMeta> {
+        let Some(at) = self.find(series) else {
+            return Vec::new();
+        };
+        self.entries_from(at)
+            .filter(|e| e.field == field.as_bytes())
+            .flat_map(|e| e.blocks(&self.index))
+            .filter(|b| b.max_time >= min && b.min_time <= max)
+            .collect()
     }
 
     fn read_block(&self, b: &BlockMeta) -> Result<Column, BlockError> {
@@ -370,37 +476,31 @@ impl ColFile {
     }
 }
 
-fn parse_index(buf: &[u8], index_offset: u64) -> Option<BTreeMap<Vec<u8>, Vec<FieldBlocks>>> {
+/// Checks every entry of an index (blocks inside the data, field names UTF-8, series in key
+/// order with their fields together); returns where each series starts.
+fn check_index(buf: &[u8], index_offset: u64) -> Option<Box<[u32]>> {
     let mut pos = 0;
     let n = get_uvarint(buf, &mut pos)?;
-    let mut index: BTreeMap<Vec<u8>, Vec<FieldBlocks>> = BTreeMap::new();
+    u32::try_from(buf.len()).ok()?;
+    let mut starts = Vec::new();
+    let mut last: Option<&[u8]> = None;
     for _ in 0..n {
-        let klen = usize::try_from(get_uvarint(buf, &mut pos)?).ok()?;
-        let series = get_bytes(buf, &mut pos, klen)?.to_vec();
-        let flen = usize::try_from(get_uvarint(buf, &mut pos)?).ok()?;
-        let field = String::from_utf8(get_bytes(buf, &mut pos, flen)?.to_vec()).ok()?;
-        let field_type = FieldType::from_tag(*get_bytes(buf, &mut pos, 1)?.first()?)?;
-        let nb = usize::try_from(get_uvarint(buf, &mut pos)?).ok()?;
-        let mut blocks = Vec::with_capacity(nb.min(buf.len()));
-        for _ in 0..nb {
-            let b = BlockMeta {
-                min_time: unzigzag(get_uvarint(buf, &mut pos)?),
-                max_time: unzigzag(get_uvarint(buf, &mut pos)?),
-                offset: get_uvarint(buf, &mut pos)?,
-                size: u32::try_from(get_uvarint(buf, &mut pos)?).ok()?,
-            };
+        let at = pos;
+        let e = read_entry(buf, &mut pos)?;
+        std::str::from_utf8(e.field).ok()?;
+        for b in e.blocks(buf) {
             if b.offset.checked_add(u64::from(b.size))? > index_offset {
                 return None;
             }
-            blocks.push(b);
         }
-        index.entry(series).or_default().push(FieldBlocks {
-            field,
-            field_type,
-            blocks,
-        });
+        match last {
+            Some(prev) if prev == e.series => {}
+            Some(prev) if prev > e.series => return None,
+            _ => starts.push(at as u32),
+        }
+        last = Some(e.series);
     }
-    (pos == buf.len()).then_some(index)
+    (pos == buf.len()).then(|| starts.into_boxed_slice())
 }
 
 #[cfg(test)]
