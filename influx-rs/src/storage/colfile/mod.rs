@@ -13,6 +13,7 @@ use crate::storage::value::FieldType;
 use crate::storage::varint::{get_bytes, get_uvarint, put_uvarint, unzigzag, zigzag};
 use encode::{decode_block, BlockEncoder, BlockError, MAX_BLOCK_POINTS};
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -202,8 +203,9 @@ impl ColFileWriter {
 }
 
 /// An open column file with its index in memory — as the bytes the file holds (checked at
-/// open) plus where each series starts in them, about a quarter of what decoded maps took:
-/// lookups binary-search the series and decode only the entries of the one they find.
+/// open) plus where each (series, field) entry starts in them, about a quarter of what
+/// decoded maps took: lookups binary-search the entries by their heads and decode only the
+/// blocks of the one they find.
 #[derive(Debug)]
 pub struct ColFile {
     /// Process-unique: the key of its blocks in `blocks`.
@@ -212,8 +214,10 @@ pub struct ColFile {
     file: File,
     size: u64,
     index: Box<[u8]>,
-    /// Offset in `index` of each series' first entry, in key order.
-    series: Box<[u32]>,
+    /// Offset in `index` of each (series, field) entry, in (key, field) order.
+    entries: Box<[u32]>,
+    /// Which series the file may hold, so that a read skips files without searching them.
+    bloom: SeriesBloom,
     blocks: Arc<BlockCache>,
 }
 
@@ -246,23 +250,75 @@ impl RawEntry<'_> {
     }
 }
 
-/// Reads one entry at `pos` (moved past it).
-fn read_entry<'a>(index: &'a [u8], pos: &mut usize) -> Option<RawEntry<'a>> {
+/// How the entry at `at` sorts against (`series`, `field`), reading no more of it than the
+/// comparison needs (with `field` `None`, the series' first entry sorts as equal).
+fn compare_head(index: &[u8], at: usize, series: &[u8], field: Option<&[u8]>) -> Option<Ordering> {
+    let pos = &mut { at };
+    let klen = usize::try_from(get_uvarint(index, pos)?).ok()?;
+    let key = get_bytes(index, pos, klen)?;
+    match (key.cmp(series), field) {
+        (Ordering::Equal, Some(field)) => {
+            let flen = usize::try_from(get_uvarint(index, pos)?).ok()?;
+            Some(get_bytes(index, pos, flen)?.cmp(field))
+        }
+        (order, _) => Some(order),
+    }
+}
+
+/// A Bloom filter of a file's series keys: ten bits per series and three probes (about 2 %
+/// false positives), built at open.
+#[derive(Debug)]
+struct SeriesBloom {
+    bits: Box<[u64]>,
+}
+
+impl SeriesBloom {
+    fn with_capacity(series: usize) -> SeriesBloom {
+        let words = (series * 10).div_ceil(64).next_power_of_two().max(1);
+        SeriesBloom {
+            bits: vec![0u64; words].into_boxed_slice(),
+        }
+    }
+
+    /// The (word, bit) pairs of `series` in a filter of `words` words.
+    fn probes(words: usize, series: &[u8]) -> impl Iterator<Item = (usize, u64)> {
+        let h = crate::storage::hll::hash(series);
+        let (h1, h2) = (h & 0xffff_ffff, (h >> 32) | 1);
+        let mask = (words * 64 - 1) as u64;
+        (0..3u64).map(move |i| {
+            let bit = h1.wrapping_add(i.wrapping_mul(h2)) & mask;
+            ((bit / 64) as usize, 1u64 << (bit % 64))
+        })
+    }
+
+    fn add(&mut self, series: &[u8]) {
+        for (word, bit) in SeriesBloom::probes(self.bits.len(), series) {
+            if let Some(w) = self.bits.get_mut(word) {
+                *w |= bit;
+            }
+        }
+    }
+
+    fn may_hold(&self, series: &[u8]) -> bool {
+        SeriesBloom::probes(self.bits.len(), series)
+            .all(|(word, bit)| self.bits.get(word).is_some_and(|w| w & bit != 0))
+    }
+}
+
+/// Reads the head of the entry at `at` (key, field, type, block count), not its blocks.
+fn read_head(index: &[u8], at: usize) -> Option<RawEntry<'_>> {
+    let pos = &mut { at };
     let klen = usize::try_from(get_uvarint(index, pos)?).ok()?;
     let series = get_bytes(index, pos, klen)?;
     let flen = usize::try_from(get_uvarint(index, pos)?).ok()?;
     let field = get_bytes(index, pos, flen)?;
     let field_type = FieldType::from_tag(*get_bytes(index, pos, 1)?.first()?)?;
     let blocks = usize::try_from(get_uvarint(index, pos)?).ok()?;
-    let blocks_at = *pos;
-    for _ in 0..blocks {
-        read_block_meta(index, pos)?;
-    }
     Some(RawEntry {
         series,
         field,
         field_type,
-        blocks_at,
+        blocks_at: *pos,
         blocks,
     })
 }
@@ -316,14 +372,25 @@ impl ColFile {
         if crc32fast::hash(&index) != crc {
             return Err(corrupt("index"));
         }
-        let series = check_index(&index, index_offset).ok_or_else(|| corrupt("index"))?;
+        let entries = check_index(&index, index_offset).ok_or_else(|| corrupt("index"))?;
+        let mut bloom = SeriesBloom::with_capacity(entries.len());
+        let mut last: Option<&[u8]> = None;
+        for &at in entries.iter() {
+            if let Some(e) = read_head(&index, at as usize) {
+                if last != Some(e.series) {
+                    bloom.add(e.series);
+                    last = Some(e.series);
+                }
+            }
+        }
         Ok(ColFile {
             id: next_file_id(),
             path: path.to_path_buf(),
             file,
             size,
             index: index.into_boxed_slice(),
-            series,
+            entries,
+            bloom,
             blocks,
         })
     }
@@ -338,60 +405,57 @@ impl ColFile {
         self.size
     }
 
-    /// The entries of the series starting at `start` in the index.
-    fn entries_from(&self, start: u32) -> impl Iterator<Item = RawEntry<'_>> + '_ {
-        let mut pos = start as usize;
-        let mut first: Option<&[u8]> = None;
-        std::iter::from_fn(move || {
-            let e = read_entry(&self.index, &mut pos)?;
-            let series = *first.get_or_insert(e.series);
-            (e.series == series).then_some(e)
+    fn head(&self, i: usize) -> Option<RawEntry<'_>> {
+        read_head(&self.index, *self.entries.get(i)? as usize)
+    }
+
+    /// The first entry at or after (`series`, `field`), found by binary search (`field`
+    /// `None`: the series' first entry).
+    fn search(&self, series: &[u8], field: Option<&[u8]>) -> usize {
+        if !self.bloom.may_hold(series) {
+            return self.entries.len();
+        }
+        self.entries.partition_point(|&at| {
+            compare_head(&self.index, at as usize, series, field) == Some(Ordering::Less)
         })
     }
 
-    /// Where the entries of `series` start, found by binary search.
-    fn find(&self, series: &[u8]) -> Option<u32> {
-        let i = self.series.partition_point(|&at| {
-            let mut pos = at as usize;
-            read_entry(&self.index, &mut pos).is_some_and(|e| e.series < series)
-        });
-        let at = *self.series.get(i)?;
-        let mut pos = at as usize;
-        (read_entry(&self.index, &mut pos)?.series == series).then_some(at)
+    /// The entries of `series`.
+    fn entries_of<'a>(&'a self, series: &'a [u8]) -> impl Iterator<Item = RawEntry<'a>> + 'a {
+        (self.search(series, None)..self.entries.len())
+            .map_while(move |i| self.head(i).filter(|e| e.series == series))
     }
 
     /// Every series key, sorted.
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.series.iter().filter_map(|&at| {
-            let mut pos = at as usize;
-            read_entry(&self.index, &mut pos).map(|e| e.series)
+        let mut last: Option<&[u8]> = None;
+        (0..self.entries.len()).filter_map(move |i| {
+            let key = self.head(i)?.series;
+            (last != Some(key)).then(|| {
+                last = Some(key);
+                key
+            })
         })
     }
 
     /// Every (series key, field, type) the file holds, sorted, without decoding blocks.
     pub fn field_types(&self) -> impl Iterator<Item = (&[u8], &str, FieldType)> + '_ {
-        let mut pos = 0;
-        let n = get_uvarint(&self.index, &mut pos).unwrap_or(0);
-        (0..n).map_while(move |_| {
-            let e = read_entry(&self.index, &mut pos)?;
+        (0..self.entries.len()).filter_map(move |i| {
+            let e = self.head(i)?;
             Some((e.series, std::str::from_utf8(e.field).ok()?, e.field_type))
         })
     }
 
     /// The fields stored for `series`.
     pub fn fields(&self, series: &[u8]) -> Vec<FieldBlocks> {
-        self.find(series)
-            .map(|at| {
-                self.entries_from(at)
-                    .map(|e| e.field_blocks(&self.index))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.entries_of(series)
+            .map(|e| e.field_blocks(&self.index))
+            .collect()
     }
 
     /// Whether the file holds `series`.
     pub fn has_series(&self, series: &[u8]) -> bool {
-        self.find(series).is_some()
+        self.entries_of(series).next().is_some()
     }
 
     /// Points of `series`/`field` in `[min, max]`; damaged blocks come back as errors after
@@ -457,12 +521,12 @@ impl ColFile {
 
     /// The blocks a [`ColFile::read`] of `series`/`field` in `[min, max]` would decode.
     pub fn blocks_in(&self, series: &[u8], field: &str, min: i64, max: i64) -> Vec<BlockMeta> {
-        let Some(at) = self.find(series) else {
-            return Vec::new();
-        };
-        self.entries_from(at)
-            .filter(|e| e.field == field.as_bytes())
-            .flat_map(|e| e.blocks(&self.index))
+        let want = (series, field.as_bytes());
+        self.head(self.search(series, Some(field.as_bytes())))
+            .filter(|e| (e.series, e.field) == want)
+            .map(|e| e.blocks(&self.index))
+            .unwrap_or_default()
+            .into_iter()
             .filter(|b| b.max_time >= min && b.min_time <= max)
             .collect()
     }
@@ -476,29 +540,29 @@ impl ColFile {
     }
 }
 
-/// Checks every entry of an index (blocks inside the data, field names UTF-8, series in key
-/// order with their fields together); returns where each series starts.
+/// Checks every entry of an index (blocks inside the data, field names UTF-8, entries in
+/// strictly increasing (key, field) order); returns where each entry starts.
 fn check_index(buf: &[u8], index_offset: u64) -> Option<Box<[u32]>> {
     let mut pos = 0;
     let n = get_uvarint(buf, &mut pos)?;
     u32::try_from(buf.len()).ok()?;
-    let mut starts = Vec::new();
-    let mut last: Option<&[u8]> = None;
+    let mut starts = Vec::with_capacity(usize::try_from(n).ok()?.min(buf.len()));
+    let mut last: Option<(&[u8], &[u8])> = None;
     for _ in 0..n {
-        let at = pos;
-        let e = read_entry(buf, &mut pos)?;
+        let e = read_head(buf, pos)?;
+        starts.push(pos as u32);
         std::str::from_utf8(e.field).ok()?;
-        for b in e.blocks(buf) {
+        pos = e.blocks_at;
+        for _ in 0..e.blocks {
+            let b = read_block_meta(buf, &mut pos)?;
             if b.offset.checked_add(u64::from(b.size))? > index_offset {
                 return None;
             }
         }
-        match last {
-            Some(prev) if prev == e.series => {}
-            Some(prev) if prev > e.series => return None,
-            _ => starts.push(at as u32),
+        if last.is_some_and(|prev| prev >= (e.series, e.field)) {
+            return None;
         }
-        last = Some(e.series);
+        last = Some((e.series, e.field));
     }
     (pos == buf.len()).then(|| starts.into_boxed_slice())
 }
@@ -541,6 +605,35 @@ mod tests {
         assert!(errs.is_empty());
         assert_eq!(c.unwrap().times, vec![9990, 10_000, 10_010]);
         assert!(f.read(b"zz", "f", 0, 10).0.is_none());
+    }
+
+    #[test]
+    fn every_series_and_field_is_found_by_search_and_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.tcf");
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
+        let keys: Vec<String> = (0..3000).map(|i| format!("cpu,host=h{i:05}")).collect();
+        for k in &keys {
+            w.write_column(k.as_bytes(), "a", &column(3, true)).unwrap();
+            w.write_column(k.as_bytes(), "b", &column(2, false))
+                .unwrap();
+        }
+        w.finish().unwrap();
+        let f = ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))).unwrap();
+        assert_eq!(f.keys().count(), keys.len());
+        assert_eq!(f.field_types().count(), 2 * keys.len());
+        for k in &keys {
+            let k = k.as_bytes();
+            assert!(f.has_series(k));
+            let fields: Vec<String> = f.fields(k).into_iter().map(|fb| fb.field).collect();
+            assert_eq!(fields, vec!["a", "b"]);
+            assert_eq!(f.read(k, "b", i64::MIN, i64::MAX).0.unwrap().len(), 2);
+            assert!(f.blocks_in(k, "c", i64::MIN, i64::MAX).is_empty());
+        }
+        for absent in ["cpu,host=h3000", "cpu", "cpu,host=h00001x", "zzz"] {
+            assert!(!f.has_series(absent.as_bytes()), "{absent}");
+            assert!(f.fields(absent.as_bytes()).is_empty());
+        }
     }
 
     #[test]
