@@ -197,6 +197,17 @@ impl MeasurementSink {
         }
     }
 
+    /// Starts the entry of `value` under tag `key` (ending the previous key's table when the
+    /// key changes); its bitmap follows.
+    fn begin_value(&mut self, w: &mut Writer, key: &[u8], value: &[u8]) -> Result<(), IndexError> {
+        if self.key.as_deref() != Some(key) {
+            self.end_key(w)?;
+            self.key = Some(key.to_vec());
+        }
+        self.entries.push(w.pos);
+        w.sized(value)
+    }
+
     fn value(
         &mut self,
         w: &mut Writer,
@@ -204,12 +215,7 @@ impl MeasurementSink {
         value: &[u8],
         series: &RoaringBitmap,
     ) -> Result<(), IndexError> {
-        if self.key.as_deref() != Some(key) {
-            self.end_key(w)?;
-            self.key = Some(key.to_vec());
-        }
-        self.entries.push(w.pos);
-        w.sized(value)?;
+        self.begin_value(w, key, value)?;
         w.bitmap(series)
     }
 
@@ -221,12 +227,7 @@ impl MeasurementSink {
         value: &[u8],
         bitmap: &[u8],
     ) -> Result<(), IndexError> {
-        if self.key.as_deref() != Some(key) {
-            self.end_key(w)?;
-            self.key = Some(key.to_vec());
-        }
-        self.entries.push(w.pos);
-        w.sized(value)?;
+        self.begin_value(w, key, value)?;
         w.sized(bitmap)
     }
 
