@@ -53,6 +53,8 @@ QUERIES=(
   'SHOW SERIES EXACT CARDINALITY'
   'SHOW MEASUREMENT CARDINALITY'
   "SELECT count(usage) FROM cpu WHERE region = 'r7'"
+  "SHOW TAG VALUES WITH KEY = \"rack\" WHERE region = 'r7'"
+  "SHOW SERIES WHERE region = 'r7' AND rack = 'k7' LIMIT 10"
 )
 
 # run NAME PORT START-COMMAND…: load, restart, query; appends one JSON object to $work/results.

@@ -766,6 +766,24 @@ fn meta_queries_over_many_series_match_influxdb_1_6_7() {
         "SHOW MEASUREMENTS WHERE rack = 'r10'",
         "SHOW TAG KEYS FROM node LIMIT 2 OFFSET 1",
         "SHOW TAG KEY CARDINALITY",
+        // WHERE on tags: looked up in the index's postings, then checked key by key.
+        "SHOW SERIES WHERE zone = 'z2' AND rack = 'r5' LIMIT 4",
+        "SHOW SERIES WHERE zone = 'z2' OR zone = 'z4' LIMIT 3 OFFSET 420",
+        "SHOW SERIES FROM node WHERE (zone = 'z6' OR zone = 'z0') AND rack != 'r1' LIMIT 2",
+        "SHOW SERIES WHERE zone = 'z1' AND host =~ /7$/ LIMIT 5 OFFSET 40",
+        "SHOW SERIES WHERE zone = 'nope'",
+        "SHOW SERIES WHERE zone = '' LIMIT 1",
+        "SHOW SERIES WHERE nokey = '' LIMIT 2",
+        "SHOW SERIES LIMIT 2 OFFSET 1999",
+        "SHOW SERIES EXACT CARDINALITY WHERE rack = 'r3' OR rack = 'r4'",
+        "SHOW TAG KEYS WHERE host = 'h0003'",
+        "SHOW TAG KEYS FROM /o/ WHERE zone = 'z5' LIMIT 1",
+        "SHOW TAG VALUES WITH KEY = host WHERE zone = 'z3' AND rack = 'r2' LIMIT 3 OFFSET 2",
+        "SHOW TAG VALUES WITH KEY IN (zone, rack) WHERE host = 'h2999'",
+        "SHOW MEASUREMENTS WHERE host =~ /^h000/",
+        "SHOW MEASUREMENTS WHERE host = 'h0003'",
+        "SHOW MEASUREMENTS WHERE host != 'h0003'",
+        "SHOW MEASUREMENTS WHERE zone !~ /z/",
     ] {
         let params = [("db", "many"), ("q", q)];
         let want = post(ports[0], "/query", &params, "");

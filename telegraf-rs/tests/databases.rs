@@ -1,7 +1,8 @@
 //! Database inputs against the real servers (Debian's packages, installed by `.ci/run`), each
 //! started by the test on loopback with temporary data: Redis `INFO`, memcached `stats`,
-//! PostgreSQL's `pg_stat_database`, MariaDB's `SHOW GLOBAL STATUS`; the values checked against
-//! what the server reports of itself.
+//! PostgreSQL's `pg_stat_database`, MariaDB's `SHOW GLOBAL STATUS`, replica status,
+//! `information_schema` and `performance_schema`; the values checked against what the server
+//! reports of itself.
 
 mod common;
 
@@ -356,57 +357,70 @@ fn postgresql_reports_what_pg_stat_database_says() {
     assert_eq!(tag_of(bgwriter, "db").as_deref(), Some("postgres"));
 }
 
-#[test]
-fn mysql_reports_what_show_global_status_says() {
-    let (Some(mariadbd), Some(install_db), Some(client)) = (
-        installed("mariadbd"),
-        installed("mariadb-install-db"),
-        installed("mariadb"),
-    ) else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let socket = dir.path().join("mysqld.sock");
-    let init = Command::new(install_db)
-        .args([
-            &format!("--datadir={}", data.display()),
-            "--user=root",
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
-    let port = free_port();
-    let _server = start(
-        &mariadbd,
-        &[
-            "--no-defaults",
-            &format!("--datadir={}", data.display()),
-            &format!("--socket={}", socket.display()),
-            &format!("--pid-file={}", dir.path().join("mysqld.pid").display()),
-            "--bind-address=127.0.0.1",
-            &format!("--port={port}"),
-            "--user=root",
-            "--skip-grant-tables",
-            &format!("--log-bin={}", dir.path().join("binlog").display()),
-        ],
-        &dir.path().join("mariadb.log"),
-        port,
-    );
-    let sql = |statement: &str| -> String {
-        let out = Command::new(&client)
+/// A MariaDB server of its own (Debian's `mariadbd`) on a free loopback port, with a binary
+/// log and `extra` options; none when MariaDB is not installed.
+struct Mariadb {
+    _server: common::Service,
+    port: u16,
+    client: std::path::PathBuf,
+}
+
+impl Mariadb {
+    fn start(dir: &std::path::Path, extra: &[&str]) -> Option<Mariadb> {
+        let (Some(mariadbd), Some(install_db), Some(client)) = (
+            installed("mariadbd"),
+            installed("mariadb-install-db"),
+            installed("mariadb"),
+        ) else {
+            return None;
+        };
+        let data = dir.join("data");
+        let socket = dir.join("mysqld.sock");
+        let init = Command::new(install_db)
+            .args([
+                &format!("--datadir={}", data.display()),
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let port = free_port();
+        let mut args = vec![
+            "--no-defaults".to_string(),
+            format!("--datadir={}", data.display()),
+            format!("--socket={}", socket.display()),
+            format!("--pid-file={}", dir.join("mysqld.pid").display()),
+            "--bind-address=127.0.0.1".to_string(),
+            format!("--port={port}"),
+            "--user=root".to_string(),
+            "--skip-grant-tables".to_string(),
+            format!("--log-bin={}", dir.join("binlog").display()),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let server = start(&mariadbd, &args, &dir.join("mariadb.log"), port);
+        Some(Mariadb {
+            _server: server,
+            port,
+            client,
+        })
+    }
+
+    /// What the `mariadb` client prints for `statement` (tab-separated, no headers).
+    fn sql(&self, statement: &str) -> String {
+        let out = Command::new(&self.client)
             .args([
                 "--protocol=tcp",
                 "-h",
                 "127.0.0.1",
                 "-P",
-                &port.to_string(),
+                &self.port.to_string(),
                 "-u",
                 "root",
             ])
@@ -415,11 +429,21 @@ fn mysql_reports_what_show_global_status_says() {
             .unwrap();
         assert!(
             out.status.success(),
-            "{}",
+            "{statement}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+#[test]
+fn mysql_reports_what_show_global_status_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = Mariadb::start(dir.path(), &[]) else {
+        return;
     };
+    let port = db.port;
+    let sql = |statement: &str| db.sql(statement);
     let value = |text: String| text.split('\t').nth(1).unwrap_or_default().to_string();
     let lines = test_run(
         dir.path(),
@@ -517,5 +541,198 @@ fn mysql_reports_what_show_global_status_says() {
     assert_eq!(
         field_of(variables, "max_connections"),
         Some(format!("{max_connections}i"))
+    );
+}
+
+#[test]
+fn mysql_schema_replication_and_performance_schema_match_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = Mariadb::start(
+        dir.path(),
+        &["--performance-schema=ON", "--userstat=ON", "--server-id=7"],
+    ) else {
+        return;
+    };
+    let port = db.port;
+    db.sql(
+        "CREATE DATABASE app; \
+         CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(8)) ENGINE=InnoDB; \
+         INSERT INTO app.t (v) VALUES ('a'), ('b'), ('c'); \
+         USE app; SELECT count(*) FROM t WHERE v = 'b'; \
+         ANALYZE TABLE app.t",
+    );
+    // A replica whose source is down: SHOW SLAVE STATUS has its row.
+    let source_port = free_port();
+    db.sql(&format!(
+        "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {source_port}, \
+         MASTER_USER = 'repl', MASTER_CONNECT_RETRY = 60"
+    ));
+    let lines = test_run(
+        dir.path(),
+        &format!(
+            "[agent]\n  omit_hostname = true\n[[inputs.mysql]]\n  servers = [\"root@tcp(127.0.0.1:{port})/\"]\n  \
+             metric_version = 2\n  gather_global_variables = false\n  gather_slave_status = true\n  \
+             gather_user_statistics = true\n  gather_info_schema_auto_inc = true\n  \
+             gather_table_schema = true\n  table_schema_databases = [\"app\"]\n  \
+             gather_table_io_waits = true\n  gather_index_io_waits = true\n  \
+             gather_table_lock_waits = true\n  gather_event_waits = true\n  \
+             gather_file_events_stats = true\n  gather_perf_events_statements = true\n  \
+             gather_perf_sum_per_acc_per_event = true\n  \
+             perf_summary_events = [\"statement/sql/select\", \"statement/sql/insert\"]\n"
+        ),
+    );
+    let of = |measurement: &str, tags: &[(&str, &str)]| -> &String {
+        lines
+            .iter()
+            .find(|l| {
+                l.split([',', ' ']).next() == Some(measurement)
+                    && tags
+                        .iter()
+                        .all(|(k, v)| tag_of(l, k).as_deref() == Some(*v))
+            })
+            .unwrap_or_else(|| panic!("no {measurement} with {tags:?} in {lines:#?}"))
+    };
+    let number = |line: &str, field: &str| -> f64 {
+        field_of(line, field)
+            .unwrap_or_else(|| panic!("no {field} in {line}"))
+            .trim_end_matches(['i', 'u'])
+            .parse()
+            .unwrap()
+    };
+    // Replication: the row SHOW SLAVE STATUS has, typed by column.
+    let slave = lines
+        .iter()
+        .find(|l| l.starts_with("mysql,") && l.contains("slave_master_port="))
+        .unwrap_or_else(|| panic!("no slave status in {lines:#?}"));
+    assert_eq!(number(slave, "slave_master_port"), f64::from(source_port));
+    assert_eq!(
+        field_of(slave, "slave_master_host").as_deref(),
+        Some("\"127.0.0.1\"")
+    );
+    assert_eq!(
+        field_of(slave, "slave_master_user").as_deref(),
+        Some("\"repl\"")
+    );
+    assert_eq!(number(slave, "slave_connect_retry"), 60.0, "{slave}");
+    assert!(
+        field_of(slave, "slave_slave_io_running").is_some(),
+        "{slave}"
+    );
+    // The auto-increment column: the next value and the largest a signed INT holds.
+    let inc = of(
+        "mysql_table_schema",
+        &[("schema", "app"), ("table", "t"), ("column", "id")],
+    );
+    assert_eq!(number(inc, "auto_increment_column"), 4.0, "{inc}");
+    assert_eq!(
+        number(inc, "auto_increment_column_max"),
+        2_147_483_647.0,
+        "{inc}"
+    );
+    // The table's rows and sizes, as information_schema.TABLES says.
+    let sizes = lines
+        .iter()
+        .find(|l| l.starts_with("mysql_table_schema,") && l.contains("data_length="))
+        .unwrap_or_else(|| panic!("no table sizes in {lines:#?}"));
+    let told = db.sql(
+        "SELECT TABLE_ROWS, DATA_LENGTH, INDEX_LENGTH FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = 't'",
+    );
+    let told: Vec<f64> = told.split('\t').map(|v| v.parse().unwrap()).collect();
+    assert_eq!(
+        [
+            number(sizes, "rows"),
+            number(sizes, "data_length"),
+            number(sizes, "index_length")
+        ],
+        [told[0], told[1], told[2]],
+        "{sizes}"
+    );
+    let version = of("mysql_table_schema_version", &[("table", "t")]);
+    assert_eq!(tag_of(version, "engine").as_deref(), Some("InnoDB"));
+    assert_eq!(tag_of(version, "type").as_deref(), Some("BASE TABLE"));
+    // User statistics: root's row, its counters no more than the server's now.
+    let user = of("mysql_user_stats", &[("user", "root")]);
+    let connections: f64 = db
+        .sql("SELECT TOTAL_CONNECTIONS FROM information_schema.USER_STATISTICS WHERE USER = 'root'")
+        .parse()
+        .unwrap();
+    let reported = number(user, "total_connections");
+    assert!(reported >= 1.0 && reported <= connections, "{user}");
+    assert!(
+        field_of(user, "busy_time").is_some_and(|v| !v.ends_with('i')),
+        "{user}"
+    );
+    // performance_schema: the three inserts into app.t, counted per table and per index.
+    let inserts: f64 = db
+        .sql(
+            "SELECT COUNT_INSERT FROM performance_schema.table_io_waits_summary_by_table \
+             WHERE OBJECT_SCHEMA = 'app' AND OBJECT_NAME = 't'",
+        )
+        .parse()
+        .unwrap();
+    assert!(inserts >= 3.0, "{inserts}");
+    let io = lines
+        .iter()
+        .find(|l| {
+            l.starts_with("mysql_perf_schema,")
+                && l.contains("table_io_waits_total_insert=")
+                && tag_of(l, "name").as_deref() == Some("t")
+        })
+        .unwrap_or_else(|| panic!("no table I/O waits of app.t in {lines:#?}"));
+    assert_eq!(number(io, "table_io_waits_total_insert"), inserts, "{io}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("mysql_perf_schema,")
+            && tag_of(l, "index").as_deref() == Some("NONE")
+            && l.contains("index_io_waits_total_insert=")),
+        "{lines:#?}"
+    );
+    for query in [
+        "sql_lock_waits_total",
+        "sql_lock_waits_seconds_total",
+        "external_lock_waits_total",
+        "external_lock_waits_seconds_total",
+    ] {
+        of(
+            "mysql_perf_schema",
+            &[("table", "t"), ("perf_query", query)],
+        );
+    }
+    for mode in ["misc", "read", "write"] {
+        let file = of("mysql_perf_schema", &[("mode", mode)]);
+        assert!(field_of(file, "file_events_total").is_some(), "{file}");
+    }
+    assert!(
+        lines.iter().any(|l| l.starts_with("mysql_perf_schema,")
+            && l.contains("events_waits_total=")
+            && tag_of(l, "event_name").is_some()),
+        "{lines:#?}"
+    );
+    // The statement digests run in `app`: the SELECT among them, counted once.
+    let digests: Vec<&String> = lines
+        .iter()
+        .filter(|l| {
+            l.starts_with("mysql_perf_schema,")
+                && l.contains("events_statements_total=")
+                && tag_of(l, "schema").as_deref() == Some("app")
+        })
+        .collect();
+    let select = digests
+        .iter()
+        .find(|l| tag_of(l, "digest_text").is_some_and(|t| t.starts_with("SELECT COUNT")))
+        .unwrap_or_else(|| panic!("no SELECT digest in {digests:#?}"));
+    assert_eq!(number(select, "events_statements_total"), 1.0, "{select}");
+    // Per account and event: only the two events listed.
+    let per_account: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("mysql_perf_acc_event,"))
+        .collect();
+    assert!(!per_account.is_empty(), "{lines:#?}");
+    assert!(
+        per_account.iter().all(|l| matches!(
+            tag_of(l, "event").as_deref(),
+            Some("statement/sql/select" | "statement/sql/insert")
+        )),
+        "{per_account:#?}"
     );
 }

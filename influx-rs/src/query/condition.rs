@@ -346,3 +346,53 @@ pub(super) fn series_filters<'e>(
         _ => Vec::new(),
     }
 }
+
+/// `tag = 'v'`, or an `OR` of such on one tag: the tag and the values it may have, for the
+/// index to look up (none when a value is empty, which means the tag is absent).
+pub(super) fn tag_values_wanted(
+    e: &Expr,
+    tag_keys: &std::collections::BTreeSet<String>,
+) -> Option<(String, Vec<String>)> {
+    match e {
+        Expr::Paren(inner) => tag_values_wanted(inner, tag_keys),
+        Expr::Binary {
+            op: BinaryOp::Or,
+            lhs,
+            rhs,
+        } => {
+            let (tag, mut values) = tag_values_wanted(lhs, tag_keys)?;
+            let (other, more) = tag_values_wanted(rhs, tag_keys)?;
+            (tag == other).then(|| {
+                values.extend(more);
+                (tag, values)
+            })
+        }
+        Expr::Binary {
+            op: BinaryOp::Eq,
+            lhs,
+            rhs,
+        } => match (&**lhs, &**rhs) {
+            (Expr::VarRef(t), Expr::Str(v)) | (Expr::Str(v), Expr::VarRef(t))
+                if tag_keys.contains(t) && !v.is_empty() =>
+            {
+                Some((t.clone(), vec![v.clone()]))
+            }
+            (
+                Expr::Typed {
+                    name: t,
+                    to: VarType::Tag,
+                },
+                Expr::Str(v),
+            )
+            | (
+                Expr::Str(v),
+                Expr::Typed {
+                    name: t,
+                    to: VarType::Tag,
+                },
+            ) if !v.is_empty() => Some((t.clone(), vec![v.clone()])),
+            _ => None,
+        },
+        _ => None,
+    }
+}

@@ -1,6 +1,8 @@
 //! `SELECT`: raw points, and aggregates grouped by time buckets and tags, with `fill()`.
 
-use super::condition::{eval_condition, fields_before_tags, series_filters, time_range};
+use super::condition::{
+    eval_condition, fields_before_tags, series_filters, tag_values_wanted, time_range,
+};
 use super::math::{self};
 use super::sink::SeriesSink;
 use super::{Epoch, QueryContext, QueryError, Series};
@@ -769,53 +771,6 @@ impl Scope<'_> {
     }
 }
 
-/// `tag = 'v'`, or an `OR` of such on one tag: the tag and the values it may have, for the
-/// index to look up (none when a value is empty, which means the tag is absent).
-fn tag_values_wanted(e: &Expr, tag_keys: &BTreeSet<String>) -> Option<(String, Vec<String>)> {
-    match e {
-        Expr::Paren(inner) => tag_values_wanted(inner, tag_keys),
-        Expr::Binary {
-            op: influxql::BinaryOp::Or,
-            lhs,
-            rhs,
-        } => {
-            let (tag, mut values) = tag_values_wanted(lhs, tag_keys)?;
-            let (other, more) = tag_values_wanted(rhs, tag_keys)?;
-            (tag == other).then(|| {
-                values.extend(more);
-                (tag, values)
-            })
-        }
-        Expr::Binary {
-            op: influxql::BinaryOp::Eq,
-            lhs,
-            rhs,
-        } => match (&**lhs, &**rhs) {
-            (Expr::VarRef(t), Expr::Str(v)) | (Expr::Str(v), Expr::VarRef(t))
-                if tag_keys.contains(t) && !v.is_empty() =>
-            {
-                Some((t.clone(), vec![v.clone()]))
-            }
-            (
-                Expr::Typed {
-                    name: t,
-                    to: influxql::VarType::Tag,
-                },
-                Expr::Str(v),
-            )
-            | (
-                Expr::Str(v),
-                Expr::Typed {
-                    name: t,
-                    to: influxql::VarType::Tag,
-                },
-            ) if !v.is_empty() => Some((t.clone(), vec![v.clone()])),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
 /// A series' tags, from its key.
 fn series_tags(key: &[u8]) -> BTreeMap<String, String> {
     lineproto::series_key::split(key)
@@ -888,7 +843,7 @@ impl Scope<'_> {
     ) -> Vec<crate::storage::SeriesData> {
         let keys = self
             .engine
-            .series_keys(db, self.measurement, self.min, self.max);
+            .series_keys(db, self.measurement, self.min, self.max, &[]);
         keys.into_iter()
             .filter(|k| keep(k))
             .filter_map(|key| {

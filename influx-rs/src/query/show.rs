@@ -1,6 +1,6 @@
 //! The schema `SHOW` statements: tag keys, tag values, field keys, series.
 
-use super::condition::{eval_condition, time_range};
+use super::condition::{eval_condition, series_filters, tag_values_wanted, time_range};
 use super::{database, QueryContext, QueryError, Series};
 use crate::storage::Engine;
 use influxql::{MeasurementName, ShowStatement, TagKeyFilter};
@@ -105,23 +105,13 @@ pub(super) fn measurements_where(
                 _ => return Ok(names),
             };
             let positive = matches!(op, BinaryOp::Eq | BinaryOp::EqRegex);
+            // The index's values of the tag: no series key is read.
             Ok(names
                 .into_iter()
                 .filter(|m| {
-                    let mut has_key = false;
-                    let mut matched = false;
-                    for series in engine.series_keys(db, m, i64::MIN, i64::MAX) {
-                        let Some(split) = lineproto::series_key::split(&series) else {
-                            continue;
-                        };
-                        for (k, v) in split.tags {
-                            if k == key.as_str() {
-                                has_key = true;
-                                matched |= matches(&v);
-                            }
-                        }
-                    }
-                    has_key && matched == positive
+                    let values = engine.tag_values(db, m, i64::MIN, i64::MAX, &|k| k == key);
+                    let matched = values.iter().any(|(_, v)| matches(v));
+                    !values.is_empty() && matched == positive
                 })
                 .collect())
         }
@@ -132,7 +122,9 @@ pub(super) fn measurements_where(
 /// A series key and its tags.
 type KeyAndTags = (Vec<u8>, BTreeMap<String, String>);
 
-/// Tags of each series of `measurement` that passes the `WHERE` clause's tag conditions.
+/// Tags of each series of `measurement` that passes the `WHERE` clause's tag conditions:
+/// the series its `tag = 'v'` conjuncts pick are looked up in the indexes' postings, then
+/// each is checked against the whole clause.
 fn series_tags(
     engine: &Engine,
     db: &str,
@@ -141,9 +133,19 @@ fn series_tags(
     ctx: &QueryContext,
 ) -> Result<Vec<KeyAndTags>, QueryError> {
     let (min, max) = range(s, ctx)?;
+    let wanted: Vec<(String, Vec<String>)> = match &s.condition {
+        Some(c) => {
+            let tag_keys = engine.tag_keys(db, measurement, min, max);
+            series_filters(c, &tag_keys)
+                .into_iter()
+                .filter_map(|f| tag_values_wanted(f, &tag_keys))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let no_fields = |_: &str| None;
     Ok(engine
-        .series_keys(db, measurement, min, max)
+        .series_keys(db, measurement, min, max, &wanted)
         .into_iter()
         .filter_map(|key| {
             let tags: BTreeMap<String, String> = lineproto::series_key::split(&key)?
@@ -202,12 +204,22 @@ pub(super) fn tag_keys(
     let db = existing_database(engine, s, ctx)?;
     let mut out = Vec::new();
     for m in measurements(engine, db, s)? {
-        let mut keys: Vec<String> = series_tags(engine, db, &m, s, ctx)?
-            .into_iter()
-            .flat_map(|(_, tags)| tags.into_keys())
-            .collect();
-        keys.sort();
-        keys.dedup();
+        let keys: Vec<String> = match &s.condition {
+            // Without WHERE the index's tag keys answer: no series key is read.
+            None => engine
+                .tag_keys(db, &m, i64::MIN, i64::MAX)
+                .into_iter()
+                .collect(),
+            Some(_) => {
+                let mut keys: Vec<String> = series_tags(engine, db, &m, s, ctx)?
+                    .into_iter()
+                    .flat_map(|(_, tags)| tags.into_keys())
+                    .collect();
+                keys.sort();
+                keys.dedup();
+                keys
+            }
+        };
         let values: Vec<Vec<serde_json::Value>> =
             paged(keys, s).into_iter().map(|k| vec![k.into()]).collect();
         if !values.is_empty() {
@@ -325,8 +337,14 @@ pub(super) fn series(
     }
     let db = existing_database(engine, s, ctx)?;
     // By measurement name, then by key within one (as 1.x: `cpu\,x` comes before `cpu=y`).
+    // With LIMIT, the measurements after the page are not searched.
+    let (skip, take) = super::select::skip_and_take(s.offset, s.limit);
+    let needed = skip.saturating_add(take);
     let mut keys = Vec::new();
     for m in measurements(engine, db, s)? {
+        if keys.len() >= needed {
+            break;
+        }
         let mut of_m: Vec<_> = series_tags(engine, db, &m, s, ctx)?
             .into_iter()
             .map(|(k, _)| k)

@@ -491,17 +491,20 @@ impl Engine {
         names.into_iter().collect()
     }
 
-    /// Series keys of a measurement in the shards overlapping `[min, max]`, sorted.
+    /// Series keys of a measurement in the shards overlapping `[min, max]`, sorted; with
+    /// `tags` (`(tag, values)`, as [`SeriesFilter::tags`]) only the series the indexes'
+    /// postings give for them, before any key is read.
     pub fn series_keys(
         &self,
         db: &str,
         measurement: &str,
         min: i64,
         max: i64,
+        tags: &[(String, Vec<String>)],
     ) -> BTreeSet<Arc<[u8]>> {
         self.shards_for(db, None, min, max)
             .iter()
-            .flat_map(|s| s.series_of(measurement))
+            .flat_map(|s| s.series_where(measurement, tags))
             .collect()
     }
 
@@ -682,13 +685,7 @@ impl Engine {
             Some(keys) => keys.iter().filter(|k| keep(k)).cloned().collect(),
             None => shards
                 .iter()
-                .flat_map(|s| {
-                    if read.filter.tags.is_empty() {
-                        s.series_of(read.measurement)
-                    } else {
-                        s.series_where(read.measurement, read.filter.tags)
-                    }
-                })
+                .flat_map(|s| s.series_where(read.measurement, read.filter.tags))
                 .filter(|k| keep(k))
                 .collect(),
         };

@@ -5,7 +5,6 @@
 use super::{OutputError, WriteOutcome};
 use crate::options::GoDuration;
 use crate::serializers::prometheus::{write_families, PrometheusSerializer};
-use crate::serializers::SerializerConfig;
 use crate::served_http::{authorized, basic_authorization};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -153,10 +152,7 @@ impl PrometheusClient {
             Duration::from_secs(10),
             "outputs.prometheus_client",
         ));
-        let serializer = PrometheusSerializer::new(&SerializerConfig {
-            prometheus_string_as_label: config.string_as_label,
-            ..SerializerConfig::default()
-        });
+        let serializer = PrometheusSerializer::client_v1(config.string_as_label);
         Ok(PrometheusClient {
             families,
             serializer,

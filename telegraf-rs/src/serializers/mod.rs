@@ -297,6 +297,31 @@ mod tests {
         }
 
         #[test]
+        fn prometheus_reads_back_what_prometheus_wrote(
+            m in metric_strategy(),
+            tags in proptest::collection::btree_map("[a-z][a-z0-9_]{0,5}", "[ -~]{0,8}", 0..3),
+        ) {
+            let mut m = m;
+            m.tags = tags;
+            let config = SerializerConfig {
+                data_format: Some("prometheus".into()),
+                prometheus_export_timestamp: true,
+                ..SerializerConfig::default()
+            };
+            let mut text = Vec::new();
+            Serializer::new(&config).unwrap().metric(&m, &mut text);
+            // Read as the parser's version 1: one metric per family, its value in `value`.
+            let back = crate::parsers::prometheus::parse(&text, 0).unwrap();
+            prop_assert_eq!(back.len(), m.fields.len());
+            for b in back {
+                let field = b.name.strip_prefix(&format!("{}_", m.name)).unwrap_or_default();
+                prop_assert_eq!(b.field("value").and_then(|v| v.as_f64()), m.field(field).and_then(|v| v.as_f64()));
+                prop_assert_eq!(&b.tags, &m.tags);
+                prop_assert_eq!(b.time, m.time);
+            }
+        }
+
+        #[test]
         fn json_is_valid_json_holding_every_value(m in metric_strategy()) {
             let config = SerializerConfig { data_format: Some("json".into()), ..SerializerConfig::default() };
             let mut text = Vec::new();

@@ -1,9 +1,12 @@
 //! `data_format = "prometheus"`: the text exposition format — one family per measurement and
-//! field (`<measurement>_<field>`, just `<measurement>` for a field named `value`), names
-//! and labels sanitized, `# HELP`/`# TYPE` lines, families sorted.
+//! field (`<measurement>_<field>`; just `<field>` for the measurement `prometheus`, as the
+//! `prometheus` input names it), names and labels sanitized as Telegraf does, `# HELP`/`# TYPE`
+//! lines, families sorted, of two samples of one series the newer kept. `prometheus_client`'s
+//! `metric_version = 1` names differ: a field `value` is the measurement alone, and booleans
+//! and strings are left out.
 
 use super::SerializerConfig;
-use crate::metric::{FieldValue, Metric};
+use crate::metric::{go_float_text, FieldValue, Metric};
 use std::collections::BTreeMap;
 
 /// The `prometheus` serializer's settings.
@@ -11,19 +14,35 @@ use std::collections::BTreeMap;
 pub struct PrometheusSerializer {
     export_timestamp: bool,
     string_as_label: bool,
+    /// `prometheus_client`'s `metric_version = 1` naming.
+    client_v1: bool,
 }
 
-/// A name with what Prometheus does not allow replaced by `_` (a leading digit too).
-pub fn sanitize(name: &str, colons: bool) -> String {
-    let mut out = String::with_capacity(name.len());
-    for (i, c) in name.chars().enumerate() {
-        let ok = c.is_ascii_alphabetic()
+/// A metric (`colons`) or label name as Telegraf makes it valid: kept when valid; otherwise
+/// an invalid first character dropped, the others replaced by `_`, and `_` trimmed from both
+/// ends. `None` when nothing is left.
+pub fn sanitize(name: &str, colons: bool) -> Option<String> {
+    let allowed = |c: char, first: bool| {
+        c.is_ascii_alphabetic()
             || c == '_'
             || (colons && c == ':')
-            || (i > 0 && c.is_ascii_digit());
-        out.push(if ok { c } else { '_' });
+            || (!first && c.is_ascii_digit())
+    };
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| allowed(c, true)) && chars.all(|c| allowed(c, false));
+    if valid {
+        return Some(name.to_string());
     }
-    out
+    let mut out = String::with_capacity(name.len());
+    for (i, c) in name.chars().enumerate() {
+        match (i, allowed(c, i == 0)) {
+            (_, true) => out.push(c),
+            (0, false) => {}
+            (_, false) => out.push('_'),
+        }
+    }
+    let out = out.trim_matches('_');
+    (!out.is_empty()).then(|| out.to_string())
 }
 
 /// A label value escaped for the text format.
@@ -46,6 +65,16 @@ impl PrometheusSerializer {
         PrometheusSerializer {
             export_timestamp: config.prometheus_export_timestamp,
             string_as_label: config.prometheus_string_as_label,
+            client_v1: false,
+        }
+    }
+
+    /// `prometheus_client`'s `metric_version = 1` samples (`string_as_label` as it is set).
+    pub fn client_v1(string_as_label: bool) -> Self {
+        PrometheusSerializer {
+            export_timestamp: false,
+            string_as_label,
+            client_v1: true,
         }
     }
 
@@ -54,12 +83,15 @@ impl PrometheusSerializer {
         let mut labels: BTreeMap<String, String> = m
             .tags
             .iter()
-            .map(|(k, v)| (sanitize(k, false), v.clone()))
+            .filter_map(|(k, v)| Some((sanitize(k, false)?, v.clone())))
             .collect();
         if self.string_as_label {
             for (k, v) in &m.fields {
-                if let FieldValue::Str(s) = v {
-                    labels.insert(sanitize(k, false), s.clone());
+                if let (FieldValue::Str(s), Some(k)) = (v, sanitize(k, false)) {
+                    // A tag of the same name wins (version 1: the string does).
+                    if self.client_v1 || !labels.contains_key(&k) {
+                        labels.insert(k, s.clone());
+                    }
                 }
             }
         }
@@ -67,14 +99,16 @@ impl PrometheusSerializer {
             .iter()
             .filter_map(|(k, v)| {
                 let value = match v {
-                    FieldValue::Bool(b) => f64::from(u8::from(*b)),
+                    FieldValue::Bool(b) if !self.client_v1 => f64::from(u8::from(*b)),
+                    FieldValue::Bool(_) => return None,
                     other => other.as_f64()?,
                 };
-                let name = match k.as_str() {
-                    "value" => sanitize(&m.name, true),
-                    field => sanitize(&format!("{}_{field}", m.name), true),
+                let name = match (self.client_v1, k.as_str()) {
+                    (true, "value") => m.name.clone(),
+                    (false, field) if m.name == "prometheus" => field.to_string(),
+                    (_, field) => format!("{}_{field}", m.name),
                 };
-                Some((name, labels.clone(), value, m.time))
+                Some((sanitize(&name, true)?, labels.clone(), value, m.time))
             })
             .collect()
     }
@@ -84,10 +118,14 @@ impl PrometheusSerializer {
         let mut families = Families::new();
         for m in metrics {
             for (name, labels, value, time) in self.samples(m) {
-                families
+                let slot = families
                     .entry(name)
                     .or_default()
-                    .insert(labels, (value, time));
+                    .entry(labels)
+                    .or_insert((value, time));
+                if time >= slot.1 {
+                    *slot = (value, time);
+                }
             }
         }
         write_families(&families, self.export_timestamp, out);
@@ -109,13 +147,7 @@ pub fn write_families(families: &Families, export_timestamp: bool, out: &mut Vec
                     .collect();
                 line.push_str(&format!("{{{}}}", pairs.join(",")));
             }
-            let value = match value {
-                v if v.is_nan() => "NaN".to_string(),
-                v if v.is_infinite() && *v > 0.0 => "+Inf".to_string(),
-                v if v.is_infinite() => "-Inf".to_string(),
-                v => format!("{v}"),
-            };
-            line.push_str(&format!(" {value}"));
+            line.push_str(&format!(" {}", go_float_text(*value)));
             if export_timestamp {
                 line.push_str(&format!(" {}", time / 1_000_000));
             }
@@ -143,8 +175,19 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "# HELP cpu_usage_idle Telegraf collected metric\n# TYPE cpu_usage_idle untyped\n\
              cpu_usage_idle{cpu_id=\"0\",host=\"a\\\"b\"} 98.5\n\
-             # HELP load Telegraf collected metric\n# TYPE load untyped\nload 1\n"
+             # HELP load_value Telegraf collected metric\n# TYPE load_value untyped\nload_value 1\n"
         );
-        assert_eq!(sanitize("9lives", false), "_lives");
+        // prometheus_client's version 1: a `value` field is the measurement; no booleans.
+        let v1 = PrometheusSerializer::client_v1(false);
+        let flag = Metric::new("up", 0)
+            .with_field("value", 1i64)
+            .with_field("ok", true);
+        let names: Vec<String> = v1.samples(&flag).into_iter().map(|s| s.0).collect();
+        assert_eq!(names, ["up"]);
+        assert_eq!(sanitize("9lives", false).as_deref(), Some("lives"));
+        assert_eq!(sanitize("host-name", false).as_deref(), Some("host_name"));
+        assert_eq!(sanitize("cpu::x", true).as_deref(), Some("cpu::x"));
+        assert_eq!(sanitize("a:b", false).as_deref(), Some("a_b"));
+        assert_eq!(sanitize("-_-", false), None);
     }
 }

@@ -6,7 +6,10 @@
 //! `gather_process_list` (`mysql_process_list`: threads by Telegraf's states, and
 //! `mysql_users`: connections per user), `gather_innodb_metrics` (`mysql_innodb`: the enabled
 //! counters of `INNODB_METRICS`, MariaDB's columns with `mariadb_dialect`) and
-//! `gather_binary_logs` (`binary_size_bytes`, `binary_files_count` in `mysql`).
+//! `gather_binary_logs` (`binary_size_bytes`, `binary_files_count` in `mysql`), replication
+//! status (`replication`), what `information_schema` says of users and tables (`schema`)
+//! and the `performance_schema` summaries (`perf_schema`). `interval_slow` reads the
+//! variables less often.
 //!
 //! `metric_version = 1` — what Telegraf does when the option is unset, kept for the dashboards
 //! built on it — names status variables by Telegraf's old prefix table (`Com_select` →
@@ -15,8 +18,13 @@
 //! old typing and reports the process list as `mysql_info_schema`. Servers are Go MySQL driver DSNs, as Telegraf takes them
 //! (`user:password@tcp(127.0.0.1:3306)/`, `user@unix(/run/mysqld/mysqld.sock)/`).
 
+mod perf_schema;
+mod replication;
+mod schema;
+
 use super::{gathered_all, Accumulator, BuildContext, GatherFuture, Input, InputError};
 use crate::metric::{FieldValue, Metric};
+use crate::options::GoDuration;
 use mysql_async::prelude::Queryable;
 use serde::{Deserialize, Serialize};
 
@@ -34,11 +42,48 @@ pub struct MysqlConfig {
     pub gather_innodb_metrics: bool,
     /// The size and number of the binary logs.
     pub gather_binary_logs: bool,
-    /// MariaDB's forms of the queries that differ (`INNODB_METRICS.ENABLED`).
+    /// MariaDB's forms of the queries that differ (`INNODB_METRICS.ENABLED`,
+    /// `SHOW ALL SLAVES STATUS`).
     pub mariadb_dialect: bool,
     /// `2` (Telegraf's current names and types) or `1` (its older ones, and its default when
     /// the option is left out).
     pub metric_version: u8,
+    /// `SHOW GLOBAL VARIABLES` at most this often (empty or under 1 s: every gather).
+    pub interval_slow: GoDuration,
+    /// `SHOW SLAVE STATUS` as `slave_*` fields of `mysql`.
+    pub gather_slave_status: bool,
+    /// Every replication channel (tag `channel`), not only the first.
+    pub gather_all_slave_channels: bool,
+    /// `information_schema.USER_STATISTICS` (MariaDB and Percona, with `userstat` on).
+    pub gather_user_statistics: bool,
+    /// Auto-increment columns: their current and largest possible value.
+    pub gather_info_schema_auto_inc: bool,
+    /// Rows and sizes of every table (`information_schema.TABLES`).
+    pub gather_table_schema: bool,
+    /// The databases `gather_table_schema` reads; every user database when empty.
+    pub table_schema_databases: Vec<String>,
+    /// `performance_schema.table_io_waits_summary_by_table`.
+    pub gather_table_io_waits: bool,
+    /// `performance_schema.table_io_waits_summary_by_index_usage`.
+    pub gather_index_io_waits: bool,
+    /// `performance_schema.table_lock_waits_summary_by_table`.
+    pub gather_table_lock_waits: bool,
+    /// `performance_schema.events_waits_summary_global_by_event_name`.
+    pub gather_event_waits: bool,
+    /// `performance_schema.file_summary_by_event_name`.
+    pub gather_file_events_stats: bool,
+    /// `performance_schema.events_statements_summary_by_digest`.
+    pub gather_perf_events_statements: bool,
+    /// Characters of each statement digest's text kept (tag `digest_text`).
+    pub perf_events_statements_digest_text_limit: u32,
+    /// The statement digests reported, slowest first.
+    pub perf_events_statements_limit: u32,
+    /// Only digests seen in the last this many seconds.
+    pub perf_events_statements_time_limit: u32,
+    /// `performance_schema.events_statements_summary_by_account_by_event_name`.
+    pub gather_perf_sum_per_acc_per_event: bool,
+    /// The events `gather_perf_sum_per_acc_per_event` reads; all when empty.
+    pub perf_summary_events: Vec<String>,
 }
 
 impl Default for MysqlConfig {
@@ -51,6 +96,24 @@ impl Default for MysqlConfig {
             gather_binary_logs: false,
             mariadb_dialect: false,
             metric_version: 1,
+            interval_slow: GoDuration::default(),
+            gather_slave_status: false,
+            gather_all_slave_channels: false,
+            gather_user_statistics: false,
+            gather_info_schema_auto_inc: false,
+            gather_table_schema: false,
+            table_schema_databases: Vec::new(),
+            gather_table_io_waits: false,
+            gather_index_io_waits: false,
+            gather_table_lock_waits: false,
+            gather_event_waits: false,
+            gather_file_events_stats: false,
+            gather_perf_events_statements: false,
+            perf_events_statements_digest_text_limit: 120,
+            perf_events_statements_limit: 250,
+            perf_events_statements_time_limit: 86400,
+            gather_perf_sum_per_acc_per_event: false,
+            perf_summary_events: Vec::new(),
         }
     }
 }
@@ -283,12 +346,15 @@ pub fn build(c: &MysqlConfig, _: &BuildContext) -> Result<Box<dyn Input>, InputE
     Ok(Box::new(Mysql {
         dsns,
         config: c.clone(),
+        variables_read: None,
     }))
 }
 
 struct Mysql {
     dsns: Vec<Dsn>,
     config: MysqlConfig,
+    /// When the global variables were last read.
+    variables_read: Option<std::time::Instant>,
 }
 
 /// The thread states Telegraf counts in `mysql_process_list` (each a `threads_<state>` field,
@@ -382,14 +448,43 @@ fn thread_state(command: &str, state: &str) -> &'static str {
     }
 }
 
+/// A cell as text (`None` for NULL), whichever protocol carried it.
+fn cell_text(row: &mysql_async::Row, i: usize) -> Option<String> {
+    use mysql_async::Value;
+    match row.as_ref(i)? {
+        Value::NULL => None,
+        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::Int(n) => Some(n.to_string()),
+        Value::UInt(n) => Some(n.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Double(f) => Some(f.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+/// A numeric cell as a float, as Telegraf scans counters and timers (NULL, or text that is no
+/// number, is 0).
+fn cell_f64(row: &mysql_async::Row, i: usize) -> f64 {
+    cell_text(row, i)
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .unwrap_or_default()
+}
+
 impl Mysql {
-    async fn server(&self, dsn: &Dsn, time: i64) -> Result<Vec<Metric>, mysql_async::Error> {
+    /// Everything the options ask of one server; `variables` says whether the global
+    /// variables are due (`interval_slow`).
+    async fn server(
+        &self,
+        dsn: &Dsn,
+        time: i64,
+        variables: bool,
+    ) -> Result<Vec<Metric>, mysql_async::Error> {
         let mut conn = mysql_async::Conn::new(dsn.opts()).await?;
         let mut out = Vec::new();
         let c = &self.config;
         let v1 = c.metric_version < 2;
         let mut queries = vec![("mysql", "SHOW GLOBAL STATUS")];
-        if c.gather_global_variables {
+        if c.gather_global_variables && variables {
             queries.push(("mysql_variables", "SHOW GLOBAL VARIABLES"));
         }
         if c.gather_innodb_metrics {
@@ -472,6 +567,40 @@ impl Mysql {
                 out.push(m);
             }
         }
+        let metric = &metric;
+        if c.gather_user_statistics {
+            out.extend(schema::user_statistics(&mut conn, metric).await?);
+        }
+        if c.gather_slave_status {
+            out.extend(replication::slave_status(&mut conn, c, metric).await?);
+        }
+        if c.gather_info_schema_auto_inc {
+            out.extend(schema::auto_increments(&mut conn, v1, metric).await?);
+        }
+        if c.gather_perf_sum_per_acc_per_event {
+            out.extend(perf_schema::per_account_per_event(&mut conn, c, metric).await?);
+        }
+        if c.gather_table_io_waits {
+            out.extend(perf_schema::table_io_waits(&mut conn, metric).await?);
+        }
+        if c.gather_index_io_waits {
+            out.extend(perf_schema::index_io_waits(&mut conn, metric).await?);
+        }
+        if c.gather_table_lock_waits {
+            out.extend(perf_schema::table_lock_waits(&mut conn, metric).await?);
+        }
+        if c.gather_event_waits {
+            out.extend(perf_schema::event_waits(&mut conn, metric).await?);
+        }
+        if c.gather_file_events_stats {
+            out.extend(perf_schema::file_events(&mut conn, metric).await?);
+        }
+        if c.gather_perf_events_statements {
+            out.extend(perf_schema::events_statements(&mut conn, c, metric).await?);
+        }
+        if c.gather_table_schema {
+            out.extend(schema::tables(&mut conn, c, metric).await?);
+        }
         conn.disconnect().await?;
         Ok(out)
     }
@@ -481,8 +610,15 @@ impl Input for Mysql {
     fn gather<'a>(&'a mut self, acc: &'a mut Accumulator) -> GatherFuture<'a> {
         Box::pin(async move {
             let mut errors = Vec::new();
+            // The variables are read at most every `interval_slow` (of at least a second).
+            let slow = self.config.interval_slow.0;
+            let variables = slow < std::time::Duration::from_secs(1)
+                || self.variables_read.is_none_or(|at| at.elapsed() >= slow);
+            if variables {
+                self.variables_read = Some(std::time::Instant::now());
+            }
             for dsn in &self.dsns {
-                let run = self.server(dsn, acc.time);
+                let run = self.server(dsn, acc.time, variables);
                 match tokio::time::timeout(std::time::Duration::from_secs(10), run).await {
                     Ok(Ok(metrics)) => metrics.into_iter().for_each(|m| acc.push(m)),
                     Ok(Err(e)) => errors.push(format!("server {}: {e}", dsn.server())),
