@@ -347,6 +347,31 @@ pub(super) fn series_filters<'e>(
     }
 }
 
+/// The `(tag, values)` constraints a condition is exactly, for the index's postings to answer
+/// alone: an `AND` of [`tag_values_wanted`] terms and of comparisons of `time` (which pick
+/// shards, not series; rows pass them); `None` when it says anything else.
+pub(super) fn postings_only(
+    e: &Expr,
+    tag_keys: &std::collections::BTreeSet<String>,
+) -> Option<Vec<(String, Vec<String>)>> {
+    match e {
+        Expr::Paren(inner) => postings_only(inner, tag_keys),
+        Expr::Binary {
+            op: BinaryOp::And,
+            lhs,
+            rhs,
+        } => {
+            let mut wanted = postings_only(lhs, tag_keys)?;
+            wanted.extend(postings_only(rhs, tag_keys)?);
+            Some(wanted)
+        }
+        Expr::Binary { op, lhs, rhs } if *op != BinaryOp::Or && (is_time(lhs) || is_time(rhs)) => {
+            Some(Vec::new())
+        }
+        other => tag_values_wanted(other, tag_keys).map(|t| vec![t]),
+    }
+}
+
 /// `tag = 'v'`, or an `OR` of such on one tag: the tag and the values it may have, for the
 /// index to look up (none when a value is empty, which means the tag is absent).
 pub(super) fn tag_values_wanted(

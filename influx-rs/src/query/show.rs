@@ -1,6 +1,8 @@
 //! The schema `SHOW` statements: tag keys, tag values, field keys, series.
 
-use super::condition::{eval_condition, series_filters, tag_values_wanted, time_range};
+use super::condition::{
+    eval_condition, postings_only, series_filters, tag_values_wanted, time_range,
+};
 use super::{database, QueryContext, QueryError, Series};
 use crate::storage::Engine;
 use influxql::{MeasurementName, ShowStatement, TagKeyFilter};
@@ -109,7 +111,7 @@ pub(super) fn measurements_where(
             Ok(names
                 .into_iter()
                 .filter(|m| {
-                    let values = engine.tag_values(db, m, i64::MIN, i64::MAX, &|k| k == key);
+                    let values = engine.tag_values(db, m, (i64::MIN, i64::MAX), &|k| k == key, &[]);
                     let matched = values.iter().any(|(_, v)| matches(v));
                     !values.is_empty() && matched == positive
                 })
@@ -248,16 +250,19 @@ pub(super) fn tag_values(
     let matcher = key_matcher(filter)?;
     let mut out = Vec::new();
     for m in measurements(engine, db, s)? {
-        let pairs: Vec<(String, String)> = match &s.condition {
-            // Without WHERE the index's value maps answer: no series key is read.
+        let range = range(s, ctx)?;
+        // Without WHERE, or with one the postings answer alone, the index's value maps
+        // answer: no series key is read (or only those of the series the postings pick).
+        let by_postings = match &s.condition {
+            None => Some(Vec::new()),
+            Some(c) => postings_only(c, &engine.tag_keys(db, &m, range.0, range.1)),
+        };
+        let pairs: Vec<(String, String)> = match by_postings {
+            Some(wanted) => engine
+                .tag_values(db, &m, range, &*matcher, &wanted)
+                .into_iter()
+                .collect(),
             None => {
-                let (min, max) = range(s, ctx)?;
-                engine
-                    .tag_values(db, &m, min, max, &*matcher)
-                    .into_iter()
-                    .collect()
-            }
-            Some(_) => {
                 let mut pairs: Vec<(String, String)> = series_tags(engine, db, &m, s, ctx)?
                     .into_iter()
                     .flat_map(|(_, tags)| tags.into_iter())

@@ -527,33 +527,41 @@ impl Engine {
     }
 
     /// How many distinct values the tag keys `want` picks have in a measurement, over every
-    /// shard (counted by 64-bit hashes of the values, without copying them).
+    /// shard: merged from the index's sorted values when one shard and one key are asked
+    /// about, else counted by 64-bit hashes of the values (neither copies them).
     pub fn tag_value_count(
         &self,
         db: &str,
         measurement: &str,
         want: &dyn Fn(&str) -> bool,
     ) -> usize {
+        let shards = self.shards_for(db, None, i64::MIN, i64::MAX);
+        if let [shard] = shards.as_slice() {
+            if let Some(n) = shard.distinct_values(measurement, want) {
+                return usize::try_from(n).unwrap_or(usize::MAX);
+            }
+        }
         let mut seen = ahash::AHashSet::new();
-        for s in self.shards_for(db, None, i64::MIN, i64::MAX) {
+        for s in shards {
             seen.extend(s.tag_value_hashes(measurement, want));
         }
         seen.len()
     }
 
     /// The `(tag key, tag value)` pairs of a measurement in the shards overlapping
-    /// `[min, max]` whose key `want`s, straight from the shards' indexes, sorted.
+    /// `[min, max]` whose key `want`s, of the series that meet the `(tag, values)`
+    /// constraints `tags` (all series when there is none), from the shards' indexes, sorted.
     pub fn tag_values(
         &self,
         db: &str,
         measurement: &str,
-        min: i64,
-        max: i64,
+        (min, max): (i64, i64),
         want: &dyn Fn(&str) -> bool,
+        tags: &[(String, Vec<String>)],
     ) -> BTreeSet<(String, String)> {
         self.shards_for(db, None, min, max)
             .iter()
-            .flat_map(|s| s.tag_values_of(measurement, want))
+            .flat_map(|s| s.tag_values_of(measurement, want, tags))
             .collect()
     }
 

@@ -450,10 +450,16 @@ impl Shard {
         self.state
             .lock()
             .index
-            .each_value(measurement, want, &mut |_, value| {
+            .each_value(measurement, want, None, &mut |_, value| {
                 hashes.push(super::hll::hash(value));
             });
         hashes
+    }
+
+    /// How many distinct values the one tag key `want` picks has in a measurement (`None`
+    /// when it picks another number of keys), without copying or hashing them.
+    pub fn distinct_values(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> Option<u64> {
+        self.state.lock().index.distinct_values(measurement, want)
     }
 
     /// Writes the shard's in-memory series to an index file and merges index files until
@@ -494,19 +500,8 @@ impl Shard {
         constraints: &[(String, Vec<String>)],
     ) -> Vec<Arc<[u8]>> {
         let st = self.state.lock();
-        let mut ids: Option<roaring::RoaringBitmap> = None;
-        for (tag, values) in constraints {
-            let mut allowed = roaring::RoaringBitmap::new();
-            for v in values {
-                allowed |= st.index.series_with(measurement, tag, v);
-            }
-            match &mut ids {
-                Some(ids) => *ids &= allowed,
-                None => ids = Some(allowed),
-            }
-        }
-        let ids = ids.unwrap_or_else(|| st.index.series_bitmap(measurement));
-        st.index.keys_of(&ids)
+        st.index
+            .keys_of(&st.index.series_where(measurement, constraints))
     }
 
     /// Tag keys of a measurement's series, from the index.
@@ -514,20 +509,38 @@ impl Shard {
         self.state.lock().index.tag_keys(measurement)
     }
 
-    /// The `(tag key, tag value)` pairs of a measurement's series whose key `want`s, from
-    /// the index's maps (no series key is read), sorted.
+    /// The `(tag key, tag value)` pairs whose key `want`s of a measurement's series that meet
+    /// the `(tag, values)` constraints (as [`Shard::series_where`]), sorted. The index's value
+    /// maps answer, each value's bitmap checked against the series the constraints pick —
+    /// unless the picked keys have many more values than there are such series, when those
+    /// series' keys are read instead.
     pub fn tag_values_of(
         &self,
         measurement: &str,
         want: &dyn Fn(&str) -> bool,
+        constraints: &[(String, Vec<String>)],
     ) -> Vec<(String, String)> {
+        /// Checking a value's bitmap costs about this many times less than reading a key.
+        const KEY_COST: u64 = 8;
         let mut pairs = Vec::new();
-        self.state
-            .lock()
-            .index
-            .each_value(measurement, want, &mut |key, value| {
-                pairs.push((key.to_string(), String::from_utf8_lossy(value).into_owned()));
-            });
+        let st = self.state.lock();
+        let among =
+            (!constraints.is_empty()).then(|| st.index.series_where(measurement, constraints));
+        match among {
+            Some(ids) if st.index.value_entries(measurement, want) > ids.len() * KEY_COST => {
+                for key in st.index.keys_of(&ids) {
+                    let Some(split) = lineproto::series_key::split(&key) else {
+                        continue;
+                    };
+                    pairs.extend(split.tags.into_iter().filter(|(k, _)| want(k)));
+                }
+            }
+            among => st
+                .index
+                .each_value(measurement, want, among.as_ref(), &mut |key, value| {
+                    pairs.push((key.to_string(), String::from_utf8_lossy(value).into_owned()));
+                }),
+        }
         pairs.sort_unstable();
         pairs.dedup();
         pairs

@@ -383,6 +383,11 @@ impl<'a> FileMeasurement<'a> {
 }
 
 impl<'a> FileTagKey<'a> {
+    /// How many values it has.
+    pub(super) fn value_count(&self) -> u32 {
+        self.values
+    }
+
     /// Where value entry `i` starts.
     fn entry(&self, i: u32) -> Option<usize> {
         Some(Cursor::at(&self.file.map, self.table + 4 + i as usize * 8).u64()? as usize)

@@ -251,7 +251,7 @@ impl SeriesIndex {
     /// Distinct values of a tag key over the files and the in-memory part.
     fn count_values(&self, measurement: &str, key: &str) -> usize {
         let mut values: BTreeSet<Vec<u8>> = BTreeSet::new();
-        self.each_value(measurement, &|k| k == key, &mut |_, v| {
+        self.each_value(measurement, &|k| k == key, None, &mut |_, v| {
             values.insert(v.to_vec());
         });
         values.len()
@@ -462,33 +462,147 @@ impl SeriesIndex {
     }
 
     /// Calls `each(key, value)` for the values of the tag keys `want` picks that have series
-    /// (a value in several parts comes once per part).
+    /// — with `among`, series among those ids (a value in several parts comes once per part).
     pub fn each_value(
         &self,
         measurement: &str,
         want: &dyn Fn(&str) -> bool,
+        among: Option<&RoaringBitmap>,
         each: &mut dyn FnMut(&str, &[u8]),
     ) {
+        let held = |series: &RoaringBitmap| {
+            !series.is_empty() && among.is_none_or(|ids| !series.is_disjoint(ids))
+        };
         if let Some(m) = self.mem.measurements().get(measurement) {
             for (key, values) in m.tags.iter().filter(|(k, _)| want(k)) {
-                for (value, _) in values.iter().filter(|(_, s)| !s.is_empty()) {
+                for (value, _) in values.iter().filter(|(_, s)| held(s)) {
                     each(key, value.as_bytes());
                 }
             }
         }
         for f in &self.files {
+            // A file holds a run of ids: one without any of `among` is not read.
+            if among.is_some_and(|ids| ids.range_cardinality(f.base()..f.end()) == 0) {
+                continue;
+            }
             let Some(m) = f.measurement(measurement) else {
                 continue;
             };
             for k in m.tag_keys() {
                 let key = String::from_utf8_lossy(k.key);
-                if want(&key) {
-                    for (value, _) in k.values() {
+                if !want(&key) {
+                    continue;
+                }
+                for (value, series) in k.values() {
+                    if among.is_none() || held(&series.read()) {
                         each(&key, value);
                     }
                 }
             }
         }
+    }
+
+    /// How many distinct values the one tag key `want` picks has, by merging each part's
+    /// sorted values (no value is copied or hashed); `None` when it picks another number of
+    /// keys.
+    pub fn distinct_values(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> Option<u64> {
+        let keys: Vec<String> = self
+            .tag_keys(measurement)
+            .into_iter()
+            .filter(|k| want(k))
+            .collect();
+        let [key] = keys.as_slice() else {
+            return None;
+        };
+        let in_memory = self
+            .mem
+            .measurements()
+            .get(measurement)
+            .and_then(|m| m.tags.get(key));
+        let in_files: Vec<_> = self
+            .files
+            .iter()
+            .filter_map(|f| f.measurement(measurement).and_then(|m| m.tag_key(key)))
+            .collect();
+        if let (None, [only]) = (in_memory, in_files.as_slice()) {
+            return Some(u64::from(only.value_count()));
+        }
+        let mut runs: Vec<Box<dyn Iterator<Item = &[u8]> + '_>> = Vec::new();
+        if let Some(values) = in_memory {
+            runs.push(Box::new(
+                values
+                    .iter()
+                    .filter(|(_, s)| !s.is_empty())
+                    .map(|(v, _)| v.as_bytes()),
+            ));
+        }
+        for k in in_files {
+            runs.push(Box::new(k.values().map(|(v, _)| v)));
+        }
+        // A k-way merge of the sorted runs, counting each value once.
+        let mut heap = std::collections::BinaryHeap::new();
+        for (i, run) in runs.iter_mut().enumerate() {
+            if let Some(v) = run.next() {
+                heap.push(std::cmp::Reverse((v, i)));
+            }
+        }
+        let (mut count, mut last): (u64, Option<&[u8]>) = (0, None);
+        while let Some(std::cmp::Reverse((v, i))) = heap.pop() {
+            if last != Some(v) {
+                count += 1;
+                last = Some(v);
+            }
+            if let Some(next) = runs[i].next() {
+                heap.push(std::cmp::Reverse((next, i)));
+            }
+        }
+        Some(count)
+    }
+
+    /// How many values the tag keys `want` picks have, counted once per part.
+    pub fn value_entries(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> u64 {
+        let in_memory: usize = self
+            .mem
+            .measurements()
+            .get(measurement)
+            .map(|m| {
+                m.tags
+                    .iter()
+                    .filter(|(k, _)| want(k))
+                    .map(|(_, v)| v.len())
+                    .sum()
+            })
+            .unwrap_or_default();
+        let in_files: u64 = self
+            .files
+            .iter()
+            .filter_map(|f| f.measurement(measurement))
+            .flat_map(|m| m.tag_keys())
+            .filter(|k| want(&String::from_utf8_lossy(k.key)))
+            .map(|k| u64::from(k.value_count()))
+            .sum();
+        in_files + in_memory as u64
+    }
+
+    /// Series of a measurement whose tags meet every `(tag, values)` constraint (the tag has
+    /// one of the values); all its series when there is none.
+    pub fn series_where(
+        &self,
+        measurement: &str,
+        constraints: &[(String, Vec<String>)],
+    ) -> RoaringBitmap {
+        let mut ids: Option<RoaringBitmap> = None;
+        for (tag, values) in constraints {
+            let mut allowed = RoaringBitmap::new();
+            for v in values {
+                allowed |= self.series_with(measurement, tag, v);
+            }
+            match &mut ids {
+                Some(ids) => *ids &= allowed,
+                None => ids = Some(allowed),
+            }
+        }
+        ids.unwrap_or_else(|| self.series_bitmap(measurement))
     }
 
     /// The key of series `id`.
@@ -781,7 +895,7 @@ mod tests {
                 .flat_map(|(_, p)| p.tags.iter().cloned())
                 .collect();
             let mut got = BTreeSet::new();
-            idx.each_value(m, &|_| true, &mut |k, v| {
+            idx.each_value(m, &|_| true, None, &mut |k, v| {
                 got.insert((k.to_string(), String::from_utf8_lossy(v).into_owned()));
             });
             prop_assert_eq!(&got, &pairs);
@@ -797,7 +911,51 @@ mod tests {
                     .map(|k| k.to_vec())
                     .collect();
                 prop_assert_eq!(got, want);
+                // The values of the series that have this tag value, by their bitmaps.
+                let among = idx.series_where(m, &[(k.clone(), vec![v.clone()])]);
+                prop_assert_eq!(among.len(), idx.series_with(m, k, v).len());
+                let want: BTreeSet<(String, String)> = of_m
+                    .iter()
+                    .filter(|(_, p)| p.tags.iter().any(|(a, b)| a == k && b == v))
+                    .flat_map(|(_, p)| p.tags.iter().cloned())
+                    .collect();
+                let mut got = BTreeSet::new();
+                idx.each_value(m, &|_| true, Some(&among), &mut |k, v| {
+                    got.insert((k.to_string(), String::from_utf8_lossy(v).into_owned()));
+                });
+                prop_assert_eq!(got, want);
             }
+            // Two constraints: their series intersect.
+            let both = idx.series_where(
+                m,
+                &[
+                    ("host".into(), vec!["h1".into(), "h2".into()]),
+                    ("region".into(), vec!["r0".into()]),
+                ],
+            );
+            let want: Vec<Vec<u8>> = of_m
+                .iter()
+                .filter(|(_, p)| {
+                    p.tags
+                        .iter()
+                        .any(|(a, b)| a == "host" && (b == "h1" || b == "h2"))
+                        && p.tags.iter().any(|(a, b)| a == "region" && b == "r0")
+                })
+                .map(|(key, _)| key.clone())
+                .collect();
+            let got: Vec<Vec<u8>> = idx.keys_of(&both).iter().map(|k| k.to_vec()).collect();
+            prop_assert_eq!(got, want);
+            let hosts = pairs.iter().filter(|(k, _)| k == "host").count() as u64;
+            prop_assert_eq!(
+                idx.distinct_values(m, &|k| k == "host"),
+                (hosts > 0).then_some(hosts)
+            );
+            prop_assert_eq!(
+                idx.distinct_values(m, &|_| true).is_none(),
+                idx.tag_keys(m).len() != 1
+            );
+            let entries: usize = pairs.len();
+            prop_assert!(idx.value_entries(m, &|_| true) >= entries as u64);
         }
         for k in model {
             prop_assert!(idx.contains(k));
