@@ -15,13 +15,15 @@
 //! - [`buffer`]: the durable per-output buffer (layout in `buffer/FORMAT.md`);
 //! - [`agent`]: scheduling, routing into buffers, writers with back-off;
 //! - [`stats`]: the agent's own counters, reported by `inputs.internal`;
-//! - [`logging`]: log lines in Telegraf's shape (`… E! [outputs.influxdb] …`).
+//! - [`logging`]: log lines in Telegraf's shape (`… E! [outputs.influxdb] …`);
+//! - [`footprint`]: giving back the pages of start-up code once the agent runs.
 
 pub mod agent;
 pub mod aggregators;
 pub mod buffer;
 pub mod config;
 pub mod filter;
+pub mod footprint;
 pub mod gotime;
 pub mod inputs;
 pub mod logging;

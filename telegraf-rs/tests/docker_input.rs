@@ -173,4 +173,33 @@ fn docker_reports_what_the_engine_says_of_a_container() {
             .any(|l| tag_of(l, "network").as_deref() == Some("total")),
         "{lines:#?}"
     );
+
+    // `gather_services` on an engine that is no Swarm manager: the engine's refusal is the
+    // gather's error, and the containers are still reported.
+    let swarm = docker(&["info", "-f", "{{.Swarm.ControlAvailable}}"]).unwrap_or_default();
+    if swarm != "true" {
+        let conf = dir.path().join("swarm.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[agent]\n  omit_hostname = true\n[[inputs.docker]]\n  gather_services = true\n  \
+                 container_name_include = [\"{name}\"]\n"
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_telegraf-rs"))
+            .args(["--test", "--config"])
+            .arg(&conf)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stderr.contains("swarm: list services"), "{stderr}");
+        assert!(
+            stdout.contains("docker_container_status,") && !stdout.contains("docker_swarm,"),
+            "{stdout}"
+        );
+    }
 }

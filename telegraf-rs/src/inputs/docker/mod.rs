@@ -5,8 +5,11 @@
 //! `cpu-total`), `docker_container_net` (per network and `total`) and
 //! `docker_container_blkio` (per device and `total`), tagged `engine_host`, `server_version`,
 //! `container_name`, `container_image`, `container_version`, `container_status`, the
-//! container's labels and chosen environment variables. Swarm services (`gather_services`)
-//! and storage objects are not implemented: those options are warned about as unknown.
+//! container's labels and chosen environment variables; with `gather_services`, the Swarm
+//! services of a manager node (`swarm`). Storage objects (`storage_objects`) are not
+//! implemented: that option is warned about as unknown.
+
+mod swarm;
 
 use super::{gathered_all, Accumulator, BuildContext, GatherFuture, Input, InputError};
 use crate::metric::Metric;
@@ -24,6 +27,8 @@ use std::collections::{BTreeMap, HashMap};
 pub struct DockerConfig {
     /// `unix:///var/run/docker.sock`, `tcp://host:2375`, or `ENV` (`DOCKER_HOST`).
     pub endpoint: String,
+    /// Also the Swarm services' running and desired tasks (`docker_swarm`).
+    pub gather_services: bool,
     /// Deprecated list of container names to report (all when empty).
     pub container_names: Vec<String>,
     /// Adds `source` = the container's short id.
@@ -58,6 +63,7 @@ impl Default for DockerConfig {
     fn default() -> Self {
         DockerConfig {
             endpoint: "unix:///var/run/docker.sock".into(),
+            gather_services: false,
             container_names: Vec::new(),
             source_tag: false,
             container_name_include: Vec::new(),
@@ -167,6 +173,7 @@ pub fn build(c: &DockerConfig, _: &BuildContext) -> Result<Box<dyn Input>, Input
         tag_env: c.tag_env.clone(),
         source_tag: c.source_tag,
         timeout: c.timeout.0,
+        gather_services: c.gather_services,
     }))
 }
 
@@ -180,6 +187,7 @@ struct DockerInput {
     tag_env: Vec<String>,
     source_tag: bool,
     timeout: std::time::Duration,
+    gather_services: bool,
 }
 
 /// An image reference split as Telegraf splits it: name (with its registry) and tag
@@ -265,6 +273,20 @@ impl DockerInput {
         total.add_field("memory_total", info.mem_total.unwrap_or_default());
         acc.push(total);
         Ok(tags)
+    }
+
+    /// The Swarm services' metrics (none when there is no service).
+    async fn services(&self, now: i64) -> Result<Vec<Metric>, String> {
+        let services = self
+            .with_timeout("list services", self.client.list_services(None))
+            .await?;
+        if services.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tasks = self
+            .with_timeout("list tasks", self.client.list_tasks(None))
+            .await?;
+        Ok(swarm::service_metrics(&services, &tasks, now))
     }
 
     /// Every metric of one container.
@@ -616,13 +638,20 @@ impl Input for DockerInput {
                     command: "docker".into(),
                     message,
                 })?;
+            let mut errors = Vec::new();
+            if self.gather_services {
+                match self.services(acc.time).await {
+                    Ok(metrics) => metrics.into_iter().for_each(|m| acc.push(m)),
+                    Err(e) => errors.push(format!("swarm: {e}")),
+                }
+            }
             let states: Vec<String> = STATES
                 .iter()
                 .filter(|s| self.states.matches(s))
                 .map(|s| s.to_string())
                 .collect();
             if states.is_empty() {
-                return Ok(());
+                return gathered_all("docker", errors);
             }
             let filters = HashMap::from([("status", states)]);
             let options = ListContainersOptionsBuilder::new()
@@ -647,7 +676,6 @@ impl Input for DockerInput {
             let results =
                 futures::future::join_all(chosen.iter().map(|c| self.container(c, &engine, now)))
                     .await;
-            let mut errors = Vec::new();
             for (c, result) in chosen.iter().zip(results) {
                 match result {
                     Ok(metrics) => metrics.into_iter().for_each(|m| acc.push(m)),
