@@ -342,19 +342,36 @@ pub(super) fn series(
     }
     let db = existing_database(engine, s, ctx)?;
     // By measurement name, then by key within one (as 1.x: `cpu\,x` comes before `cpu=y`).
-    // With LIMIT, the measurements after the page are not searched.
+    // With LIMIT, the measurements after the page are not searched, and where the postings
+    // answer the WHERE alone only the page's keys are copied.
     let (skip, take) = super::select::skip_and_take(s.offset, s.limit);
     let needed = skip.saturating_add(take);
+    let range = range(s, ctx)?;
     let mut keys = Vec::new();
     for m in measurements(engine, db, s)? {
         if keys.len() >= needed {
             break;
         }
-        let mut of_m: Vec<_> = series_tags(engine, db, &m, s, ctx)?
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        of_m.sort();
+        let by_postings = match (&s.condition, needed) {
+            (_, usize::MAX) => None,
+            (None, _) => Some(Vec::new()),
+            (Some(c), _) => postings_only(c, &engine.tag_keys(db, &m, range.0, range.1)),
+        };
+        let of_m: Vec<Vec<u8>> = match by_postings {
+            Some(wanted) => engine
+                .first_series_keys(db, &m, range, &wanted, needed - keys.len())
+                .iter()
+                .map(|k| k.to_vec())
+                .collect(),
+            None => {
+                let mut of_m: Vec<_> = series_tags(engine, db, &m, s, ctx)?
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect();
+                of_m.sort();
+                of_m
+            }
+        };
         keys.extend(of_m);
     }
     let values: Vec<Vec<serde_json::Value>> = paged(keys, s)

@@ -508,6 +508,24 @@ impl Engine {
             .collect()
     }
 
+    /// The `n` smallest of [`Engine::series_keys`], sorted: each shard gives its `n`
+    /// smallest, so a page of a large measurement copies only pages.
+    pub fn first_series_keys(
+        &self,
+        db: &str,
+        measurement: &str,
+        (min, max): (i64, i64),
+        tags: &[(String, Vec<String>)],
+        n: usize,
+    ) -> Vec<Arc<[u8]>> {
+        let keys: BTreeSet<Arc<[u8]>> = self
+            .shards_for(db, None, min, max)
+            .iter()
+            .flat_map(|s| s.first_series_where(measurement, tags, n))
+            .collect();
+        keys.into_iter().take(n).collect()
+    }
+
     /// Tag keys of a measurement in the shards overlapping `[min, max]`, sorted.
     pub fn tag_keys(&self, db: &str, measurement: &str, min: i64, max: i64) -> BTreeSet<String> {
         self.shards_for(db, None, min, max)

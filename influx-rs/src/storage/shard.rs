@@ -504,6 +504,19 @@ impl Shard {
             .keys_of(&st.index.series_where(measurement, constraints))
     }
 
+    /// The `n` smallest keys of [`Shard::series_where`]'s series, sorted, without copying
+    /// the others.
+    pub fn first_series_where(
+        &self,
+        measurement: &str,
+        constraints: &[(String, Vec<String>)],
+        n: usize,
+    ) -> Vec<Arc<[u8]>> {
+        let st = self.state.lock();
+        st.index
+            .first_keys_of(&st.index.series_where(measurement, constraints), n)
+    }
+
     /// Tag keys of a measurement's series, from the index.
     pub fn tag_keys_of(&self, measurement: &str) -> Vec<String> {
         self.state.lock().index.tag_keys(measurement)

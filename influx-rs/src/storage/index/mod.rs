@@ -614,6 +614,37 @@ impl SeriesIndex {
         self.files.get(i)?.key(id).map(Arc::from)
     }
 
+    /// The key of series `id`, borrowed from its file or the in-memory part.
+    fn key_ref(&self, id: u32) -> Option<&[u8]> {
+        if id >= self.mem.base() {
+            return self.mem.key(id).map(|k| &k[..]);
+        }
+        let i = self.files.partition_point(|f| f.end() <= id);
+        self.files.get(i)?.key(id)
+    }
+
+    /// The `n` smallest keys of the series in `ids`, sorted: a bounded heap over borrowed
+    /// keys, so a page of a large set copies only the page.
+    pub fn first_keys_of(&self, ids: &RoaringBitmap, n: usize) -> Vec<Arc<[u8]>> {
+        if n == 0 {
+            return Vec::new();
+        }
+        if ids.len() <= n as u64 {
+            return self.keys_of(ids);
+        }
+        let mut heap: std::collections::BinaryHeap<&[u8]> =
+            std::collections::BinaryHeap::with_capacity(n + 1);
+        for key in ids.iter().filter_map(|id| self.key_ref(id)) {
+            if heap.len() < n {
+                heap.push(key);
+            } else if heap.peek().is_some_and(|largest| key < *largest) {
+                heap.pop();
+                heap.push(key);
+            }
+        }
+        heap.into_sorted_vec().into_iter().map(Arc::from).collect()
+    }
+
     /// Keys of the series in `ids`, sorted.
     pub fn keys_of(&self, ids: &RoaringBitmap) -> Vec<Arc<[u8]>> {
         let mut keys: Vec<Arc<[u8]>> = ids.iter().filter_map(|id| self.key(id)).collect();
@@ -945,6 +976,15 @@ mod tests {
                 .collect();
             let got: Vec<Vec<u8>> = idx.keys_of(&both).iter().map(|k| k.to_vec()).collect();
             prop_assert_eq!(got, want);
+            // A page of the keys is the start of all of them.
+            for n in [0, 1, 3, keys.len() + 1] {
+                let page: Vec<Vec<u8>> = idx
+                    .first_keys_of(&idx.series_bitmap(m), n)
+                    .iter()
+                    .map(|k| k.to_vec())
+                    .collect();
+                prop_assert_eq!(&page[..], &keys[..n.min(keys.len())]);
+            }
             let hosts = pairs.iter().filter(|(k, _)| k == "host").count() as u64;
             prop_assert_eq!(
                 idx.distinct_values(m, &|k| k == "host"),
