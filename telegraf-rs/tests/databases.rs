@@ -6,7 +6,10 @@
 
 mod common;
 
-use common::{field_of, free_port, installed, line_of, start, tag_of, test_run};
+use common::{
+    field_of, free_port, installed, line_of, start, tag_of, test_certificates, test_output,
+    test_run,
+};
 use std::process::Command;
 
 /// What `redis-cli` answers on `port`.
@@ -376,9 +379,13 @@ impl Mariadb {
         };
         let data = dir.join("data");
         let socket = dir.join("mysqld.sock");
+        // A temporary directory of its own: servers bootstrapped side by side collide in /tmp.
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
         let init = Command::new(install_db)
             .args([
                 &format!("--datadir={}", data.display()),
+                &format!("--tmpdir={}", tmp.display()),
                 "--user=root",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
@@ -396,6 +403,7 @@ impl Mariadb {
             format!("--datadir={}", data.display()),
             format!("--socket={}", socket.display()),
             format!("--pid-file={}", dir.join("mysqld.pid").display()),
+            format!("--tmpdir={}", tmp.display()),
             "--bind-address=127.0.0.1".to_string(),
             format!("--port={port}"),
             "--user=root".to_string(),
@@ -734,5 +742,54 @@ fn mysql_schema_replication_and_performance_schema_match_the_server() {
             Some("statement/sql/select" | "statement/sql/insert")
         )),
         "{per_account:#?}"
+    );
+}
+
+#[test]
+fn mysql_over_tls_trusts_the_inputs_ca_and_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some([ca, cert, key]) = test_certificates(dir.path()) else {
+        return;
+    };
+    let options = [
+        format!("--ssl-ca={}", ca.display()),
+        format!("--ssl-cert={}", cert.display()),
+        format!("--ssl-key={}", key.display()),
+    ];
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    let Some(db) = Mariadb::start(dir.path(), &options) else {
+        return;
+    };
+    let port = db.port;
+    let conf = |tls: &str, extra: &str| {
+        format!(
+            "[agent]\n  omit_hostname = true\n[[inputs.mysql]]\n  servers = [\"root@tcp(127.0.0.1:{port})/?tls={tls}\"]\n  \
+             metric_version = 2\n  gather_global_variables = false\n{extra}"
+        )
+    };
+    // tls=custom with the input's CA: the agent's own session is encrypted.
+    let lines = test_run(
+        dir.path(),
+        &conf("custom", &format!("  tls_ca = \"{}\"\n", ca.display())),
+    );
+    let status = line_of(&lines, "mysql");
+    let cipher = field_of(status, "ssl_cipher").unwrap_or_default();
+    assert!(cipher.len() > 2, "no TLS cipher in the session: {status}");
+    assert!(
+        field_of(status, "ssl_version").is_some_and(|v| v.contains("TLS")),
+        "{status}"
+    );
+    // The public roots do not know the test's CA: tls=true fails, naming the server.
+    let out = test_output(dir.path(), &conf("true", ""));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("server 127.0.0.1:{port}")) && stderr.contains("ertificate"),
+        "{stderr}"
+    );
+    // skip-verify encrypts without checking.
+    let lines = test_run(dir.path(), &conf("skip-verify", ""));
+    assert!(
+        field_of(line_of(&lines, "mysql"), "ssl_cipher").is_some_and(|c| c.len() > 2),
+        "{lines:?}"
     );
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{field_of, tag_of, test_run};
+use common::{field_of, tag_of, test_output, test_run};
 use std::process::Command;
 
 /// `docker` with `args`: its output, trimmed; `None` when it failed.
@@ -178,22 +178,13 @@ fn docker_reports_what_the_engine_says_of_a_container() {
     // gather's error, and the containers are still reported.
     let swarm = docker(&["info", "-f", "{{.Swarm.ControlAvailable}}"]).unwrap_or_default();
     if swarm != "true" {
-        let conf = dir.path().join("swarm.conf");
-        std::fs::write(
-            &conf,
-            format!(
+        let out = test_output(
+            dir.path(),
+            &format!(
                 "[agent]\n  omit_hostname = true\n[[inputs.docker]]\n  gather_services = true\n  \
                  container_name_include = [\"{name}\"]\n"
             ),
-        )
-        .unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_telegraf-rs"))
-            .args(["--test", "--config"])
-            .arg(&conf)
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .output()
-            .unwrap();
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stderr.contains("swarm: list services"), "{stderr}");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{field_of, free_port, installed, start, tag_of};
+use common::{field_of, free_port, installed, start, tag_of, test_certificates};
 use std::process::Command;
 
 /// Starts Mosquitto on a free loopback port with its files in `dir`: the broker and its port.
@@ -165,68 +165,6 @@ fn mqtt_output_publishes_each_metric_to_mosquitto() {
     let json: serde_json::Value = serde_json::from_str(payload).unwrap();
     assert_eq!(json["fields"]["temp"], 21.5);
     assert_eq!(json["tags"]["site"], "lab");
-}
-
-/// A certificate authority and a certificate for 127.0.0.1 it signed, made by `openssl` in
-/// `dir`: the CA's, the server's and its key's paths.
-fn test_certificates(dir: &std::path::Path) -> Option<[std::path::PathBuf; 3]> {
-    let openssl = installed("openssl")?;
-    let path = |name: &str| dir.join(name);
-    let run = |args: &[&str]| {
-        let out = Command::new(&openssl).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let s = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=tick-test-ca",
-        "-keyout",
-        &s(path("ca.key")),
-        "-out",
-        &s(path("ca.pem")),
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        &s(path("server.key")),
-        "-out",
-        &s(path("server.csr")),
-    ]);
-    std::fs::write(path("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-days",
-        "2",
-        "-in",
-        &s(path("server.csr")),
-        "-CA",
-        &s(path("ca.pem")),
-        "-CAkey",
-        &s(path("ca.key")),
-        "-CAcreateserial",
-        "-extfile",
-        &s(path("san.ext")),
-        "-out",
-        &s(path("server.pem")),
-    ]);
-    Some([path("ca.pem"), path("server.pem"), path("server.key")])
 }
 
 /// Mosquitto listening over TLS on 127.0.0.1 with a certificate from [`test_certificates`]:

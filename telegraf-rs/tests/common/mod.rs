@@ -79,19 +79,25 @@ pub(crate) fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool
     false
 }
 
-/// Runs `telegraf-rs --test` with configuration `conf` (written into `dir`); the metric lines
-/// it printed, without the `> `.
-pub(crate) fn test_run(dir: &Path, conf: &str) -> Vec<String> {
+/// `telegraf-rs --test` with `conf` (written to `dir/telegraf.conf`, buffers in `dir/data`),
+/// whatever it prints and however it exits.
+pub(crate) fn test_output(dir: &Path, conf: &str) -> std::process::Output {
     let path = dir.join("telegraf.conf");
     std::fs::write(&path, conf).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_telegraf-rs"))
+    Command::new(env!("CARGO_BIN_EXE_telegraf-rs"))
         .arg("--config")
         .arg(&path)
         .arg("--test")
         .arg("--data-dir")
         .arg(dir.join("data"))
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `telegraf-rs --test` with configuration `conf` (written into `dir`); the metric lines
+/// it printed, without the `> `.
+pub(crate) fn test_run(dir: &Path, conf: &str) -> Vec<String> {
+    let out = test_output(dir, conf);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -178,4 +184,66 @@ pub(crate) fn spawn(conf: &str, dir: &Path) -> Agent {
             .spawn()
             .unwrap(),
     )
+}
+
+/// A certificate authority and a certificate for 127.0.0.1 it signed, made by `openssl` in
+/// `dir`: the CA's, the server's and its key's paths.
+pub(crate) fn test_certificates(dir: &std::path::Path) -> Option<[std::path::PathBuf; 3]> {
+    let openssl = installed("openssl")?;
+    let path = |name: &str| dir.join(name);
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let s = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=tick-test-ca",
+        "-keyout",
+        &s(path("ca.key")),
+        "-out",
+        &s(path("ca.pem")),
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &s(path("server.key")),
+        "-out",
+        &s(path("server.csr")),
+    ]);
+    std::fs::write(path("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-days",
+        "2",
+        "-in",
+        &s(path("server.csr")),
+        "-CA",
+        &s(path("ca.pem")),
+        "-CAkey",
+        &s(path("ca.key")),
+        "-CAcreateserial",
+        "-extfile",
+        &s(path("san.ext")),
+        "-out",
+        &s(path("server.pem")),
+    ]);
+    Some([path("ca.pem"), path("server.pem"), path("server.key")])
 }

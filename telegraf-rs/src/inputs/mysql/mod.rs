@@ -15,8 +15,11 @@
 //! built on it — names status variables by Telegraf's old prefix table (`Com_select` →
 //! `commands_select`, `Innodb_…` → `innodb_…`, and `queries`, `questions`, `slow_queries`,
 //! `connections`, `syncs`, `uptime`; others left out), all as integers, reads variables with the
-//! old typing and reports the process list as `mysql_info_schema`. Servers are Go MySQL driver DSNs, as Telegraf takes them
-//! (`user:password@tcp(127.0.0.1:3306)/`, `user@unix(/run/mysqld/mysqld.sock)/`).
+//! old typing and reports the process list as `mysql_info_schema`. Servers are Go MySQL
+//! driver DSNs, as Telegraf takes them (`user:password@tcp(127.0.0.1:3306)/`,
+//! `user@unix(/run/mysqld/mysqld.sock)/`), with the driver's `tls` parameter (`true`,
+//! `skip-verify`, `preferred`, `custom` with the input's `tls_ca`/`tls_cert`/`tls_key`/
+//! `insecure_skip_verify`; rustls with ring).
 
 mod perf_schema;
 mod replication;
@@ -84,6 +87,14 @@ pub struct MysqlConfig {
     pub gather_perf_sum_per_acc_per_event: bool,
     /// The events `gather_perf_sum_per_acc_per_event` reads; all when empty.
     pub perf_summary_events: Vec<String>,
+    /// The CA that signs the servers' certificates, for DSNs with `tls=custom`.
+    pub tls_ca: Option<String>,
+    /// The client's certificate, for `tls=custom`.
+    pub tls_cert: Option<String>,
+    /// The client's key, for `tls=custom`.
+    pub tls_key: Option<String>,
+    /// With `tls=custom`: accept any server certificate.
+    pub insecure_skip_verify: bool,
 }
 
 impl Default for MysqlConfig {
@@ -114,6 +125,10 @@ impl Default for MysqlConfig {
             perf_events_statements_time_limit: 86400,
             gather_perf_sum_per_acc_per_event: false,
             perf_summary_events: Vec::new(),
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
+            insecure_skip_verify: false,
         }
     }
 }
@@ -131,6 +146,23 @@ pub struct Dsn {
     pub socket: Option<String>,
     /// The database (`/db`).
     pub database: Option<String>,
+    /// The `tls` parameter.
+    pub tls: DsnTls,
+}
+
+/// What a DSN's `tls` parameter asks for, as the Go driver reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DsnTls {
+    /// `false`, or no parameter: plain TCP.
+    #[default]
+    Off,
+    /// `true`: TLS, the server's certificate checked against the built-in roots.
+    Verify,
+    /// `skip-verify`, and `preferred` (which the Go driver also does not verify; here TLS is
+    /// then required, not only used when the server offers it).
+    SkipVerify,
+    /// `custom`: TLS with the input's `tls_ca`, `tls_cert`, `tls_key`, `insecure_skip_verify`.
+    Custom,
 }
 
 impl Dsn {
@@ -149,7 +181,24 @@ impl Dsn {
             .rfind('/')
             .ok_or_else(|| format!("DSN {}: missing the slash before the database", mask(dsn)))?;
         let (address, db) = (&rest[..slash], &rest[slash + 1..]);
-        let db = db.split('?').next().unwrap_or_default();
+        let (db, params) = db.split_once('?').unwrap_or((db, ""));
+        let mut tls = DsnTls::Off;
+        for (key, value) in params.split('&').filter_map(|p| p.split_once('=')) {
+            if key == "tls" {
+                tls = match value {
+                    "false" => DsnTls::Off,
+                    "true" => DsnTls::Verify,
+                    "skip-verify" | "preferred" => DsnTls::SkipVerify,
+                    "custom" => DsnTls::Custom,
+                    other => {
+                        return Err(format!(
+                            "DSN {}: tls={other:?}: true, false, skip-verify, preferred or custom",
+                            mask(dsn)
+                        ))
+                    }
+                };
+            }
+        }
         let (protocol, addr) = match address.split_once('(') {
             Some((p, a)) => (
                 p,
@@ -184,6 +233,7 @@ impl Dsn {
             tcp,
             socket,
             database: (!db.is_empty()).then(|| db.to_string()),
+            tls,
         })
     }
 
@@ -196,8 +246,36 @@ impl Dsn {
         }
     }
 
-    fn opts(&self) -> mysql_async::Opts {
+    /// Connection options; the TLS settings of `c` apply to `tls=custom`.
+    fn opts(&self, c: &MysqlConfig) -> mysql_async::Opts {
+        let ssl = match self.tls {
+            DsnTls::Off => None,
+            DsnTls::Verify => Some(mysql_async::SslOpts::default()),
+            DsnTls::SkipVerify => Some(
+                mysql_async::SslOpts::default()
+                    .with_danger_accept_invalid_certs(true)
+                    .with_danger_skip_domain_validation(true),
+            ),
+            DsnTls::Custom => {
+                let path = |p: &String| std::path::PathBuf::from(p);
+                let identity = c
+                    .tls_cert
+                    .as_ref()
+                    .zip(c.tls_key.as_ref())
+                    .map(|(cert, key)| {
+                        mysql_async::ClientIdentity::new(path(cert).into(), path(key).into())
+                    });
+                Some(
+                    mysql_async::SslOpts::default()
+                        .with_root_certs(c.tls_ca.iter().map(|ca| path(ca).into()).collect())
+                        .with_client_identity(identity)
+                        .with_danger_accept_invalid_certs(c.insecure_skip_verify)
+                        .with_danger_skip_domain_validation(c.insecure_skip_verify),
+                )
+            }
+        };
         let mut b = mysql_async::OptsBuilder::default()
+            .ssl_opts(ssl)
             .user(self.user.clone())
             .pass(self.password.clone())
             .db_name(self.database.clone())
@@ -479,7 +557,7 @@ impl Mysql {
         time: i64,
         variables: bool,
     ) -> Result<Vec<Metric>, mysql_async::Error> {
-        let mut conn = mysql_async::Conn::new(dsn.opts()).await?;
+        let mut conn = mysql_async::Conn::new(dsn.opts(&self.config)).await?;
         let mut out = Vec::new();
         let c = &self.config;
         let v1 = c.metric_version < 2;
@@ -646,6 +724,18 @@ mod tests {
             (local.user.clone(), local.server()),
             (None, "127.0.0.1:3306".into())
         );
+        assert_eq!(d.tls, DsnTls::Off);
+        for (param, tls) in [
+            ("?tls=true", DsnTls::Verify),
+            ("?timeout=5s&tls=skip-verify", DsnTls::SkipVerify),
+            ("?tls=preferred", DsnTls::SkipVerify),
+            ("?tls=custom", DsnTls::Custom),
+            ("", DsnTls::Off),
+        ] {
+            assert_eq!(Dsn::parse(&format!("u@tcp(h:1)/{param}")).unwrap().tls, tls);
+        }
+        let e = Dsn::parse("u:pw@tcp(h:1)/?tls=maybe").unwrap_err();
+        assert!(e.contains("maybe") && !e.contains("pw"), "{e}");
         let unix = Dsn::parse("telegraf@unix(/run/mysqld/mysqld.sock)/").unwrap();
         assert_eq!(unix.server(), "/run/mysqld/mysqld.sock");
         assert_eq!(Dsn::parse("/").unwrap().server(), "127.0.0.1:3306");
