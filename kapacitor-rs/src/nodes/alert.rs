@@ -501,11 +501,26 @@ impl AlertNode {
             w.into_bytes(),
         );
         self.services.runtime.spawn(async move {
+            /// Tries of one event's write: the store may be busy or restarting for a while.
+            const ATTEMPTS: u32 = 5;
             if let Err(e) = store.create_database(&db).await {
                 tracing::warn!(db, "alert history: {e}");
             }
-            if let Err(e) = crate::services::write(&store, &db, &rp, body).await {
-                tracing::warn!(db, "alert history write failed: {e}");
+            for attempt in 1..=ATTEMPTS {
+                match crate::services::write(&store, &db, &rp, body.clone()).await {
+                    Ok(()) => return,
+                    Err(e) if attempt == ATTEMPTS => {
+                        tracing::warn!(
+                            db,
+                            attempt,
+                            "alert history write failed, event not recorded: {e}"
+                        );
+                    }
+                    Err(e) => {
+                        tracing::warn!(db, attempt, "alert history write failed, retrying: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(500 << attempt)).await;
+                    }
+                }
             }
         });
     }
