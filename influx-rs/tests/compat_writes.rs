@@ -262,3 +262,146 @@ fn writes_and_reads_match_influxdb_1_6_7() {
     }
     assert!(query(ports[1], "c", "SELECT v FROM uns").contains("18446744073709551615"));
 }
+
+/// One step of the series-limit comparison.
+enum Step {
+    /// A write of line protocol to a database.
+    Write(&'static str, &'static str),
+    /// A statement on a database ("" for none).
+    Statement(&'static str, &'static str),
+    /// `DROP SHARD` of the database's newest shard (ids differ between the servers).
+    DropNewestShard(&'static str),
+    /// influx-rs restarts (the reference keeps running: answers must not change).
+    Restart,
+}
+
+/// The id of `db`'s newest shard, from `SHOW SHARDS`.
+fn newest_shard(port: u16, db: &str) -> u64 {
+    let answer: serde_json::Value =
+        serde_json::from_str(&query(port, "", "SHOW SHARDS")).expect("SHOW SHARDS answer");
+    answer["results"][0]["series"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["name"] == db)
+        .flat_map(|s| s["values"].as_array().into_iter().flatten())
+        .filter_map(|row| row[0].as_u64())
+        .max()
+        .expect("the database has a shard")
+}
+
+/// `max-series-per-database = 5` on both servers: near the limit a write's points of new
+/// series are refused together (repeats counted), points of known series still land, a
+/// series another shard holds is not new, `DROP SERIES` and `DROP SHARD` free room — the
+/// same answers as 1.6.7's, and still after influx-rs restarts (it no longer reads every
+/// key at start: the count comes from the shards' indexes, keys are read only near the
+/// limit).
+#[test]
+fn series_limit_matches_influxdb_1_6_7() {
+    use Step::*;
+    let Some(reference) =
+        common::reference::reference_with_or_skip("max-series-per-database = 5", "")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let config = "[data]\nmax-series-per-database = 5\n";
+    let mut ours = common::TestServer::start_with_config(&data, config);
+    let steps = [
+        Statement("", "CREATE DATABASE d"),
+        Statement("", "CREATE DATABASE e"),
+        Statement("", "CREATE DATABASE f"),
+        Statement("", "CREATE DATABASE g"),
+        Write("d", "m,h=1 v=1 1\nm,h=2 v=1 1\nm,h=3 v=1 1"),
+        Write("d", "m,h=4 v=1 1\nm,h=5 v=1 1\nm,h=6 v=1 1\nm,h=1 v=2 2"),
+        Write("d", "m,h=4 v=1 1\nm,h=5 v=1 1"),
+        Write("d", "m,h=7 v=1 1\nm,h=1 v=3 3"),
+        Statement("d", "SELECT * FROM m"),
+        Write("e", "m,h=1 v=1 1\nm,h=2 v=1 1\nm,h=3 v=1 1\nm,h=4 v=1 1"),
+        Write("e", "m,h=8 v=1 1\nm,h=8 v=2 2"),
+        Write("e", "m,h=9 v=1 1\nm,h=9 v=2 2\nm,h=1 v=5 5"),
+        Write(
+            "f",
+            "m,h=1 v=1 1\nm,h=2 v=1 1\nm,h=3 v=1 1\nm,h=4 v=1 1\nm,h=5 v=1 1\nm,h=6 v=1 1",
+        ),
+        Write(
+            "f",
+            "m,h=1 v=1 1\nm,h=2 v=1 1\nm,h=3 v=1 1\nm,h=4 v=1 1\nm,h=5 v=1 1",
+        ),
+        Write("f", "n,h=1 v=1 1000000000000000000"),
+        Write("g", "m,h=1 v=1 1\nm,h=2 v=1 1\nm,h=3 v=1 1\nm,h=4 v=1 1"),
+        Write(
+            "g",
+            "m,h=1 v=1 1000000000000000000\nm,h=5 v=1 1000000000000000000",
+        ),
+        Write("g", "m,h=6 v=1 1000000000000000000"),
+        Restart,
+        Write("d", "m,h=8 v=1 4"),
+        Write("d", "m,h=2 v=9 4"),
+        Write("g", "m,h=1 v=2 2000000000000000000"),
+        Write("g", "m,h=7 v=1 2000000000000000000"),
+        Statement("d", "DROP SERIES FROM m WHERE h = '1'"),
+        Write("d", "m,h=7 v=1 5\nm,h=8 v=1 5"),
+        Write("d", "m,h=7 v=1 5"),
+        Write("d", "m,h=8 v=1 5"),
+        DropNewestShard("g"),
+        Write("g", "m,h=6 v=1 1"),
+        DropNewestShard("g"),
+        Write("g", "m,h=6 v=1 1"),
+        Write("g", "m,h=7 v=1 1"),
+        Restart,
+        Write("g", "m,h=8 v=1 1"),
+        Write("e", "m,h=5 v=1 1"),
+    ];
+    let mut mismatches = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let ports = || [reference.port, ours.port];
+        let answers: Vec<(u16, String)> = match *step {
+            Write(db, body) => ports()
+                .iter()
+                .map(|&port| post(port, "/write", &[("db", db)], body))
+                .map(|a| (a.status, a.body.trim().to_string()))
+                .collect(),
+            Statement(db, q) => ports()
+                .iter()
+                .map(|&port| post(port, "/query", &[("db", db), ("q", q)], ""))
+                .map(|a| (a.status, a.body.trim().to_string()))
+                .collect(),
+            DropNewestShard(db) => ports()
+                .iter()
+                .map(|&port| {
+                    let q = format!("DROP SHARD {}", newest_shard(port, db));
+                    let a = post(port, "/query", &[("q", &q)], "");
+                    (a.status, a.body.trim().to_string())
+                })
+                .collect(),
+            Restart => {
+                ours.stop();
+                ours = common::TestServer::start_with_config(&data, config);
+                continue;
+            }
+        };
+        if answers[0] != answers[1] {
+            mismatches.push(format!(
+                "step {i}\n  influxdb: {:?}\n  ours:     {:?}",
+                answers[0], answers[1]
+            ));
+        }
+    }
+    for db in ["d", "e", "f", "g"] {
+        for q in ["SHOW SERIES", "SELECT * FROM /.*/"] {
+            let want = query(reference.port, db, q);
+            let got = query(ours.port, db, q);
+            if want != got {
+                mismatches.push(format!("{db}: {q}\n  influxdb: {want}\n  ours:     {got}"));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    let log = ours.log();
+    assert!(
+        log.contains("counted series for max-series-per-database"),
+        "near the limit the keys were read: {log}"
+    );
+}

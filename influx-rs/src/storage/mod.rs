@@ -10,6 +10,8 @@
 //! - [`index`]: per-shard persisted series index with tag bitmaps.
 //! - [`tombstone`]: deleted ranges of series, per column file.
 //! - [`shard`]: ties the above together for one shard group.
+//! - `series_limit`: `max-series-per-database`, counted from the shards' indexes at open and
+//!   from their keys only near the limit.
 //!
 //! On disk: `<data>/meta.json` and `<data>/<db>/<rp>/<shard id>/{wal/, *.tcf, *.tomb, series.log}`.
 
@@ -23,6 +25,7 @@ pub mod hll;
 pub mod index;
 mod read_plan;
 mod retention;
+mod series_limit;
 pub mod shard;
 pub mod tombstone;
 pub mod value;
@@ -31,12 +34,12 @@ pub mod wal;
 
 use crate::config::DataConfig;
 use crate::meta::{Catalog, MetaError, PolicySpec, ShardGroupInfo, ShardLocation};
-use ahash::AHashSet;
 use block_cache::BlockCache;
 use column::Column;
 use index::IndexOptions;
 use parking_lot::{Condvar, Mutex, RwLock};
 pub use read_plan::{MeasurementPlan, MeasurementRead, ReadPlan, SeriesFilter};
+use series_limit::SeriesLimit;
 use shard::{Shard, ShardError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -137,8 +140,8 @@ pub struct Engine {
     shards: RwLock<HashMap<u64, Arc<Shard>>>,
     /// Decoded blocks of column files, shared by every shard (`block-cache-max-memory-size`).
     blocks: Arc<BlockCache>,
-    db_series: Mutex<HashMap<String, AHashSet<u64>>>,
-    hasher: ahash::RandomState,
+    /// Series per database counted against `max-series-per-database`.
+    series_limit: SeriesLimit,
     /// Wake-ups of the background threads: a counter, so no waiter misses one.
     wake: (Mutex<u64>, Condvar),
     stopping: AtomicBool,
@@ -159,13 +162,12 @@ impl Engine {
         })?;
         let catalog = Catalog::load(&dir)?;
         let engine = Engine {
+            series_limit: SeriesLimit::new(config.max_series_per_database),
             dir,
             blocks: Arc::new(BlockCache::new(config.block_cache_max_memory_size as u64)),
             config,
             catalog: Mutex::new(catalog.clone()),
             shards: RwLock::new(HashMap::new()),
-            db_series: Mutex::new(HashMap::new()),
-            hasher: ahash::RandomState::new(),
             wake: (Mutex::new(0), Condvar::new()),
             stopping: AtomicBool::new(false),
             catalog_version: AtomicU64::new(0),
@@ -173,21 +175,10 @@ impl Engine {
         };
         for loc in catalog.shards() {
             let shard = engine.open_shard(&loc)?;
-            if engine.config.max_series_per_database == 0 {
-                // Nothing to count against: the keys stay on disk.
-                continue;
-            }
-            let hashes: Vec<u64> = shard
-                .measurements()
-                .iter()
-                .flat_map(|m| shard.series_of(m))
-                .map(|key| engine.hasher.hash_one(&*key))
-                .collect();
-            let mut series = engine.db_series.lock();
-            series
-                .entry(loc.database.clone())
-                .or_default()
-                .extend(hashes);
+            // Only the count: the keys are read later, and only if the limit comes near.
+            engine
+                .series_limit
+                .opened(&loc.database, shard.series_ids());
         }
         Ok(engine)
     }
@@ -286,7 +277,7 @@ impl Engine {
         let _changing = self.gate.read();
         let ids = self.change_catalog(|c| Ok(c.drop_database(name)))?;
         self.close_shards(&ids);
-        self.db_series.lock().remove(name);
+        self.series_limit.forget(name);
         remove_dir(&self.dir.join(name))
     }
 
@@ -295,6 +286,7 @@ impl Engine {
         let _changing = self.gate.read();
         let ids = self.change_catalog(|c| c.drop_policy(db, rp))?;
         self.close_shards(&ids);
+        self.recount_series(db);
         remove_dir(&self.dir.join(db).join(rp))
     }
 
@@ -380,8 +372,13 @@ impl Engine {
             by_shard[slot].1.push(p);
         }
 
+        if self.series_limit.needs_count(db, points.len()) {
+            // Near the limit the upper bound is not enough: the exact count says.
+            self.count_series(db);
+        }
+        let gate = self.series_limit.gate(db, points.len());
         for (shard, pts) in by_shard {
-            let r = shard.write(&pts, &mut |key| self.admit_series(db, key))?;
+            let r = shard.write(&pts, &gate)?;
             summary.written += r.written;
             summary.dropped += r.dropped;
             if let Some(e) = r.first_error {
@@ -394,22 +391,21 @@ impl Engine {
         Ok(summary)
     }
 
-    /// Counts a series new to a shard against `max-series-per-database`.
-    fn admit_series(&self, db: &str, key: &[u8]) -> Result<(), String> {
-        let limit = self.config.max_series_per_database;
-        if limit == 0 {
-            // Unlimited: nothing is kept per series.
-            return Ok(());
-        }
-        let h = self.hasher.hash_one(key);
-        let mut series = self.db_series.lock();
-        let set = series.entry(db.to_string()).or_default();
-        if limit == 0 || set.contains(&h) || set.len() < limit {
-            set.insert(h);
-            Ok(())
-        } else {
-            Err(format!("max-series-per-database limit exceeded: ({limit})"))
-        }
+    /// Counts `db`'s series again after some went with a shard or a delete: the shards'
+    /// counts at once, their keys when the limit comes near (as at open).
+    fn recount_series(&self, db: &str) {
+        let left = self
+            .shards_for(db, None, i64::MIN, i64::MAX)
+            .iter()
+            .map(|s| s.series_ids())
+            .sum();
+        self.series_limit.reset(db, left);
+    }
+
+    /// Reads `db`'s series keys for `max-series-per-database` unless already done.
+    fn count_series(&self, db: &str) {
+        let shards = self.shards_for(db, None, i64::MIN, i64::MAX);
+        self.series_limit.count(db, &shards);
     }
 
     /// Cache bytes at which a shard is snapshotted: the configured size, but never so close to
@@ -740,6 +736,9 @@ impl Engine {
                 .collect();
             forgotten += shard.delete(&keys, min, max)?;
         }
+        if forgotten > 0 {
+            self.recount_series(db);
+        }
         Ok(forgotten)
     }
 
@@ -770,8 +769,9 @@ impl Engine {
     }
 
     /// Starts the background threads, which run until [`Engine::stop`]: one that snapshots
-    /// full caches (woken by writers, so a cache never waits behind a compaction), and
-    /// `max-concurrent-compactions` that compact.
+    /// full caches (woken by writers, so a cache never waits behind a compaction),
+    /// `max-concurrent-compactions` that compact, and one that counts the series of the
+    /// databases near `max-series-per-database` once, then ends.
     pub fn start_maintenance(self: &Arc<Self>) -> Vec<std::thread::JoinHandle<()>> {
         let engine = Arc::clone(self);
         let mut threads = vec![std::thread::spawn(move || {
@@ -781,6 +781,15 @@ impl Engine {
                 seen = engine.wait_for_wake(seen, Duration::from_millis(200));
             }
         })];
+        let engine = Arc::clone(self);
+        threads.push(std::thread::spawn(move || {
+            for db in engine.series_limit.worth_counting() {
+                if engine.stopping.load(Ordering::Relaxed) {
+                    break;
+                }
+                engine.count_series(&db);
+            }
+        }));
         let workers = self.config.max_concurrent_compactions.max(1);
         for worker in 0..workers {
             let engine = Arc::clone(self);
@@ -798,10 +807,10 @@ impl Engine {
     /// Series of `db` counted against `max-series-per-database` (every retention policy).
     /// Without a limit no set is kept and the sketches' estimate answers.
     pub fn series_count(&self, db: &str) -> usize {
-        if self.config.max_series_per_database == 0 {
-            return self.series_estimate(db) as usize;
+        match self.series_limit.exact(db) {
+            Some(n) if self.series_limit.is_set() => n,
+            _ => usize::try_from(self.series_estimate(db)).unwrap_or(usize::MAX),
         }
-        self.db_series.lock().get(db).map_or(0, |s| s.len())
     }
 
     /// Every open shard with where it lives, by id.

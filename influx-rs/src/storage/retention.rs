@@ -25,6 +25,7 @@ impl Engine {
     fn remove_shards(&self, removed: &[ShardLocation], why: &str) -> Result<(), EngineError> {
         for loc in removed {
             self.close_shards(&[loc.group.id]);
+            self.recount_series(&loc.database);
             remove_dir(&self.shard_dir(loc))?;
             tracing::info!(shard_id = loc.group.id, db = %loc.database, rp = %loc.policy, "{why}");
         }

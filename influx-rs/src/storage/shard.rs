@@ -56,6 +56,21 @@ pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ShardError + '_ 
     }
 }
 
+/// What a shard asks about the series a write would add to it: the database-wide
+/// `max-series-per-database` (kept by the engine, which sees every shard).
+pub trait SeriesAdmission {
+    /// Whether this write is to be judged as a whole by [`SeriesAdmission::judge`] (near the
+    /// limit, where 1.x refuses a write's new series together).
+    fn judges_writes(&self) -> bool;
+    /// Given the key of each point whose series the shard lacks (repeats included, as 1.x
+    /// counts them), the reason to refuse those new to the database, if they must be.
+    fn judge(&self, fresh: &[&[u8]]) -> Option<String>;
+    /// Whether no shard of the database has series `key` (after a refusal: refused with it).
+    fn is_new(&self, key: &[u8]) -> bool;
+    /// Records a series the shard added.
+    fn added(&self, key: &[u8]);
+}
+
 /// What a write did.
 #[derive(Debug, Default)]
 pub struct ShardWrite {
@@ -278,27 +293,41 @@ impl Shard {
         self.state.lock().index.contains(key)
     }
 
-    /// Writes points; rejected ones (type conflicts, tag limits, series refused by
-    /// `admit_series`, which is asked about series new to this shard only) are counted, not
-    /// fatal.
+    /// Writes points; rejected ones (type conflicts, tag limits, series `admission` refuses —
+    /// it is asked about series new to this shard only) are counted, not fatal.
     pub fn write(
         &self,
         points: &[&Point],
-        admit_series: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+        admission: &dyn SeriesAdmission,
     ) -> Result<ShardWrite, ShardError> {
         let mut result = ShardWrite::default();
         let seq = {
             let mut guard = self.state.lock();
             let st = &mut *guard;
+            let refusal = if admission.judges_writes() {
+                let fresh: Vec<&[u8]> = points
+                    .iter()
+                    .map(|p| &p.series_key[..])
+                    .filter(|k| !st.index.contains(k))
+                    .collect();
+                admission.judge(&fresh)
+            } else {
+                None
+            };
             let mut accepted: Vec<&Point> = Vec::with_capacity(points.len());
             for &p in points {
                 let checked = check_types(&st.schema, p).and_then(|new_fields| {
                     if !st.index.contains(&p.series_key) {
+                        if let Some(reason) = &refusal {
+                            if admission.is_new(&p.series_key) {
+                                return Err(reason.clone());
+                            }
+                        }
                         st.index
                             .check_limits(&p.series_key)
                             .map_err(|e| e.to_string())?;
-                        admit_series(&p.series_key)?;
                         st.index.insert(&p.series_key).map_err(|e| e.to_string())?;
+                        admission.added(&p.series_key);
                         result.new_series += 1;
                     }
                     Ok(new_fields)
@@ -484,6 +513,20 @@ impl Shard {
             did = true;
         }
         Ok(did)
+    }
+
+    /// Calls `f` with every series key, one measurement at a time under the shard's lock
+    /// (so writes wait for one measurement's keys at most), none copied.
+    pub fn each_series_key(&self, f: &mut dyn FnMut(&[u8])) {
+        for m in self.measurements() {
+            self.state.lock().index.each_key_of(&m, f);
+        }
+    }
+
+    /// How many series ids the index has given out (deleted series included): an upper
+    /// bound of the live series, read without touching a key.
+    pub fn series_ids(&self) -> usize {
+        self.state.lock().index.len()
     }
 
     /// Series keys of a measurement, sorted.
@@ -830,6 +873,22 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
+    /// No series limit: every series is admitted.
+    struct Unlimited;
+
+    impl SeriesAdmission for Unlimited {
+        fn judges_writes(&self) -> bool {
+            false
+        }
+        fn judge(&self, _fresh: &[&[u8]]) -> Option<String> {
+            None
+        }
+        fn is_new(&self, _key: &[u8]) -> bool {
+            true
+        }
+        fn added(&self, _key: &[u8]) {}
+    }
+
     /// A generated point: series number, time, (field number, value) pairs.
     type RawPoint = (u8, i64, Vec<(u8, i64)>);
 
@@ -928,7 +987,7 @@ mod tests {
                             }
                         }
                         let refs: Vec<&Point> = points.iter().collect();
-                        let r = shard.write(&refs, &mut |_| Ok(())).unwrap();
+                        let r = shard.write(&refs, &Unlimited).unwrap();
                         prop_assert_eq!(r.dropped, 0);
                     }
                     Op::Snapshot => shard.snapshot().unwrap(),

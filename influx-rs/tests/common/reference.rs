@@ -22,6 +22,12 @@ impl Drop for Reference {
 impl Reference {
     /// Starts the reference with `http` appended to its `[http]` section.
     pub fn start_with_http(http: &str) -> Option<Reference> {
+        Self::start_with("", http)
+    }
+
+    /// Starts the reference with `data` appended to its `[data]` section and `http` to its
+    /// `[http]` one.
+    pub fn start_with(data: &str, http: &str) -> Option<Reference> {
         let influxd = ["/usr/bin/influxd", "/usr/sbin/influxd"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())?;
@@ -32,7 +38,7 @@ impl Reference {
         let config = format!(
             "reporting-disabled = true\nbind-address = \"127.0.0.1:{bind}\"\n\
              [meta]\n dir = \"{d}/meta\"\n\
-             [data]\n dir = \"{d}/data\"\n wal-dir = \"{d}/wal\"\n index-version = \"inmem\"\n query-log-enabled = false\n\
+             [data]\n dir = \"{d}/data\"\n wal-dir = \"{d}/wal\"\n index-version = \"inmem\"\n query-log-enabled = false\n{data}\n\
              [monitor]\n store-enabled = false\n\
              [subscriber]\n enabled = false\n\
              [continuous_queries]\n enabled = false\n\
@@ -73,7 +79,13 @@ pub fn reference_or_skip() -> Option<Reference> {
 }
 
 pub fn reference_with_http_or_skip(http: &str) -> Option<Reference> {
-    match Reference::start_with_http(http) {
+    reference_with_or_skip("", http)
+}
+
+/// The reference with `data` in its `[data]` section and `http` in its `[http]` one, or
+/// `None` (the test skips) where it is not installed outside CI.
+pub fn reference_with_or_skip(data: &str, http: &str) -> Option<Reference> {
+    match Reference::start_with(data, http) {
         Some(r) => Some(r),
         None if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("influxd (Debian package influxdb) is required in CI")

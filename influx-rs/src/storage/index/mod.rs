@@ -652,6 +652,17 @@ impl SeriesIndex {
         keys
     }
 
+    /// Calls `f` with the key of each of a measurement's series, borrowed (none is copied).
+    pub fn each_key_of(&self, measurement: &str, f: &mut dyn FnMut(&[u8])) {
+        for key in self
+            .series_bitmap(measurement)
+            .iter()
+            .filter_map(|id| self.key_ref(id))
+        {
+            f(key);
+        }
+    }
+
     /// Series keys of a measurement, sorted.
     pub fn series_of(&self, measurement: &str) -> Vec<Arc<[u8]>> {
         self.keys_of(&self.series_bitmap(measurement))
