@@ -793,3 +793,42 @@ fn mysql_over_tls_trusts_the_inputs_ca_and_only_it() {
         "{lines:?}"
     );
 }
+
+/// The Go driver's DSN parameters: an unknown name is a session variable set on connecting
+/// (a wrong one is the server's error, naming it), `charset` becomes `SET NAMES`, a
+/// parameter without effect here is named in a warning.
+#[test]
+fn mysql_dsn_parameters_as_the_go_driver_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = Mariadb::start(dir.path(), &[]) else {
+        return;
+    };
+    let port = db.port;
+    let conf = |params: &str| {
+        format!(
+            "[agent]\n  omit_hostname = true\n[[inputs.mysql]]\n  servers = [\"root@tcp(127.0.0.1:{port})/?{params}\"]\n  \
+             metric_version = 2\n  gather_global_variables = false\n"
+        )
+    };
+    let out = test_output(dir.path(), &conf("no_such_variable=1&charset=utf8mb4"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("server 127.0.0.1:{port}")) && stderr.contains("no_such_variable"),
+        "the session variable was not set: {stderr}"
+    );
+    let out = test_output(
+        dir.path(),
+        &conf("sql_mode=%27ANSI_QUOTES%27&charset=latin1,utf8mb4&parseTime=true&timeout=2s"),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("> mysql,")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("parameter parseTime") && !stderr.contains("timeout ("),
+        "{stderr}"
+    );
+}

@@ -1,7 +1,8 @@
 //! `inputs.docker` against the Docker engine this machine runs: a container the test makes
 //! (an image built `FROM scratch` out of Debian's `sleep` and the libraries it links, so no
 //! image is pulled) with a memory limit, a label and an environment variable, and what the
-//! agent reports of it checked against `docker inspect` and `docker info`.
+//! agent reports of it checked against `docker inspect` and `docker info`; the engine's disk
+//! usage (`storage_objects`) against `docker inspect --size` and `docker image inspect`.
 
 mod common;
 
@@ -20,6 +21,7 @@ fn docker(args: &[&str]) -> Option<String> {
 struct Cleanup {
     container: Option<String>,
     image: String,
+    volume: Option<String>,
 }
 
 impl Drop for Cleanup {
@@ -28,6 +30,9 @@ impl Drop for Cleanup {
             let _ = docker(&["rm", "-f", id]);
         }
         let _ = docker(&["rmi", "-f", &self.image]);
+        if let Some(name) = &self.volume {
+            let _ = docker(&["volume", "rm", "-f", name]);
+        }
     }
 }
 
@@ -54,6 +59,14 @@ fn sleep_image(dir: &std::path::Path, tag: &str) -> Option<String> {
     docker(&["build", "-q", "-t", tag, &dir.to_string_lossy()])
 }
 
+/// The lines of `measurement` among `lines`.
+fn of_in<'a>(lines: &'a [String], measurement: &str) -> Vec<&'a String> {
+    lines
+        .iter()
+        .filter(|l| l.starts_with(&format!("{measurement},")))
+        .collect()
+}
+
 #[test]
 fn docker_reports_what_the_engine_says_of_a_container() {
     if docker(&["info", "-f", "{{.ID}}"]).is_none() {
@@ -72,6 +85,7 @@ fn docker_reports_what_the_engine_says_of_a_container() {
     let mut cleanup = Cleanup {
         container: None,
         image,
+        volume: None,
     };
     let id = docker(&[
         "run",
@@ -99,12 +113,7 @@ fn docker_reports_what_the_engine_says_of_a_container() {
              perdevice_include = []\n  total = true\n"
         ),
     );
-    let of = |measurement: &str| -> Vec<&String> {
-        lines
-            .iter()
-            .filter(|l| l.starts_with(&format!("{measurement},")))
-            .collect()
-    };
+    let of = |measurement: &str| of_in(&lines, measurement);
     let inspect = |format: &str| docker(&["inspect", "-f", format, &id]).unwrap();
 
     let engine = of("docker");
@@ -172,6 +181,76 @@ fn docker_reports_what_the_engine_says_of_a_container() {
             .iter()
             .any(|l| tag_of(l, "network").as_deref() == Some("total")),
         "{lines:#?}"
+    );
+
+    // `storage_objects`: the engine's disk usage of the test's container, image and volume.
+    let volume = format!("tick-docker-input-{pid}");
+    cleanup.volume = Some(docker(&["volume", "create", &volume]).expect("creating a volume"));
+    let lines = test_run(
+        dir.path(),
+        &format!(
+            "[agent]\n  omit_hostname = true\n[[inputs.docker]]\n  container_name_include = [\"{name}\"]\n  \
+             storage_objects = [\"container\", \"image\", \"volume\"]\n"
+        ),
+    );
+    let usage = of_in(&lines, "docker_disk_usage");
+    assert!(
+        usage
+            .iter()
+            .any(|l| field_of(l, "layers_size").is_some_and(|v| v != "0i")),
+        "{usage:#?}"
+    );
+    let container = usage
+        .iter()
+        .find(|l| tag_of(l, "container_name").as_deref() == Some(name.as_str()))
+        .unwrap_or_else(|| panic!("the test's container: {usage:#?}"));
+    let sizes = docker(&[
+        "inspect",
+        "--size",
+        "-f",
+        "{{.SizeRw}} {{.SizeRootFs}}",
+        &id,
+    ])
+    .unwrap();
+    assert_eq!(
+        format!(
+            "{} {}",
+            field_of(container, "size_rw").unwrap_or_default(),
+            field_of(container, "size_root_fs").unwrap_or_default()
+        ),
+        sizes
+            .split(' ')
+            .map(|n| format!("{n}i"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        "{container}"
+    );
+    assert_eq!(
+        tag_of(container, "container_version"),
+        Some(pid.to_string())
+    );
+    let image_id = docker(&["image", "inspect", "-f", "{{.Id}}", &tag]).unwrap();
+    let image = usage
+        .iter()
+        .find(|l| tag_of(l, "image_id").as_deref() == image_id.get(7..19))
+        .unwrap_or_else(|| panic!("the test's image {image_id}: {usage:#?}"));
+    let image_size = docker(&["image", "inspect", "-f", "{{.Size}}", &tag]).unwrap();
+    assert_eq!(
+        field_of(image, "size"),
+        Some(format!("{image_size}i")),
+        "{image}"
+    );
+    assert_eq!(
+        tag_of(image, "image_name").as_deref(),
+        Some("tick-rs-docker-input")
+    );
+    assert_eq!(tag_of(image, "image_version"), Some(pid.to_string()));
+    assert!(
+        usage.iter().any(
+            |l| tag_of(l, "volume_name").as_deref() == Some(volume.as_str())
+                && field_of(l, "size").is_some()
+        ),
+        "{usage:#?}"
     );
 
     // `gather_services` on an engine that is no Swarm manager: the engine's refusal is the

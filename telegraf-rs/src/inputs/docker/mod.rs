@@ -6,9 +6,10 @@
 //! `docker_container_blkio` (per device and `total`), tagged `engine_host`, `server_version`,
 //! `container_name`, `container_image`, `container_version`, `container_status`, the
 //! container's labels and chosen environment variables; with `gather_services`, the Swarm
-//! services of a manager node (`swarm`). Storage objects (`storage_objects`) are not
-//! implemented: that option is warned about as unknown.
+//! services of a manager node (`swarm`); with `storage_objects`, the engine's disk usage
+//! (`disk_usage`).
 
+mod disk_usage;
 mod swarm;
 
 use super::{gathered_all, Accumulator, BuildContext, GatherFuture, Input, InputError};
@@ -57,6 +58,9 @@ pub struct DockerConfig {
     pub docker_label_exclude: Vec<String>,
     /// Environment variables of the containers that become tags.
     pub tag_env: Vec<String>,
+    /// Disk usage of these kinds of object (`container`, `image`, `volume`) as
+    /// `docker_disk_usage`; none when empty.
+    pub storage_objects: Vec<String>,
 }
 
 impl Default for DockerConfig {
@@ -78,6 +82,7 @@ impl Default for DockerConfig {
             docker_label_include: Vec::new(),
             docker_label_exclude: Vec::new(),
             tag_env: vec!["JAVA_HOME".into(), "HEAP_SIZE".into()],
+            storage_objects: Vec::new(),
         }
     }
 }
@@ -152,6 +157,13 @@ pub fn build(c: &DockerConfig, _: &BuildContext) -> Result<Box<dyn Input>, Input
             )));
         }
     }
+    for kind in &c.storage_objects {
+        if !disk_usage::KINDS.contains(&kind.as_str()) {
+            return Err(InputError::Settings(format!(
+                "storage_objects: {kind:?} is not container, image or volume"
+            )));
+        }
+    }
     let mut names = c.container_name_include.clone();
     names.extend(c.container_names.iter().cloned());
     let states = match c.container_state_include.is_empty() && c.container_state_exclude.is_empty()
@@ -161,6 +173,8 @@ pub fn build(c: &DockerConfig, _: &BuildContext) -> Result<Box<dyn Input>, Input
     };
     Ok(Box::new(DockerInput {
         client,
+        endpoint,
+        storage_objects: c.storage_objects.clone(),
         names: Filter::new("container_name", &names, &c.container_name_exclude)?,
         states: Filter::new("container_state", &states, &c.container_state_exclude)?,
         labels: Filter::new(
@@ -179,6 +193,9 @@ pub fn build(c: &DockerConfig, _: &BuildContext) -> Result<Box<dyn Input>, Input
 
 struct DockerInput {
     client: Docker,
+    /// The engine's address, for the requests made without `client`.
+    endpoint: String,
+    storage_objects: Vec<String>,
     names: Filter,
     states: Filter,
     labels: Filter,
@@ -210,9 +227,13 @@ pub fn parse_image(image: &str) -> (String, String) {
 
 /// The container's name: the first of its names without a `/` inside.
 fn container_name(c: &ContainerSummary) -> Option<String> {
-    c.names
+    container_name_of(c.names.as_deref().unwrap_or_default())
+}
+
+/// The first of a container's `names` without a `/` inside (after the leading one).
+fn container_name_of(names: &[String]) -> Option<String> {
+    names
         .iter()
-        .flatten()
         .map(|n| n.trim_start_matches('/'))
         .find(|n| !n.contains('/'))
         .map(str::to_string)
@@ -287,6 +308,19 @@ impl DockerInput {
             .with_timeout("list tasks", self.client.list_tasks(None))
             .await?;
         Ok(swarm::service_metrics(&services, &tasks, now))
+    }
+
+    /// The `docker_disk_usage` metrics of the chosen storage objects.
+    async fn disk_usage(
+        &self,
+        engine: &BTreeMap<String, String>,
+        now: i64,
+    ) -> Result<Vec<Metric>, String> {
+        let path = disk_usage::request_path(&self.storage_objects);
+        let body = self
+            .with_timeout("/system/df", disk_usage::get(&self.endpoint, &path))
+            .await?;
+        disk_usage::metrics(&body, &self.storage_objects, engine, self.source_tag, now)
     }
 
     /// Every metric of one container.
@@ -643,6 +677,12 @@ impl Input for DockerInput {
                 match self.services(acc.time).await {
                     Ok(metrics) => metrics.into_iter().for_each(|m| acc.push(m)),
                     Err(e) => errors.push(format!("swarm: {e}")),
+                }
+            }
+            if !self.storage_objects.is_empty() {
+                match self.disk_usage(&engine, acc.time).await {
+                    Ok(metrics) => metrics.into_iter().for_each(|m| acc.push(m)),
+                    Err(e) => errors.push(format!("disk usage: {e}")),
                 }
             }
             let states: Vec<String> = STATES

@@ -17,9 +17,14 @@
 //! `connections`, `syncs`, `uptime`; others left out), all as integers, reads variables with the
 //! old typing and reports the process list as `mysql_info_schema`. Servers are Go MySQL
 //! driver DSNs, as Telegraf takes them (`user:password@tcp(127.0.0.1:3306)/`,
-//! `user@unix(/run/mysqld/mysqld.sock)/`), with the driver's `tls` parameter (`true`,
+//! `user@unix(/run/mysqld/mysqld.sock)/`), with the driver's parameters: `tls` (`true`,
 //! `skip-verify`, `preferred`, `custom` with the input's `tls_ca`/`tls_cert`/`tls_key`/
-//! `insecure_skip_verify`; rustls with ring).
+//! `insecure_skip_verify`; rustls with ring), `timeout` (of the connection; 5 s when unset, as
+//! Telegraf adds it), `maxAllowedPacket`, `allowCleartextPasswords`, `charset` and
+//! `collation` (`SET NAMES`), and any other name as a session variable (`SET name=value` on
+//! connecting, as the driver does). Parameters that change nothing for an agent that only
+//! reads (`parseTime`, `loc`, …) or that are not applied (`readTimeout`, `writeTimeout`)
+//! are named in a warning when the input is built.
 
 mod perf_schema;
 mod replication;
@@ -148,7 +153,52 @@ pub struct Dsn {
     pub database: Option<String>,
     /// The `tls` parameter.
     pub tls: DsnTls,
+    /// The `timeout` parameter: how long connecting may take.
+    pub connect_timeout: std::time::Duration,
+    /// The `maxAllowedPacket` parameter.
+    pub max_allowed_packet: Option<usize>,
+    /// The `allowCleartextPasswords` parameter.
+    pub cleartext_passwords: bool,
+    /// Statements run on connecting: `SET NAMES` for `charset`/`collation`, `SET name=value`
+    /// for session variables.
+    pub init: Vec<String>,
+    /// Parameters accepted but without effect here, with why, for a warning.
+    pub without_effect: Vec<String>,
 }
+
+/// Why one server's gather failed.
+#[derive(Debug, thiserror::Error)]
+enum ServerError {
+    /// The server or the driver refused something.
+    #[error(transparent)]
+    Mysql(#[from] mysql_async::Error),
+    /// Connecting took longer than the DSN's `timeout`.
+    #[error("connecting timed out after {0} (the DSN's timeout)")]
+    ConnectTimeout(GoDuration),
+}
+
+/// The longest one server's gather may take.
+const GATHER_BOUND: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Telegraf's connection timeout where the DSN sets none.
+const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Parameters of the Go driver that do not change what an agent reading status sees.
+const NO_EFFECT_PARAMS: &[&str] = &[
+    "allowAllFiles",
+    "allowNativePasswords",
+    "allowOldPasswords",
+    "checkConnLiveness",
+    "clientFoundRows",
+    "columnsWithAlias",
+    "connectionAttributes",
+    "interpolateParams",
+    "loc",
+    "multiStatements",
+    "parseTime",
+    "rejectReadOnly",
+    "serverPubKey",
+];
 
 /// What a DSN's `tls` parameter asks for, as the Go driver reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -183,21 +233,77 @@ impl Dsn {
         let (address, db) = (&rest[..slash], &rest[slash + 1..]);
         let (db, params) = db.split_once('?').unwrap_or((db, ""));
         let mut tls = DsnTls::Off;
-        for (key, value) in params.split('&').filter_map(|p| p.split_once('=')) {
-            if key == "tls" {
-                tls = match value {
-                    "false" => DsnTls::Off,
-                    "true" => DsnTls::Verify,
-                    "skip-verify" | "preferred" => DsnTls::SkipVerify,
-                    "custom" => DsnTls::Custom,
-                    other => {
-                        return Err(format!(
-                            "DSN {}: tls={other:?}: true, false, skip-verify, preferred or custom",
-                            mask(dsn)
-                        ))
+        let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+        let mut max_allowed_packet = None;
+        let mut cleartext_passwords = false;
+        let (mut charset, mut collation) = (None, None);
+        let mut init = Vec::new();
+        let mut without_effect = Vec::new();
+        let bad = |key: &str, value: &str, want: &str| {
+            format!("DSN {}: {key}={value:?}: {want}", mask(dsn))
+        };
+        let flag = |key: &str, value: &str| match value {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(bad(key, value, "true or false")),
+        };
+        for (key, value) in form_urlencoded::parse(params.as_bytes()) {
+            let (key, value) = (key.as_ref(), value.as_ref());
+            match key {
+                "tls" => {
+                    tls = match value {
+                        "false" => DsnTls::Off,
+                        "true" => DsnTls::Verify,
+                        "skip-verify" | "preferred" => DsnTls::SkipVerify,
+                        "custom" => DsnTls::Custom,
+                        _ => {
+                            return Err(bad(
+                                key,
+                                value,
+                                "true, false, skip-verify, preferred or custom",
+                            ))
+                        }
                     }
-                };
+                }
+                "timeout" => {
+                    connect_timeout = GoDuration::parse(value)
+                        .map_err(|e| bad(key, value, &e))?
+                        .0;
+                }
+                "maxAllowedPacket" => {
+                    let n: usize = value
+                        .parse()
+                        .map_err(|_| bad(key, value, "a number of bytes"))?;
+                    // 0: the server's max_allowed_packet, which the driver then asks for.
+                    max_allowed_packet = (n > 0).then_some(n);
+                }
+                "allowCleartextPasswords" => cleartext_passwords = flag(key, value)?,
+                "charset" => charset = value.split(',').next().map(str::to_string),
+                "collation" => collation = Some(value.to_string()),
+                "readTimeout" | "writeTimeout" => without_effect.push(format!(
+                    "{key} (not applied to each read or write; a server's whole gather is bounded at {} s)",
+                    GATHER_BOUND.as_secs()
+                )),
+                "allowFallbackToPlaintext" => without_effect.push(format!(
+                    "{key} (tls=preferred requires TLS here)"
+                )),
+                _ if NO_EFFECT_PARAMS.contains(&key) => without_effect.push(format!(
+                    "{key} (changes nothing for an agent that reads status)"
+                )),
+                // Anything else is a session variable, set as the driver sets it.
+                _ => {
+                    if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+                        return Err(bad(key, value, "a session variable's name is letters, digits and _"));
+                    }
+                    init.push(format!("SET {key}={value}"));
+                }
             }
+        }
+        match (charset, collation) {
+            (Some(cs), Some(co)) => init.insert(0, format!("SET NAMES {cs} COLLATE {co}")),
+            (Some(cs), None) => init.insert(0, format!("SET NAMES {cs}")),
+            (None, Some(co)) => init.insert(0, format!("SET collation_connection = '{co}'")),
+            (None, None) => {}
         }
         let (protocol, addr) = match address.split_once('(') {
             Some((p, a)) => (
@@ -234,6 +340,11 @@ impl Dsn {
             socket,
             database: (!db.is_empty()).then(|| db.to_string()),
             tls,
+            connect_timeout,
+            max_allowed_packet,
+            cleartext_passwords,
+            init,
+            without_effect,
         })
     }
 
@@ -279,6 +390,9 @@ impl Dsn {
             .user(self.user.clone())
             .pass(self.password.clone())
             .db_name(self.database.clone())
+            .max_allowed_packet(self.max_allowed_packet)
+            .enable_cleartext_plugin(self.cleartext_passwords)
+            .init(self.init.clone())
             .prefer_socket(false);
         if let Some((host, port)) = &self.tcp {
             b = b.ip_or_hostname(host.clone()).tcp_port(*port);
@@ -417,10 +531,15 @@ pub fn build(c: &MysqlConfig, _: &BuildContext) -> Result<Box<dyn Input>, InputE
         true => vec!["tcp(127.0.0.1:3306)/".to_string()],
         false => c.servers.clone(),
     };
-    let dsns = servers
+    let dsns: Vec<Dsn> = servers
         .iter()
         .map(|s| Dsn::parse(s).map_err(InputError::Settings))
         .collect::<Result<_, _>>()?;
+    for (dsn, text) in dsns.iter().zip(&servers) {
+        for param in &dsn.without_effect {
+            tracing::warn!("mysql: DSN {}: parameter {param}", mask(text));
+        }
+    }
     Ok(Box::new(Mysql {
         dsns,
         config: c.clone(),
@@ -556,8 +675,11 @@ impl Mysql {
         dsn: &Dsn,
         time: i64,
         variables: bool,
-    ) -> Result<Vec<Metric>, mysql_async::Error> {
-        let mut conn = mysql_async::Conn::new(dsn.opts(&self.config)).await?;
+    ) -> Result<Vec<Metric>, ServerError> {
+        let connecting = mysql_async::Conn::new(dsn.opts(&self.config));
+        let mut conn = tokio::time::timeout(dsn.connect_timeout, connecting)
+            .await
+            .map_err(|_| ServerError::ConnectTimeout(GoDuration(dsn.connect_timeout)))??;
         let mut out = Vec::new();
         let c = &self.config;
         let v1 = c.metric_version < 2;
@@ -697,7 +819,7 @@ impl Input for Mysql {
             }
             for dsn in &self.dsns {
                 let run = self.server(dsn, acc.time, variables);
-                match tokio::time::timeout(std::time::Duration::from_secs(10), run).await {
+                match tokio::time::timeout(GATHER_BOUND, run).await {
                     Ok(Ok(metrics)) => metrics.into_iter().for_each(|m| acc.push(m)),
                     Ok(Err(e)) => errors.push(format!("server {}: {e}", dsn.server())),
                     Err(_) => errors.push(format!("server {}: timed out", dsn.server())),
@@ -743,6 +865,63 @@ mod tests {
         assert!(e.contains("notaport") && !e.contains("pw"), "{e}");
         assert!(Dsn::parse("no slash here").is_err());
         assert!(Dsn::parse("u@udp(h)/").is_err());
+    }
+
+    #[test]
+    fn dsn_parameters_beyond_tls() {
+        let d = Dsn::parse("u@tcp(h:1)/").unwrap();
+        assert_eq!(d.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+        assert!(d.init.is_empty() && d.without_effect.is_empty());
+        let d = Dsn::parse(
+            "u:pw@tcp(h:1)/db?timeout=1m30s&maxAllowedPacket=65536&allowCleartextPasswords=true\
+             &sql_mode=%27ANSI%27&charset=latin1,utf8mb4&collation=latin1_bin\
+             &parseTime=true&readTimeout=30s&autocommit=1",
+        )
+        .unwrap();
+        assert_eq!(d.connect_timeout, std::time::Duration::from_secs(90));
+        assert_eq!(d.max_allowed_packet, Some(65536));
+        assert!(d.cleartext_passwords);
+        assert_eq!(
+            d.init,
+            [
+                "SET NAMES latin1 COLLATE latin1_bin",
+                "SET sql_mode='ANSI'",
+                "SET autocommit=1"
+            ]
+        );
+        assert_eq!(d.without_effect.len(), 2, "{:?}", d.without_effect);
+        assert!(d.without_effect[0].starts_with("parseTime"));
+        assert!(d.without_effect[1].starts_with("readTimeout"));
+        for bad in [
+            "timeout=soon",
+            "maxAllowedPacket=-1",
+            "allowCleartextPasswords=maybe",
+            "x%3BDROP=1",
+        ] {
+            let e = Dsn::parse(&format!("u:pw@tcp(h:1)/?{bad}")).unwrap_err();
+            assert!(!e.contains("pw@") && e.contains("u:***"), "{e}");
+        }
+        let d = Dsn::parse("u@tcp(h:1)/?collation=utf8mb4_bin&maxAllowedPacket=0").unwrap();
+        assert_eq!(d.init, ["SET collation_connection = 'utf8mb4_bin'"]);
+        assert_eq!(d.max_allowed_packet, None);
+    }
+
+    /// A server that accepts but never greets: connecting gives up after the DSN's timeout.
+    #[tokio::test]
+    async fn connecting_is_bounded_by_the_dsn_timeout() {
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let dsn = Dsn::parse(&format!("u@tcp(127.0.0.1:{port})/?timeout=200ms")).unwrap();
+        let input = Mysql {
+            dsns: vec![],
+            config: MysqlConfig::default(),
+            variables_read: None,
+        };
+        let e = input.server(&dsn, 0, false).await.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "connecting timed out after 200ms (the DSN's timeout)"
+        );
     }
 
     #[test]
