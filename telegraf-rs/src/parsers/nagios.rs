@@ -4,6 +4,7 @@
 //! `warning_lt`/`_gt` or, for `@` ranges, `warning_le`/`_ge`, the same for `critical`, `min`,
 //! `max`) and one `nagios_state` metric with `service_output`, `long_service_output` and,
 //! when `exec` ran the plugin, `state` (its exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+//! Golden files (`tests/golden/parsers/nagios_*`) hold the cases Telegraf tests its parser with.
 
 use crate::metric::Metric;
 use regex::Regex;
@@ -150,6 +151,21 @@ mod tests {
                 "nagios,perfdata=pl,unit=% value=0,warning_lt=0,warning_gt=80,critical_lt=0,critical_gt=90,min=0,max=100 0",
                 "nagios_state service_output=\"PING OK - Packet loss = 0%, RTA = 0.30 ms\" 0",
             ]
+        );
+    }
+
+    /// Telegraf's own case: perfdata on the first line, then long text without any.
+    #[test]
+    fn long_text_after_first_line_perfdata() {
+        let body = "PING OK - Packet loss = 0%, RTA = 0.30 ms|rta=0.298000ms;4000.000000;6000.000000;0.000000 pl=0%;80;90;0;100\n\
+                    This is a long output\nwith three lines\n";
+        let metrics = parse(body.as_bytes(), 0).unwrap();
+        assert_eq!(metrics.len(), 3, "{metrics:#?}");
+        assert_eq!(
+            metrics[2].field("long_service_output"),
+            Some(&crate::metric::FieldValue::Str(
+                "This is a long output\nwith three lines".into()
+            ))
         );
     }
 
