@@ -73,6 +73,7 @@ impl Shard {
         let path = w.finish()?;
         crate::fsync::fsync_dir(&self.dir).map_err(io(&self.dir))?;
         let file = Arc::new(ColFile::open(&path, Arc::clone(&self.blocks))?);
+        file.release_index_pages();
         {
             let mut st = self.state.lock();
             let first = st

@@ -170,7 +170,7 @@ impl Shard {
     ) -> Result<Shard, ShardError> {
         let wal_dir = dir.join("wal");
         std::fs::create_dir_all(&wal_dir).map_err(io(&wal_dir))?;
-        let mut files = Vec::new();
+        let mut found = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(io(dir))? {
             let entry = entry.map_err(io(dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -186,19 +186,10 @@ impl Shard {
             let Some((generation, level)) = parse_file_name(&name) else {
                 continue;
             };
-            match ColFile::open(&entry.path(), Arc::clone(&blocks)) {
-                Ok(f) => files.push(FileEntry {
-                    generation,
-                    level,
-                    file: Arc::new(f),
-                    tombstones: Arc::new(load_tombstones(id, &entry.path())),
-                }),
-                Err(e) => {
-                    tracing::error!(shard_id = id, error = %e, "column file unusable; serving the shard without it")
-                }
-            }
+            found.push((generation, level, entry.path()));
         }
-        files.sort_by_key(|f| (f.generation, f.level));
+        found.sort_by_key(|&(generation, level, _)| (generation, level));
+        let (files, schemas) = open_files(id, &found, &blocks);
         let next_generation = files.last().map_or(1, |f| f.generation + 1);
 
         let mut index = SeriesIndex::open(dir, index_options)?;
@@ -214,26 +205,18 @@ impl Shard {
             }
             tracing::warn!(shard_id = id, series = index.len(), took = ?started.elapsed(), "series index rebuilt from the column files");
         }
-        let mut schema: AHashMap<String, AHashMap<String, FieldType>> = AHashMap::new();
-        for f in &files {
-            // Entries come series by series: the measurement is worked out once per series.
-            let mut current: Option<(&[u8], Option<String>)> = None;
-            for (key, field, field_type) in f.file.field_types() {
-                if current.as_ref().is_none_or(|(k, _)| *k != key) {
-                    let m = lineproto::series_key::measurement(key)
-                        .filter(|_| !f.tombstones.covers_all(key));
-                    current = Some((key, m));
-                }
-                if let Some((_, Some(m))) = &current {
-                    let types = match schema.get_mut(m.as_str()) {
-                        Some(t) => t,
-                        None => schema.entry(m.clone()).or_default(),
-                    };
-                    if !types.contains_key(field) {
-                        types.insert(field.to_string(), field_type);
-                    }
+        // Oldest file first: a field keeps the type it was first written with.
+        let mut schema: Schema = AHashMap::new();
+        for part in schemas {
+            for (m, fields) in part {
+                let types = schema.entry(m).or_default();
+                for (field, field_type) in fields {
+                    types.entry(field).or_insert(field_type);
                 }
             }
+        }
+        for f in &files {
+            f.file.release_index_pages();
         }
 
         let mut cache = Cache::default();
@@ -434,6 +417,7 @@ impl Shard {
         let path = w.finish()?;
         crate::fsync::fsync_dir(&self.dir).map_err(io(&self.dir))?;
         let file = Arc::new(ColFile::open(&path, Arc::clone(&self.blocks))?);
+        file.release_index_pages();
         {
             let mut st = self.state.lock();
             st.files.push(FileEntry {
@@ -804,6 +788,94 @@ fn update_last_values(last: &mut LastValues, points: &[&Point]) {
 
 /// The tombstones of the column file at `path`; none (with an error logged) when they cannot
 /// be read, so a damaged tombstone file costs the delete, not the shard.
+/// Measurement → field → type, as the files and the WAL give them.
+type Schema = AHashMap<String, AHashMap<String, FieldType>>;
+
+/// Opens the column files `found` (sorted by generation and level) on as many threads as
+/// there are cores — checking a file walks its whole index — each with the schema its
+/// entries give; a file that does not open is logged and left out.
+fn open_files(
+    shard_id: u64,
+    found: &[(u64, u32, PathBuf)],
+    blocks: &Arc<BlockCache>,
+) -> (Vec<FileEntry>, Vec<Schema>) {
+    let open = |(generation, level, path): &(u64, u32, PathBuf)| match ColFile::open(
+        path,
+        Arc::clone(blocks),
+    ) {
+        Ok(f) => {
+            let tombstones = load_tombstones(shard_id, path);
+            let schema = schema_of(&f, &tombstones);
+            Some((
+                FileEntry {
+                    generation: *generation,
+                    level: *level,
+                    file: Arc::new(f),
+                    tombstones: Arc::new(tombstones),
+                },
+                schema,
+            ))
+        }
+        Err(e) => {
+            tracing::error!(shard_id, error = %e, "column file unusable; serving the shard without it");
+            None
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(found.len().max(1));
+    let mut opened: Vec<Option<(FileEntry, Schema)>> = Vec::with_capacity(found.len());
+    if threads <= 1 {
+        opened.extend(found.iter().map(open));
+    } else {
+        // Thread t opens files t, t + threads, …; the answers go back in `found`'s order.
+        let parts: Vec<Vec<Option<(FileEntry, Schema)>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let open = &open;
+                    scope.spawn(move || found.iter().skip(t).step_by(threads).map(open).collect())
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut parts: Vec<_> = parts.into_iter().map(Vec::into_iter).collect();
+        for i in 0..found.len() {
+            opened.push(parts[i % threads].next().flatten());
+        }
+    }
+    opened.into_iter().flatten().unzip()
+}
+
+/// The measurements and field types of a file's entries (series every point of which the
+/// tombstones delete are left out).
+fn schema_of(file: &ColFile, tombstones: &Tombstones) -> Schema {
+    let mut schema: Schema = AHashMap::new();
+    // Entries come series by series: the measurement is worked out once per series.
+    let mut current: Option<(&[u8], Option<String>)> = None;
+    for (key, field, field_type) in file.field_types() {
+        if current.as_ref().is_none_or(|(k, _)| *k != key) {
+            let m = lineproto::series_key::measurement(key).filter(|_| !tombstones.covers_all(key));
+            current = Some((key, m));
+        }
+        if let Some((_, Some(m))) = &current {
+            let types = match schema.get_mut(m.as_str()) {
+                Some(t) => t,
+                None => schema.entry(m.clone()).or_default(),
+            };
+            if !types.contains_key(field) {
+                types.insert(field.to_string(), field_type);
+            }
+        }
+    }
+    schema
+}
+
 fn load_tombstones(shard_id: u64, path: &Path) -> Tombstones {
     Tombstones::load(&tombstone::path_for(path)).unwrap_or_else(|e| {
         tracing::error!(shard_id, error = %e, "tombstones unusable; deleted points may show again");

@@ -202,10 +202,10 @@ impl ColFileWriter {
     }
 }
 
-/// An open column file with its index in memory — as the bytes the file holds (checked at
-/// open) plus where each (series, field) entry starts in them, about a quarter of what
-/// decoded maps took: lookups binary-search the entries by their heads and decode only the
-/// blocks of the one they find.
+/// An open column file with its index mapped — the bytes the file holds (checked at open,
+/// then handed back to the page cache, so that an idle file costs no resident memory) plus,
+/// in memory, where each (series, field) entry starts in them: lookups binary-search the
+/// entries by their heads and decode only the blocks of the one they find.
 #[derive(Debug)]
 pub struct ColFile {
     /// Process-unique: the key of its blocks in `blocks`.
@@ -213,7 +213,8 @@ pub struct ColFile {
     path: PathBuf,
     file: File,
     size: u64,
-    index: Box<[u8]>,
+    /// The index's bytes, mapped from the file.
+    index: memmap2::Mmap,
     /// Offset in `index` of each (series, field) entry, in (key, field) order.
     entries: Box<[u32]>,
     /// Which series the file may hold, so that a read skips files without searching them.
@@ -364,11 +365,19 @@ impl ColFile {
         let index_len =
             u32::from_le_bytes(footer[8..12].try_into().map_err(|_| corrupt("footer"))?);
         let crc = u32::from_le_bytes(footer[12..16].try_into().map_err(|_| corrupt("footer"))?);
-        if index_offset + u64::from(index_len) + FOOTER_LEN as u64 != size {
+        if index_len == 0 || index_offset + u64::from(index_len) + FOOTER_LEN as u64 != size {
             return Err(corrupt("footer"));
         }
-        let mut index = vec![0u8; index_len as usize];
-        file.read_exact_at(&mut index, index_offset).map_err(io)?;
+        // SAFETY: column files are never written in place: they are written whole under a
+        // temporary name and renamed, and only removed (never truncated) afterwards, so the
+        // mapped bytes do not change under the map.
+        let index = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(index_offset)
+                .len(index_len as usize)
+                .map(&file)
+        }
+        .map_err(io)?;
         if crc32fast::hash(&index) != crc {
             return Err(corrupt("index"));
         }
@@ -388,11 +397,26 @@ impl ColFile {
             path: path.to_path_buf(),
             file,
             size,
-            index: index.into_boxed_slice(),
+            index,
             entries,
             bloom,
             blocks,
         })
+    }
+
+    /// Hands the index's resident pages back to the page cache, once whoever opened the file
+    /// has walked it: an idle file then costs no resident memory, and reads fault in only
+    /// the pages they search.
+    pub fn release_index_pages(&self) {
+        // SAFETY: a read-only shared file mapping: dropped pages are read again from the
+        // file, which does not change (see `open`), so every later read sees the same bytes.
+        let advised = unsafe {
+            self.index
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
+        if let Err(e) = advised {
+            tracing::debug!(path = %self.path.display(), error = %e, "madvise(DONTNEED) of a column file index");
+        }
     }
 
     /// The file's path.
@@ -605,6 +629,61 @@ mod tests {
         assert!(errs.is_empty());
         assert_eq!(c.unwrap().times, vec![9990, 10_000, 10_010]);
         assert!(f.read(b"zz", "f", 0, 10).0.is_none());
+    }
+
+    /// Resident KiB of the mapping holding `addr`, from `/proc/self/smaps`.
+    fn resident_kib(addr: usize) -> Option<u64> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+        let mut inside = false;
+        for line in smaps.lines() {
+            let first = line.split_whitespace().next().unwrap_or_default();
+            if let Some((lo, hi)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+                let (lo, hi) = (
+                    usize::from_str_radix(lo, 16).ok()?,
+                    usize::from_str_radix(hi, 16).ok()?,
+                );
+                inside = lo <= addr && addr < hi;
+            } else if inside && first == "Rss:" {
+                return line.split_whitespace().nth(1)?.parse().ok();
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn released_index_pages_leave_memory_and_reads_still_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.tcf");
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
+        let keys: Vec<String> = (0..20_000)
+            .map(|i| format!("cpu,host=h{i:06},region=r{}", i % 20))
+            .collect();
+        for k in &keys {
+            w.write_column(k.as_bytes(), "usage", &column(2, true))
+                .unwrap();
+        }
+        w.finish().unwrap();
+        let f = ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))).unwrap();
+        let at = f.index.as_ptr() as usize;
+        let walked = resident_kib(at).expect("the index mapping in smaps");
+        assert!(
+            walked * 1024 >= f.index.len() as u64 / 2,
+            "{walked} KiB of {} bytes",
+            f.index.len()
+        );
+        f.release_index_pages();
+        let released = resident_kib(at).expect("the index mapping in smaps");
+        assert!(
+            released * 8 < walked,
+            "{released} KiB resident after release, {walked} before"
+        );
+        for k in keys.iter().step_by(997) {
+            let (c, errs) = f.read(k.as_bytes(), "usage", 0, 100);
+            assert!(errs.is_empty());
+            assert_eq!(c.unwrap().times, vec![0, 10], "{k}");
+        }
+        assert!(!f.has_series(b"cpu,host=nope"));
+        assert_eq!(f.keys().count(), keys.len());
     }
 
     #[test]
