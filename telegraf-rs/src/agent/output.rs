@@ -105,8 +105,9 @@ pub(super) fn build(
 }
 
 impl OutputIntake {
-    /// Filters, renames and serializes `metrics` and appends them to the buffer durably.
-    /// Blocking (it syncs to disk): call it from the router thread.
+    /// Filters, renames and serializes `metrics` and appends them to the buffer (written to
+    /// its file; synced when they cannot be delivered). Blocking: call it from the router
+    /// thread.
     pub fn accept(&self, metrics: &[Metric]) {
         let c = &self.instance.common;
         let mut lines = Vec::with_capacity(metrics.len());
@@ -165,8 +166,29 @@ pub enum FlushResult {
 }
 
 impl OutputWriter {
-    /// Writes until the buffer is empty or a write fails.
+    /// Writes until the buffer is empty or a write fails; what a failure leaves waiting is
+    /// synced to disk (see [`DiskBuffer::sync`]).
     pub async fn flush(&mut self) -> FlushResult {
+        let result = self.write_batches().await;
+        if matches!(result, FlushResult::Failed(_)) {
+            self.sync_buffer().await;
+        }
+        result
+    }
+
+    /// Syncs the buffer's appends to disk (a failure is logged: the metrics stay in the file).
+    async fn sync_buffer(&self) {
+        let buffer = self.buffer.clone();
+        let synced = tokio::task::spawn_blocking(move || lock(&buffer).sync()).await;
+        match synced {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(output = %self.label, "buffer sync: {e}"),
+            Err(e) => tracing::error!(output = %self.label, "buffer sync: {e}"),
+        }
+    }
+
+    /// Writes batches until the buffer is empty or a write fails.
+    async fn write_batches(&mut self) -> FlushResult {
         loop {
             let buffer = self.buffer.clone();
             let batch_size = self.batch_size;
@@ -230,6 +252,7 @@ impl OutputWriter {
                     if let FlushResult::Failed(e) = self.flush().await {
                         tracing::error!(output = %self.label, "final flush failed, metrics stay buffered: {e}");
                     }
+                    self.sync_buffer().await;
                     return;
                 }
             }
