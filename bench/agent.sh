@@ -16,6 +16,9 @@
 # store's process) and a statsd listener receiving 50 k metrics/s (peak RSS and CPU with that
 # load).
 #
+# CPU seconds and peak RSS of each run come from wait4 through bench/rusage.py (every thread,
+# microseconds), not from /proc/PID/stat's 10 ms clock ticks.
+#
 # Usage: bench/agent.sh [DURATION_SECONDS]   (default 60; run on an otherwise idle machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,15 +52,13 @@ cat > "$work/telegraf.conf" <<CONF
 [[inputs.system]]
 [[inputs.net]]
 CONF
-"$agent_bin" --config "$work/telegraf.conf" --data-dir "$work/agent" 2>"$work/agent.log" &
+# CPU and peak RSS come from wait4 (bench/rusage.py): every thread's time at microsecond precision.
+python3 bench/rusage.py "$work/agent.rusage" "$agent_bin" --config "$work/telegraf.conf" --data-dir "$work/agent" 2>"$work/agent.log" &
 agent=$!
 pids+=($agent)
 sleep "$DURATION"
-
-ticks=$(getconf CLK_TCK)
-read -r utime stime < <(awk '{print $14, $15}' "/proc/$agent/stat")
-hwm_kib=$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")
 kill -TERM "$agent"; wait "$agent" || true
+read -r cpu_s hwm_kib < "$work/agent.rusage"
 count() { curl -sf "http://127.0.0.1:$port/query" --data-urlencode "db=telegraf" --data-urlencode "q=$1" | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["results"][0]["series"][0]["values"][0][1])'; }
 cycles=$(count "SELECT count(uptime) FROM system")
 points=$(python3 - "$port" <<'PY'
@@ -74,13 +75,12 @@ for m in ["cpu", "disk", "diskio", "kernel", "mem", "processes", "swap", "system
 print(total)
 PY
 )
-python3 - "$hwm_kib" "$utime" "$stime" "$ticks" "$cycles" "$points" "$DURATION" <<'PY'
+python3 - "$hwm_kib" "$cpu_s" "$cycles" "$points" "$DURATION" <<'PY'
 import sys
-hwm, ut, st, ticks, cycles, points, duration = map(float, sys.argv[1:])
-cpu_s = (ut + st) / ticks
+hwm, cpu_s, cycles, points, duration = map(float, sys.argv[1:])
 print(f"duration            {duration:.0f} s at interval 1s")
 print(f"gather cycles       {cycles:.0f} (metrics stored: {points:.0f})")
-print(f"peak RSS (VmHWM)    {hwm/1024:.1f} MiB   target <= 15 MB; Telegraf reported ~84 MB -> {84/(hwm*1024/1e6):.1f}x smaller")
+print(f"peak RSS (VmHWM)    {hwm/1024:.2f} MiB ({hwm:.0f} KiB)   target <= 15 MB; Telegraf reported ~84 MB -> {84/(hwm*1024/1e6):.1f}x smaller")
 print(f"CPU per cycle       {1000*cpu_s/max(cycles,1):.2f} ms (user+sys {cpu_s:.2f} s)   target <= 5 ms")
 PY
 
@@ -113,20 +113,19 @@ LoadPlugin network
   Server "127.0.0.1" "$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 </Plugin>
 CONF
-  /usr/sbin/collectd -f -C "$work/collectd.conf" > "$work/collectd.log" 2>&1 &
+  python3 bench/rusage.py "$work/collectd.rusage" /usr/sbin/collectd -f -C "$work/collectd.conf" > "$work/collectd.log" 2>&1 &
   cd_pid=$!
   pids+=($cd_pid)
   sleep "$DURATION"
-  read -r cd_ut cd_st < <(awk '{print $14, $15}' "/proc/$cd_pid/stat")
-  cd_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$cd_pid/status")
   kill -TERM "$cd_pid"; wait "$cd_pid" || true
-  python3 - "$hwm_kib" "$utime" "$stime" "$cycles" "$cd_hwm" "$cd_ut" "$cd_st" "$ticks" "$DURATION" <<'PY'
+  read -r cd_cpu_s cd_hwm < "$work/collectd.rusage"
+  python3 - "$hwm_kib" "$cpu_s" "$cycles" "$cd_hwm" "$cd_cpu_s" "$DURATION" <<'PY'
 import sys
-hwm, ut, st, cycles, cd_hwm, cd_ut, cd_st, ticks, duration = map(float, sys.argv[1:])
-ours = 1000 * (ut + st) / ticks / max(cycles, 1)
-theirs = 1000 * (cd_ut + cd_st) / ticks / duration
+hwm, cpu_s, cycles, cd_hwm, cd_cpu_s, duration = map(float, sys.argv[1:])
+ours = 1000 * cpu_s / max(cycles, 1)
+theirs = 1000 * cd_cpu_s / duration
 print(f"collectd 5.12, same plugins, Interval 1, {duration:.0f} s:")
-print(f"  peak RSS (VmHWM)  {cd_hwm/1024:.1f} MiB   telegraf-rs {hwm/1024:.1f} MiB ({hwm/cd_hwm:.2f}x)   target <= 8 MiB")
+print(f"  peak RSS (VmHWM)  {cd_hwm/1024:.2f} MiB   telegraf-rs {hwm/1024:.2f} MiB ({hwm/cd_hwm:.2f}x)   target <= 8 MiB")
 print(f"  CPU per cycle     {theirs:.2f} ms   telegraf-rs {ours:.2f} ms ({ours/theirs:.2f}x)   target <= 3 ms and below collectd")
 PY
 fi
@@ -139,19 +138,17 @@ printf '[[inputs.procstat]]\n  pattern = "influx-rs"\n' >> "$work/statsd.conf"
 if docker info >/dev/null 2>&1; then
   printf '[[inputs.docker]]\n  endpoint = "unix:///var/run/docker.sock"\n' >> "$work/statsd.conf"
 fi
-"$agent_bin" --config "$work/statsd.conf" --data-dir "$work/agent2" 2>"$work/agent2.log" &
+python3 bench/rusage.py "$work/agent2.rusage" "$agent_bin" --config "$work/statsd.conf" --data-dir "$work/agent2" 2>"$work/agent2.log" &
 agent=$!
 pids+=($agent)
 sleep 1
 cargo bench -q -p telegraf-rs --bench statsd -- --send "127.0.0.1:$sport" --rate 50000 --seconds "$DURATION" 2>/dev/null
-read -r utime stime < <(awk '{print $14, $15}' "/proc/$agent/stat")
-hwm_kib=$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")
 kill -TERM "$agent"; wait "$agent" || true
+read -r cpu_s hwm_kib < "$work/agent2.rusage"
 received=$(curl -sf "http://127.0.0.1:$port/query" --data-urlencode "db=telegraf" --data-urlencode "q=SELECT sum(value) FROM app_requests_b0,app_requests_b4" | python3 -c 'import json,sys; v=json.load(sys.stdin); print(sum(s["values"][0][1] for s in v["results"][0].get("series", [])))')
-python3 - "$hwm_kib" "$utime" "$stime" "$ticks" "$DURATION" "$received" <<'PY'
+python3 - "$hwm_kib" "$cpu_s" "$DURATION" "$received" <<'PY'
 import sys
-hwm, ut, st, ticks, duration, received = map(float, sys.argv[1:])
-cpu_s = (ut + st) / ticks
+hwm, cpu_s, duration, received = map(float, sys.argv[1:])
 sent_b0 = 50000 * duration / 1000 * 2
 print(f"with procstat, docker (if the engine answers) and statsd at 50 k metrics/s for {duration:.0f} s:")
 print(f"  peak RSS (VmHWM)  {hwm/1024:.1f} MiB")
