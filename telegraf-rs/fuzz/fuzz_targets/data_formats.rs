@@ -1,6 +1,6 @@
 //! Bodies the listeners and pollers receive from the network, in every data format
 //! (`graphite`, `logfmt`, `csv`, `value`, `form_urlencoded`, `influx`, `prometheus`, `nagios`,
-//! `collectd`, `grok`, `json_v2`, `xml`, `xpath_json`): never a
+//! `collectd`, `grok`, `json_v2`, `xml`, `xpath_json`, `xpath_msgpack`): never a
 //! panic, and every metric a parser accepts serializes to line protocol that parses back
 //! (or is refused as unwritable).
 #![no_main]
@@ -11,7 +11,7 @@ use telegraf_rs::parsers::{Parser, ParserConfig};
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else { return };
     let mut config = ParserConfig::default();
-    let format = match selector % 13 {
+    let format = match selector % 14 {
         0 => {
             config.templates = vec!["a.* .host.measurement* x=y".into(), "field*".into()];
             config.separator = Some("_".into());
@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
             }];
             "json_v2"
         }
-        10 | 11 => {
+        10 | 11 | 12 => {
             config.xpath = vec![telegraf_rs::parsers::xpath::XpathConfig {
                 metric_selection: "//*[not(*)]/..".into(),
                 field_selection: "descendant::*[not(*)] | @*".into(),
@@ -54,7 +54,11 @@ fuzz_target!(|data: &[u8]| {
                 ..Default::default()
             }];
             config.xpath_native_types = selector % 2 == 0;
-            if selector % 13 == 10 { "xml" } else { "xpath_json" }
+            match selector % 14 {
+                10 => "xml",
+                11 => "xpath_json",
+                _ => "xpath_msgpack",
+            }
         }
         _ => "prometheus",
     };

@@ -96,16 +96,16 @@ pub struct ParserConfig {
     /// `json_v2`: the `[[….json_v2]]` tables.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub json_v2: Vec<json_v2::JsonV2Config>,
-    /// `xml`, `xpath_json`: the `[[….xpath]]` tables (`[[….xml]]`, their older name, too).
+    /// `xml`, `xpath_json`, `xpath_msgpack`: the `[[….xpath]]` tables (`[[….xml]]`, their older name, too).
     #[serde(alias = "xml", skip_serializing_if = "Vec::is_empty")]
     pub xpath: Vec<xpath::XpathConfig>,
-    /// `xpath_json`: JSON numbers and booleans keep their types.
+    /// `xpath_json`, `xpath_msgpack`: JSON numbers and booleans keep their types.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub xpath_native_types: bool,
-    /// `xml`, `xpath_json`: a `metric_selection` that selects nothing is no error.
+    /// `xml`, `xpath_json`, `xpath_msgpack`: a `metric_selection` that selects nothing is no error.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub xpath_allow_empty_selection: bool,
-    /// `xml`, `xpath_json`: log each document as XML (debug level).
+    /// `xml`, `xpath_json`, `xpath_msgpack`: log each document as XML (debug level).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub xpath_print_document: bool,
     /// `csv` options.
@@ -221,10 +221,13 @@ impl Parser {
                 "xpath_json" => {
                     Parser::Xpath(xpath::XpathParser::new(xpath::Format::Json, config)?)
                 }
+                "xpath_msgpack" => {
+                    Parser::Xpath(xpath::XpathParser::new(xpath::Format::Msgpack, config)?)
+                }
                 other => {
                     return Err(format!(
                         "data_format {other:?} is not implemented by telegraf-rs (implemented: \
-                     influx, json, json_v2, value, logfmt, form_urlencoded, csv, graphite, prometheus, nagios, grok, collectd, xml, xpath_json)"
+                     influx, json, json_v2, value, logfmt, form_urlencoded, csv, graphite, prometheus, nagios, grok, collectd, xml, xpath_json, xpath_msgpack)"
                     ))
                 }
             },

@@ -1,11 +1,12 @@
-//! `data_format = "xml"` and `"xpath_json"`: Telegraf's XPath parser. Each `[[….xpath]]`
+//! `data_format = "xml"`, `"xpath_json"` and `"xpath_msgpack"`: Telegraf's XPath parser. Each `[[….xpath]]`
 //! table selects nodes (`metric_selection`), and for each makes a metric whose name, time,
 //! tags and fields are XPath queries relative to the node (absolute when they start with
 //! `/`): `tags`, `fields_int`, `fields` one by one, or `field_selection`/`tag_selection` in a
 //! batch with `field_name`/`field_value`. XPath 1.0 is evaluated here ([`syntax`],
 //! [`eval`]) over a tree ([`tree`]) made from XML, or from JSON the way Telegraf's JSON
-//! document shows it to XPath. The protocol-buffer, MessagePack and CBOR forms are not
-//! implemented.
+//! document shows it to XPath; MessagePack is turned into JSON first, as Telegraf does
+//! (`msgp.UnmarshalAsJSON`), so its numbers are JSON numbers too. The protocol-buffer and
+//! CBOR forms are not implemented.
 
 pub mod eval;
 pub mod number;
@@ -153,6 +154,15 @@ pub enum Format {
     Xml,
     /// `xpath_json`.
     Json,
+    /// `xpath_msgpack`: MessagePack, read as the JSON it converts to.
+    Msgpack,
+}
+
+/// The JSON text of a MessagePack document (map keys must be strings, as JSON's are).
+fn msgpack_to_json(body: &[u8]) -> Result<String, String> {
+    let value: serde_json::Value = rmp_serde::from_slice(body)
+        .map_err(|e| format!("not MessagePack that JSON can hold: {e}"))?;
+    Ok(value.to_string())
 }
 
 /// The XPath parser: its tables, compiled.
@@ -211,7 +221,7 @@ fn go_exponent(e: &str) -> String {
 }
 
 impl XpathParser {
-    /// Compiles the tables of `data_format` `format` (`xml` or `xpath_json`).
+    /// Compiles the tables of `data_format` `format` (`xml`, `xpath_json`, `xpath_msgpack`).
     pub fn new(format: Format, config: &super::ParserConfig) -> Result<Self, String> {
         if config.xpath.is_empty() {
             return Err("the XPath data formats need at least one [[….xpath]] table".into());
@@ -269,10 +279,11 @@ impl XpathParser {
 
     /// Parses one document; `name` is the metrics' name unless `metric_name` gives one.
     pub fn parse(&self, body: &[u8], name: &str, now: i64) -> Result<Vec<Metric>, String> {
-        let text = std::str::from_utf8(body).map_err(|e| format!("not UTF-8: {e}"))?;
+        let utf8 = || std::str::from_utf8(body).map_err(|e| format!("not UTF-8: {e}"));
         let doc = match self.format {
-            Format::Xml => Document::from_xml(text),
-            Format::Json => Document::from_json(text),
+            Format::Xml => Document::from_xml(utf8()?),
+            Format::Json => Document::from_json(utf8()?),
+            Format::Msgpack => Document::from_json(&msgpack_to_json(body)?),
         }
         .map_err(|e| e.to_string())?;
         if self.print_document {

@@ -228,7 +228,7 @@ proptest! {
                     query in "[a-z/@*.()\\[\\]'=<>|0-9 -]{0,24}") {
         let tables = format!("[[xpath]]\nmetric_selection = \"//*\"\n[xpath.fields]\nq = {query:?}\n");
         let Ok(mut config) = toml::from_str::<ParserConfig>(&tables) else { return Ok(()); };
-        for format in ["xml", "xpath_json"] {
+        for format in ["xml", "xpath_json", "xpath_msgpack"] {
             config.data_format = Some(format.into());
             if let Ok(p) = Parser::new(&config, "influx") {
                 let _ = p.parse(&body, "file", 0);
@@ -246,5 +246,39 @@ proptest! {
             .map(|m| match m.field("x") { Some(FieldValue::Float(f)) => *f, other => panic!("{other:?}") })
             .collect();
         prop_assert_eq!(got, values);
+    }
+}
+
+#[test]
+fn msgpack_is_read_as_the_json_it_converts_to() {
+    let config: ParserConfig = toml::from_str(
+        "data_format = \"xpath_msgpack\"\n[[xpath]]\n  metric_name = \"'m'\"\n  [xpath.fields]\n    v = \"number(//v)\"\n",
+    )
+    .unwrap();
+    let parser = XpathParser::new(Format::Msgpack, &config).unwrap();
+    // {"v": 7}
+    let got = parser.parse(&[0x81, 0xa1, b'v', 0x07], "file", 1).unwrap();
+    assert_eq!(got[0].field("v"), Some(&FieldValue::Float(7.0)));
+    // Truncated, a map with an integer key (JSON cannot hold it), and no MessagePack at all.
+    for bad in [&[0x81, 0xa1][..], &[0x81, 0x01, 0x02], &[0xc1]] {
+        let e = parser.parse(bad, "file", 1).unwrap_err();
+        assert!(e.contains("MessagePack"), "{e}");
+    }
+}
+
+proptest! {
+    /// Any map of names to numbers, written as MessagePack, reads back field by field.
+    #[test]
+    fn msgpack_maps_read_back(values in proptest::collection::btree_map("[a-z]{1,6}", -1e9f64..1e9, 1..6)) {
+        let config: ParserConfig = toml::from_str(
+            "data_format = \"xpath_msgpack\"\nxpath_native_types = true\n[[xpath]]\n  metric_name = \"'m'\"\n  field_selection = \"/*\"\n",
+        )
+        .unwrap();
+        let parser = XpathParser::new(Format::Msgpack, &config).unwrap();
+        let body = rmp_serde::to_vec(&values).unwrap();
+        let got = parser.parse(&body, "file", 1).unwrap();
+        for (name, v) in &values {
+            prop_assert_eq!(got[0].field(name), Some(&FieldValue::Float(*v)));
+        }
     }
 }
