@@ -158,11 +158,64 @@ pub enum Format {
     Msgpack,
 }
 
-/// The JSON text of a MessagePack document (map keys must be strings, as JSON's are).
+/// The JSON text of a MessagePack document, as `msgp.UnmarshalAsJSON` writes it: binary as a
+/// base64 string, an extension as `{"type": …, "data": base64}`, map keys strings (or binary).
 fn msgpack_to_json(body: &[u8]) -> Result<String, String> {
-    let value: serde_json::Value = rmp_serde::from_slice(body)
-        .map_err(|e| format!("not MessagePack that JSON can hold: {e}"))?;
-    Ok(value.to_string())
+    let value = rmpv::decode::read_value(&mut &body[..])
+        .map_err(|e| format!("not a MessagePack document: {e}"))?;
+    Ok(msgpack_json(value)?.to_string())
+}
+
+/// One MessagePack value as JSON, as [`msgpack_to_json`] describes.
+fn msgpack_json(value: rmpv::Value) -> Result<serde_json::Value, String> {
+    use base64::Engine as _;
+    use rmpv::Value as M;
+    use serde_json::Value as J;
+    let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let utf8 = |s: rmpv::Utf8String, what: &str| {
+        s.into_str()
+            .ok_or_else(|| format!("MessagePack {what} that is not UTF-8"))
+    };
+    Ok(match value {
+        M::Nil => J::Null,
+        M::Boolean(b) => J::Bool(b),
+        M::Integer(i) => match (i.as_i64(), i.as_u64()) {
+            (Some(n), _) => J::from(n),
+            (None, Some(n)) => J::from(n),
+            (None, None) => return Err(format!("MessagePack integer {i} out of range")),
+        },
+        M::F32(f) => float(f64::from(f))?,
+        M::F64(f) => float(f)?,
+        M::String(s) => J::String(utf8(s, "string")?),
+        M::Binary(b) => J::String(base64(&b)),
+        M::Array(items) => J::Array(
+            items
+                .into_iter()
+                .map(msgpack_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        M::Map(entries) => {
+            let mut map = serde_json::Map::new();
+            for (key, value) in entries {
+                let key = match key {
+                    M::String(s) => utf8(s, "map key")?,
+                    M::Binary(b) => String::from_utf8(b)
+                        .map_err(|_| "MessagePack map key that is not UTF-8".to_string())?,
+                    other => return Err(format!("MessagePack map key {other} is not a string")),
+                };
+                map.insert(key, msgpack_json(value)?);
+            }
+            J::Object(map)
+        }
+        M::Ext(kind, data) => serde_json::json!({"type": kind, "data": base64(&data)}),
+    })
+}
+
+/// A MessagePack float as a JSON number (JSON has no NaN or infinity).
+fn float(f: f64) -> Result<serde_json::Value, String> {
+    serde_json::Number::from_f64(f)
+        .map(serde_json::Value::Number)
+        .ok_or_else(|| format!("MessagePack float {f} has no JSON form"))
 }
 
 /// The XPath parser: its tables, compiled.

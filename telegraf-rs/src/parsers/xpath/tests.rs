@@ -259,11 +259,17 @@ fn msgpack_is_read_as_the_json_it_converts_to() {
     // {"v": 7}
     let got = parser.parse(&[0x81, 0xa1, b'v', 0x07], "file", 1).unwrap();
     assert_eq!(got[0].field("v"), Some(&FieldValue::Float(7.0)));
-    // Truncated, a map with an integer key (JSON cannot hold it), and no MessagePack at all.
-    for bad in [&[0x81, 0xa1][..], &[0x81, 0x01, 0x02], &[0xc1]] {
+    // Truncated, a map with an integer key (JSON cannot hold it), an array cut short.
+    for bad in [&[0x81, 0xa1][..], &[0x81, 0x01, 0x02], &[0xdd, 0xff]] {
         let e = parser.parse(bad, "file", 1).unwrap_err();
         assert!(e.contains("MessagePack"), "{e}");
     }
+    // Binary as base64 and an extension as {"type", "data"}, as msgp writes them.
+    assert_eq!(
+        msgpack_to_json(&[0x82, 0xa1, b'b', 0xc4, 0x02, 0xff, 0x00, 0xa1, b'e', 0xd4, 0x05, 0x41])
+            .unwrap(),
+        r#"{"b":"/wA=","e":{"data":"QQ==","type":5}}"#
+    );
 }
 
 proptest! {
@@ -275,7 +281,12 @@ proptest! {
         )
         .unwrap();
         let parser = XpathParser::new(Format::Msgpack, &config).unwrap();
-        let body = rmp_serde::to_vec(&values).unwrap();
+        let map = values
+            .iter()
+            .map(|(k, v)| (rmpv::Value::from(k.as_str()), rmpv::Value::F64(*v)))
+            .collect();
+        let mut body = Vec::new();
+        rmpv::encode::write_value(&mut body, &rmpv::Value::Map(map)).unwrap();
         let got = parser.parse(&body, "file", 1).unwrap();
         for (name, v) in &values {
             prop_assert_eq!(got[0].field(name), Some(&FieldValue::Float(*v)));
