@@ -4,6 +4,8 @@
 //! line protocol; `tests/golden/serializers/<case>/` holds `config.toml`, `input.lp` and the
 //! exact `expected` output. A parsed metric matches an expected line with the same name, tags
 //! and fields (in any order, types included) and, when the line has one, the same time.
+//! A format Telegraf documents no example of (collectd's binary packets) has a case taken from
+//! the real program instead, its `source.md` saying how it was made and checked.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -157,9 +157,11 @@ impl Reading<'_> {
                         .ok_or("time out of range")?
                 }
                 0x0008 => {
-                    // 2^-30 seconds.
+                    // 2^-30 seconds; the fraction rounded to the nearest nanosecond, as
+                    // collectd.org/cdtime (Telegraf's reader) does.
                     let hr = number()?;
-                    state.time = i64::try_from((u128::from(hr) * 1_000_000_000) >> 30)
+                    let nanos = ((u128::from(hr & 0x3fff_ffff) * 1_000_000_000) + (1 << 29)) >> 30;
+                    state.time = i64::try_from(u128::from(hr >> 30) * 1_000_000_000 + nanos)
                         .map_err(|_| "time out of range")?;
                 }
                 0x0002 => state.plugin = text()?,
@@ -340,8 +342,11 @@ pub(crate) mod tests {
         for l in lists {
             string(&mut out, 0x0000, &l.host);
             out.extend([0, 8, 0, 12]);
-            let hr = (u128::from(l.time.unsigned_abs()) << 30) / 1_000_000_000;
-            out.extend(u64::try_from(hr).unwrap_or(u64::MAX).to_be_bytes());
+            // As collectd.org/cdtime's newNano: seconds shifted, the fraction rounded.
+            let ns = l.time.unsigned_abs();
+            let fraction = (((ns % 1_000_000_000) << 30) + 500_000_000) / 1_000_000_000;
+            let hr = ((ns / 1_000_000_000) << 30) | fraction;
+            out.extend(hr.to_be_bytes());
             string(&mut out, 0x0002, &l.plugin);
             string(&mut out, 0x0003, &l.plugin_instance);
             string(&mut out, 0x0004, &l.kind);
@@ -514,10 +519,10 @@ pub(crate) mod tests {
             host in "[a-z]{1,10}",
             plugin in "[a-z]{1,10}",
             values in proptest::collection::vec(-1e12f64..1e12, 1..5),
-            secs in 0i64..4_000_000_000,
+            time in 0i64..4_000_000_000_000_000_000,
         ) {
             let list = ValueList {
-                host, time: secs * 1_000_000_000, plugin, plugin_instance: "0".into(),
+                host, time, plugin, plugin_instance: "0".into(),
                 kind: "gauge".into(), type_instance: "x".into(), values,
             };
             prop_assert_eq!(decode(&encode(std::slice::from_ref(&list)), &Security::default()).unwrap(), vec![list]);
