@@ -35,6 +35,7 @@ pub mod wal;
 use crate::config::DataConfig;
 use crate::meta::{Catalog, MetaError, PolicySpec, ShardGroupInfo, ShardLocation};
 use block_cache::BlockCache;
+use colfile::ReadCursor;
 use column::Column;
 use index::IndexOptions;
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -631,12 +632,15 @@ impl Engine {
     pub fn visit_measurement(&self, read: &MeasurementRead<'_>, visit: &mut dyn FnMut(SeriesData)) {
         let (min, max) = read.range;
         let (shards, keys) = self.series_to_read(read);
+        // The keys come sorted: each field's lookups go forward through every column file.
+        let mut cursors: Vec<ReadCursor> =
+            read.fields.iter().map(|_| ReadCursor::default()).collect();
         for key in keys {
             let mut cols = Vec::new();
-            for field in read.fields {
+            for (field, cursor) in read.fields.iter().zip(&mut cursors) {
                 let mut acc: Option<Column> = None;
                 for s in &shards {
-                    if let Some(c) = s.read(&key, field, min, max) {
+                    if let Some(c) = s.read_next(cursor, &key, field, min, max) {
                         match &mut acc {
                             Some(a) => a.merge(&c),
                             None => acc = Some(c),

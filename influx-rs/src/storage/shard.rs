@@ -10,7 +10,7 @@
 use super::block_cache::BlockCache;
 use super::cache::Cache;
 use super::colfile::encode::SNAPSHOT_LEVEL;
-use super::colfile::{ColFile, ColFileError, ColFileWriter};
+use super::colfile::{ColFile, ColFileError, ColFileWriter, ReadCursor};
 use super::column::Column;
 use super::index::{IndexError, IndexOptions, SeriesIndex};
 use super::read_plan::ReadPlan;
@@ -203,6 +203,7 @@ impl Shard {
                     }
                 }
             }
+            index.write_log()?;
             tracing::warn!(shard_id = id, series = index.len(), took = ?started.elapsed(), "series index rebuilt from the column files");
         }
         // Oldest file first: a field keeps the type it was first written with.
@@ -238,6 +239,7 @@ impl Shard {
                 }
             }
         }
+        index.write_log()?;
         let wal = WalWriter::open(&wal_dir, segments.last().copied().unwrap_or(1))?;
         let commit = GroupCommit::new(wal.file());
         let cached_bytes = cache.bytes();
@@ -309,7 +311,9 @@ impl Shard {
                         st.index
                             .check_limits(&p.series_key)
                             .map_err(|e| e.to_string())?;
-                        st.index.insert(&p.series_key).map_err(|e| e.to_string())?;
+                        st.index
+                            .insert_new(&p.series_key)
+                            .map_err(|e| e.to_string())?;
                         admission.added(&p.series_key);
                         result.new_series += 1;
                     }
@@ -333,6 +337,7 @@ impl Shard {
                     }
                 }
             }
+            st.index.write_log()?;
             if st.index.flush_due() {
                 // Not while a merge or a backup has the files: the next write tries again.
                 if let Some(_files) = self.index_lock.try_lock() {
@@ -599,6 +604,19 @@ impl Shard {
     /// Points of one field of one series in `[min, max]`: files, then snapshot, then cache,
     /// later sources winning on equal times. Corrupt blocks are logged and skipped.
     pub fn read(&self, key: &[u8], field: &str, min: i64, max: i64) -> Option<Column> {
+        self.read_next(&mut ReadCursor::default(), key, field, min, max)
+    }
+
+    /// [`Shard::read`] for a read of many series of one field in key order: `cursor` keeps
+    /// where each column file's last lookup ended, and the next one starts there.
+    pub fn read_next(
+        &self,
+        cursor: &mut ReadCursor,
+        key: &[u8],
+        field: &str,
+        min: i64,
+        max: i64,
+    ) -> Option<Column> {
         let (files, snapshot, cached) = {
             let st = self.state.lock();
             (
@@ -616,7 +634,7 @@ impl Shard {
             None => acc = Some(c),
         };
         for (f, tombstones) in files {
-            let (col, errors) = f.read(key, field, min, max);
+            let (col, errors) = f.read_next(cursor, key, field, min, max);
             for e in errors {
                 tracing::error!(shard_id = self.id, error = %e, "corrupt block skipped");
             }

@@ -202,6 +202,27 @@ impl ColFileWriter {
     }
 }
 
+/// Where each column file's last lookup of one read ended (by file id), so that a read of many
+/// series in key order searches each file forward from there instead of from its start.
+#[derive(Debug, Default)]
+pub struct ReadCursor {
+    hints: Vec<(u64, usize)>,
+}
+
+impl ReadCursor {
+    /// The position to start file `file`'s next lookup from (0 for a file not read yet).
+    fn hint_mut(&mut self, file: u64) -> &mut usize {
+        let i = match self.hints.iter().position(|(id, _)| *id == file) {
+            Some(i) => i,
+            None => {
+                self.hints.push((file, 0));
+                self.hints.len() - 1
+            }
+        };
+        &mut self.hints[i].1
+    }
+}
+
 /// An open column file with its index mapped — the bytes the file holds (checked at open,
 /// then handed back to the page cache, so that an idle file costs no resident memory) plus,
 /// in memory, where each (series, field) entry starts in them: lookups binary-search the
@@ -436,12 +457,41 @@ impl ColFile {
     /// The first entry at or after (`series`, `field`), found by binary search (`field`
     /// `None`: the series' first entry).
     fn search(&self, series: &[u8], field: Option<&[u8]>) -> usize {
+        self.search_from(0, series, field)
+            .unwrap_or(self.entries.len())
+    }
+
+    /// [`ColFile::search`] starting at entry `hint` — where the previous lookup of a read in
+    /// key order ended — by galloping forward from it (a few comparisons when the next series
+    /// is near, instead of a whole binary search); a hint past the target, or any other, only
+    /// falls back to the whole search, so every hint gives the right answer. `None` when the
+    /// Bloom filter rules the series out.
+    fn search_from(&self, hint: usize, series: &[u8], field: Option<&[u8]>) -> Option<usize> {
         if !self.bloom.may_hold(series) {
-            return self.entries.len();
+            return None;
         }
-        self.entries.partition_point(|&at| {
-            compare_head(&self.index, at as usize, series, field) == Some(Ordering::Less)
-        })
+        let less =
+            |at: u32| compare_head(&self.index, at as usize, series, field) == Some(Ordering::Less);
+        let n = self.entries.len();
+        // Every entry before `lo` sorts before the target (sorted entries: the one before the
+        // hint tells for all of them).
+        let mut lo = match hint.checked_sub(1).map(|i| self.entries.get(i)) {
+            Some(Some(&at)) if less(at) => hint,
+            _ => return Some(self.entries.partition_point(|&at| less(at))),
+        };
+        let mut step = 1usize;
+        let hi = loop {
+            let probe = lo.saturating_add(step - 1);
+            match self.entries.get(probe) {
+                None => break n,
+                Some(&at) if !less(at) => break probe,
+                Some(_) => {
+                    lo = probe + 1;
+                    step = step.saturating_mul(2);
+                }
+            }
+        };
+        Some(lo + self.entries[lo..hi].partition_point(|&at| less(at)))
     }
 
     /// The entries of `series`.
@@ -494,6 +544,25 @@ impl ColFile {
         self.read_blocks(series, field, (min, max), true)
     }
 
+    /// [`ColFile::read`] for reads that come in key order: `cursor` keeps where this file's
+    /// last lookup ended, and the next one starts there.
+    pub fn read_next(
+        &self,
+        cursor: &mut ReadCursor,
+        series: &[u8],
+        field: &str,
+        min: i64,
+        max: i64,
+    ) -> (Option<Column>, Vec<ColFileError>) {
+        let hint = cursor.hint_mut(self.id);
+        let Some(at) = self.search_from(*hint, series, Some(field.as_bytes())) else {
+            return (None, Vec::new());
+        };
+        *hint = at;
+        let blocks = self.entry_blocks(at, series, field, min, max);
+        self.decode_blocks(blocks, series, field, (min, max), true)
+    }
+
     /// Every point of `series`/`field`, decoded without going through the block cache: a
     /// compaction reads each block once, and would only push out the blocks queries use.
     pub fn read_all_uncached(
@@ -511,9 +580,23 @@ impl ColFile {
         (min, max): (i64, i64),
         cached: bool,
     ) -> (Option<Column>, Vec<ColFileError>) {
+        let blocks = self.blocks_in(series, field, min, max);
+        self.decode_blocks(blocks, series, field, (min, max), cached)
+    }
+
+    /// Decodes `blocks` of `series`/`field` into one column trimmed to `[min, max]`; damaged
+    /// blocks come back as errors.
+    fn decode_blocks(
+        &self,
+        blocks: Vec<BlockMeta>,
+        series: &[u8],
+        field: &str,
+        (min, max): (i64, i64),
+        cached: bool,
+    ) -> (Option<Column>, Vec<ColFileError>) {
         let mut out: Option<Column> = None;
         let mut errors = Vec::new();
-        for b in self.blocks_in(series, field, min, max) {
+        for b in blocks {
             let block = if cached {
                 self.blocks
                     .get_or_decode(self.id, b.offset, || self.read_block(&b))
@@ -545,8 +628,21 @@ impl ColFile {
 
     /// The blocks a [`ColFile::read`] of `series`/`field` in `[min, max]` would decode.
     pub fn blocks_in(&self, series: &[u8], field: &str, min: i64, max: i64) -> Vec<BlockMeta> {
+        let at = self.search(series, Some(field.as_bytes()));
+        self.entry_blocks(at, series, field, min, max)
+    }
+
+    /// The blocks in `[min, max]` of entry `at`, when it is `series`/`field`'s.
+    fn entry_blocks(
+        &self,
+        at: usize,
+        series: &[u8],
+        field: &str,
+        min: i64,
+        max: i64,
+    ) -> Vec<BlockMeta> {
         let want = (series, field.as_bytes());
-        self.head(self.search(series, Some(field.as_bytes())))
+        self.head(at)
             .filter(|e| (e.series, e.field) == want)
             .map(|e| e.blocks(&self.index))
             .unwrap_or_default()
@@ -751,5 +847,41 @@ mod tests {
             ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))),
             Err(ColFileError::Corrupt { .. })
         ));
+    }
+
+    proptest::proptest! {
+        /// A lookup started from any hint finds what the whole binary search finds, and reads
+        /// in key order through one cursor give what single reads give.
+        #[test]
+        fn any_hint_finds_what_the_whole_search_finds(
+            keys in proptest::collection::btree_set("[a-d]{1,4}", 1..60),
+            hints in proptest::collection::vec(0usize..200, 1..20),
+            probes in proptest::collection::vec("[a-e]{0,5}", 1..20),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("1.tcf");
+            let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
+            for k in &keys {
+                w.write_column(k.as_bytes(), "f", &column(3, true)).unwrap();
+                w.write_column(k.as_bytes(), "g", &column(2, false)).unwrap();
+            }
+            w.finish().unwrap();
+            let f = ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))).unwrap();
+            for (hint, probe) in hints.iter().zip(probes.iter().cycle()) {
+                for field in [None, Some(&b"f"[..]), Some(&b"g"[..]), Some(&b"h"[..])] {
+                    let whole = f.search(probe.as_bytes(), field);
+                    let from = f.search_from(*hint, probe.as_bytes(), field);
+                    proptest::prop_assert!(from.is_none_or(|at| at == whole), "{probe} {hint}");
+                }
+            }
+            let mut sorted: Vec<&String> = probes.iter().chain(keys.iter()).collect();
+            sorted.sort();
+            let mut cursor = ReadCursor::default();
+            for k in sorted {
+                let next = f.read_next(&mut cursor, k.as_bytes(), "g", 0, 100).0;
+                let single = f.read(k.as_bytes(), "g", 0, 100).0;
+                proptest::prop_assert_eq!(next.map(|c| c.times), single.map(|c| c.times));
+            }
+        }
     }
 }

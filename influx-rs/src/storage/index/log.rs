@@ -19,16 +19,17 @@ pub(super) struct SeriesLog {
     path: PathBuf,
     file: File,
     id: u64,
+    /// Bytes in the log, `pending` included.
     bytes: u64,
+    /// Entries appended and not written yet.
+    pending: Vec<u8>,
 }
 
-/// One log entry: `len | crc32 | key`.
-fn entry(key: &[u8]) -> Vec<u8> {
-    let mut entry = Vec::with_capacity(key.len() + 8);
-    entry.extend_from_slice(&(key.len() as u32).to_le_bytes());
-    entry.extend_from_slice(&crc32fast::hash(key).to_le_bytes());
-    entry.extend_from_slice(key);
-    entry
+/// Appends one log entry: `len | crc32 | key`.
+fn put_entry(out: &mut Vec<u8>, key: &[u8]) {
+    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(key).to_le_bytes());
+    out.extend_from_slice(key);
 }
 
 fn header(id: u64) -> Vec<u8> {
@@ -102,6 +103,7 @@ impl SeriesLog {
                 file,
                 id,
                 bytes: good as u64,
+                pending: Vec::new(),
             },
             keys,
         ))
@@ -117,7 +119,7 @@ impl SeriesLog {
         let tmp = path.with_extension("log.tmp");
         let mut bytes = header(id);
         for key in keys {
-            bytes.extend_from_slice(&entry(key));
+            put_entry(&mut bytes, key);
         }
         let len = bytes.len() as u64;
         std::fs::write(&tmp, bytes).map_err(io)?;
@@ -130,22 +132,36 @@ impl SeriesLog {
             file,
             id,
             bytes: len,
+            pending: Vec::new(),
         })
     }
 
-    /// Appends a key (durable at the next [`SeriesLog::sync`]).
-    pub(super) fn append(&mut self, key: &[u8]) -> Result<(), IndexError> {
-        let e = entry(key);
-        self.file.write_all(&e).map_err(|source| IndexError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        self.bytes += e.len() as u64;
+    /// Appends a key, in memory until [`SeriesLog::write_pending`] (a crash before loses
+    /// nothing: the WAL's replay adds the series again).
+    pub(super) fn append(&mut self, key: &[u8]) {
+        let at = self.pending.len();
+        put_entry(&mut self.pending, key);
+        self.bytes += (self.pending.len() - at) as u64;
+    }
+
+    /// Writes the appended keys to the file (durable at the next [`SeriesLog::sync`]).
+    pub(super) fn write_pending(&mut self) -> Result<(), IndexError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all(&self.pending)
+            .map_err(|source| IndexError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.pending.clear();
         Ok(())
     }
 
     /// Makes the appended keys durable.
-    pub(super) fn sync(&self) -> Result<(), IndexError> {
+    pub(super) fn sync(&mut self) -> Result<(), IndexError> {
+        self.write_pending()?;
         self.file.sync_data().map_err(|source| IndexError::Io {
             path: self.path.clone(),
             source,
@@ -181,8 +197,8 @@ mod tests {
             let (mut log, keys) = SeriesLog::open(dir.path()).unwrap();
             assert!(keys.is_empty());
             assert_eq!(log.id(), 1);
-            log.append(b"cpu,host=a").unwrap();
-            log.append(b"cpu,host=b").unwrap();
+            log.append(b"cpu,host=a");
+            log.append(b"cpu,host=b");
             log.sync().unwrap();
         }
         let mut f = OpenOptions::new()
@@ -203,7 +219,7 @@ mod tests {
     fn reads_version_1() {
         let dir = tempfile::tempdir().unwrap();
         let mut bytes = b"TKSI\x01".to_vec();
-        bytes.extend_from_slice(&entry(b"mem,host=x"));
+        put_entry(&mut bytes, b"mem,host=x");
         std::fs::write(dir.path().join("series.log"), bytes).unwrap();
         let (log, keys) = SeriesLog::open(dir.path()).unwrap();
         assert_eq!(keys, vec![b"mem,host=x".to_vec()]);

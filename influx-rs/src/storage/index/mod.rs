@@ -257,10 +257,10 @@ impl SeriesIndex {
         values.len()
     }
 
-    /// Checks the per-tag value limit for a new series without adding it.
+    /// Checks the per-tag value limit for a series not held yet, without adding it.
     pub fn check_limits(&mut self, key: &[u8]) -> Result<(), IndexError> {
         let limit = self.options.max_values_per_tag;
-        if limit == 0 || self.contains(key) {
+        if limit == 0 {
             return Ok(());
         }
         let Some(parsed) = lineproto::series_key::split(key) else {
@@ -294,9 +294,15 @@ impl SeriesIndex {
 
     /// Adds `key` if new (logging it); returns its id.
     pub fn insert(&mut self, key: &[u8]) -> Result<u32, IndexError> {
-        if let Some(id) = self.find(key) {
-            return Ok(id);
+        match self.find(key) {
+            Some(id) => Ok(id),
+            None => self.insert_new(key),
         }
+    }
+
+    /// Adds `key`, which the caller found not held (a write looks each key up once), logging
+    /// it; returns its id. The log is written at [`SeriesIndex::write_log`].
+    pub fn insert_new(&mut self, key: &[u8]) -> Result<u32, IndexError> {
         if !self.value_counts.is_empty() {
             if let Some(parsed) = lineproto::series_key::split(key) {
                 for (k, v) in &parsed.tags {
@@ -311,8 +317,14 @@ impl SeriesIndex {
                 }
             }
         }
-        self.log.append(key)?;
+        self.log.append(key);
         Ok(self.mem.insert(key))
+    }
+
+    /// Writes the series added since the last call to the log (one write for a whole batch;
+    /// durable at the next [`SeriesIndex::sync`]).
+    pub fn write_log(&mut self) -> Result<(), IndexError> {
+        self.log.write_pending()
     }
 
     /// Whether the log has grown past its limit, so the in-memory part should go to a file.
@@ -372,7 +384,7 @@ impl SeriesIndex {
     }
 
     /// Makes the log durable.
-    pub fn sync(&self) -> Result<(), IndexError> {
+    pub fn sync(&mut self) -> Result<(), IndexError> {
         self.log.sync()
     }
 
