@@ -72,7 +72,7 @@ impl Kernel {
         let dir = self.host.sys.join("kernel/mm/ksm");
         for name in KSM_FILES {
             // Older kernels lack some counters: those are left out.
-            let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+            let Ok(text) = super::read_text(dir.join(name)) else {
                 continue;
             };
             let value = text.trim().parse::<i64>().map_err(|e| InputError::Parse {

@@ -52,7 +52,7 @@ impl SysctlFs {
     /// The file's text, `None` when the kernel has no such file.
     fn read(&self, name: &str) -> Result<Option<String>, InputError> {
         let path = self.host.proc.join("sys/fs").join(name);
-        match std::fs::read_to_string(&path) {
+        match super::read_text(&path) {
             Ok(text) => Ok(Some(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(InputError::Read { path, source }),

@@ -135,10 +135,30 @@ impl HostPaths {
 
 /// Reads a whole text file, naming it on failure.
 pub fn read(path: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(path).map_err(|source| InputError::Read {
+    read_text(path).map_err(|source| InputError::Read {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Reads a whole text file with plain `read` calls: `std::fs::read_to_string` first asks the
+/// file's size and position (a `statx` and an `lseek`), which `/proc` and `/sys` files do not
+/// know anyway — two of the five system calls of each of the hundred-odd files the host inputs
+/// read every interval.
+pub fn read_text(path: impl AsRef<Path>) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    String::from_utf8(text).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 /// Compiles `patterns` (of option `option`) into one glob set; `None` when there are none.
@@ -458,3 +478,28 @@ pub fn key_numbers(text: &str) -> impl Iterator<Item = (&str, u64)> {
 
 #[cfg(test)]
 pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_text_reads_whole_files_and_names_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let long: String = (0..3000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(dir.path().join("long"), &long).unwrap();
+        assert_eq!(read_text(dir.path().join("long")).unwrap(), long);
+        std::fs::write(dir.path().join("empty"), "").unwrap();
+        assert_eq!(read_text(dir.path().join("empty")).unwrap(), "");
+        // A procfs file reports no size: read whole all the same.
+        let stat = read_text("/proc/self/stat").unwrap();
+        assert!(stat.ends_with('\n') && stat.contains(") "), "{stat}");
+        std::fs::write(dir.path().join("bad"), [0xff, 0xfe]).unwrap();
+        assert_eq!(
+            read_text(dir.path().join("bad")).unwrap_err().kind(),
+            std::io::ErrorKind::InvalidData
+        );
+        let missing = read(&dir.path().join("missing")).unwrap_err();
+        assert!(missing.to_string().contains("missing"), "{missing}");
+    }
+}

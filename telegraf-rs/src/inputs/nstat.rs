@@ -103,7 +103,7 @@ impl SyncInput for Nstat {
             acc.push(m);
         }
         // Without IPv6 there is no snmp6.
-        if let Ok(text) = std::fs::read_to_string(&self.snmp6) {
+        if let Ok(text) = super::read_text(&self.snmp6) {
             let mut m = acc.metric("nstat").with_tag("name", "snmp6");
             self.name_value_lines(&text, &mut m);
             acc.push(m);

@@ -52,7 +52,7 @@ impl SyncInput for Processes {
                 continue;
             }
             // A process may exit between listing and reading: skip it.
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            let Ok(stat) = super::read_text(entry.path().join("stat")) else {
                 continue;
             };
             let Some((_, after_name)) = stat.rsplit_once(')') else {

@@ -197,7 +197,7 @@ impl Procstat {
     /// The pids the filter picks, in order.
     fn find(&self) -> Result<Vec<u32>, InputError> {
         if let Finder::PidFile(path) = &self.finder {
-            let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+            let text = super::read_text(path).map_err(|source| InputError::Read {
                 path: path.clone(),
                 source,
             })?;
@@ -273,8 +273,8 @@ impl Procstat {
         }
         let mut pids = Vec::new();
         for path in files {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| InputError::Read { path, source })?;
+            let text =
+                super::read_text(&path).map_err(|source| InputError::Read { path, source })?;
             pids.extend(text.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
         }
         pids.sort_unstable();
@@ -287,7 +287,7 @@ impl Procstat {
         let dir = self.proc_dir(pid);
         match &self.finder {
             Finder::PidFile(_) | Finder::SystemdUnit(_) | Finder::Cgroup(_) => true,
-            Finder::Exe(re) => std::fs::read_to_string(dir.join("comm"))
+            Finder::Exe(re) => super::read_text(dir.join("comm"))
                 .is_ok_and(|comm| re.is_match(comm.trim_end_matches('\n'))),
             Finder::Pattern(re) => std::fs::read(dir.join("cmdline")).is_ok_and(|raw| {
                 let line: String = String::from_utf8_lossy(&raw)
@@ -296,7 +296,7 @@ impl Procstat {
                 // pgrep -f never matches itself; kernel threads have no command line.
                 !line.is_empty() && re.is_match(&line)
             }),
-            Finder::User(_) => std::fs::read_to_string(dir.join("status"))
+            Finder::User(_) => super::read_text(dir.join("status"))
                 .ok()
                 .and_then(|s| real_uid(&s))
                 .is_some_and(|u| Some(u) == uid),
@@ -306,8 +306,8 @@ impl Procstat {
     /// The `procstat` metric of `pid`, or None when it is gone.
     fn process(&mut self, pid: u32, time: i64, mem_total: Option<u64>) -> Option<Metric> {
         let dir = self.proc_dir(pid);
-        let stat = parse_stat(&std::fs::read_to_string(dir.join("stat")).ok()?)?;
-        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let stat = parse_stat(&super::read_text(dir.join("stat")).ok()?)?;
+        let status = super::read_text(dir.join("status")).unwrap_or_default();
         let p = &self.config.prefix;
         let name = if self.config.process_name.is_empty() {
             stat.name.clone()
@@ -353,7 +353,7 @@ impl Procstat {
             let created_ns = (boot as i64).saturating_mul(1_000_000_000) + since_boot_ns;
             m.add_field(format!("{p}created_at"), created_ns);
         }
-        if let Ok(statm) = std::fs::read_to_string(dir.join("statm")) {
+        if let Ok(statm) = super::read_text(dir.join("statm")) {
             let pages: Vec<u64> = statm
                 .split_whitespace()
                 .filter_map(|v| v.parse().ok())
@@ -389,7 +389,7 @@ impl Procstat {
             }
         }
         // Another user's /proc/[pid]/io and fd are readable by root only: left out then.
-        if let Ok(io) = std::fs::read_to_string(dir.join("io")) {
+        if let Ok(io) = super::read_text(dir.join("io")) {
             for (key, field) in [
                 ("syscr", "read_count"),
                 ("syscw", "write_count"),
@@ -431,7 +431,7 @@ fn passwd(host: &HostPaths) -> String {
     } else {
         PathBuf::from("/")
     };
-    std::fs::read_to_string(root.join("etc/passwd")).unwrap_or_default()
+    super::read_text(root.join("etc/passwd")).unwrap_or_default()
 }
 
 /// The name of `uid`.
@@ -460,7 +460,7 @@ fn uid_of(host: &HostPaths, user: &str) -> Result<u32, InputError> {
 
 /// The host's boot time in seconds, from `/proc/stat`.
 fn boot_time(host: &HostPaths) -> Option<u64> {
-    std::fs::read_to_string(host.proc.join("stat"))
+    super::read_text(host.proc.join("stat"))
         .ok()?
         .lines()
         .find_map(|l| l.strip_prefix("btime "))
@@ -491,7 +491,7 @@ impl SyncInput for Procstat {
                 return Err(e);
             }
         };
-        let mem_total = std::fs::read_to_string(self.host.proc.join("meminfo"))
+        let mem_total = super::read_text(self.host.proc.join("meminfo"))
             .ok()
             .and_then(|m| status_number(&m, "MemTotal"))
             .map(|kb| kb * 1024);

@@ -65,14 +65,12 @@ struct Sensor {
 
 /// A sysfs file's number in millidegrees, as °C.
 fn millidegrees(path: &Path) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = super::read_text(path).ok()?;
     text.trim().parse::<f64>().ok().map(|v| v / 1000.0)
 }
 
 fn trimmed(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|t| t.trim().to_string())
+    super::read_text(path).ok().map(|t| t.trim().to_string())
 }
 
 /// The hwmon sensors: every `temp*_input`, with the `device` directory level some kernels
