@@ -57,7 +57,19 @@ QUERIES=(
   "SHOW SERIES WHERE region = 'r7' AND rack = 'k7' LIMIT 10"
 )
 
-# run NAME PORT START-COMMAND…: load, restart, query; appends one JSON object to $work/results.
+# Waits (at most 180 s) until the files under DIR have not changed for 3 s: the background
+# compactions and index merges the load started are done, so that the restart that follows
+# measures starting, not finishing the load's work (the same wait for each store).
+settle() {
+  local last="" now same=0
+  for _ in $(seq 1 180); do
+    now=$(find "$1" -type f -printf '%p %s\n' | sort | md5sum)
+    if [ "$now" = "$last" ]; then same=$((same + 1)); [ "$same" -ge 3 ] && return 0; else same=0; fi
+    last=$now; sleep 1
+  done
+}
+
+# run NAME PORT START-COMMAND…: load, let it settle, restart, query; appends one JSON object to $work/results.
 run() {
   local name=$1 port=$2; shift 2
   "$@" > "$work/$name.log" 2>&1 & local pid=$!; pids+=("$pid")
@@ -66,6 +78,7 @@ run() {
   local load
   load=$(python3 "$SHARED/ingest.py" --json --timeout 600 "http://127.0.0.1:$port/write?db=bench&precision=ns" "$data" | tail -1)
   local peak; peak=$(kib "$pid" VmHWM)
+  settle "$work/$name"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
   local t0; t0=$(now_ms)
