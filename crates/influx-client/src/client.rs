@@ -135,9 +135,7 @@ impl ClientBuilder {
                 http,
                 urls,
                 auth,
-                gzip: self
-                    .gzip
-                    .then(|| Mutex::new(flate2::Compress::new(flate2::Compression::fast(), false))),
+                gzip: self.gzip.then(|| Mutex::new(fast_deflate())),
                 failover: self.failover,
                 current: AtomicUsize::new(0),
             }),
@@ -285,13 +283,16 @@ impl Client {
         params: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<(), Error> {
-        // A body that could not be compressed goes as it is (and says so).
-        let packed = self.inner.gzip.as_ref().and_then(|deflate| {
-            gzip(
-                &mut deflate.lock().unwrap_or_else(|e| e.into_inner()),
-                &body,
-            )
-        });
+        // A body that could not be compressed goes as it is (and says so). Writes sent at the
+        // same time do not wait for each other: one that finds the state in use makes its own.
+        let packed = self
+            .inner
+            .gzip
+            .as_ref()
+            .and_then(|deflate| match deflate.try_lock() {
+                Ok(mut shared) => gzip(&mut shared, &body),
+                Err(_) => gzip(&mut fast_deflate(), &body),
+            });
         let gzipped = packed.is_some();
         let body = bytes::Bytes::from(packed.unwrap_or(body));
         self.send(|http, url| {
@@ -371,6 +372,11 @@ fn shown(url: &reqwest::Url) -> &str {
     url.as_str().trim_end_matches('/')
 }
 
+/// A raw deflate state at the fast level, for [`gzip`].
+fn fast_deflate() -> flate2::Compress {
+    flate2::Compress::new(flate2::Compression::fast(), false)
+}
+
 /// `body` gzip-compressed with `deflate` (a raw deflate stream at the fast level: the store is
 /// near and CPU is the agent's cost), reset first: the gzip header, the deflated body, its
 /// CRC-32 and length (RFC 1952). `None` if deflating failed (a broken state, replaced).
@@ -387,7 +393,7 @@ fn gzip(deflate: &mut flate2::Compress, body: &[u8]) -> Option<Vec<u8>> {
             // Out of room (compress_vec writes only into spare capacity): more, and go on.
             Ok(_) => out.reserve(out.capacity().max(64)),
             Err(_) => {
-                *deflate = flate2::Compress::new(flate2::Compression::fast(), false);
+                *deflate = fast_deflate();
                 return None;
             }
         }
@@ -456,7 +462,7 @@ mod tests {
             proptest::collection::vec(proptest::prelude::any::<u8>(), 0..5000), 1..5)
         ) {
             use std::io::Read as _;
-            let mut deflate = flate2::Compress::new(flate2::Compression::fast(), false);
+            let mut deflate = fast_deflate();
             for body in bodies.iter().chain([&b"cpu v=1 1\n".repeat(3000)]) {
                 let mut out = Vec::new();
                 flate2::read::GzDecoder::new(&gzip(&mut deflate, body).unwrap()[..])
