@@ -50,6 +50,7 @@ impl Engine {
                     (
                         s.snapshot_lock.lock(),
                         s.compaction_lock.lock(),
+                        s.index_merge_lock.lock(),
                         s.index_lock.lock(),
                     )
                 })
@@ -75,6 +76,7 @@ impl Engine {
                     (
                         s.snapshot_lock.lock(),
                         s.compaction_lock.lock(),
+                        s.index_merge_lock.lock(),
                         s.index_lock.lock(),
                     )
                 })

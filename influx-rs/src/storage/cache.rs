@@ -73,7 +73,13 @@ impl Cache {
             Some(f) => f,
             None => {
                 self.bytes += p.series_key.len() + COLUMN_OVERHEAD;
-                self.series.entry(p.series_key.clone()).or_default()
+                // Room for this point's fields only: a first push would reserve four, and
+                // with many series of few fields that doubled the cache's memory.
+                let fields = SeriesFields {
+                    columns: Vec::with_capacity(p.fields.len()),
+                    index: None,
+                };
+                self.series.entry(p.series_key.clone()).or_insert(fields)
             }
         };
         for (i, (name, value)) in p.fields.iter().enumerate() {

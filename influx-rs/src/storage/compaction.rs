@@ -8,12 +8,15 @@ use super::column::Column;
 use super::shard::{file_path, io, FileEntry, Shard, ShardError};
 use super::tombstone;
 use super::Engine;
-use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Files merged by one level compaction.
 const FILES_PER_COMPACTION: usize = 4;
+
+/// Entries merged between two releases of the inputs' walked index pages, so that a
+/// compaction's resident memory does not grow with its inputs' indexes.
+const RELEASE_INPUT_INDEX_EVERY: usize = 1 << 16;
 
 impl Shard {
     /// Merges files: with `full` all of them, else the oldest run of
@@ -42,31 +45,45 @@ impl Shard {
         let level = inputs.iter().map(|f| f.level).max().unwrap_or(1) + 1;
         let path = file_path(&self.dir, generation, level);
         let mut w = ColFileWriter::create(&path, COMPACTION_LEVEL)?;
-        let keys: BTreeSet<&[u8]> = inputs.iter().flat_map(|f| f.file.keys()).collect();
-        for key in keys {
-            let fields: BTreeSet<String> = inputs
-                .iter()
-                .flat_map(|f| f.file.fields(key).into_iter().map(|fb| fb.field))
-                .collect();
-            for field in &fields {
-                let mut acc: Option<Column> = None;
-                for input in &inputs {
-                    let (col, errors) = input.file.read_all_uncached(key, field);
-                    for e in errors {
-                        tracing::error!(shard_id = self.id, error = %e, "corrupt block left out of compaction");
-                    }
-                    let col = col
-                        .map(|c| input.tombstones.apply(key, c))
-                        .filter(|c| !c.is_empty());
-                    if let Some(c) = col {
-                        match &mut acc {
-                            Some(a) => a.merge(&c),
-                            None => acc = Some(c),
-                        }
+        // The inputs' entries side by side in (series, field) order, one entry of each at a
+        // time: memory does not grow with the number of series.
+        let mut walks: Vec<_> = inputs
+            .iter()
+            .map(|f| f.file.index_entries().peekable())
+            .collect();
+        let mut written = 0usize;
+        while let Some((key, field)) = walks
+            .iter_mut()
+            .filter_map(|w| w.peek().map(|e| (e.series, e.field)))
+            .min()
+        {
+            let mut acc: Option<Column> = None;
+            for (input, walk) in inputs.iter().zip(&mut walks) {
+                let Some(entry) = walk.next_if(|e| (e.series, e.field) == (key, field)) else {
+                    continue;
+                };
+                let (col, errors) = input.file.read_entry_uncached(entry);
+                for e in errors {
+                    tracing::error!(shard_id = self.id, error = %e, "corrupt block left out of compaction");
+                }
+                let col = col
+                    .map(|c| input.tombstones.apply(key, c))
+                    .filter(|c| !c.is_empty());
+                if let Some(c) = col {
+                    match &mut acc {
+                        Some(a) => a.merge(&c),
+                        None => acc = Some(c),
                     }
                 }
-                if let Some(c) = acc {
-                    w.write_column(key, field, &c)?;
+            }
+            if let Some(c) = acc {
+                w.write_column(key, field, &c)?;
+            }
+            written += 1;
+            if written.is_multiple_of(RELEASE_INPUT_INDEX_EVERY) {
+                // The index pages walked so far are not read again by this compaction.
+                for input in &inputs {
+                    input.file.release_index_pages();
                 }
             }
         }

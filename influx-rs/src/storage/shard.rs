@@ -132,9 +132,13 @@ pub struct Shard {
     commit: GroupCommit,
     pub(super) snapshot_lock: Mutex<()>,
     pub(super) compaction_lock: Mutex<()>,
-    /// Held while the series index changes its files (flushes and merges), and by a backup
-    /// copying them.
+    /// Held while the series index changes its set of files (a flush adds one, a merge's
+    /// install replaces two), and by a backup copying them.
     pub(super) index_lock: Mutex<()>,
+    /// Held by whoever merges the series index's files (one at a time), and by a backup. Not
+    /// by the write of a merged file: writes flush their in-memory series meanwhile, which
+    /// would otherwise grow for as long as a merge of millions of series runs.
+    pub(super) index_merge_lock: Mutex<()>,
     last_write: AtomicI64,
     pub(super) cold_compacted: AtomicBool,
     /// The live cache's size, mirrored for lock-free reads by the write path.
@@ -262,6 +266,7 @@ impl Shard {
             snapshot_lock: Mutex::new(()),
             compaction_lock: Mutex::new(()),
             index_lock: Mutex::new(()),
+            index_merge_lock: Mutex::new(()),
             last_write: AtomicI64::new(now_secs()),
             cache_bytes: AtomicUsize::new(cached_bytes),
             cold_compacted: AtomicBool::new(false),
@@ -339,7 +344,8 @@ impl Shard {
             }
             st.index.write_log()?;
             if st.index.flush_due() {
-                // Not while a merge or a backup has the files: the next write tries again.
+                // Not while a merge installs its file or a backup copies them: the next write
+                // tries again.
                 if let Some(_files) = self.index_lock.try_lock() {
                     st.index.flush()?;
                 }
@@ -484,9 +490,10 @@ impl Shard {
     /// none are worth merging; the merges run outside the shard's lock. Returns whether it
     /// did anything.
     pub fn compact_index(&self, flush: bool) -> Result<bool, ShardError> {
-        let _one_at_a_time = self.index_lock.lock();
+        let _one_at_a_time = self.index_merge_lock.lock();
         let mut did = false;
         if flush {
+            let _files = self.index_lock.lock();
             let mut st = self.state.lock();
             did = !st.index.is_empty();
             st.index.flush()?;
@@ -498,6 +505,7 @@ impl Shard {
                 break;
             };
             let merged = job.run()?;
+            let _files = self.index_lock.lock();
             self.state.lock().index.install(merged)?;
             did = true;
         }

@@ -6,16 +6,18 @@
 //! skipped; the rest of the file is still served.
 
 pub mod encode;
+mod writer;
+
+pub use writer::ColFileWriter;
 
 use crate::storage::block_cache::{next_file_id, BlockCache};
 use crate::storage::column::Column;
 use crate::storage::value::FieldType;
-use crate::storage::varint::{get_bytes, get_uvarint, put_uvarint, unzigzag, zigzag};
-use encode::{decode_block, BlockEncoder, BlockError, MAX_BLOCK_POINTS};
+use crate::storage::varint::{get_bytes, get_uvarint, unzigzag};
+use encode::{decode_block, BlockError};
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -81,125 +83,14 @@ pub struct FieldBlocks {
     pub blocks: Vec<BlockMeta>,
 }
 
-/// Writes a column file; entries must come in (series key, field) order.
-pub struct ColFileWriter {
-    encoder: BlockEncoder,
-    path: PathBuf,
-    tmp: PathBuf,
-    out: BufWriter<File>,
-    offset: u64,
-    index: Vec<(Vec<u8>, FieldBlocks)>,
-}
-
-impl ColFileWriter {
-    /// Starts writing what will become `path`, compressing at zstd `level`.
-    pub fn create(path: &Path, level: i32) -> Result<ColFileWriter, ColFileError> {
-        let tmp = path.with_extension("tcf.tmp");
-        let io = |source| ColFileError::Io {
-            path: tmp.clone(),
-            source,
-        };
-        let file = File::create(&tmp).map_err(io)?;
-        let encoder = BlockEncoder::new(level).map_err(io)?;
-        let mut w = ColFileWriter {
-            encoder,
-            path: path.to_path_buf(),
-            tmp,
-            out: BufWriter::with_capacity(1 << 20, file),
-            offset: 0,
-            index: Vec::new(),
-        };
-        w.write_raw(&[MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION])?;
-        Ok(w)
-    }
-
-    fn io(&self) -> impl FnOnce(std::io::Error) -> ColFileError + '_ {
-        move |source| ColFileError::Io {
-            path: self.tmp.clone(),
-            source,
-        }
-    }
-
-    fn write_raw(&mut self, bytes: &[u8]) -> Result<(), ColFileError> {
-        let r = self.out.write_all(bytes);
-        r.map_err(self.io())?;
-        self.offset += bytes.len() as u64;
-        Ok(())
-    }
-
-    /// Writes a deduplicated, time-sorted column of `series`/`field` as blocks.
-    pub fn write_column(
-        &mut self,
-        series: &[u8],
-        field: &str,
-        column: &Column,
-    ) -> Result<(), ColFileError> {
-        if column.is_empty() {
-            return Ok(());
-        }
-        let mut blocks = Vec::new();
-        let mut start = 0;
-        while start < column.len() {
-            let end = (start + MAX_BLOCK_POINTS).min(column.len());
-            let encoded = self.encoder.encode(column, start, end);
-            let block = encoded.map_err(self.io())?;
-            blocks.push(BlockMeta {
-                min_time: column.times[start],
-                max_time: column.times[end - 1],
-                offset: self.offset,
-                size: block.len() as u32,
-            });
-            self.write_raw(&block)?;
-            start = end;
-        }
-        self.index.push((
-            series.to_vec(),
-            FieldBlocks {
-                field: field.to_string(),
-                field_type: column.values.field_type(),
-                blocks,
-            },
-        ));
-        Ok(())
-    }
-
-    /// Writes index and footer, fsyncs and renames into place.
-    pub fn finish(mut self) -> Result<PathBuf, ColFileError> {
-        let mut index = Vec::new();
-        put_uvarint(&mut index, self.index.len() as u64);
-        for (series, fb) in &self.index {
-            put_uvarint(&mut index, series.len() as u64);
-            index.extend_from_slice(series);
-            put_uvarint(&mut index, fb.field.len() as u64);
-            index.extend_from_slice(fb.field.as_bytes());
-            index.push(fb.field_type as u8);
-            put_uvarint(&mut index, fb.blocks.len() as u64);
-            for b in &fb.blocks {
-                put_uvarint(&mut index, zigzag(b.min_time));
-                put_uvarint(&mut index, zigzag(b.max_time));
-                put_uvarint(&mut index, b.offset);
-                put_uvarint(&mut index, u64::from(b.size));
-            }
-        }
-        let index_offset = self.offset;
-        let crc = crc32fast::hash(&index);
-        self.write_raw(&index)?;
-        let mut footer = Vec::with_capacity(FOOTER_LEN);
-        footer.extend_from_slice(&index_offset.to_le_bytes());
-        footer.extend_from_slice(&(index.len() as u32).to_le_bytes());
-        footer.extend_from_slice(&crc.to_le_bytes());
-        footer.extend_from_slice(MAGIC);
-        self.write_raw(&footer)?;
-        let flushed = self.out.flush();
-        flushed.map_err(self.io())?;
-        let synced = self.out.get_ref().sync_all();
-        synced.map_err(self.io())?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|source| ColFileError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        Ok(self.path)
-    }
+/// One (series, field) entry of a column file's index, with where its blocks are.
+#[derive(Debug)]
+pub struct IndexEntry<'a> {
+    /// The series key.
+    pub series: &'a [u8],
+    /// The field.
+    pub field: &'a str,
+    blocks: Vec<BlockMeta>,
 }
 
 /// Where each column file's last lookup of one read ended (by file id), so that a read of many
@@ -563,14 +454,27 @@ impl ColFile {
         self.decode_blocks(blocks, series, field, (min, max), true)
     }
 
-    /// Every point of `series`/`field`, decoded without going through the block cache: a
-    /// compaction reads each block once, and would only push out the blocks queries use.
-    pub fn read_all_uncached(
+    /// Every (series, field) entry with its blocks, in the file's order: how a compaction walks
+    /// its input files side by side (an entry whose field name is not UTF-8 is skipped).
+    pub fn index_entries(&self) -> impl Iterator<Item = IndexEntry<'_>> + '_ {
+        (0..self.entries.len()).filter_map(move |i| {
+            let e = self.head(i)?;
+            Some(IndexEntry {
+                series: e.series,
+                field: std::str::from_utf8(e.field).ok()?,
+                blocks: e.blocks(&self.index),
+            })
+        })
+    }
+
+    /// Every point of `entry` (one of this file's), decoded without going through the block
+    /// cache: a compaction reads each block once, and would only push out the blocks queries use.
+    pub fn read_entry_uncached(
         &self,
-        series: &[u8],
-        field: &str,
+        entry: IndexEntry<'_>,
     ) -> (Option<Column>, Vec<ColFileError>) {
-        self.read_blocks(series, field, (i64::MIN, i64::MAX), false)
+        let range = (i64::MIN, i64::MAX);
+        self.decode_blocks(entry.blocks, entry.series, entry.field, range, false)
     }
 
     fn read_blocks(
@@ -707,6 +611,40 @@ mod tests {
             c.push(t * 10, &v);
         }
         c
+    }
+
+    /// The index goes through a spill file beside the column file; finishing leaves only the
+    /// column file, and one written without finishing leaves `.tmp` files only (removed at start).
+    #[test]
+    fn the_index_spill_is_gone_after_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("00000001-01.tcf");
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
+        let column = column(2, true);
+        for i in 0..1000 {
+            w.write_column(format!("cpu,host=h{i:04}").as_bytes(), "usage", &column)
+                .unwrap();
+        }
+        w.finish().unwrap();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["00000001-01.tcf"]);
+        let f = ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))).unwrap();
+        assert_eq!(f.keys().count(), 1000);
+
+        let unfinished = dir.path().join("00000002-01.tcf");
+        let mut w = ColFileWriter::create(&unfinished, encode::SNAPSHOT_LEVEL).unwrap();
+        w.write_column(b"cpu,host=a", "usage", &column).unwrap();
+        drop(w);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("00000002"))
+            .collect();
+        left.sort();
+        assert_eq!(left, ["00000002-01.tcf.index.tmp", "00000002-01.tcf.tmp"]);
     }
 
     #[test]
