@@ -748,7 +748,13 @@ impl Scope<'_> {
             .map(|c| series_filters(c, &tag_keys))
             .unwrap_or_default();
         let no_fields = |_: &str| None;
-        let keep = |key: &[u8]| {
+        let (tags, residual): (Vec<_>, Vec<_>) = filters
+            .iter()
+            .map(|f| (tag_values_wanted(f, &tag_keys), f))
+            .partition(|(wanted, _)| wanted.is_some());
+        let tags: Vec<(String, Vec<String>)> = tags.into_iter().filter_map(|(w, _)| w).collect();
+        let residual: Vec<&Expr> = residual.into_iter().map(|(_, f)| *f).collect();
+        let decides = |filters: &[&Expr], key: &[u8]| {
             let listed = self
                 .series
                 .is_none_or(|keys| keys.binary_search_by(|k| (**k).cmp(key)).is_ok());
@@ -759,13 +765,12 @@ impl Scope<'_> {
                         filters.iter().all(|f| eval_condition(f, &tags, &no_fields))
                     }))
         };
-        let tags: Vec<(String, Vec<String>)> = filters
-            .iter()
-            .filter_map(|f| tag_values_wanted(f, &tag_keys))
-            .collect();
+        let keep = |key: &[u8]| decides(&filters, key);
+        let keep_indexed = |key: &[u8]| decides(&residual, key);
         f(crate::storage::SeriesFilter {
             tags: &tags,
             keep: &keep,
+            keep_indexed: &keep_indexed,
             keys: self.series,
         })
     }

@@ -620,6 +620,7 @@ impl Engine {
             filter: SeriesFilter {
                 tags: &[],
                 keep,
+                keep_indexed: keep,
                 keys: None,
             },
         };
@@ -706,13 +707,13 @@ impl Engine {
     fn series_to_read(&self, read: &MeasurementRead<'_>) -> (Vec<Arc<Shard>>, BTreeSet<Arc<[u8]>>) {
         let (min, max) = read.range;
         let shards = self.shards_for(read.db, Some(read.rp), min, max);
-        let keep = read.filter.keep;
-        let keys = match read.filter.keys {
-            Some(keys) => keys.iter().filter(|k| keep(k)).cloned().collect(),
+        let filter = read.filter;
+        let keys = match filter.keys {
+            Some(keys) => keys.iter().filter(|k| (filter.keep)(k)).cloned().collect(),
             None => shards
                 .iter()
-                .flat_map(|s| s.series_where(read.measurement, read.filter.tags))
-                .filter(|k| keep(k))
+                .flat_map(|s| s.series_where(read.measurement, filter.tags))
+                .filter(|k| (filter.keep_indexed)(k))
                 .collect(),
         };
         (shards, keys)
