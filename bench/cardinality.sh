@@ -55,6 +55,7 @@ QUERIES=(
   "SELECT count(usage) FROM cpu WHERE region = 'r7'"
   "SHOW TAG VALUES WITH KEY = \"rack\" WHERE region = 'r7'"
   "SHOW SERIES WHERE region = 'r7' AND rack = 'k7' LIMIT 10"
+  "SELECT count(usage) FROM cpu WHERE region = 'r7' AND rack =~ /k2.*/"
 )
 
 # Waits (at most 180 s) until the files under DIR have not changed for 3 s: the background

@@ -89,7 +89,7 @@ struct Cpu {
 fn parse_stat(text: &str, ticks: f64) -> Result<Vec<(String, Times)>, InputError> {
     let mut out = Vec::new();
     for line in text.lines().filter(|l| l.starts_with("cpu")) {
-        let mut parts = line.split_whitespace();
+        let mut parts = line.split_ascii_whitespace();
         let Some(name) = parts.next() else { continue };
         let values: Vec<f64> = parts
             .map(|p| p.parse::<f64>().map(|v| v / ticks))

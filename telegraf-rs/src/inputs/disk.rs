@@ -65,8 +65,8 @@ fn parse_mountinfo(text: &str) -> Vec<Mount> {
     text.lines()
         .filter_map(|line| {
             let (before, after) = line.split_once(" - ")?;
-            let before: Vec<&str> = before.split_whitespace().collect();
-            let mut after = after.split_whitespace();
+            let before: Vec<&str> = before.split_ascii_whitespace().collect();
+            let mut after = after.split_ascii_whitespace();
             let fstype = after.next()?.to_string();
             let device = after.next().unwrap_or("").to_string();
             let super_options = after.next().unwrap_or("");

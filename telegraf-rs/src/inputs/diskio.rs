@@ -66,7 +66,7 @@ struct Counters {
 }
 
 fn parse_line(line: &str) -> Option<(String, Counters)> {
-    let cols: Vec<&str> = line.split_whitespace().collect();
+    let cols: Vec<&str> = line.split_ascii_whitespace().collect();
     if cols.len() < 14 {
         return None;
     }

@@ -46,7 +46,7 @@ pub fn parse_interrupts(text: &str) -> Result<Vec<Irq>, String> {
     let header: Vec<&str> = lines
         .next()
         .unwrap_or_default()
-        .split_whitespace()
+        .split_ascii_whitespace()
         .collect();
     if header.first() != Some(&"CPU0") {
         return Err(format!(
@@ -56,7 +56,7 @@ pub fn parse_interrupts(text: &str) -> Result<Vec<Irq>, String> {
     let cpus = header.len();
     let mut irqs = Vec::new();
     'lines: for line in lines {
-        let fields: Vec<&str> = line.split_whitespace().collect();
+        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
         let Some(id) = fields.first().and_then(|f| f.strip_suffix(':')) else {
             continue;
         };

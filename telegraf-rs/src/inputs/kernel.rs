@@ -90,7 +90,7 @@ impl Kernel {
         for resource in ["cpu", "memory", "io"] {
             let text = self.host.read_proc(&format!("pressure/{resource}"))?;
             for line in text.lines() {
-                let mut parts = line.split_whitespace();
+                let mut parts = line.split_ascii_whitespace();
                 let kind = parts.next().unwrap_or_default();
                 if !matches!(kind, "some" | "full") || (resource == "cpu" && kind == "full") {
                     continue;
@@ -128,7 +128,7 @@ impl SyncInput for Kernel {
         let stat = self.host.read_proc("stat")?;
         let mut m = acc.metric("kernel");
         for line in stat.lines() {
-            let mut parts = line.split_whitespace();
+            let mut parts = line.split_ascii_whitespace();
             let key = parts.next().unwrap_or("");
             let first = parts.next().and_then(|v| v.parse::<i64>().ok());
             match (key, first) {

@@ -74,7 +74,7 @@ impl SyncInput for Net {
                 continue;
             }
             let values: Vec<u64> = counters
-                .split_whitespace()
+                .split_ascii_whitespace()
                 .map(str::parse)
                 .collect::<Result<_, _>>()
                 .map_err(|e| parse_error(format!("{line:?}: {e}")))?;
@@ -110,7 +110,10 @@ impl SyncInput for Net {
                         continue;
                     };
                     let proto = proto.to_lowercase();
-                    for (name, value) in names.split_whitespace().zip(values.split_whitespace()) {
+                    for (name, value) in names
+                        .split_ascii_whitespace()
+                        .zip(values.split_ascii_whitespace())
+                    {
                         if let Ok(v) = value.parse::<i64>() {
                             m.add_field(format!("{proto}_{}", name.to_lowercase()), v);
                         }

@@ -44,7 +44,7 @@ impl SyncInput for Netstat {
                 continue;
             };
             for line in text.lines().skip(1) {
-                let state = line.split_whitespace().nth(3).unwrap_or_default();
+                let state = line.split_ascii_whitespace().nth(3).unwrap_or_default();
                 if let Some(i) = STATES
                     .iter()
                     .position(|(code, _)| code.eq_ignore_ascii_case(state))
@@ -68,7 +68,7 @@ impl SyncInput for Netstat {
             udp += text
                 .lines()
                 .skip(1)
-                .filter(|l| l.split_whitespace().nth(4) == Some("0002"))
+                .filter(|l| l.split_ascii_whitespace().nth(4) == Some("0002"))
                 .count() as i64;
         }
         let mut m = acc.metric("netstat");

@@ -66,8 +66,8 @@ impl Nstat {
             let [names, values] = pair else {
                 return Err(bad(path, "a header line without its values".into()));
             };
-            let names: Vec<&str> = names.split_whitespace().collect();
-            let values: Vec<&str> = values.split_whitespace().collect();
+            let names: Vec<&str> = names.split_ascii_whitespace().collect();
+            let values: Vec<&str> = values.split_ascii_whitespace().collect();
             let prefix = names.first().map_or("", |p| p.trim_end_matches(':'));
             for (name, value) in names.iter().zip(&values).skip(1) {
                 let v: i64 = value
@@ -84,7 +84,7 @@ impl Nstat {
     /// `Name value` lines.
     fn name_value_lines(&self, text: &str, m: &mut Metric) {
         for line in text.lines() {
-            let mut words = line.split_whitespace();
+            let mut words = line.split_ascii_whitespace();
             if let (Some(name), Some(Ok(v))) = (words.next(), words.next().map(str::parse::<i64>)) {
                 if self.dump_zeros || v != 0 {
                     m.add_field(name, v);

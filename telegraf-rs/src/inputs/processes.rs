@@ -2,6 +2,7 @@
 
 use super::{Accumulator, BuildContext, HostPaths, Input, InputError, SyncInput};
 use serde::{Deserialize, Serialize};
+use std::os::unix::ffi::OsStrExt;
 
 /// Options of `[[inputs.processes]]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -46,23 +47,30 @@ impl SyncInput for Processes {
             source,
         })?;
         let mut c = Counts::default();
+        // One path, its last two components replaced per process (a hundred a second).
+        let mut path = self.host.proc.clone();
         for entry in entries.filter_map(Result::ok) {
             let name = entry.file_name();
-            if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            if !name.as_bytes().iter().all(u8::is_ascii_digit) {
                 continue;
             }
+            path.push(&name);
+            path.push("stat");
             // A process may exit between listing and reading: skip it.
-            let Ok(stat) = super::read_text(entry.path().join("stat")) else {
+            let stat = super::read_text(&path);
+            path.pop();
+            path.pop();
+            let Ok(stat) = stat else {
                 continue;
             };
             let Some((_, after_name)) = stat.rsplit_once(')') else {
                 continue;
             };
-            let fields: Vec<&str> = after_name.split_whitespace().collect();
-            let Some(state) = fields.first() else {
+            let mut fields = after_name.split_ascii_whitespace();
+            let Some(state) = fields.next() else {
                 continue;
             };
-            match *state {
+            match state {
                 "R" => c.running += 1,
                 "S" => c.sleeping += 1,
                 "D" => c.blocked += 1,
@@ -75,9 +83,9 @@ impl SyncInput for Processes {
                 _ => c.unknown += 1,
             }
             c.total += 1;
-            // num_threads is field 20 of the line, the 18th after the name.
+            // num_threads is field 20 of the line, the 18th after the name (17th after the state).
             c.total_threads += fields
-                .get(17)
+                .nth(16)
                 .and_then(|v| v.parse::<i64>().ok())
                 .unwrap_or(0);
         }

@@ -174,7 +174,7 @@ fn parse_stat(text: &str) -> Option<Stat> {
     let open = text.find('(')?;
     let close = text.rfind(')')?;
     let name = text.get(open + 1..close)?.to_string();
-    let rest: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
+    let rest: Vec<&str> = text.get(close + 1..)?.split_ascii_whitespace().collect();
     // Fields after the name start at field 3 (state): field N is rest[N - 3].
     let num = |n: usize| rest.get(n - 3).and_then(|v| v.parse::<i64>().ok());
     Some(Stat {
@@ -355,7 +355,7 @@ impl Procstat {
         }
         if let Ok(statm) = super::read_text(dir.join("statm")) {
             let pages: Vec<u64> = statm
-                .split_whitespace()
+                .split_ascii_whitespace()
                 .filter_map(|v| v.parse().ok())
                 .collect();
             if let (Some(vms), Some(rss)) = (pages.first(), pages.get(1)) {
@@ -412,7 +412,7 @@ impl Procstat {
 fn status_number(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| {
         let (k, rest) = line.split_once(':')?;
-        (k.trim() == key).then(|| rest.split_whitespace().next()?.parse().ok())?
+        (k.trim() == key).then(|| rest.split_ascii_whitespace().next()?.parse().ok())?
     })
 }
 
@@ -421,7 +421,7 @@ fn real_uid(status: &str) -> Option<u32> {
     status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .and_then(|rest| rest.split_ascii_whitespace().next()?.parse().ok())
 }
 
 /// `/etc/passwd` of the host (next to `HOST_PROC`'s parent when it is overridden).

@@ -2,7 +2,6 @@
 
 use super::{key_numbers, Accumulator, BuildContext, HostPaths, Input, InputError, SyncInput};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// `[[inputs.swap]]` has no options.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -22,12 +21,22 @@ struct Swap {
 /// The kernel counts swapped pages in 4 KiB units on every architecture Telegraf reports bytes for.
 const PAGE_BYTES: u64 = 4096;
 
+/// The numbers of `keys` in a `/proc/meminfo`-style text (0 for a key it lacks), without
+/// hashing the other lines (`/proc/vmstat` has some 170, read each second for two).
+fn pick<const N: usize>(text: &str, keys: [&str; N]) -> [u64; N] {
+    let mut found = [0; N];
+    for (key, number) in key_numbers(text) {
+        if let Some(i) = keys.iter().position(|k| *k == key) {
+            found[i] = number;
+        }
+    }
+    found
+}
+
 impl SyncInput for Swap {
     fn gather_now(&mut self, acc: &mut Accumulator) -> Result<(), InputError> {
         let meminfo = self.host.read_proc("meminfo")?;
-        let info: HashMap<&str, u64> = key_numbers(&meminfo).collect();
-        let total = info.get("SwapTotal").copied().unwrap_or(0) * 1024;
-        let free = info.get("SwapFree").copied().unwrap_or(0) * 1024;
+        let [total, free] = pick(&meminfo, ["SwapTotal", "SwapFree"]).map(|kib| kib * 1024);
         let used = total.saturating_sub(free);
         let used_percent = if total == 0 {
             0.0
@@ -42,17 +51,11 @@ impl SyncInput for Swap {
                 .with_field("used_percent", used_percent),
         );
         let vmstat = self.host.read_proc("vmstat")?;
-        let counters: HashMap<&str, u64> = key_numbers(&vmstat).collect();
+        let [pages_in, pages_out] = pick(&vmstat, ["pswpin", "pswpout"]);
         acc.push(
             acc.metric("swap")
-                .with_field(
-                    "in",
-                    counters.get("pswpin").copied().unwrap_or(0) * PAGE_BYTES,
-                )
-                .with_field(
-                    "out",
-                    counters.get("pswpout").copied().unwrap_or(0) * PAGE_BYTES,
-                ),
+                .with_field("in", pages_in * PAGE_BYTES)
+                .with_field("out", pages_out * PAGE_BYTES),
         );
         Ok(())
     }

@@ -105,7 +105,7 @@ impl System {
     fn load_averages(&self) -> Result<[f64; 3], InputError> {
         let loadavg = self.host.read_proc("loadavg")?;
         let loads: Vec<f64> = loadavg
-            .split_whitespace()
+            .split_ascii_whitespace()
             .take(3)
             .map(|v| v.parse::<f64>())
             .collect::<Result<_, _>>()
@@ -162,7 +162,7 @@ impl SyncInput for System {
         }
         let uptime_text = self.host.read_proc("uptime")?;
         let uptime = uptime_text
-            .split_whitespace()
+            .split_ascii_whitespace()
             .next()
             .and_then(|v| v.parse::<f64>().ok())
             .ok_or_else(|| parse_error("/proc/uptime", uptime_text.trim()))?
