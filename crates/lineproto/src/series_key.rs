@@ -87,7 +87,13 @@ pub fn split(key: &[u8]) -> Option<SeriesKey> {
 
 /// The measurement part of a key, unescaped.
 pub fn measurement(key: &[u8]) -> Option<String> {
-    text(replace_escapes(separated(key, b',').next()?, b", "))
+    text(replace_escapes(measurement_bytes(key)?, b", "))
+}
+
+/// The measurement part of a key as it is in the key (escaped): to tell whether two keys
+/// share a measurement without unescaping either.
+pub fn measurement_bytes(key: &[u8]) -> Option<&[u8]> {
+    separated(key, b',').next()
 }
 
 /// Whether the byte at `i` follows a backslash (and so is text, not a separator).

@@ -44,7 +44,8 @@ impl Shard {
         let generation = inputs.last().map_or(0, |f| f.generation);
         let level = inputs.iter().map(|f| f.level).max().unwrap_or(1) + 1;
         let path = file_path(&self.dir, generation, level);
-        let mut w = ColFileWriter::create(&path, COMPACTION_LEVEL)?;
+        let series = inputs.iter().map(|f| f.file.series_count()).sum();
+        let mut w = ColFileWriter::create(&path, COMPACTION_LEVEL, series)?;
         // The inputs' entries side by side in (series, field) order, one entry of each at a
         // time: memory does not grow with the number of series.
         let mut walks: Vec<_> = inputs
@@ -88,6 +89,16 @@ impl Shard {
             }
         }
         let path = w.finish()?;
+        // An input whose index had a damaged part left those entries out of the walk: the
+        // inputs stay, with what they still serve, instead of a file without them.
+        if let Some(damaged) = inputs.iter().find(|f| f.file.damaged()) {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+            return Err(super::colfile::ColFileError::Corrupt {
+                path: damaged.file.path().to_path_buf(),
+                what: "index chunk (compaction not done; the file is kept as it is)",
+            }
+            .into());
+        }
         crate::fsync::fsync_dir(&self.dir).map_err(io(&self.dir))?;
         let file = Arc::new(ColFile::open(&path, Arc::clone(&self.blocks))?);
         file.release_index_pages();

@@ -18,6 +18,7 @@
 mod backup;
 pub mod block_cache;
 pub mod cache;
+pub mod checked_map;
 pub mod colfile;
 pub mod column;
 mod compaction;

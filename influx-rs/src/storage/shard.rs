@@ -419,8 +419,9 @@ impl Shard {
         };
 
         let path = file_path(&self.dir, generation, 1);
-        let mut w = ColFileWriter::create(&path, SNAPSHOT_LEVEL)?;
-        for (key, fields) in cache.sorted() {
+        let sorted = cache.sorted();
+        let mut w = ColFileWriter::create(&path, SNAPSHOT_LEVEL, sorted.len())?;
+        for (key, fields) in sorted {
             for (field, column) in fields {
                 w.write_column(key, field, &column.deduped())?;
             }
@@ -812,14 +813,12 @@ fn update_last_values(last: &mut LastValues, points: &[&Point]) {
     }
 }
 
-/// The tombstones of the column file at `path`; none (with an error logged) when they cannot
-/// be read, so a damaged tombstone file costs the delete, not the shard.
 /// Measurement → field → type, as the files and the WAL give them.
 type Schema = AHashMap<String, AHashMap<String, FieldType>>;
 
 /// Opens the column files `found` (sorted by generation and level) on as many threads as
-/// there are cores — checking a file walks its whole index — each with the schema its
-/// entries give; a file that does not open is logged and left out.
+/// there are cores — checking a file reads its whole index (and walks it, for a version 1
+/// file) — each with the schema its entries give; a file that does not open is logged and left out.
 fn open_files(
     shard_id: u64,
     found: &[(u64, u32, PathBuf)],
@@ -879,9 +878,21 @@ fn open_files(
 }
 
 /// The measurements and field types of a file's entries (series every point of which the
-/// tombstones delete are left out).
+/// tombstones delete are left out): as the file stores them when it has no tombstones,
+/// else (or for a version 1 file) from walking its entries.
 fn schema_of(file: &ColFile, tombstones: &Tombstones) -> Schema {
     let mut schema: Schema = AHashMap::new();
+    if tombstones.is_empty() {
+        if let Some(stored) = file.stored_schema() {
+            for (m, fields) in stored {
+                let types = schema.entry(m).or_default();
+                for (field, field_type) in fields {
+                    types.entry(field).or_insert(field_type);
+                }
+            }
+            return schema;
+        }
+    }
     // Entries come series by series: the measurement is worked out once per series.
     let mut current: Option<(&[u8], Option<String>)> = None;
     for (key, field, field_type) in file.field_types() {
@@ -902,6 +913,8 @@ fn schema_of(file: &ColFile, tombstones: &Tombstones) -> Schema {
     schema
 }
 
+/// The tombstones of the column file at `path`; none (with an error logged) when they cannot
+/// be read, so a damaged tombstone file costs the delete, not the shard.
 fn load_tombstones(shard_id: u64, path: &Path) -> Tombstones {
     Tombstones::load(&tombstone::path_for(path)).unwrap_or_else(|e| {
         tracing::error!(shard_id, error = %e, "tombstones unusable; deleted points may show again");

@@ -11,6 +11,7 @@ mod writer;
 pub use writer::ColFileWriter;
 
 use crate::storage::block_cache::{next_file_id, BlockCache};
+use crate::storage::checked_map::{self, CheckedMap};
 use crate::storage::column::Column;
 use crate::storage::value::FieldType;
 use crate::storage::varint::{get_bytes, get_uvarint, unzigzag};
@@ -23,8 +24,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const MAGIC: &[u8; 4] = b"TKCF";
-const VERSION: u8 = 1;
-const FOOTER_LEN: usize = 8 + 4 + 4 + 4;
+/// The version written: 2 stores the entry table, Bloom filter and schema after the index.
+const VERSION: u8 = 2;
+/// Version 1: index only, the rest worked out at open by walking it (still read).
+const VERSION_1: u8 = 1;
+/// Version 1's footer: index offset u64 | index len u32 | index crc32 u32 | magic.
+const FOOTER_LEN_V1: usize = 8 + 4 + 4 + 4;
+/// Version 2's footer: index offset u64 | index len u32 | entries u32 | series u32 | Bloom
+/// words u32 | schema len u32 | chunk size u32 | crc32 of the chunk sums u32 | magic.
+const FOOTER_LEN: usize = 8 + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 4;
 
 /// Column file errors.
 #[derive(Debug, thiserror::Error)]
@@ -115,9 +123,11 @@ impl ReadCursor {
 }
 
 /// An open column file with its index mapped — the bytes the file holds (checked at open,
-/// then handed back to the page cache, so that an idle file costs no resident memory) plus,
-/// in memory, where each (series, field) entry starts in them: lookups binary-search the
-/// entries by their heads and decode only the blocks of the one they find.
+/// then handed back to the page cache, so that an idle file costs no resident memory) and
+/// where each (series, field) entry starts in them: lookups binary-search the entries by their
+/// heads and decode only the blocks of the one they find. A version 2 file stores that table,
+/// its Bloom filter and its schema after the index, so opening it walks nothing; a version 1
+/// file's are worked out at open.
 #[derive(Debug)]
 pub struct ColFile {
     /// Process-unique: the key of its blocks in `blocks`.
@@ -125,13 +135,45 @@ pub struct ColFile {
     path: PathBuf,
     file: File,
     size: u64,
-    /// The index's bytes, mapped from the file.
-    index: memmap2::Mmap,
-    /// Offset in `index` of each (series, field) entry, in (key, field) order.
-    entries: Box<[u32]>,
+    /// The index's bytes, mapped from the file, followed (version 2) by the entry table,
+    /// Bloom filter and schema; checked a chunk at a time as reads touch them (version 2) or
+    /// whole at open (version 1).
+    index: CheckedMap,
+    /// How long the index is (the rest of `index` is the table, Bloom filter and schema).
+    index_len: usize,
+    /// Where each (series, field) entry starts in `index`, in (key, field) order.
+    entries: EntryTable,
     /// Which series the file may hold, so that a read skips files without searching them.
-    bloom: SeriesBloom,
+    bloom: Bloom,
+    /// How many series the file holds.
+    series: usize,
+    /// Where the stored schema is in `index` (version 2).
+    schema: Option<std::ops::Range<usize>>,
     blocks: Arc<BlockCache>,
+}
+
+/// A file's measurements, each with its fields and their types (see [`ColFile::stored_schema`]).
+pub type StoredSchema = Vec<(String, Vec<(String, FieldType)>)>;
+
+/// Where each index entry starts.
+#[derive(Debug)]
+enum EntryTable {
+    /// Found by walking a version 1 index at open: offsets in the index.
+    Walked(Box<[u32]>),
+    /// A version 2 file's table, `len` u32s at `at` in the mapping: offsets from `base`, where
+    /// the first entry starts (after the count).
+    Stored { at: usize, len: usize, base: usize },
+}
+
+/// A file's series Bloom filter: built at open (version 1) or read in place (version 2).
+#[derive(Debug)]
+enum Bloom {
+    Built(SeriesBloom),
+    /// `words` u64s (a power of two) at `at` in the mapping.
+    Stored {
+        at: usize,
+        words: usize,
+    },
 }
 
 /// One (series, field) entry of the index, its blocks not decoded yet.
@@ -139,7 +181,9 @@ struct RawEntry<'a> {
     series: &'a [u8],
     field: &'a [u8],
     field_type: FieldType,
-    /// Where its block list starts in the index.
+    /// The bytes it was read from.
+    bytes: &'a [u8],
+    /// Where its block list starts in `bytes`.
     blocks_at: usize,
     /// How many blocks.
     blocks: usize,
@@ -147,18 +191,18 @@ struct RawEntry<'a> {
 
 impl RawEntry<'_> {
     /// Decodes its blocks.
-    fn blocks(&self, index: &[u8]) -> Vec<BlockMeta> {
+    fn blocks(&self) -> Vec<BlockMeta> {
         let mut pos = self.blocks_at;
         (0..self.blocks)
-            .map_while(|_| read_block_meta(index, &mut pos))
+            .map_while(|_| read_block_meta(self.bytes, &mut pos))
             .collect()
     }
 
-    fn field_blocks(&self, index: &[u8]) -> FieldBlocks {
+    fn field_blocks(&self) -> FieldBlocks {
         FieldBlocks {
             field: String::from_utf8_lossy(self.field).into_owned(),
             field_type: self.field_type,
-            blocks: self.blocks(index),
+            blocks: self.blocks(),
         }
     }
 }
@@ -216,6 +260,38 @@ impl SeriesBloom {
         SeriesBloom::probes(self.bits.len(), series)
             .all(|(word, bit)| self.bits.get(word).is_some_and(|w| w & bit != 0))
     }
+
+    /// The filter's words as stored in a version 2 file.
+    fn words(&self) -> &[u64] {
+        &self.bits
+    }
+}
+
+impl Bloom {
+    /// Whether `series` may be in the file whose mapped bytes are `map`.
+    fn may_hold(&self, map: &CheckedMap, series: &[u8]) -> bool {
+        match self {
+            Bloom::Built(b) => b.may_hold(series),
+            &Bloom::Stored { at, words } => {
+                SeriesBloom::probes(words, series).all(|(word, bit)| {
+                    let at = at + word * 8;
+                    map.get(at..at + 8)
+                        .and_then(|w| read_u64(w, 0))
+                        .is_some_and(|w| w & bit != 0)
+                })
+            }
+        }
+    }
+}
+
+/// The little-endian u64 at `at`, if `bytes` hold one there.
+fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// The little-endian u32 at `at`, if `bytes` hold one there.
+fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// Reads the head of the entry at `at` (key, field, type, block count), not its blocks.
@@ -231,6 +307,7 @@ fn read_head(index: &[u8], at: usize) -> Option<RawEntry<'_>> {
         series,
         field,
         field_type,
+        bytes: index,
         blocks_at: *pos,
         blocks,
     })
@@ -246,7 +323,7 @@ fn read_block_meta(index: &[u8], pos: &mut usize) -> Option<BlockMeta> {
 }
 
 impl ColFile {
-    /// Opens `path` and loads its index; its blocks are decoded through `blocks`.
+    /// Opens `path` and checks its index; its blocks are decoded through `blocks`.
     pub fn open(path: &Path, blocks: Arc<BlockCache>) -> Result<ColFile, ColFileError> {
         let io = |source| ColFileError::Io {
             path: path.to_path_buf(),
@@ -258,60 +335,63 @@ impl ColFile {
         };
         let file = File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
-        if size < (5 + FOOTER_LEN) as u64 {
+        let mut head = [0u8; 5];
+        if size < (5 + FOOTER_LEN_V1) as u64 {
             return Err(corrupt("footer"));
         }
-        let mut head = [0u8; 5];
         file.read_exact_at(&mut head, 0).map_err(io)?;
-        if &head[..4] != MAGIC || head[4] != VERSION {
+        let version = head[4];
+        if &head[..4] != MAGIC || !(version == VERSION || version == VERSION_1) {
             return Err(corrupt("header"));
         }
+        let footer_len = if version == VERSION_1 {
+            FOOTER_LEN_V1
+        } else {
+            FOOTER_LEN
+        };
+        if size < (5 + footer_len) as u64 {
+            return Err(corrupt("footer"));
+        }
         let mut footer = [0u8; FOOTER_LEN];
-        file.read_exact_at(&mut footer, size - FOOTER_LEN as u64)
+        let footer = &mut footer[..footer_len];
+        file.read_exact_at(footer, size - footer_len as u64)
             .map_err(io)?;
-        if &footer[16..20] != MAGIC {
+        let field = |at: usize| read_u32(footer, at).ok_or_else(|| corrupt("footer"));
+        if &footer[footer_len - 4..] != MAGIC {
             return Err(corrupt("footer"));
         }
-        let index_offset =
-            u64::from_le_bytes(footer[..8].try_into().map_err(|_| corrupt("footer"))?);
-        let index_len =
-            u32::from_le_bytes(footer[8..12].try_into().map_err(|_| corrupt("footer"))?);
-        let crc = u32::from_le_bytes(footer[12..16].try_into().map_err(|_| corrupt("footer"))?);
-        if index_len == 0 || index_offset + u64::from(index_len) + FOOTER_LEN as u64 != size {
+        let index_offset = read_u64(footer, 0).ok_or_else(|| corrupt("footer"))?;
+        let index_len = field(8)?;
+        if index_len == 0 {
             return Err(corrupt("footer"));
         }
-        // SAFETY: column files are never written in place: they are written whole under a
-        // temporary name and renamed, and only removed (never truncated) afterwards, so the
-        // mapped bytes do not change under the map.
-        let index = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(index_offset)
-                .len(index_len as usize)
-                .map(&file)
-        }
-        .map_err(io)?;
-        if crc32fast::hash(&index) != crc {
-            return Err(corrupt("index"));
-        }
-        let entries = check_index(&index, index_offset).ok_or_else(|| corrupt("index"))?;
-        let mut bloom = SeriesBloom::with_capacity(entries.len());
-        let mut last: Option<&[u8]> = None;
-        for &at in entries.iter() {
-            if let Some(e) = read_head(&index, at as usize) {
-                if last != Some(e.series) {
-                    bloom.add(e.series);
-                    last = Some(e.series);
-                }
-            }
-        }
+        let opened = if version == VERSION_1 {
+            open_version_1(path, &file, size, index_offset, index_len, field(12)?)
+        } else {
+            let v2 = Footer2 {
+                index_offset,
+                index_len,
+                entries: field(12)?,
+                series: field(16)?,
+                words: field(20)?,
+                schema_len: field(24)?,
+                chunk: field(28)?,
+                sums_crc: field(32)?,
+            };
+            open_version_2(path, &file, size, v2)
+        };
+        let (index, entries, bloom, series, schema) = opened?;
         Ok(ColFile {
             id: next_file_id(),
             path: path.to_path_buf(),
             file,
             size,
             index,
+            index_len: index_len as usize,
             entries,
             bloom,
+            series,
+            schema,
             blocks,
         })
     }
@@ -324,6 +404,7 @@ impl ColFile {
         // file, which does not change (see `open`), so every later read sees the same bytes.
         let advised = unsafe {
             self.index
+                .unchecked()
                 .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
         };
         if let Err(e) = advised {
@@ -341,15 +422,115 @@ impl ColFile {
         self.size
     }
 
+    /// How many (series, field) entries the file holds.
+    fn entry_count(&self) -> usize {
+        match &self.entries {
+            EntryTable::Walked(at) => at.len(),
+            EntryTable::Stored { len, .. } => *len,
+        }
+    }
+
+    /// Where entry `i` starts in the index.
+    fn entry_at(&self, i: usize) -> Option<usize> {
+        match &self.entries {
+            EntryTable::Walked(at) => at.get(i).map(|&at| at as usize),
+            &EntryTable::Stored { at, len, base } => {
+                let at = at + i.checked_mul(4).filter(|_| i < len)?;
+                let offset = read_u32(self.index.get(at..at + 4)?, 0)?;
+                Some(base + offset as usize)
+            }
+        }
+    }
+
+    /// The bytes of entry `i` (up to where the next one starts), once checked.
+    fn entry(&self, i: usize) -> Option<&[u8]> {
+        let start = self.entry_at(i)?;
+        let end = if i + 1 == self.entry_count() {
+            self.index_len
+        } else {
+            self.entry_at(i + 1)?
+        };
+        self.index.get(start..end)
+    }
+
+    /// How entry `i` sorts against (`series`, `field`) (see [`compare_head`]). A search
+    /// compares many entries and needs only their heads: the bytes checked are the first
+    /// `HEAD_BYTES` of the entry (one table read, not the two its end takes), or the whole
+    /// entry when its key runs past them.
+    fn compare_entry(&self, i: usize, series: &[u8], field: Option<&[u8]>) -> Option<Ordering> {
+        const HEAD_BYTES: usize = 256;
+        let start = self.entry_at(i)?;
+        let head = self
+            .index
+            .get(start..(start + HEAD_BYTES).min(self.index_len))?;
+        compare_head(head, 0, series, field)
+            .or_else(|| compare_head(self.entry(i)?, 0, series, field))
+    }
+
+    /// Whether a part of the index failed its check when read (its entries were not served):
+    /// a compaction that walked the file must not replace it.
+    pub fn damaged(&self) -> bool {
+        self.index.damaged()
+    }
+
+    /// The first of entries `lo..hi` for which `before` (given the entry's number) is false,
+    /// when it holds for a prefix of them (binary search).
+    fn partition_point(
+        &self,
+        mut lo: usize,
+        mut hi: usize,
+        before: impl Fn(usize) -> bool,
+    ) -> usize {
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if before(mid) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// How many series the file holds.
+    pub fn series_count(&self) -> usize {
+        self.series
+    }
+
+    /// The measurements of the file's entries with their fields' types, as a version 2 file
+    /// stores them (measurements and fields in the order first met, each field with the type
+    /// of its first entry), so that opening a shard need not walk every entry for them;
+    /// `None` for a version 1 file or a stored schema that does not decode.
+    pub fn stored_schema(&self) -> Option<StoredSchema> {
+        let bytes = self.index.get(self.schema.clone()?)?;
+        let pos = &mut 0;
+        let text = |pos: &mut usize| {
+            let len = usize::try_from(get_uvarint(bytes, pos)?).ok()?;
+            String::from_utf8(get_bytes(bytes, pos, len)?.to_vec()).ok()
+        };
+        let mut schema = Vec::new();
+        for _ in 0..get_uvarint(bytes, pos)? {
+            let measurement = text(pos)?;
+            let mut fields = Vec::new();
+            for _ in 0..get_uvarint(bytes, pos)? {
+                let field = text(pos)?;
+                let field_type = FieldType::from_tag(*get_bytes(bytes, pos, 1)?.first()?)?;
+                fields.push((field, field_type));
+            }
+            schema.push((measurement, fields));
+        }
+        (*pos == bytes.len()).then_some(schema)
+    }
+
     fn head(&self, i: usize) -> Option<RawEntry<'_>> {
-        read_head(&self.index, *self.entries.get(i)? as usize)
+        read_head(self.entry(i)?, 0)
     }
 
     /// The first entry at or after (`series`, `field`), found by binary search (`field`
     /// `None`: the series' first entry).
     fn search(&self, series: &[u8], field: Option<&[u8]>) -> usize {
         self.search_from(0, series, field)
-            .unwrap_or(self.entries.len())
+            .unwrap_or(self.entry_count())
     }
 
     /// [`ColFile::search`] starting at entry `hint` — where the previous lookup of a read in
@@ -358,43 +539,42 @@ impl ColFile {
     /// falls back to the whole search, so every hint gives the right answer. `None` when the
     /// Bloom filter rules the series out.
     fn search_from(&self, hint: usize, series: &[u8], field: Option<&[u8]>) -> Option<usize> {
-        if !self.bloom.may_hold(series) {
+        if !self.bloom.may_hold(&self.index, series) {
             return None;
         }
-        let less =
-            |at: u32| compare_head(&self.index, at as usize, series, field) == Some(Ordering::Less);
-        let n = self.entries.len();
+        let less = |i: usize| self.compare_entry(i, series, field) == Some(Ordering::Less);
+        let n = self.entry_count();
         // Every entry before `lo` sorts before the target (sorted entries: the one before the
         // hint tells for all of them).
-        let mut lo = match hint.checked_sub(1).map(|i| self.entries.get(i)) {
-            Some(Some(&at)) if less(at) => hint,
-            _ => return Some(self.entries.partition_point(|&at| less(at))),
+        let mut lo = match hint.checked_sub(1) {
+            Some(i) if i < n && less(i) => hint,
+            _ => return Some(self.partition_point(0, n, less)),
         };
         let mut step = 1usize;
         let hi = loop {
             let probe = lo.saturating_add(step - 1);
-            match self.entries.get(probe) {
-                None => break n,
-                Some(&at) if !less(at) => break probe,
-                Some(_) => {
-                    lo = probe + 1;
-                    step = step.saturating_mul(2);
-                }
+            if probe >= n {
+                break n;
             }
+            if !less(probe) {
+                break probe;
+            }
+            lo = probe + 1;
+            step = step.saturating_mul(2);
         };
-        Some(lo + self.entries[lo..hi].partition_point(|&at| less(at)))
+        Some(self.partition_point(lo, hi, less))
     }
 
     /// The entries of `series`.
     fn entries_of<'a>(&'a self, series: &'a [u8]) -> impl Iterator<Item = RawEntry<'a>> + 'a {
-        (self.search(series, None)..self.entries.len())
+        (self.search(series, None)..self.entry_count())
             .map_while(move |i| self.head(i).filter(|e| e.series == series))
     }
 
     /// Every series key, sorted.
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let mut last: Option<&[u8]> = None;
-        (0..self.entries.len()).filter_map(move |i| {
+        (0..self.entry_count()).filter_map(move |i| {
             let key = self.head(i)?.series;
             (last != Some(key)).then(|| {
                 last = Some(key);
@@ -405,7 +585,7 @@ impl ColFile {
 
     /// Every (series key, field, type) the file holds, sorted, without decoding blocks.
     pub fn field_types(&self) -> impl Iterator<Item = (&[u8], &str, FieldType)> + '_ {
-        (0..self.entries.len()).filter_map(move |i| {
+        (0..self.entry_count()).filter_map(move |i| {
             let e = self.head(i)?;
             Some((e.series, std::str::from_utf8(e.field).ok()?, e.field_type))
         })
@@ -413,9 +593,7 @@ impl ColFile {
 
     /// The fields stored for `series`.
     pub fn fields(&self, series: &[u8]) -> Vec<FieldBlocks> {
-        self.entries_of(series)
-            .map(|e| e.field_blocks(&self.index))
-            .collect()
+        self.entries_of(series).map(|e| e.field_blocks()).collect()
     }
 
     /// Whether the file holds `series`.
@@ -457,12 +635,12 @@ impl ColFile {
     /// Every (series, field) entry with its blocks, in the file's order: how a compaction walks
     /// its input files side by side (an entry whose field name is not UTF-8 is skipped).
     pub fn index_entries(&self) -> impl Iterator<Item = IndexEntry<'_>> + '_ {
-        (0..self.entries.len()).filter_map(move |i| {
+        (0..self.entry_count()).filter_map(move |i| {
             let e = self.head(i)?;
             Some(IndexEntry {
                 series: e.series,
                 field: std::str::from_utf8(e.field).ok()?,
-                blocks: e.blocks(&self.index),
+                blocks: e.blocks(),
             })
         })
     }
@@ -548,7 +726,7 @@ impl ColFile {
         let want = (series, field.as_bytes());
         self.head(at)
             .filter(|e| (e.series, e.field) == want)
-            .map(|e| e.blocks(&self.index))
+            .map(|e| e.blocks())
             .unwrap_or_default()
             .into_iter()
             .filter(|b| b.max_time >= min && b.min_time <= max)
@@ -564,9 +742,144 @@ impl ColFile {
     }
 }
 
-/// Checks every entry of an index (blocks inside the data, field names UTF-8, entries in
-/// strictly increasing (key, field) order); returns where each entry starts.
-fn check_index(buf: &[u8], index_offset: u64) -> Option<Box<[u32]>> {
+/// A version 2 footer's fields after the index offset and length.
+struct Footer2 {
+    index_offset: u64,
+    index_len: u32,
+    entries: u32,
+    series: u32,
+    words: u32,
+    schema_len: u32,
+    chunk: u32,
+    sums_crc: u32,
+}
+
+/// What opening a file finds: its mapped index, entry table, Bloom filter, series count and
+/// where its stored schema is.
+type Opened = (
+    CheckedMap,
+    EntryTable,
+    Bloom,
+    usize,
+    Option<std::ops::Range<usize>>,
+);
+
+/// Maps `len` bytes of `file` from `offset`.
+fn map_region(file: &File, offset: u64, len: u64) -> std::io::Result<memmap2::Mmap> {
+    let len = usize::try_from(len).map_err(|_| std::io::ErrorKind::InvalidData)?;
+    // SAFETY: column files are never written in place: they are written whole under a
+    // temporary name and renamed, and only removed (never truncated) afterwards, so the
+    // mapped bytes do not change under the map.
+    unsafe {
+        memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(len)
+            .map(file)
+    }
+}
+
+/// Opens a version 1 file's index: checks its CRC and walks it for the entry table, Bloom
+/// filter and series count.
+fn open_version_1(
+    path: &Path,
+    file: &File,
+    size: u64,
+    index_offset: u64,
+    index_len: u32,
+    crc: u32,
+) -> Result<Opened, ColFileError> {
+    let corrupt = |what| ColFileError::Corrupt {
+        path: path.to_path_buf(),
+        what,
+    };
+    if index_offset.checked_add(u64::from(index_len) + FOOTER_LEN_V1 as u64) != Some(size) {
+        return Err(corrupt("footer"));
+    }
+    let map = map_region(file, index_offset, u64::from(index_len)).map_err(|source| {
+        ColFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    if crc32fast::hash(&map) != crc {
+        return Err(corrupt("index"));
+    }
+    let (entries, bloom, series) =
+        walk_index(&map, index_offset).ok_or_else(|| corrupt("index"))?;
+    let index = CheckedMap::checked_whole(path, map);
+    Ok((
+        index,
+        EntryTable::Walked(entries),
+        Bloom::Built(bloom),
+        series,
+        None,
+    ))
+}
+
+/// Opens a version 2 file's index, table, Bloom filter and schema: reads and checks the
+/// chunk sums only; the chunks themselves are checked as reads touch them.
+fn open_version_2(path: &Path, file: &File, size: u64, f: Footer2) -> Result<Opened, ColFileError> {
+    let corrupt = |what| ColFileError::Corrupt {
+        path: path.to_path_buf(),
+        what,
+    };
+    let io = |source| ColFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (entries, words) = (f.entries as usize, f.words as usize);
+    let region = u64::from(f.index_len)
+        + u64::from(f.entries) * 4
+        + u64::from(f.words) * 8
+        + u64::from(f.schema_len);
+    let sums_len = checked_map::chunks(region, f.chunk.max(1)) * 4;
+    if f.index_offset
+        .checked_add(region + sums_len + FOOTER_LEN as u64)
+        != Some(size)
+        || !words.is_power_of_two()
+    {
+        return Err(corrupt("footer"));
+    }
+    let mut sums = vec![0u8; usize::try_from(sums_len).map_err(|_| corrupt("footer"))?];
+    file.read_exact_at(&mut sums, f.index_offset + region)
+        .map_err(io)?;
+    if crc32fast::hash(&sums) != f.sums_crc {
+        return Err(corrupt("chunk sums"));
+    }
+    let sums: Box<[u32]> = sums
+        .chunks_exact(4)
+        .filter_map(|s| read_u32(s, 0))
+        .collect();
+    let map = map_region(file, f.index_offset, region).map_err(io)?;
+    let index = CheckedMap::new(path, map, f.chunk, sums).map_err(|_| corrupt("chunk sums"))?;
+    // The entry count leads the index; the entries start after it.
+    let head = index
+        .get(0..(f.index_len as usize).min(10))
+        .ok_or_else(|| corrupt("index"))?;
+    let base = &mut 0;
+    if get_uvarint(head, base) != Some(u64::from(f.entries)) {
+        return Err(corrupt("index"));
+    }
+    let index_len = f.index_len as usize;
+    let table = EntryTable::Stored {
+        at: index_len,
+        len: entries,
+        base: *base,
+    };
+    let bloom_at = index_len + entries * 4;
+    let schema_at = bloom_at + words * 8;
+    let bloom = Bloom::Stored {
+        at: bloom_at,
+        words,
+    };
+    let schema = schema_at..schema_at + f.schema_len as usize;
+    Ok((index, table, bloom, f.series as usize, Some(schema)))
+}
+
+/// Checks every entry of a version 1 index (blocks inside the data, field names UTF-8, entries
+/// in strictly increasing (key, field) order); returns where each entry starts, the Bloom
+/// filter of its series and how many series there are.
+fn walk_index(buf: &[u8], index_offset: u64) -> Option<(Box<[u32]>, SeriesBloom, usize)> {
     let mut pos = 0;
     let n = get_uvarint(buf, &mut pos)?;
     u32::try_from(buf.len()).ok()?;
@@ -588,7 +901,22 @@ fn check_index(buf: &[u8], index_offset: u64) -> Option<Box<[u32]>> {
         }
         last = Some((e.series, e.field));
     }
-    (pos == buf.len()).then(|| starts.into_boxed_slice())
+    if pos != buf.len() {
+        return None;
+    }
+    let mut bloom = SeriesBloom::with_capacity(starts.len());
+    let mut series = 0;
+    let mut last: Option<&[u8]> = None;
+    for &at in &starts {
+        if let Some(e) = read_head(buf, at as usize) {
+            if last != Some(e.series) {
+                bloom.add(e.series);
+                series += 1;
+                last = Some(e.series);
+            }
+        }
+    }
+    Some((starts.into_boxed_slice(), bloom, series))
 }
 
 #[cfg(test)]
@@ -613,13 +941,157 @@ mod tests {
         c
     }
 
+    /// The bytes of a version 1 file with the same blocks and index as the version 2 file
+    /// `v2`: its header says 1, and the table, Bloom filter, schema and footer give way to
+    /// version 1's footer.
+    fn as_version_1(v2: &[u8]) -> Vec<u8> {
+        let footer = &v2[v2.len() - FOOTER_LEN..];
+        let index_offset = read_u64(footer, 0).unwrap();
+        let index_len = read_u32(footer, 8).unwrap();
+        let mut v1 = v2[..(index_offset + u64::from(index_len)) as usize].to_vec();
+        v1[4] = VERSION_1;
+        let crc = crc32fast::hash(&v1[index_offset as usize..]);
+        v1.extend_from_slice(&footer[..12]);
+        v1.extend_from_slice(&crc.to_le_bytes());
+        v1.extend_from_slice(MAGIC);
+        v1
+    }
+
+    /// A version 2 file answers as the version 1 file with the same index does (whose table,
+    /// Bloom filter and series count are worked out by walking it), and stores the schema a
+    /// walk of its entries gives.
+    #[test]
+    fn a_version_2_file_answers_as_its_version_1_twin() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("00000001-01.tcf");
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL, 500).unwrap();
+        let mut keys = Vec::new();
+        for i in 0..500 {
+            let m = ["cpu", "disk", "m\\ e\\,m"][i % 3];
+            keys.push(format!("{m},host=h{i:04}"));
+        }
+        keys.sort();
+        for (i, k) in keys.iter().enumerate() {
+            // Fields differ by series, and `u` changes type: the first entry's type counts.
+            w.write_column(k.as_bytes(), "a", &column(3, true)).unwrap();
+            if i % 2 == 0 {
+                w.write_column(k.as_bytes(), "b", &column(2, false))
+                    .unwrap();
+            }
+            w.write_column(k.as_bytes(), "u", &column(2, i % 7 != 3))
+                .unwrap();
+        }
+        w.finish().unwrap();
+        let v1_path = dir.path().join("00000002-01.tcf");
+        std::fs::write(&v1_path, as_version_1(&std::fs::read(&path).unwrap())).unwrap();
+        let blocks = Arc::new(BlockCache::new(1 << 20));
+        let v2 = ColFile::open(&path, Arc::clone(&blocks)).unwrap();
+        let v1 = ColFile::open(&v1_path, blocks).unwrap();
+        assert!(matches!(v1.entries, EntryTable::Walked(_)));
+        assert!(matches!(v2.entries, EntryTable::Stored { .. }));
+        assert_eq!((v2.series_count(), v1.series_count()), (500, 500));
+        assert!(v1.field_types().eq(v2.field_types()));
+        for k in keys.iter().map(String::as_bytes) {
+            assert_eq!(v2.fields(k), v1.fields(k));
+            let read = |f: &ColFile| f.read(k, "u", 0, 100).0.map(|c| c.times);
+            assert_eq!(read(&v2), read(&v1));
+            assert!(v2.has_series(k));
+        }
+        assert!(!v2.has_series(b"cpu,host=h9999"));
+        assert_eq!(v1.stored_schema(), None);
+        let mut walked: StoredSchema = Vec::new();
+        for (key, field, field_type) in v1.field_types() {
+            let m = lineproto::series_key::measurement(key).unwrap();
+            if walked.last().is_none_or(|(last, _)| *last != m) {
+                walked.push((m, Vec::new()));
+            }
+            let fields = &mut walked.last_mut().unwrap().1;
+            if !fields.iter().any(|(f, _)| f == field) {
+                fields.push((field.to_string(), field_type));
+            }
+        }
+        assert_eq!(walked.len(), 3);
+        assert_eq!(v2.stored_schema(), Some(walked));
+    }
+
+    /// Damaged chunk sums fail the file at open; a damaged chunk of the index, table, Bloom
+    /// filter or schema is found when a read touches it: what it holds is not served, the
+    /// file says it is damaged, and the rest of the file is still read.
+    #[test]
+    fn damage_is_found_when_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.tcf");
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL, 4000).unwrap();
+        let keys: Vec<String> = (0..4000).map(|i| format!("cpu,host=h{i:05}")).collect();
+        for k in &keys {
+            w.write_column(k.as_bytes(), "f", &column(2, true)).unwrap();
+        }
+        w.finish().unwrap();
+        let good = std::fs::read(&path).unwrap();
+        let footer = &good[good.len() - FOOTER_LEN..];
+        let index_at = read_u64(footer, 0).unwrap() as usize;
+        let index_len = read_u32(footer, 8).unwrap() as usize;
+        let open = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            ColFile::open(&path, Arc::new(BlockCache::new(1 << 20)))
+        };
+        let mut bad = good.clone();
+        bad[good.len() - FOOTER_LEN - 2] ^= 0x10;
+        assert!(matches!(
+            open(&bad),
+            Err(ColFileError::Corrupt {
+                what: "chunk sums",
+                ..
+            })
+        ));
+
+        // A byte of the index's second chunk (entries ~630 to ~1260): a search that passes
+        // through it finds nothing; one that does not is served.
+        let mut bad = good.clone();
+        bad[index_at + checked_map::CHUNK as usize + 100] ^= 0x10;
+        let f = open(&bad).unwrap();
+        assert!(!f.damaged());
+        assert_eq!(
+            f.read(keys[3999].as_bytes(), "f", 0, 100).0.unwrap().len(),
+            2
+        );
+        assert!(!f.damaged());
+        assert!(f.read(keys[1000].as_bytes(), "f", 0, 100).0.is_none());
+        assert!(f.damaged());
+        assert_eq!(
+            f.read(keys[3000].as_bytes(), "f", 0, 100).0.unwrap().len(),
+            2
+        );
+
+        // The table, the Bloom filter, the schema.
+        let schema_end = good.len()
+            - FOOTER_LEN
+            - 4 * checked_map::chunks(
+                (good.len() - FOOTER_LEN - index_at) as u64,
+                checked_map::CHUNK,
+            ) as usize;
+        for at in [index_at + index_len + 8, schema_end - 20, schema_end - 1] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x10;
+            let f = open(&bad).unwrap();
+            let found = keys.iter().filter(|k| f.has_series(k.as_bytes())).count();
+            let schema = f.stored_schema();
+            assert!(found < keys.len() || schema.is_none(), "{at}");
+            assert!(f.damaged(), "{at}");
+        }
+        let f = open(&good).unwrap();
+        assert!(keys.iter().all(|k| f.has_series(k.as_bytes())));
+        assert!(f.stored_schema().is_some());
+        assert!(!f.damaged());
+    }
+
     /// The index goes through a spill file beside the column file; finishing leaves only the
     /// column file, and one written without finishing leaves `.tmp` files only (removed at start).
     #[test]
     fn the_index_spill_is_gone_after_finish() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("00000001-01.tcf");
-        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL, 16).unwrap();
         let column = column(2, true);
         for i in 0..1000 {
             w.write_column(format!("cpu,host=h{i:04}").as_bytes(), "usage", &column)
@@ -635,7 +1107,7 @@ mod tests {
         assert_eq!(f.keys().count(), 1000);
 
         let unfinished = dir.path().join("00000002-01.tcf");
-        let mut w = ColFileWriter::create(&unfinished, encode::SNAPSHOT_LEVEL).unwrap();
+        let mut w = ColFileWriter::create(&unfinished, encode::SNAPSHOT_LEVEL, 16).unwrap();
         w.write_column(b"cpu,host=a", "usage", &column).unwrap();
         drop(w);
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
@@ -644,14 +1116,21 @@ mod tests {
             .filter(|n| n.starts_with("00000002"))
             .collect();
         left.sort();
-        assert_eq!(left, ["00000002-01.tcf.index.tmp", "00000002-01.tcf.tmp"]);
+        assert_eq!(
+            left,
+            [
+                "00000002-01.tcf.index.tmp",
+                "00000002-01.tcf.table.tmp",
+                "00000002-01.tcf.tmp"
+            ]
+        );
     }
 
     #[test]
     fn write_then_read_ranges() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("1.tcf");
-        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL, 16).unwrap();
         w.write_column(b"a", "f", &column(2500, true)).unwrap();
         w.write_column(b"a", "i", &column(10, false)).unwrap();
         w.write_column(b"b", "f", &column(5, true)).unwrap();
@@ -688,7 +1167,7 @@ mod tests {
     fn released_index_pages_leave_memory_and_reads_still_work() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("1.tcf");
-        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL, 16).unwrap();
         let keys: Vec<String> = (0..20_000)
             .map(|i| format!("cpu,host=h{i:06},region=r{}", i % 20))
             .collect();
@@ -698,7 +1177,9 @@ mod tests {
         }
         w.finish().unwrap();
         let f = ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))).unwrap();
-        let at = f.index.as_ptr() as usize;
+        // Opening reads only the footer and chunk sums; a walk brings the index in.
+        assert_eq!(f.keys().count(), keys.len());
+        let at = f.index.unchecked().as_ptr() as usize;
         let walked = resident_kib(at).expect("the index mapping in smaps");
         assert!(
             walked * 1024 >= f.index.len() as u64 / 2,
@@ -724,7 +1205,7 @@ mod tests {
     fn every_series_and_field_is_found_by_search_and_no_other() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("1.tcf");
-        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL, 16).unwrap();
         let keys: Vec<String> = (0..3000).map(|i| format!("cpu,host=h{i:05}")).collect();
         for k in &keys {
             w.write_column(k.as_bytes(), "a", &column(3, true)).unwrap();
@@ -753,7 +1234,7 @@ mod tests {
     fn a_corrupt_block_is_reported_and_others_still_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("1.tcf");
-        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL, 16).unwrap();
         w.write_column(b"a", "f", &column(10, true)).unwrap();
         w.write_column(b"b", "f", &column(10, true)).unwrap();
         w.finish().unwrap();
@@ -776,7 +1257,7 @@ mod tests {
     fn truncated_files_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("1.tcf");
-        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL, 16).unwrap();
         w.write_column(b"a", "f", &column(10, true)).unwrap();
         w.finish().unwrap();
         let bytes = std::fs::read(&path).unwrap();
@@ -798,19 +1279,23 @@ mod tests {
         ) {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("1.tcf");
-            let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL).unwrap();
+            let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL, 16).unwrap();
             for k in &keys {
                 w.write_column(k.as_bytes(), "f", &column(3, true)).unwrap();
                 w.write_column(k.as_bytes(), "g", &column(2, false)).unwrap();
             }
             w.finish().unwrap();
             let f = ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))).unwrap();
+            let v1_path = dir.path().join("2.tcf");
+            std::fs::write(&v1_path, as_version_1(&std::fs::read(&path).unwrap())).unwrap();
+            let v1 = ColFile::open(&v1_path, Arc::new(BlockCache::new(1 << 20))).unwrap();
             for (hint, probe) in hints.iter().zip(probes.iter().cycle()) {
                 for field in [None, Some(&b"f"[..]), Some(&b"g"[..]), Some(&b"h"[..])] {
                     let whole = f.search(probe.as_bytes(), field);
                     let from = f.search_from(*hint, probe.as_bytes(), field);
                     proptest::prop_assert!(from.is_none_or(|at| at == whole), "{probe} {hint}");
                 }
+                proptest::prop_assert_eq!(f.fields(probe.as_bytes()), v1.fields(probe.as_bytes()));
             }
             let mut sorted: Vec<&String> = probes.iter().chain(keys.iter()).collect();
             sorted.sort();

@@ -188,8 +188,14 @@ impl SeriesIndex {
             // Every key of this log is in a file already.
             log.restart(covered + 1)?;
         } else {
+            // A log no file covers holds only keys no file has (a key is logged only when no
+            // file has it, and a file takes in the log's keys with its id) — except for files
+            // written before logs had ids (`log_id` 0), which are searched. Searching every
+            // file for every key costs a random read of a cold hash table per key at start.
+            let unnumbered: Vec<&Arc<IndexFile>> =
+                files.iter().filter(|f| f.log_id() == 0).collect();
             for key in keys {
-                if mem.get(&key).is_none() && !files.iter().any(|f| f.find(&key).is_some()) {
+                if mem.get(&key).is_none() && !unnumbered.iter().any(|f| f.find(&key).is_some()) {
                     mem.insert(&key);
                 }
             }
