@@ -42,6 +42,7 @@ pub mod nginx;
 pub mod nstat;
 pub mod ping;
 pub mod postgresql;
+pub mod proc_file;
 pub mod processes;
 pub mod procstat;
 pub mod prometheus;
@@ -99,6 +100,8 @@ pub struct HostPaths {
     pub mount_prefix: String,
     /// Whether `HOST_PROC` was set (some per-namespace checks are then skipped, as Telegraf does).
     pub proc_overridden: bool,
+    /// The files `read_proc` read, kept open for the next gather.
+    open: proc_file::OpenFiles,
 }
 
 impl HostPaths {
@@ -113,6 +116,7 @@ impl HostPaths {
             var: get("HOST_VAR", "/var"),
             mount_prefix: lookup("HOST_MOUNT_PREFIX").unwrap_or_default(),
             proc_overridden: lookup("HOST_PROC").is_some(),
+            open: proc_file::OpenFiles::default(),
         }
     }
 
@@ -124,12 +128,13 @@ impl HostPaths {
             var: root.join("var"),
             mount_prefix: String::new(),
             proc_overridden: true,
+            open: proc_file::OpenFiles::default(),
         }
     }
 
-    /// Reads a file below `HOST_PROC`.
+    /// Reads a file below `HOST_PROC`, kept open for the next read (`proc_file.rs`).
     pub fn read_proc(&self, rel: &str) -> Result<String, InputError> {
-        read(&self.proc.join(rel))
+        self.open.read(&self.proc.join(rel))
     }
 }
 
