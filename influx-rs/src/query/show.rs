@@ -588,7 +588,7 @@ pub(super) fn cardinality(
             let matcher = key_matcher(key)?;
             let mut out = Vec::new();
             for m in measurements(engine, db, scope)? {
-                let n = engine.tag_value_count(db, &m, &*matcher);
+                let n = engine.tag_value_count(db, &m, &*matcher, exact);
                 if n > 0 {
                     out.push(counted(Some(m), "count", n));
                 }

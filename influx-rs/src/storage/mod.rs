@@ -133,6 +133,13 @@ fn release_freed_memory() {
     }
 }
 
+/// Past this many tag values (counted once per part of each shard's index),
+/// `SHOW TAG VALUES CARDINALITY` without `EXACT` answers from the HyperLogLog sketches the
+/// index files keep of each tag key's values — within about 1 %, the estimate InfluxDB's
+/// documentation describes for the non-`EXACT` forms — instead of merging every value. Up to
+/// it the answer is exact, as 1.x's (which counts them all, with `count(distinct(…))`).
+pub const ESTIMATED_ABOVE: u64 = 100_000;
+
 /// The storage engine of the daemon.
 #[derive(Debug)]
 pub struct Engine {
@@ -544,17 +551,37 @@ impl Engine {
 
     /// How many distinct values the tag keys `want` picks have in a measurement, over every
     /// shard: merged from the index's sorted values when one shard and one key are asked
-    /// about, else counted by 64-bit hashes of the values (neither copies them).
+    /// about, else counted by 64-bit hashes of the values (neither copies them). Unless
+    /// `exact`, more than [`ESTIMATED_ABOVE`] values are estimated from the index's sketches.
     pub fn tag_value_count(
         &self,
         db: &str,
         measurement: &str,
         want: &dyn Fn(&str) -> bool,
+        exact: bool,
     ) -> usize {
+        let estimate_above = (!exact).then_some(ESTIMATED_ABOVE);
         let shards = self.shards_for(db, None, i64::MIN, i64::MAX);
         if let [shard] = shards.as_slice() {
-            if let Some(n) = shard.distinct_values(measurement, want) {
+            if let Some(n) = shard.distinct_values(measurement, want, estimate_above) {
                 return usize::try_from(n).unwrap_or(usize::MAX);
+            }
+        }
+        if let Some(limit) = estimate_above {
+            let entries: u64 = shards
+                .iter()
+                .map(|s| s.value_entries(measurement, want))
+                .sum();
+            if entries > limit {
+                let mut all = hll::Hll::default();
+                let merged = shards.iter().all(|s| {
+                    s.value_sketch(measurement, want)
+                        .map(|sketch| all.merge(&sketch))
+                        .is_some()
+                });
+                if merged {
+                    return usize::try_from(all.estimate()).unwrap_or(usize::MAX);
+                }
             }
         }
         let mut seen = ahash::AHashSet::new();

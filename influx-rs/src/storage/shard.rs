@@ -482,9 +482,34 @@ impl Shard {
     }
 
     /// How many distinct values the one tag key `want` picks has in a measurement (`None`
-    /// when it picks another number of keys), without copying or hashing them.
-    pub fn distinct_values(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> Option<u64> {
-        self.state.lock().index.distinct_values(measurement, want)
+    /// when it picks another number of keys), without copying or hashing them; estimated from
+    /// the index's sketches past `estimate_above` values.
+    pub fn distinct_values(
+        &self,
+        measurement: &str,
+        want: &dyn Fn(&str) -> bool,
+        estimate_above: Option<u64>,
+    ) -> Option<u64> {
+        self.state
+            .lock()
+            .index
+            .distinct_values(measurement, want, estimate_above)
+    }
+
+    /// How many values the tag keys `want` picks have in a measurement, counted once per part
+    /// of the index (an upper bound of the distinct values; read from the files' headers).
+    pub fn value_entries(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> u64 {
+        self.state.lock().index.value_entries(measurement, want)
+    }
+
+    /// A sketch of the distinct values of the one tag key `want` picks in a measurement
+    /// (`None` when it picks another number of keys, or an index file has no sketches).
+    pub fn value_sketch(
+        &self,
+        measurement: &str,
+        want: &dyn Fn(&str) -> bool,
+    ) -> Option<super::hll::Hll> {
+        self.state.lock().index.value_sketch(measurement, want)
     }
 
     /// Writes the shard's in-memory series to an index file and merges index files until

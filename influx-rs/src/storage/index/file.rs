@@ -15,8 +15,11 @@ use std::path::{Path, PathBuf};
 
 /// First bytes of an index file.
 pub(super) const MAGIC: &[u8; 4] = b"TKIX";
-/// Format version.
-pub(super) const VERSION: u8 = 1;
+/// Format version written: 2 stores a sketch of each tag key's values beside its value table;
+/// version 1 files (without) are still read.
+pub(super) const VERSION: u8 = 2;
+/// The first version whose tag keys have sketches of their values.
+pub(super) const VERSION_WITH_VALUE_SKETCHES: u8 = 2;
 /// Header: magic, version, three reserved bytes.
 pub(super) const HEADER_LEN: usize = 8;
 /// The checksummed blocks, in file order.
@@ -85,6 +88,8 @@ pub(super) struct IndexFile {
     count: u32,
     log_id: u64,
     replaces_below: u64,
+    /// Whether its tag keys have sketches of their values (version 2 on).
+    value_sketches: bool,
 }
 
 /// A measurement in a file: where its header is.
@@ -105,6 +110,8 @@ pub(super) struct FileTagKey<'a> {
     table: usize,
     /// Distinct values it has in this file.
     pub(super) values: u32,
+    /// Where the sketch of its values is (version 2 on).
+    sketch: Option<usize>,
 }
 
 /// The file name of index file `seq`.
@@ -142,7 +149,7 @@ impl IndexFile {
         if &head[..4] != MAGIC {
             return Err(corrupt("bad magic"));
         }
-        if head[4] != VERSION {
+        if !(1..=VERSION).contains(&head[4]) {
             return Err(corrupt(&format!("unknown version {}", head[4])));
         }
         if head[5..] != [0, 0, 0] {
@@ -226,6 +233,7 @@ impl IndexFile {
             count,
             log_id,
             replaces_below,
+            value_sketches: head[4] >= VERSION_WITH_VALUE_SKETCHES,
         };
         // The keys must line up with their offsets, or lookups would read past them.
         let keys_len = f.blocks[KEYS].len() as u64;
@@ -366,12 +374,17 @@ impl<'a> FileMeasurement<'a> {
         (0..n).map_while(move |_| {
             let key = c.sized()?;
             let table = c.u64()? as usize;
+            let sketch = match file.value_sketches {
+                true => Some(c.u64()? as usize),
+                false => None,
+            };
             let values = Cursor::at(&file.map, table).u32()?;
             Some(FileTagKey {
                 file,
                 key,
                 table,
                 values,
+                sketch,
             })
         })
     }
@@ -414,6 +427,11 @@ impl<'a> FileTagKey<'a> {
                 )
             })
         })
+    }
+
+    /// The sketch of its values; `None` in a version 1 file (or where the bytes are not one).
+    pub(super) fn sketch(&self) -> Option<Hll> {
+        Hll::from_bytes(Cursor::at(&self.file.map, self.sketch?).sized()?)
     }
 
     /// Series with `value`, found by binary search.

@@ -17,7 +17,7 @@ mod log;
 mod memory;
 mod write;
 
-use crate::storage::hll::Hll;
+use crate::storage::hll::{self, Hll};
 use file::IndexFile;
 use log::SeriesLog;
 use memory::MemIndex;
@@ -522,16 +522,15 @@ impl SeriesIndex {
 
     /// How many distinct values the one tag key `want` picks has, by merging each part's
     /// sorted values (no value is copied or hashed); `None` when it picks another number of
-    /// keys.
-    pub fn distinct_values(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> Option<u64> {
-        let keys: Vec<String> = self
-            .tag_keys(measurement)
-            .into_iter()
-            .filter(|k| want(k))
-            .collect();
-        let [key] = keys.as_slice() else {
-            return None;
-        };
+    /// keys. With `estimate_above`, more values than that (counted once per part) are
+    /// estimated from the parts' sketches instead, when every file has them.
+    pub fn distinct_values(
+        &self,
+        measurement: &str,
+        want: &dyn Fn(&str) -> bool,
+        estimate_above: Option<u64>,
+    ) -> Option<u64> {
+        let key = &self.only_key(measurement, want)?;
         let in_memory = self
             .mem
             .measurements()
@@ -544,6 +543,13 @@ impl SeriesIndex {
             .collect();
         if let (None, [only]) = (in_memory, in_files.as_slice()) {
             return Some(u64::from(only.value_count()));
+        }
+        if let Some(limit) = estimate_above {
+            if self.value_entries(measurement, want) > limit {
+                if let Some(sketch) = self.value_sketch(measurement, want) {
+                    return Some(sketch.estimate());
+                }
+            }
         }
         let mut runs: Vec<Box<dyn Iterator<Item = &[u8]> + '_>> = Vec::new();
         if let Some(values) = in_memory {
@@ -575,6 +581,39 @@ impl SeriesIndex {
             }
         }
         Some(count)
+    }
+
+    /// The tag key of a measurement `want` picks, when it picks exactly one.
+    fn only_key(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> Option<String> {
+        let mut keys = self.tag_keys(measurement).into_iter().filter(|k| want(k));
+        let key = keys.next()?;
+        keys.next().is_none().then_some(key)
+    }
+
+    /// A sketch of the distinct values of the one tag key `want` picks (the files' sketches
+    /// merged with the in-memory part's values); `None` when it picks another number of keys
+    /// or a file has no sketches (version 1).
+    pub fn value_sketch(&self, measurement: &str, want: &dyn Fn(&str) -> bool) -> Option<Hll> {
+        let key = &self.only_key(measurement, want)?;
+        let mut sketch = Hll::default();
+        for f in &self.files {
+            if let Some(k) = f.measurement(measurement).and_then(|m| m.tag_key(key)) {
+                sketch.merge(&k.sketch()?);
+            }
+        }
+        if let Some(values) = self
+            .mem
+            .measurements()
+            .get(measurement)
+            .and_then(|m| m.tags.get(key))
+        {
+            for (value, series) in values {
+                if !series.is_empty() {
+                    sketch.add(hll::hash(value.as_bytes()));
+                }
+            }
+        }
+        Some(sketch)
     }
 
     /// How many values the tag keys `want` picks have, counted once per part.
@@ -869,6 +908,59 @@ mod tests {
     const HEADER_FLIP: usize = 9;
 
     #[test]
+    fn version_1_files_are_read_and_their_values_counted_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mem = MemIndex::new(0);
+        for i in 0..10 {
+            mem.insert(format!("cpu,host=h{i}").as_bytes());
+        }
+        write::from_memory_as(dir.path(), 1, &mem, 0, false, 1).unwrap();
+        let mut idx = SeriesIndex::open(dir.path(), TINY_LOG).unwrap();
+        assert!(!idx.needs_rebuild());
+        assert_eq!(idx.len(), 10);
+        assert_eq!(idx.series_with("cpu", "host", "h3").len(), 1);
+        assert!(idx.value_sketch("cpu", &|k| k == "host").is_none());
+        // Newer files have sketches; with a version 1 file among them, the count is exact.
+        insert(&mut idx, b"cpu,host=h0,rack=1");
+        insert(&mut idx, b"cpu,host=new");
+        assert_eq!(idx.file_sizes().len(), 3);
+        assert_eq!(
+            idx.distinct_values("cpu", &|k| k == "host", Some(0)),
+            Some(11)
+        );
+    }
+
+    #[test]
+    fn many_values_are_estimated_from_the_files_sketches() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = IndexOptions {
+            max_values_per_tag: 0,
+            max_log_bytes: 100_000,
+        };
+        let mut idx = SeriesIndex::open(dir.path(), options).unwrap();
+        let n = 20_000u64;
+        for i in 0..n {
+            // Every value twice, in series far apart: the files' values overlap.
+            insert(
+                &mut idx,
+                format!("cpu,host=h{},rack={}", i % (n / 2), i / (n / 2)).as_bytes(),
+            );
+        }
+        assert!(idx.file_sizes().len() >= 3, "{:?}", idx.file_sizes());
+        let host = |k: &str| k == "host";
+        assert_eq!(idx.distinct_values("cpu", &host, None), Some(n / 2));
+        // Not estimated below the limit.
+        assert_eq!(idx.distinct_values("cpu", &host, Some(n)), Some(n / 2));
+        let estimate = idx.distinct_values("cpu", &host, Some(0)).unwrap();
+        let error = (estimate as f64 - (n / 2) as f64).abs() / (n / 2) as f64;
+        assert!(error < 0.03, "{estimate} for {}", n / 2);
+        merge_all(&mut idx);
+        let merged = idx.distinct_values("cpu", &host, Some(0)).unwrap();
+        let error = (merged as f64 - (n / 2) as f64).abs() / (n / 2) as f64;
+        assert!(error < 0.03, "{merged} for {} after merges", n / 2);
+    }
+
+    #[test]
     fn enforces_values_per_tag_across_files() {
         let dir = tempfile::tempdir().unwrap();
         let options = IndexOptions {
@@ -1016,11 +1108,16 @@ mod tests {
             }
             let hosts = pairs.iter().filter(|(k, _)| k == "host").count() as u64;
             prop_assert_eq!(
-                idx.distinct_values(m, &|k| k == "host"),
+                idx.distinct_values(m, &|k| k == "host", None),
+                (hosts > 0).then_some(hosts)
+            );
+            // The sketches (files merged, the in-memory part added) count few values exactly.
+            prop_assert_eq!(
+                idx.distinct_values(m, &|k| k == "host", Some(0)),
                 (hosts > 0).then_some(hosts)
             );
             prop_assert_eq!(
-                idx.distinct_values(m, &|_| true).is_none(),
+                idx.distinct_values(m, &|_| true, None).is_none(),
                 idx.tag_keys(m).len() != 1
             );
             let entries: usize = pairs.len();

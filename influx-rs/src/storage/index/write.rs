@@ -2,7 +2,9 @@
 //! streamed: both inputs are sorted the same way), always under a temporary name, fsynced and
 //! renamed, so that a file either is whole or is not there.
 
-use super::file::{self, IndexFile, BLOCKS, HASH_TABLE, HEADER_LEN, MAGIC, VERSION};
+use super::file::{
+    self, IndexFile, BLOCKS, HASH_TABLE, HEADER_LEN, MAGIC, VERSION, VERSION_WITH_VALUE_SKETCHES,
+};
 use super::memory::MemIndex;
 use super::IndexError;
 use crate::storage::hll::{self, Hll};
@@ -21,10 +23,11 @@ struct Writer {
     block_start: u64,
     blocks: Vec<(u64, u64, u32)>,
     scratch: Vec<u8>,
+    version: u8,
 }
 
 impl Writer {
-    fn create(dir: &Path, seq: u64) -> Result<Writer, IndexError> {
+    fn create(dir: &Path, seq: u64, version: u8) -> Result<Writer, IndexError> {
         let path = dir.join(file::file_name(seq));
         let tmp = path.with_extension("tkx.tmp");
         let f = File::create(&tmp).map_err(|source| IndexError::Io {
@@ -40,9 +43,10 @@ impl Writer {
             block_start: HEADER_LEN as u64,
             blocks: Vec::with_capacity(BLOCKS),
             scratch: Vec::new(),
+            version,
         };
         w.out
-            .write_all(&[MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, 0, 0, 0])
+            .write_all(&[MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], version, 0, 0, 0])
             .map_err(|e| w.err(e))?;
         w.pos = HEADER_LEN as u64;
         Ok(w)
@@ -185,7 +189,10 @@ impl Writer {
 struct MeasurementSink {
     key: Option<Vec<u8>>,
     entries: Vec<u64>,
-    keys: Vec<(Vec<u8>, u64)>,
+    /// The sketch of the current key's values.
+    sketch: Hll,
+    /// Per key written: the key, where its value table is, where its sketch is.
+    keys: Vec<(Vec<u8>, u64, u64)>,
 }
 
 impl MeasurementSink {
@@ -193,6 +200,7 @@ impl MeasurementSink {
         MeasurementSink {
             key: None,
             entries: Vec::new(),
+            sketch: Hll::default(),
             keys: Vec::new(),
         }
     }
@@ -205,6 +213,7 @@ impl MeasurementSink {
             self.key = Some(key.to_vec());
         }
         self.entries.push(w.pos);
+        self.sketch.add(hll::hash(value));
         w.sized(value)
     }
 
@@ -241,7 +250,12 @@ impl MeasurementSink {
             w.u64(e)?;
         }
         self.entries.clear();
-        self.keys.push((key, table));
+        let sketch = w.pos;
+        let values = std::mem::take(&mut self.sketch);
+        if w.version >= VERSION_WITH_VALUE_SKETCHES {
+            w.sized(&values.to_bytes())?;
+        }
+        self.keys.push((key, table, sketch));
         Ok(())
     }
 
@@ -251,9 +265,12 @@ impl MeasurementSink {
         let header = w.pos;
         w.bitmap(series)?;
         w.u32(self.keys.len() as u32)?;
-        for (key, table) in &self.keys {
+        for (key, table, sketch) in &self.keys {
             w.sized(key)?;
             w.u64(*table)?;
+            if w.version >= VERSION_WITH_VALUE_SKETCHES {
+                w.u64(*sketch)?;
+            }
         }
         Ok(header)
     }
@@ -268,7 +285,20 @@ pub(super) fn from_memory(
     log_id: u64,
     rewrite: bool,
 ) -> Result<PathBuf, IndexError> {
-    let mut w = Writer::create(dir, seq)?;
+    from_memory_as(dir, seq, mem, log_id, rewrite, VERSION)
+}
+
+/// [`from_memory`] in format `version` (tests write version 1 files with it, as an older
+/// build left them).
+pub(super) fn from_memory_as(
+    dir: &Path,
+    seq: u64,
+    mem: &MemIndex,
+    log_id: u64,
+    rewrite: bool,
+    version: u8,
+) -> Result<PathBuf, IndexError> {
+    let mut w = Writer::create(dir, seq, version)?;
     w.keys(mem.len(), || Box::new(mem.keys().iter().map(|k| &k[..])))?;
     let mut directory = Vec::with_capacity(mem.measurements().len());
     for (name, m) in mem.measurements() {
@@ -300,7 +330,7 @@ pub(super) fn merged(
     a: &IndexFile,
     b: &IndexFile,
 ) -> Result<PathBuf, IndexError> {
-    let mut w = Writer::create(dir, seq)?;
+    let mut w = Writer::create(dir, seq, VERSION)?;
     let count = (a.count() + b.count()) as usize;
     w.keys(count, || Box::new(a.keys().chain(b.keys())))?;
     let mut directory = Vec::new();
