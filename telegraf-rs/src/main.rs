@@ -174,8 +174,20 @@ fn start() -> anyhow::Result<()> {
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // An agent that only polls runs on one thread; one with listeners gets two workers.
+    let listens = config
+        .inputs
+        .iter()
+        .any(|i| telegraf_rs::inputs::SERVICE_INPUTS.contains(&i.name.as_str()));
+    let mut runtime = match listens {
+        true => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(2);
+            b
+        }
+        false => tokio::runtime::Builder::new_current_thread(),
+    };
+    let runtime = runtime
         .max_blocking_threads(8)
         .enable_all()
         .build()

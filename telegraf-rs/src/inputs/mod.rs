@@ -418,6 +418,21 @@ impl InputSettings {
     }
 }
 
+/// Inputs that run a service beside their gathers (they listen on sockets, subscribe to a
+/// broker or follow files; [`Input::serve`]). An agent that runs one of them gets a runtime of
+/// two worker threads, so that what floods in can use both cores of a small host; an agent
+/// that only polls runs on one thread, which spares the hand-offs between threads each gather
+/// cycle (`main.rs`; `bench/agent.sh`).
+pub const SERVICE_INPUTS: &[&str] = &[
+    "http_listener_v2",
+    "influxdb_listener",
+    "mqtt_consumer",
+    "socket_listener",
+    "statsd",
+    "syslog",
+    "tail",
+];
+
 /// Inputs that take `data_format` and the parser options.
 const PARSING_INPUTS: &[&str] = &[
     "exec",
@@ -495,6 +510,13 @@ pub(crate) mod testing;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_inputs_are_inputs() {
+        for name in SERVICE_INPUTS {
+            assert!(IMPLEMENTED.contains(name), "{name}");
+        }
+    }
 
     #[test]
     fn read_text_reads_whole_files_and_names_failures() {
