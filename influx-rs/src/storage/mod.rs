@@ -664,11 +664,11 @@ impl Engine {
         // The keys come sorted: each field's lookups go forward through every column file.
         let mut cursors: Vec<ReadCursor> =
             read.fields.iter().map(|_| ReadCursor::default()).collect();
-        for key in keys {
+        for (key, held) in keys {
             let mut cols = Vec::new();
             for (field, cursor) in read.fields.iter().zip(&mut cursors) {
                 let mut acc: Option<Column> = None;
-                for s in &shards {
+                for s in held.of(&shards) {
                     if let Some(c) = s.read_next(cursor, &key, field, min, max) {
                         match &mut acc {
                             Some(a) => a.merge(&c),
@@ -699,8 +699,8 @@ impl Engine {
         };
         for field in read.fields {
             let planned = plan.fields.entry(field.clone()).or_default();
-            for key in &keys {
-                for s in &shards {
+            for (key, held) in &keys {
+                for s in held.of(&shards) {
                     *planned += s.plan(key, field, min, max);
                 }
             }
@@ -711,7 +711,7 @@ impl Engine {
     /// The keys of the series [`Engine::visit_measurement`] of `read` would visit, without
     /// reading any data.
     pub fn series_to_visit(&self, read: &MeasurementRead<'_>) -> BTreeSet<Arc<[u8]>> {
-        self.series_to_read(read).1
+        self.series_to_read(read).1.into_keys().collect()
     }
 
     /// The first and last time at which [`Engine::visit_measurement`] of `read` may find a
@@ -720,11 +720,11 @@ impl Engine {
         let (min, max) = read.range;
         let (shards, keys) = self.series_to_read(read);
         keys.iter()
-            .flat_map(|key| {
-                read.fields.iter().flat_map(|field| {
-                    shards
-                        .iter()
-                        .filter_map(|s| s.time_bounds(key, field, min, max))
+            .flat_map(|(key, held)| {
+                let shards = &shards;
+                read.fields.iter().flat_map(move |field| {
+                    held.of(shards)
+                        .filter_map(move |s| s.time_bounds(key, field, min, max))
                 })
             })
             .reduce(|(lo, hi), (a, b)| (lo.min(a), hi.max(b)))
@@ -732,18 +732,34 @@ impl Engine {
 
     /// The shards of the read's database and policy overlapping its range, and the keys of
     /// the series of its measurement in them that its filter wants.
-    fn series_to_read(&self, read: &MeasurementRead<'_>) -> (Vec<Arc<Shard>>, BTreeSet<Arc<[u8]>>) {
+    /// Each key comes with the shards whose index holds it (a shard holds points only of
+    /// series its index holds), so that a series is not looked for in every shard of a long
+    /// range; keys the read names are looked for in every shard.
+    #[allow(clippy::type_complexity)]
+    fn series_to_read(
+        &self,
+        read: &MeasurementRead<'_>,
+    ) -> (Vec<Arc<Shard>>, BTreeMap<Arc<[u8]>, ShardsHolding>) {
         let (min, max) = read.range;
         let shards = self.shards_for(read.db, Some(read.rp), min, max);
         let filter = read.filter;
-        let keys = match filter.keys {
-            Some(keys) => keys.iter().filter(|k| (filter.keep)(k)).cloned().collect(),
-            None => shards
-                .iter()
-                .flat_map(|s| s.series_where(read.measurement, filter.tags))
-                .filter(|k| (filter.keep_indexed)(k))
-                .collect(),
-        };
+        let mut keys = BTreeMap::new();
+        match filter.keys {
+            Some(named) => {
+                for k in named.iter().filter(|k| (filter.keep)(k)) {
+                    keys.insert(Arc::clone(k), ShardsHolding::ALL);
+                }
+            }
+            None => {
+                for (i, s) in shards.iter().enumerate() {
+                    for k in s.series_where(read.measurement, filter.tags) {
+                        if (filter.keep_indexed)(&k) {
+                            keys.entry(k).or_insert(ShardsHolding::NONE).add(i);
+                        }
+                    }
+                }
+            }
+        }
         (shards, keys)
     }
 
@@ -869,13 +885,18 @@ impl Engine {
         out
     }
 
-    /// Stops background work and snapshots every cache (clean shutdown).
+    /// Stops background work, snapshots every cache and writes every shard's in-memory
+    /// series to an index file (clean shutdown): the next start then replays no WAL and
+    /// reads no series log into memory.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Relaxed);
         self.wake_maintenance();
         for s in self.shards.read().values() {
             if let Err(e) = s.snapshot() {
                 tracing::error!(shard_id = s.id, error = %e, "snapshot at shutdown failed; the wal keeps the data");
+            }
+            if let Err(e) = s.flush_index() {
+                tracing::error!(shard_id = s.id, error = %e, "series index flush at shutdown failed; the series log keeps the series");
             }
         }
     }
@@ -893,6 +914,29 @@ impl Engine {
     /// Number of open shards.
     pub fn shard_count(&self) -> usize {
         self.shards.read().len()
+    }
+}
+
+/// Which of a read's shards hold a series: bit `i` for shard `i`; a series held by a
+/// shard past the 64th is looked for in every shard.
+#[derive(Debug, Clone, Copy)]
+struct ShardsHolding(u64);
+
+impl ShardsHolding {
+    const NONE: ShardsHolding = ShardsHolding(0);
+    const ALL: ShardsHolding = ShardsHolding(u64::MAX);
+
+    fn add(&mut self, shard: usize) {
+        self.0 |= if shard < 64 { 1 << shard } else { u64::MAX };
+    }
+
+    /// The shards of `shards` (the read's, in order) it names.
+    fn of<'a>(self, shards: &'a [Arc<Shard>]) -> impl Iterator<Item = &'a Arc<Shard>> + 'a {
+        shards
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 == u64::MAX || (*i < 64 && self.0 >> i & 1 == 1))
+            .map(|(_, s)| s)
     }
 }
 
@@ -930,19 +974,20 @@ mod tests {
             .collect()
     }
 
+    /// Every series of `m` in `d`, with its points of `v`.
+    fn read_all(engine: &Engine) -> Vec<SeriesData> {
+        engine.read_measurement(
+            "d",
+            "autogen",
+            "m",
+            &["v".to_string()],
+            (i64::MIN, i64::MAX),
+            &|_| true,
+        )
+    }
+
     fn count(engine: &Engine) -> usize {
-        engine
-            .read_measurement(
-                "d",
-                "autogen",
-                "m",
-                &["v".to_string()],
-                (i64::MIN, i64::MAX),
-                &|_| true,
-            )
-            .iter()
-            .map(|s| s.fields[0].1.len())
-            .sum()
+        read_all(engine).iter().map(|s| s.fields[0].1.len()).sum()
     }
 
     /// Past `cache-max-memory-size` writes get InfluxDB's 500 error; a snapshot frees the cache
@@ -1003,6 +1048,77 @@ mod tests {
         assert!(engine.catalog().database("d").unwrap().policies["short"]
             .shard_groups
             .is_empty());
+    }
+
+    /// A read over many shards looks for each series only in the shards whose index holds
+    /// it, and finds every point: series living in one shard each, and one written to all
+    /// 70 (past the 64 shards a read tells apart).
+    #[test]
+    fn reads_over_many_shards_find_each_series_where_it_is() {
+        const HOUR: i64 = 3_600_000_000_000;
+        const SHARDS: i64 = 70;
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(config(dir.path())).unwrap();
+        let policy = PolicySpec {
+            shard_group_duration: Some(HOUR),
+            ..PolicySpec::default()
+        };
+        engine.create_database("d", None, policy).unwrap();
+        let point = |key: String, time: i64| Point {
+            measurement: "m".into(),
+            series_key: key.into_bytes(),
+            time,
+            fields: vec![("v".into(), Value::Integer(time))],
+        };
+        for hour in 0..SHARDS {
+            let points = vec![
+                point(format!("m,w=h{hour}"), hour * HOUR),
+                point(format!("m,w=h{hour}"), hour * HOUR + 1),
+                point("m,w=all".to_string(), hour * HOUR + 2),
+            ];
+            assert_eq!(engine.write("d", "", &points).unwrap().written, 3);
+        }
+        assert_eq!(engine.shard_count(), SHARDS as usize);
+        let series = read_all(&engine);
+        assert_eq!(series.len(), SHARDS as usize + 1);
+        for s in &series {
+            let want = if &s.key[..] == b"m,w=all" { SHARDS } else { 2 };
+            assert_eq!(s.fields[0].1.len() as i64, want, "{:?}", s.key);
+        }
+        assert_eq!(count(&engine), 3 * SHARDS as usize);
+    }
+
+    /// A clean stop writes the series a shard holds in memory to an index file, so that the
+    /// next start reads no series log (nor a WAL) into memory; the series stay.
+    #[test]
+    fn a_clean_stop_leaves_the_series_log_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(config(dir.path())).unwrap();
+        engine
+            .create_database("d", None, PolicySpec::default())
+            .unwrap();
+        for w in 0..8 {
+            engine.write("d", "", &batch(w, 10)).unwrap();
+        }
+        engine.stop();
+        drop(engine);
+        let shard_dir = std::fs::read_dir(dir.path().join("d").join("autogen"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let names: Vec<String> = std::fs::read_dir(&shard_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().any(|n| n.ends_with(".tkx")), "{names:?}");
+        // The header alone: magic (4), version (1), log id (8).
+        let log = std::fs::metadata(shard_dir.join("series.log")).unwrap();
+        assert_eq!(log.len(), 13);
+        let reopened = Engine::open(config(dir.path())).unwrap();
+        assert_eq!(count(&reopened), 80);
+        assert_eq!(read_all(&reopened).len(), 8);
     }
 
     /// Regression: concurrent first writes to a new shard group once opened the shard twice,

@@ -512,6 +512,14 @@ impl Shard {
         self.state.lock().index.value_sketch(measurement, want)
     }
 
+    /// Writes the shard's in-memory series to an index file (none when it holds none), so
+    /// that opening the shard reads no series log into memory.
+    pub fn flush_index(&self) -> Result<(), ShardError> {
+        let _files = self.index_lock.lock();
+        self.state.lock().index.flush()?;
+        Ok(())
+    }
+
     /// Writes the shard's in-memory series to an index file and merges index files until
     /// none are worth merging; the merges run outside the shard's lock. Returns whether it
     /// did anything.
@@ -519,10 +527,8 @@ impl Shard {
         let _one_at_a_time = self.index_merge_lock.lock();
         let mut did = false;
         if flush {
-            let _files = self.index_lock.lock();
-            let mut st = self.state.lock();
-            did = !st.index.is_empty();
-            st.index.flush()?;
+            did = !self.state.lock().index.is_empty();
+            self.flush_index()?;
         }
         loop {
             // Its own statement: the lock must be let go before the merge runs.

@@ -18,7 +18,7 @@ mod memory;
 mod write;
 
 use crate::storage::hll::{self, Hll};
-use file::IndexFile;
+use file::{CheckedPages, IndexFile};
 use log::SeriesLog;
 use memory::MemIndex;
 use roaring::RoaringBitmap;
@@ -123,7 +123,7 @@ impl SeriesIndex {
             let Some(seq) = file::parse_file_name(&name) else {
                 continue;
             };
-            match IndexFile::open(&entry.path(), seq) {
+            match IndexFile::open(&entry.path(), seq, CheckedPages::Release) {
                 Ok(f) => found.push(Arc::new(f)),
                 Err(e) => {
                     tracing::error!(error = %e, "series index file unusable; rebuilding the index");
@@ -346,7 +346,7 @@ impl SeriesIndex {
         }
         let seq = self.take_seq();
         let path = write::from_memory(&self.dir, seq, &self.mem, self.log.id(), false)?;
-        let file = Arc::new(IndexFile::open(&path, seq)?);
+        let file = Arc::new(IndexFile::open(&path, seq, CheckedPages::Keep)?);
         self.mem = MemIndex::new(file.end());
         self.files.push(file);
         self.log.restart(self.log.id() + 1)
@@ -372,7 +372,7 @@ impl SeriesIndex {
         }
         let seq = self.take_seq();
         let path = write::from_memory(&self.dir, seq, &all, self.log.id(), true)?;
-        let file = Arc::new(IndexFile::open(&path, seq)?);
+        let file = Arc::new(IndexFile::open(&path, seq, CheckedPages::Keep)?);
         let old = std::mem::replace(&mut self.files, vec![Arc::clone(&file)]);
         self.mem = MemIndex::new(file.end());
         self.value_counts.clear();
@@ -780,7 +780,7 @@ impl MergeJob {
     /// Writes the merged file (no lock needed: the inputs are immutable).
     pub fn run(self) -> Result<Merged, IndexError> {
         let path = write::merged(&self.dir, self.seq, &self.a, &self.b)?;
-        let file = Arc::new(IndexFile::open(&path, self.seq)?);
+        let file = Arc::new(IndexFile::open(&path, self.seq, CheckedPages::Keep)?);
         Ok(Merged { job: self, file })
     }
 }
@@ -1174,7 +1174,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             // Random bytes, and a real file with one byte changed.
             std::fs::write(dir.path().join(file::file_name(1)), &bytes).unwrap();
-            prop_assert!(IndexFile::open(&dir.path().join(file::file_name(1)), 1).is_err());
+            prop_assert!(IndexFile::open(&dir.path().join(file::file_name(1)), 1, CheckedPages::Keep).is_err());
             let mut idx = SeriesIndex::open(dir.path(), TINY_LOG).unwrap();
             insert(&mut idx, b"cpu,host=a,region=r1");
             insert(&mut idx, b"cpu,host=b");
@@ -1189,7 +1189,7 @@ mod tests {
             let i = flip.index(real.len());
             real[i] ^= 0x5a;
             std::fs::write(&path, &real).unwrap();
-            prop_assert!(IndexFile::open(&path, 9).is_err(), "byte {} of {}", i, real.len());
+            prop_assert!(IndexFile::open(&path, 9, CheckedPages::Keep).is_err(), "byte {} of {}", i, real.len());
         }
     }
 }
