@@ -119,9 +119,10 @@ pub(super) struct FileTagKey<'a> {
 pub(super) enum CheckedPages {
     /// Left in the page cache: a file just written, which writes search next.
     Keep,
-    /// Handed back to the kernel: a file found at start, whose resident pages then follow
-    /// what lookups touch, not the file's size (the kernel maps the cached neighbours of
-    /// every page a lookup faults in, and the check left every page cached).
+    /// Handed back to the kernel, and the hash table and postings mapped without read-ahead:
+    /// a file found at start, whose resident pages then follow what lookups touch, not the
+    /// file's size (the kernel maps the cached neighbours of every page a lookup faults in,
+    /// and the check left every page cached); a lookup's binary search reads single pages.
     Release,
 }
 
@@ -250,6 +251,13 @@ impl IndexFile {
         let map = unsafe { Mmap::map(&file) }.map_err(io)?;
         if pages == CheckedPages::Release {
             release_cached_pages(&file, path);
+            for block in [HASH_TABLE, POSTINGS] {
+                let range = &blocks[block];
+                if let Err(e) = map.advise_range(memmap2::Advice::Random, range.start, range.len())
+                {
+                    tracing::debug!(path = %path.display(), error = %e, "madvise(RANDOM) of a series index file");
+                }
+            }
         }
         let f = IndexFile {
             path: path.to_path_buf(),
@@ -382,9 +390,19 @@ impl IndexFile {
     }
 }
 
+/// Bitmaps at least this large are asked for in one read before they are decoded: a file
+/// found at start maps its postings without read-ahead (for the lookups' sake), and would
+/// fault a large bitmap in page by page.
+const READ_AHEAD_BITMAP: usize = 16 * 1024;
+
 /// A bitmap stored as `len u32 | roaring`.
-fn bitmap_at(buf: &[u8], pos: usize) -> Option<RoaringBitmap> {
-    let bytes = Cursor::at(buf, pos).sized()?;
+fn bitmap_at(map: &Mmap, pos: usize) -> Option<RoaringBitmap> {
+    let bytes = Cursor::at(map, pos).sized()?;
+    if bytes.len() >= READ_AHEAD_BITMAP {
+        if let Err(e) = map.advise_range(memmap2::Advice::WillNeed, pos, bytes.len()) {
+            tracing::debug!(error = %e, "madvise(WILLNEED) of a series index bitmap");
+        }
+    }
     RoaringBitmap::deserialize_from(bytes).ok()
 }
 
@@ -481,7 +499,7 @@ impl<'a> FileTagKey<'a> {
 /// A value's bitmap, read when asked for.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct BitmapAt<'a> {
-    map: &'a [u8],
+    map: &'a Mmap,
     pos: usize,
 }
 
@@ -493,6 +511,6 @@ impl<'a> BitmapAt<'a> {
 
     /// Its serialized bytes, to copy without decoding.
     pub(super) fn bytes(&self) -> &'a [u8] {
-        Cursor::at(self.map, self.pos).sized().unwrap_or(&[])
+        Cursor::at(&self.map[..], self.pos).sized().unwrap_or(&[])
     }
 }
