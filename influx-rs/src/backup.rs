@@ -217,9 +217,16 @@ pub fn unpack(input: impl std::io::Read, dir: &Path) -> Result<Manifest, BackupE
     read_manifest(dir)
 }
 
+/// A data directory holding nothing but its lock file (a store that stopped before writing
+/// its catalog) counts as empty.
 fn ensure_empty(dir: &Path) -> Result<(), BackupError> {
+    let store_file = |e: &std::io::Result<std::fs::DirEntry>| {
+        e.as_ref().map_or(true, |e| {
+            e.file_name() != crate::storage::dir_lock::LOCK_FILE
+        })
+    };
     match std::fs::read_dir(dir) {
-        Ok(entries) => match entries.count() {
+        Ok(entries) => match entries.filter(store_file).count() {
             0 => Ok(()),
             _ => Err(BackupError::NotEmpty(dir.into())),
         },

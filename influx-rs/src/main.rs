@@ -408,6 +408,8 @@ async fn run() -> anyhow::Result<()> {
         None => {}
     }
     if let Some(sequence) = args.skip_log_entry {
+        // Not under a running node: it would apply the entry meanwhile.
+        let _lock = influx_rs::storage::dir_lock::DirLock::acquire(&config.data.dir)?;
         let position = influx_rs::cluster::applied::AppliedFile::new(&config.data.dir);
         let applied = position.read()?;
         anyhow::ensure!(

@@ -268,3 +268,25 @@ fn series_survive_kill_9_during_index_flushes_and_merges() {
         "{log}"
     );
 }
+
+/// A second server started on a data directory in use exits at once with an error naming the
+/// directory, before it touches a file (it used to replay the WALs and delete the first
+/// server's unfinished compaction output); the first keeps serving everything.
+#[test]
+fn a_second_server_on_a_data_directory_in_use_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = TestServer::start(&data);
+    server.query("", "CREATE DATABASE d");
+    let (status, body) = server.write("d", "m v=1i 1000000000\nm v=2i 2000000000\n");
+    assert_eq!(status, 204, "{body}");
+    let (ok, log) = TestServer::run_refused(&data, "");
+    assert!(!ok, "the second server did not exit with an error: {log}");
+    assert!(
+        log.contains("in use by another influx-rs process")
+            && log.contains(&*data.to_string_lossy()),
+        "{log}"
+    );
+    let got = rows(&server.query("d", "SELECT v FROM m"));
+    assert_eq!(got.len(), 2, "{got:?}");
+}

@@ -118,8 +118,9 @@ fn copy_tree(
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        // Unfinished files are no part of the store (it removes them when it opens).
-        if !kind.is_file() || name.ends_with(".tmp") {
+        // Unfinished files are no part of the store (it removes them when it opens), nor is
+        // the directory's lock file.
+        if !kind.is_file() || name.ends_with(".tmp") || name == super::dir_lock::LOCK_FILE {
             continue;
         }
         if let Some(parent) = target.parent() {

@@ -22,6 +22,7 @@ pub mod checked_map;
 pub mod colfile;
 pub mod column;
 mod compaction;
+pub mod dir_lock;
 pub mod hll;
 pub mod index;
 mod read_plan;
@@ -67,6 +68,9 @@ pub enum EngineError {
         /// The limit.
         limit: usize,
     },
+    /// Another process holds the data directory, or it cannot be locked.
+    #[error(transparent)]
+    Locked(#[from] dir_lock::DirLockError),
     /// Directory I/O.
     #[error("{path}: {source}")]
     Io {
@@ -159,16 +163,15 @@ pub struct Engine {
     /// Held shared by every change to the data directory (writes, deletes, catalog changes)
     /// and exclusively by a backup while it copies, so a backup is one consistent moment.
     gate: RwLock<()>,
+    /// Held while the engine lives: no other process opens the directory meanwhile.
+    _lock: dir_lock::DirLock,
 }
 
 impl Engine {
-    /// Opens the data directory: catalog, then every shard (replaying WALs).
+    /// Opens the data directory: its lock, the catalog, then every shard (replaying WALs).
     pub fn open(config: DataConfig) -> Result<Engine, EngineError> {
         let dir = config.dir.clone();
-        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        let lock = dir_lock::DirLock::acquire(&dir)?;
         let catalog = Catalog::load(&dir)?;
         let engine = Engine {
             series_limit: SeriesLimit::new(config.max_series_per_database),
@@ -181,6 +184,7 @@ impl Engine {
             stopping: AtomicBool::new(false),
             catalog_version: AtomicU64::new(0),
             gate: RwLock::new(()),
+            _lock: lock,
         };
         for loc in catalog.shards() {
             let shard = engine.open_shard(&loc)?;
