@@ -290,3 +290,61 @@ fn a_second_server_on_a_data_directory_in_use_is_refused() {
     let got = rows(&server.query("d", "SELECT v FROM m"));
     assert_eq!(got.len(), 2, "{got:?}");
 }
+
+/// Copies the tree `from` to `to`.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A data directory written by the build before column files version 3 and index files
+/// version 3 (`tests/fixtures/format-v2`: 500 series `cpu,host=h<i>,region=r<i % 5>`, three
+/// points each, `usage = i + t/10`, `n = i·t`, `s = "v<t>"`, t = 0..3, in a version 2 column
+/// file and a version 2 index file) answers as it did, before and after new series go to
+/// version 3 files beside the old ones.
+#[test]
+fn a_data_directory_of_the_previous_formats_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    copy_tree(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format-v2/data"),
+        &data,
+    );
+    let check = |server: &TestServer, extra: i64| {
+        let one = |q: &str| {
+            rows(&server.query("old", q))
+                .first()
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(one("SHOW SERIES EXACT CARDINALITY")[0], 500 + extra);
+        assert_eq!(
+            one("SELECT count(usage) FROM cpu WHERE region = 'r2'")[1],
+            300
+        );
+        assert_eq!(one("SELECT sum(n) FROM cpu WHERE host = 'h7'")[1], 21);
+        assert_eq!(one("SELECT last(s) FROM cpu WHERE host = 'h499'")[1], "v2");
+        assert_eq!(
+            rows(&server.query("old", "SHOW TAG VALUES WITH KEY = region")).len(),
+            5 + usize::from(extra > 0)
+        );
+    };
+    let mut server = TestServer::start(&data);
+    check(&server, 0);
+    let fresh: String = (0..300)
+        .map(|i| format!("cpu,host=n{i},region=new usage=1 1600000000000000000\n"))
+        .collect();
+    let (status, body) = server.write("old", &fresh);
+    assert_eq!(status, 204, "{body}");
+    server.stop();
+    let server = TestServer::start(&data);
+    check(&server, 300);
+}

@@ -10,7 +10,7 @@
 use super::block_cache::BlockCache;
 use super::cache::Cache;
 use super::colfile::encode::SNAPSHOT_LEVEL;
-use super::colfile::{ColFile, ColFileError, ColFileWriter, ReadCursor};
+use super::colfile::{ColFile, ColFileError, ColFileWriter, ReadCursor, SeriesProbe};
 use super::column::Column;
 use super::index::{IndexError, IndexOptions, SeriesIndex};
 use super::read_plan::ReadPlan;
@@ -673,8 +673,9 @@ impl Shard {
             Some(a) => a.merge(&c),
             None => acc = Some(c),
         };
+        let probe = SeriesProbe::new(key);
         for (f, tombstones) in files {
-            let (col, errors) = f.read_next(cursor, key, field, min, max);
+            let (col, errors) = f.read_next(cursor, probe, field, min, max);
             for e in errors {
                 tracing::error!(shard_id = self.id, error = %e, "corrupt block skipped");
             }

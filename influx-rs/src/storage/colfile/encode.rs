@@ -4,8 +4,9 @@
 //! delta-of-delta zig-zag varints. Integers and unsigned integers: zig-zag deltas, packed as
 //! nibbles when nearly all are small (a random walk costs ~4 bits before zstd) and as varints
 //! otherwise. Floats are XOR'ed with their predecessor; booleans bit-packed; strings
-//! length-prefixed. Times and values then go through zstd together, and the block carries a
-//! CRC-32 of its bytes.
+//! length-prefixed. Times and values then go through zstd together — unless that would not make
+//! them smaller (a block of a few points: zstd's frame alone is about ten bytes), when they are
+//! stored as they are — and the block carries a CRC-32 of its bytes.
 
 use crate::storage::column::{Column, Values};
 use crate::storage::value::FieldType;
@@ -18,6 +19,13 @@ pub const MAX_BLOCK_POINTS: usize = 4096;
 pub const SNAPSHOT_LEVEL: i32 = 1;
 /// zstd level of compactions (in the background: smaller).
 pub const COMPACTION_LEVEL: i32 = 3;
+
+/// Set in a block's type byte when its times and values are stored without zstd.
+const STORED: u8 = 0x80;
+/// Encoded times and values shorter than this are stored without trying zstd: its frame costs
+/// more than it could save (and a snapshot of many one-point series would spend most of its
+/// time setting up compressions).
+const STORE_BELOW: usize = 64;
 
 const TIMES_DOD: u8 = 0;
 const TIMES_REGULAR: u8 = 1;
@@ -310,13 +318,18 @@ impl BlockEncoder {
         put_uvarint(&mut self.raw, self.times.len() as u64);
         self.raw.extend_from_slice(&self.times);
         encode_values(&column.values, start, end, &mut self.raw);
-        let compressed = self.compressor.compress(&self.raw)?;
-        let mut block = Vec::with_capacity(compressed.len() + 16);
+        let compressed = match self.raw.len() {
+            n if n < STORE_BELOW => None,
+            n => Some(self.compressor.compress(&self.raw)?).filter(|c| c.len() < n),
+        };
+        let body = compressed.as_deref().unwrap_or(&self.raw);
+        let mut block = Vec::with_capacity(body.len() + 16);
         block.extend_from_slice(&[0; 4]);
-        block.push(column.values.field_type() as u8);
+        let stored = if compressed.is_some() { 0 } else { STORED };
+        block.push(column.values.field_type() as u8 | stored);
         put_uvarint(&mut block, (end - start) as u64);
         put_uvarint(&mut block, self.raw.len() as u64);
-        block.extend_from_slice(&compressed);
+        block.extend_from_slice(body);
         let crc = crc32fast::hash(&block[4..]);
         block[..4].copy_from_slice(&crc.to_le_bytes());
         Ok(block)
@@ -352,10 +365,8 @@ pub fn decode_block(block: &[u8]) -> Result<Column, BlockError> {
     if crc32fast::hash(body) != crc {
         return Err(BlockError::Checksum);
     }
-    let ty = body
-        .first()
-        .and_then(|&t| FieldType::from_tag(t))
-        .ok_or(BlockError::Malformed("unknown type"))?;
+    let tag = *body.first().ok_or(BlockError::Malformed("short block"))?;
+    let ty = FieldType::from_tag(tag & !STORED).ok_or(BlockError::Malformed("unknown type"))?;
     let mut pos = 1;
     let n = get_uvarint(body, &mut pos)
         .and_then(|n| usize::try_from(n).ok())
@@ -365,7 +376,14 @@ pub fn decode_block(block: &[u8]) -> Result<Column, BlockError> {
         .and_then(|n| usize::try_from(n).ok())
         .filter(|&n| n <= 64 * 1024 * 1024)
         .ok_or(BlockError::Malformed("raw length"))?;
-    let raw = decompress(&body[pos..], raw_len)?;
+    let raw = match tag & STORED {
+        0 => std::borrow::Cow::Owned(decompress(&body[pos..], raw_len)?),
+        _ => std::borrow::Cow::Borrowed(
+            body.get(pos..)
+                .filter(|stored| stored.len() == raw_len)
+                .ok_or(BlockError::Malformed("stored length"))?,
+        ),
+    };
     let mut rpos = 0;
     let tlen = get_uvarint(&raw, &mut rpos)
         .and_then(|n| usize::try_from(n).ok())
@@ -401,6 +419,20 @@ mod tests {
         }
     }
 
+    /// Whether a decoded column has the points encoded, floats compared bitwise (NaN).
+    fn same_points(back: &Column, c: &Column) -> Result<(), TestCaseError> {
+        prop_assert_eq!(&back.times, &c.times);
+        match (&back.values, &c.values) {
+            (Values::Float(a), Values::Float(b)) => {
+                let a: Vec<u64> = a.iter().map(|f| f.to_bits()).collect();
+                let b: Vec<u64> = b.iter().map(|f| f.to_bits()).collect();
+                prop_assert_eq!(a, b);
+            }
+            (a, b) => prop_assert_eq!(a, b),
+        }
+        Ok(())
+    }
+
     fn column() -> impl Strategy<Value = Column> {
         (0u8..5, 1usize..MAX_BLOCK_POINTS).prop_flat_map(|(ty, n)| {
             (proptest::collection::vec(any::<i64>(), n), values(ty, n))
@@ -414,16 +446,7 @@ mod tests {
         fn blocks_round_trip(c in column()) {
             let block = BlockEncoder::new(COMPACTION_LEVEL).unwrap().encode(&c, 0, c.len()).unwrap();
             let back = decode_block(&block).unwrap();
-            prop_assert_eq!(back.times, c.times);
-            // Compare floats bitwise (NaN).
-            match (&back.values, &c.values) {
-                (Values::Float(a), Values::Float(b)) => {
-                    let a: Vec<u64> = a.iter().map(|f| f.to_bits()).collect();
-                    let b: Vec<u64> = b.iter().map(|f| f.to_bits()).collect();
-                    prop_assert_eq!(a, b);
-                }
-                (a, b) => prop_assert_eq!(a, b),
-            }
+            same_points(&back, &c)?;
         }
 
         #[test]
@@ -462,6 +485,45 @@ mod tests {
                 assert_eq!(decode_block(&block).unwrap(), c);
             }
         }
+    }
+
+    proptest! {
+        /// Blocks of a few points read back the same; a few floats (under 64 bytes encoded) are
+        /// stored without zstd.
+        #[test]
+        fn short_blocks_round_trip_and_are_stored(
+            c in (0u8..5, 1usize..4).prop_flat_map(|(ty, n)| {
+                (proptest::collection::vec(any::<i64>(), n), values(ty, n))
+                    .prop_map(|(times, values)| Column { times, values })
+            }),
+        ) {
+            let block = BlockEncoder::new(SNAPSHOT_LEVEL).unwrap().encode(&c, 0, c.len()).unwrap();
+            if matches!(c.values, Values::Float(_)) {
+                prop_assert_eq!(block[4] & STORED, STORED);
+            }
+            let back = decode_block(&block).unwrap();
+            same_points(&back, &c)?;
+        }
+    }
+
+    /// A one-point float block: 4 (CRC) + 3 (type, count, length) + the encoded point, where
+    /// zstd's frame made it 30 bytes.
+    #[test]
+    fn a_one_point_block_is_its_encoded_point() {
+        let c = Column {
+            times: vec![1_700_000_000_000_000_000],
+            values: Values::Float(vec![0.5]),
+        };
+        let block = BlockEncoder::new(SNAPSHOT_LEVEL)
+            .unwrap()
+            .encode(&c, 0, 1)
+            .unwrap();
+        assert!(
+            block.len() <= 4 + 3 + 1 + 1 + 9 + 1 + 8,
+            "{} bytes",
+            block.len()
+        );
+        assert_eq!(decode_block(&block).unwrap(), c);
     }
 
     #[test]

@@ -19,19 +19,59 @@ pub(super) enum EntryTable {
     Stored { at: usize, len: usize, base: usize },
 }
 
-/// A file's series Bloom filter: built at open (version 1) or read in place (version 2).
+/// A file's series Bloom filter: built at open (version 1) or read in place (versions 2, 3).
 #[derive(Debug)]
 pub(super) enum Bloom {
     Built(SeriesBloom),
-    /// `words` u64s (a power of two) at `at` in the mapping.
+    /// `words` u64s (a power of two) at `at` in the mapping, probed as `probing` says.
     Stored {
         at: usize,
         words: usize,
+        probing: Probing,
     },
 }
 
-/// A Bloom filter of a file's series keys: ten bits per series and three probes (about 2 %
-/// false positives), built at open.
+/// Where a key's three bits are in a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Probing {
+    /// Version 2: anywhere in the filter — three cache misses per file a read looks in.
+    Spread,
+    /// Version 3: in one 512-bit block (eight words, one cache line; the whole filter when it
+    /// is smaller) — one miss.
+    Blocked,
+}
+
+/// Words in a block of a [`Probing::Blocked`] filter.
+const BLOCK_WORDS: usize = 8;
+
+impl Probing {
+    /// The (word, bit) pairs of a key hashing to `h` (see [`crate::storage::hll::hash`]) in a
+    /// filter of `words` words.
+    fn probes(self, words: usize, h: u64) -> impl Iterator<Item = (usize, u64)> {
+        let (h1, h2) = (h & 0xffff_ffff, (h >> 32) | 1);
+        let (base, mask) = match self {
+            Probing::Spread => (0, (words * 64 - 1) as u64),
+            Probing::Blocked => {
+                let blocks = (words / BLOCK_WORDS).max(1);
+                let block = (h1 as usize) & (blocks - 1);
+                (
+                    block * BLOCK_WORDS,
+                    (words.min(BLOCK_WORDS) * 64 - 1) as u64,
+                )
+            }
+        };
+        (0..3u64).map(move |i| {
+            let bit = match self {
+                Probing::Spread => h1.wrapping_add(i.wrapping_mul(h2)) & mask,
+                Probing::Blocked => (h2 >> (9 * i)) & mask,
+            };
+            (base + (bit / 64) as usize, 1u64 << (bit % 64))
+        })
+    }
+}
+
+/// A Bloom filter of a file's series keys: ten bits per series and three probes in one block
+/// (about 2 % false positives), built by a writer or at open.
 #[derive(Debug)]
 pub(super) struct SeriesBloom {
     bits: Box<[u64]>,
@@ -45,49 +85,38 @@ impl SeriesBloom {
         }
     }
 
-    /// The (word, bit) pairs of `series` in a filter of `words` words.
-    fn probes(words: usize, series: &[u8]) -> impl Iterator<Item = (usize, u64)> {
-        let h = crate::storage::hll::hash(series);
-        let (h1, h2) = (h & 0xffff_ffff, (h >> 32) | 1);
-        let mask = (words * 64 - 1) as u64;
-        (0..3u64).map(move |i| {
-            let bit = h1.wrapping_add(i.wrapping_mul(h2)) & mask;
-            ((bit / 64) as usize, 1u64 << (bit % 64))
-        })
-    }
-
     pub(super) fn add(&mut self, series: &[u8]) {
-        for (word, bit) in SeriesBloom::probes(self.bits.len(), series) {
+        let h = crate::storage::hll::hash(series);
+        for (word, bit) in Probing::Blocked.probes(self.bits.len(), h) {
             if let Some(w) = self.bits.get_mut(word) {
                 *w |= bit;
             }
         }
     }
 
-    pub(super) fn may_hold(&self, series: &[u8]) -> bool {
-        SeriesBloom::probes(self.bits.len(), series)
+    fn may_hold(&self, h: u64) -> bool {
+        Probing::Blocked
+            .probes(self.bits.len(), h)
             .all(|(word, bit)| self.bits.get(word).is_some_and(|w| w & bit != 0))
     }
 
-    /// The filter's words as stored in a version 2 file.
+    /// The filter's words as stored in a version 3 file.
     pub(super) fn words(&self) -> &[u64] {
         &self.bits
     }
 }
 
 impl Bloom {
-    /// Whether `series` may be in the file whose mapped bytes are `map`.
-    pub(super) fn may_hold(&self, map: &CheckedMap, series: &[u8]) -> bool {
+    /// Whether a series whose key hashes to `h` may be in the file whose mapped bytes are `map`.
+    pub(super) fn may_hold(&self, map: &CheckedMap, h: u64) -> bool {
         match self {
-            Bloom::Built(b) => b.may_hold(series),
-            &Bloom::Stored { at, words } => {
-                SeriesBloom::probes(words, series).all(|(word, bit)| {
-                    let at = at + word * 8;
-                    map.get(at..at + 8)
-                        .and_then(|w| read_u64(w, 0))
-                        .is_some_and(|w| w & bit != 0)
-                })
-            }
+            Bloom::Built(b) => b.may_hold(h),
+            &Bloom::Stored { at, words, probing } => probing.probes(words, h).all(|(word, bit)| {
+                let at = at + word * 8;
+                map.get(at..at + 8)
+                    .and_then(|w| read_u64(w, 0))
+                    .is_some_and(|w| w & bit != 0)
+            }),
         }
     }
 }
@@ -176,13 +205,14 @@ pub(super) fn open_version_1(
     ))
 }
 
-/// Opens a version 2 file's index, table, Bloom filter and schema: reads and checks the
+/// Opens a version 2 or 3 file's index, table, Bloom filter and schema: reads and checks the
 /// chunk sums only; the chunks themselves are checked as reads touch them.
 pub(super) fn open_version_2(
     path: &Path,
     file: &File,
     size: u64,
     f: Footer2,
+    probing: Probing,
 ) -> Result<Opened, ColFileError> {
     let corrupt = |what| ColFileError::Corrupt {
         path: path.to_path_buf(),
@@ -236,6 +266,7 @@ pub(super) fn open_version_2(
     let bloom = Bloom::Stored {
         at: bloom_at,
         words,
+        probing,
     };
     let schema = schema_at..schema_at + f.schema_len as usize;
     Ok((index, table, bloom, f.series as usize, Some(schema)))

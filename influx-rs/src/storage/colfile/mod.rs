@@ -18,7 +18,8 @@ use crate::storage::value::FieldType;
 use crate::storage::varint::{get_bytes, get_uvarint, unzigzag};
 use encode::{decode_block, BlockError};
 use layout::{
-    open_version_1, open_version_2, read_u32, read_u64, Bloom, EntryTable, Footer2, SeriesBloom,
+    open_version_1, open_version_2, read_u32, read_u64, Bloom, EntryTable, Footer2, Probing,
+    SeriesBloom,
 };
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -28,8 +29,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const MAGIC: &[u8; 4] = b"TKCF";
-/// The version written: 2 stores the entry table, Bloom filter and schema after the index.
-const VERSION: u8 = 2;
+/// How many entries past a read's last one a lookup walks one by one before it gallops.
+const NEAR_ENTRIES: usize = 48;
+/// The version written: 2 stores the entry table, Bloom filter and schema after the index; 3
+/// (the same layout) may store a block's points without zstd (see `encode.rs`) and puts a key's
+/// Bloom filter bits in one cache line.
+const VERSION: u8 = 3;
+/// Version 2: every block compressed, Bloom bits spread (still read: the layout is version 3's).
+const VERSION_2: u8 = 2;
 /// Version 1: index only, the rest worked out at open by walking it (still read).
 const VERSION_1: u8 = 1;
 /// Version 1's footer: index offset u64 | index len u32 | index crc32 u32 | magic.
@@ -103,6 +110,24 @@ pub struct IndexEntry<'a> {
     /// The field.
     pub field: &'a str,
     blocks: Vec<BlockMeta>,
+}
+
+/// A series key with its hash (the one the Bloom filters use), worked out once for a read that
+/// looks for the series in several files.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesProbe<'a> {
+    key: &'a [u8],
+    hash: u64,
+}
+
+impl<'a> SeriesProbe<'a> {
+    /// The probe of series `key`.
+    pub fn new(key: &'a [u8]) -> SeriesProbe<'a> {
+        SeriesProbe {
+            key,
+            hash: crate::storage::hll::hash(key),
+        }
+    }
 }
 
 /// Where each column file's last lookup of one read ended (by file id), so that a read of many
@@ -252,7 +277,7 @@ impl ColFile {
         }
         file.read_exact_at(&mut head, 0).map_err(io)?;
         let version = head[4];
-        if &head[..4] != MAGIC || !(version == VERSION || version == VERSION_1) {
+        if &head[..4] != MAGIC || ![VERSION, VERSION_2, VERSION_1].contains(&version) {
             return Err(corrupt("header"));
         }
         let footer_len = if version == VERSION_1 {
@@ -289,7 +314,12 @@ impl ColFile {
                 chunk: field(28)?,
                 sums_crc: field(32)?,
             };
-            open_version_2(path, &file, size, v2)
+            let probing = if version == VERSION_2 {
+                Probing::Spread
+            } else {
+                Probing::Blocked
+            };
+            open_version_2(path, &file, size, v2, probing)
         };
         let (index, entries, bloom, series, schema) = opened?;
         Ok(ColFile {
@@ -440,7 +470,7 @@ impl ColFile {
     /// The first entry at or after (`series`, `field`), found by binary search (`field`
     /// `None`: the series' first entry).
     fn search(&self, series: &[u8], field: Option<&[u8]>) -> usize {
-        self.search_from(0, series, field)
+        self.search_from(0, SeriesProbe::new(series), field)
             .unwrap_or(self.entry_count())
     }
 
@@ -449,10 +479,16 @@ impl ColFile {
     /// is near, instead of a whole binary search); a hint past the target, or any other, only
     /// falls back to the whole search, so every hint gives the right answer. `None` when the
     /// Bloom filter rules the series out.
-    fn search_from(&self, hint: usize, series: &[u8], field: Option<&[u8]>) -> Option<usize> {
-        if !self.bloom.may_hold(&self.index, series) {
+    fn search_from(
+        &self,
+        hint: usize,
+        probe: SeriesProbe<'_>,
+        field: Option<&[u8]>,
+    ) -> Option<usize> {
+        if !self.bloom.may_hold(&self.index, probe.hash) {
             return None;
         }
+        let series = probe.key;
         let less = |i: usize| self.compare_entry(i, series, field) == Some(Ordering::Less);
         let n = self.entry_count();
         // Every entry before `lo` sorts before the target (sorted entries: the one before the
@@ -461,6 +497,15 @@ impl ColFile {
             Some(i) if i < n && less(i) => hint,
             _ => return Some(self.partition_point(0, n, less)),
         };
+        // The next entries one by one first: they sit side by side in the index (and their
+        // offsets in the table), where the gallop's far probes each cost a cache miss or two.
+        let near = lo.saturating_add(NEAR_ENTRIES).min(n);
+        while lo < near {
+            if !less(lo) {
+                return Some(lo);
+            }
+            lo += 1;
+        }
         let mut step = 1usize;
         let hi = loop {
             let probe = lo.saturating_add(step - 1);
@@ -529,13 +574,14 @@ impl ColFile {
     pub fn read_next(
         &self,
         cursor: &mut ReadCursor,
-        series: &[u8],
+        probe: SeriesProbe<'_>,
         field: &str,
         min: i64,
         max: i64,
     ) -> (Option<Column>, Vec<ColFileError>) {
+        let series = probe.key;
         let hint = cursor.hint_mut(self.id);
-        let Some(at) = self.search_from(*hint, series, Some(field.as_bytes())) else {
+        let Some(at) = self.search_from(*hint, probe, Some(field.as_bytes())) else {
             return (None, Vec::new());
         };
         *hint = at;
@@ -1027,7 +1073,7 @@ mod tests {
             for (hint, probe) in hints.iter().zip(probes.iter().cycle()) {
                 for field in [None, Some(&b"f"[..]), Some(&b"g"[..]), Some(&b"h"[..])] {
                     let whole = f.search(probe.as_bytes(), field);
-                    let from = f.search_from(*hint, probe.as_bytes(), field);
+                    let from = f.search_from(*hint, SeriesProbe::new(probe.as_bytes()), field);
                     proptest::prop_assert!(from.is_none_or(|at| at == whole), "{probe} {hint}");
                 }
                 proptest::prop_assert_eq!(f.fields(probe.as_bytes()), v1.fields(probe.as_bytes()));
@@ -1036,7 +1082,7 @@ mod tests {
             sorted.sort();
             let mut cursor = ReadCursor::default();
             for k in sorted {
-                let next = f.read_next(&mut cursor, k.as_bytes(), "g", 0, 100).0;
+                let next = f.read_next(&mut cursor, SeriesProbe::new(k.as_bytes()), "g", 0, 100).0;
                 let single = f.read(k.as_bytes(), "g", 0, 100).0;
                 proptest::prop_assert_eq!(next.map(|c| c.times), single.map(|c| c.times));
             }

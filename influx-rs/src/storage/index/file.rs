@@ -16,10 +16,62 @@ use std::path::{Path, PathBuf};
 /// First bytes of an index file.
 pub(super) const MAGIC: &[u8; 4] = b"TKIX";
 /// Format version written: 2 stores a sketch of each tag key's values beside its value table;
-/// version 1 files (without) are still read.
-pub(super) const VERSION: u8 = 2;
+/// 3 keeps a fingerprint of each key's hash in its hash-table slot. Versions 1 and 2 are still
+/// read.
+pub(super) const VERSION: u8 = 3;
 /// The first version whose tag keys have sketches of their values.
 pub(super) const VERSION_WITH_VALUE_SKETCHES: u8 = 2;
+/// The first version whose hash-table slots hold fingerprints (see [`SlotCoding`]).
+pub(super) const VERSION_WITH_FINGERPRINTS: u8 = 3;
+
+/// How a hash-table slot holds a series. Up to version 2 a slot is `id - base + 1`, so a lookup
+/// of a key the file does not have reads and compares the key of every slot it probes — two
+/// random reads each, the largest cost of creating series once a shard has several index files.
+/// From version 3 the bits above those `count` needs hold the top bits of the key's hash, and a
+/// key is read only where they match (a wrong match one time in 2^(32 - bits of count)).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SlotCoding {
+    /// Bits of a slot holding `id - base + 1`; the rest hold the fingerprint.
+    id_bits: u32,
+}
+
+impl SlotCoding {
+    /// The coding of a file of `version` holding `count` series.
+    pub(super) fn new(version: u8, count: u32) -> SlotCoding {
+        let id_bits = if version >= VERSION_WITH_FINGERPRINTS {
+            u32::BITS - count.leading_zeros()
+        } else {
+            u32::BITS
+        };
+        SlotCoding { id_bits }
+    }
+
+    fn fingerprint(self, hash: u64) -> u32 {
+        match u32::BITS - self.id_bits {
+            0 => 0,
+            bits => (hash >> (u64::BITS - bits)) as u32,
+        }
+    }
+
+    /// The slot of the series `local` (its id less the file's base) whose key hashes to `hash`.
+    pub(super) fn slot(self, local: u32, hash: u64) -> u32 {
+        let id = local + 1;
+        match self.fingerprint(hash).checked_shl(self.id_bits) {
+            Some(fp) => fp | id,
+            None => id,
+        }
+    }
+
+    /// The id less the base of the series in a (non-empty) slot, when its fingerprint is that
+    /// of `hash`.
+    fn matching(self, slot: u32, hash: u64) -> Option<u32> {
+        let (fp, id) = match slot.checked_shr(self.id_bits) {
+            Some(fp) => (fp, slot & ((1 << self.id_bits) - 1)),
+            None => (0, slot),
+        };
+        (fp == self.fingerprint(hash)).then(|| id.wrapping_sub(1))
+    }
+}
 /// Header: magic, version, three reserved bytes.
 pub(super) const HEADER_LEN: usize = 8;
 /// The checksummed blocks, in file order.
@@ -90,6 +142,8 @@ pub(super) struct IndexFile {
     replaces_below: u64,
     /// Whether its tag keys have sketches of their values (version 2 on).
     value_sketches: bool,
+    /// How its hash-table slots hold series (fingerprints from version 3 on).
+    slots: SlotCoding,
 }
 
 /// A measurement in a file: where its header is.
@@ -270,6 +324,7 @@ impl IndexFile {
             log_id,
             replaces_below,
             value_sketches: head[4] >= VERSION_WITH_VALUE_SKETCHES,
+            slots: SlotCoding::new(head[4], count),
         };
         // The keys must line up with their offsets, or lookups would read past them.
         let keys_len = f.blocks[KEYS].len() as u64;
@@ -349,15 +404,18 @@ impl IndexFile {
             return None;
         }
         let mask = slots - 1;
-        let mut slot = hll::hash(key) as usize & mask;
+        let hash = hll::hash(key);
+        let mut slot = hash as usize & mask;
         for _ in 0..slots {
             let v = Cursor::at(table, slot * 4).u32()?;
             if v == 0 {
                 return None;
             }
-            let id = self.base + v - 1;
-            if self.key(id) == Some(key) {
-                return Some(id);
+            if let Some(local) = self.slots.matching(v, hash) {
+                let id = self.base.checked_add(local)?;
+                if self.key(id) == Some(key) {
+                    return Some(id);
+                }
             }
             slot = (slot + 1) & mask;
         }
@@ -512,5 +570,45 @@ impl<'a> BitmapAt<'a> {
     /// Its serialized bytes, to copy without decoding.
     pub(super) fn bytes(&self) -> &'a [u8] {
         Cursor::at(&self.map[..], self.pos).sized().unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every series of a file of any size and version comes back from its slot, under its
+        /// own hash only (versions 1 and 2 ignore the hash: every slot is compared by key).
+        #[test]
+        fn a_slot_gives_back_its_series_under_its_own_hash(
+            count in 1u32..=u32::MAX,
+            local_fraction in 0.0f64..1.0,
+            hash in any::<u64>(),
+            other in any::<u64>(),
+            version in 1u8..=VERSION,
+        ) {
+            let coding = SlotCoding::new(version, count);
+            let local = ((f64::from(count) * local_fraction) as u32).min(count - 1);
+            let slot = coding.slot(local, hash);
+            prop_assert_ne!(slot, 0);
+            prop_assert_eq!(coding.matching(slot, hash), Some(local));
+            let found = coding.matching(slot, other);
+            if version < VERSION_WITH_FINGERPRINTS || coding.fingerprint(other) == coding.fingerprint(hash) {
+                prop_assert_eq!(found, Some(local));
+            } else {
+                prop_assert_eq!(found, None);
+            }
+        }
+    }
+
+    #[test]
+    fn small_files_keep_most_of_the_hash() {
+        let coding = SlotCoding::new(VERSION, 20_000);
+        assert_eq!(coding.id_bits, 15);
+        let (a, b) = (0xabcd_e000_0000_0000u64, 0xabce_e000_0000_0000u64);
+        assert_eq!(coding.matching(coding.slot(7, a), b), None);
+        assert_eq!(coding.matching(coding.slot(7, a), a), Some(7));
     }
 }

@@ -907,6 +907,32 @@ mod tests {
     /// A byte inside the first file's key block.
     const HEADER_FLIP: usize = 9;
 
+    /// Files of every version (fingerprinted slots from version 3, plain ids before) find each
+    /// of their keys and none they do not hold, among enough keys that slots collide.
+    #[test]
+    fn files_of_every_version_find_their_keys_and_no_other() {
+        let mut mem = MemIndex::new(0);
+        for i in 0..5_000 {
+            mem.insert(format!("cpu,host=h{i}").as_bytes());
+        }
+        for version in 1..=file::VERSION {
+            let dir = tempfile::tempdir().unwrap();
+            write::from_memory_as(dir.path(), 1, &mem, 0, false, version).unwrap();
+            let idx = SeriesIndex::open(dir.path(), TINY_LOG).unwrap();
+            assert!(!idx.needs_rebuild());
+            for i in 0..5_000u32 {
+                let key = format!("cpu,host=h{i}");
+                assert_eq!(
+                    idx.find(key.as_bytes()),
+                    Some(i),
+                    "version {version}: {key}"
+                );
+                let absent = format!("cpu,host=x{i}");
+                assert_eq!(idx.find(absent.as_bytes()), None, "version {version}");
+            }
+        }
+    }
+
     #[test]
     fn version_1_files_are_read_and_their_values_counted_exactly() {
         let dir = tempfile::tempdir().unwrap();

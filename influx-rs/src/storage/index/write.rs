@@ -115,12 +115,14 @@ impl Writer {
         let slots = (2 * count).next_power_of_two().max(2);
         let mask = slots - 1;
         let mut table = vec![0u32; slots];
+        let coding = file::SlotCoding::new(self.version, count as u32);
         for (local, k) in keys().enumerate() {
-            let mut slot = hll::hash(k) as usize & mask;
+            let hash = hll::hash(k);
+            let mut slot = hash as usize & mask;
             while table[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
-            table[slot] = local as u32 + 1;
+            table[slot] = coding.slot(local as u32, hash);
         }
         let mut bytes = Vec::with_capacity(1 << 16);
         for chunk in table.chunks(1 << 14) {
