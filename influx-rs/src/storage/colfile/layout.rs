@@ -2,7 +2,7 @@
 //! series the file may hold, read in place from a version 2 file or worked out by walking a
 //! version 1 file at open — and the opening of each version that finds them.
 
-use super::{read_block_meta, read_head, ColFileError, FOOTER_LEN, FOOTER_LEN_V1};
+use super::{read_block_meta, read_head, ColFileError, EntryCoding, FOOTER_LEN, FOOTER_LEN_V1};
 use crate::storage::checked_map::{self, CheckedMap};
 use crate::storage::varint::get_uvarint;
 use std::fs::File;
@@ -285,12 +285,12 @@ pub(super) fn walk_index(
     let mut starts = Vec::with_capacity(usize::try_from(n).ok()?.min(buf.len()));
     let mut last: Option<(&[u8], &[u8])> = None;
     for _ in 0..n {
-        let e = read_head(buf, pos)?;
+        let e = read_head(buf, pos, EntryCoding::Full, || None)?;
         starts.push(pos as u32);
         std::str::from_utf8(e.field).ok()?;
         pos = e.blocks_at;
         for _ in 0..e.blocks {
-            let b = read_block_meta(buf, &mut pos)?;
+            let b = read_block_meta(buf, &mut pos, EntryCoding::Full)?;
             if b.offset.checked_add(u64::from(b.size))? > index_offset {
                 return None;
             }
@@ -307,7 +307,7 @@ pub(super) fn walk_index(
     let mut series = 0;
     let mut last: Option<&[u8]> = None;
     for &at in &starts {
-        if let Some(e) = read_head(buf, at as usize) {
+        if let Some(e) = read_head(buf, at as usize, EntryCoding::Full, || None) {
             if last != Some(e.series) {
                 bloom.add(e.series);
                 series += 1;

@@ -32,8 +32,9 @@ const MAGIC: &[u8; 4] = b"TKCF";
 /// How many entries past a read's last one a lookup walks one by one before it gallops.
 const NEAR_ENTRIES: usize = 48;
 /// The version written: 2 stores the entry table, Bloom filter and schema after the index; 3
-/// (the same layout) may store a block's points without zstd (see `encode.rs`) and puts a key's
-/// Bloom filter bits in one cache line.
+/// (the same layout) may store a block's points without zstd (see `encode.rs`), puts a key's
+/// Bloom filter bits in one cache line, and writes a series' key once for all its fields
+/// (see [`EntryCoding`]).
 const VERSION: u8 = 3;
 /// Version 2: every block compressed, Bloom bits spread (still read: the layout is version 3's).
 const VERSION_2: u8 = 2;
@@ -178,11 +179,29 @@ pub struct ColFile {
     series: usize,
     /// Where the stored schema is in `index` (version 2).
     schema: Option<std::ops::Range<usize>>,
+    /// How its index entries are written (by version).
+    coding: EntryCoding,
     blocks: Arc<BlockCache>,
 }
 
 /// A file's measurements, each with its fields and their types (see [`ColFile::stored_schema`]).
 pub type StoredSchema = Vec<(String, Vec<(String, FieldType)>)>;
+
+/// How a file's index entries are written (see `writer::encode_entry` and `FORMAT.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum EntryCoding {
+    /// Versions 1 and 2: every entry's key in full, each block's largest time as a time.
+    Full,
+    /// Version 3: a key as its length + 1 and its bytes, or as 0 for the key of the entry
+    /// before (a series' second field on); each block's largest time as its distance from
+    /// its smallest.
+    Shared,
+}
+
+/// A series' entries after its first carry its key again every `KEY_EVERY`th one, so that
+/// a lookup landing among the entries of a wide series steps back at most `KEY_EVERY - 1`
+/// entries to find it.
+pub(super) const KEY_EVERY: usize = 16;
 
 /// One (series, field) entry of the index, its blocks not decoded yet.
 struct RawEntry<'a> {
@@ -195,6 +214,7 @@ struct RawEntry<'a> {
     blocks_at: usize,
     /// How many blocks.
     blocks: usize,
+    coding: EntryCoding,
 }
 
 impl RawEntry<'_> {
@@ -202,7 +222,7 @@ impl RawEntry<'_> {
     fn blocks(&self) -> Vec<BlockMeta> {
         let mut pos = self.blocks_at;
         (0..self.blocks)
-            .map_while(|_| read_block_meta(self.bytes, &mut pos))
+            .map_while(|_| read_block_meta(self.bytes, &mut pos, self.coding))
             .collect()
     }
 
@@ -215,12 +235,32 @@ impl RawEntry<'_> {
     }
 }
 
+/// The key of the entry at `*pos`: `Some(None)` when it is the key of the entry before.
+fn read_key<'a>(index: &'a [u8], pos: &mut usize, coding: EntryCoding) -> Option<Option<&'a [u8]>> {
+    let n = get_uvarint(index, pos)?;
+    let len = match coding {
+        EntryCoding::Full => n,
+        EntryCoding::Shared if n == 0 => return Some(None),
+        EntryCoding::Shared => n - 1,
+    };
+    get_bytes(index, pos, usize::try_from(len).ok()?).map(Some)
+}
+
 /// How the entry at `at` sorts against (`series`, `field`), reading no more of it than the
-/// comparison needs (with `field` `None`, the series' first entry sorts as equal).
-fn compare_head(index: &[u8], at: usize, series: &[u8], field: Option<&[u8]>) -> Option<Ordering> {
+/// comparison needs (with `field` `None`, the series' first entry sorts as equal); `before`
+/// gives the key of the entry before, for an entry without its own.
+fn compare_head<'a>(
+    index: &'a [u8],
+    at: usize,
+    (series, field): (&[u8], Option<&[u8]>),
+    coding: EntryCoding,
+    before: impl FnOnce() -> Option<&'a [u8]>,
+) -> Option<Ordering> {
     let pos = &mut { at };
-    let klen = usize::try_from(get_uvarint(index, pos)?).ok()?;
-    let key = get_bytes(index, pos, klen)?;
+    let key = match read_key(index, pos, coding)? {
+        Some(key) => key,
+        None => before()?,
+    };
     match (key.cmp(series), field) {
         (Ordering::Equal, Some(field)) => {
             let flen = usize::try_from(get_uvarint(index, pos)?).ok()?;
@@ -230,11 +270,19 @@ fn compare_head(index: &[u8], at: usize, series: &[u8], field: Option<&[u8]>) ->
     }
 }
 
-/// Reads the head of the entry at `at` (key, field, type, block count), not its blocks.
-fn read_head(index: &[u8], at: usize) -> Option<RawEntry<'_>> {
+/// Reads the head of the entry at `at` (key, field, type, block count), not its blocks;
+/// `before` gives the key of the entry before, for an entry without its own.
+fn read_head<'a>(
+    index: &'a [u8],
+    at: usize,
+    coding: EntryCoding,
+    before: impl FnOnce() -> Option<&'a [u8]>,
+) -> Option<RawEntry<'a>> {
     let pos = &mut { at };
-    let klen = usize::try_from(get_uvarint(index, pos)?).ok()?;
-    let series = get_bytes(index, pos, klen)?;
+    let series = match read_key(index, pos, coding)? {
+        Some(key) => key,
+        None => before()?,
+    };
     let flen = usize::try_from(get_uvarint(index, pos)?).ok()?;
     let field = get_bytes(index, pos, flen)?;
     let field_type = FieldType::from_tag(*get_bytes(index, pos, 1)?.first()?)?;
@@ -246,13 +294,19 @@ fn read_head(index: &[u8], at: usize) -> Option<RawEntry<'_>> {
         bytes: index,
         blocks_at: *pos,
         blocks,
+        coding,
     })
 }
 
-fn read_block_meta(index: &[u8], pos: &mut usize) -> Option<BlockMeta> {
+fn read_block_meta(index: &[u8], pos: &mut usize, coding: EntryCoding) -> Option<BlockMeta> {
+    let min_time = unzigzag(get_uvarint(index, pos)?);
+    let max_time = match coding {
+        EntryCoding::Full => unzigzag(get_uvarint(index, pos)?),
+        EntryCoding::Shared => min_time.wrapping_add(get_uvarint(index, pos)? as i64),
+    };
     Some(BlockMeta {
-        min_time: unzigzag(get_uvarint(index, pos)?),
-        max_time: unzigzag(get_uvarint(index, pos)?),
+        min_time,
+        max_time,
         offset: get_uvarint(index, pos)?,
         size: u32::try_from(get_uvarint(index, pos)?).ok()?,
     })
@@ -322,7 +376,13 @@ impl ColFile {
             open_version_2(path, &file, size, v2, probing)
         };
         let (index, entries, bloom, series, schema) = opened?;
+        let coding = if version >= VERSION {
+            EntryCoding::Shared
+        } else {
+            EntryCoding::Full
+        };
         Ok(ColFile {
+            coding,
             id: next_file_id(),
             path: path.to_path_buf(),
             file,
@@ -404,8 +464,25 @@ impl ColFile {
         let head = self
             .index
             .get(start..(start + HEAD_BYTES).min(self.index_len))?;
-        compare_head(head, 0, series, field)
-            .or_else(|| compare_head(self.entry(i)?, 0, series, field))
+        let target = (series, field);
+        compare_head(head, 0, target, self.coding, || self.key_before(i)).or_else(|| {
+            compare_head(self.entry(i)?, 0, target, self.coding, || {
+                self.key_before(i)
+            })
+        })
+    }
+
+    /// The key of the entry before entry `i` — of the last one before it that has its own,
+    /// at most `KEY_EVERY` back (see [`EntryCoding::Shared`]).
+    fn key_before(&self, i: usize) -> Option<&[u8]> {
+        let mut j = i;
+        for _ in 0..KEY_EVERY {
+            j = j.checked_sub(1)?;
+            if let Some(key) = read_key(self.entry(j)?, &mut 0, self.coding)? {
+                return Some(key);
+            }
+        }
+        None
     }
 
     /// Whether a part of the index failed its check when read (its entries were not served):
@@ -464,7 +541,7 @@ impl ColFile {
     }
 
     fn head(&self, i: usize) -> Option<RawEntry<'_>> {
-        read_head(self.entry(i)?, 0)
+        read_head(self.entry(i)?, 0, self.coding, || self.key_before(i))
     }
 
     /// The first entry at or after (`series`, `field`), found by binary search (`field`
@@ -722,20 +799,72 @@ mod tests {
         c
     }
 
-    /// The bytes of a version 1 file with the same blocks and index as the version 2 file
-    /// `v2`: its header says 1, and the table, Bloom filter, schema and footer give way to
-    /// version 1's footer.
-    fn as_version_1(v2: &[u8]) -> Vec<u8> {
-        let footer = &v2[v2.len() - FOOTER_LEN..];
+    /// The bytes of a version 1 file with the blocks and entries of the (version 3) file at
+    /// `path`, its index written as version 1 writes one (every key in full, largest times as
+    /// times) and followed by version 1's footer: no table, Bloom filter or schema.
+    fn as_version_1(path: &Path) -> Vec<u8> {
+        let bytes = std::fs::read(path).unwrap();
+        let f = ColFile::open(path, Arc::new(BlockCache::new(1 << 20))).unwrap();
+        let footer = &bytes[bytes.len() - FOOTER_LEN..];
         let index_offset = read_u64(footer, 0).unwrap();
-        let index_len = read_u32(footer, 8).unwrap();
-        let mut v1 = v2[..(index_offset + u64::from(index_len)) as usize].to_vec();
+        let mut v1 = bytes[..index_offset as usize].to_vec();
         v1[4] = VERSION_1;
-        let crc = crc32fast::hash(&v1[index_offset as usize..]);
-        v1.extend_from_slice(&footer[..12]);
+        let mut index = Vec::new();
+        crate::storage::varint::put_uvarint(&mut index, f.entry_count() as u64);
+        for (e, (_, _, ty)) in f.index_entries().zip(f.field_types()) {
+            let (key, blocks) = (Some(e.series), &e.blocks);
+            writer::encode_entry(&mut index, key, e.field, ty as u8, blocks, false);
+        }
+        let crc = crc32fast::hash(&index);
+        v1.extend_from_slice(&index);
+        v1.extend_from_slice(&index_offset.to_le_bytes());
+        v1.extend_from_slice(&(index.len() as u32).to_le_bytes());
         v1.extend_from_slice(&crc.to_le_bytes());
         v1.extend_from_slice(MAGIC);
         v1
+    }
+
+    /// A series of more fields than entries between its key's repeats: every field is found
+    /// by a lookup landing anywhere among them, with hints from anywhere, and reads back its
+    /// points; its neighbours' entries are not taken for its.
+    #[test]
+    fn every_field_of_a_wide_series_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("00000001-01.tcf");
+        let mut w = ColFileWriter::create(&path, encode::SNAPSHOT_LEVEL, 3).unwrap();
+        let fields: Vec<String> = (0..3 * KEY_EVERY + 5).map(|i| format!("f{i:03}")).collect();
+        let keys = ["cpu,host=a", "cpu,host=b", "cpu,host=c"];
+        for (k, key) in keys.iter().enumerate() {
+            let wide = if k == 1 { &fields[..] } else { &fields[..2] };
+            for (i, field) in wide.iter().enumerate() {
+                w.write_column(key.as_bytes(), field, &column(i as i64 + 1, true))
+                    .unwrap();
+            }
+        }
+        w.finish().unwrap();
+        let f = ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))).unwrap();
+        assert_eq!(f.series_count(), 3);
+        assert_eq!(f.keys().collect::<Vec<_>>(), keys.map(str::as_bytes));
+        let wide = f.fields(b"cpu,host=b");
+        assert_eq!(wide.len(), fields.len());
+        for (i, field) in fields.iter().enumerate() {
+            assert_eq!(wide[i].field, *field);
+            let col = f.read(b"cpu,host=b", field, i64::MIN, i64::MAX).0.unwrap();
+            assert_eq!(col.len(), i + 1, "{field}");
+            for hint in (0..f.entry_count()).step_by(7) {
+                let probe = SeriesProbe::new(b"cpu,host=b");
+                let at = f.search_from(hint, probe, Some(field.as_bytes()));
+                assert_eq!(at, Some(2 + i), "{field} from {hint}");
+            }
+        }
+        assert_eq!(f.fields(b"cpu,host=c").len(), 2);
+        assert!(f.read(b"cpu,host=c", "f010", 0, i64::MAX).0.is_none());
+        let v1_path = dir.path().join("00000002-01.tcf");
+        std::fs::write(&v1_path, as_version_1(&path)).unwrap();
+        let v1 = ColFile::open(&v1_path, Arc::new(BlockCache::new(1 << 20))).unwrap();
+        for key in keys {
+            assert_eq!(f.fields(key.as_bytes()), v1.fields(key.as_bytes()));
+        }
     }
 
     /// A version 2 file answers as the version 1 file with the same index does (whose table,
@@ -764,7 +893,7 @@ mod tests {
         }
         w.finish().unwrap();
         let v1_path = dir.path().join("00000002-01.tcf");
-        std::fs::write(&v1_path, as_version_1(&std::fs::read(&path).unwrap())).unwrap();
+        std::fs::write(&v1_path, as_version_1(&path)).unwrap();
         let blocks = Arc::new(BlockCache::new(1 << 20));
         let v2 = ColFile::open(&path, Arc::clone(&blocks)).unwrap();
         let v1 = ColFile::open(&v1_path, blocks).unwrap();
@@ -1068,7 +1197,7 @@ mod tests {
             w.finish().unwrap();
             let f = ColFile::open(&path, Arc::new(BlockCache::new(1 << 20))).unwrap();
             let v1_path = dir.path().join("2.tcf");
-            std::fs::write(&v1_path, as_version_1(&std::fs::read(&path).unwrap())).unwrap();
+            std::fs::write(&v1_path, as_version_1(&path)).unwrap();
             let v1 = ColFile::open(&v1_path, Arc::new(BlockCache::new(1 << 20))).unwrap();
             for (hint, probe) in hints.iter().zip(probes.iter().cycle()) {
                 for field in [None, Some(&b"f"[..]), Some(&b"g"[..]), Some(&b"h"[..])] {

@@ -8,7 +8,7 @@
 //! filter (ten bits per series) and the schema, whatever the number of entries.
 
 use super::encode::{BlockEncoder, MAX_BLOCK_POINTS};
-use super::{BlockMeta, ColFileError, SeriesBloom, FOOTER_LEN, MAGIC, VERSION};
+use super::{BlockMeta, ColFileError, SeriesBloom, FOOTER_LEN, KEY_EVERY, MAGIC, VERSION};
 use crate::storage::checked_map::{ChunkSummer, CHUNK};
 use crate::storage::column::Column;
 use crate::storage::varint::{put_uvarint, zigzag};
@@ -41,7 +41,44 @@ pub struct ColFileWriter {
     series: u64,
     /// The series of the last entry.
     last_series: Vec<u8>,
+    /// Entries of `last_series` written so far.
+    series_entries: usize,
     schema: SchemaBuilder,
+}
+
+/// Encodes one index entry (see `FORMAT.md`). `v3`: the key is written as `len + 1` and its
+/// bytes, or, with `key` `None`, as 0 — the key of the entry before; each block's largest time
+/// as its distance from the smallest. Before version 3: the key as `len` and its bytes (`key`
+/// must be given), the largest time as a time.
+pub(super) fn encode_entry(
+    e: &mut Vec<u8>,
+    key: Option<&[u8]>,
+    field: &str,
+    field_type: u8,
+    blocks: &[BlockMeta],
+    v3: bool,
+) {
+    match key {
+        Some(key) => {
+            put_uvarint(e, key.len() as u64 + u64::from(v3));
+            e.extend_from_slice(key);
+        }
+        None => put_uvarint(e, 0),
+    }
+    put_uvarint(e, field.len() as u64);
+    e.extend_from_slice(field.as_bytes());
+    e.push(field_type);
+    put_uvarint(e, blocks.len() as u64);
+    for b in blocks {
+        put_uvarint(e, zigzag(b.min_time));
+        if v3 {
+            put_uvarint(e, b.max_time.wrapping_sub(b.min_time) as u64);
+        } else {
+            put_uvarint(e, zigzag(b.max_time));
+        }
+        put_uvarint(e, b.offset);
+        put_uvarint(e, u64::from(b.size));
+    }
 }
 
 /// Bytes written so far to a temporary file of their own, to be copied into the column file
@@ -209,6 +246,7 @@ impl ColFileWriter {
             bloom: SeriesBloom::with_capacity(expected_series),
             series: 0,
             last_series: Vec::new(),
+            series_entries: 0,
             schema: SchemaBuilder::default(),
         };
         w.write_raw(&[MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION])?;
@@ -275,23 +313,15 @@ impl ColFileWriter {
             self.series += 1;
             self.last_series.clear();
             self.last_series.extend_from_slice(series);
+            self.series_entries = 0;
             self.schema.series(series);
         }
         self.schema.field(field, field_type);
-        let e = &mut self.entry;
-        e.clear();
-        put_uvarint(e, series.len() as u64);
-        e.extend_from_slice(series);
-        put_uvarint(e, field.len() as u64);
-        e.extend_from_slice(field.as_bytes());
-        e.push(field_type);
-        put_uvarint(e, blocks.len() as u64);
-        for b in blocks {
-            put_uvarint(e, zigzag(b.min_time));
-            put_uvarint(e, zigzag(b.max_time));
-            put_uvarint(e, b.offset);
-            put_uvarint(e, u64::from(b.size));
-        }
+        // The key in full on a series' first entry and every `KEY_EVERY`th after it.
+        let key = self.series_entries.is_multiple_of(KEY_EVERY).then_some(series);
+        self.series_entries += 1;
+        self.entry.clear();
+        encode_entry(&mut self.entry, key, field, field_type, blocks, true);
         self.index.push(&self.entry)?;
         self.table.push(&at.to_le_bytes())?;
         self.entries += 1;
