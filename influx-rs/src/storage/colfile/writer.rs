@@ -318,7 +318,10 @@ impl ColFileWriter {
         }
         self.schema.field(field, field_type);
         // The key in full on a series' first entry and every `KEY_EVERY`th after it.
-        let key = self.series_entries.is_multiple_of(KEY_EVERY).then_some(series);
+        let key = self
+            .series_entries
+            .is_multiple_of(KEY_EVERY)
+            .then_some(series);
         self.series_entries += 1;
         self.entry.clear();
         encode_entry(&mut self.entry, key, field, field_type, blocks, true);
