@@ -201,7 +201,7 @@ pub(super) enum EntryCoding {
 /// A series' entries after its first carry its key again every `KEY_EVERY`th one, so that
 /// a lookup landing among the entries of a wide series steps back at most `KEY_EVERY - 1`
 /// entries to find it.
-pub(super) const KEY_EVERY: usize = 16;
+pub(super) const KEY_EVERY: usize = 8;
 
 /// One (series, field) entry of the index, its blocks not decoded yet.
 struct RawEntry<'a> {
@@ -568,21 +568,31 @@ impl ColFile {
         let series = probe.key;
         let less = |i: usize| self.compare_entry(i, series, field) == Some(Ordering::Less);
         let n = self.entry_count();
-        // Every entry before `lo` sorts before the target (sorted entries: the one before the
-        // hint tells for all of them).
-        let mut lo = match hint.checked_sub(1) {
-            Some(i) if i < n && less(i) => hint,
-            _ => return Some(self.partition_point(0, n, less)),
+        let whole = || Some(self.partition_point(0, n, less));
+        let is_before = |head: Option<RawEntry<'_>>| {
+            head.is_some_and(|e| match field {
+                None => e.series < series,
+                Some(field) => (e.series, e.field) < (series, field),
+            })
         };
-        // The next entries one by one first: they sit side by side in the index (and their
-        // offsets in the table), where the gallop's far probes each cost a cache miss or two.
-        let near = lo.saturating_add(NEAR_ENTRIES).min(n);
-        while lo < near {
-            if !less(lo) {
-                return Some(lo);
-            }
-            lo += 1;
+        // The entry before the hint, then the next ones, one by one: they sit side by side in
+        // the index (and their offsets in the table), where the gallop's far probes each cost
+        // a cache miss or two; read in order, an entry without its own key needs no step back.
+        let Some(start) = hint.checked_sub(1).filter(|&i| i < n) else {
+            return whole();
+        };
+        let mut walk = self.heads_from(start);
+        // Every entry before the hint sorts before the target when the one just before does.
+        if !walk.next().is_some_and(|(_, head)| is_before(head)) {
+            return whole();
         }
+        let near = hint.saturating_add(NEAR_ENTRIES).min(n);
+        for (i, head) in walk.take(near - hint) {
+            if !is_before(head) {
+                return Some(i);
+            }
+        }
+        let mut lo = near;
         let mut step = 1usize;
         let hi = loop {
             let probe = lo.saturating_add(step - 1);
@@ -600,15 +610,33 @@ impl ColFile {
 
     /// The entries of `series`.
     fn entries_of<'a>(&'a self, series: &'a [u8]) -> impl Iterator<Item = RawEntry<'a>> + 'a {
-        (self.search(series, None)..self.entry_count())
-            .map_while(move |i| self.head(i).filter(|e| e.series == series))
+        self.heads_from(self.search(series, None))
+            .map_while(move |(_, e)| e.filter(|e| e.series == series))
+    }
+
+    /// The heads of entries `from..`, each with its number, read in order: an entry without
+    /// a key of its own takes the one before's as the walk goes, instead of stepping back to
+    /// it (a wide series' entries would each step back up to `KEY_EVERY - 1`); `None` for an
+    /// entry that does not read (damaged).
+    fn heads_from(&self, from: usize) -> impl Iterator<Item = (usize, Option<RawEntry<'_>>)> + '_ {
+        let mut before: Option<&[u8]> = None;
+        (from..self.entry_count()).map(move |i| {
+            let known = before.take();
+            let head = self.entry(i).and_then(|bytes| {
+                read_head(bytes, 0, self.coding, || {
+                    known.or_else(|| self.key_before(i))
+                })
+            });
+            before = head.as_ref().map(|e| e.series);
+            (i, head)
+        })
     }
 
     /// Every series key, sorted.
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let mut last: Option<&[u8]> = None;
-        (0..self.entry_count()).filter_map(move |i| {
-            let key = self.head(i)?.series;
+        self.heads_from(0).filter_map(move |(_, e)| {
+            let key = e?.series;
             (last != Some(key)).then(|| {
                 last = Some(key);
                 key
@@ -618,8 +646,8 @@ impl ColFile {
 
     /// Every (series key, field, type) the file holds, sorted, without decoding blocks.
     pub fn field_types(&self) -> impl Iterator<Item = (&[u8], &str, FieldType)> + '_ {
-        (0..self.entry_count()).filter_map(move |i| {
-            let e = self.head(i)?;
+        self.heads_from(0).filter_map(|(_, e)| {
+            let e = e?;
             Some((e.series, std::str::from_utf8(e.field).ok()?, e.field_type))
         })
     }
@@ -669,8 +697,8 @@ impl ColFile {
     /// Every (series, field) entry with its blocks, in the file's order: how a compaction walks
     /// its input files side by side (an entry whose field name is not UTF-8 is skipped).
     pub fn index_entries(&self) -> impl Iterator<Item = IndexEntry<'_>> + '_ {
-        (0..self.entry_count()).filter_map(move |i| {
-            let e = self.head(i)?;
+        self.heads_from(0).filter_map(|(_, e)| {
+            let e = e?;
             Some(IndexEntry {
                 series: e.series,
                 field: std::str::from_utf8(e.field).ok()?,
